@@ -1,0 +1,82 @@
+# authguard - build, test and install.
+#
+#   make              build everything into $(BUILD)/
+#   make check        unit tests + lab tests against real Postfix and Dovecot
+#   make check-asan   the same suite built with ASan+UBSan
+#   make demo         start the lab and show each client reply beside its log line
+#   make install      PREFIX=/usr/local DESTDIR=
+
+BUILD	?= build
+PREFIX	?= /usr/local
+SBINDIR	?= $(PREFIX)/sbin
+DESTDIR	?=
+
+CC	?= cc
+OPT	?= -O2
+PKGS	= libcdb
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcdb)
+CFLAGS	?=
+WARN	= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	  -Wno-unused-parameter -Wno-comment
+HARDEN	= -fstack-protector-strong -D_FORTIFY_SOURCE=2
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) $(HARDEN) -Ilib $(PKG_CFLAGS) \
+	  $(SAN) $(CFLAGS)
+LDLIBS	= $(PKG_LIBS)
+
+LIB_SRC	= lib/util.c lib/buf.c lib/msg.c lib/logline.c lib/linereader.c \
+	  lib/base64.c lib/sasl.c lib/authproto.c lib/cause.c lib/netaddr.c \
+	  lib/ref.c lib/accounts.c lib/config.c lib/idmap.c
+POLICY_SRC = policy/main.c policy/event.c policy/conn.c policy/gate.c \
+	  policy/upstream.c policy/userdb.c policy/attempt.c
+UNIT_SRC = tests/unit/unit.c tests/unit/test_codecs.c tests/unit/test_config.c \
+	  tests/unit/test_misc.c
+
+LIB_OBJ	= $(LIB_SRC:%.c=$(BUILD)/%.o)
+POLICY_OBJ = $(POLICY_SRC:%.c=$(BUILD)/%.o)
+UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
+
+PROGS	= $(BUILD)/authguard-policyd
+TESTS	= $(BUILD)/unit-tests
+
+all: $(PROGS) $(TESTS)
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h policy/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libauthguard.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/authguard-policyd: $(POLICY_OBJ) $(BUILD)/libauthguard.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libauthguard.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@sh tests/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/run.sh $(BUILD)
+
+check-asan: deps
+	@$(MAKE) --no-print-directory all BUILD=build-asan OPT=-O1 \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh tests/run.sh build-asan
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@python3 tests/lab/demo.py $(BUILD)
+
+install: $(PROGS)
+	install -d $(DESTDIR)$(SBINDIR)
+	install -m 0755 $(BUILD)/authguard-policyd $(DESTDIR)$(SBINDIR)/authguard-policyd
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+.PHONY: all deps check check-asan demo install clean

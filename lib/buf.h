@@ -1,0 +1,31 @@
+/*++
+/* NAME
+/*	buf 3h
+/* SUMMARY
+/*	growable byte buffer that wipes what it lets go
+/*--*/
+#ifndef AUTHGUARD_BUF_H
+#define AUTHGUARD_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct buf {
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+};
+
+void	 buf_init(struct buf *);
+void	 buf_free(struct buf *);
+void	 buf_reserve(struct buf *, size_t);
+void	 buf_append(struct buf *, const void *, size_t);
+void	 buf_puts(struct buf *, const char *);
+void	 buf_putc(struct buf *, char);
+void	 buf_printf(struct buf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 buf_consume(struct buf *, size_t);
+void	 buf_reset(struct buf *);
+const char *buf_str(struct buf *);
+
+#endif

@@ -1,0 +1,189 @@
+/*++
+/* NAME
+/*	cause 3
+/* SUMMARY
+/*	the catalogue of authentication failure causes
+/* DESCRIPTION
+/*	One table: each cause's stable id, the text a client may see
+/*	in its 535 reply, the remedy for the admin's log and CLI, and
+/*	whether the client text is "safe", i.e. says nothing about
+/*	whether the account exists or the password was right, so that
+/*	client_detail = safe may show it.
+/*--*/
+#include <string.h>
+
+#include "accounts.h"
+#include "cause.h"
+#include "sasl.h"
+#include "util.h"
+
+static const struct cause_info causes[CAUSE_COUNT] = {
+	[CAUSE_NONE] = {"none", "", "", 1},
+	[CAUSE_BAD_PASSWORD] = {"bad-password",
+	    "wrong password for this account",
+	    "the account exists and the password is wrong: the user or a device "
+	    "has an old or mistyped password; confirm, then reset it or update "
+	    "the device", 0},
+	[CAUSE_UNKNOWN_USER] = {"unknown-user",
+	    "no such account: the user name is usually the full email address",
+	    "no such account: check the spelling of the user name, and whether "
+	    "the client sends the full address or only the local part", 0},
+	[CAUSE_BAD_CREDENTIALS] = {"bad-credentials",
+	    "wrong user name or password",
+	    "wrong user name or password; configure userdb_upstream to tell an "
+	    "unknown user from a wrong password", 0},
+	[CAUSE_APP_PASSWORD_REQUIRED] = {"app-password-required",
+	    "this account needs an app password, not the account password",
+	    "the account uses two-factor authentication: mail clients need an "
+	    "app password; have the user create one and enter it in the client",
+	    0},
+	[CAUSE_APP_PASSWORD_SPACES] = {"app-password-spaces",
+	    "app password typed with spaces: enter it without the spaces",
+	    "an app password was pasted as displayed, in groups with spaces: "
+	    "tell the user to type it without the spaces", 1},
+	[CAUSE_STALE_PASSWORD] = {"stale-password",
+	    "the password this device uses is no longer valid",
+	    "the same wrong password again and again: a device still has an "
+	    "old password; find the device and update it", 0},
+	[CAUSE_PASSWORD_GUESSING] = {"password-guessing",
+	    "too many wrong passwords",
+	    "many different wrong passwords: someone is guessing; check the "
+	    "addresses involved and consider blocking them", 0},
+	[CAUSE_OAUTH_REQUIRED] = {"oauth-required",
+	    "this account signs in with OAuth2 only; passwords are not accepted",
+	    "the account is flagged oauth-only: the client must use OAUTHBEARER "
+	    "or XOAUTH2, or the flag must be removed in accounts_map", 0},
+	[CAUSE_ACCOUNT_DISABLED] = {"account-disabled",
+	    "this account is disabled",
+	    "the account is disabled (accounts_map flag or the password "
+	    "database): enable it if the user should send mail", 0},
+	[CAUSE_PASSWORD_EXPIRED] = {"password-expired",
+	    "the password has expired: change it, then sign in again",
+	    "the password database says the password has expired: the user "
+	    "must change it", 0},
+	[CAUSE_TLS_REQUIRED] = {"tls-required",
+	    "TLS is required before AUTH: use STARTTLS on port 587 or TLS on "
+	    "port 465",
+	    "the client sent AUTH without TLS; its credentials were not checked: "
+	    "set the client to STARTTLS on 587 or SSL/TLS on 465", 1},
+	[CAUSE_MALFORMED_RESPONSE] = {"malformed-response",
+	    "malformed AUTH response (invalid base64 or missing fields)",
+	    "the client's SASL response could not be decoded: a broken client "
+	    "or script; check how it builds AUTH PLAIN (base64 of "
+	    "\\0user\\0password)", 1},
+	[CAUSE_AUTHZID_MISMATCH] = {"authzid-mismatch",
+	    "the authorization identity must be empty or equal to the user name",
+	    "the client asked to act as another user (PLAIN authzid): leave "
+	    "the authorization id empty in the client", 1},
+	[CAUSE_ACCOUNT_LOCKED] = {"account-locked",
+	    "too many failed attempts for this account: try again later",
+	    "the account is locked after repeated failures: check who failed, "
+	    "then wait for the lock to expire or unlock it", 0},
+	[CAUSE_IP_BLOCKED] = {"ip-blocked",
+	    "too many failed attempts from this address: try again later",
+	    "the client address is blocked after repeated failures", 0},
+	[CAUSE_AUTH_SERVICE_UNAVAILABLE] = {"auth-service-unavailable",
+	    "authentication service temporarily unavailable",
+	    "Dovecot's auth service is down, too slow or failing internally: "
+	    "check Dovecot; clients were told to retry (454)", 1},
+	[CAUSE_NO_AUTH_NO_TLS] = {"no-auth-no-tls",
+	    "authentication required: use STARTTLS, then AUTH",
+	    "the client sent mail without TLS and without AUTH: set the client "
+	    "to STARTTLS on 587 (or SSL/TLS on 465) with authentication on", 1},
+	[CAUSE_NO_AUTH_ATTEMPTED] = {"no-auth-attempted",
+	    "authentication required: enable SMTP authentication in the client",
+	    "the client used TLS but never sent AUTH: turn on 'my server "
+	    "requires authentication' in the client", 1},
+	[CAUSE_AUTH_FAILED_THEN_SENT] = {"auth-failed-then-sent",
+	    "authentication failed earlier in this session",
+	    "the client's AUTH failed and it tried to send anyway: see the "
+	    "failed attempt's ref", 1},
+	[CAUSE_CLEARTEXT_AUTH] = {"cleartext-auth",
+	    "authentication without TLS is not allowed",
+	    "the session authenticated without TLS: enforce "
+	    "smtpd_tls_auth_only = yes", 1},
+};
+
+/* cause_info - the catalogue entry */
+const struct cause_info *
+cause_info(enum cause c)
+{
+	if ((unsigned)c >= CAUSE_COUNT)
+		c = CAUSE_NONE;
+	return &causes[c];
+}
+
+/* cause_id - the stable id */
+const char *
+cause_id(enum cause c)
+{
+	return cause_info(c)->id;
+}
+
+/* cause_by_id - reverse lookup; CAUSE_COUNT when unknown */
+enum cause
+cause_by_id(const char *id)
+{
+	int i;
+
+	for (i = 0; i < CAUSE_COUNT; i++)
+		if (strcmp(causes[i].id, id) == 0)
+			return (enum cause)i;
+	return CAUSE_COUNT;
+}
+
+/* cause_client_text - the text to show, or NULL for the ref alone */
+const char *
+cause_client_text(enum cause c, enum client_detail detail)
+{
+	const struct cause_info *ci = cause_info(c);
+
+	if (detail == DETAIL_NONE)
+		return NULL;
+	if (detail == DETAIL_FULL || ci->safe)
+		return ci->client_text;
+	return CAUSE_GENERIC_TEXT;
+}
+
+/* cause_from_code - Dovecot's FAIL code=; CAUSE_NONE when it says nothing */
+enum cause
+cause_from_code(const char *code)
+{
+	static const struct {
+		const char *code;
+		enum cause cause;
+	} codes[] = {
+		{"temp_fail", CAUSE_AUTH_SERVICE_UNAVAILABLE},
+		{"user_disabled", CAUSE_ACCOUNT_DISABLED},
+		{"pass_expired", CAUSE_PASSWORD_EXPIRED},
+		{"authz_fail", CAUSE_AUTHZID_MISMATCH},
+		{"invalid_base64", CAUSE_MALFORMED_RESPONSE},
+	};
+	size_t i;
+
+	for (i = 0; code && i < NELEM(codes); i++)
+		if (strcmp(code, codes[i].code) == 0)
+			return codes[i].cause;
+	return CAUSE_NONE;
+}
+
+/*
+ * cause_after_fail - why Dovecot said no, when it did not say.
+ * pass: the password tried (NULL when the mechanism hides it); flags:
+ * accounts_map flags; known: 1 the user exists, 0 it does not, -1 no
+ * answer. The spaced app password comes first: it depends on the
+ * password's shape alone, so showing it to the client reveals nothing
+ * about the account.
+ */
+enum cause
+cause_after_fail(const char *pass, unsigned flags, int known)
+{
+	if (pass && sasl_app_password_spaced(pass))
+		return CAUSE_APP_PASSWORD_SPACES;
+	if (known == 0)
+		return CAUSE_UNKNOWN_USER;
+	if (pass && (flags & ACCT_APP_PASSWORD_REQUIRED) &&
+	    !sasl_app_password_shaped(pass))
+		return CAUSE_APP_PASSWORD_REQUIRED;
+	return known == 1 ? CAUSE_BAD_PASSWORD : CAUSE_BAD_CREDENTIALS;
+}

@@ -1,0 +1,285 @@
+/*++
+/* NAME
+/*	config 3
+/* SUMMARY
+/*	authguard.conf: one table of name, default and variable
+/* DESCRIPTION
+/*	The file is "key = value" lines; '#' starts a comment line;
+/*	blank lines are ignored; a later setting of a key replaces an
+/*	earlier one. Unknown keys, bad values and malformed lines are
+/*	errors reported as "file:line: ...". Every parameter is one
+/*	row of config_table: name, default, type and where it goes;
+/*	defaults are parsed by the same code as the file.
+/*
+/*	config_parse() is pure: text in, struct config or an error out.
+/*	config_load() reads a file (at most 1 MiB) and calls it.
+/*--*/
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "util.h"
+
+enum config_type {
+	CT_SOCKET, CT_SOCKET_OPT, CT_STRING, CT_BOOL, CT_NETLIST, CT_DETAIL,
+	CT_LOGFMT, CT_DURATION, CT_MODE,
+};
+
+struct config_param {
+	const char	*name;
+	const char	*def;
+	enum config_type type;
+	size_t		 offset;
+};
+
+#define CP(name, def, type) {#name, def, type, offsetof(struct config, name)}
+
+static const struct config_param config_table[] = {
+	CP(sasl_listen, "unix:/run/authguard/auth", CT_SOCKET),
+	CP(sasl_upstream, "unix:/run/dovecot/auth-client", CT_SOCKET),
+	CP(userdb_upstream, "", CT_SOCKET_OPT),
+	CP(policy_listen, "", CT_SOCKET_OPT),
+	CP(control_listen, "unix:/run/authguard/control", CT_SOCKET_OPT),
+	CP(state_dir, "/var/lib/authguard", CT_STRING),
+	CP(accounts_map, "", CT_STRING),
+	CP(require_tls_for_auth, "yes", CT_BOOL),
+	CP(tls_exempt_networks, "", CT_NETLIST),
+	CP(client_detail, "safe", CT_DETAIL),
+	CP(log_format, "logfmt", CT_LOGFMT),
+	CP(upstream_timeout, "8s", CT_DURATION),
+	CP(socket_owner, "", CT_STRING),
+	CP(socket_group, "", CT_STRING),
+	CP(socket_mode, "0660", CT_MODE),
+};
+
+/* config_duration - "30s", "10m", "1h", "1d", "500ms"; result in ms */
+int
+config_duration(const char *s, unsigned *ms)
+{
+	static const struct {
+		const char *unit;
+		unsigned long mult;
+	} units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000},
+	    {"d", 86400000}};
+	char num[16];
+	size_t n = strspn(s, "0123456789"), i;
+	unsigned long v;
+
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n);
+	num[n] = 0;
+	if (parse_uint(num, 0xffffffffUL, &v) < 0)
+		return -1;
+	for (i = 0; i < NELEM(units); i++)
+		if (strcmp(s + n, units[i].unit) == 0)
+			break;
+	if (i == NELEM(units) || v > 0xffffffffUL / units[i].mult)
+		return -1;
+	*ms = (unsigned)(v * units[i].mult);
+	return 0;
+}
+
+/* config_enum - value in a list of words */
+static int
+config_enum(const char *v, const char *const *words, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v, words[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* config_set - parse one value into its slot */
+static int
+config_set(struct config *c, const struct config_param *p, const char *v,
+    const char **err)
+{
+	static const char *const bools[] = {"no", "yes"};
+	static const char *const details[] = {"safe", "full", "none"};
+	static const char *const fmts[] = {"logfmt", "json"};
+	void *slot = (char *)c + p->offset;
+	unsigned long mode;
+	int i;
+
+	switch (p->type) {
+	case CT_SOCKET_OPT:
+		if (*v == 0) {
+			memset(slot, 0, sizeof(struct sockspec));
+			return 0;
+		}
+		/* FALLTHROUGH */
+	case CT_SOCKET:
+		return sockspec_parse(v, slot, err);
+	case CT_STRING:
+		free(*(char **)slot);
+		*(char **)slot = xstrdup(v);
+		return 0;
+	case CT_BOOL:
+		if ((i = config_enum(v, bools, 2)) < 0)
+			return *err = "want yes or no", -1;
+		*(int *)slot = i;
+		return 0;
+	case CT_NETLIST:
+		netlist_free(slot);
+		return netlist_parse(v, slot, err);
+	case CT_DETAIL:
+		if ((i = config_enum(v, details, 3)) < 0)
+			return *err = "want safe, full or none", -1;
+		*(enum client_detail *)slot = (enum client_detail)i;
+		return 0;
+	case CT_LOGFMT:
+		if ((i = config_enum(v, fmts, 2)) < 0)
+			return *err = "want logfmt or json", -1;
+		*(enum log_format *)slot = (enum log_format)i;
+		return 0;
+	case CT_DURATION:
+		if (config_duration(v, slot) < 0)
+			return *err = "want a duration like 500ms, 30s, 10m, 1h, 1d",
+			    -1;
+		return 0;
+	case CT_MODE:
+		if (strspn(v, "01234567") != strlen(v) || *v == 0 ||
+		    (mode = strtoul(v, NULL, 8)) > 0777)
+			return *err = "want an octal mode like 0660", -1;
+		*(unsigned *)slot = (unsigned)mode;
+		return 0;
+	}
+	return *err = "internal: unknown parameter type", -1;
+}
+
+/* config_find - table row by name */
+static const struct config_param *
+config_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(config_table); i++)
+		if (strcmp(config_table[i].name, name) == 0)
+			return &config_table[i];
+	return NULL;
+}
+
+/* trim - strip leading and trailing white space in place */
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = 0;
+	return s;
+}
+
+/* config_defaults - every parameter at its default */
+static void
+config_defaults(struct config *c)
+{
+	const char *err;
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < NELEM(config_table); i++)
+		if (config_set(c, &config_table[i], config_table[i].def,
+		    &err) < 0)
+			abort();	/* a broken default is a build bug */
+}
+
+/* config_line - one line; 0 ok, -1 with *err */
+static int
+config_line(struct config *c, char *line, const char **err)
+{
+	const struct config_param *p;
+	char *eq, *key, *val;
+
+	line = trim(line);
+	if (*line == 0 || *line == '#')
+		return 0;
+	if ((eq = strchr(line, '=')) == NULL)
+		return *err = "expected key = value", -1;
+	*eq = 0;
+	key = trim(line);
+	val = trim(eq + 1);
+	if ((p = config_find(key)) == NULL)
+		return *err = "unknown key", -1;
+	return config_set(c, p, val, err);
+}
+
+/* config_parse - text to configuration */
+int
+config_parse(const char *text, size_t len, const char *name, struct config *c,
+    char *errbuf, size_t errlen)
+{
+	char *copy = xstrndup(text, len), *line, *next;
+	const char *err = NULL;
+	int lineno = 0, rc = 0;
+
+	config_defaults(c);
+	if (memchr(text, 0, len) != NULL) {
+		snprintf(errbuf, errlen, "%s: NUL byte in configuration", name);
+		free(copy);
+		return -1;
+	}
+	for (line = copy; line; line = next) {
+		lineno++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = 0;
+		if (config_line(c, line, &err) < 0) {
+			snprintf(errbuf, errlen, "%s:%d: %s", name, lineno, err);
+			rc = -1;
+			break;
+		}
+	}
+	free(copy);
+	if (rc < 0)
+		config_free(c);
+	return rc;
+}
+
+/* config_load - read and parse a file */
+int
+config_load(const char *path, struct config *c, char *errbuf, size_t errlen)
+{
+	char *text;
+	FILE *fp;
+	size_t n;
+	int rc;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	text = xmalloc((1 << 20) + 1);
+	n = fread(text, 1, 1 << 20, fp);
+	if (ferror(fp) || !feof(fp)) {
+		snprintf(errbuf, errlen, "%s: %s", path,
+		    ferror(fp) ? strerror(errno) : "file larger than 1 MiB");
+		fclose(fp);
+		free(text);
+		return -1;
+	}
+	fclose(fp);
+	rc = config_parse(text, n, path, c, errbuf, errlen);
+	free(text);
+	return rc;
+}
+
+/* config_free - release */
+void
+config_free(struct config *c)
+{
+	free(c->state_dir);
+	free(c->accounts_map);
+	free(c->socket_owner);
+	free(c->socket_group);
+	netlist_free(&c->tls_exempt_networks);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,42 @@
+/*++
+/* NAME
+/*	config 3h
+/* SUMMARY
+/*	authguard.conf: one table of name, default and variable
+/*--*/
+#ifndef AUTHGUARD_CONFIG_H
+#define AUTHGUARD_CONFIG_H
+
+#include <stddef.h>
+
+#include "cause.h"
+#include "logline.h"
+#include "netaddr.h"
+
+struct config {
+	struct sockspec	sasl_listen;
+	struct sockspec	sasl_upstream;
+	struct sockspec	userdb_upstream;
+	struct sockspec	policy_listen;
+	struct sockspec	control_listen;
+	char		*state_dir;
+	char		*accounts_map;
+	int		 require_tls_for_auth;
+	struct netlist	 tls_exempt_networks;
+	enum client_detail client_detail;
+	enum log_format	 log_format;
+	unsigned	 upstream_timeout;	/* ms */
+	char		*socket_owner;
+	char		*socket_group;
+	unsigned	 socket_mode;
+};
+
+#define CONFIG_ERR_MAX	256
+
+int	config_parse(const char *, size_t, const char *, struct config *,
+	    char *, size_t);
+int	config_load(const char *, struct config *, char *, size_t);
+void	config_free(struct config *);
+int	config_duration(const char *, unsigned *);
+
+#endif

@@ -1,0 +1,143 @@
+/*++
+/* NAME
+/*	msg 3
+/* SUMMARY
+/*	diagnostics to syslog (facility mail) or stderr
+/* DESCRIPTION
+/*	msg_info/msg_warn/msg_error report; msg_fatal reports and
+/*	exits 1; msg_panic reports a broken invariant and aborts.
+/*	msg_event() writes one pre-formatted event line (logfmt or
+/*	JSON, already escaped) at info or warning level, without a
+/*	level prefix so that the line stays machine-readable.
+/*
+/*	With stderr output every line carries an RFC 3339 UTC time
+/*	stamp; syslog adds its own.
+/*--*/
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "msg.h"
+
+int msg_verbose;
+
+static const char *msg_name = "authguard";
+static int msg_stderr = 1;
+
+/* msg_open - choose the destination */
+void
+msg_open(const char *name, int to_stderr)
+{
+	msg_name = name;
+	msg_stderr = to_stderr;
+	if (!to_stderr)
+		openlog(name, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+/* msg_emit - write one line at a syslog priority */
+static void
+msg_emit(int pri, const char *level, const char *text)
+{
+	struct timeval tv;
+	struct tm tm;
+	char stamp[32];
+
+	if (!msg_stderr) {
+		if (level)
+			syslog(pri, "%s: %s", level, text);
+		else
+			syslog(pri, "%s", text);
+		return;
+	}
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(stderr, "%s.%03ldZ %s[%ld]: %s%s%s\n", stamp,
+	    (long)(tv.tv_usec / 1000), msg_name, (long)getpid(),
+	    level ? level : "", level ? ": " : "", text);
+}
+
+/* msg_vemit - format, then emit */
+static void
+msg_vemit(int pri, const char *level, const char *fmt, va_list ap)
+{
+	char text[2048];
+
+	vsnprintf(text, sizeof(text), fmt, ap);
+	msg_emit(pri, level, text);
+}
+
+/* msg_info - informational */
+void
+msg_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg_vemit(LOG_INFO, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/* msg_warn - something is wrong, service continues */
+void
+msg_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg_vemit(LOG_WARNING, "warning", fmt, ap);
+	va_end(ap);
+}
+
+/* msg_error - an operation failed, service continues */
+void
+msg_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg_vemit(LOG_ERR, "error", fmt, ap);
+	va_end(ap);
+}
+
+/* msg_fatal - cannot continue */
+void
+msg_fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg_vemit(LOG_CRIT, "fatal", fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+/* msg_panic - internal invariant broken */
+void
+msg_panic(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg_vemit(LOG_CRIT, "panic", fmt, ap);
+	va_end(ap);
+	abort();
+}
+
+/* msg_event - one machine-readable event line */
+void
+msg_event(int warning, const char *line)
+{
+	size_t len = strlen(line);
+
+	if (msg_stderr || len < 2000) {
+		msg_emit(warning ? LOG_WARNING : LOG_INFO, NULL, line);
+		return;
+	}
+	syslog(warning ? LOG_WARNING : LOG_INFO, "%s", line);
+}

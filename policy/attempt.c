@@ -1,0 +1,99 @@
+/*++
+/* NAME
+/*	attempt 3
+/* SUMMARY
+/*	one SMTP AUTH attempt and its log line
+/* DESCRIPTION
+/*	Every AUTH that reaches the gate becomes one attempt with a
+/*	fresh reference, and ends in exactly one log line:
+/*
+/*	event=auth ref=.. result=pass|fail|abort cause=.. user=.. ip=..
+/*	mech=.. tls=yes|no smtpd_pid=.. ms=.. detail=.. hint=..
+/*
+/*	(cause and hint on failures only; abort is an exchange the
+/*	client cancelled or left). Failures that signal trouble on the
+/*	server's side or an attack are logged at warning level.
+/*	Nothing here ever sees the password.
+/*--*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "attempt.h"
+#include "msg.h"
+#include "util.h"
+
+/* attempt_init - a new attempt with a fresh ref */
+void
+attempt_init(struct attempt *a, const char *mech, const char *ip, int tls,
+    pid_t pid, uint64_t now)
+{
+	memset(a, 0, sizeof(*a));
+	ref_new(a->ref);
+	a->result = ATTEMPT_FAIL;
+	if (str_copy(a->mech, sizeof(a->mech), mech ? mech : "") < 0)
+		str_copy(a->mech, sizeof(a->mech), "?");
+	if (str_copy(a->ip, sizeof(a->ip), ip ? ip : "") < 0)
+		str_copy(a->ip, sizeof(a->ip), "?");
+	a->tls = tls;
+	a->smtpd_pid = pid;
+	a->started = now;
+}
+
+/* attempt_set_user - record the user name */
+void
+attempt_set_user(struct attempt *a, const char *user)
+{
+	free(a->user);
+	a->user = user ? xstrdup(user) : NULL;
+}
+
+/* attempt_set_detail - record extra words */
+void
+attempt_set_detail(struct attempt *a, const char *detail)
+{
+	free(a->detail);
+	a->detail = detail ? xstrdup(detail) : NULL;
+}
+
+/* attempt_result_name - pass/fail/abort */
+static const char *
+attempt_result_name(enum attempt_result r)
+{
+	return r == ATTEMPT_PASS ? "pass" : r == ATTEMPT_FAIL ? "fail" : "abort";
+}
+
+/* attempt_log - the one line for this attempt */
+void
+attempt_log(const struct attempt *a, enum log_format fmt, uint64_t now)
+{
+	struct logline l;
+	int failed = a->result == ATTEMPT_FAIL;
+
+	logline_begin(&l, fmt);
+	logline_str(&l, "event", "auth");
+	logline_str(&l, "ref", a->ref);
+	logline_str(&l, "result", attempt_result_name(a->result));
+	if (failed)
+		logline_str(&l, "cause", cause_id(a->cause));
+	logline_str(&l, "user", a->user ? a->user : "");
+	logline_str(&l, "ip", a->ip);
+	logline_str(&l, "mech", a->mech);
+	logline_str(&l, "tls", a->tls ? "yes" : "no");
+	logline_uint(&l, "smtpd_pid", (unsigned long long)a->smtpd_pid);
+	logline_uint(&l, "ms", now >= a->started ? now - a->started : 0);
+	logline_str(&l, "detail", a->detail);
+	if (failed)
+		logline_str(&l, "hint", cause_info(a->cause)->hint);
+	msg_event(failed && (a->cause == CAUSE_AUTH_SERVICE_UNAVAILABLE ||
+	    a->cause == CAUSE_PASSWORD_GUESSING), logline_end(&l));
+	logline_free(&l);
+}
+
+/* attempt_free - release */
+void
+attempt_free(struct attempt *a)
+{
+	free(a->user);
+	free(a->detail);
+	a->user = a->detail = NULL;
+}

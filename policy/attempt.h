@@ -1,0 +1,40 @@
+/*++
+/* NAME
+/*	attempt 3h
+/* SUMMARY
+/*	one SMTP AUTH attempt and its log line
+/*--*/
+#ifndef AUTHGUARD_ATTEMPT_H
+#define AUTHGUARD_ATTEMPT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cause.h"
+#include "logline.h"
+#include "ref.h"
+
+enum attempt_result { ATTEMPT_PASS, ATTEMPT_FAIL, ATTEMPT_ABORT };
+
+struct attempt {
+	char		 ref[REF_LEN + 1];
+	enum attempt_result result;
+	enum cause	 cause;
+	char		*user;		/* login name as given, or Dovecot's */
+	char		 mech[24];
+	char		 ip[64];
+	int		 tls;
+	pid_t		 smtpd_pid;
+	uint64_t	 started;	/* ms, monotonic */
+	char		*detail;	/* why, in more words: decode error,
+					 * Dovecot's reason */
+};
+
+void	attempt_init(struct attempt *, const char *, const char *, int, pid_t,
+	    uint64_t);
+void	attempt_set_user(struct attempt *, const char *);
+void	attempt_set_detail(struct attempt *, const char *);
+void	attempt_log(const struct attempt *, enum log_format, uint64_t);
+void	attempt_free(struct attempt *);
+
+#endif

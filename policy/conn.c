@@ -1,0 +1,318 @@
+/*++
+/* NAME
+/*	conn 3
+/* SUMMARY
+/*	non-blocking line-oriented connections
+/* DESCRIPTION
+/*	A conn reads through a length-capped linereader and hands
+/*	complete lines to ops->line, overlong ones (their first bytes)
+/*	to ops->overlong, and reports the end of the peer (EOF or
+/*	error) once through ops->closed. Output is written at once when
+/*	the socket takes it, else queued (wiped when sent, as it may
+/*	hold credentials); a peer that lets more than CONN_OUT_MAX pile
+/*	up is disconnected. conn_close() is the owner's way out: it
+/*	stops everything and calls no callback.
+/*
+/*	A callback may close the connection; the reader checks
+/*	c->dead after each line.
+/*
+/*	listen_socket() creates a listening socket with the owner,
+/*	group and mode from the configuration.
+/*--*/
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "msg.h"
+#include "util.h"
+
+#define CONN_READ_CHUNK	16384
+#define CONN_READ_BUDGET (256 * 1024)	/* per wake-up, for fairness */
+
+static void conn_event(struct ev_io *, unsigned);
+
+/* conn_setup - common part of accepted and outgoing connections */
+static void
+conn_setup(struct conn *c, int fd, size_t maxline, const struct conn_ops *ops,
+    void *ctx, const char *name, unsigned want)
+{
+	lr_init(&c->lr, maxline);
+	buf_init(&c->out);
+	c->ops = ops;
+	c->ctx = ctx;
+	c->dead = 0;
+	c->name = name;
+	ev_io_start(&c->io, fd, want, conn_event);
+}
+
+/* conn_init - wrap an accepted, connected descriptor */
+void
+conn_init(struct conn *c, int fd, size_t maxline, const struct conn_ops *ops,
+    void *ctx, const char *name)
+{
+	c->connecting = 0;
+	conn_setup(c, fd, maxline, ops, ctx, name, EV_READ);
+}
+
+/* sockaddr_fill - sockspec to sockaddr */
+static socklen_t
+sockaddr_fill(const struct sockspec *ss, struct sockaddr_storage *sa)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)sa;
+	struct sockaddr_in *sin = (struct sockaddr_in *)sa;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
+
+	memset(sa, 0, sizeof(*sa));
+	if (ss->kind == SOCK_UNIX) {
+		sun->sun_family = AF_UNIX;
+		memcpy(sun->sun_path, ss->path, strlen(ss->path) + 1);
+		return sizeof(*sun);
+	}
+	if (inet_pton(AF_INET, ss->host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)ss->port);
+		return sizeof(*sin);
+	}
+	inet_pton(AF_INET6, ss->host, &sin6->sin6_addr);
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons((uint16_t)ss->port);
+	return sizeof(*sin6);
+}
+
+/* conn_connect - start an outgoing connection; -1 if it failed at once */
+int
+conn_connect(struct conn *c, const struct sockspec *ss, size_t maxline,
+    const struct conn_ops *ops, void *ctx, const char *name, const char **err)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = sockaddr_fill(ss, &sa);
+	int fd;
+
+	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*err = strerror(errno);
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, len) < 0 &&
+	    errno != EINPROGRESS) {
+		*err = strerror(errno);
+		close(fd);
+		return -1;
+	}
+	c->connecting = 1;
+	conn_setup(c, fd, maxline, ops, ctx, name, EV_WRITE);
+	return 0;
+}
+
+/* conn_flush - write queued output */
+static void
+conn_flush(struct conn *c)
+{
+	ssize_t n;
+
+	while (c->out.len > 0) {
+		n = write(c->io.fd, c->out.data, c->out.len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			c->dead = 1;
+			c->ops->closed(c, n < 0 ? strerror(errno) : "write failed");
+			return;
+		}
+		buf_consume(&c->out, (size_t)n);
+	}
+	ev_io_want(&c->io, c->out.len ? EV_READ | EV_WRITE : EV_READ);
+}
+
+/* conn_send - queue bytes and try to write them */
+void
+conn_send(struct conn *c, const char *p, size_t len)
+{
+	if (c->dead)
+		return;
+	buf_append(&c->out, p, len);
+	if (c->connecting)
+		return;
+	if (c->out.len > CONN_OUT_MAX) {
+		c->dead = 1;
+		c->ops->closed(c, "peer does not read its replies");
+		return;
+	}
+	conn_flush(c);
+}
+
+/* conn_puts - queue a string */
+void
+conn_puts(struct conn *c, const char *s)
+{
+	conn_send(c, s, strlen(s));
+}
+
+/* conn_dispatch - hand out every complete line */
+static void
+conn_dispatch(struct conn *c)
+{
+	enum lr_result r;
+	char *line;
+	size_t len;
+
+	while (!c->dead && (r = lr_next(&c->lr, &line, &len)) != LR_NONE) {
+		if (r == LR_LINE)
+			c->ops->line(c, line, len);
+		else
+			c->ops->overlong(c, line, len);
+	}
+}
+
+/* conn_read - read what is there, within the budget */
+static void
+conn_read(struct conn *c)
+{
+	size_t budget = CONN_READ_BUDGET;
+	ssize_t n;
+	char *p;
+
+	while (!c->dead && budget > 0) {
+		p = lr_space(&c->lr, CONN_READ_CHUNK);
+		n = read(c->io.fd, p, CONN_READ_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			conn_dispatch(c);
+			if (!c->dead) {
+				c->dead = 1;
+				c->ops->closed(c, n < 0 ? strerror(errno) :
+				    "connection closed by peer");
+			}
+			return;
+		}
+		lr_commit(&c->lr, (size_t)n);
+		budget -= (size_t)n < budget ? (size_t)n : budget;
+		conn_dispatch(c);
+	}
+}
+
+/* conn_connected - outgoing connect finished */
+static void
+conn_connected(struct conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(c->io.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err != 0) {
+		c->dead = 1;
+		c->ops->closed(c, strerror(err));
+		return;
+	}
+	c->connecting = 0;
+	if (c->ops->connected)
+		c->ops->connected(c);
+	if (!c->dead)
+		conn_flush(c);
+}
+
+/* conn_event - epoll callback */
+static void
+conn_event(struct ev_io *io, unsigned what)
+{
+	struct conn *c = (struct conn *)io;
+
+	if (c->connecting) {
+		conn_connected(c);
+		return;
+	}
+	if (what & EV_WRITE)
+		conn_flush(c);
+	if (!c->dead && (what & EV_READ))
+		conn_read(c);
+}
+
+/* conn_close - stop and close; memory stays until conn_free */
+void
+conn_close(struct conn *c)
+{
+	c->dead = 1;
+	if (c->io.fd >= 0) {
+		int fd = c->io.fd;
+
+		ev_io_stop(&c->io);
+		close(fd);
+	}
+}
+
+/* conn_free - release buffers, wiping */
+void
+conn_free(struct conn *c)
+{
+	conn_close(c);
+	lr_free(&c->lr);
+	buf_free(&c->out);
+}
+
+/* socket_owner - chown/chmod a unix socket as configured */
+static void
+socket_owner(const char *path, const char *owner, const char *group,
+    unsigned mode)
+{
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	struct passwd *pw;
+	struct group *gr;
+
+	if (owner && *owner) {
+		if ((pw = getpwnam(owner)) == NULL)
+			msg_fatal("socket_owner: unknown user %s", owner);
+		uid = pw->pw_uid;
+	}
+	if (group && *group) {
+		if ((gr = getgrnam(group)) == NULL)
+			msg_fatal("socket_group: unknown group %s", group);
+		gid = gr->gr_gid;
+	}
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) < 0)
+		msg_fatal("chown %s: %s", path, strerror(errno));
+	if (chmod(path, mode) < 0)
+		msg_fatal("chmod %s: %s", path, strerror(errno));
+}
+
+/* listen_socket - bound, listening, non-blocking socket */
+int
+listen_socket(const struct sockspec *ss, int backlog, const char *owner,
+    const char *group, unsigned mode)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = sockaddr_fill(ss, &sa);
+	int fd, on = 1;
+
+	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		msg_fatal("socket: %s", strerror(errno));
+	if (ss->kind == SOCK_UNIX)
+		unlink(ss->path);
+	else
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (bind(fd, (struct sockaddr *)&sa, len) < 0)
+		msg_fatal("bind %s%s%s: %s", ss->kind == SOCK_UNIX ? ss->path :
+		    ss->host, ss->kind == SOCK_UNIX ? "" : ":",
+		    ss->kind == SOCK_UNIX ? "" : "port", strerror(errno));
+	if (ss->kind == SOCK_UNIX)
+		socket_owner(ss->path, owner, group, mode);
+	if (listen(fd, backlog) < 0)
+		msg_fatal("listen: %s", strerror(errno));
+	return fd;
+}

@@ -1,0 +1,50 @@
+/*++
+/* NAME
+/*	conn 3h
+/* SUMMARY
+/*	non-blocking line-oriented connections
+/*--*/
+#ifndef AUTHGUARD_CONN_H
+#define AUTHGUARD_CONN_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "event.h"
+#include "linereader.h"
+#include "netaddr.h"
+
+struct conn;
+
+struct conn_ops {
+	void	(*line)(struct conn *, char *, size_t);
+	void	(*overlong)(struct conn *, char *, size_t);
+	void	(*closed)(struct conn *, const char *);
+	void	(*connected)(struct conn *);
+};
+
+struct conn {
+	struct ev_io	 io;
+	struct linereader lr;
+	struct buf	 out;
+	const struct conn_ops *ops;
+	void		*ctx;
+	int		 connecting;
+	int		 dead;
+	const char	*name;		/* for diagnostics */
+};
+
+#define CONN_OUT_MAX	(1024 * 1024)
+
+void	conn_init(struct conn *, int, size_t, const struct conn_ops *, void *,
+	    const char *);
+int	conn_connect(struct conn *, const struct sockspec *, size_t,
+	    const struct conn_ops *, void *, const char *, const char **);
+void	conn_send(struct conn *, const char *, size_t);
+void	conn_puts(struct conn *, const char *);
+void	conn_close(struct conn *);
+void	conn_free(struct conn *);
+int	listen_socket(const struct sockspec *, int, const char *,
+	    const char *, unsigned);
+
+#endif

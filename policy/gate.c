@@ -1,0 +1,869 @@
+/*++
+/* NAME
+/*	gate 3
+/* SUMMARY
+/*	the SASL gate: Dovecot's auth-client protocol towards Postfix
+/* DESCRIPTION
+/*	Postfix's smtpd (smtpd_sasl_type = dovecot) connects here as
+/*	if this were Dovecot's auth-client socket. The gate answers the
+/*	handshake itself with Dovecot's last mechanism list, so that
+/*	smtpd starts even while Dovecot is down, and turns each AUTH
+/*	into a request with a life of its own:
+/*
+/*	RS_CLIENT	waiting for the client's next response (PLAIN
+/*			without initial response, the two LOGIN steps,
+/*			or a relayed mechanism's challenge);
+/*	RS_UPSTREAM	forwarded to Dovecot, waiting for OK/FAIL/CONT;
+/*	RS_USERDB	Dovecot said FAIL without a reason; asking the
+/*			auth-userdb socket whether the user exists.
+/*
+/*	PLAIN and LOGIN are decoded here, checked (TLS, syntax,
+/*	authzid, accounts_map flags) and forwarded as PLAIN with an
+/*	initial response, so that refused credentials never reach
+/*	Dovecot. Other mechanisms are relayed as they are.
+/*
+/*	Every request ends in exactly one attempt log line: pass, fail
+/*	(with a cause and a ref that the client also sees), or abort
+/*	(the client cancelled, started over, or went away). When Dovecot
+/*	is down, too slow or says temp_fail, the attempt is logged as
+/*	auth-service-unavailable and the smtpd's connection is closed:
+/*	the one way to make Postfix answer 454 4.7.0, a temporary error
+/*	the client retries instead of asking for a new password.
+/*
+/*	A request whose smtpd connection goes away while Dovecot is
+/*	still deciding is kept until the outcome arrives, so that the
+/*	outcome is logged.
+/*--*/
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "attempt.h"
+#include "authproto.h"
+#include "conn.h"
+#include "gate.h"
+#include "msg.h"
+#include "sasl.h"
+#include "upstream.h"
+#include "userdb.h"
+#include "util.h"
+
+#define GATE_CLIENT_IDLE	300000	/* ms a client may take to respond */
+#define GATE_USERDB_MAX		2000	/* ms for a user lookup at most */
+#define GATE_USERDB_MIN		100
+
+enum req_state { RS_CLIENT, RS_UPSTREAM, RS_USERDB };
+enum req_kind { RK_PLAIN, RK_LOGIN, RK_RELAY };
+
+struct gate_conn;
+
+struct gate_req {
+	struct gate_conn *gc;		/* NULL: smtpd went away */
+	struct gate_req	*prev, *next;	/* in gc->reqs */
+	unsigned	 cid;		/* Postfix's id */
+	unsigned	 uid;		/* Dovecot's id, 0 if none */
+	unsigned	 udb_id;	/* userdb lookup, 0 if none */
+	enum req_state	 state;
+	enum req_kind	 kind;
+	char		*params;	/* AUTH parameters to forward */
+	char		*authzid;
+	char		*user;
+	char		*pass;		/* wiped when the request ends */
+	unsigned	 flags;		/* accounts_map */
+	uint64_t	 asked;		/* when Postfix last sent us something */
+	struct attempt	 at;
+	struct ev_timer	 timer;
+};
+
+struct gate_conn {
+	struct conn	 c;		/* first: conn callbacks cast back */
+	pid_t		 pid;		/* smtpd: SO_PEERCRED, else CPID */
+	int		 peercred;
+	struct gate_req	*reqs;
+};
+
+static const struct config *gate_cfg;
+static struct accounts_map *gate_accounts;
+static struct ev_io gate_listener;
+static unsigned gate_nconn, gate_cuid;
+
+static void gate_conn_close(struct gate_conn *, const char *);
+static void gate_req_forward(struct gate_req *);
+
+/* gate_connections - how many smtpd connections are open */
+unsigned
+gate_connections(void)
+{
+	return gate_nconn;
+}
+
+/* req_unlink - detach from the smtpd connection */
+static void
+req_unlink(struct gate_req *r)
+{
+	if (r->gc == NULL)
+		return;
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		r->gc->reqs = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	r->prev = r->next = NULL;
+	r->gc = NULL;
+}
+
+/* req_wipe_secrets - the password and anything derived from it */
+static void
+req_wipe_secrets(struct gate_req *r)
+{
+	wipe_str(r->pass);
+	r->pass = NULL;
+}
+
+/* req_free - end of a request */
+static void
+req_free(struct gate_req *r)
+{
+	req_unlink(r);
+	ev_timer_stop(&r->timer);
+	if (r->uid)
+		upstream_cancel(r->uid);
+	if (r->udb_id)
+		userdb_cancel(r->udb_id);
+	req_wipe_secrets(r);
+	free(r->params);
+	free(r->authzid);
+	free(r->user);
+	attempt_free(&r->at);
+	free(r);
+}
+
+/* req_log - the attempt's one log line */
+static void
+req_log(struct gate_req *r)
+{
+	attempt_log(&r->at, gate_cfg->log_format, ev_now());
+}
+
+/* user_printable - safe to hand back to Postfix in user= */
+static int
+user_printable(const char *u)
+{
+	for (; *u; u++)
+		if ((unsigned char)*u < 0x20 || *u == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* req_fail - answer FAIL with cause and ref, log, end */
+static void
+req_fail(struct gate_req *r, enum cause cause)
+{
+	const char *text = cause_client_text(cause, gate_cfg->client_detail);
+	struct buf line;
+
+	r->at.result = ATTEMPT_FAIL;
+	r->at.cause = cause;
+	if (r->gc) {
+		buf_init(&line);
+		buf_printf(&line, "FAIL\t%u", r->cid);
+		if (r->at.user && user_printable(r->at.user)) {
+			buf_puts(&line, "\tuser=");
+			authproto_escape(&line, r->at.user);
+		}
+		buf_printf(&line, "\treason=%s%s(ref=%s)\n", text ? text : "",
+		    text ? " " : "", r->at.ref);
+		conn_send(&r->gc->c, line.data, line.len);
+		buf_free(&line);
+	}
+	req_log(r);
+	req_free(r);
+}
+
+/* req_unavailable - Dovecot cannot answer: log, make Postfix say 454 */
+static void
+req_unavailable(struct gate_req *r, const char *why)
+{
+	struct gate_conn *gc = r->gc;
+
+	r->at.result = ATTEMPT_FAIL;
+	r->at.cause = CAUSE_AUTH_SERVICE_UNAVAILABLE;
+	attempt_set_detail(&r->at, why);
+	req_log(r);
+	req_free(r);
+	if (gc)
+		gate_conn_close(gc, NULL);
+}
+
+/* req_abort - the client will not finish this exchange */
+static void
+req_abort(struct gate_req *r, const char *why)
+{
+	r->at.result = ATTEMPT_ABORT;
+	attempt_set_detail(&r->at, why);
+	req_log(r);
+	req_free(r);
+}
+
+/* req_pass - Dovecot said OK: relay it, log, end */
+static void
+req_pass(struct gate_req *r, struct authline *al)
+{
+	struct buf line;
+	int i;
+
+	r->at.result = ATTEMPT_PASS;
+	if (r->gc) {
+		buf_init(&line);
+		buf_printf(&line, "OK\t%u", r->cid);
+		for (i = 2; i < al->argc; i++)
+			buf_printf(&line, "\t%s", al->argv[i]);
+		buf_putc(&line, '\n');
+		conn_send(&r->gc->c, line.data, line.len);
+		buf_free(&line);
+	}
+	req_log(r);
+	req_free(r);
+}
+
+/* req_timeout - the state's deadline passed */
+static void
+req_timeout(struct ev_timer *t)
+{
+	struct gate_req *r = (struct gate_req *)((char *)t -
+	    offsetof(struct gate_req, timer));
+
+	switch (r->state) {
+	case RS_CLIENT:
+		req_abort(r, "no client response in time");
+		break;
+	case RS_UPSTREAM:
+		req_unavailable(r, "no answer from Dovecot in time");
+		break;
+	case RS_USERDB:
+		userdb_cancel(r->udb_id);
+		r->udb_id = 0;
+		req_fail(r, cause_after_fail(r->pass, r->flags, -1));
+		break;
+	}
+}
+
+/* req_userdb_budget - time left for a user lookup within smtpd's wait */
+static unsigned
+req_userdb_budget(const struct gate_req *r)
+{
+	uint64_t spent = ev_now() - r->asked;
+	uint64_t left = spent < gate_cfg->upstream_timeout ?
+	    gate_cfg->upstream_timeout - spent : 0;
+
+	if (left > GATE_USERDB_MAX)
+		return GATE_USERDB_MAX;
+	return left < GATE_USERDB_MIN ? GATE_USERDB_MIN : (unsigned)left;
+}
+
+/* req_enter - one place for state changes and their deadlines */
+static void
+req_enter(struct gate_req *r, enum req_state s)
+{
+	unsigned ms;
+
+	r->state = s;
+	if (s == RS_CLIENT)
+		ms = GATE_CLIENT_IDLE;
+	else if (s == RS_UPSTREAM)
+		ms = gate_cfg->upstream_timeout;
+	else
+		ms = req_userdb_budget(r);
+	ev_timer_start(&r->timer, ms, req_timeout);
+}
+
+/* gate_send_cont - a challenge for the client */
+static void
+gate_send_cont(struct gate_req *r, const char *b64)
+{
+	char line[128];
+
+	snprintf(line, sizeof(line), "CONT\t%u\t%s\n", r->cid, b64);
+	conn_puts(&r->gc->c, line);
+	req_enter(r, RS_CLIENT);
+}
+
+/* req_malformed - the client's response could not be decoded */
+static void
+req_malformed(struct gate_req *r, enum sasl_error err)
+{
+	attempt_set_detail(&r->at, sasl_error_str(err));
+	req_fail(r, CAUSE_MALFORMED_RESPONSE);
+}
+
+/* req_plain - a PLAIN response */
+static void
+req_plain(struct gate_req *r, const char *b64)
+{
+	struct sasl_plain sp;
+	enum sasl_error err;
+
+	if ((err = sasl_plain_decode(b64, strlen(b64), &sp)) != SASL_OK) {
+		req_malformed(r, err);
+		return;
+	}
+	r->authzid = xstrdup(sp.authzid);
+	r->user = xstrdup(sp.user);
+	r->pass = xstrdup(sp.pass);
+	sasl_plain_wipe(&sp);
+	attempt_set_user(&r->at, r->user);
+	gate_req_forward(r);
+}
+
+/* req_login - one LOGIN step: user name, then password */
+static void
+req_login(struct gate_req *r, const char *b64)
+{
+	enum sasl_error err;
+	char *value;
+
+	if ((err = sasl_login_decode(b64, strlen(b64), r->user != NULL,
+	    &value)) != SASL_OK) {
+		req_malformed(r, err);
+		return;
+	}
+	if (r->user == NULL) {
+		r->user = value;
+		r->authzid = xstrdup("");
+		attempt_set_user(&r->at, r->user);
+		gate_send_cont(r, "UGFzc3dvcmQ6");	/* "Password:" */
+		return;
+	}
+	r->pass = value;
+	gate_req_forward(r);
+}
+
+/* req_precheck - refusals decided before Dovecot sees anything */
+static enum cause
+req_precheck(struct gate_req *r)
+{
+	if (*r->authzid && strcmp(r->authzid, r->user) != 0)
+		return CAUSE_AUTHZID_MISMATCH;
+	if (accounts_lookup(gate_accounts, r->user, &r->flags) < 0)
+		r->flags = 0;
+	if (r->flags & ACCT_DISABLED)
+		return CAUSE_ACCOUNT_DISABLED;
+	if (r->flags & ACCT_OAUTH_ONLY)
+		return CAUSE_OAUTH_REQUIRED;
+	return CAUSE_NONE;
+}
+
+/* req_submit - hand the request to Dovecot */
+static void
+req_submit(struct gate_req *r, const char *mech, const char *resp)
+{
+	const char *err;
+
+	if ((r->uid = upstream_auth(r, mech, r->params, resp, &err)) == 0) {
+		req_unavailable(r, err);
+		return;
+	}
+	req_enter(r, RS_UPSTREAM);
+}
+
+/* gate_req_forward - checks passed: forward as PLAIN */
+static void
+gate_req_forward(struct gate_req *r)
+{
+	enum cause cause;
+	struct buf resp;
+
+	if ((cause = req_precheck(r)) != CAUSE_NONE) {
+		req_fail(r, cause);
+		return;
+	}
+	buf_init(&resp);
+	sasl_plain_encode(&resp, r->authzid, r->user, r->pass);
+	req_submit(r, "PLAIN", resp.data);
+	buf_free(&resp);
+}
+
+/* req_classify - Dovecot said FAIL: find out why */
+static void
+req_classify(struct gate_req *r, const struct auth_reply *rep)
+{
+	enum cause cause = cause_from_code(rep->code);
+	const char *who = rep->user ? rep->user : r->user;
+
+	if (rep->reason)
+		attempt_set_detail(&r->at, rep->reason);
+	if (cause == CAUSE_AUTH_SERVICE_UNAVAILABLE) {
+		req_unavailable(r, "Dovecot: temp_fail");
+		return;
+	}
+	if (cause != CAUSE_NONE) {
+		req_fail(r, cause);
+		return;
+	}
+	if (r->kind == RK_RELAY && r->user == NULL && rep->user) {
+		r->user = xstrdup(rep->user);
+		attempt_set_user(&r->at, rep->user);
+		if (accounts_lookup(gate_accounts, r->user, &r->flags) < 0)
+			r->flags = 0;
+	}
+	cause = cause_after_fail(r->pass, r->flags, -1);
+	if (cause == CAUSE_APP_PASSWORD_SPACES || who == NULL ||
+	    (r->udb_id = userdb_lookup(r, who)) == 0) {
+		req_fail(r, cause);
+		return;
+	}
+	req_enter(r, RS_USERDB);
+}
+
+/* gate_userdb_done - the user lookup answered */
+static void
+gate_userdb_done(void *arg, enum userdb_reply_kind kind)
+{
+	struct gate_req *r = arg;
+	int known = kind == USERDB_FOUND ? 1 : kind == USERDB_NOTFOUND ? 0 : -1;
+
+	r->udb_id = 0;
+	req_fail(r, cause_after_fail(r->pass, r->flags, known));
+}
+
+/* req_relay_ok_check - flags checked after OK for relayed mechanisms */
+static enum cause
+req_relay_ok_check(struct gate_req *r, const struct auth_reply *rep)
+{
+	static const char *const oauth[] = {"OAUTHBEARER", "XOAUTH2"};
+	size_t i;
+
+	if (r->kind != RK_RELAY || rep->user == NULL)
+		return CAUSE_NONE;
+	attempt_set_user(&r->at, rep->user);
+	if (accounts_lookup(gate_accounts, rep->user, &r->flags) < 0)
+		return CAUSE_NONE;
+	if (r->flags & ACCT_DISABLED)
+		return CAUSE_ACCOUNT_DISABLED;
+	for (i = 0; i < NELEM(oauth); i++)
+		if (strcmp(r->at.mech, oauth[i]) == 0)
+			return CAUSE_NONE;
+	return r->flags & ACCT_OAUTH_ONLY ? CAUSE_OAUTH_REQUIRED : CAUSE_NONE;
+}
+
+/* gate_upstream_reply - OK, FAIL or CONT from Dovecot */
+static void
+gate_upstream_reply(void *arg, const struct auth_reply *rep,
+    struct authline *al)
+{
+	struct gate_req *r = arg;
+	enum cause cause;
+
+	if (rep->kind != AUTH_REPLY_CONT)
+		r->uid = 0;
+	switch (rep->kind) {
+	case AUTH_REPLY_OK:
+		if (r->user == NULL && rep->user)
+			attempt_set_user(&r->at, rep->user);
+		if ((cause = req_relay_ok_check(r, rep)) != CAUSE_NONE)
+			req_fail(r, cause);
+		else
+			req_pass(r, al);
+		break;
+	case AUTH_REPLY_FAIL:
+		req_classify(r, rep);
+		break;
+	case AUTH_REPLY_CONT:
+		if (r->kind != RK_RELAY) {
+			upstream_cancel(r->uid);
+			r->uid = 0;
+			req_unavailable(r, "Dovecot asked to continue a PLAIN "
+			    "exchange");
+		} else if (r->gc == NULL)
+			req_abort(r, "smtpd connection closed");
+		else
+			gate_send_cont(r, rep->data);
+		break;
+	}
+}
+
+/* gate_upstream_lost - Dovecot will not answer this request */
+static void
+gate_upstream_lost(void *arg, const char *why)
+{
+	struct gate_req *r = arg;
+
+	r->uid = 0;
+	req_unavailable(r, why);
+}
+
+static const struct upstream_callbacks gate_upstream_cb = {
+	.reply = gate_upstream_reply,
+	.lost = gate_upstream_lost,
+};
+
+/* gate_find - the request with Postfix's id on this connection */
+static struct gate_req *
+gate_find(struct gate_conn *gc, unsigned cid)
+{
+	struct gate_req *r;
+
+	for (r = gc->reqs; r; r = r->next)
+		if (r->cid == cid)
+			return r;
+	return NULL;
+}
+
+/* gate_abandon_waiting - a new AUTH ends exchanges left half-way */
+static void
+gate_abandon_waiting(struct gate_conn *gc)
+{
+	struct gate_req *r, *next;
+
+	for (r = gc->reqs; r; r = next) {
+		next = r->next;
+		if (r->state == RS_CLIENT)
+			req_abort(r, "client cancelled or started over");
+	}
+}
+
+/* req_new - an attempt for an AUTH line */
+static struct gate_req *
+req_new(struct gate_conn *gc, unsigned cid, const char *mech, const char *rip,
+    int secured)
+{
+	struct gate_req *r = xcalloc(1, sizeof(*r));
+
+	r->gc = gc;
+	r->cid = cid;
+	r->asked = ev_now();
+	attempt_init(&r->at, mech, rip, secured, gc->pid, ev_now());
+	r->next = gc->reqs;
+	if (gc->reqs)
+		gc->reqs->prev = r;
+	gc->reqs = r;
+	return r;
+}
+
+/* join_params - the AUTH parameters to forward, without resp= */
+static char *
+join_params(const struct authline *al, int first)
+{
+	struct buf b;
+	char *s;
+	int i;
+
+	buf_init(&b);
+	for (i = first; i < al->argc; i++) {
+		if (strncmp(al->argv[i], "resp=", 5) == 0)
+			continue;
+		buf_printf(&b, "%s%s", b.len ? "\t" : "", al->argv[i]);
+	}
+	s = xstrdup(buf_str(&b));
+	buf_free(&b);
+	return s;
+}
+
+/* req_tls_refused - credentials in clear: refuse, never forward */
+static int
+req_tls_refused(struct gate_req *r, const struct auth_request *ar)
+{
+	struct sasl_plain sp;
+	char *user;
+
+	if (ar->secured || !gate_cfg->require_tls_for_auth ||
+	    netlist_match_str(&gate_cfg->tls_exempt_networks, ar->rip))
+		return 0;
+	/* For the log only: the user name of an initial response. */
+	if (ar->resp && r->kind == RK_PLAIN &&
+	    sasl_plain_decode(ar->resp, strlen(ar->resp), &sp) == SASL_OK) {
+		attempt_set_user(&r->at, sp.user);
+		sasl_plain_wipe(&sp);
+	} else if (ar->resp && r->kind == RK_LOGIN &&
+	    sasl_login_decode(ar->resp, strlen(ar->resp), 0, &user) == SASL_OK) {
+		attempt_set_user(&r->at, user);
+		wipe_str(user);
+	}
+	req_fail(r, CAUSE_TLS_REQUIRED);
+	return 1;
+}
+
+/* gate_auth - AUTH from Postfix */
+static void
+gate_auth(struct gate_conn *gc, struct authline *al)
+{
+	struct auth_request ar;
+	struct gate_req *r;
+	const char *err;
+	unsigned id;
+
+	gate_abandon_waiting(gc);
+	if (authproto_parse_auth(al, &ar, &err) < 0) {
+		if (al->argc < 2 || authline_id(al->argv[1], &id) < 0) {
+			msg_warn("%s: AUTH without a valid id ignored: %s",
+			    gc->c.name, err);
+			return;
+		}
+		r = req_new(gc, id, al->argc > 2 ? "?" : "", NULL, 0);
+		attempt_set_detail(&r->at, err);
+		req_fail(r, CAUSE_MALFORMED_RESPONSE);
+		return;
+	}
+	if (gate_find(gc, ar.id)) {
+		msg_warn("%s: AUTH reuses id %u of a pending request; ignored",
+		    gc->c.name, ar.id);
+		return;
+	}
+	r = req_new(gc, ar.id, ar.mech, ar.rip, ar.secured);
+	r->kind = strcmp(ar.mech, "PLAIN") == 0 ? RK_PLAIN :
+	    strcmp(ar.mech, "LOGIN") == 0 ? RK_LOGIN : RK_RELAY;
+	if (req_tls_refused(r, &ar))
+		return;
+	r->params = join_params(al, ar.first_param);
+	if (r->kind == RK_RELAY)
+		req_submit(r, ar.mech, ar.resp);
+	else if (r->kind == RK_PLAIN && ar.resp)
+		req_plain(r, ar.resp);
+	else if (r->kind == RK_PLAIN)
+		gate_send_cont(r, "");
+	else if (ar.resp)
+		req_login(r, ar.resp);
+	else
+		gate_send_cont(r, "VXNlcm5hbWU6");	/* "Username:" */
+}
+
+/* gate_cont - CONT from Postfix: the client's response */
+static void
+gate_cont(struct gate_conn *gc, struct authline *al)
+{
+	struct gate_req *r;
+	unsigned id;
+	char line[96];
+
+	if (al->argc < 3 || authline_id(al->argv[1], &id) < 0) {
+		msg_warn("%s: malformed CONT ignored", gc->c.name);
+		return;
+	}
+	if ((r = gate_find(gc, id)) == NULL || r->state != RS_CLIENT) {
+		msg_warn("%s: CONT for %s request %u", gc->c.name,
+		    r ? "a busy" : "an unknown", id);
+		if (r == NULL) {
+			snprintf(line, sizeof(line), "FAIL\t%u\treason=unknown "
+			    "authentication request\n", id);
+			conn_puts(&gc->c, line);
+		}
+		return;
+	}
+	r->asked = ev_now();
+	if (r->kind == RK_PLAIN)
+		req_plain(r, al->argv[2]);
+	else if (r->kind == RK_LOGIN)
+		req_login(r, al->argv[2]);
+	else {
+		upstream_cont(r->uid, al->argv[2]);
+		req_enter(r, RS_UPSTREAM);
+	}
+}
+
+/* gate_cancel - CANCEL from a client: drop the request */
+static void
+gate_cancel(struct gate_conn *gc, struct authline *al)
+{
+	struct gate_req *r;
+	unsigned id;
+
+	if (al->argc >= 2 && authline_id(al->argv[1], &id) == 0 &&
+	    (r = gate_find(gc, id)) != NULL)
+		req_abort(r, "cancelled by the client");
+}
+
+/* gate_line - one line from smtpd */
+static void
+gate_line(struct conn *c, char *line, size_t len)
+{
+	struct gate_conn *gc = (struct gate_conn *)c;
+	struct authline al;
+	unsigned long pid;
+
+	if (authline_split(line, len, &al) < 0) {
+		msg_warn("%s: line with a NUL byte or too many fields ignored",
+		    c->name);
+		return;
+	}
+	if (strcmp(al.argv[0], "AUTH") == 0)
+		gate_auth(gc, &al);
+	else if (strcmp(al.argv[0], "CONT") == 0)
+		gate_cont(gc, &al);
+	else if (strcmp(al.argv[0], "CANCEL") == 0)
+		gate_cancel(gc, &al);
+	else if (strcmp(al.argv[0], "VERSION") == 0) {
+		if (al.argc < 2 || strcmp(al.argv[1], "1") != 0)
+			gate_conn_close(gc, "unsupported protocol version");
+	} else if (strcmp(al.argv[0], "CPID") == 0) {
+		if (!gc->peercred && al.argc >= 2 &&
+		    parse_uint(al.argv[1], 0x7fffffff, &pid) == 0)
+			gc->pid = (pid_t)pid;
+	} else
+		msg_warn("%s: unknown command ignored: %.20s", c->name,
+		    al.argv[0]);
+}
+
+/* gate_overlong - a line over 16 KiB: fail the request it belongs to */
+static void
+gate_overlong(struct conn *c, char *prefix, size_t len)
+{
+	struct gate_conn *gc = (struct gate_conn *)c;
+	struct gate_req *r;
+	const char *cmd;
+	unsigned id;
+
+	msg_warn("%s: line longer than %d bytes discarded", c->name,
+	    AUTHPROTO_LINE_MAX);
+	if (authproto_overlong_id(prefix, &cmd, &id) < 0)
+		return;
+	if (strcmp(cmd, "AUTH") == 0) {
+		gate_abandon_waiting(gc);
+		if (gate_find(gc, id))
+			return;
+		r = req_new(gc, id, "?", NULL, 0);
+	} else if (strcmp(cmd, "CONT") != 0 || (r = gate_find(gc, id)) == NULL ||
+	    r->state != RS_CLIENT)
+		return;
+	attempt_set_detail(&r->at, "response longer than 16 KiB");
+	req_fail(r, CAUSE_MALFORMED_RESPONSE);
+}
+
+/* gate_conn_free - deferred release */
+static void
+gate_conn_free(void *p)
+{
+	struct gate_conn *gc = p;
+
+	conn_free(&gc->c);
+	free((char *)gc->c.name);
+	free(gc);
+}
+
+/* gate_conn_close - end an smtpd connection; why NULL: on purpose */
+static void
+gate_conn_close(struct gate_conn *gc, const char *why)
+{
+	struct gate_req *r, *next;
+
+	if (why)
+		msg_warn("%s: closing: %s", gc->c.name, why);
+	conn_close(&gc->c);
+	for (r = gc->reqs; r; r = next) {
+		next = r->next;
+		if (r->state == RS_CLIENT)
+			req_abort(r, "smtpd connection closed");
+		else
+			req_unlink(r);	/* keep it to log its outcome */
+	}
+	gate_nconn--;
+	ev_defer_free(gate_conn_free, gc);
+}
+
+/* gate_closed - smtpd went away (normal at smtpd exit) */
+static void
+gate_closed(struct conn *c, const char *why)
+{
+	struct gate_conn *gc = (struct gate_conn *)c;
+
+	if (msg_verbose)
+		msg_info("%s: %s", c->name, why);
+	gate_conn_close(gc, NULL);
+}
+
+static const struct conn_ops gate_ops = {
+	.line = gate_line,
+	.overlong = gate_overlong,
+	.closed = gate_closed,
+};
+
+/* gate_hello - our half of the handshake, sent at once */
+static void
+gate_hello(struct gate_conn *gc)
+{
+	unsigned char rnd[16];
+	struct buf b;
+	size_t i;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		memset(rnd, 0, sizeof(rnd));
+	buf_init(&b);
+	buf_puts(&b, "VERSION\t1\t2\n");
+	buf_puts(&b, upstream_mechs());
+	buf_printf(&b, "SPID\t%ld\nCUID\t%u\nCOOKIE\t", (long)getpid(),
+	    ++gate_cuid);
+	for (i = 0; i < sizeof(rnd); i++)
+		buf_printf(&b, "%02x", rnd[i]);
+	buf_puts(&b, "\nDONE\n");
+	conn_send(&gc->c, b.data, b.len);
+	buf_free(&b);
+}
+
+/* gate_resume - accept again after running out of descriptors */
+static void
+gate_resume(struct ev_timer *t)
+{
+	ev_io_want(&gate_listener, EV_READ);
+}
+
+/* gate_accept_one - set up one accepted smtpd connection */
+static void
+gate_accept_one(int fd)
+{
+	struct gate_conn *gc = xcalloc(1, sizeof(*gc));
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	char name[48];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+	    cred.pid > 0) {
+		gc->pid = cred.pid;
+		gc->peercred = 1;
+	}
+	snprintf(name, sizeof(name), "sasl client pid %ld", (long)gc->pid);
+	conn_init(&gc->c, fd, AUTHPROTO_LINE_MAX, &gate_ops, gc, xstrdup(name));
+	gate_nconn++;
+	gate_hello(gc);
+}
+
+/* gate_accept - new smtpd connections */
+static void
+gate_accept(struct ev_io *io, unsigned what)
+{
+	static struct ev_timer pause;
+	int fd;
+
+	while ((fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) >= 0)
+		gate_accept_one(fd);
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+	    errno == ENOMEM) {
+		msg_error("sasl_listen: accept: %s; pausing for 1s",
+		    strerror(errno));
+		ev_io_want(io, 0);
+		ev_timer_start(&pause, 1000, gate_resume);
+	} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+		msg_warn("sasl_listen: accept: %s", strerror(errno));
+}
+
+/* gate_init - wire the gate to its upstreams */
+void
+gate_init(const struct config *cfg, struct accounts_map *accounts)
+{
+	gate_cfg = cfg;
+	gate_accounts = accounts;
+	upstream_init(&cfg->sasl_upstream, cfg->state_dir, cfg->upstream_timeout,
+	    &gate_upstream_cb);
+	userdb_init(&cfg->userdb_upstream, gate_userdb_done);
+}
+
+/* gate_listen - start accepting on the SASL socket */
+void
+gate_listen(int fd)
+{
+	ev_io_start(&gate_listener, fd, EV_READ, gate_accept);
+}

@@ -1,0 +1,139 @@
+/*++
+/* NAME
+/*	authguard-policyd 8
+/* SUMMARY
+/*	SASL gate, policy service and control socket for Postfix
+/* SYNOPSIS
+/*	authguard-policyd [-f] [-t] [-v] [-c config_file]
+/* DESCRIPTION
+/*	One single-threaded event loop owning all state. Postfix's
+/*	smtpd talks to it as to Dovecot's auth-client socket
+/*	(smtpd_sasl_type = dovecot, smtpd_sasl_path); it forwards to
+/*	Dovecot, records every AUTH attempt and gives each failure a
+/*	cause and a reference.
+/*
+/*	-c file	configuration (default /etc/authguard/authguard.conf)
+/*	-f	stay in the foreground, log to stderr
+/*	-t	check the configuration and exit
+/*	-v	verbose logging
+/*--*/
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "accounts.h"
+#include "config.h"
+#include "event.h"
+#include "conn.h"
+#include "gate.h"
+#include "msg.h"
+#include "util.h"
+
+#define DEF_CONFIG	"/etc/authguard/authguard.conf"
+
+static volatile sig_atomic_t policyd_stop;
+
+/* on_signal - ask the loop to end */
+static void
+on_signal(int sig)
+{
+	policyd_stop = sig;
+}
+
+/* usage - and exit */
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: authguard-policyd [-f] [-t] [-v] "
+	    "[-c config_file]\n");
+	exit(2);
+}
+
+/* make_state_dir - create state_dir (mode 0700) if missing */
+static void
+make_state_dir(const char *dir)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		msg_fatal("state_dir %s: %s", dir, strerror(errno));
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		msg_fatal("state_dir %s: not a directory", dir);
+}
+
+/* signals - termination ends the loop; a dead peer is not fatal */
+static void
+signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = DEF_CONFIG;
+	struct accounts_map accounts;
+	struct config cfg;
+	char err[CONFIG_ERR_MAX + 4096];
+	int ch, foreground = 0, test = 0, fd;
+
+	while ((ch = getopt(argc, argv, "c:ftv")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'v':
+			msg_verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	msg_open("authguard-policyd", foreground || test);
+	if (config_load(path, &cfg, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
+	if (test) {
+		printf("%s: configuration ok\n", path);
+		return 0;
+	}
+	if (!foreground && daemon(0, 0) < 0)
+		msg_fatal("daemon: %s", strerror(errno));
+	signals();
+	make_state_dir(cfg.state_dir);
+	accounts_open(&accounts, cfg.accounts_map);
+	ev_init();
+	fd = listen_socket(&cfg.sasl_listen, 512, cfg.socket_owner,
+	    cfg.socket_group, cfg.socket_mode);
+	gate_init(&cfg, &accounts);
+	gate_listen(fd);
+	msg_info("started: sasl_listen %s", cfg.sasl_listen.kind == SOCK_UNIX ?
+	    cfg.sasl_listen.path : cfg.sasl_listen.host);
+	ev_run(&policyd_stop);
+	msg_info("stopping on signal %d", (int)policyd_stop);
+	if (cfg.sasl_listen.kind == SOCK_UNIX)
+		unlink(cfg.sasl_listen.path);
+	accounts_close(&accounts);
+	config_free(&cfg);
+	return 0;
+}

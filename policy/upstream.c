@@ -1,0 +1,391 @@
+/*++
+/* NAME
+/*	upstream 3
+/* SUMMARY
+/*	client side of Dovecot's auth-client protocol
+/* DESCRIPTION
+/*	One connection to Dovecot's auth-client socket carries the
+/*	requests of every Postfix connection; requests get ids of our
+/*	own and the map from id to request lives here. The connection
+/*	is opened at start, reopened with exponential backoff when it
+/*	goes away (100 ms doubling to 10 s), and reopened at once when
+/*	a request needs it. Requests submitted before Dovecot's
+/*	handshake is DONE are queued; a handshake that does not finish
+/*	within the upstream timeout counts as a failure.
+/*
+/*	The mechanism list of Dovecot's last handshake is what the gate
+/*	offers Postfix; it is kept in state_dir/mechanisms so that a
+/*	restart while Dovecot is down still offers the right list, and
+/*	defaults to PLAIN and LOGIN when nothing is known.
+/*
+/*	When the connection is lost every request in flight is handed
+/*	back through callbacks->lost: the caller answers for it.
+/*--*/
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "idmap.h"
+#include "msg.h"
+#include "upstream.h"
+#include "util.h"
+
+#define UP_BACKOFF_MIN	100
+#define UP_BACKOFF_MAX	10000
+#define UP_DEFAULT_MECHS "MECH\tPLAIN\tplaintext\nMECH\tLOGIN\tplaintext\n"
+
+enum up_state { UP_DOWN, UP_CONNECTING, UP_HANDSHAKE, UP_READY };
+
+static struct {
+	struct sockspec	 spec;
+	char		*mechs_path;
+	unsigned	 timeout;
+	const struct upstream_callbacks *cb;
+	enum up_state	 state;
+	struct conn	*c;
+	struct idmap	 reqs;
+	unsigned	 next_id;
+	unsigned	 backoff;
+	struct ev_timer	 timer;		/* handshake deadline or reconnect */
+	struct buf	 mechs;		/* offered to Postfix */
+	struct buf	 new_mechs;	/* being received */
+	struct buf	 queued;	/* lines waiting for DONE */
+} up;
+
+static void up_connect(void);
+
+/* up_state_name - for logs and the CLI */
+const char *
+upstream_state(void)
+{
+	static const char *const names[] = {"down", "connecting", "handshake",
+	    "ready"};
+
+	return names[up.state];
+}
+
+/* up_enter - one place for state changes */
+static void
+up_enter(enum up_state s)
+{
+	if (s == UP_READY && up.state != UP_READY)
+		msg_info("sasl_upstream: connected to Dovecot");
+	up.state = s;
+}
+
+/* up_load_mechs - last known list from state_dir */
+static void
+up_load_mechs(void)
+{
+	char text[4096];
+	ssize_t n;
+	int fd;
+
+	buf_reset(&up.mechs);
+	if (up.mechs_path && (fd = open(up.mechs_path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, text, sizeof(text) - 1);
+		close(fd);
+		if (n > 0 && text[n - 1] == '\n' && strncmp(text, "MECH\t", 5) == 0
+		    && memchr(text, 0, (size_t)n) == NULL) {
+			buf_append(&up.mechs, text, (size_t)n);
+			return;
+		}
+	}
+	buf_puts(&up.mechs, UP_DEFAULT_MECHS);
+}
+
+/* up_save_mechs - remember the list for the next start */
+static void
+up_save_mechs(void)
+{
+	char tmp[4200];
+	int fd;
+
+	if (up.mechs_path == NULL)
+		return;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", up.mechs_path) >= (int)sizeof(tmp))
+		return;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, up.mechs.data, up.mechs.len) !=
+	    (ssize_t)up.mechs.len || fsync(fd) < 0 || close(fd) < 0 ||
+	    rename(tmp, up.mechs_path) < 0) {
+		msg_error("cannot save %s: %s", up.mechs_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+	}
+}
+
+/* up_fail_all - every request in flight gets no answer */
+static void
+up_fail_all(const char *why)
+{
+	void *req;
+
+	while ((req = idmap_pop(&up.reqs)) != NULL)
+		up.cb->lost(req, why);
+}
+
+/* up_retry - reconnect timer */
+static void
+up_retry(struct ev_timer *t)
+{
+	if (up.state == UP_DOWN)
+		up_connect();
+	else if (up.state != UP_READY) {
+		msg_warn("sasl_upstream: no handshake from Dovecot within %u ms",
+		    up.timeout);
+		conn_close(up.c);
+		up.c->dead = 1;
+		up.c->ops->closed(up.c, "handshake timeout");
+	}
+}
+
+/* up_free_conn - deferred release */
+static void
+up_free_conn(void *p)
+{
+	conn_free(p);
+	free(p);
+}
+
+/* up_closed - connection gone: fail requests, schedule a retry */
+static void
+up_closed(struct conn *c, const char *why)
+{
+	if (up.state == UP_READY)
+		msg_warn("sasl_upstream: connection to Dovecot lost: %s", why);
+	conn_close(c);
+	ev_defer_free(up_free_conn, c);
+	up.c = NULL;
+	up_enter(UP_DOWN);
+	buf_reset(&up.queued);
+	up_fail_all(why);
+	ev_timer_start(&up.timer, up.backoff, up_retry);
+	up.backoff = up.backoff * 2 > UP_BACKOFF_MAX ? UP_BACKOFF_MAX :
+	    up.backoff * 2;
+}
+
+/* up_handshake_line - VERSION, MECH, ..., DONE */
+static void
+up_handshake_line(struct authline *al)
+{
+	if (strcmp(al->argv[0], "VERSION") == 0 && al->argc >= 2 &&
+	    strcmp(al->argv[1], "1") != 0) {
+		msg_error("sasl_upstream: unsupported protocol version %s",
+		    al->argv[1]);
+		up_closed(up.c, "unsupported protocol version");
+	} else if (strcmp(al->argv[0], "MECH") == 0 && al->argc >= 2 &&
+	    authproto_valid_mech(al->argv[1])) {
+		int i;
+
+		buf_puts(&up.new_mechs, "MECH");
+		for (i = 1; i < al->argc; i++)
+			buf_printf(&up.new_mechs, "\t%s", al->argv[i]);
+		buf_putc(&up.new_mechs, '\n');
+	} else if (strcmp(al->argv[0], "DONE") == 0) {
+		ev_timer_stop(&up.timer);
+		up.backoff = UP_BACKOFF_MIN;
+		if (up.new_mechs.len && (up.new_mechs.len != up.mechs.len ||
+		    memcmp(up.new_mechs.data, up.mechs.data, up.mechs.len))) {
+			buf_reset(&up.mechs);
+			buf_append(&up.mechs, up.new_mechs.data, up.new_mechs.len);
+			up_save_mechs();
+		}
+		up_enter(UP_READY);
+		conn_send(up.c, up.queued.data, up.queued.len);
+		buf_reset(&up.queued);
+	}
+}
+
+/* up_reply_line - OK/FAIL/CONT for a request */
+static void
+up_reply_line(struct authline *al)
+{
+	struct auth_reply r;
+	void *req;
+
+	if (authproto_parse_reply(al, &r) < 0) {
+		msg_warn("sasl_upstream: unexpected line from Dovecot: %.40s",
+		    al->argv[0]);
+		return;
+	}
+	if ((req = idmap_get(&up.reqs, r.id)) == NULL)
+		return;		/* cancelled or timed out already */
+	if (r.kind != AUTH_REPLY_CONT)
+		idmap_del(&up.reqs, r.id);
+	up.cb->reply(req, &r, al);
+}
+
+/* up_line - one line from Dovecot */
+static void
+up_line(struct conn *c, char *line, size_t len)
+{
+	struct authline al;
+
+	if (authline_split(line, len, &al) < 0) {
+		msg_warn("sasl_upstream: invalid line from Dovecot (NUL byte "
+		    "or too many fields)");
+		return;
+	}
+	if (up.state == UP_HANDSHAKE)
+		up_handshake_line(&al);
+	else
+		up_reply_line(&al);
+}
+
+/* up_overlong - a line over the cap: fail its request */
+static void
+up_overlong(struct conn *c, char *prefix, size_t len)
+{
+	const char *cmd;
+	unsigned id;
+	void *req;
+
+	msg_warn("sasl_upstream: line from Dovecot longer than %d bytes "
+	    "discarded", AUTHPROTO_LINE_MAX);
+	if (authproto_overlong_id(prefix, &cmd, &id) == 0 &&
+	    (req = idmap_del(&up.reqs, id)) != NULL)
+		up.cb->lost(req, "overlong reply from Dovecot");
+}
+
+/* up_connected - send our half of the handshake */
+static void
+up_connected(struct conn *c)
+{
+	char hello[64];
+
+	snprintf(hello, sizeof(hello), "VERSION\t1\t2\nCPID\t%ld\n",
+	    (long)getpid());
+	up_enter(UP_HANDSHAKE);
+	buf_reset(&up.new_mechs);
+	conn_puts(c, hello);
+}
+
+static const struct conn_ops up_ops = {
+	.line = up_line,
+	.overlong = up_overlong,
+	.closed = up_closed,
+	.connected = up_connected,
+};
+
+/* up_connect - start a connection */
+static void
+up_connect(void)
+{
+	const char *err;
+
+	up.c = xcalloc(1, sizeof(*up.c));
+	up_enter(UP_CONNECTING);
+	ev_timer_start(&up.timer, up.timeout, up_retry);
+	if (conn_connect(up.c, &up.spec, AUTHPROTO_LINE_MAX, &up_ops, NULL,
+	    "sasl_upstream", &err) < 0) {
+		free(up.c);
+		up.c = NULL;
+		ev_timer_stop(&up.timer);
+		if (up.backoff == UP_BACKOFF_MIN)
+			msg_warn("sasl_upstream: cannot connect to %s: %s",
+			    up.spec.kind == SOCK_UNIX ? up.spec.path : up.spec.host,
+			    err);
+		up_enter(UP_DOWN);
+		up_fail_all(err);
+		ev_timer_start(&up.timer, up.backoff, up_retry);
+		up.backoff = up.backoff * 2 > UP_BACKOFF_MAX ? UP_BACKOFF_MAX :
+		    up.backoff * 2;
+	}
+}
+
+/* upstream_init - remember where Dovecot is, and connect */
+void
+upstream_init(const struct sockspec *spec, const char *state_dir,
+    unsigned timeout, const struct upstream_callbacks *cb)
+{
+	char path[4096];
+
+	up.spec = *spec;
+	up.timeout = timeout;
+	up.cb = cb;
+	up.backoff = UP_BACKOFF_MIN;
+	up.next_id = 1;
+	idmap_init(&up.reqs);
+	if (state_dir && snprintf(path, sizeof(path), "%s/mechanisms",
+	    state_dir) < (int)sizeof(path))
+		up.mechs_path = xstrdup(path);
+	up_load_mechs();
+	up_connect();
+}
+
+/* upstream_mechs - MECH lines to offer Postfix */
+const char *
+upstream_mechs(void)
+{
+	return buf_str(&up.mechs);
+}
+
+/* up_send - write a line now, or queue it until the handshake is done */
+static void
+up_send(struct buf *line)
+{
+	if (up.state == UP_READY)
+		conn_send(up.c, line->data, line->len);
+	else
+		buf_append(&up.queued, line->data, line->len);
+}
+
+/* upstream_auth - forward an AUTH; returns our id, 0 if Dovecot is down */
+unsigned
+upstream_auth(void *req, const char *mech, const char *params,
+    const char *resp, const char **err)
+{
+	struct buf line;
+	unsigned id;
+
+	if (up.state == UP_DOWN)
+		up_connect();
+	if (up.state == UP_DOWN) {
+		*err = "Dovecot auth service not reachable";
+		return 0;
+	}
+	if ((id = up.next_id++) == 0)
+		id = up.next_id++;
+	buf_init(&line);
+	buf_printf(&line, "AUTH\t%u\t%s%s%s", id, mech, *params ? "\t" : "",
+	    params);
+	if (resp)
+		buf_printf(&line, "\tresp=%s", resp);
+	buf_putc(&line, '\n');
+	up_send(&line);
+	buf_free(&line);
+	idmap_put(&up.reqs, id, req);
+	return id;
+}
+
+/* upstream_cont - forward a client's continuation (relayed mechanisms) */
+void
+upstream_cont(unsigned id, const char *data)
+{
+	struct buf line;
+
+	buf_init(&line);
+	buf_printf(&line, "CONT\t%u\t%s\n", id, data);
+	up_send(&line);
+	buf_free(&line);
+}
+
+/* upstream_cancel - forget a request; Dovecot is told when reachable */
+void
+upstream_cancel(unsigned id)
+{
+	char line[32];
+
+	if (idmap_del(&up.reqs, id) == NULL)
+		return;
+	if (up.state == UP_READY) {
+		snprintf(line, sizeof(line), "CANCEL\t%u\n", id);
+		conn_puts(up.c, line);
+	}
+}

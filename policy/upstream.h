@@ -1,0 +1,29 @@
+/*++
+/* NAME
+/*	upstream 3h
+/* SUMMARY
+/*	client side of Dovecot's auth-client protocol
+/*--*/
+#ifndef AUTHGUARD_UPSTREAM_H
+#define AUTHGUARD_UPSTREAM_H
+
+#include "authproto.h"
+#include "netaddr.h"
+
+struct upstream_callbacks {
+	/* OK, FAIL or CONT for a request; OK and FAIL end it */
+	void	(*reply)(void *, const struct auth_reply *, struct authline *);
+	/* the request will get no answer: connection lost or failed */
+	void	(*lost)(void *, const char *);
+};
+
+void	 upstream_init(const struct sockspec *, const char *, unsigned,
+	    const struct upstream_callbacks *);
+unsigned upstream_auth(void *, const char *, const char *, const char *,
+	    const char **);
+void	 upstream_cont(unsigned, const char *);
+void	 upstream_cancel(unsigned);
+const char *upstream_mechs(void);
+const char *upstream_state(void);
+
+#endif

@@ -1,0 +1,163 @@
+/*++
+/* NAME
+/*	userdb 3
+/* SUMMARY
+/*	user lookups on Dovecot's auth-userdb socket
+/* DESCRIPTION
+/*	After Dovecot rejects a password without saying why, a USER
+/*	lookup on the auth-userdb socket (auth-master protocol) tells an
+/*	unknown user (NOTFOUND) from an existing one with a wrong
+/*	password (USER). The connection is opened on demand and kept;
+/*	when it is lost, pending lookups end as USERDB_FAIL, which the
+/*	gate reports as bad-credentials. Lookups never delay an answer
+/*	beyond the gate's own deadline: the gate cancels them.
+/*--*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "idmap.h"
+#include "msg.h"
+#include "userdb.h"
+#include "util.h"
+
+static struct {
+	struct sockspec	 spec;
+	struct conn	*c;
+	struct idmap	 reqs;
+	unsigned	 next_id;
+	void		(*done)(void *, enum userdb_reply_kind);
+	int		 warned;
+} udb;
+
+/* udb_free_conn - deferred release */
+static void
+udb_free_conn(void *p)
+{
+	conn_free(p);
+	free(p);
+}
+
+/* udb_closed - fail pending lookups */
+static void
+udb_closed(struct conn *c, const char *why)
+{
+	void *req;
+
+	msg_warn("userdb_upstream: connection lost: %s", why);
+	conn_close(c);
+	ev_defer_free(udb_free_conn, c);
+	udb.c = NULL;
+	while ((req = idmap_pop(&udb.reqs)) != NULL)
+		udb.done(req, USERDB_FAIL);
+}
+
+/* udb_line - USER/NOTFOUND/FAIL; the handshake lines are ignored */
+static void
+udb_line(struct conn *c, char *line, size_t len)
+{
+	enum userdb_reply_kind kind;
+	struct authline al;
+	unsigned id;
+	void *req;
+
+	if (authline_split(line, len, &al) < 0)
+		return;
+	if (strcmp(al.argv[0], "VERSION") == 0 || strcmp(al.argv[0], "SPID") == 0)
+		return;
+	if (authproto_parse_userdb(&al, &id, &kind) < 0) {
+		msg_warn("userdb_upstream: unexpected line: %.40s", al.argv[0]);
+		return;
+	}
+	if ((req = idmap_del(&udb.reqs, id)) != NULL)
+		udb.done(req, kind);
+}
+
+/* udb_overlong - skip; a USER reply with huge fields still means found */
+static void
+udb_overlong(struct conn *c, char *prefix, size_t len)
+{
+	const char *cmd;
+	unsigned id;
+	void *req;
+
+	if (authproto_overlong_id(prefix, &cmd, &id) == 0 &&
+	    (req = idmap_del(&udb.reqs, id)) != NULL)
+		udb.done(req, strcmp(cmd, "USER") == 0 ? USERDB_FOUND :
+		    USERDB_FAIL);
+}
+
+static const struct conn_ops udb_ops = {
+	.line = udb_line,
+	.overlong = udb_overlong,
+	.closed = udb_closed,
+};
+
+/* userdb_init - remember the socket; nothing to do when not configured */
+void
+userdb_init(const struct sockspec *spec,
+    void (*done)(void *, enum userdb_reply_kind))
+{
+	udb.spec = *spec;
+	udb.done = done;
+	udb.next_id = 1;
+	idmap_init(&udb.reqs);
+}
+
+/* userdb_enabled - is userdb_upstream set? */
+int
+userdb_enabled(void)
+{
+	return udb.spec.kind != SOCK_NONE;
+}
+
+/* udb_connect - open the connection and say hello */
+static int
+udb_connect(void)
+{
+	const char *err;
+
+	udb.c = xcalloc(1, sizeof(*udb.c));
+	if (conn_connect(udb.c, &udb.spec, AUTHPROTO_LINE_MAX, &udb_ops, NULL,
+	    "userdb_upstream", &err) < 0) {
+		if (!udb.warned++)
+			msg_warn("userdb_upstream: cannot connect: %s", err);
+		free(udb.c);
+		udb.c = NULL;
+		return -1;
+	}
+	udb.warned = 0;
+	conn_puts(udb.c, "VERSION\t1\t0\n");
+	return 0;
+}
+
+/* userdb_lookup - start a USER lookup; 0 when it cannot be made */
+unsigned
+userdb_lookup(void *req, const char *user)
+{
+	struct buf line;
+	unsigned id;
+
+	if (!userdb_enabled() || (udb.c == NULL && udb_connect() < 0))
+		return 0;
+	if ((id = udb.next_id++) == 0)
+		id = udb.next_id++;
+	buf_init(&line);
+	buf_printf(&line, "USER\t%u\t", id);
+	authproto_escape(&line, user);
+	buf_puts(&line, "\tservice=smtp\n");
+	conn_send(udb.c, line.data, line.len);
+	buf_free(&line);
+	if (udb.c == NULL)
+		return 0;
+	idmap_put(&udb.reqs, id, req);
+	return id;
+}
+
+/* userdb_cancel - forget a lookup whose answer is no longer wanted */
+void
+userdb_cancel(unsigned id)
+{
+	idmap_del(&udb.reqs, id);
+}
