@@ -1,0 +1,144 @@
+/*++
+/* NAME
+/*	test_config 1
+/* SUMMARY
+/*	unit tests: configuration, networks, socket specifications
+/*--*/
+#include <string.h>
+
+#include "config.h"
+#include "netaddr.h"
+#include "unit.h"
+
+/* parse - config text; returns 0 or -1 with err */
+static int
+parse(const char *text, struct config *c, char *err, size_t errlen)
+{
+	return config_parse(text, strlen(text), "test.conf", c, err, errlen);
+}
+
+TEST(config_defaults)
+{
+	struct config c;
+	char err[256];
+
+	CHECK(parse("", &c, err, sizeof(err)) == 0);
+	CHECK(c.sasl_listen.kind == SOCK_UNIX);
+	CHECK(c.userdb_upstream.kind == SOCK_NONE);
+	CHECK(c.require_tls_for_auth == 1);
+	CHECK(c.client_detail == DETAIL_SAFE);
+	CHECK(c.log_format == LOG_FORMAT_LOGFMT);
+	CHECK(c.upstream_timeout == 8000);
+	CHECK(c.socket_mode == 0660);
+	config_free(&c);
+}
+
+TEST(config_values)
+{
+	struct config c;
+	char err[256];
+
+	CHECK(parse("# comment\n\nsasl_listen = unix:/tmp/x/auth\n"
+	    "sasl_upstream=inet:127.0.0.1:12345\n"
+	    "  userdb_upstream = unix:/run/dovecot/auth-userdb  \n"
+	    "require_tls_for_auth = no\n"
+	    "tls_exempt_networks = 127.0.0.0/8, ::1 192.0.2.7\n"
+	    "client_detail = full\nlog_format = json\n"
+	    "upstream_timeout = 1500ms\nsocket_mode = 0666\n"
+	    "state_dir = /var/lib/authguard\n", &c, err, sizeof(err)) == 0);
+	CHECK_STR(c.sasl_listen.path, "/tmp/x/auth");
+	CHECK(c.sasl_upstream.kind == SOCK_INET && c.sasl_upstream.port == 12345);
+	CHECK_STR(c.userdb_upstream.path, "/run/dovecot/auth-userdb");
+	CHECK(c.require_tls_for_auth == 0);
+	CHECK(c.tls_exempt_networks.n == 3);
+	CHECK(c.client_detail == DETAIL_FULL);
+	CHECK(c.log_format == LOG_FORMAT_JSON);
+	CHECK(c.upstream_timeout == 1500);
+	CHECK(c.socket_mode == 0666);
+	config_free(&c);
+}
+
+TEST(config_errors_name_the_line)
+{
+	struct config c;
+	char err[256];
+
+	CHECK(parse("sasl_listen = unix:/a\nbogus_key = 1\n", &c, err,
+	    sizeof(err)) < 0);
+	CHECK(strcmp(err, "test.conf:2: unknown key") == 0);
+	CHECK(parse("\n\nrequire_tls_for_auth = maybe\n", &c, err,
+	    sizeof(err)) < 0);
+	CHECK(strncmp(err, "test.conf:3: ", 13) == 0);
+	CHECK(parse("no equals sign\n", &c, err, sizeof(err)) < 0);
+	CHECK(parse("sasl_listen = unix:relative\n", &c, err, sizeof(err)) < 0);
+	CHECK(parse("sasl_listen = tcp:1.2.3.4:5\n", &c, err, sizeof(err)) < 0);
+	CHECK(parse("sasl_upstream = inet:host.example:5\n", &c, err,
+	    sizeof(err)) < 0);
+	CHECK(parse("sasl_upstream = inet:127.0.0.1:70000\n", &c, err,
+	    sizeof(err)) < 0);
+	CHECK(parse("upstream_timeout = 10 s\n", &c, err, sizeof(err)) < 0);
+	CHECK(parse("upstream_timeout = 99999999999d\n", &c, err,
+	    sizeof(err)) < 0);
+	CHECK(parse("tls_exempt_networks = 10.0.0.0/33\n", &c, err,
+	    sizeof(err)) < 0);
+	CHECK(parse("socket_mode = 0999\n", &c, err, sizeof(err)) < 0);
+	CHECK(parse("client_detail = verbose\n", &c, err, sizeof(err)) < 0);
+	CHECK(config_parse("a\0b", 3, "t", &c, err, sizeof(err)) < 0);
+}
+
+TEST(config_durations)
+{
+	unsigned ms;
+
+	CHECK(config_duration("30s", &ms) == 0 && ms == 30000);
+	CHECK(config_duration("10m", &ms) == 0 && ms == 600000);
+	CHECK(config_duration("1h", &ms) == 0 && ms == 3600000);
+	CHECK(config_duration("1d", &ms) == 0 && ms == 86400000);
+	CHECK(config_duration("250ms", &ms) == 0 && ms == 250);
+	CHECK(config_duration("30", &ms) < 0);
+	CHECK(config_duration("s", &ms) < 0);
+	CHECK(config_duration("-1s", &ms) < 0);
+	CHECK(config_duration("1w", &ms) < 0);
+}
+
+TEST(netlist_matching)
+{
+	struct netlist nl;
+	const char *err;
+
+	CHECK(netlist_parse("127.0.0.0/8, 2001:db8::/32 192.0.2.7", &nl,
+	    &err) == 0);
+	CHECK(netlist_match_str(&nl, "127.1.2.3"));
+	CHECK(netlist_match_str(&nl, "::ffff:127.0.0.1"));
+	CHECK(netlist_match_str(&nl, "192.0.2.7"));
+	CHECK(!netlist_match_str(&nl, "192.0.2.8"));
+	CHECK(netlist_match_str(&nl, "2001:db8:1::5"));
+	CHECK(!netlist_match_str(&nl, "2001:db9::5"));
+	CHECK(!netlist_match_str(&nl, "not-an-ip"));
+	CHECK(!netlist_match_str(&nl, NULL));
+	netlist_free(&nl);
+	CHECK(netlist_parse("0.0.0.0/0", &nl, &err) == 0);
+	CHECK(netlist_match_str(&nl, "203.0.113.9"));
+	CHECK(!netlist_match_str(&nl, "2001:db8::1"));
+	netlist_free(&nl);
+	CHECK(netlist_parse("1.2.3.4/", &nl, &err) < 0);
+	CHECK(netlist_parse("1.2.3", &nl, &err) < 0);
+}
+
+TEST(sockspec_forms)
+{
+	struct sockspec ss;
+	const char *err;
+
+	CHECK(sockspec_parse("unix:/run/a", &ss, &err) == 0 &&
+	    ss.kind == SOCK_UNIX);
+	CHECK(sockspec_parse("inet:[::1]:25", &ss, &err) == 0 &&
+	    ss.port == 25 && strcmp(ss.host, "::1") == 0);
+	CHECK(sockspec_parse("inet:localhost:99", &ss, &err) == 0 &&
+	    strcmp(ss.host, "127.0.0.1") == 0);
+	CHECK(sockspec_parse("inet:127.0.0.1:0", &ss, &err) < 0);
+	CHECK(sockspec_parse("inet:127.0.0.1", &ss, &err) < 0);
+	CHECK(sockspec_parse("unix:/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    &ss, &err) < 0);
+}

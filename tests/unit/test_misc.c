@@ -1,0 +1,229 @@
+/*++
+/* NAME
+/*	test_misc 1
+/* SUMMARY
+/*	unit tests: causes, refs, log lines, account flags, id map
+/*--*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accounts.h"
+#include "cause.h"
+#include "idmap.h"
+#include "logline.h"
+#include "ref.h"
+#include "unit.h"
+
+TEST(cause_catalogue_complete)
+{
+	int i;
+
+	for (i = 1; i < CAUSE_COUNT; i++) {
+		const struct cause_info *ci = cause_info((enum cause)i);
+
+		CHECK(ci->id && *ci->id && ci->client_text && *ci->client_text);
+		CHECK(ci->hint && strlen(ci->hint) > 20);
+		CHECK(cause_by_id(ci->id) == (enum cause)i);
+		CHECK(strchr(ci->client_text, '\t') == NULL);
+		CHECK(strchr(ci->client_text, '\n') == NULL);
+	}
+	CHECK(cause_by_id("no-such-cause") == CAUSE_COUNT);
+}
+
+TEST(cause_client_detail)
+{
+	CHECK_STR(cause_client_text(CAUSE_BAD_PASSWORD, DETAIL_SAFE),
+	    CAUSE_GENERIC_TEXT);
+	CHECK_STR(cause_client_text(CAUSE_UNKNOWN_USER, DETAIL_SAFE),
+	    CAUSE_GENERIC_TEXT);
+	CHECK_STR(cause_client_text(CAUSE_TLS_REQUIRED, DETAIL_SAFE),
+	    "TLS is required before AUTH: use STARTTLS on port 587 or TLS on "
+	    "port 465");
+	CHECK(strcmp(cause_client_text(CAUSE_APP_PASSWORD_SPACES, DETAIL_SAFE),
+	    CAUSE_GENERIC_TEXT) != 0);
+	CHECK(strcmp(cause_client_text(CAUSE_MALFORMED_RESPONSE, DETAIL_SAFE),
+	    CAUSE_GENERIC_TEXT) != 0);
+	CHECK(strcmp(cause_client_text(CAUSE_AUTHZID_MISMATCH, DETAIL_SAFE),
+	    CAUSE_GENERIC_TEXT) != 0);
+	CHECK(strcmp(cause_client_text(CAUSE_BAD_PASSWORD, DETAIL_FULL),
+	    CAUSE_GENERIC_TEXT) != 0);
+	CHECK(cause_client_text(CAUSE_TLS_REQUIRED, DETAIL_NONE) == NULL);
+}
+
+TEST(cause_classification)
+{
+	CHECK(cause_from_code("temp_fail") == CAUSE_AUTH_SERVICE_UNAVAILABLE);
+	CHECK(cause_from_code("user_disabled") == CAUSE_ACCOUNT_DISABLED);
+	CHECK(cause_from_code("pass_expired") == CAUSE_PASSWORD_EXPIRED);
+	CHECK(cause_from_code("authz_fail") == CAUSE_AUTHZID_MISMATCH);
+	CHECK(cause_from_code(NULL) == CAUSE_NONE);
+	CHECK(cause_from_code("whatever") == CAUSE_NONE);
+	CHECK(cause_after_fail("abcd efgh ijkl mnop", 0, 0) ==
+	    CAUSE_APP_PASSWORD_SPACES);
+	CHECK(cause_after_fail("abcd efgh ijkl mnop", 0, 1) ==
+	    CAUSE_APP_PASSWORD_SPACES);
+	CHECK(cause_after_fail("x", 0, 0) == CAUSE_UNKNOWN_USER);
+	CHECK(cause_after_fail("x", 0, 1) == CAUSE_BAD_PASSWORD);
+	CHECK(cause_after_fail("x", 0, -1) == CAUSE_BAD_CREDENTIALS);
+	CHECK(cause_after_fail("Carol-Pass-1", ACCT_APP_PASSWORD_REQUIRED, 1) ==
+	    CAUSE_APP_PASSWORD_REQUIRED);
+	CHECK(cause_after_fail("abcdefghijklmnop", ACCT_APP_PASSWORD_REQUIRED,
+	    1) == CAUSE_BAD_PASSWORD);
+	CHECK(cause_after_fail(NULL, ACCT_APP_PASSWORD_REQUIRED, 1) ==
+	    CAUSE_BAD_PASSWORD);
+}
+
+TEST(ref_format_and_uniqueness)
+{
+	unsigned char rnd[32];
+	char r[REF_LEN + 1], seen[2000][REF_LEN + 1];
+	int i, j, dup = 0;
+
+	memset(rnd, 255, sizeof(rnd));
+	CHECK(ref_from_bytes(rnd, sizeof(rnd), r) < 0);	/* all rejected */
+	for (i = 0; i < 32; i++)
+		rnd[i] = (unsigned char)i;
+	CHECK(ref_from_bytes(rnd, sizeof(rnd), r) == REF_LEN);
+	CHECK_STR(r, "0123456789");
+	rnd[0] = 252;		/* rejected: would bias the alphabet */
+	CHECK(ref_from_bytes(rnd, sizeof(rnd), r) == REF_LEN + 1);
+	for (i = 0; i < 2000; i++) {
+		ref_new(seen[i]);
+		CHECK(ref_valid(seen[i]));
+	}
+	for (i = 0; i < 2000; i++)
+		for (j = i + 1; j < 2000; j++)
+			dup += strcmp(seen[i], seen[j]) == 0;
+	CHECK(dup == 0);
+	CHECK(!ref_valid("abc"));
+	CHECK(!ref_valid("0123456789a"));
+}
+
+/* line - one logfmt line with a single value */
+static char *
+line(enum log_format fmt, const char *val, size_t len)
+{
+	struct logline l;
+	char *s;
+
+	logline_begin(&l, fmt);
+	logline_str(&l, "event", "auth");
+	logline_mem(&l, "user", val, len);
+	s = strdup(logline_end(&l));
+	logline_free(&l);
+	return s;
+}
+
+TEST(logline_escaping)
+{
+	char *s;
+
+	s = line(LOG_FORMAT_LOGFMT, "alice", 5);
+	CHECK_STR(s, "event=auth user=alice");
+	free(s);
+	s = line(LOG_FORMAT_LOGFMT, "a b", 3);
+	CHECK_STR(s, "event=auth user=\"a b\"");
+	free(s);
+	s = line(LOG_FORMAT_LOGFMT, "", 0);
+	CHECK_STR(s, "event=auth user=\"\"");
+	free(s);
+	s = line(LOG_FORMAT_LOGFMT, "x\r\nevent=pass\t\"\\", 16);
+	CHECK_STR(s, "event=auth user=\"x\\r\\nevent=pass\\t\\\"\\\\\"");
+	free(s);
+	s = line(LOG_FORMAT_LOGFMT, "a\0b\xff\x01", 5);
+	CHECK_STR(s, "event=auth user=\"a\\x00b\\xff\\x01\"");
+	free(s);
+	s = line(LOG_FORMAT_LOGFMT, "j\xc3\xb6rg", 5);	/* valid UTF-8 */
+	CHECK_STR(s, "event=auth user=\"j\xc3\xb6rg\"");
+	free(s);
+	s = line(LOG_FORMAT_JSON, "a\"b\n\xff", 5);
+	CHECK_STR(s, "{\"event\":\"auth\",\"user\":\"a\\\"b\\n\\u00ff\"}");
+	free(s);
+}
+
+TEST(logline_utf8)
+{
+	CHECK(utf8_valid_prefix((const unsigned char *)"abc", 3) == 3);
+	CHECK(utf8_valid_prefix((const unsigned char *)"\xc3\xb6", 2) == 2);
+	CHECK(utf8_valid_prefix((const unsigned char *)"\xc0\x80", 2) == 0);
+	CHECK(utf8_valid_prefix((const unsigned char *)"\xed\xa0\x80", 3) == 0);
+	CHECK(utf8_valid_prefix((const unsigned char *)"a\xe2\x82", 3) == 1);
+	CHECK(utf8_valid_prefix((const unsigned char *)"\xf0\x9f\x98\x80", 4)
+	    == 4);
+}
+
+TEST(account_flags)
+{
+	const char *err;
+	unsigned f;
+
+	CHECK(accounts_flags_parse("disabled", 8, &f, &err) == 0 &&
+	    f == ACCT_DISABLED);
+	CHECK(accounts_flags_parse("app-password-required, oauth-only", 33, &f,
+	    &err) == 0 && f == (ACCT_APP_PASSWORD_REQUIRED | ACCT_OAUTH_ONLY));
+	CHECK(accounts_flags_parse("no-limit disabled\n", 18, &f, &err) == 0 &&
+	    f == (ACCT_NO_LIMIT | ACCT_DISABLED));
+	CHECK(accounts_flags_parse("", 0, &f, &err) == 0 && f == 0);
+	CHECK(accounts_flags_parse("disabled\0", 9, &f, &err) == 0);
+	CHECK(accounts_flags_parse("dis\0abled", 9, &f, &err) < 0);
+	CHECK(accounts_flags_parse("disable", 7, &f, &err) < 0);
+	CHECK(accounts_flags_parse("disabledx", 9, &f, &err) < 0);
+}
+
+TEST(account_map_cdb)
+{
+	char dir[] = "/tmp/agtestXXXXXX", path[128], cmd[512];
+	struct accounts_map m;
+	unsigned f;
+
+	if (mkdtemp(dir) == NULL) {
+		CHECK(!"mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/accounts", dir);
+	snprintf(cmd, sizeof(cmd), "printf 'bob@example.test disabled\\n"
+	    "carol@example.test app-password-required\\n' | cdb -c -m %s", path);
+	CHECK(system(cmd) == 0);
+	accounts_open(&m, path);
+	CHECK(accounts_lookup(&m, "BOB@Example.Test", &f) == 1 &&
+	    f == ACCT_DISABLED);
+	CHECK(accounts_lookup(&m, "carol@example.test", &f) == 1 &&
+	    f == ACCT_APP_PASSWORD_REQUIRED);
+	CHECK(accounts_lookup(&m, "alice@example.test", &f) == 0 && f == 0);
+	/* a rebuilt map takes effect without reopening by hand */
+	snprintf(cmd, sizeof(cmd), "printf 'alice@example.test oauth-only\\n' "
+	    "| cdb -c -m %s", path);
+	CHECK(system(cmd) == 0);
+	CHECK(accounts_lookup(&m, "alice@example.test", &f) == 1 &&
+	    f == ACCT_OAUTH_ONLY);
+	CHECK(accounts_lookup(&m, "bob@example.test", &f) == 0);
+	accounts_close(&m);
+	accounts_open(&m, "/nonexistent/accounts");
+	CHECK(accounts_lookup(&m, "bob@example.test", &f) < 0 && f == 0);
+	accounts_close(&m);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+}
+
+TEST(idmap_basics)
+{
+	struct idmap m;
+	static int vals[5000];
+	unsigned i;
+	int popped = 0;
+
+	idmap_init(&m);
+	for (i = 1; i <= 5000; i++)
+		idmap_put(&m, i * 7, &vals[i - 1]);
+	CHECK(m.count == 5000);
+	CHECK(idmap_get(&m, 7 * 77) == &vals[76]);
+	CHECK(idmap_get(&m, 8) == NULL);
+	CHECK(idmap_del(&m, 7 * 77) == &vals[76]);
+	CHECK(idmap_get(&m, 7 * 77) == NULL);
+	CHECK(idmap_del(&m, 7 * 77) == NULL);
+	while (idmap_pop(&m))
+		popped++;
+	CHECK(popped == 4999 && m.count == 0);
+	idmap_free(&m);
+}

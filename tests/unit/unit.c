@@ -1,0 +1,75 @@
+/*++
+/* NAME
+/*	unit 1
+/* SUMMARY
+/*	runs the registered unit tests
+/* SYNOPSIS
+/*	unit-tests [name ...]
+/*--*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg.h"
+#include "unit.h"
+
+#define UNIT_MAX 512
+
+static struct {
+	const char *name;
+	void	(*fn)(void);
+} unit_tests[UNIT_MAX];
+static int unit_count, unit_failed_now;
+
+/* unit_register - called by TEST() constructors */
+void
+unit_register(const char *name, void (*fn)(void))
+{
+	if (unit_count == UNIT_MAX)
+		abort();
+	unit_tests[unit_count].name = name;
+	unit_tests[unit_count++].fn = fn;
+}
+
+/* unit_fail - a CHECK did not hold */
+void
+unit_fail(const char *file, int line, const char *what)
+{
+	if (!unit_failed_now)
+		printf("# %s:%d: %s\n", file, line, what);
+	unit_failed_now++;
+}
+
+/* selected - run this test? */
+static int
+selected(const char *name, int argc, char **argv)
+{
+	int i;
+
+	if (argc < 2)
+		return 1;
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	int i, failed = 0;
+
+	msg_open("unit-tests", 1);
+	for (i = 0; i < unit_count; i++) {
+		if (!selected(unit_tests[i].name, argc, argv))
+			continue;
+		unit_failed_now = 0;
+		unit_tests[i].fn();
+		printf("%s - unit/%s\n", unit_failed_now ? "not ok" : "ok",
+		    unit_tests[i].name);
+		fflush(stdout);
+		if (unit_failed_now)
+			failed++;
+	}
+	return failed ? 1 : 0;
+}
