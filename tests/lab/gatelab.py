@@ -1,0 +1,241 @@
+"""authguard-policyd in the lab: configuration, start/stop, its log, and client helpers.
+
+    lab = Lab(sasl_path=gate_socket_path())  ...  gate = Gate(lab, client_detail="full").start()
+
+The gate runs in the foreground (-f) with its log on stderr, written to Gate.log; Gate.events()
+parses its logfmt event lines. The binary comes from $AUTHGUARD_BUILD (the build directory that
+tests/run.sh exports), so the same tests run the normal and the sanitizer builds.
+"""
+
+import base64
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BUILD = os.environ.get("AUTHGUARD_BUILD", os.path.join(HERE, "..", "..", "build"))
+POLICYD = os.path.join(BUILD, "authguard-policyd")
+
+
+def new_gate_dir():
+    """A fresh 0755 directory for one gate (socket, config, state, log)."""
+    d = tempfile.mkdtemp(prefix="aggate-", dir="/tmp")
+    os.chmod(d, 0o755)
+    return d
+
+
+def parse_logfmt(text):
+    """key=value pairs of one logfmt line (values may be quoted with \\-escapes)."""
+    out = {}
+    for m in re.finditer(r'([a-z_]+)=("((?:[^"\\]|\\.)*)"|[^ ]*)', text):
+        key, raw, quoted = m.group(1), m.group(2), m.group(3)
+        if quoted is not None:
+            raw = re.sub(r'\\(x[0-9a-f]{2}|.)', lambda e: _unescape(e.group(1)), quoted)
+        out[key] = raw
+    return out
+
+
+def _unescape(e):
+    if e.startswith("x") and len(e) == 3:
+        return chr(int(e[1:], 16))
+    return {"n": "\n", "r": "\r", "t": "\t"}.get(e, e)
+
+
+class Gate:
+    """One authguard-policyd wired to a Lab's Dovecot."""
+
+    def __init__(self, lab, gate_dir, **conf):
+        self.lab = lab
+        self.dir = gate_dir
+        self.socket = os.path.join(gate_dir, "auth")
+        self.state_dir = os.path.join(gate_dir, "state")
+        self.conf_path = os.path.join(gate_dir, "authguard.conf")
+        self.log = os.path.join(gate_dir, "policyd.log")
+        self.proc = None
+        settings = {
+            "sasl_listen": "unix:" + self.socket,
+            "sasl_upstream": "unix:" + lab.auth_client_socket,
+            "userdb_upstream": "unix:" + lab.auth_userdb_socket,
+            "state_dir": self.state_dir,
+            "socket_mode": "0666",
+            "client_detail": "full",
+        }
+        settings.update({k: v for k, v in conf.items() if v is not None})
+        for k in [k for k, v in conf.items() if v is None]:
+            settings.pop(k, None)
+        with open(self.conf_path, "w") as f:
+            f.write("# written by tests/lab/gatelab.py\n")
+            for k, v in settings.items():
+                f.write("%s = %s\n" % (k, v))
+
+    def start(self, timeout=10):
+        if os.path.exists(self.socket):
+            os.unlink(self.socket)
+        log = open(self.log, "ab")
+        self.proc = subprocess.Popen([POLICYD, "-f", "-c", self.conf_path],
+                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                     start_new_session=True, close_fds=True)
+        log.close()
+        deadline = time.time() + timeout
+        while not os.path.exists(self.socket):
+            if self.proc.poll() is not None:
+                raise RuntimeError("authguard-policyd exited %s:\n%s"
+                                   % (self.proc.returncode, self.log_text()))
+            if time.time() > deadline:
+                raise RuntimeError("authguard-policyd did not create its socket")
+            time.sleep(0.02)
+        return self
+
+    def stop(self):
+        """SIGTERM and wait; returns the exit status (sanitizer reports make it non-zero)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rc, self.proc = self.proc.returncode, None
+        return rc
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_text(self):
+        try:
+            with open(self.log, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def events(self, event="auth"):
+        out = []
+        for line in self.log_text().splitlines():
+            i = line.find(" event=")
+            if i < 0:
+                i = line.find(": {")
+                if i >= 0 and '"event"' in line:
+                    ev = json.loads(line[i + 2:])
+                    ev["_line"] = line
+                    if ev.get("event") == event:
+                        out.append(ev)
+                continue
+            ev = parse_logfmt(line[i + 1:])
+            ev["_line"] = line
+            if ev.get("event") == event:
+                out.append(ev)
+        return out
+
+    def event(self, ref, timeout=5):
+        """The one event with this ref (waits for it); raises if none or several."""
+        deadline = time.time() + timeout
+        while True:
+            found = [e for e in self.events() if e.get("ref") == ref]
+            if len(found) > 1:
+                raise AssertionError("ref %s logged %d times" % (ref, len(found)))
+            if found:
+                return found[0]
+            if time.time() > deadline:
+                raise AssertionError("no log line for ref %s" % ref)
+            time.sleep(0.02)
+
+    def wait_events(self, pred, count=1, timeout=10):
+        deadline = time.time() + timeout
+        while True:
+            found = [e for e in self.events() if pred(e)]
+            if len(found) >= count:
+                return found
+            if time.time() > deadline:
+                raise AssertionError("expected %d matching log lines, got %d" % (count, len(found)))
+            time.sleep(0.02)
+
+
+REF_RE = re.compile(r"\(ref=([0-9A-Z]{8,})\)")
+
+
+def ref_of(text):
+    m = REF_RE.search(text)
+    return m.group(1) if m else None
+
+
+def swaks_auth_reply(output):
+    """(code, text) of the reply that ended swaks' AUTH exchange, or (None, output)."""
+    lines = output.splitlines()
+    start = None
+    for i, line in enumerate(lines):
+        if re.match(r"^ ?[~*-]> AUTH ", line):
+            start = i
+    if start is None:
+        return None, output
+    for line in lines[start + 1:]:
+        m = re.match(r"^<[~*-]+ +(\d{3})[ -](.*)$", line)
+        if m and m.group(1) != "334":
+            return int(m.group(1)), m.group(2)
+    return None, output
+
+
+def b64(s):
+    return base64.b64encode(s.encode() if isinstance(s, str) else s).decode()
+
+
+class GateClient:
+    """Speaks the auth-client protocol to the gate directly, as smtpd does (for bad input)."""
+
+    def __init__(self, path, timeout=10):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(timeout)
+        self.s.connect(path)
+        self.buf = b""
+        self.s.sendall(b"VERSION\t1\t0\nCPID\t%d\n" % os.getpid())
+        self.handshake = self.read_until(lambda l: l == b"DONE")
+
+    def send(self, data):
+        self.s.sendall(data if isinstance(data, bytes) else data.encode())
+
+    def line(self):
+        while b"\n" not in self.buf:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise EOFError("gate closed the connection")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line
+
+    def read_until(self, pred):
+        lines = []
+        while True:
+            lines.append(self.line())
+            if pred(lines[-1]):
+                return lines
+
+    def closed(self, timeout=5):
+        """True once the gate has closed this connection."""
+        self.s.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.s.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.s.close()
+
+
+def auth_line(id_, mech, secured=True, resp=None, rip="127.0.0.1"):
+    line = "AUTH\t%d\t%s\tservice=smtp\tnologin\tlip=127.0.0.1\trip=%s" % (id_, mech, rip)
+    if secured:
+        line += "\tsecured"
+    if resp is not None:
+        line += "\tresp=" + resp
+    return line + "\n"

@@ -1,0 +1,827 @@
+"""The authguard lab: a real Postfix and a real Dovecot on loopback, in a throwaway directory.
+
+Python 3 standard library only. Must run as root (Postfix and Dovecot drop privileges themselves).
+
+    from lab import Lab
+    with Lab() as lab:                       # starts Dovecot, then Postfix (and the delivery sink)
+        rc, out = lab.swaks("-tls", "-a", "PLAIN", "-au", "alice@example.test",
+                            "-ap", "correct horse", "--quit-after", "AUTH")
+        code, text = lab.smtplib_login("alice@example.test", "correct horse")
+
+What runs (all under Lab.dir, a fresh 0755 directory below the temp dir):
+
+* Dovecot (`dovecot -F -c dovecot/dovecot.conf`, auth only) with a passwd-file passdb+userdb and a
+  Lua passdb in front of it for the special accounts that make Dovecot answer with its real FAIL
+  codes (see USERS and SPECIAL_USERS).  Listeners: Lab.auth_client_socket (auth-client protocol, what
+  Postfix speaks) and Lab.auth_userdb_socket (master protocol: USER lookups), both mode 0666.
+  auth_failure_delay = 0 and no auth penalty, so failures are answered at once.
+* Postfix (`postfix -c postfix start`) with two smtpd listeners on free loopback ports:
+  Lab.submission_port (plain smtpd, STARTTLS offered, cleartext AUTH allowed) and Lab.smtps_port
+  (wrapper-mode TLS, like 465).  smtpd_sasl_path is the `sasl_path` argument (a unix socket, e.g. an
+  authguard gate or tests/lab/sockspy.py) or, by default, Dovecot's auth-client socket.  Everything
+  authenticated is relayed to an smtp-sink on Lab.sink_port that stores each message as a file in
+  Lab.sink_dir.  Logs: Lab.maillog (Postfix), Lab.dovecot_log (Dovecot).
+
+Teardown: every process the lab starts is put in a session of its own (Postfix's master makes
+itself a session leader, Dovecot and smtp-sink are started with start_new_session), and stop()
+kills those sessions (SIGTERM, then SIGKILL), then sweeps /proc for anything left that belongs to
+this lab (same session id, MAIL_CONFIG pointing at this lab's Postfix config, or this lab's dir on
+the command line).  stop() is idempotent and also runs from atexit and from the context manager.
+Set AUTHGUARD_LAB_KEEP=1 to keep the directory after stop() for post-mortem reading.
+"""
+
+import atexit
+import base64
+import os
+import pwd
+import shutil
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+POSTFIX = "/usr/sbin/postfix"
+DOVECOT = "/usr/sbin/dovecot"
+SMTP_SINK = "/usr/sbin/smtp-sink"
+OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
+SWAKS = shutil.which("swaks") or "/usr/bin/swaks"
+
+# Accounts in the passwd-file (passdb and userdb).  bob's password is app-password shaped.
+USERS = {
+    "alice@example.test": "correct horse",
+    "bob@example.test": "abcdefghijklmnop",
+    "carol@example.test": "Carol-Pass-1",
+}
+# Accounts answered by the Lua passdb, whatever the password, with these Dovecot passdb results.
+# Dovecot turns them into FAIL ... code=user_disabled / code=pass_expired / code=temp_fail.
+# They also exist in the userdb (so an auth-userdb USER lookup finds them).
+SPECIAL_USERS = {
+    "disabled@example.test": "PASSDB_RESULT_USER_DISABLED",
+    "expired@example.test": "PASSDB_RESULT_PASS_EXPIRED",
+    "tempfail@example.test": "PASSDB_RESULT_INTERNAL_FAILURE",
+}
+LAB_UID = LAB_GID = 1000  # userdb uid/gid: any number, nothing is delivered
+
+_LIVE_LABS = []  # labs not yet stopped, for the atexit handler
+
+
+def free_port(host="127.0.0.1"):
+    """A TCP port on host that nobody listens on right now (bind port 0, read it, close)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def tcp_accepts(port, host="127.0.0.1", timeout=0.5):
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def unix_accepts(path, timeout=0.5):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def wait_until(pred, timeout, what, interval=0.02):
+    """Poll pred() until true; raise TimeoutError mentioning `what` after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if pred():
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError("lab: timed out waiting for " + what)
+        time.sleep(interval)
+
+
+# --- /proc helpers: who is alive, in which session, started for what --------------------------
+
+def _proc_stat(pid):
+    """(comm, state, ppid, pgrp, session) of pid, or None if it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            data = f.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    comm = data[data.index("(") + 1:data.rindex(")")]
+    fields = data[data.rindex(")") + 2:].split()
+    return comm, fields[0], int(fields[1]), int(fields[2]), int(fields[3])
+
+
+def _proc_read(pid, name):
+    try:
+        with open("/proc/%d/%s" % (pid, name), "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def cmdline(pid):
+    """The process title as ps shows it (Dovecot and Postfix rewrite theirs)."""
+    return _proc_read(pid, "cmdline").replace(b"\0", b" ").decode("utf-8", "replace").strip()
+
+
+def _all_pids():
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def _alive(pid):
+    st = _proc_stat(pid)
+    return st is not None and st[1] not in ("Z", "X")
+
+
+def session_pids(sid):
+    """Live (non-zombie) processes whose session id is sid."""
+    out = []
+    for pid in _all_pids():
+        st = _proc_stat(pid)
+        if st and st[4] == sid and st[1] not in ("Z", "X"):
+            out.append(pid)
+    return out
+
+
+def _kill(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def kill_session(sid, grace=2.0):
+    """SIGTERM then SIGKILL every process of session sid; wait until none is left alive."""
+    if not sid:
+        return
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        pids = session_pids(sid)
+        if not pids:
+            return
+        for pid in pids:
+            _kill(pid, sig)
+            if sig == signal.SIGTERM:
+                _kill(pid, signal.SIGCONT)  # a SIGSTOPped process must run to see SIGTERM
+        deadline = time.monotonic() + wait
+        while session_pids(sid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    left = session_pids(sid)
+    if left:
+        raise RuntimeError("lab: processes of session %d survive SIGKILL: %r" % (sid, left))
+
+
+class Lab:
+    """A throwaway Postfix + Dovecot on loopback.  See the module docstring."""
+
+    def __init__(self, sasl_path=None, extra_main_cf=None, maxproc=1, extra_dovecot_conf="",
+                 keep_dir=None):
+        if os.geteuid() != 0:
+            raise RuntimeError("lab: must run as root (Postfix and Dovecot need it)")
+        self._stopped = False
+        self._sessions = {}          # name -> session id (= pid of the session leader)
+        self._popen = {}             # name -> subprocess.Popen (to reap our direct children)
+        self._all_sids = set()       # every session id ever started (for the final sweep)
+        self.keep_dir = (os.environ.get("AUTHGUARD_LAB_KEEP") == "1") if keep_dir is None else keep_dir
+
+        # The directory: 0755 and every parent traversable, so postfix and dovecot users get in.
+        base = tempfile.gettempdir()
+        if len(base) > 40 or not _traversable_by_all(base):
+            base = "/tmp"  # unix socket paths are limited to 107 bytes; keep it short
+        self.dir = tempfile.mkdtemp(prefix="aglab-", dir=base)
+        os.chmod(self.dir, 0o755)
+        _LIVE_LABS.append(self)
+        try:
+            self._layout(sasl_path, extra_main_cf or {}, maxproc, extra_dovecot_conf)
+        except BaseException:
+            self.stop()
+            raise
+
+    # --- configuration ------------------------------------------------------------------------
+
+    def _layout(self, sasl_path, extra_main_cf, maxproc, extra_dovecot_conf):
+        d = self.dir
+        pf = pwd.getpwnam("postfix")
+        self.submission_port = free_port()
+        self.smtps_port = free_port()
+        self.sink_port = free_port()
+        while len({self.submission_port, self.smtps_port, self.sink_port}) < 3:
+            self.smtps_port, self.sink_port = free_port(), free_port()
+
+        # Dovecot
+        self.dovecot_dir = os.path.join(d, "dovecot")
+        self.dovecot_conf = os.path.join(self.dovecot_dir, "dovecot.conf")
+        run_dir = os.path.join(self.dovecot_dir, "run")
+        for sub in ("", "run", "state"):
+            os.makedirs(os.path.join(self.dovecot_dir, sub), mode=0o755, exist_ok=True)
+        os.makedirs(os.path.join(d, "home"), mode=0o755)
+        self.dovecot_log = os.path.join(d, "dovecot.log")
+        self.auth_client_socket = os.path.join(run_dir, "auth-client")
+        self.auth_userdb_socket = os.path.join(run_dir, "auth-userdb")
+        self.users_file = os.path.join(self.dovecot_dir, "users")
+        self.lua_file = os.path.join(self.dovecot_dir, "special.lua")
+        lines = []
+        for user, password in list(USERS.items()) + [(u, None) for u in SPECIAL_USERS]:
+            # user:password:uid:gid:gecos:home:shell:extra.  Special users get a password nobody
+            # can type: the Lua passdb in front answers for them and returns (return-fail).
+            pw = "{PLAIN}" + password if password is not None else "{PLAIN}!lua-passdb-answers"
+            lines.append("%s:%s:%d:%d::%s/home/%s::\n" % (user, pw, LAB_UID, LAB_GID, d,
+                                                         user.split("@")[0]))
+        _write(self.users_file, "".join(lines), 0o644)
+        _write(self.lua_file, _LUA_PASSDB, 0o644)
+        _write(self.dovecot_conf, _DOVECOT_CONF.format(
+            base_dir=run_dir, state_dir=os.path.join(self.dovecot_dir, "state"),
+            log_path=self.dovecot_log, lua_file=self.lua_file, users_file=self.users_file,
+            special=" ".join(SPECIAL_USERS), extra=extra_dovecot_conf), 0o644)
+
+        # TLS: a self-signed certificate for smtpd.
+        tls_dir = os.path.join(d, "tls")
+        os.makedirs(tls_dir, mode=0o755)
+        self.tls_cert = os.path.join(tls_dir, "cert.pem")
+        self.tls_key = os.path.join(tls_dir, "key.pem")
+        subprocess.run([OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+                        "-subj", "/CN=lab.example.test", "-keyout", self.tls_key,
+                        "-out", self.tls_cert], check=True, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        os.chmod(self.tls_key, 0o600)
+
+        # Delivery sink, writable by postfix (smtp-sink -u postfix).
+        self.sink_dir = os.path.join(d, "sink")
+        os.makedirs(self.sink_dir, mode=0o755)
+        os.chown(self.sink_dir, pf.pw_uid, pf.pw_gid)
+
+        # Postfix
+        self.postfix_dir = os.path.join(d, "postfix")          # config_directory
+        self.queue_dir = os.path.join(d, "spool")
+        self.data_dir = os.path.join(d, "data")
+        os.makedirs(self.postfix_dir, mode=0o755)
+        # The queue tree comes from a per-process template: creating it (`postfix check`, done
+        # by the first `postfix start`) takes ~2 s, copying it a few ms.  quick-start makes
+        # `postfix start` skip its integrity checks for this already-checked tree.
+        subprocess.run(["cp", "-a", _queue_template(), self.queue_dir], check=True)
+        open(os.path.join(self.queue_dir, "quick-start"), "w").close()
+        os.makedirs(self.data_dir, mode=0o700)
+        os.chown(self.data_dir, pf.pw_uid, pf.pw_gid)
+        self.maillog = os.path.join(d, "maillog")
+        self.sasl_path = sasl_path or self.auth_client_socket
+        main_cf = {
+            "compatibility_level": "3.6",
+            "queue_directory": self.queue_dir,
+            "data_directory": self.data_dir,
+            "inet_interfaces": "127.0.0.1",
+            "inet_protocols": "ipv4",
+            "myhostname": "lab.example.test",
+            "mydomain": "example.test",
+            "myorigin": "$myhostname",
+            "mydestination": "",
+            "relay_domains": "",
+            "local_recipient_maps": "",
+            "alias_maps": "",
+            "alias_database": "",
+            "local_transport": "error:local delivery is disabled in the lab",
+            "relayhost": "[127.0.0.1]:%d" % self.sink_port,
+            "mynetworks": "127.0.0.0/8",
+            "smtpd_relay_restrictions": "permit_sasl_authenticated, reject_unauth_destination",
+            "smtpd_recipient_restrictions": "",
+            "smtpd_peername_lookup": "no",      # no reverse DNS (clients may come from 127.0.0.N)
+            "smtpd_sasl_auth_enable": "yes",
+            "smtpd_sasl_type": "dovecot",
+            "smtpd_sasl_path": self.sasl_path,
+            "smtpd_sasl_security_options": "noanonymous",
+            "smtpd_tls_auth_only": "no",        # AUTH offered before STARTTLS (cleartext tests)
+            "smtpd_tls_security_level": "may",
+            "smtpd_tls_cert_file": self.tls_cert,
+            "smtpd_tls_key_file": self.tls_key,
+            "smtpd_tls_loglevel": "1",
+            "smtp_tls_security_level": "none",  # to the sink
+            "maillog_file": self.maillog,
+            "maillog_file_prefixes": d,
+            "biff": "no",
+            "append_dot_mydomain": "no",
+            "smtpd_banner": "$myhostname ESMTP lab",
+        }
+        main_cf.update(extra_main_cf)
+        _write(os.path.join(self.postfix_dir, "main.cf"),
+               "# generated by tests/lab/lab.py\n"
+               + "".join("%s = %s\n" % kv for kv in main_cf.items()), 0o644)
+        _write(os.path.join(self.postfix_dir, "master.cf"), _MASTER_CF.format(
+            sub=self.submission_port, smtps=self.smtps_port, maxproc=maxproc), 0o644)
+
+    # --- Dovecot ------------------------------------------------------------------------------
+
+    def start_dovecot(self, timeout=15):
+        """Start Dovecot (or restart it after stop_dovecot); return when auth answers a handshake."""
+        if self._running("dovecot"):
+            return
+        err = open(os.path.join(self.dir, "dovecot.stderr"), "ab")
+        p = subprocess.Popen([DOVECOT, "-F", "-c", self.dovecot_conf], stdin=subprocess.DEVNULL,
+                             stdout=err, stderr=err, start_new_session=True, close_fds=True)
+        err.close()
+        self._popen["dovecot"] = p
+        self._sessions["dovecot"] = p.pid
+        self._all_sids.add(p.pid)
+
+        def ready():
+            if p.poll() is not None:
+                raise RuntimeError("lab: dovecot exited with %s; see %s and %s/dovecot.stderr"
+                                   % (p.returncode, self.dovecot_log, self.dir))
+            try:
+                return "DONE" in auth_client_handshake(self.auth_client_socket, timeout=1)
+            except OSError:
+                return False
+        wait_until(ready, timeout, "dovecot auth-client handshake")
+        wait_until(lambda: self.dovecot_auth_pids(), timeout, "dovecot/auth process")
+
+    def stop_dovecot(self):
+        """A real outage: kill the master and all its children (auth too), at once.
+
+        SIGKILL, not a clean shutdown: Dovecot's clean stop leaves dovecot/auth serving its
+        connected clients.  Returns when the auth-client socket no longer accepts."""
+        sid = self._sessions.pop("dovecot", None)
+        if sid:
+            for pid in session_pids(sid):
+                _kill(pid, signal.SIGKILL)
+            kill_session(sid, grace=0)
+        p = self._popen.pop("dovecot", None)
+        if p:
+            p.wait()
+        wait_until(lambda: not unix_accepts(self.auth_client_socket), 10,
+                   "the auth-client socket to stop accepting")
+
+    def dovecot_pids(self):
+        sid = self._sessions.get("dovecot")
+        return session_pids(sid) if sid else []
+
+    def dovecot_auth_pids(self):
+        """Pids of the dovecot/auth processes (not auth-worker): SIGSTOP them for a slow Dovecot."""
+        out = []
+        for pid in self.dovecot_pids():
+            title = cmdline(pid)
+            if title == "dovecot/auth" or title.startswith("dovecot/auth "):
+                out.append(pid)
+        return out
+
+    # --- Postfix and the sink -----------------------------------------------------------------
+
+    def start_sink(self, timeout=10):
+        if self._running("sink"):
+            return
+        err = open(os.path.join(self.dir, "sink.stderr"), "ab")
+        p = subprocess.Popen([SMTP_SINK, "-u", "postfix", "-d", os.path.join(self.sink_dir, "%M."),
+                              "127.0.0.1:%d" % self.sink_port, "50"], stdin=subprocess.DEVNULL,
+                             stdout=err, stderr=err, start_new_session=True, close_fds=True)
+        err.close()
+        self._popen["sink"] = p
+        self._sessions["sink"] = p.pid
+        self._all_sids.add(p.pid)
+        wait_until(lambda: p.poll() is None and tcp_accepts(self.sink_port)
+                   or _raise_if_exited(p, "smtp-sink"), timeout, "smtp-sink")
+
+    def start_postfix(self, timeout=30):
+        """Start the sink and Postfix; return when both smtpd listeners accept connections."""
+        if self._running("postfix"):
+            return
+        self.start_sink()
+        r = subprocess.run([POSTFIX, "-c", self.postfix_dir, "start"], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+        pid = self.postfix_master_pid()
+        if pid:
+            st = _proc_stat(pid)
+            self._sessions["postfix"] = st[4] if st and st[4] else pid
+            self._all_sids.add(self._sessions["postfix"])
+        if r.returncode != 0:
+            raise RuntimeError("lab: postfix start failed (%d): %s\n--- maillog:\n%s"
+                               % (r.returncode, r.stdout.decode(errors="replace"),
+                                  _tail(self.maillog)))
+        if not pid:
+            raise RuntimeError("lab: postfix started but wrote no master.pid")
+        wait_until(lambda: tcp_accepts(self.submission_port) and tcp_accepts(self.smtps_port),
+                   timeout, "postfix smtpd listeners")
+
+    def postfix_master_pid(self):
+        try:
+            with open(os.path.join(self.queue_dir, "pid", "master.pid")) as f:
+                pid = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid if _alive(pid) else None
+
+    def postfix_pids(self):
+        sid = self._sessions.get("postfix")
+        return session_pids(sid) if sid else []
+
+    def smtpd_pids(self):
+        return [p for p in self.postfix_pids() if cmdline(p).startswith("smtpd")]
+
+    def stop_postfix(self):
+        sid = self._sessions.pop("postfix", None)
+        if sid:
+            kill_session(sid, grace=2.0)   # SIGTERM: master terminates its children too
+
+    def stop_sink(self):
+        sid = self._sessions.pop("sink", None)
+        if sid:
+            kill_session(sid, grace=0.5)
+        p = self._popen.pop("sink", None)
+        if p:
+            p.wait()
+
+    # --- all ----------------------------------------------------------------------------------
+
+    def start(self):
+        """Dovecot, then Postfix (and the sink)."""
+        self.start_dovecot()
+        self.start_postfix()
+        return self
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def stop(self):
+        """Stop everything this lab started and remove its directory (unless kept).  Idempotent."""
+        if self._stopped:
+            return
+        errors = []
+        for step in (self.stop_postfix, self.stop_sink, self.stop_dovecot_quiet, self._sweep):
+            try:
+                step()
+            except Exception as e:  # keep going: the other steps must still run
+                errors.append("%s: %s" % (step.__name__, e))
+        self._stopped = True
+        if self in _LIVE_LABS:
+            _LIVE_LABS.remove(self)
+        if not self.keep_dir and not errors:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        if errors:
+            raise RuntimeError("lab: teardown problems (dir kept: %s): %s"
+                               % (self.dir, "; ".join(errors)))
+
+    def stop_dovecot_quiet(self):
+        if "dovecot" in self._sessions:
+            self.stop_dovecot()
+
+    def leftover_processes(self):
+        """(pid, title) of every live process that belongs to this lab (should be [] after stop)."""
+        sids = set(self._sessions.values()) | self._all_sids
+        marker_env = ("MAIL_CONFIG=" + getattr(self, "postfix_dir", "\0")).encode()
+        out = []
+        for pid in _all_pids():
+            if pid == os.getpid() or not _alive(pid):
+                continue
+            st = _proc_stat(pid)
+            title = cmdline(pid)
+            env = _proc_read(pid, "environ").split(b"\0")
+            if (st and st[4] in sids) or marker_env in env or (self.dir + "/") in title:
+                out.append((pid, title))
+        return out
+
+    def _sweep(self):
+        """Last resort: SIGKILL anything of this lab still alive."""
+        for _ in range(50):
+            left = self.leftover_processes()
+            if not left:
+                return
+            for pid, _title in left:
+                _kill(pid, signal.SIGKILL)
+            time.sleep(0.05)
+        raise RuntimeError("lab: processes survive: %r" % self.leftover_processes())
+
+    def _running(self, name):
+        sid = self._sessions.get(name)
+        return bool(sid and session_pids(sid))
+
+    # --- clients ------------------------------------------------------------------------------
+
+    def swaks(self, *args, port=None, timeout=30):
+        """Run swaks against 127.0.0.1:port (default submission_port); return (rc, output).
+
+        Adds `--to nobody@example.net` when no recipient is given (swaks would prompt for one).
+        rc is -1 when swaks had to be killed after `timeout` seconds."""
+        cmd = [SWAKS, "--server", "127.0.0.1", "--port", str(port or self.submission_port)]
+        if not any(a in ("-t", "--to") or str(a).startswith("--to=") for a in args):
+            cmd += ["--to", "nobody@example.net"]
+        cmd += [str(a) for a in args]
+        try:
+            r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=timeout)
+            return r.returncode, r.stdout.decode("utf-8", "replace")
+        except subprocess.TimeoutExpired as e:
+            out = (e.stdout or b"").decode("utf-8", "replace")
+            return -1, out + "\n[lab: swaks killed after %ss]\n" % timeout
+
+    def smtp_connect(self, port=None, starttls=False, implicit_tls=False, timeout=30,
+                     source_address=None):
+        """A connected smtplib client after EHLO (and STARTTLS + EHLO); for raw dialogs via
+        .docmd().  Caller closes it.  Port defaults to smtps_port with implicit_tls."""
+        ctx = ssl._create_unverified_context()
+        if port is None:
+            port = self.smtps_port if implicit_tls else self.submission_port
+        src = (source_address, 0) if source_address else None
+        if implicit_tls:
+            s = smtplib.SMTP_SSL("127.0.0.1", port, local_hostname="client.example.test",
+                                 timeout=timeout, context=ctx, source_address=src)
+        else:
+            s = smtplib.SMTP("127.0.0.1", port, local_hostname="client.example.test",
+                             timeout=timeout, source_address=src)
+        try:
+            s.ehlo()
+            if starttls and not implicit_tls:
+                s.starttls(context=ctx)
+                s.ehlo()
+        except BaseException:
+            s.close()
+            raise
+        return s
+
+    def smtplib_login(self, user, password, port=None, starttls=True, implicit_tls=False,
+                      timeout=30, source_address=None):
+        """smtplib's login() as users' code calls it; return (code, text) of the last AUTH reply.
+
+        Note: smtplib tries every advertised mechanism it knows (PLAIN, then LOGIN here), so one
+        wrong password is two AUTH attempts in one session; the result is the last reply."""
+        s = self.smtp_connect(port, starttls=starttls, implicit_tls=implicit_tls,
+                              timeout=timeout, source_address=source_address)
+        try:
+            code, resp = s.login(user, password)
+            return code, _text(resp)
+        except smtplib.SMTPResponseException as e:
+            return e.smtp_code, _text(e.smtp_error)
+        finally:
+            try:
+                s.quit()
+            except (smtplib.SMTPException, OSError):
+                s.close()
+
+    def userdb_lookup(self, user, service="smtp", timeout=5):
+        """One USER lookup on auth-userdb; returns Dovecot's reply line (USER/NOTFOUND/FAIL)."""
+        return userdb_lookup(self.auth_userdb_socket, user, service, timeout)
+
+    def sink_messages(self):
+        """Paths of the messages smtp-sink stored so far."""
+        return sorted(os.path.join(self.sink_dir, f) for f in os.listdir(self.sink_dir))
+
+    def maillog_text(self):
+        return _read_text(self.maillog)
+
+    def dovecot_log_text(self):
+        return _read_text(self.dovecot_log)
+
+
+# --- the two Dovecot protocols, minimal clients (for readiness checks and tests) ------------
+
+def _recv_lines(sock, until, timeout):
+    """Read lines until one starts with one of the `until` prefixes; return all lines."""
+    sock.settimeout(timeout)
+    buf = b""
+    lines = []
+    while True:
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            lines.append(line.decode("utf-8", "replace"))
+            if lines[-1].startswith(until):
+                return lines
+        chunk = sock.recv(4096)
+        if not chunk:
+            return lines
+        buf += chunk
+
+
+def auth_client_handshake(path, timeout=5):
+    """Connect to an auth-client socket, do the client handshake, return the server's lines."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(b"VERSION\t1\t0\nCPID\t%d\n" % os.getpid())
+        return _recv_lines(s, ("DONE",), timeout)
+
+
+def userdb_lookup(path, user, service="smtp", timeout=5):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(b"VERSION\t1\t0\nUSER\t1\t%s\tservice=%s\n" % (user.encode(), service.encode()))
+        lines = _recv_lines(s, ("USER\t1\t", "NOTFOUND\t1", "FAIL\t1"), timeout)
+        return lines[-1] if lines else ""
+
+
+# --- the Postfix queue template ----------------------------------------------------------------
+
+_QUEUE_TEMPLATE = []      # [dir] once made; removed at exit
+_QUEUE_TEMPLATE_LOCK = threading.Lock()
+
+
+def _queue_template():
+    """A Postfix queue directory tree made by `postfix check`, once per process."""
+    with _QUEUE_TEMPLATE_LOCK:
+        if not _QUEUE_TEMPLATE:
+            t = tempfile.mkdtemp(prefix="aglab-queue-template-", dir="/tmp")
+            os.chmod(t, 0o755)
+            _QUEUE_TEMPLATE.append(t)
+            atexit.register(shutil.rmtree, t, True)
+            for sub in ("postfix", "spool", "data"):
+                os.mkdir(os.path.join(t, sub), 0o755)
+            pf = pwd.getpwnam("postfix")
+            os.chown(os.path.join(t, "data"), pf.pw_uid, pf.pw_gid)
+            _write(os.path.join(t, "postfix", "main.cf"),
+                   "compatibility_level = 3.6\nqueue_directory = %s/spool\n"
+                   "data_directory = %s/data\nmaillog_file = %s/maillog\n"
+                   "maillog_file_prefixes = %s\n" % (t, t, t, t), 0o644)
+            _write(os.path.join(t, "postfix", "master.cf"), _MASTER_CF.format(
+                sub=free_port(), smtps=free_port(), maxproc=1), 0o644)
+            r = subprocess.run([POSTFIX, "-c", os.path.join(t, "postfix"), "check"],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+            if r.returncode != 0:
+                raise RuntimeError("lab: postfix check failed: %s"
+                                   % r.stdout.decode(errors="replace"))
+        return os.path.join(_QUEUE_TEMPLATE[0], "spool")
+
+
+# --- small helpers ----------------------------------------------------------------------------
+
+def _write(path, text, mode):
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
+def _read_text(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _tail(path, n=30):
+    return "\n".join(_read_text(path).splitlines()[-n:])
+
+
+def _text(b):
+    return b.decode("utf-8", "replace") if isinstance(b, bytes) else str(b)
+
+
+def _traversable_by_all(path):
+    path = os.path.abspath(path)
+    while True:
+        try:
+            if not os.stat(path).st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+        if path == "/":
+            return True
+        path = os.path.dirname(path)
+
+
+def _raise_if_exited(p, what):
+    if p.poll() is not None:
+        raise RuntimeError("lab: %s exited with %s" % (what, p.returncode))
+    return False
+
+
+def b64(s):
+    """base64 of a str/bytes as str (SASL responses)."""
+    return base64.b64encode(s.encode() if isinstance(s, str) else s).decode()
+
+
+def plain_response(user, password, authzid=""):
+    """The SASL PLAIN response for user/password, base64-encoded."""
+    return b64("%s\0%s\0%s" % (authzid, user, password))
+
+
+@atexit.register
+def _stop_all_labs():
+    for lab in list(_LIVE_LABS):
+        try:
+            lab.stop()
+        except Exception as e:  # atexit: report, do not raise
+            print("lab: atexit teardown: %s" % e, file=sys.stderr)
+
+
+# --- configuration templates ------------------------------------------------------------------
+
+_DOVECOT_CONF = """\
+# generated by tests/lab/lab.py: Dovecot as an authentication server only
+protocols =
+base_dir = {base_dir}
+state_dir = {state_dir}
+log_path = {log_path}
+ssl = no
+# The lab sends cleartext AUTH on purpose; production keeps the default (yes).
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_verbose = yes
+# Answer failures at once (production: 2s delay and the anvil penalty, up to 15s per IP).
+auth_failure_delay = 0
+auth_cache_size = 0
+
+# Special accounts: the Lua passdb answers for them (and only them), with Dovecot's own
+# passdb results, so Dovecot sends its real FAIL codes.  return-fail: never fall through.
+passdb {{
+  driver = lua
+  args = file={lua_file} blocking=no
+  username_filter = {special}
+  result_failure = return-fail
+  result_internalfail = return-fail
+}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {users_file}
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {users_file}
+}}
+
+service auth {{
+  unix_listener auth-client {{
+    mode = 0666
+  }}
+  unix_listener auth-userdb {{
+    mode = 0666
+  }}
+}}
+service anvil {{
+  chroot =
+  # no auth penalty
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+{extra}
+"""
+
+_LUA_PASSDB = """\
+-- generated by tests/lab/lab.py: special accounts that make Dovecot answer with its FAIL codes.
+local results = {
+%s}
+
+local function result_for(req)
+  local name = results[req.user]
+  if name == nil then
+    return dovecot.auth.PASSDB_RESULT_USER_UNKNOWN, "not a special lab account"
+  end
+  return dovecot.auth[name], "lab special account: " .. name
+end
+
+-- PLAIN and LOGIN call this one (any password gives the account's result).
+function auth_passdb_verify_password(req, password)
+  return result_for(req)
+end
+
+-- Credential lookups (not used by PLAIN/LOGIN).
+function auth_passdb_lookup(req)
+  return result_for(req)
+end
+""" % "".join('  ["%s"] = "%s",\n' % kv for kv in SPECIAL_USERS.items())
+
+_MASTER_CF = """\
+# generated by tests/lab/lab.py: no chroot anywhere; listeners on unprivileged loopback ports
+# service type  private unpriv  chroot  wakeup  maxproc command + args
+{sub}     inet  n       -       n       -       {maxproc}       smtpd
+{smtps}   inet  n       -       n       -       {maxproc}       smtpd
+  -o smtpd_tls_wrappermode=yes
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+"""
