@@ -56,6 +56,8 @@ buf_reserve(struct buf *b, size_t len)
 void
 buf_append(struct buf *b, const void *p, size_t len)
 {
+	if (len == 0)
+		return;
 	buf_reserve(b, len);
 	memcpy(b->data + b->len, p, len);
 	b->len += len;

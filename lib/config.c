@@ -222,12 +222,12 @@ config_parse(const char *text, size_t len, const char *name, struct config *c,
 	const char *err = NULL;
 	int lineno = 0, rc = 0;
 
-	config_defaults(c);
 	if (memchr(text, 0, len) != NULL) {
 		snprintf(errbuf, errlen, "%s: NUL byte in configuration", name);
 		free(copy);
 		return -1;
 	}
+	config_defaults(c);
 	for (line = copy; line; line = next) {
 		lineno++;
 		if ((next = strchr(line, '\n')) != NULL)

@@ -221,3 +221,13 @@ ev_run(volatile sig_atomic_t *stop)
 		ev_run_deferred();
 	}
 }
+
+/* ev_shutdown - run what is left to free, close the epoll set */
+void
+ev_shutdown(void)
+{
+	ev_run_deferred();
+	if (ev_epfd >= 0)
+		close(ev_epfd);
+	ev_epfd = -1;
+}

@@ -37,5 +37,6 @@ void	 ev_timer_stop(struct ev_timer *);
 void	 ev_defer_free(void (*)(void *), void *);
 uint64_t ev_now(void);
 void	 ev_run(volatile sig_atomic_t *);
+void	 ev_shutdown(void);
 
 #endif

@@ -84,11 +84,13 @@ struct gate_conn {
 	pid_t		 pid;		/* smtpd: SO_PEERCRED, else CPID */
 	int		 peercred;
 	struct gate_req	*reqs;
+	struct gate_conn *prev, *next;	/* all smtpd connections */
 };
 
 static const struct config *gate_cfg;
 static struct accounts_map *gate_accounts;
 static struct ev_io gate_listener;
+static struct gate_conn *gate_conns;
 static unsigned gate_nconn, gate_cuid;
 
 static void gate_conn_close(struct gate_conn *, const char *);
@@ -760,6 +762,12 @@ gate_conn_close(struct gate_conn *gc, const char *why)
 		else
 			req_unlink(r);	/* keep it to log its outcome */
 	}
+	if (gc->prev)
+		gc->prev->next = gc->next;
+	else
+		gate_conns = gc->next;
+	if (gc->next)
+		gc->next->prev = gc->prev;
 	gate_nconn--;
 	ev_defer_free(gate_conn_free, gc);
 }
@@ -826,6 +834,10 @@ gate_accept_one(int fd)
 	}
 	snprintf(name, sizeof(name), "sasl client pid %ld", (long)gc->pid);
 	conn_init(&gc->c, fd, AUTHPROTO_LINE_MAX, &gate_ops, gc, xstrdup(name));
+	gc->next = gate_conns;
+	if (gate_conns)
+		gate_conns->prev = gc;
+	gate_conns = gc;
 	gate_nconn++;
 	gate_hello(gc);
 }
@@ -866,4 +878,20 @@ void
 gate_listen(int fd)
 {
 	ev_io_start(&gate_listener, fd, EV_READ, gate_accept);
+}
+
+/* gate_shutdown - close the listener and every smtpd connection */
+void
+gate_shutdown(void)
+{
+	int fd = gate_listener.fd;
+
+	if (fd >= 0) {
+		ev_io_stop(&gate_listener);
+		close(fd);
+	}
+	while (gate_conns)
+		gate_conn_close(gate_conns, NULL);
+	upstream_shutdown();
+	userdb_shutdown();
 }

@@ -13,5 +13,6 @@
 void	gate_init(const struct config *, struct accounts_map *);
 void	gate_listen(int);
 unsigned gate_connections(void);
+void	gate_shutdown(void);
 
 #endif

@@ -131,6 +131,8 @@ main(int argc, char **argv)
 	    cfg.sasl_listen.path : cfg.sasl_listen.host);
 	ev_run(&policyd_stop);
 	msg_info("stopping on signal %d", (int)policyd_stop);
+	gate_shutdown();
+	ev_shutdown();
 	if (cfg.sasl_listen.kind == SOCK_UNIX)
 		unlink(cfg.sasl_listen.path);
 	accounts_close(&accounts);

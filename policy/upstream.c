@@ -197,8 +197,10 @@ up_handshake_line(struct authline *al)
 			up_save_mechs();
 		}
 		up_enter(UP_READY);
-		conn_send(up.c, up.queued.data, up.queued.len);
-		buf_reset(&up.queued);
+		if (up.queued.len) {
+			conn_send(up.c, up.queued.data, up.queued.len);
+			buf_reset(&up.queued);
+		}
 	}
 }
 
@@ -388,4 +390,24 @@ upstream_cancel(unsigned id)
 		snprintf(line, sizeof(line), "CANCEL\t%u\n", id);
 		conn_puts(up.c, line);
 	}
+}
+
+/* upstream_shutdown - requests in flight are lost; release everything */
+void
+upstream_shutdown(void)
+{
+	ev_timer_stop(&up.timer);
+	up_fail_all("authguard-policyd is stopping");
+	if (up.c) {
+		conn_close(up.c);
+		ev_defer_free(up_free_conn, up.c);
+		up.c = NULL;
+	}
+	up_enter(UP_DOWN);
+	idmap_free(&up.reqs);
+	buf_free(&up.mechs);
+	buf_free(&up.new_mechs);
+	buf_free(&up.queued);
+	free(up.mechs_path);
+	up.mechs_path = NULL;
 }

@@ -25,5 +25,6 @@ void	 upstream_cont(unsigned, const char *);
 void	 upstream_cancel(unsigned);
 const char *upstream_mechs(void);
 const char *upstream_state(void);
+void	 upstream_shutdown(void);
 
 #endif

@@ -161,3 +161,19 @@ userdb_cancel(unsigned id)
 {
 	idmap_del(&udb.reqs, id);
 }
+
+/* userdb_shutdown - pending lookups fail; release everything */
+void
+userdb_shutdown(void)
+{
+	void *req;
+
+	while ((req = idmap_pop(&udb.reqs)) != NULL)
+		udb.done(req, USERDB_FAIL);
+	if (udb.c) {
+		conn_close(udb.c);
+		ev_defer_free(udb_free_conn, udb.c);
+		udb.c = NULL;
+	}
+	idmap_free(&udb.reqs);
+}

@@ -15,5 +15,6 @@ void	 userdb_init(const struct sockspec *,
 int	 userdb_enabled(void);
 unsigned userdb_lookup(void *, const char *);
 void	 userdb_cancel(unsigned);
+void	 userdb_shutdown(void);
 
 #endif

@@ -85,6 +85,22 @@ def tcp_accepts(port, host="127.0.0.1", timeout=0.5):
         return False
 
 
+def tcp_listening(port, host="127.0.0.1"):
+    """True if something listens on host:port (read from /proc/net/tcp: no connection is made,
+    so smtpd logs no 'lost connection after CONNECT' for readiness checks)."""
+    want = "%s:%04X" % ("".join("%02X" % int(b) for b in reversed(host.split("."))), port)
+    try:
+        with open("/proc/net/tcp") as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                if fields[1] == want and fields[3] == "0A":  # 0A = LISTEN
+                    return True
+    except OSError:
+        pass
+    return False
+
+
 def unix_accepts(path, timeout=0.5):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
@@ -161,24 +177,76 @@ def _kill(pid, sig):
         pass
 
 
+def _reap_session(sid):
+    """waitpid() the zombies of session sid that are our own children (see _become_subreaper)."""
+    me = os.getpid()
+    for pid in _all_pids():
+        st = _proc_stat(pid)
+        if st and st[4] == sid and st[1] == "Z" and st[2] == me:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+def _session_entries(sid):
+    """All processes of session sid, zombies included."""
+    return [pid for pid in _all_pids() if (_proc_stat(pid) or (0, 0, 0, 0, None))[4] == sid]
+
+
 def kill_session(sid, grace=2.0):
-    """SIGTERM then SIGKILL every process of session sid; wait until none is left alive."""
+    """SIGTERM (if grace) then SIGKILL every process of session sid.
+
+    Returns when none is alive; raises if one survives SIGKILL.  Then waits (up to 3 s) until
+    the dead are reaped too, so that `ps` shows no <defunct> leftovers."""
     if not sid:
         return
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+    steps = ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)) if grace else ((signal.SIGKILL, 5.0),)
+    for sig, wait in steps:
         pids = session_pids(sid)
         if not pids:
-            return
+            break
         for pid in pids:
             _kill(pid, sig)
             if sig == signal.SIGTERM:
                 _kill(pid, signal.SIGCONT)  # a SIGSTOPped process must run to see SIGTERM
         deadline = time.monotonic() + wait
         while session_pids(sid) and time.monotonic() < deadline:
-            time.sleep(0.02)
+            time.sleep(0.01)
     left = session_pids(sid)
     if left:
         raise RuntimeError("lab: processes of session %d survive SIGKILL: %r" % (sid, left))
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:
+        _reap_session(sid)
+        if not _session_entries(sid):
+            break
+        time.sleep(0.01)
+
+
+def _become_subreaper():
+    """Make this process the reaper of its orphaned descendants (Linux prctl).
+
+    Postfix's master and Dovecot's children end up orphans (the master daemonizes; Dovecot's
+    children lose their parent when we kill it).  As their subreaper we collect them at once
+    instead of leaving <defunct> entries until PID 1 gets to them.  Harmless if it fails."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_CHILD_SUBREAPER = 36
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _install_sigterm_handler():
+    """Turn a default-action SIGTERM (test runner timeout) into SystemExit, so atexit runs."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        def on_term(signum, frame):
+            raise SystemExit(128 + signum)
+        signal.signal(signal.SIGTERM, on_term)
 
 
 class Lab:
@@ -188,6 +256,8 @@ class Lab:
                  keep_dir=None):
         if os.geteuid() != 0:
             raise RuntimeError("lab: must run as root (Postfix and Dovecot need it)")
+        _become_subreaper()
+        _install_sigterm_handler()
         self._stopped = False
         self._sessions = {}          # name -> session id (= pid of the session leader)
         self._popen = {}             # name -> subprocess.Popen (to reap our direct children)
@@ -198,8 +268,10 @@ class Lab:
         base = tempfile.gettempdir()
         if len(base) > 40 or not _traversable_by_all(base):
             base = "/tmp"  # unix socket paths are limited to 107 bytes; keep it short
+        cleanup_stale_labs(base)
         self.dir = tempfile.mkdtemp(prefix="aglab-", dir=base)
         os.chmod(self.dir, 0o755)
+        _write_owner(self.dir)
         _LIVE_LABS.append(self)
         try:
             self._layout(sasl_path, extra_main_cf or {}, maxproc, extra_dovecot_conf)
@@ -273,6 +345,10 @@ class Lab:
         os.makedirs(self.data_dir, mode=0o700)
         os.chown(self.data_dir, pf.pw_uid, pf.pw_gid)
         self.maillog = os.path.join(d, "maillog")
+        # A relative sasl_path is taken relative to the lab dir (e.g. "gate.sock"), for sockets
+        # that a test starts after creating the Lab (a gate, tests/lab/sockspy.py).
+        if sasl_path and not os.path.isabs(sasl_path):
+            sasl_path = os.path.join(d, sasl_path)
         self.sasl_path = sasl_path or self.auth_client_socket
         main_cf = {
             "compatibility_level": "3.6",
@@ -384,7 +460,7 @@ class Lab:
         self._popen["sink"] = p
         self._sessions["sink"] = p.pid
         self._all_sids.add(p.pid)
-        wait_until(lambda: p.poll() is None and tcp_accepts(self.sink_port)
+        wait_until(lambda: p.poll() is None and tcp_listening(self.sink_port)
                    or _raise_if_exited(p, "smtp-sink"), timeout, "smtp-sink")
 
     def start_postfix(self, timeout=30):
@@ -405,8 +481,8 @@ class Lab:
                                   _tail(self.maillog)))
         if not pid:
             raise RuntimeError("lab: postfix started but wrote no master.pid")
-        wait_until(lambda: tcp_accepts(self.submission_port) and tcp_accepts(self.smtps_port),
-                   timeout, "postfix smtpd listeners")
+        wait_until(lambda: tcp_listening(self.submission_port)
+                   and tcp_listening(self.smtps_port), timeout, "postfix smtpd listeners")
 
     def postfix_master_pid(self):
         try:
@@ -470,6 +546,8 @@ class Lab:
             _LIVE_LABS.remove(self)
         if not self.keep_dir and not errors:
             shutil.rmtree(self.dir, ignore_errors=True)
+        else:
+            _write(os.path.join(self.dir, "stopped"), "kept for reading\n", 0o644)
         if errors:
             raise RuntimeError("lab: teardown problems (dir kept: %s): %s"
                                % (self.dir, "; ".join(errors)))
@@ -578,11 +656,34 @@ class Lab:
         """Paths of the messages smtp-sink stored so far."""
         return sorted(os.path.join(self.sink_dir, f) for f in os.listdir(self.sink_dir))
 
-    def maillog_text(self):
-        return _read_text(self.maillog)
+    def maillog_text(self, since=0):
+        """Postfix's log from byte offset `since` (see log_mark)."""
+        return _read_text(self.maillog, since)
 
-    def dovecot_log_text(self):
-        return _read_text(self.dovecot_log)
+    def dovecot_log_text(self, since=0):
+        return _read_text(self.dovecot_log, since)
+
+    @staticmethod
+    def log_mark(path):
+        """Current size of a log file: pass it as `since` to read only what comes after."""
+        try:
+            return os.path.getsize(path)
+        except OSError:
+            return 0
+
+    def wait_log(self, path, text, since=0, timeout=5.0):
+        """Wait until `text` appears in log `path` after offset `since`; return the first line
+        containing it.  Postfix logs through postlogd, a moment after the SMTP reply."""
+        found = []
+
+        def check():
+            for line in _read_text(path, since).splitlines():
+                if text in line:
+                    found.append(line)
+                    return True
+            return False
+        wait_until(check, timeout, "%r in %s" % (text, path))
+        return found[0]
 
 
 # --- the two Dovecot protocols, minimal clients (for readiness checks and tests) ------------
@@ -622,6 +723,64 @@ def userdb_lookup(path, user, service="smtp", timeout=5):
         return lines[-1] if lines else ""
 
 
+# --- labs left behind by a test process that died without running its teardown ---------------
+
+def _start_time(pid):
+    data = _proc_read(pid, "stat").decode("utf-8", "replace")
+    try:
+        return data[data.rindex(")") + 2:].split()[19]
+    except (ValueError, IndexError):
+        return None
+
+
+def _write_owner(d):
+    _write(os.path.join(d, "owner"), "%d %s\n" % (os.getpid(), _start_time(os.getpid())), 0o644)
+
+
+def _owner_alive(d):
+    try:
+        with open(os.path.join(d, "owner")) as f:
+            pid, start = f.read().split()
+        return _start_time(int(pid)) == start
+    except (OSError, ValueError):
+        return True  # no readable owner file: not ours to judge
+
+
+def cleanup_stale_labs(base=None):
+    """Kill the processes of, and remove, lab dirs whose owning process is gone (SIGKILLed test
+    runs).  Labs of live processes, and dirs kept on purpose (AUTHGUARD_LAB_KEEP), are left alone.
+    Returns the dirs cleaned."""
+    base = base or tempfile.gettempdir()
+    cleaned = []
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return cleaned
+    for name in names:
+        d = os.path.join(base, name)
+        if (not name.startswith("aglab-") or not os.path.isfile(os.path.join(d, "owner"))
+                or os.path.exists(os.path.join(d, "stopped")) or _owner_alive(d)):
+            continue
+        marker_env = ("MAIL_CONFIG=" + os.path.join(d, "postfix")).encode()
+        sids = set()
+        for pid in _all_pids():
+            if pid == os.getpid() or not _alive(pid):
+                continue
+            if (d + "/") in cmdline(pid) or marker_env in _proc_read(pid, "environ").split(b"\0"):
+                st = _proc_stat(pid)
+                if st and st[4] > 1:
+                    sids.add(st[4])
+                _kill(pid, signal.SIGKILL)
+        for sid in sids:
+            try:
+                kill_session(sid, grace=0)
+            except RuntimeError:
+                pass
+        shutil.rmtree(d, ignore_errors=True)
+        cleaned.append(d)
+    return cleaned
+
+
 # --- the Postfix queue template ----------------------------------------------------------------
 
 _QUEUE_TEMPLATE = []      # [dir] once made; removed at exit
@@ -634,6 +793,7 @@ def _queue_template():
         if not _QUEUE_TEMPLATE:
             t = tempfile.mkdtemp(prefix="aglab-queue-template-", dir="/tmp")
             os.chmod(t, 0o755)
+            _write_owner(t)
             _QUEUE_TEMPLATE.append(t)
             atexit.register(shutil.rmtree, t, True)
             for sub in ("postfix", "spool", "data"):
@@ -663,9 +823,11 @@ def _write(path, text, mode):
     os.chmod(path, mode)
 
 
-def _read_text(path):
+def _read_text(path, since=0):
+    """Text of a file from byte offset `since` ("" if it does not exist)."""
     try:
         with open(path, "rb") as f:
+            f.seek(since)
             return f.read().decode("utf-8", "replace")
     except OSError:
         return ""
