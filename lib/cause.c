@@ -70,7 +70,7 @@ static const struct cause_info causes[CAUSE_COUNT] = {
 	    "malformed AUTH response (invalid base64 or missing fields)",
 	    "the client's SASL response could not be decoded: a broken client "
 	    "or script; check how it builds AUTH PLAIN (base64 of "
-	    "\\0user\\0password)", 1},
+	    "NUL user NUL password)", 1},
 	[CAUSE_AUTHZID_MISMATCH] = {"authzid-mismatch",
 	    "the authorization identity must be empty or equal to the user name",
 	    "the client asked to act as another user (PLAIN authzid): leave "
