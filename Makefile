@@ -68,6 +68,28 @@ check-asan: deps
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh tests/run.sh build-asan
 
+# libFuzzer targets, one per parser family; seeds in tests/fuzz/corpus/<name>.
+FUZZ_SECONDS ?= 10
+FUZZ_TARGETS = authproto sasl config logline
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Wno-comment -Ilib $(PKG_CFLAGS) \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+fuzz-build: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(wildcard lib/*.h)
+	@mkdir -p build-fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p build-fuzz/corpus-$$t; \
+	    echo "fuzz_$$t: $(FUZZ_SECONDS)s"; \
+	    build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=20000 \
+	        -print_final_stats=1 build-fuzz/corpus-$$t tests/fuzz/corpus/$$t \
+	        2>build-fuzz/fuzz_$$t.log || { tail -40 build-fuzz/fuzz_$$t.log; exit 1; }; \
+	    grep -E '^stat::number_of_executed_units' build-fuzz/fuzz_$$t.log; \
+	done
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@python3 tests/lab/demo.py $(BUILD)
@@ -79,4 +101,4 @@ install: $(PROGS)
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all deps check check-asan demo install clean
+.PHONY: all deps check check-asan demo install clean fuzz fuzz-build

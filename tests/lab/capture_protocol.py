@@ -50,7 +50,7 @@ class Capture:
         self._rec = len(recs) + self._rec
         self._log = Lab.log_mark(self.lab.maillog)
 
-    def swaks(self, title, *args, port=None, show_lines=("<~", "<-", " ~>", " ->", "***")):
+    def swaks(self, title, *args, port=None, show_lines=("<", " ~>", " ->", "***")):
         rc, out = self.lab.swaks(*args, port=port)
         print("--- %s: swaks %s%s (rc=%s)" % (title, " ".join(args),
                                               " --port %s" % port if port else "", rc))
@@ -175,8 +175,9 @@ def case6(c):
                 return b"OK\t" + line.split(b"\t")[1] + b"\tuser=mallory@example.test"
             return line
         c.spy.on_server_line = ok_other_user
-        c.swaks("right password, spy turns OK's user= into another user", "-tls", "-a",
-                "PLAIN", "-au", ALICE, "-ap", ALICE_PW, "--quit-after", "AUTH")
+        c.swaks("right password, spy turns OK's user= into another user; a message is sent",
+                "-tls", "-a", "PLAIN", "-au", ALICE, "-ap", ALICE_PW,
+                "--from", ALICE, "--to", "rcpt@example.net")
     finally:
         c.spy.on_server_line = None
 
@@ -217,43 +218,53 @@ def case8(c):
         c.spy.on_client_line = None
 
 
-def case9(c):
-    c.begin("9. auth-userdb protocol (direct to Dovecot's auth-userdb socket)")
+def _userdb_session(path, lines, wait=0.3):
+    """Send lines one by one to auth-userdb, printing everything received (verbatim, escaped)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.connect(c.lab.auth_userdb_socket)
-        s.settimeout(0.5)
-        got = b""
-        try:
-            got = s.recv(4000)
-        except socket.timeout:
-            pass
-        print("    on connect, before we send anything: %r" % got)
-        for line in [b"VERSION\t1\t0", b"USER\t1\talice@example.test\tservice=smtp",
-                     b"USER\t2\tnobody@example.test\tservice=smtp",
-                     b"USER\t3\tdisabled@example.test\tservice=smtp",
-                     b"USER\t4\tALICE@Example.Test\tservice=smtp",
-                     b"USER\t5\tbob@example.test"]:
+        s.connect(path)
+        s.settimeout(wait)
+
+        def drain():
+            data = b""
+            while True:
+                try:
+                    chunk = s.recv(4000)
+                except socket.timeout:
+                    break
+                if not chunk:
+                    data += b"<EOF>"
+                    break
+                data += chunk
+            return data
+        greeting = drain()
+        print("    on connect, before we send anything: %s" % escape(greeting))
+        for line in lines:
             s.sendall(line + b"\n")
             print("    > " + escape(line))
-            time.sleep(0.2)
-            try:
-                data = s.recv(4000)
-            except socket.timeout:
-                data = b""
+            data = drain()
             for l in data.split(b"\n"):
                 if l:
                     print("    < " + escape(l))
+            if data.endswith(b"<EOF>"):
+                break
+
+
+def case9(c):
+    c.begin("9. auth-userdb protocol (direct to Dovecot's auth-userdb socket)")
+    mark = Lab.log_mark(c.lab.dovecot_log)
+    _userdb_session(c.lab.auth_userdb_socket, [
+        b"VERSION\t1\t0",
+        b"USER\t1\talice@example.test\tservice=smtp",
+        b"USER\t2\tnobody@example.test\tservice=smtp",
+        b"USER\t3\tdisabled@example.test\tservice=smtp",
+        b"USER\t4\tALICE@Example.Test\tservice=smtp",
+        b"USER\t5\tbob@example.test",
+        b"USER\t6\tcarol@example.test\tservice=smtp"])
     print("  without VERSION first:")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.connect(c.lab.auth_userdb_socket)
-        s.settimeout(0.5)
-        s.sendall(b"USER\t1\talice@example.test\tservice=smtp\n")
-        time.sleep(0.3)
-        try:
-            data = s.recv(4000)
-        except (socket.timeout, OSError) as e:
-            data = repr(e).encode()
-        print("    < %s" % escape(data))
+    _userdb_session(c.lab.auth_userdb_socket, [b"USER\t1\talice@example.test\tservice=smtp"])
+    print("  [dovecot log]")
+    for line in c.lab.dovecot_log_text(mark).splitlines():
+        print("    " + line)
 
 
 def case10(c):
@@ -267,11 +278,12 @@ def case10(c):
         "ctrl\x07bell and \x7f del",
         "percent %s %d %%",
         "x" * 600,
+        "y" * 3000,
     ]
     try:
         for r in reasons:
             c.spy.on_server_line = fail_rewriter("FAIL\t{id}\treason=" + r.replace("{", "{{"))
-            c.swaks("reason=%s" % escape(r), "-tls", "-a", "PLAIN", "-au", ALICE,
+            c.swaks("reason=%s" % (escape(r) if len(r) < 100 else "%s... (%d chars)" % (r[:5], len(r))), "-tls", "-a", "PLAIN", "-au", ALICE,
                     "-ap", "wrong password", "--quit-after", "AUTH")
     finally:
         c.spy.on_server_line = None

@@ -1,0 +1,37 @@
+/*++
+/* NAME
+/*	fuzz_config 1
+/* SUMMARY
+/*	libFuzzer target: configuration files and account flag values
+/*--*/
+#include <stdlib.h>
+
+#include "accounts.h"
+#include "config.h"
+#include "netaddr.h"
+#include "util.h"
+
+int	LLVMFuzzerTestOneInput(const unsigned char *, size_t);
+
+int
+LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
+{
+	struct config c;
+	struct netlist nl;
+	char err[CONFIG_ERR_MAX];
+	const char *e;
+	unsigned flags;
+	char *s;
+
+	if (config_parse((const char *)data, len, "fuzz", &c, err,
+	    sizeof(err)) == 0)
+		config_free(&c);
+	accounts_flags_parse((const char *)data, len, &flags, &e);
+	s = xstrndup((const char *)data, len);
+	if (netlist_parse(s, &nl, &e) == 0) {
+		netlist_match_str(&nl, "192.0.2.1");
+		netlist_free(&nl);
+	}
+	free(s);
+	return 0;
+}
