@@ -130,6 +130,17 @@ up_fail_all(const char *why)
 		up.cb->lost(req, why);
 }
 
+static void up_retry(struct ev_timer *);
+
+/* up_schedule_retry - try again later, backing off */
+static void
+up_schedule_retry(void)
+{
+	ev_timer_start(&up.timer, up.backoff, up_retry);
+	up.backoff = up.backoff * 2 > UP_BACKOFF_MAX ? UP_BACKOFF_MAX :
+	    up.backoff * 2;
+}
+
 /* up_retry - reconnect timer */
 static void
 up_retry(struct ev_timer *t)
@@ -165,9 +176,7 @@ up_closed(struct conn *c, const char *why)
 	up_enter(UP_DOWN);
 	buf_reset(&up.queued);
 	up_fail_all(why);
-	ev_timer_start(&up.timer, up.backoff, up_retry);
-	up.backoff = up.backoff * 2 > UP_BACKOFF_MAX ? UP_BACKOFF_MAX :
-	    up.backoff * 2;
+	up_schedule_retry();
 }
 
 /* up_handshake_line - VERSION, MECH, ..., DONE */
@@ -295,9 +304,7 @@ up_connect(void)
 			    err);
 		up_enter(UP_DOWN);
 		up_fail_all(err);
-		ev_timer_start(&up.timer, up.backoff, up_retry);
-		up.backoff = up.backoff * 2 > UP_BACKOFF_MAX ? UP_BACKOFF_MAX :
-		    up.backoff * 2;
+		up_schedule_retry();
 	}
 }
 
