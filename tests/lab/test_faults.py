@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""Faults on Dovecot's side that real Dovecot cannot produce on demand (tests/lab/fakeauth.py),
+the configuration check (-t), and the handshake when Dovecot has never been reachable.
+
+The gate is driven with the auth-client protocol directly, as smtpd drives it; no Postfix."""
+
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gatelab  # noqa: E402
+from fakeauth import FakeAuth  # noqa: E402
+from gatelab import GateClient, auth_line, b64, new_gate_dir, parse_logfmt, ref_of  # noqa: E402
+from tap import Suite  # noqa: E402
+
+suite = Suite("faults")
+S = {}
+
+
+class NoLab:
+    """Gate() wants a lab for its upstream paths; here they point at the fake."""
+    def __init__(self, d):
+        self.auth_client_socket = os.path.join(d, "fake-auth")
+        self.auth_userdb_socket = os.path.join(d, "no-userdb")
+
+
+def setup():
+    d = S["dir"] = new_gate_dir()
+    S["fake"] = FakeAuth(os.path.join(d, "fake-auth"))
+    S["gate"] = gatelab.Gate(NoLab(d), d, upstream_timeout="1s").start()
+
+
+def teardown():
+    rc = S["gate"].stop() if S.get("gate") else 0
+    if S.get("fake"):
+        S["fake"].stop()
+    subprocess.run(["rm", "-rf", S.get("dir", "/nonexistent")])
+    assert rc in (0, None), "authguard-policyd exited %s" % rc
+
+
+def plain(user, pw="pw-123"):
+    return b64("\0%s\0%s" % (user, pw))
+
+
+def attempt(user, expect_close):
+    """Send one PLAIN AUTH for user; return (reply line or None, the log event)."""
+    gate = S["gate"]
+    n = len(gate.events())
+    c = GateClient(gate.socket)
+    try:
+        c.send(auth_line(1, "PLAIN", resp=plain(user)))
+        if expect_close:
+            assert c.closed(timeout=3), "gate did not close the connection"
+            reply = None
+        else:
+            reply = c.line().decode()
+    finally:
+        c.close()
+    ev = gate.wait_events(lambda e: True, count=n + 1)[n]
+    assert ev["user"] == user, ev["_line"]
+    return reply, ev
+
+
+@suite.test
+def normal_ok_and_fail():
+    reply, ev = attempt("ok-dana", False)
+    assert reply == "OK\t1\tuser=ok-dana" and ev["result"] == "pass"
+    reply, ev = attempt("someone", False)
+    assert reply.startswith("FAIL\t1\t") and ev["cause"] == "bad-credentials", reply
+    assert ref_of(reply) == ev["ref"]
+
+
+@suite.test
+def overlong_reply_from_dovecot():
+    _, ev = attempt("overlong", True)
+    assert ev["cause"] == "auth-service-unavailable" and "overlong" in ev["detail"], ev["_line"]
+    assert "longer than" in S["gate"].log_text()
+
+
+@suite.test
+def nul_in_reply_then_timeout():
+    t0 = time.time()
+    _, ev = attempt("nul", True)
+    assert ev["cause"] == "auth-service-unavailable", ev["_line"]
+    assert time.time() - t0 < 3
+    assert "NUL byte" in S["gate"].log_text()
+
+
+@suite.test
+def unknown_command_ignored():
+    reply, ev = attempt("unknown", False)
+    assert reply.startswith("FAIL\t1\t") and ev["cause"] == "bad-credentials"
+    assert "unexpected line from Dovecot" in S["gate"].log_text()
+
+
+@suite.test
+def cont_for_plain_is_a_fault():
+    _, ev = attempt("cont", True)
+    assert ev["cause"] == "auth-service-unavailable", ev["_line"]
+
+
+@suite.test
+def dovecot_hangs_up_then_reconnects():
+    before = S["fake"].connections
+    _, ev = attempt("hangup", True)
+    assert ev["cause"] == "auth-service-unavailable", ev["_line"]
+    reply, ev = attempt("ok-after", False)      # reconnected, nothing restarted
+    assert reply.startswith("OK\t1\t") and S["fake"].connections > before
+
+
+@suite.test
+def silent_dovecot_answered_in_time():
+    t0 = time.time()
+    _, ev = attempt("silent", True)
+    took = time.time() - t0
+    assert ev["cause"] == "auth-service-unavailable" and 0.9 < took < 3, (took, ev["_line"])
+
+
+@suite.test
+def relayed_mechanism_round_trip():
+    gate = S["gate"]
+    c = GateClient(gate.socket)
+    assert b"MECH\tCRAM-MD5\tplaintext" in c.handshake     # Dovecot's list, passed on
+    c.send(auth_line(7, "CRAM-MD5"))
+    line = c.line().decode()
+    assert line.startswith("CONT\t7\t"), line
+    c.send("CONT\t7\t%s\n" % b64("cram-user 0123456789abcdef"))
+    assert c.line().decode() == "OK\t7\tuser=cram-user"
+    c.close()
+    ev = gate.wait_events(lambda e: e["mech"] == "CRAM-MD5")[-1]
+    assert ev["result"] == "pass" and ev["user"] == "cram-user", ev["_line"]
+
+
+@suite.test
+def last_known_mechanisms_survive_restart_while_down():
+    gate = S["gate"]
+    assert gate.stop() == 0
+    S["fake"].stop()
+    with open(os.path.join(gate.state_dir, "mechanisms")) as f:
+        assert "CRAM-MD5" in f.read()
+    gate.start()
+    c = GateClient(gate.socket)
+    assert b"MECH\tCRAM-MD5\tplaintext" in c.handshake and c.handshake[-1] == b"DONE"
+    c.send(auth_line(1, "PLAIN", resp=plain("ok-x")))
+    assert c.closed(timeout=3)
+    c.close()
+    S["fake"] = FakeAuth(S["fake"].path)
+
+
+@suite.test
+def handshake_without_any_dovecot():
+    d = new_gate_dir()
+    try:
+        g = gatelab.Gate(NoLab(d), d).start()      # nothing listens, no state yet
+        c = GateClient(g.socket)
+        assert c.handshake[0] == b"VERSION\t1\t2"
+        assert b"MECH\tPLAIN\tplaintext" in c.handshake
+        assert b"MECH\tLOGIN\tplaintext" in c.handshake
+        assert c.handshake[-1] == b"DONE"
+        c.close()
+        assert g.stop() == 0
+    finally:
+        subprocess.run(["rm", "-rf", d])
+
+
+@suite.test
+def dovecot_without_done_or_wrong_version():
+    for mode in ("never", "version2"):
+        d = new_gate_dir()
+        fake = FakeAuth(os.path.join(d, "fake-auth"), handshake=mode)
+        try:
+            g = gatelab.Gate(NoLab(d), d, upstream_timeout="1s").start()
+            c = GateClient(g.socket)
+            t0 = time.time()
+            c.send(auth_line(1, "PLAIN", resp=plain("ok-y")))
+            assert c.closed(timeout=3) and time.time() - t0 < 2.5, mode
+            c.close()
+            ev = g.wait_events(lambda e: True)[-1]
+            assert ev["cause"] == "auth-service-unavailable", ev["_line"]
+            assert g.stop() == 0
+        finally:
+            fake.stop()
+            subprocess.run(["rm", "-rf", d])
+
+
+@suite.test
+def config_check_names_file_and_line():
+    d = new_gate_dir()
+    try:
+        good = os.path.join(d, "good.conf")
+        with open(good, "w") as f:
+            f.write("sasl_listen = unix:%s/auth\nclient_detail = full\n" % d)
+        r = subprocess.run([gatelab.POLICYD, "-t", "-c", good], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        bad = os.path.join(d, "bad.conf")
+        with open(bad, "w") as f:
+            f.write("# comment\nclient_detail = full\nrequire_tls_for_auth = perhaps\n")
+        r = subprocess.run([gatelab.POLICYD, "-t", "-c", bad], capture_output=True, text=True)
+        assert r.returncode == 1 and "bad.conf:3: want yes or no" in r.stderr, r.stderr
+        with open(bad, "w") as f:
+            f.write("sasl_listen = unix:/x\nno_such_key = 1\n")
+        r = subprocess.run([gatelab.POLICYD, "-t", "-c", bad], capture_output=True, text=True)
+        assert r.returncode == 1 and "bad.conf:2: unknown key" in r.stderr, r.stderr
+        r = subprocess.run([gatelab.POLICYD, "-t", "-c", d + "/missing.conf"],
+                           capture_output=True, text=True)
+        assert r.returncode == 1 and "missing.conf" in r.stderr
+    finally:
+        subprocess.run(["rm", "-rf", d])
+
+
+@suite.test
+def make_install_layout():
+    d = new_gate_dir()
+    try:
+        top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+        build = os.path.relpath(gatelab.BUILD, top)
+        r = subprocess.run(["make", "-s", "-C", top, "install", "BUILD=" + build,
+                            "PREFIX=/usr", "DESTDIR=" + d], capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        exe = os.path.join(d, "usr/sbin/authguard-policyd")
+        assert os.access(exe, os.X_OK), os.listdir(d)
+    finally:
+        subprocess.run(["rm", "-rf", d])
+
+
+if __name__ == "__main__":
+    suite.run(setup, teardown)
