@@ -115,6 +115,7 @@ main(int argc, char **argv)
 		msg_fatal("%s", err);
 	if (test) {
 		printf("%s: configuration ok\n", path);
+		config_free(&cfg);
 		return 0;
 	}
 	if (!foreground && daemon(0, 0) < 0)
