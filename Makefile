@@ -9,6 +9,7 @@
 BUILD	?= build
 PREFIX	?= /usr/local
 SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
 DESTDIR	?=
 
 CC	?= cc
@@ -97,6 +98,9 @@ demo: deps
 install: $(PROGS)
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(BUILD)/authguard-policyd $(DESTDIR)$(SBINDIR)/authguard-policyd
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 doc/authguard.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 doc/authguard-policyd.8 $(DESTDIR)$(MANDIR)/man8/
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -7,7 +7,7 @@ set -eu
 
 PKGS="gcc make pkg-config libc6-dev libcdb-dev tinycdb libssl-dev
       postfix postfix-cdb dovecot-core dovecot-auth-lua swaks python3 openssl
-      procps clang libclang-rt-14-dev"
+      procps groff-base clang libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do

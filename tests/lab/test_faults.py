@@ -221,6 +221,12 @@ def make_install_layout():
         assert r.returncode == 0, r.stdout + r.stderr
         exe = os.path.join(d, "usr/sbin/authguard-policyd")
         assert os.access(exe, os.X_OK), os.listdir(d)
+        for page in ("man5/authguard.conf.5", "man8/authguard-policyd.8"):
+            path = os.path.join(d, "usr/share/man", page)
+            r = subprocess.run(["groff", "-ww", "-man", "-Tutf8", path], capture_output=True,
+                               text=True)
+            assert r.returncode == 0 and r.stderr == "", (page, r.stderr)
+            assert "authguard" in r.stdout
     finally:
         subprocess.run(["rm", "-rf", d])
 
