@@ -133,11 +133,5 @@ msg_panic(const char *fmt, ...)
 void
 msg_event(int warning, const char *line)
 {
-	size_t len = strlen(line);
-
-	if (msg_stderr || len < 2000) {
-		msg_emit(warning ? LOG_WARNING : LOG_INFO, NULL, line);
-		return;
-	}
-	syslog(warning ? LOG_WARNING : LOG_INFO, "%s", line);
+	msg_emit(warning ? LOG_WARNING : LOG_INFO, NULL, line);
 }

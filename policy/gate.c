@@ -95,6 +95,7 @@ static unsigned gate_nconn, gate_cuid;
 
 static void gate_conn_close(struct gate_conn *, const char *);
 static void gate_req_forward(struct gate_req *);
+static void gate_unparsable(struct gate_conn *, char *, size_t, const char *);
 
 /* gate_connections - how many smtpd connections are open */
 unsigned
@@ -590,6 +591,21 @@ req_tls_refused(struct gate_req *r, const struct auth_request *ar)
 	return 1;
 }
 
+/* req_refuse_line - an AUTH line that cannot be served: FAIL it with a ref */
+static void
+req_refuse_line(struct gate_conn *gc, unsigned id, const struct authline *al,
+    const char *why)
+{
+	const char *mech = al->argc > 2 && authproto_valid_mech(al->argv[2]) ?
+	    al->argv[2] : "?";
+	struct gate_req *r;
+
+	r = req_new(gc, id, mech, authline_param(al, 3, "rip"),
+	    authline_param(al, 3, "secured") != NULL);
+	attempt_set_detail(&r->at, why);
+	req_fail(r, CAUSE_MALFORMED_RESPONSE);
+}
+
 /* gate_auth - AUTH from Postfix */
 static void
 gate_auth(struct gate_conn *gc, struct authline *al)
@@ -601,14 +617,11 @@ gate_auth(struct gate_conn *gc, struct authline *al)
 
 	gate_abandon_waiting(gc);
 	if (authproto_parse_auth(al, &ar, &err) < 0) {
-		if (al->argc < 2 || authline_id(al->argv[1], &id) < 0) {
+		if (al->argc < 2 || authline_id(al->argv[1], &id) < 0)
 			msg_warn("%s: AUTH without a valid id ignored: %s",
 			    gc->c.name, err);
-			return;
-		}
-		r = req_new(gc, id, al->argc > 2 ? "?" : "", NULL, 0);
-		attempt_set_detail(&r->at, err);
-		req_fail(r, CAUSE_MALFORMED_RESPONSE);
+		else if (gate_find(gc, id) == NULL)
+			req_refuse_line(gc, id, al, err);
 		return;
 	}
 	if (gate_find(gc, ar.id)) {
@@ -688,8 +701,7 @@ gate_line(struct conn *c, char *line, size_t len)
 	unsigned long pid;
 
 	if (authline_split(line, len, &al) < 0) {
-		msg_warn("%s: line with a NUL byte or too many fields ignored",
-		    c->name);
+		gate_unparsable(gc, line, len, "NUL byte or too many fields");
 		return;
 	}
 	if (strcmp(al.argv[0], "AUTH") == 0)
@@ -710,29 +722,40 @@ gate_line(struct conn *c, char *line, size_t len)
 		    al.argv[0]);
 }
 
-/* gate_overlong - a line over 16 KiB: fail the request it belongs to */
+/* gate_unparsable - a line too long or invalid: fail its request, if any */
 static void
-gate_overlong(struct conn *c, char *prefix, size_t len)
+gate_unparsable(struct gate_conn *gc, char *line, size_t len, const char *why)
 {
-	struct gate_conn *gc = (struct gate_conn *)c;
+	struct authline al;
 	struct gate_req *r;
 	const char *cmd;
 	unsigned id;
 
-	msg_warn("%s: line longer than %d bytes discarded", c->name,
-	    AUTHPROTO_LINE_MAX);
-	if (authproto_overlong_id(prefix, &cmd, &id) < 0)
+	msg_warn("%s: %s; line discarded", gc->c.name, why);
+	if (authproto_overlong_id(line, &cmd, &id) < 0)
 		return;
 	if (strcmp(cmd, "AUTH") == 0) {
 		gate_abandon_waiting(gc);
-		if (gate_find(gc, id))
+		if (gate_find(gc, id) != NULL)
 			return;
-		r = req_new(gc, id, "?", NULL, 0);
-	} else if (strcmp(cmd, "CONT") != 0 || (r = gate_find(gc, id)) == NULL ||
+		if (authline_split(line, strnlen(line, len), &al) < 0)
+			al.argc = 0;
+		req_refuse_line(gc, id, &al, why);
+		return;
+	}
+	if (strcmp(cmd, "CONT") != 0 || (r = gate_find(gc, id)) == NULL ||
 	    r->state != RS_CLIENT)
 		return;
-	attempt_set_detail(&r->at, "response longer than 16 KiB");
+	attempt_set_detail(&r->at, why);
 	req_fail(r, CAUSE_MALFORMED_RESPONSE);
+}
+
+/* gate_overlong - a line over 16 KiB */
+static void
+gate_overlong(struct conn *c, char *prefix, size_t len)
+{
+	gate_unparsable((struct gate_conn *)c, prefix, len,
+	    "line longer than 16 KiB");
 }
 
 /* gate_conn_free - deferred release */

@@ -348,8 +348,11 @@ def bad_input_from_the_smtpd_side():
         line = c.line().decode()
         assert line.startswith("FAIL\t1\t") and "malformed" in line, line
         assert gate.event(ref_of(line))["cause"] == "malformed-response"
-        # NUL bytes, unknown commands: logged and ignored
+        # NUL bytes: the request fails as malformed; unknown commands: logged and ignored
         c.send(b"AUTH\t2\tPL\0AIN\tservice=smtp\n")
+        line = c.line().decode()
+        assert line.startswith("FAIL\t2\t") and gate.event(ref_of(line))["cause"] == \
+            "malformed-response", line
         c.send("FROBNICATE\tnow\n")
         # invalid base64
         c.send(auth_line(3, "PLAIN", resp="@@@@"))
