@@ -22,12 +22,30 @@ What runs (all under Lab.dir, a fresh 0755 directory below the temp dir):
   authenticated is relayed to an smtp-sink on Lab.sink_port that stores each message as a file in
   Lab.sink_dir.  Logs: Lab.maillog (Postfix), Lab.dovecot_log (Dovecot).
 
+Postfix specifics: the queue tree is copied from a per-process template made once by `postfix
+check` (~2 s) and `quick-start` skips the start-up integrity check; smtpd_peername_lookup = no
+(clients show as unknown[127.0.0.N]); service_throttle_time = 1s (after smtpd dies with "no SASL
+authentication mechanisms" while Dovecot is down, new clients are not held ~60 s).
+
+API (see each docstring): Lab(sasl_path=None, extra_main_cf=None, maxproc=1,
+extra_dovecot_conf="", keep_dir=None); start(), start_dovecot(), stop_dovecot(), start_postfix(),
+stop_postfix(), start_sink(), stop_sink(), stop(); dovecot_pids(), dovecot_auth_pids(),
+postfix_pids(), smtpd_pids(), postfix_master_pid(), leftover_processes(); swaks(),
+smtp_connect(), smtplib_login(), userdb_lookup(), sink_messages(); maillog_text(),
+dovecot_log_text(), log_mark(), wait_log().  Module level: auth_client_handshake(),
+userdb_lookup(), plain_response(), b64(), free_port(), cleanup_stale_labs(), USERS, SPECIAL_USERS.
+A relative sasl_path is taken relative to Lab.dir (Lab(sasl_path="gate.sock")).
+
 Teardown: every process the lab starts is put in a session of its own (Postfix's master makes
 itself a session leader, Dovecot and smtp-sink are started with start_new_session), and stop()
-kills those sessions (SIGTERM, then SIGKILL), then sweeps /proc for anything left that belongs to
-this lab (same session id, MAIL_CONFIG pointing at this lab's Postfix config, or this lab's dir on
-the command line).  stop() is idempotent and also runs from atexit and from the context manager.
-Set AUTHGUARD_LAB_KEEP=1 to keep the directory after stop() for post-mortem reading.
+kills those sessions (SIGTERM, then SIGKILL; Dovecot: SIGKILL at once), then sweeps /proc for
+anything left that belongs to this lab (same session id, MAIL_CONFIG pointing at this lab's Postfix
+config, or this lab's dir on the command line).  stop() is idempotent and also runs from the
+context manager and from atexit; a default-action SIGTERM is turned into SystemExit so atexit runs
+then too.  The test process becomes a child subreaper (prctl) so that killed daemons are reaped at
+once (no <defunct> entries).  A lab whose test process was SIGKILLed is cleaned by the next Lab()
+(cleanup_stale_labs: only labs whose owner process is gone).  Set AUTHGUARD_LAB_KEEP=1 (or
+keep_dir=True) to keep the directory after stop() for post-mortem reading.
 """
 
 import atexit
@@ -638,7 +656,9 @@ class Lab:
         """smtplib's login() as users' code calls it; return (code, text) of the last AUTH reply.
 
         Note: smtplib tries every advertised mechanism it knows (PLAIN, then LOGIN here), so one
-        wrong password is two AUTH attempts in one session; the result is the last reply."""
+        wrong password is two AUTH attempts in one session; the result is the last reply.
+        (None, text) when smtplib sent no AUTH at all (AUTH not advertised).  Connection errors
+        raise."""
         s = self.smtp_connect(port, starttls=starttls, implicit_tls=implicit_tls,
                               timeout=timeout, source_address=source_address)
         try:
@@ -646,6 +666,10 @@ class Lab:
             return code, _text(resp)
         except smtplib.SMTPResponseException as e:
             return e.smtp_code, _text(e.smtp_error)
+        except smtplib.SMTPException as e:
+            # AUTH not advertised (e.g. smtpd_tls_auth_only = yes without TLS), or no mechanism
+            # smtplib knows: no AUTH command was sent, so there is no reply code.
+            return None, str(e)
         finally:
             try:
                 s.quit()
