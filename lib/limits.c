@@ -1,0 +1,632 @@
+/*++
+/* NAME
+/*	limits 3
+/* SUMMARY
+/*	failure windows, lockouts and familiar addresses
+/* DESCRIPTION
+/*	Pure bookkeeping, with the time passed in: no I/O, no clock.
+/*
+/*	Two trackers, one for accounts (login name, lower case) and one
+/*	for client addresses (limits_addr_key(): IPv4 /32 and IPv6 /64
+/*	by default). Each entry keeps the failures of its sliding window
+/*	as a ring of limit.n records (time, keyed password fingerprint,
+/*	the other side), so that the window slides by the second and
+/*	never resets at a bucket edge. A wrong password already in the
+/*	window is not counted again: a device with an old password
+/*	counts once ("stale"), while many distinct passwords for one
+/*	account, or many accounts from one address, are "guessing".
+/*
+/*	Reaching the limit locks the entry for lockout_time, doubled on
+/*	each further lockout up to lockout_max; the window starts over.
+/*	Attempts are checked before they are forwarded and reserve a
+/*	place ("in flight"): when the failures in the window plus those
+/*	in flight reach the limit, later attempts wait (LV_WAIT) until
+/*	an outcome is known, so the attempt after the limit never reaches
+/*	the password database, however many arrive at once.
+/*
+/*	An address that logged in to an account within familiar_ttl is
+/*	familiar: the account's lockout does not apply to it (it is
+/*	still held to its own address limit), so an attacker cannot lock
+/*	a user out of their usual device.
+/*
+/*	Memory is bounded: each tracker holds at most max_tracked
+/*	entries and evicts the least recently used, taking locked,
+/*	familiar and busy entries only when nothing else is left.
+/*--*/
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "limits.h"
+#include "util.h"
+
+/* limit_parse - "N/DURATION" */
+int
+limit_parse(const char *s, struct limit *l)
+{
+	const char *slash = strchr(s, '/');
+	char num[16];
+	unsigned long n;
+	unsigned ms;
+
+	if (slash == NULL || slash == s || (size_t)(slash - s) >= sizeof(num))
+		return -1;
+	memcpy(num, s, (size_t)(slash - s));
+	num[slash - s] = 0;
+	if (parse_uint(num, 255, &n) < 0 || n == 0)
+		return -1;
+	if (config_duration(slash + 1, &ms) < 0 || ms < 1000)
+		return -1;
+	l->n = (unsigned)n;
+	l->secs = ms / 1000;
+	return 0;
+}
+
+/* limits_hash - FNV-1a of a string */
+uint32_t
+limits_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h ? h : 1;
+}
+
+/* limits_addr_key - the network an address is counted under */
+int
+limits_addr_key(const char *ip, unsigned v4_prefix, unsigned v6_prefix,
+    char *out, size_t len)
+{
+	unsigned char b[16];
+	char text[INET6_ADDRSTRLEN];
+	unsigned bits, i;
+	int v4, n;
+
+	if ((v4 = inet_pton(AF_INET, ip, b)) != 1 &&
+	    inet_pton(AF_INET6, ip, b) != 1)
+		return -1;
+	bits = v4 ? v4_prefix : v6_prefix;
+	for (i = 0; i < (v4 ? 4u : 16u); i++) {
+		if (bits >= 8)
+			bits -= 8;
+		else {
+			b[i] &= (unsigned char)(0xff << (8 - bits));
+			bits = 0;
+		}
+	}
+	inet_ntop(v4 ? AF_INET : AF_INET6, b, text, sizeof(text));
+	n = snprintf(out, len, "%s/%u", text, v4 ? v4_prefix : v6_prefix);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* lru_unlink - take an entry off its list */
+static void
+lru_unlink(struct track *t)
+{
+	t->lprev->lnext = t->lnext;
+	t->lnext->lprev = t->lprev;
+}
+
+/* lru_push - put an entry at the head of a list */
+static void
+lru_push(struct tracker *tr, struct track *t, int list)
+{
+	struct track *head = &tr->lru[list];
+
+	t->list = (uint8_t)list;
+	t->lnext = head->lnext;
+	t->lprev = head;
+	head->lnext->lprev = t;
+	head->lnext = t;
+}
+
+/* track_protected - locked, familiar or busy entries are evicted last */
+static int
+track_protected(const struct track *t, uint32_t now)
+{
+	return t->nfam > 0 || t->inflight > 0 || t->locked_until > now;
+}
+
+/* tracker_touch - most recently used, on the right list */
+static void
+tracker_touch(struct tracker *tr, struct track *t, uint32_t now)
+{
+	lru_unlink(t);
+	lru_push(tr, t, track_protected(t, now));
+}
+
+/* tracker_init - empty tracker */
+static void
+tracker_init(struct tracker *tr, const struct limit *lim, size_t max)
+{
+	int i;
+
+	memset(tr, 0, sizeof(*tr));
+	tr->nbucket = 1024;
+	tr->bucket = xcalloc(tr->nbucket, sizeof(*tr->bucket));
+	tr->max = max ? max : 1;
+	tr->lim = *lim;
+	for (i = 0; i < 2; i++)
+		tr->lru[i].lnext = tr->lru[i].lprev = &tr->lru[i];
+}
+
+/* tracker_grow - double the buckets */
+static void
+tracker_grow(struct tracker *tr)
+{
+	size_t n = tr->nbucket * 2, i;
+	struct track **b = xcalloc(n, sizeof(*b)), *t, *next;
+
+	for (i = 0; i < tr->nbucket; i++)
+		for (t = tr->bucket[i]; t; t = next) {
+			next = t->hnext;
+			t->hnext = b[t->hash & (n - 1)];
+			b[t->hash & (n - 1)] = t;
+		}
+	free(tr->bucket);
+	tr->bucket = b;
+	tr->nbucket = n;
+}
+
+/* track_free - release one entry */
+static void
+track_free(struct track *t)
+{
+	free(t->fails);
+	free(t->fam);
+	free(t);
+}
+
+/* tracker_remove - unlink from hash and list, free */
+static void
+tracker_remove(struct tracker *tr, struct track *t)
+{
+	struct track **pp;
+
+	for (pp = &tr->bucket[t->hash & (tr->nbucket - 1)]; *pp; pp =
+	    &(*pp)->hnext)
+		if (*pp == t) {
+			*pp = t->hnext;
+			break;
+		}
+	lru_unlink(t);
+	tr->count--;
+	track_free(t);
+}
+
+/* tracker_evict - make room: least recently used, unprotected first */
+static void
+tracker_evict(struct tracker *tr)
+{
+	struct track *victim = tr->lru[0].lprev;
+
+	if (victim == &tr->lru[0])
+		victim = tr->lru[1].lprev;
+	if (victim == &tr->lru[1])
+		return;
+	tr->evicted++;
+	tracker_remove(tr, victim);
+}
+
+/* limits_find - an entry, or NULL */
+struct track *
+limits_find(struct tracker *tr, const char *key)
+{
+	uint32_t h = limits_hash(key);
+	struct track *t;
+
+	for (t = tr->bucket[h & (tr->nbucket - 1)]; t; t = t->hnext)
+		if (t->hash == h && strcmp(t->key, key) == 0)
+			return t;
+	return NULL;
+}
+
+/* limits_get - an entry, created (evicting if full) when missing */
+struct track *
+limits_get(struct tracker *tr, const char *key, uint32_t now)
+{
+	struct track *t = limits_find(tr, key);
+	size_t len;
+
+	if (t) {
+		tracker_touch(tr, t, now);
+		return t;
+	}
+	while (tr->count >= tr->max && tr->count > 0)
+		tracker_evict(tr);
+	if (tr->count >= tr->nbucket)
+		tracker_grow(tr);
+	len = strlen(key);
+	t = xcalloc(1, sizeof(*t) + len + 1);
+	memcpy(t->key, key, len + 1);
+	t->hash = limits_hash(key);
+	t->fails = xcalloc(tr->lim.n, sizeof(*t->fails));
+	t->hnext = tr->bucket[t->hash & (tr->nbucket - 1)];
+	tr->bucket[t->hash & (tr->nbucket - 1)] = t;
+	lru_push(tr, t, 0);
+	tr->count++;
+	return t;
+}
+
+/* in_window - a record still counts */
+static int
+in_window(const struct tracker *tr, const struct fail_rec *f, uint32_t now)
+{
+	return f->t + tr->lim.secs > now;
+}
+
+/* limits_window_count - failures in the window */
+unsigned
+limits_window_count(const struct tracker *tr, const struct track *t,
+    uint32_t now)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < t->nfail; i++)
+		n += in_window(tr, &t->fails[i], now);
+	return n;
+}
+
+/* track_find_fp - a record with this fingerprint in the window, or NULL */
+static struct fail_rec *
+track_find_fp(const struct tracker *tr, struct track *t, uint32_t fp,
+    uint32_t now)
+{
+	unsigned i;
+
+	if (fp == 0)
+		return NULL;
+	for (i = 0; i < t->nfail; i++)
+		if (t->fails[i].fp == fp && in_window(tr, &t->fails[i], now))
+			return &t->fails[i];
+	return NULL;
+}
+
+/* track_distinct - distinct fingerprints (by_who: other sides) in window */
+static unsigned
+track_distinct(const struct tracker *tr, const struct track *t, int by_who,
+    uint32_t now)
+{
+	unsigned i, j, n = 0;
+	uint32_t vi, vj;
+
+	for (i = 0; i < t->nfail; i++) {
+		vi = by_who ? t->fails[i].who : t->fails[i].fp;
+		if (!in_window(tr, &t->fails[i], now) || vi == 0)
+			continue;
+		for (j = 0; j < i; j++) {
+			vj = by_who ? t->fails[j].who : t->fails[j].fp;
+			if (vj == vi && in_window(tr, &t->fails[j], now))
+				break;
+		}
+		n += j == i;
+	}
+	return n;
+}
+
+/* limits_add_fail - record a failure, replacing the oldest when full */
+void
+limits_add_fail(struct tracker *tr, struct track *t, uint32_t when,
+    uint32_t fp, uint32_t who)
+{
+	unsigned i, oldest = 0;
+
+	if (t->nfail < tr->lim.n)
+		oldest = t->nfail++;
+	else
+		for (i = 1; i < t->nfail; i++)
+			if (t->fails[i].t < t->fails[oldest].t)
+				oldest = i;
+	t->fails[oldest].t = when;
+	t->fails[oldest].fp = fp;
+	t->fails[oldest].who = who;
+}
+
+/* limits_clear - forget the window */
+void
+limits_clear(struct tracker *tr, struct track *t, uint32_t now)
+{
+	t->nfail = 0;
+	tracker_touch(tr, t, now);
+}
+
+/* limits_is_locked - locked now? */
+int
+limits_is_locked(const struct track *t, uint32_t now)
+{
+	return t->locked_until > now;
+}
+
+/* limits_set_lock - lock until a time, at a level */
+void
+limits_set_lock(struct tracker *tr, struct track *t, uint32_t until,
+    unsigned level, uint32_t when, uint32_t now)
+{
+	t->locked_until = until;
+	t->lock_level = (uint8_t)(level > 30 ? 30 : level);
+	t->last_lock = when;
+	t->nfail = 0;
+	tracker_touch(tr, t, now);
+}
+
+/* lock_entry - the limit was reached: lock, longer each time */
+static uint32_t
+lock_entry(struct limits *l, struct tracker *tr, struct track *t, uint32_t now)
+{
+	unsigned level = t->lock_level;
+	unsigned long long secs;
+
+	if (t->last_lock && now - t->last_lock > 2ULL * l->cfg.lockout_max)
+		level = 0;		/* quiet for long enough: start over */
+	secs = (unsigned long long)l->cfg.lockout_time << (level < 30 ? level : 30);
+	if (secs > l->cfg.lockout_max)
+		secs = l->cfg.lockout_max;
+	limits_set_lock(tr, t, now + (uint32_t)secs, level + 1, now, now);
+	return t->locked_until;
+}
+
+/* limits_init - empty state */
+void
+limits_init(struct limits *l, const struct limits_config *cfg)
+{
+	l->cfg = *cfg;
+	tracker_init(&l->acct, &cfg->account, cfg->max_tracked);
+	tracker_init(&l->addr, &cfg->address, cfg->max_tracked);
+}
+
+/* tracker_free - release every entry */
+static void
+tracker_free(struct tracker *tr)
+{
+	while (tr->lru[0].lnext != &tr->lru[0])
+		tracker_remove(tr, tr->lru[0].lnext);
+	while (tr->lru[1].lnext != &tr->lru[1])
+		tracker_remove(tr, tr->lru[1].lnext);
+	free(tr->bucket);
+	tr->bucket = NULL;
+}
+
+/* limits_free - release everything */
+void
+limits_free(struct limits *l)
+{
+	tracker_free(&l->acct);
+	tracker_free(&l->addr);
+}
+
+/* track_familiar - did who log in to this account within the ttl? */
+static int
+track_familiar(const struct limits *l, const struct track *t, uint32_t who,
+    uint32_t now)
+{
+	unsigned i;
+
+	for (i = 0; i < t->nfam; i++)
+		if (t->fam[i].who == who && t->fam[i].t + l->cfg.familiar_ttl >
+		    now)
+			return 1;
+	return 0;
+}
+
+/* limits_familiar - by names, for the CLI and tests */
+int
+limits_familiar(const struct limits *l, const char *account, const char *addr,
+    uint32_t now)
+{
+	struct track *t = limits_find((struct tracker *)&l->acct, account);
+
+	return t && track_familiar(l, t, limits_hash(addr), now);
+}
+
+/* limits_add_familiar - remember a successful address (most recent kept) */
+void
+limits_add_familiar(struct limits *l, struct track *t, uint32_t who,
+    uint32_t when)
+{
+	unsigned i, oldest = 0;
+
+	if (t->fam == NULL)
+		t->fam = xcalloc(LIMITS_FAMILIAR_MAX, sizeof(*t->fam));
+	for (i = 0; i < t->nfam; i++)
+		if (t->fam[i].who == who) {
+			if (when > t->fam[i].t)
+				t->fam[i].t = when;
+			return;
+		}
+	if (t->nfam < LIMITS_FAMILIAR_MAX)
+		oldest = t->nfam++;
+	else
+		for (i = 1; i < t->nfam; i++)
+			if (t->fam[i].t < t->fam[oldest].t)
+				oldest = i;
+	t->fam[oldest].who = who;
+	t->fam[oldest].t = when;
+}
+
+/* full - failures plus attempts in flight reach the limit */
+static int
+full(const struct tracker *tr, struct track *t, uint32_t fp, uint32_t now)
+{
+	if (track_find_fp(tr, t, fp, now))
+		return 0;	/* a repeat counts nothing more */
+	return limits_window_count(tr, t, now) + t->inflight >= tr->lim.n;
+}
+
+/* acct_applies - is the account's lock and window in play? */
+static int
+acct_applies(const struct limits *l, const struct limits_query *q,
+    struct track *a, uint32_t now)
+{
+	return a && !q->no_limit && !(q->addr &&
+	    track_familiar(l, a, limits_hash(q->addr), now));
+}
+
+/* limits_check - may this attempt go ahead? */
+enum limits_verdict
+limits_check(struct limits *l, const struct limits_query *q, uint32_t now,
+    uint32_t *retry_at)
+{
+	struct track *i, *a;
+
+	*retry_at = 0;
+	if (q->exempt)
+		return LV_ALLOW;
+	i = q->addr ? limits_find(&l->addr, q->addr) : NULL;
+	a = q->account ? limits_find(&l->acct, q->account) : NULL;
+	if (i && limits_is_locked(i, now)) {
+		*retry_at = i->locked_until;
+		return LV_IP_BLOCKED;
+	}
+	if (acct_applies(l, q, a, now) && limits_is_locked(a, now)) {
+		*retry_at = a->locked_until;
+		return LV_ACCOUNT_LOCKED;
+	}
+	if (i && full(&l->addr, i, q->fp, now))
+		return LV_WAIT;
+	if (acct_applies(l, q, a, now) && full(&l->acct, a, q->fp, now))
+		return LV_WAIT;
+	return LV_ALLOW;
+}
+
+/* limits_reserve - count an allowed attempt as in flight */
+void
+limits_reserve(struct limits *l, const struct limits_query *q, uint32_t now,
+    struct limits_ticket *tk)
+{
+	struct track *t;
+
+	memset(tk, 0, sizeof(*tk));
+	if (q->exempt)
+		return;
+	if (q->addr) {
+		t = limits_get(&l->addr, q->addr, now);
+		if (!track_find_fp(&l->addr, t, q->fp, now)) {
+			t->inflight++;
+			tk->addr = 1;
+			tracker_touch(&l->addr, t, now);
+		}
+	}
+	if (q->account && !q->no_limit) {
+		t = limits_get(&l->acct, q->account, now);
+		if (acct_applies(l, q, t, now) &&
+		    !track_find_fp(&l->acct, t, q->fp, now)) {
+			t->inflight++;
+			tk->acct = 1;
+			tracker_touch(&l->acct, t, now);
+		}
+	}
+}
+
+/* limits_release - the attempt is no longer in flight */
+void
+limits_release(struct limits *l, const struct limits_query *q,
+    struct limits_ticket *tk)
+{
+	struct track *t;
+
+	if (tk->addr && (t = limits_find(&l->addr, q->addr)) && t->inflight)
+		t->inflight--;
+	if (tk->acct && (t = limits_find(&l->acct, q->account)) && t->inflight)
+		t->inflight--;
+	tk->addr = tk->acct = 0;
+}
+
+/* record - one failure in one tracker; returns 1 for a repeat */
+static int
+record(struct tracker *tr, struct track *t, uint32_t fp, uint32_t who,
+    uint32_t now)
+{
+	struct fail_rec *f = track_find_fp(tr, t, fp, now);
+
+	if (f) {
+		f->t = now;
+		return 1;
+	}
+	limits_add_fail(tr, t, now, fp, who);
+	return 0;
+}
+
+/* limits_fail - a failure; the counts say which windows it goes to */
+void
+limits_fail(struct limits *l, const struct limits_query *q, int count_acct,
+    int count_addr, uint32_t now, struct limits_outcome *out)
+{
+	struct track *t;
+	uint32_t acct_who = q->account ? limits_hash(q->account) : 0;
+	uint32_t addr_who = q->addr ? limits_hash(q->addr) : 0;
+
+	memset(out, 0, sizeof(*out));
+	if (q->exempt)
+		return;
+	if (count_addr && q->addr) {
+		t = limits_get(&l->addr, q->addr, now);
+		out->stale |= record(&l->addr, t, q->fp, acct_who, now);
+		if (track_distinct(&l->addr, t, 1, now) >= l->cfg.guess_distinct)
+			out->guessing = 1;
+		if (limits_window_count(&l->addr, t, now) >= l->addr.lim.n)
+			out->locked_until = lock_entry(l, &l->addr, t, now);
+	}
+	if (count_acct && q->account && !q->no_limit) {
+		t = limits_get(&l->acct, q->account, now);
+		out->stale |= record(&l->acct, t, q->fp, addr_who, now);
+		if (track_distinct(&l->acct, t, 0, now) >= l->cfg.guess_distinct)
+			out->guessing = 1;
+		if (acct_applies(l, q, t, now) &&
+		    limits_window_count(&l->acct, t, now) >= l->acct.lim.n) {
+			out->locked_until = lock_entry(l, &l->acct, t, now);
+			out->locked_account = 1;
+		}
+	}
+}
+
+/* limits_pass - a success: the account's window starts over */
+void
+limits_pass(struct limits *l, const struct limits_query *q, uint32_t now)
+{
+	struct track *t;
+
+	if (q->account == NULL)
+		return;
+	t = limits_get(&l->acct, q->account, now);
+	t->nfail = 0;
+	if (q->addr)
+		limits_add_familiar(l, t, limits_hash(q->addr), now);
+	tracker_touch(&l->acct, t, now);
+}
+
+/* limits_unlock - lift a lock on an account or address key */
+int
+limits_unlock(struct limits *l, const char *key)
+{
+	struct track *t;
+	int found = 0;
+
+	if ((t = limits_find(&l->acct, key)) != NULL) {
+		t->locked_until = 0;
+		t->lock_level = 0;
+		t->nfail = 0;
+		found = 1;
+	}
+	if ((t = limits_find(&l->addr, key)) != NULL) {
+		t->locked_until = 0;
+		t->lock_level = 0;
+		t->nfail = 0;
+		found = 1;
+	}
+	return found;
+}
+
+/* limits_lock - lock an account (is_addr 0) or address key by hand */
+int
+limits_lock(struct limits *l, const char *key, int is_addr, uint32_t until,
+    uint32_t now)
+{
+	struct tracker *tr = is_addr ? &l->addr : &l->acct;
+	struct track *t = limits_get(tr, key, now);
+
+	limits_set_lock(tr, t, until, t->lock_level, now, now);
+	return 0;
+}

@@ -1,0 +1,327 @@
+/*++
+/* NAME
+/*	test_limits 1
+/* SUMMARY
+/*	unit tests: failure windows, lockouts, familiar addresses, eviction
+/*--*/
+#include <stdio.h>
+#include <string.h>
+
+#include "limits.h"
+#include "unit.h"
+
+/* setup - 3 failures per 10 minutes for accounts, 5 for addresses */
+static void
+setup(struct limits *l, size_t max)
+{
+	struct limits_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	limit_parse("3/10m", &cfg.account);
+	limit_parse("5/10m", &cfg.address);
+	cfg.lockout_time = 900;
+	cfg.lockout_max = 3600;
+	cfg.familiar_ttl = 30 * 86400;
+	cfg.guess_distinct = 3;
+	cfg.max_tracked = max;
+	limits_init(l, &cfg);
+}
+
+/* q - a query */
+static struct limits_query
+q(const char *acct, const char *addr, uint32_t fp)
+{
+	struct limits_query r = {acct, addr, fp, 0, 0};
+
+	return r;
+}
+
+/* attempt - check, reserve, fail; returns the verdict */
+static enum limits_verdict
+attempt(struct limits *l, struct limits_query *qq, uint32_t now,
+    struct limits_outcome *out)
+{
+	struct limits_ticket tk;
+	enum limits_verdict v;
+	uint32_t retry;
+
+	if ((v = limits_check(l, qq, now, &retry)) != LV_ALLOW)
+		return v;
+	limits_reserve(l, qq, now, &tk);
+	limits_release(l, qq, &tk);
+	limits_fail(l, qq, 1, 1, now, out);
+	return v;
+}
+
+TEST(limit_syntax)
+{
+	struct limit lim;
+
+	CHECK(limit_parse("5/15m", &lim) == 0 && lim.n == 5 && lim.secs == 900);
+	CHECK(limit_parse("1/1s", &lim) == 0);
+	CHECK(limit_parse("0/15m", &lim) < 0);
+	CHECK(limit_parse("5", &lim) < 0);
+	CHECK(limit_parse("5/", &lim) < 0);
+	CHECK(limit_parse("/5m", &lim) < 0);
+	CHECK(limit_parse("300/5m", &lim) < 0);
+	CHECK(limit_parse("5/500ms", &lim) < 0);
+}
+
+TEST(addr_keys)
+{
+	char k[64];
+
+	CHECK(limits_addr_key("192.0.2.77", 32, 64, k, sizeof(k)) == 0);
+	CHECK_STR(k, "192.0.2.77/32");
+	CHECK(limits_addr_key("192.0.2.77", 24, 64, k, sizeof(k)) == 0);
+	CHECK_STR(k, "192.0.2.0/24");
+	CHECK(limits_addr_key("2001:db8:1:2:3:4:5:6", 32, 64, k, sizeof(k)) == 0);
+	CHECK_STR(k, "2001:db8:1:2::/64");
+	CHECK(limits_addr_key("2001:db8:1:2:3:4:5:6", 32, 56, k, sizeof(k)) == 0);
+	CHECK_STR(k, "2001:db8:1::/56");
+	CHECK(limits_addr_key("nonsense", 32, 64, k, sizeof(k)) < 0);
+	CHECK(limits_addr_key("192.0.2.77", 32, 64, k, 5) < 0);
+}
+
+TEST(lockout_at_exactly_the_limit)
+{
+	struct limits l;
+	struct limits_outcome out;
+	struct limits_query a = q("jane", "192.0.2.1/32", 11);
+	uint32_t retry, now = 1000000;
+	int i;
+
+	setup(&l, 100);
+	for (i = 0; i < 3; i++) {
+		a.fp = 100 + (uint32_t)i;	/* distinct passwords */
+		CHECK(attempt(&l, &a, now + (uint32_t)i, &out) == LV_ALLOW);
+	}
+	CHECK(out.locked_until == now + 2 + 900 && out.locked_account);
+	a.fp = 555;
+	CHECK(limits_check(&l, &a, now + 3, &retry) == LV_ACCOUNT_LOCKED);
+	CHECK(retry == now + 2 + 900);
+	CHECK(limits_check(&l, &a, now + 2 + 900, &retry) == LV_ALLOW);
+	limits_free(&l);
+}
+
+TEST(concurrent_attempts_wait_at_the_limit)
+{
+	struct limits l;
+	struct limits_outcome out;
+	struct limits_ticket tk[5];
+	struct limits_query a[5];
+	uint32_t retry, now = 5000;
+	int i;
+
+	setup(&l, 100);
+	for (i = 0; i < 5; i++)
+		a[i] = q("jane", NULL, 200 + (uint32_t)i);
+	/* five arrive at once: three may go, the rest wait */
+	for (i = 0; i < 3; i++) {
+		CHECK(limits_check(&l, &a[i], now, &retry) == LV_ALLOW);
+		limits_reserve(&l, &a[i], now, &tk[i]);
+	}
+	CHECK(limits_check(&l, &a[3], now, &retry) == LV_WAIT);
+	CHECK(limits_check(&l, &a[4], now, &retry) == LV_WAIT);
+	for (i = 0; i < 3; i++) {
+		limits_release(&l, &a[i], &tk[i]);
+		limits_fail(&l, &a[i], 1, 1, now, &out);
+	}
+	CHECK(limits_check(&l, &a[3], now, &retry) == LV_ACCOUNT_LOCKED);
+	limits_free(&l);
+}
+
+TEST(success_clears_waiters)
+{
+	struct limits l;
+	struct limits_ticket tk;
+	struct limits_outcome out;
+	struct limits_query a = q("jane", "192.0.2.9/32", 1), b = q("jane",
+	    "192.0.2.9/32", 2), c = q("jane", "192.0.2.9/32", 3);
+	uint32_t retry, now = 5000;
+
+	setup(&l, 100);
+	CHECK(attempt(&l, &a, now, &out) == LV_ALLOW);
+	CHECK(attempt(&l, &b, now, &out) == LV_ALLOW);
+	CHECK(limits_check(&l, &c, now, &retry) == LV_ALLOW);
+	limits_reserve(&l, &c, now, &tk);
+	CHECK(limits_check(&l, &a, now, &retry) == LV_ALLOW);	/* a repeat */
+	c.fp = 9;
+	CHECK(limits_check(&l, &c, now, &retry) == LV_WAIT);
+	limits_release(&l, &c, &tk);
+	limits_pass(&l, &c, now);
+	CHECK(limits_check(&l, &c, now, &retry) == LV_ALLOW);
+	CHECK(limits_window_count(&l.acct, limits_find(&l.acct, "jane"), now) == 0);
+	limits_free(&l);
+}
+
+TEST(stale_password_counts_once)
+{
+	struct limits l;
+	struct limits_outcome out;
+	struct limits_query a = q("phone-owner", "198.51.100.4/32", 4242);
+	uint32_t retry;
+	int i;
+
+	setup(&l, 100);
+	CHECK(attempt(&l, &a, 100, &out) == LV_ALLOW && !out.stale);
+	for (i = 1; i < 50; i++) {
+		CHECK(attempt(&l, &a, 100 + (uint32_t)i * 5, &out) == LV_ALLOW);
+		CHECK(out.stale && !out.guessing && out.locked_until == 0);
+	}
+	CHECK(limits_check(&l, &a, 400, &retry) == LV_ALLOW);
+	limits_free(&l);
+}
+
+TEST(guessing_by_passwords_and_by_accounts)
+{
+	struct limits l;
+	struct limits_outcome out;
+	struct limits_query a;
+	char name[32];
+	int i;
+
+	setup(&l, 100);
+	a = q("victim", "203.0.113.5/32", 1);
+	attempt(&l, &a, 10, &out);
+	CHECK(!out.guessing);
+	a.fp = 2;
+	attempt(&l, &a, 11, &out);
+	CHECK(!out.guessing);
+	a.fp = 3;
+	attempt(&l, &a, 12, &out);
+	CHECK(out.guessing);
+	limits_free(&l);
+	setup(&l, 100);
+	for (i = 0; i < 3; i++) {	/* one address, one password, many users */
+		snprintf(name, sizeof(name), "user%d", i);
+		a = q(name, "203.0.113.6/32", 77 + (uint32_t)i);
+		attempt(&l, &a, 20, &out);
+	}
+	CHECK(out.guessing && !out.stale);
+	limits_free(&l);
+}
+
+TEST(familiar_address_is_not_locked_out)
+{
+	struct limits l;
+	struct limits_outcome out;
+	struct limits_query home = q("jane", "192.0.2.10/32", 0), atk;
+	uint32_t retry;
+	int i;
+
+	setup(&l, 100);
+	limits_pass(&l, &home, 1000);
+	for (i = 0; i < 3; i++) {
+		atk = q("jane", "203.0.113.99/32", 500 + (uint32_t)i);
+		CHECK(attempt(&l, &atk, 2000 + (uint32_t)i, &out) == LV_ALLOW);
+	}
+	CHECK(limits_check(&l, &atk, 2010, &retry) == LV_ACCOUNT_LOCKED);
+	CHECK(limits_check(&l, &home, 2010, &retry) == LV_ALLOW);
+	CHECK(limits_familiar(&l, "jane", "192.0.2.10/32", 2010));
+	/* after the ttl the address is a stranger again */
+	CHECK(limits_check(&l, &home, 1000 + 30 * 86400, &retry) ==
+	    LV_ACCOUNT_LOCKED || !limits_is_locked(limits_find(&l.acct, "jane"),
+	    1000 + 30 * 86400));
+	/* its own address limit still applies */
+	for (i = 0; i < 5; i++) {
+		home.fp = 900 + (uint32_t)i;
+		attempt(&l, &home, 3000 + (uint32_t)i, &out);
+	}
+	CHECK(limits_check(&l, &home, 3010, &retry) == LV_IP_BLOCKED);
+	limits_free(&l);
+}
+
+TEST(lockouts_double_up_to_max)
+{
+	struct limits l;
+	struct limits_outcome out;
+	struct limits_query a = q("jane", NULL, 0);
+	uint32_t now = 100000, len[4];
+	int round, i;
+
+	setup(&l, 100);
+	for (round = 0; round < 4; round++) {
+		for (i = 0; i < 3; i++) {
+			a.fp = (uint32_t)(round * 10 + i + 1);
+			attempt(&l, &a, now, &out);
+		}
+		len[round] = out.locked_until - now;
+		now = out.locked_until;
+	}
+	CHECK(len[0] == 900 && len[1] == 1800 && len[2] == 3600 && len[3] == 3600);
+	CHECK(limits_unlock(&l, "jane"));
+	CHECK(!limits_is_locked(limits_find(&l.acct, "jane"), now));
+	CHECK(!limits_unlock(&l, "nobody"));
+	limits_free(&l);
+}
+
+TEST(window_slides)
+{
+	struct limits l;
+	struct limits_outcome out;
+	struct limits_query a = q("jane", NULL, 0);
+	uint32_t retry;
+
+	setup(&l, 100);
+	a.fp = 1;
+	attempt(&l, &a, 1000, &out);
+	a.fp = 2;
+	attempt(&l, &a, 1300, &out);
+	a.fp = 3;		/* the first has slid out at 1600 */
+	attempt(&l, &a, 1600, &out);
+	CHECK(out.locked_until == 0);
+	CHECK(limits_check(&l, &a, 1601, &retry) == LV_ALLOW);
+	limits_free(&l);
+}
+
+TEST(exempt_and_no_limit)
+{
+	struct limits l;
+	struct limits_outcome out;
+	struct limits_query a = q("jane", "10.0.0.1/32", 0);
+	uint32_t retry;
+	int i;
+
+	setup(&l, 100);
+	a.exempt = 1;
+	for (i = 0; i < 20; i++) {
+		a.fp = (uint32_t)i + 1;
+		CHECK(attempt(&l, &a, 50, &out) == LV_ALLOW);
+	}
+	a.exempt = 0;
+	a.no_limit = 1;
+	a.addr = NULL;
+	for (i = 0; i < 20; i++) {
+		a.fp = (uint32_t)i + 100;
+		CHECK(attempt(&l, &a, 60, &out) == LV_ALLOW);
+	}
+	CHECK(limits_check(&l, &a, 61, &retry) == LV_ALLOW);
+	limits_free(&l);
+}
+
+TEST(memory_bounded_locked_evicted_last)
+{
+	struct limits l;
+	struct limits_outcome out;
+	struct limits_query a;
+	char name[32];
+	uint32_t retry;
+	int i;
+
+	setup(&l, 1000);
+	for (i = 0; i < 3; i++) {		/* one locked account */
+		a = q("locked-one", NULL, (uint32_t)i + 1);
+		attempt(&l, &a, 10, &out);
+	}
+	for (i = 0; i < 100000; i++) {		/* a spray */
+		snprintf(name, sizeof(name), "spray%d", i);
+		a = q(name, NULL, 7);
+		attempt(&l, &a, 11, &out);
+		CHECK(l.acct.count <= 1000);
+	}
+	CHECK(l.acct.count == 1000 && l.acct.evicted >= 99000);
+	a = q("locked-one", NULL, 99);
+	CHECK(limits_check(&l, &a, 12, &retry) == LV_ACCOUNT_LOCKED);
+	limits_free(&l);
+}
