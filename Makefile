@@ -14,9 +14,9 @@ DESTDIR	?=
 
 CC	?= cc
 OPT	?= -O2
-PKGS	= libcdb
+PKGS	= libcdb libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcdb)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcdb -lcrypto)
 CFLAGS	?=
 WARN	= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	  -Wno-unused-parameter -Wno-comment
@@ -27,9 +27,9 @@ LDLIBS	= $(PKG_LIBS)
 
 LIB_SRC	= lib/util.c lib/buf.c lib/msg.c lib/logline.c lib/linereader.c \
 	  lib/base64.c lib/sasl.c lib/authproto.c lib/cause.c lib/netaddr.c \
-	  lib/ref.c lib/accounts.c lib/config.c lib/idmap.c lib/limits.c
+	  lib/ref.c lib/accounts.c lib/config.c lib/idmap.c lib/limits.c lib/fingerprint.c lib/history.c lib/state.c
 POLICY_SRC = policy/main.c policy/event.c policy/conn.c policy/gate.c \
-	  policy/upstream.c policy/userdb.c policy/attempt.c
+	  policy/upstream.c policy/userdb.c policy/attempt.c policy/enforce.c policy/store.c
 UNIT_SRC = tests/unit/unit.c tests/unit/test_codecs.c tests/unit/test_config.c \
 	  tests/unit/test_misc.c tests/unit/test_limits.c
 

@@ -23,32 +23,32 @@ static const struct cause_info causes[CAUSE_COUNT] = {
 	    "wrong password for this account",
 	    "the account exists and the password is wrong: the user or a device "
 	    "has an old or mistyped password; confirm, then reset it or update "
-	    "the device", 0},
+	    "the device", 0, CAUSE_COUNTS_BOTH},
 	[CAUSE_UNKNOWN_USER] = {"unknown-user",
 	    "no such account: the user name is usually the full email address",
 	    "no such account: check the spelling of the user name, and whether "
-	    "the client sends the full address or only the local part", 0},
+	    "the client sends the full address or only the local part", 0, CAUSE_COUNTS_BOTH},
 	[CAUSE_BAD_CREDENTIALS] = {"bad-credentials",
 	    "wrong user name or password",
 	    "wrong user name or password; configure userdb_upstream to tell an "
-	    "unknown user from a wrong password", 0},
+	    "unknown user from a wrong password", 0, CAUSE_COUNTS_BOTH},
 	[CAUSE_APP_PASSWORD_REQUIRED] = {"app-password-required",
 	    "this account needs an app password, not the account password",
 	    "the account uses two-factor authentication: mail clients need an "
 	    "app password; have the user create one and enter it in the client",
-	    0},
+	    0, CAUSE_COUNTS_BOTH},
 	[CAUSE_APP_PASSWORD_SPACES] = {"app-password-spaces",
 	    "app password typed with spaces: enter it without the spaces",
 	    "an app password was pasted as displayed, in groups with spaces: "
-	    "tell the user to type it without the spaces", 1},
+	    "tell the user to type it without the spaces", 1, CAUSE_COUNTS_BOTH},
 	[CAUSE_STALE_PASSWORD] = {"stale-password",
 	    "the password this device uses is no longer valid",
 	    "the same wrong password again and again: a device still has an "
-	    "old password; find the device and update it", 0},
+	    "old password; find the device and update it", 0, CAUSE_COUNTS_BOTH},
 	[CAUSE_PASSWORD_GUESSING] = {"password-guessing",
 	    "too many wrong passwords",
 	    "many different wrong passwords: someone is guessing; check the "
-	    "addresses involved and consider blocking them", 0},
+	    "addresses involved and consider blocking them", 0, CAUSE_COUNTS_BOTH},
 	[CAUSE_OAUTH_REQUIRED] = {"oauth-required",
 	    "this account signs in with OAuth2 only; passwords are not accepted",
 	    "the account is flagged oauth-only: the client must use OAUTHBEARER "
@@ -65,23 +65,26 @@ static const struct cause_info causes[CAUSE_COUNT] = {
 	    "TLS is required before AUTH: use STARTTLS on port 587 or TLS on "
 	    "port 465",
 	    "the client sent AUTH without TLS; its credentials were not checked: "
-	    "set the client to STARTTLS on 587 or SSL/TLS on 465", 1},
+	    "set the client to STARTTLS on 587 or SSL/TLS on 465", 1, CAUSE_COUNTS_ADDRESS},
 	[CAUSE_MALFORMED_RESPONSE] = {"malformed-response",
 	    "malformed AUTH response (invalid base64 or missing fields)",
 	    "the client's SASL response could not be decoded: a broken client "
 	    "or script; check how it builds AUTH PLAIN (base64 of "
-	    "NUL user NUL password)", 1},
+	    "NUL user NUL password)", 1, CAUSE_COUNTS_ADDRESS},
 	[CAUSE_AUTHZID_MISMATCH] = {"authzid-mismatch",
 	    "the authorization identity must be empty or equal to the user name",
 	    "the client asked to act as another user (PLAIN authzid): leave "
-	    "the authorization id empty in the client", 1},
+	    "the authorization id empty in the client", 1, CAUSE_COUNTS_ADDRESS},
 	[CAUSE_ACCOUNT_LOCKED] = {"account-locked",
 	    "too many failed attempts for this account: try again later",
-	    "the account is locked after repeated failures: check who failed, "
-	    "then wait for the lock to expire or unlock it", 0},
+	    "the account is locked after repeated failures (account_fail_limit): "
+	    "see who failed with authguard why, then wait or authguard unlock",
+	    1},
 	[CAUSE_IP_BLOCKED] = {"ip-blocked",
 	    "too many failed attempts from this address: try again later",
-	    "the client address is blocked after repeated failures", 0},
+	    "the client address is blocked after repeated failures "
+	    "(ip_fail_limit): a misconfigured device or an attack from it; "
+	    "authguard unlock ADDRESS lifts it", 1},
 	[CAUSE_AUTH_SERVICE_UNAVAILABLE] = {"auth-service-unavailable",
 	    "authentication service temporarily unavailable",
 	    "Dovecot's auth service is down, too slow or failing internally: "
@@ -186,4 +189,17 @@ cause_after_fail(const char *pass, unsigned flags, int known)
 	    !sasl_app_password_shaped(pass))
 		return CAUSE_APP_PASSWORD_REQUIRED;
 	return known == 1 ? CAUSE_BAD_PASSWORD : CAUSE_BAD_CREDENTIALS;
+}
+
+/* cause_overlay - what the limits learned: a repeat, or guessing */
+enum cause
+cause_overlay(enum cause c, int stale, int guessing)
+{
+	int wrong_pw = c == CAUSE_BAD_PASSWORD || c == CAUSE_BAD_CREDENTIALS;
+
+	if (stale && wrong_pw)
+		return CAUSE_STALE_PASSWORD;
+	if (guessing && (wrong_pw || c == CAUSE_UNKNOWN_USER))
+		return CAUSE_PASSWORD_GUESSING;
+	return c;
 }

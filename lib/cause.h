@@ -39,7 +39,12 @@ struct cause_info {
 	const char	*client_text;	/* what the client may read */
 	const char	*hint;		/* the remedy, for the admin */
 	int		 safe;		/* says nothing of account or password */
+	unsigned	 counts;	/* CAUSE_COUNTS_* */
 };
+
+#define CAUSE_COUNTS_ACCOUNT	1u	/* goes into the account's window */
+#define CAUSE_COUNTS_ADDRESS	2u	/* goes into the address's window */
+#define CAUSE_COUNTS_BOTH	(CAUSE_COUNTS_ACCOUNT | CAUSE_COUNTS_ADDRESS)
 
 /* Shown for causes that client_detail hides. */
 #define CAUSE_GENERIC_TEXT	"credentials rejected"
@@ -50,5 +55,6 @@ enum cause cause_by_id(const char *);
 const char *cause_client_text(enum cause, enum client_detail);
 enum cause cause_from_code(const char *);
 enum cause cause_after_fail(const char *, unsigned, int);
+enum cause cause_overlay(enum cause, int, int);
 
 #endif

@@ -25,7 +25,7 @@
 
 enum config_type {
 	CT_SOCKET, CT_SOCKET_OPT, CT_STRING, CT_BOOL, CT_NETLIST, CT_DETAIL,
-	CT_LOGFMT, CT_DURATION, CT_MODE,
+	CT_LOGFMT, CT_DURATION, CT_MODE, CT_LIMIT, CT_UINT,
 };
 
 struct config_param {
@@ -33,9 +33,13 @@ struct config_param {
 	const char	*def;
 	enum config_type type;
 	size_t		 offset;
+	unsigned long	 min, max;	/* CT_UINT */
 };
 
-#define CP(name, def, type) {#name, def, type, offsetof(struct config, name)}
+#define CP(name, def, type) {#name, def, type, offsetof(struct config, name), \
+	0, 0}
+#define CPU(name, def, min, max) {#name, def, CT_UINT, \
+	offsetof(struct config, name), min, max}
 
 static const struct config_param config_table[] = {
 	CP(sasl_listen, "unix:/run/authguard/auth", CT_SOCKET),
@@ -53,6 +57,19 @@ static const struct config_param config_table[] = {
 	CP(socket_owner, "", CT_STRING),
 	CP(socket_group, "", CT_STRING),
 	CP(socket_mode, "0660", CT_MODE),
+	CP(account_fail_limit, "10/15m", CT_LIMIT),
+	CP(ip_fail_limit, "30/15m", CT_LIMIT),
+	CP(lockout_time, "15m", CT_DURATION),
+	CP(lockout_max, "1d", CT_DURATION),
+	CP(familiar_address_ttl, "30d", CT_DURATION),
+	CP(limit_exempt_networks, "", CT_NETLIST),
+	CPU(max_tracked, "100000", 1, 100000000),
+	CPU(ipv4_prefix, "32", 8, 32),
+	CPU(ipv6_prefix, "64", 16, 128),
+	CPU(guessing_threshold, "4", 2, 255),
+	CPU(history_size, "10000", 16, 10000000),
+	CP(submission_ports, "587 465", CT_STRING),
+	CP(policy_default_action, "DUNNO", CT_STRING),
 };
 
 /* config_duration - "30s", "10m", "1h", "1d", "500ms"; result in ms */
@@ -103,6 +120,7 @@ config_set(struct config *c, const struct config_param *p, const char *v,
 	static const char *const bools[] = {"no", "yes"};
 	static const char *const details[] = {"safe", "full", "none"};
 	static const char *const fmts[] = {"logfmt", "json"};
+	static char numerr[80];
 	void *slot = (char *)c + p->offset;
 	unsigned long mode;
 	int i;
@@ -142,6 +160,19 @@ config_set(struct config *c, const struct config_param *p, const char *v,
 		if (config_duration(v, slot) < 0)
 			return *err = "want a duration like 500ms, 30s, 10m, 1h, 1d",
 			    -1;
+		return 0;
+	case CT_LIMIT:
+		if (limit_parse(v, slot) < 0)
+			return *err = "want a limit like 10/15m (1-255 per window "
+			    "of 1s or more)", -1;
+		return 0;
+	case CT_UINT:
+		if (parse_uint(v, p->max, &mode) < 0 || mode < p->min) {
+			snprintf(numerr, sizeof(numerr), "want a number from %lu "
+			    "to %lu", p->min, p->max);
+			return *err = numerr, -1;
+		}
+		*(unsigned *)slot = (unsigned)mode;
 		return 0;
 	case CT_MODE:
 		if (strspn(v, "01234567") != strlen(v) || *v == 0 ||
@@ -280,6 +311,9 @@ config_free(struct config *c)
 	free(c->accounts_map);
 	free(c->socket_owner);
 	free(c->socket_group);
+	free(c->submission_ports);
+	free(c->policy_default_action);
 	netlist_free(&c->tls_exempt_networks);
+	netlist_free(&c->limit_exempt_networks);
 	memset(c, 0, sizeof(*c));
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "cause.h"
+#include "limits.h"
 #include "logline.h"
 #include "netaddr.h"
 
@@ -29,6 +30,19 @@ struct config {
 	char		*socket_owner;
 	char		*socket_group;
 	unsigned	 socket_mode;
+	struct limit	 account_fail_limit;
+	struct limit	 ip_fail_limit;
+	unsigned	 lockout_time;		/* ms */
+	unsigned	 lockout_max;		/* ms */
+	unsigned	 familiar_address_ttl;	/* ms */
+	struct netlist	 limit_exempt_networks;
+	unsigned	 max_tracked;
+	unsigned	 ipv4_prefix;
+	unsigned	 ipv6_prefix;
+	unsigned	 guessing_threshold;
+	unsigned	 history_size;
+	char		*submission_ports;
+	char		*policy_default_action;
 };
 
 #define CONFIG_ERR_MAX	256

@@ -534,17 +534,20 @@ limits_release(struct limits *l, const struct limits_query *q,
 	tk->addr = tk->acct = 0;
 }
 
-/* record - one failure in one tracker; returns 1 for a repeat */
+/*
+ * record - one failure in one tracker. A repeat is not counted again;
+ * it returns 1 ("stale") when the earlier one is at least
+ * LIMITS_STALE_GAP seconds old: a client trying PLAIN, then LOGIN with
+ * the same password a moment later is one mistake, not an old device.
+ */
 static int
 record(struct tracker *tr, struct track *t, uint32_t fp, uint32_t who,
     uint32_t now)
 {
 	struct fail_rec *f = track_find_fp(tr, t, fp, now);
 
-	if (f) {
-		f->t = now;
-		return 1;
-	}
+	if (f)		/* kept at its first time: counts again next window */
+		return now - f->t >= LIMITS_STALE_GAP;
 	limits_add_fail(tr, t, now, fp, who);
 	return 0;
 }

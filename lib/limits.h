@@ -37,6 +37,7 @@ struct familiar {
 };
 
 #define LIMITS_FAMILIAR_MAX	8
+#define LIMITS_STALE_GAP	10	/* seconds between repeats of a stale password */
 
 struct track {
 	struct track	*hnext, *lprev, *lnext;

@@ -45,9 +45,11 @@
 #include "attempt.h"
 #include "authproto.h"
 #include "conn.h"
+#include "enforce.h"
 #include "gate.h"
 #include "msg.h"
 #include "sasl.h"
+#include "store.h"
 #include "upstream.h"
 #include "userdb.h"
 #include "util.h"
@@ -56,7 +58,7 @@
 #define GATE_USERDB_MAX		2000	/* ms for a user lookup at most */
 #define GATE_USERDB_MIN		100
 
-enum req_state { RS_CLIENT, RS_UPSTREAM, RS_USERDB };
+enum req_state { RS_CLIENT, RS_PARKED, RS_UPSTREAM, RS_USERDB };
 enum req_kind { RK_PLAIN, RK_LOGIN, RK_RELAY };
 
 struct gate_conn;
@@ -73,10 +75,14 @@ struct gate_req {
 	char		*authzid;
 	char		*user;
 	char		*pass;		/* wiped when the request ends */
+	char		*resp;		/* relayed: the initial response */
 	unsigned	 flags;		/* accounts_map */
 	uint64_t	 asked;		/* when Postfix last sent us something */
 	struct attempt	 at;
 	struct ev_timer	 timer;
+	struct enforce	 enf;		/* its place in the failure limits */
+	int		 enf_ready;
+	struct gate_req	*pprev, *pnext;	/* RS_PARKED: waiting for a place */
 };
 
 struct gate_conn {
@@ -92,9 +98,12 @@ static struct accounts_map *gate_accounts;
 static struct ev_io gate_listener;
 static struct gate_conn *gate_conns;
 static unsigned gate_nconn, gate_cuid;
+static struct gate_req *gate_parked;
+static int gate_waking;
 
 static void gate_conn_close(struct gate_conn *, const char *);
 static void gate_req_forward(struct gate_req *);
+static void gate_wake_parked(void);
 static void gate_unparsable(struct gate_conn *, char *, size_t, const char *);
 
 /* gate_connections - how many smtpd connections are open */
@@ -128,10 +137,29 @@ req_wipe_secrets(struct gate_req *r)
 	r->pass = NULL;
 }
 
+/* req_unpark - off the waiting list */
+static void
+req_unpark(struct gate_req *r)
+{
+	if (r->state != RS_PARKED)
+		return;
+	if (r->pprev)
+		r->pprev->pnext = r->pnext;
+	else
+		gate_parked = r->pnext;
+	if (r->pnext)
+		r->pnext->pprev = r->pprev;
+	r->pprev = r->pnext = NULL;
+	r->state = RS_CLIENT;
+}
+
 /* req_free - end of a request */
 static void
 req_free(struct gate_req *r)
 {
+	req_unpark(r);
+	if (r->enf_ready)
+		enforce_release(&r->enf);
 	req_unlink(r);
 	ev_timer_stop(&r->timer);
 	if (r->uid)
@@ -139,6 +167,7 @@ req_free(struct gate_req *r)
 	if (r->udb_id)
 		userdb_cancel(r->udb_id);
 	req_wipe_secrets(r);
+	wipe_str(r->resp);
 	free(r->params);
 	free(r->authzid);
 	free(r->user);
@@ -146,11 +175,52 @@ req_free(struct gate_req *r)
 	free(r);
 }
 
-/* req_log - the attempt's one log line */
+/* req_log - the attempt's one log line, and its place in the history */
 static void
 req_log(struct gate_req *r)
 {
+	struct hist_rec h;
+
 	attempt_log(&r->at, gate_cfg->log_format, ev_now());
+	memset(&h, 0, sizeof(h));
+	memcpy(h.ref, r->at.ref, sizeof(h.ref));
+	h.result = (uint8_t)r->at.result;
+	h.cause = (uint8_t)r->at.cause;
+	h.tls = (uint8_t)r->at.tls;
+	h.t = store_now();
+	h.smtpd_pid = (int32_t)r->at.smtpd_pid;
+	str_copy(h.mech, sizeof(h.mech), r->at.mech);
+	str_copy(h.ip, sizeof(h.ip), r->at.ip);
+	history_add(&store_history, &h, r->at.user);
+	store_dirty();
+}
+
+/* req_enforce_ready - the attempt's limits query, built once */
+static void
+req_enforce_ready(struct gate_req *r)
+{
+	if (r->enf_ready)
+		return;
+	enforce_fill(&r->enf, r->user ? r->user : r->at.user, r->at.ip,
+	    r->pass, r->flags);
+	r->enf_ready = 1;
+}
+
+/* locked_text - the client text of a lockout, with when to retry */
+static const char *
+locked_text(enum cause cause, uint32_t until, char *buf, size_t len)
+{
+	uint32_t now = store_now(), wait = until > now ? until - now : 1;
+	const char *what = cause == CAUSE_ACCOUNT_LOCKED ? "this account" :
+	    "this address";
+
+	if (wait >= 120)
+		snprintf(buf, len, "too many failed attempts for %s: try again "
+		    "in %u minutes", what, (wait + 59) / 60);
+	else
+		snprintf(buf, len, "too many failed attempts for %s: try again "
+		    "in %u seconds", what, wait);
+	return buf;
 }
 
 /* user_printable - safe to hand back to Postfix in user= */
@@ -167,9 +237,15 @@ user_printable(const char *u)
 static void
 req_fail(struct gate_req *r, enum cause cause)
 {
-	const char *text = cause_client_text(cause, gate_cfg->client_detail);
+	const char *text;
 	struct buf line;
+	char locked[128];
 
+	req_enforce_ready(r);
+	cause = enforce_fail(&r->enf, cause, r->at.ref);
+	text = cause_client_text(cause, gate_cfg->client_detail);
+	if (text && (cause == CAUSE_ACCOUNT_LOCKED || cause == CAUSE_IP_BLOCKED))
+		text = locked_text(cause, r->enf.retry_at, locked, sizeof(locked));
 	r->at.result = ATTEMPT_FAIL;
 	r->at.cause = cause;
 	if (r->gc) {
@@ -186,6 +262,7 @@ req_fail(struct gate_req *r, enum cause cause)
 	}
 	req_log(r);
 	req_free(r);
+	gate_wake_parked();
 }
 
 /* req_unavailable - Dovecot cannot answer: log, make Postfix say 454 */
@@ -201,6 +278,7 @@ req_unavailable(struct gate_req *r, const char *why)
 	req_free(r);
 	if (gc)
 		gate_conn_close(gc, NULL);
+	gate_wake_parked();
 }
 
 /* req_abort - the client will not finish this exchange */
@@ -221,6 +299,8 @@ req_pass(struct gate_req *r, struct authline *al)
 	int i;
 
 	r->at.result = ATTEMPT_PASS;
+	req_enforce_ready(r);
+	enforce_pass(&r->enf);
 	if (r->gc) {
 		buf_init(&line);
 		buf_printf(&line, "OK\t%u", r->cid);
@@ -232,6 +312,7 @@ req_pass(struct gate_req *r, struct authline *al)
 	}
 	req_log(r);
 	req_free(r);
+	gate_wake_parked();
 }
 
 /* req_timeout - the state's deadline passed */
@@ -244,6 +325,10 @@ req_timeout(struct ev_timer *t)
 	switch (r->state) {
 	case RS_CLIENT:
 		req_abort(r, "no client response in time");
+		break;
+	case RS_PARKED:
+		req_unavailable(r, "waited too long for earlier attempts of the "
+		    "same account or address");
 		break;
 	case RS_UPSTREAM:
 		req_unavailable(r, "no answer from Dovecot in time");
@@ -278,7 +363,7 @@ req_enter(struct gate_req *r, enum req_state s)
 	r->state = s;
 	if (s == RS_CLIENT)
 		ms = GATE_CLIENT_IDLE;
-	else if (s == RS_UPSTREAM)
+	else if (s == RS_UPSTREAM || s == RS_PARKED)
 		ms = gate_cfg->upstream_timeout;
 	else
 		ms = req_userdb_budget(r);
@@ -374,21 +459,97 @@ req_submit(struct gate_req *r, const char *mech, const char *resp)
 	req_enter(r, RS_UPSTREAM);
 }
 
-/* gate_req_forward - checks passed: forward as PLAIN */
+/* req_go - past every check: to Dovecot (PLAIN and LOGIN as PLAIN) */
+static void
+req_go(struct gate_req *r, const char *mech, const char *resp)
+{
+	struct buf b;
+
+	if (r->kind == RK_RELAY) {
+		r->resp = NULL;		/* req_submit may end r */
+		req_submit(r, mech, resp);
+		wipe_str((char *)resp);
+		return;
+	}
+	buf_init(&b);
+	sasl_plain_encode(&b, r->authzid, r->user, r->pass);
+	req_submit(r, "PLAIN", b.data);
+	buf_free(&b);
+}
+
+/* req_park - wait until earlier attempts of the same name/address end */
+static void
+req_park(struct gate_req *r)
+{
+	r->pprev = NULL;
+	r->pnext = gate_parked;
+	if (gate_parked)
+		gate_parked->pprev = r;
+	gate_parked = r;
+	req_enter(r, RS_PARKED);
+}
+
+/* req_verdict - act on what the failure limits said */
+static void
+req_verdict(struct gate_req *r, enum limits_verdict v)
+{
+	switch (v) {
+	case LV_ALLOW:
+		req_go(r, r->at.mech, r->resp);
+		break;
+	case LV_WAIT:
+		req_park(r);
+		break;
+	case LV_ACCOUNT_LOCKED:
+		req_fail(r, CAUSE_ACCOUNT_LOCKED);
+		break;
+	case LV_IP_BLOCKED:
+		req_fail(r, CAUSE_IP_BLOCKED);
+		break;
+	}
+}
+
+/* req_limits - the failure limits decide: go, wait or refuse */
+static void
+req_limits(struct gate_req *r)
+{
+	req_enforce_ready(r);
+	req_verdict(r, enforce_check(&r->enf));
+}
+
+/* gate_wake_parked - limits changed: let waiting attempts try again */
+static void
+gate_wake_parked(void)
+{
+	enum limits_verdict v = LV_WAIT;
+	struct gate_req *r;
+
+	if (gate_waking)
+		return;
+	gate_waking = 1;
+	do {
+		for (r = gate_parked; r; r = r->pnext)
+			if ((v = enforce_check(&r->enf)) != LV_WAIT)
+				break;
+		if (r) {
+			req_unpark(r);
+			req_verdict(r, v);
+		}
+	} while (r);
+	gate_waking = 0;
+}
+
+/* gate_req_forward - a decoded PLAIN/LOGIN response: check, then forward */
 static void
 gate_req_forward(struct gate_req *r)
 {
 	enum cause cause;
-	struct buf resp;
 
 	if ((cause = req_precheck(r)) != CAUSE_NONE) {
 		req_fail(r, cause);
 		return;
 	}
-	buf_init(&resp);
-	sasl_plain_encode(&resp, r->authzid, r->user, r->pass);
-	req_submit(r, "PLAIN", resp.data);
-	buf_free(&resp);
+	req_limits(r);
 }
 
 /* req_classify - Dovecot said FAIL: find out why */
@@ -635,8 +796,10 @@ gate_auth(struct gate_conn *gc, struct authline *al)
 	if (req_tls_refused(r, &ar))
 		return;
 	r->params = join_params(al, ar.first_param);
-	if (r->kind == RK_RELAY)
-		req_submit(r, ar.mech, ar.resp);
+	if (r->kind == RK_RELAY) {
+		r->resp = ar.resp ? xstrdup(ar.resp) : NULL;
+		req_limits(r);
+	}
 	else if (r->kind == RK_PLAIN && ar.resp)
 		req_plain(r, ar.resp);
 	else if (r->kind == RK_PLAIN)

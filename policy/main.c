@@ -30,8 +30,10 @@
 #include "config.h"
 #include "event.h"
 #include "conn.h"
+#include "enforce.h"
 #include "gate.h"
 #include "msg.h"
+#include "store.h"
 #include "util.h"
 
 #define DEF_CONFIG	"/etc/authguard/authguard.conf"
@@ -124,6 +126,8 @@ main(int argc, char **argv)
 	make_state_dir(cfg.state_dir);
 	accounts_open(&accounts, cfg.accounts_map);
 	ev_init();
+	store_init(&cfg);
+	enforce_init(&cfg);
 	fd = listen_socket(&cfg.sasl_listen, 512, cfg.socket_owner,
 	    cfg.socket_group, cfg.socket_mode);
 	gate_init(&cfg, &accounts);
@@ -134,6 +138,7 @@ main(int argc, char **argv)
 	msg_info("stopping on signal %d", (int)policyd_stop);
 	gate_shutdown();
 	ev_shutdown();
+	store_shutdown();
 	if (cfg.sasl_listen.kind == SOCK_UNIX)
 		unlink(cfg.sasl_listen.path);
 	accounts_close(&accounts);

@@ -53,7 +53,7 @@ def main():
                        check=True)
         lab.start_dovecot()
         gate = Gate(lab, gdir, accounts_map=gdir + "/accounts.cdb", upstream_timeout="3s",
-                    client_detail="full").start()
+                    client_detail="full", guessing_threshold="255").start()
         lab.start_postfix()
         print("lab: Postfix submission 127.0.0.1:%d (STARTTLS), 127.0.0.1:%d (TLS), "
               "Dovecot, authguard-policyd (client_detail = full)" %

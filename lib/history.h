@@ -1,0 +1,39 @@
+/*++
+/* NAME
+/*	history 3h
+/* SUMMARY
+/*	the most recent AUTH attempts, for "authguard why"
+/*--*/
+#ifndef AUTHGUARD_HISTORY_H
+#define AUTHGUARD_HISTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ref.h"
+
+struct hist_rec {
+	char		 ref[REF_LEN + 1];
+	uint8_t		 result;	/* enum attempt_result */
+	uint8_t		 cause;		/* enum cause */
+	uint8_t		 tls;
+	uint32_t	 t;		/* unix seconds */
+	int32_t		 smtpd_pid;
+	char		 mech[16];
+	char		 ip[46];
+	char		*user;
+};
+
+struct history {
+	struct hist_rec	*v;
+	size_t		 cap;
+	size_t		 next;		/* where the next record goes */
+	size_t		 n;		/* records held */
+};
+
+void	history_init(struct history *, size_t);
+void	history_add(struct history *, const struct hist_rec *, const char *);
+const struct hist_rec *history_nth(const struct history *, size_t);
+void	history_free(struct history *);
+
+#endif

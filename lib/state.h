@@ -1,0 +1,37 @@
+/*++
+/* NAME
+/*	state 3h
+/* SUMMARY
+/*	the state file: limits and recent attempts as versioned text
+/*--*/
+#ifndef AUTHGUARD_STATE_H
+#define AUTHGUARD_STATE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "history.h"
+#include "limits.h"
+
+#define STATE_MAGIC	"authguard-state 1"
+
+struct state_loader {
+	struct limits	*limits;
+	struct history	*history;
+	uint32_t	 now;
+	struct tracker	*tr;		/* entry being read */
+	struct track	*cur;
+	unsigned long	 lines;
+	unsigned long	 bad;		/* lines ignored */
+	int		 header;	/* the magic line was seen */
+};
+
+void	state_escape(FILE *, const char *);
+int	state_unescape(char *);
+int	state_write(FILE *, const struct limits *, const struct history *,
+	    uint32_t);
+void	state_loader_init(struct state_loader *, struct limits *,
+	    struct history *, uint32_t);
+int	state_load_line(struct state_loader *, char *);
+
+#endif

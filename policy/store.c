@@ -1,0 +1,250 @@
+/*++
+/* NAME
+/*	store 3
+/* SUMMARY
+/*	the daemon's state: limits, recent attempts, the secret, on disk
+/* DESCRIPTION
+/*	All state lives in memory, in the event loop's thread. Once a
+/*	second, when something changed, a child process forked for the
+/*	purpose writes a snapshot (state_dir/state, see state 3) to a
+/*	temporary file, syncs it and renames it into place: the event
+/*	loop never waits for the disk, the file is never half written,
+/*	and a kill -9 loses at most the last second. A state file that
+/*	cannot be read, or is not ours, is set aside as state.bad, an
+/*	error is logged, and the daemon starts empty.
+/*
+/*	state_dir/secret holds the fingerprint key: 32 random bytes,
+/*	created with mode 0600 on first start.
+/*--*/
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "event.h"
+#include "msg.h"
+#include "state.h"
+#include "store.h"
+#include "util.h"
+
+#define STORE_LINE_MAX	8192
+
+struct limits store_limits;
+struct history store_history;
+unsigned char store_secret[FINGERPRINT_KEY_LEN];
+
+static char *store_path, *store_tmp;
+static struct ev_timer store_timer;
+static int store_is_dirty;
+static pid_t store_child;
+
+/* store_now - wall clock seconds, for windows that survive restarts */
+uint32_t
+store_now(void)
+{
+	return (uint32_t)time(NULL);
+}
+
+/* store_secret_load - read or create the fingerprint key */
+static void
+store_secret_load(const char *dir)
+{
+	char path[4096];
+	ssize_t n;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/secret", dir) >= (int)sizeof(path))
+		msg_fatal("state_dir path too long");
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+		n = read(fd, store_secret, sizeof(store_secret));
+		close(fd);
+		if (n == (ssize_t)sizeof(store_secret))
+			return;
+		msg_error("%s: short or unreadable; making a new one", path);
+	}
+	if (getrandom(store_secret, sizeof(store_secret), 0) !=
+	    (ssize_t)sizeof(store_secret))
+		msg_fatal("getrandom: %s", strerror(errno));
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, store_secret, sizeof(store_secret)) !=
+	    (ssize_t)sizeof(store_secret) || fsync(fd) < 0 || close(fd) < 0)
+		msg_error("%s: cannot save the fingerprint key: %s; stale "
+		    "passwords are recognised until the next restart only",
+		    path, strerror(errno));
+}
+
+/* store_set_aside - keep a bad file for inspection, start empty */
+static void
+store_set_aside(const char *why)
+{
+	char bad[4200];
+
+	snprintf(bad, sizeof(bad), "%s.bad", store_path);
+	msg_error("state file %s: %s; set aside as %s, starting empty",
+	    store_path, why, bad);
+	rename(store_path, bad);
+	limits_free(&store_limits);
+	history_free(&store_history);
+}
+
+/* store_load - read the snapshot, tolerating damage */
+static void
+store_load(const struct limits_config *lc, size_t hist)
+{
+	struct state_loader ld;
+	char *line = xmalloc(STORE_LINE_MAX);
+	size_t len;
+	FILE *fp;
+
+	limits_init(&store_limits, lc);
+	history_init(&store_history, hist);
+	if ((fp = fopen(store_path, "r")) == NULL) {
+		if (errno != ENOENT)
+			msg_error("state file %s: %s; starting empty", store_path,
+			    strerror(errno));
+		free(line);
+		return;
+	}
+	state_loader_init(&ld, &store_limits, &store_history, store_now());
+	while (fgets(line, STORE_LINE_MAX, fp)) {
+		len = strlen(line);
+		if (len && line[len - 1] == '\n')
+			line[--len] = 0;
+		if (state_load_line(&ld, line) < 0 && !ld.header)
+			break;
+	}
+	if (ferror(fp) || !ld.header) {
+		int rerr = ferror(fp);
+
+		fclose(fp);
+		store_set_aside(rerr ? "read error" : "not an authguard state "
+		    "file of this version");
+		limits_init(&store_limits, lc);
+		history_init(&store_history, hist);
+	} else {
+		fclose(fp);
+		if (ld.bad)
+			msg_error("state file %s: %lu unreadable lines ignored",
+			    store_path, ld.bad);
+		msg_info("state loaded: %zu accounts, %zu addresses, %zu recent "
+		    "attempts", store_limits.acct.count, store_limits.addr.count,
+		    store_history.n);
+	}
+	free(line);
+}
+
+/* store_write_file - write the snapshot to the temporary file, rename */
+static int
+store_write_file(void)
+{
+	FILE *fp;
+	int fd;
+
+	fd = open(store_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || (fp = fdopen(fd, "w")) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (state_write(fp, &store_limits, &store_history, store_now()) < 0 ||
+	    fflush(fp) != 0 || fsync(fd) < 0) {
+		fclose(fp);
+		return -1;
+	}
+	if (fclose(fp) != 0)
+		return -1;
+	return rename(store_tmp, store_path);
+}
+
+/* store_reap - collect the snapshot writer */
+static void
+store_reap(void)
+{
+	int status;
+
+	if (store_child <= 0 || waitpid(store_child, &status, WNOHANG) <= 0)
+		return;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		msg_error("state file %s: could not be written (disk full or "
+		    "read-only?); will retry", store_path);
+		store_is_dirty = 1;
+	}
+	store_child = 0;
+}
+
+/* store_tick - once a second: snapshot if something changed */
+static void
+store_tick(struct ev_timer *t)
+{
+	pid_t pid;
+
+	store_reap();
+	if (store_is_dirty && store_child == 0) {
+		store_is_dirty = 0;
+		if ((pid = fork()) == 0)
+			_exit(store_write_file() == 0 ? 0 : 1);
+		if (pid < 0) {
+			msg_error("fork: %s; state not saved", strerror(errno));
+			store_is_dirty = 1;
+		} else
+			store_child = pid;
+	}
+	ev_timer_start(&store_timer, 1000, store_tick);
+}
+
+/* store_dirty - something worth keeping changed */
+void
+store_dirty(void)
+{
+	store_is_dirty = 1;
+}
+
+/* store_init - load the secret and the state, start saving */
+void
+store_init(const struct config *cfg)
+{
+	struct limits_config lc;
+	char path[4096];
+
+	lc.account = cfg->account_fail_limit;
+	lc.address = cfg->ip_fail_limit;
+	lc.lockout_time = cfg->lockout_time / 1000;
+	lc.lockout_max = cfg->lockout_max / 1000;
+	lc.familiar_ttl = cfg->familiar_address_ttl / 1000;
+	lc.guess_distinct = cfg->guessing_threshold;
+	lc.max_tracked = cfg->max_tracked;
+	store_secret_load(cfg->state_dir);
+	snprintf(path, sizeof(path), "%s/state", cfg->state_dir);
+	store_path = xstrdup(path);
+	snprintf(path, sizeof(path), "%s/state.tmp", cfg->state_dir);
+	store_tmp = xstrdup(path);
+	store_load(&lc, cfg->history_size);
+	ev_timer_start(&store_timer, 1000, store_tick);
+}
+
+/* store_shutdown - final snapshot, in this process */
+void
+store_shutdown(void)
+{
+	int status;
+
+	ev_timer_stop(&store_timer);
+	if (store_child > 0)
+		waitpid(store_child, &status, 0);
+	if (store_write_file() < 0)
+		msg_error("state file %s: final save failed: %s", store_path,
+		    strerror(errno));
+	limits_free(&store_limits);
+	history_free(&store_history);
+	free(store_path);
+	free(store_tmp);
+	wipe(store_secret, sizeof(store_secret));
+}

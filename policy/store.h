@@ -1,0 +1,24 @@
+/*++
+/* NAME
+/*	store 3h
+/* SUMMARY
+/*	the daemon's state: limits, recent attempts, the secret, on disk
+/*--*/
+#ifndef AUTHGUARD_STORE_H
+#define AUTHGUARD_STORE_H
+
+#include "config.h"
+#include "fingerprint.h"
+#include "history.h"
+#include "limits.h"
+
+extern struct limits store_limits;
+extern struct history store_history;
+extern unsigned char store_secret[FINGERPRINT_KEY_LEN];
+
+void	store_init(const struct config *);
+void	store_dirty(void);
+void	store_shutdown(void);
+uint32_t store_now(void);
+
+#endif
