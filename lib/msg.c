@@ -129,9 +129,10 @@ msg_panic(const char *fmt, ...)
 	abort();
 }
 
-/* msg_event - one machine-readable event line */
+/* msg_event - one machine-readable event line (stderr shows the level) */
 void
 msg_event(int warning, const char *line)
 {
-	msg_emit(warning ? LOG_WARNING : LOG_INFO, NULL, line);
+	msg_emit(warning ? LOG_WARNING : LOG_INFO,
+	    warning && msg_stderr ? "warning" : NULL, line);
 }
