@@ -24,6 +24,7 @@
 #include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -315,4 +316,71 @@ listen_socket(const struct sockspec *ss, int backlog, const char *owner,
 	if (listen(fd, backlog) < 0)
 		msg_fatal("listen: %s", strerror(errno));
 	return fd;
+}
+
+/* listener_resume - accept again after running out of descriptors */
+static void
+listener_resume(struct ev_timer *t)
+{
+	struct listener *l = (struct listener *)((char *)t -
+	    offsetof(struct listener, pause));
+
+	ev_io_want(&l->io, EV_READ);
+}
+
+/* listener_peer_pid - the connecting process (unix sockets), else 0 */
+static pid_t
+listener_peer_pid(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+	    cred.pid > 0)
+		return cred.pid;
+	return 0;
+}
+
+/* listener_accept - every pending connection */
+static void
+listener_accept(struct ev_io *io, unsigned what)
+{
+	struct listener *l = (struct listener *)io;
+	int fd;
+
+	while ((fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) >= 0)
+		l->accepted(fd, listener_peer_pid(fd));
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+	    errno == ENOMEM) {
+		msg_error("%s: accept: %s; pausing for 1s", l->name,
+		    strerror(errno));
+		ev_io_want(io, 0);
+		ev_timer_start(&l->pause, 1000, listener_resume);
+	} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+		msg_warn("%s: accept: %s", l->name, strerror(errno));
+}
+
+/* listener_start - accept on fd */
+void
+listener_start(struct listener *l, int fd, const char *name,
+    void (*accepted)(int, pid_t))
+{
+	memset(&l->pause, 0, sizeof(l->pause));
+	l->name = name;
+	l->accepted = accepted;
+	ev_io_start(&l->io, fd, EV_READ, listener_accept);
+}
+
+/* listener_stop - close the listening socket */
+void
+listener_stop(struct listener *l)
+{
+	int fd = l->io.fd;
+
+	ev_timer_stop(&l->pause);
+	if (fd >= 0) {
+		ev_io_stop(&l->io);
+		close(fd);
+	}
 }

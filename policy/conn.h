@@ -47,4 +47,16 @@ void	conn_free(struct conn *);
 int	listen_socket(const struct sockspec *, int, const char *,
 	    const char *, unsigned);
 
+/* A listening socket; accept() hands each connection and its peer pid. */
+struct listener {
+	struct ev_io	 io;
+	struct ev_timer	 pause;
+	const char	*name;
+	void		(*accepted)(int, pid_t);
+};
+
+void	listener_start(struct listener *, int, const char *,
+	    void (*)(int, pid_t));
+void	listener_stop(struct listener *);
+
 #endif

@@ -49,6 +49,7 @@
 #include "gate.h"
 #include "msg.h"
 #include "sasl.h"
+#include "session.h"
 #include "store.h"
 #include "upstream.h"
 #include "userdb.h"
@@ -95,7 +96,7 @@ struct gate_conn {
 
 static const struct config *gate_cfg;
 static struct accounts_map *gate_accounts;
-static struct ev_io gate_listener;
+static struct listener gate_listener;
 static struct gate_conn *gate_conns;
 static unsigned gate_nconn, gate_cuid;
 static struct gate_req *gate_parked;
@@ -193,6 +194,8 @@ req_log(struct gate_req *r)
 	str_copy(h.ip, sizeof(h.ip), r->at.ip);
 	history_add(&store_history, &h, r->at.user);
 	store_dirty();
+	session_auth(r->at.smtpd_pid, r->at.ip, r->at.result == ATTEMPT_FAIL,
+	    r->at.ref, ev_now());
 }
 
 /* req_enforce_ready - the attempt's limits query, built once */
@@ -997,27 +1000,15 @@ gate_hello(struct gate_conn *gc)
 	buf_free(&b);
 }
 
-/* gate_resume - accept again after running out of descriptors */
+/* gate_accepted - a new smtpd connection */
 static void
-gate_resume(struct ev_timer *t)
-{
-	ev_io_want(&gate_listener, EV_READ);
-}
-
-/* gate_accept_one - set up one accepted smtpd connection */
-static void
-gate_accept_one(int fd)
+gate_accepted(int fd, pid_t pid)
 {
 	struct gate_conn *gc = xcalloc(1, sizeof(*gc));
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
 	char name[48];
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
-	    cred.pid > 0) {
-		gc->pid = cred.pid;
-		gc->peercred = 1;
-	}
+	gc->pid = pid;
+	gc->peercred = pid > 0;
 	snprintf(name, sizeof(name), "sasl client pid %ld", (long)gc->pid);
 	conn_init(&gc->c, fd, AUTHPROTO_LINE_MAX, &gate_ops, gc, xstrdup(name));
 	gc->next = gate_conns;
@@ -1026,26 +1017,6 @@ gate_accept_one(int fd)
 	gate_conns = gc;
 	gate_nconn++;
 	gate_hello(gc);
-}
-
-/* gate_accept - new smtpd connections */
-static void
-gate_accept(struct ev_io *io, unsigned what)
-{
-	static struct ev_timer pause;
-	int fd;
-
-	while ((fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK |
-	    SOCK_CLOEXEC)) >= 0)
-		gate_accept_one(fd);
-	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-	    errno == ENOMEM) {
-		msg_error("sasl_listen: accept: %s; pausing for 1s",
-		    strerror(errno));
-		ev_io_want(io, 0);
-		ev_timer_start(&pause, 1000, gate_resume);
-	} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-		msg_warn("sasl_listen: accept: %s", strerror(errno));
 }
 
 /* gate_init - wire the gate to its upstreams */
@@ -1063,19 +1034,14 @@ gate_init(const struct config *cfg, struct accounts_map *accounts)
 void
 gate_listen(int fd)
 {
-	ev_io_start(&gate_listener, fd, EV_READ, gate_accept);
+	listener_start(&gate_listener, fd, "sasl_listen", gate_accepted);
 }
 
 /* gate_shutdown - close the listener and every smtpd connection */
 void
 gate_shutdown(void)
 {
-	int fd = gate_listener.fd;
-
-	if (fd >= 0) {
-		ev_io_stop(&gate_listener);
-		close(fd);
-	}
+	listener_stop(&gate_listener);
 	while (gate_conns)
 		gate_conn_close(gate_conns, NULL);
 	upstream_shutdown();

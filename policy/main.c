@@ -33,6 +33,7 @@
 #include "enforce.h"
 #include "gate.h"
 #include "msg.h"
+#include "policy.h"
 #include "store.h"
 #include "util.h"
 
@@ -132,15 +133,21 @@ main(int argc, char **argv)
 	    cfg.socket_group, cfg.socket_mode);
 	gate_init(&cfg, &accounts);
 	gate_listen(fd);
+	if (cfg.policy_listen.kind != SOCK_NONE)
+		policy_init(&cfg, listen_socket(&cfg.policy_listen, 512,
+		    cfg.socket_owner, cfg.socket_group, cfg.socket_mode));
 	msg_info("started: sasl_listen %s", cfg.sasl_listen.kind == SOCK_UNIX ?
 	    cfg.sasl_listen.path : cfg.sasl_listen.host);
 	ev_run(&policyd_stop);
 	msg_info("stopping on signal %d", (int)policyd_stop);
 	gate_shutdown();
+	policy_shutdown();
 	ev_shutdown();
 	store_shutdown();
 	if (cfg.sasl_listen.kind == SOCK_UNIX)
 		unlink(cfg.sasl_listen.path);
+	if (cfg.policy_listen.kind == SOCK_UNIX)
+		unlink(cfg.policy_listen.path);
 	accounts_close(&accounts);
 	config_free(&cfg);
 	return 0;

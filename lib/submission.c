@@ -1,0 +1,83 @@
+/*++
+/* NAME
+/*	submission 3
+/* SUMMARY
+/*	the policy decision for MAIL and RCPT on submission listeners
+/* DESCRIPTION
+/*	submission_decide() is pure: a policy request, the settings and
+/*	whether an AUTH of the session failed in, a cause out (CAUSE_NONE:
+/*	DUNNO). On a submission listener (policy_context=submission, or
+/*	server_port in submission_ports), MAIL or RCPT without
+/*	sasl_username is refused with the reason the client has for
+/*	not being authenticated: its AUTH failed earlier in this session
+/*	(auth-failed-then-sent), it never started TLS (no-auth-no-tls),
+/*	or it had TLS and never tried (no-auth-attempted). A session
+/*	authenticated without TLS, where TLS is required, is refused as
+/*	cleartext-auth on any listener.
+/*--*/
+#include <string.h>
+
+#include "submission.h"
+
+/* word_in - is w one of the space/comma separated words of list? */
+static int
+word_in(const char *w, const char *list)
+{
+	size_t n = strlen(w);
+	const char *p = list;
+
+	if (n == 0)
+		return 0;
+	while ((p = strstr(p, w)) != NULL) {
+		if ((p == list || strchr(" ,\t", p[-1])) &&
+		    (p[n] == 0 || strchr(" ,\t", p[n])))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* submission_listener - did the request come through a submission port? */
+int
+submission_listener(const struct policy_req *r, const char *ports)
+{
+	const char *ctx = policy_req_get(r, "policy_context");
+	const char *port = policy_req_get(r, "server_port");
+
+	if (ctx && strcmp(ctx, "submission") == 0)
+		return 1;
+	return port && ports && word_in(port, ports);
+}
+
+/* empty - absent or "" */
+static int
+empty(const char *s)
+{
+	return s == NULL || *s == 0;
+}
+
+/* submission_decide - the cause to refuse with, or CAUSE_NONE */
+enum cause
+submission_decide(const struct policy_req *r, const struct submission_cfg *cfg,
+    int auth_failed)
+{
+	const char *state = policy_req_get(r, "protocol_state");
+	const char *user = policy_req_get(r, "sasl_username");
+	const char *tls = policy_req_get(r, "encryption_protocol");
+	const char *client = policy_req_get(r, "client_address");
+
+	if (state == NULL || (strcmp(state, "MAIL") && strcmp(state, "RCPT")))
+		return CAUSE_NONE;
+	if (!empty(user)) {
+		if (empty(tls) && cfg->require_tls_for_auth &&
+		    !(cfg->tls_exempt && netlist_match_str(cfg->tls_exempt,
+		    client)))
+			return CAUSE_CLEARTEXT_AUTH;
+		return CAUSE_NONE;
+	}
+	if (!submission_listener(r, cfg->ports))
+		return CAUSE_NONE;
+	if (auth_failed)
+		return CAUSE_AUTH_FAILED_THEN_SENT;
+	return empty(tls) ? CAUSE_NO_AUTH_NO_TLS : CAUSE_NO_AUTH_ATTEMPTED;
+}

@@ -1,0 +1,208 @@
+/*++
+/* NAME
+/*	policy 3
+/* SUMMARY
+/*	the Postfix policy service
+/* DESCRIPTION
+/*	Postfix's check_policy_service connects here (policy_listen),
+/*	one connection per smtpd process, many requests per connection.
+/*	Each complete request gets an answer and one event=policy log
+/*	line with a ref: a refusal from submission_decide() as
+/*	"530 5.7.0 <text> (ref=...)", otherwise DUNNO. A malformed
+/*	request gets policy_default_action and a warning; the connection
+/*	and everyone else go on.
+/*--*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "logline.h"
+#include "msg.h"
+#include "policy.h"
+#include "policyproto.h"
+#include "ref.h"
+#include "session.h"
+#include "submission.h"
+#include "util.h"
+
+#define POLICY_SESSION_IDLE	3600000	/* ms before a quiet session goes */
+
+struct policy_conn {
+	struct conn	 c;		/* first: conn callbacks cast back */
+	pid_t		 pid;
+	struct policy_req req;
+	struct policy_conn *prev, *next;
+};
+
+static const struct config *pol_cfg;
+static struct listener pol_listener;
+static struct policy_conn *pol_conns;
+static struct ev_timer pol_sweep;
+
+/* policy_log - the decision's one line */
+static void
+policy_log(struct policy_conn *pc, const char *ref, const char *action,
+    enum cause cause, const struct session_view *sv, const char *error)
+{
+	static const char *const attrs[] = {"protocol_state", "sasl_username",
+	    "client_address", "client_port", "server_port",
+	    "encryption_protocol", "sender"};
+	struct logline l;
+	size_t i;
+
+	logline_begin(&l, pol_cfg->log_format);
+	logline_str(&l, "event", "policy");
+	logline_str(&l, "ref", ref);
+	logline_str(&l, "action", action);
+	if (cause != CAUSE_NONE)
+		logline_str(&l, "cause", cause_id(cause));
+	for (i = 0; i < NELEM(attrs); i++)
+		logline_str(&l, attrs[i], policy_req_get(&pc->req, attrs[i]));
+	logline_uint(&l, "smtpd_pid", (unsigned long long)pc->pid);
+	if (sv && sv->auth_failed)
+		logline_str(&l, "auth_ref", sv->ref);
+	logline_str(&l, "detail", error);
+	if (cause != CAUSE_NONE)
+		logline_str(&l, "hint", cause_info(cause)->hint);
+	msg_event(error != NULL, logline_end(&l));
+	logline_free(&l);
+}
+
+/* policy_answer - reply to one complete request */
+static void
+policy_answer(struct policy_conn *pc)
+{
+	struct submission_cfg sc = {pol_cfg->submission_ports,
+	    pol_cfg->require_tls_for_auth, &pol_cfg->tls_exempt_networks};
+	enum cause cause = CAUSE_NONE;
+	struct session_view sv;
+	const char *text, *action = pol_cfg->policy_default_action;
+	char ref[REF_LEN + 1], reply[512];
+
+	ref_new(ref);
+	memset(&sv, 0, sizeof(sv));
+	if (pc->req.error == NULL) {
+		session_lookup(pc->pid, policy_req_get(&pc->req,
+		    "client_address"), policy_req_get(&pc->req, "client_port"),
+		    ev_now(), &sv);
+		cause = submission_decide(&pc->req, &sc, sv.auth_failed);
+		action = "DUNNO";
+	}
+	if (cause != CAUSE_NONE) {
+		text = cause_client_text(cause, pol_cfg->client_detail);
+		snprintf(reply, sizeof(reply), "530 5.7.0 %s%s(ref=%s)",
+		    text ? text : "", text ? " " : "", ref);
+		action = reply;
+	}
+	policy_log(pc, ref, action, cause, &sv, pc->req.error);
+	conn_puts(&pc->c, "action=");
+	conn_puts(&pc->c, action);
+	conn_puts(&pc->c, "\n\n");
+	policy_req_reset(&pc->req);
+}
+
+/* policy_line - one attribute line */
+static void
+policy_line(struct conn *c, char *line, size_t len)
+{
+	struct policy_conn *pc = (struct policy_conn *)c;
+
+	if (policy_req_line(&pc->req, line, len) == POLICY_DONE)
+		policy_answer(pc);
+}
+
+/* policy_overlong - an attribute over the cap: the request is malformed */
+static void
+policy_overlong(struct conn *c, char *prefix, size_t len)
+{
+	struct policy_conn *pc = (struct policy_conn *)c;
+
+	if (pc->req.error == NULL)
+		pc->req.error = "attribute line too long";
+}
+
+/* policy_conn_free - deferred release */
+static void
+policy_conn_free(void *p)
+{
+	struct policy_conn *pc = p;
+
+	policy_req_reset(&pc->req);
+	conn_free(&pc->c);
+	free(pc);
+}
+
+/* policy_close - end a connection */
+static void
+policy_close(struct policy_conn *pc)
+{
+	conn_close(&pc->c);
+	session_forget(pc->pid);
+	if (pc->prev)
+		pc->prev->next = pc->next;
+	else
+		pol_conns = pc->next;
+	if (pc->next)
+		pc->next->prev = pc->prev;
+	ev_defer_free(policy_conn_free, pc);
+}
+
+/* policy_closed - smtpd went away */
+static void
+policy_closed(struct conn *c, const char *why)
+{
+	policy_close((struct policy_conn *)c);
+}
+
+static const struct conn_ops policy_ops = {
+	.line = policy_line,
+	.overlong = policy_overlong,
+	.closed = policy_closed,
+};
+
+/* policy_accepted - a new smtpd connection */
+static void
+policy_accepted(int fd, pid_t pid)
+{
+	struct policy_conn *pc = xcalloc(1, sizeof(*pc));
+
+	pc->pid = pid;
+	policy_req_init(&pc->req);
+	conn_init(&pc->c, fd, POLICY_LINE_MAX, &policy_ops, pc, "policy client");
+	pc->next = pol_conns;
+	if (pol_conns)
+		pol_conns->prev = pc;
+	pol_conns = pc;
+}
+
+/* policy_sweep_tick - forget sessions gone quiet */
+static void
+policy_sweep_tick(struct ev_timer *t)
+{
+	session_sweep(ev_now(), POLICY_SESSION_IDLE);
+	ev_timer_start(&pol_sweep, 60000, policy_sweep_tick);
+}
+
+/* policy_init - start the service on a listening socket */
+void
+policy_init(const struct config *cfg, int fd)
+{
+	pol_cfg = cfg;
+	session_enabled = 1;
+	listener_start(&pol_listener, fd, "policy_listen", policy_accepted);
+	ev_timer_start(&pol_sweep, 60000, policy_sweep_tick);
+}
+
+/* policy_shutdown - close everything */
+void
+policy_shutdown(void)
+{
+	if (pol_cfg == NULL)
+		return;
+	listener_stop(&pol_listener);
+	ev_timer_stop(&pol_sweep);
+	while (pol_conns)
+		policy_close(pol_conns);
+	session_shutdown();
+}

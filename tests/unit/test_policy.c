@@ -1,0 +1,209 @@
+/*++
+/* NAME
+/*	test_policy 1
+/* SUMMARY
+/*	unit tests: policy requests, the submission decision, state file
+/*--*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "history.h"
+#include "limits.h"
+#include "netaddr.h"
+#include "policyproto.h"
+#include "state.h"
+#include "submission.h"
+#include "unit.h"
+
+/* feed - push a request given as text with \n line ends */
+static enum policy_push
+feed(struct policy_req *r, const char *text)
+{
+	enum policy_push p = POLICY_MORE;
+	const char *nl;
+
+	while ((nl = strchr(text, '\n')) != NULL) {
+		p = policy_req_line(r, text, (size_t)(nl - text));
+		text = nl + 1;
+	}
+	return p;
+}
+
+TEST(policy_request_parse)
+{
+	struct policy_req r;
+
+	policy_req_init(&r);
+	CHECK(feed(&r, "request=smtpd_access_policy\nprotocol_state=RCPT\n"
+	    "sasl_username=\nclient_address=192.0.2.1\nfoo=bar=baz\n"
+	    "protocol_state=MAIL\n") == POLICY_MORE);
+	CHECK(feed(&r, "\n") == POLICY_DONE);
+	CHECK(r.error == NULL);
+	CHECK_STR(policy_req_get(&r, "protocol_state"), "MAIL");
+	CHECK_STR(policy_req_get(&r, "sasl_username"), "");
+	CHECK_STR(policy_req_get(&r, "foo"), "bar=baz");
+	CHECK(policy_req_get(&r, "missing") == NULL);
+	policy_req_reset(&r);
+	CHECK(r.n == 0);
+	CHECK(feed(&r, "no equals here\nBad-Name=x\nok=1\n\n") == POLICY_DONE);
+	CHECK(r.error != NULL);
+	CHECK_STR(policy_req_get(&r, "ok"), "1");
+	policy_req_reset(&r);
+	CHECK(policy_req_line(&r, "a=b\0c", 5) == POLICY_MORE && r.error);
+	policy_req_reset(&r);
+}
+
+TEST(policy_request_attribute_cap)
+{
+	struct policy_req r;
+	char line[32];
+	int i;
+
+	policy_req_init(&r);
+	for (i = 0; i < POLICY_ATTR_MAX + 10; i++) {
+		snprintf(line, sizeof(line), "a%d=%d", i, i);
+		policy_req_line(&r, line, strlen(line));
+	}
+	CHECK(r.n == POLICY_ATTR_MAX && r.error != NULL);
+	policy_req_reset(&r);
+}
+
+/* decide - a request from text */
+static enum cause
+decide(const char *text, int failed, int require_tls)
+{
+	struct submission_cfg cfg = {"587 465", require_tls, NULL};
+	struct policy_req r;
+	enum cause c;
+
+	policy_req_init(&r);
+	feed(&r, text);
+	c = submission_decide(&r, &cfg, failed);
+	policy_req_reset(&r);
+	return c;
+}
+
+TEST(submission_decisions)
+{
+	CHECK(decide("protocol_state=RCPT\nserver_port=587\n", 0, 1) ==
+	    CAUSE_NO_AUTH_NO_TLS);
+	CHECK(decide("protocol_state=RCPT\nserver_port=587\n"
+	    "encryption_protocol=TLSv1.3\n", 0, 1) == CAUSE_NO_AUTH_ATTEMPTED);
+	CHECK(decide("protocol_state=MAIL\npolicy_context=submission\n"
+	    "encryption_protocol=TLSv1.3\nsasl_username=\n", 1, 1) ==
+	    CAUSE_AUTH_FAILED_THEN_SENT);
+	CHECK(decide("protocol_state=RCPT\nserver_port=25\n", 0, 1) ==
+	    CAUSE_NONE);
+	CHECK(decide("protocol_state=RCPT\nserver_port=5870\n", 0, 1) ==
+	    CAUSE_NONE);
+	CHECK(decide("protocol_state=DATA\nserver_port=587\n", 0, 1) ==
+	    CAUSE_NONE);
+	CHECK(decide("protocol_state=RCPT\nserver_port=587\nsasl_username=jo\n"
+	    "encryption_protocol=TLSv1.2\n", 0, 1) == CAUSE_NONE);
+	CHECK(decide("protocol_state=RCPT\nserver_port=25\nsasl_username=jo\n",
+	    0, 1) == CAUSE_CLEARTEXT_AUTH);
+	CHECK(decide("protocol_state=RCPT\nserver_port=25\nsasl_username=jo\n",
+	    0, 0) == CAUSE_NONE);
+}
+
+TEST(submission_tls_exempt)
+{
+	struct submission_cfg cfg = {"587", 1, NULL};
+	struct policy_req r;
+	struct netlist nl;
+	const char *err;
+
+	netlist_parse("127.0.0.0/8", &nl, &err);
+	cfg.tls_exempt = &nl;
+	policy_req_init(&r);
+	feed(&r, "protocol_state=RCPT\nsasl_username=jo\n"
+	    "client_address=127.0.0.1\n");
+	CHECK(submission_decide(&r, &cfg, 0) == CAUSE_NONE);
+	policy_req_reset(&r);
+	netlist_free(&nl);
+}
+
+TEST(state_file_roundtrip)
+{
+	struct limits_config cfg;
+	struct limits l, l2;
+	struct history h, h2;
+	struct limits_outcome out;
+	struct limits_query q = {"jane doe\t%", "192.0.2.1/32", 5, 0, 0};
+	struct state_loader ld;
+	struct hist_rec rec;
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+	uint32_t retry;
+	FILE *fp;
+	int i;
+
+	memset(&cfg, 0, sizeof(cfg));
+	limit_parse("2/10m", &cfg.account);
+	limit_parse("9/10m", &cfg.address);
+	cfg.lockout_time = 900;
+	cfg.lockout_max = 3600;
+	cfg.familiar_ttl = 86400;
+	cfg.guess_distinct = 9;
+	cfg.max_tracked = 100;
+	limits_init(&l, &cfg);
+	history_init(&h, 4);
+	limits_pass(&l, &(struct limits_query){"bob", "10.0.0.1/32", 0, 0, 0},
+	    1000);
+	for (i = 0; i < 2; i++) {
+		q.fp = (uint32_t)i + 1;
+		limits_fail(&l, &q, 1, 1, 1000, &out);
+	}
+	memset(&rec, 0, sizeof(rec));
+	strcpy(rec.ref, "ABCDEFGHIJ");
+	strcpy(rec.mech, "PLAIN");
+	strcpy(rec.ip, "192.0.2.1");
+	rec.t = 1000;
+	rec.cause = 1;
+	history_add(&h, &rec, "jane doe\t%");
+	fp = open_memstream(&text, &len);
+	CHECK(state_write(fp, &l, &h, 1001) == 0);
+	fclose(fp);
+	limits_init(&l2, &cfg);
+	history_init(&h2, 4);
+	state_loader_init(&ld, &l2, &h2, 1002);
+	for (line = strtok_r(text, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save))
+		CHECK(state_load_line(&ld, line) == 0);
+	CHECK(ld.bad == 0);
+	CHECK(limits_check(&l2, &q, 1002, &retry) == LV_ACCOUNT_LOCKED);
+	CHECK(retry == 1900);
+	CHECK(limits_familiar(&l2, "bob", "10.0.0.1/32", 1002));
+	CHECK(h2.n == 1 && strcmp(history_nth(&h2, 0)->user, "jane doe\t%") == 0);
+	/* damage: unknown records and bad numbers are counted, not fatal */
+	CHECK(state_load_line(&ld, "E a x notanumber 0 0") < 0);
+	CHECK(state_load_line(&ld, "Z what") < 0);
+	CHECK(state_load_line(&ld, "F 1 2 3") == 0 || ld.bad > 0);
+	CHECK(ld.bad >= 2);
+	state_loader_init(&ld, &l2, &h2, 1002);
+	CHECK(state_load_line(&ld, "authguard-state 999") < 0 && !ld.header);
+	free(text);
+	limits_free(&l);
+	limits_free(&l2);
+	history_free(&h);
+	history_free(&h2);
+}
+
+TEST(history_ring)
+{
+	struct history h;
+	struct hist_rec r;
+	int i;
+
+	history_init(&h, 3);
+	memset(&r, 0, sizeof(r));
+	for (i = 0; i < 5; i++) {
+		r.t = (uint32_t)i;
+		history_add(&h, &r, "u");
+	}
+	CHECK(h.n == 3);
+	CHECK(history_nth(&h, 0)->t == 4 && history_nth(&h, 2)->t == 2);
+	CHECK(history_nth(&h, 3) == NULL);
+	history_free(&h);
+}
