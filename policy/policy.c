@@ -69,6 +69,18 @@ policy_log(struct policy_conn *pc, const char *ref, const char *action,
 	logline_free(&l);
 }
 
+/* policy_reply - "action=..." and the empty line, in one write */
+static void
+policy_reply(struct policy_conn *pc, const char *action)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_printf(&b, "action=%s\n\n", action);
+	conn_send(&pc->c, b.data, b.len);
+	buf_free(&b);
+}
+
 /* policy_answer - reply to one complete request */
 static void
 policy_answer(struct policy_conn *pc)
@@ -96,9 +108,7 @@ policy_answer(struct policy_conn *pc)
 		action = reply;
 	}
 	policy_log(pc, ref, action, cause, &sv, pc->req.error);
-	conn_puts(&pc->c, "action=");
-	conn_puts(&pc->c, action);
-	conn_puts(&pc->c, "\n\n");
+	policy_reply(pc, action);
 	policy_req_reset(&pc->req);
 }
 
