@@ -29,7 +29,7 @@ LIB_SRC	= lib/util.c lib/buf.c lib/msg.c lib/logline.c lib/linereader.c \
 	  lib/base64.c lib/sasl.c lib/authproto.c lib/cause.c lib/netaddr.c \
 	  lib/ref.c lib/accounts.c lib/config.c lib/idmap.c lib/limits.c lib/fingerprint.c lib/history.c lib/state.c lib/policyproto.c lib/submission.c
 POLICY_SRC = policy/main.c policy/event.c policy/conn.c policy/gate.c \
-	  policy/upstream.c policy/userdb.c policy/attempt.c policy/enforce.c policy/store.c policy/session.c policy/policy.c
+	  policy/upstream.c policy/userdb.c policy/attempt.c policy/enforce.c policy/store.c policy/session.c policy/policy.c policy/control.c
 UNIT_SRC = tests/unit/unit.c tests/unit/test_codecs.c tests/unit/test_config.c \
 	  tests/unit/test_misc.c tests/unit/test_limits.c tests/unit/test_policy.c
 
@@ -37,7 +37,11 @@ LIB_OBJ	= $(LIB_SRC:%.c=$(BUILD)/%.o)
 POLICY_OBJ = $(POLICY_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
-PROGS	= $(BUILD)/authguard-policyd
+CLI_SRC	= cli/authguard.c
+CLI_OBJ	= $(CLI_SRC:%.c=$(BUILD)/%.o)
+BINDIR	?= $(PREFIX)/bin
+
+PROGS	= $(BUILD)/authguard-policyd $(BUILD)/authguard
 TESTS	= $(BUILD)/unit-tests
 
 all: $(PROGS) $(TESTS)
@@ -51,6 +55,9 @@ $(BUILD)/libauthguard.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/authguard-policyd: $(POLICY_OBJ) $(BUILD)/libauthguard.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/authguard: $(CLI_OBJ) $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libauthguard.a
@@ -98,6 +105,8 @@ demo: deps
 install: $(PROGS)
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(BUILD)/authguard-policyd $(DESTDIR)$(SBINDIR)/authguard-policyd
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BUILD)/authguard $(DESTDIR)$(BINDIR)/authguard
 	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 doc/authguard.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 doc/authguard-policyd.8 $(DESTDIR)$(MANDIR)/man8/

@@ -178,3 +178,23 @@ logline_free(struct logline *l)
 {
 	buf_free(&l->b);
 }
+
+/* escaped_value - one value, quoted and escaped as fmt wants, into b */
+void
+escaped_value(struct buf *b, enum log_format fmt, const char *val)
+{
+	struct logline l;
+	size_t len = strlen(val);
+	int quote = fmt == LOG_FORMAT_JSON ||
+	    logfmt_needs_quotes((const unsigned char *)val, len);
+
+	l.b = *b;
+	l.fmt = fmt;
+	l.fields = 0;
+	if (quote)
+		buf_putc(&l.b, '"');
+	append_escaped(&l, (const unsigned char *)val, len);
+	if (quote)
+		buf_putc(&l.b, '"');
+	*b = l.b;
+}

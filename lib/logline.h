@@ -26,5 +26,6 @@ void	 logline_uint(struct logline *, const char *, unsigned long long);
 const char *logline_end(struct logline *);
 void	 logline_free(struct logline *);
 size_t	 utf8_valid_prefix(const unsigned char *, size_t);
+void	 escaped_value(struct buf *, enum log_format, const char *);
 
 #endif

@@ -224,7 +224,7 @@ load_history(struct state_loader *ld, char **f, int n)
 
 	memset(&r, 0, sizeof(r));
 	if (n != 10 || !ref_valid(f[1]) || num(f[2], 0xffffffffUL, &t) < 0 ||
-	    num(f[3], 2, &result) < 0 || num(f[4], CAUSE_COUNT - 1, &cause) < 0 ||
+	    num(f[3], 3, &result) < 0 || num(f[4], CAUSE_COUNT - 1, &cause) < 0 ||
 	    num(f[5], 1, &tls) < 0 || num(f[6], 0x7fffffff, &pid) < 0 ||
 	    state_unescape(f[7]) < 0 || state_unescape(f[8]) < 0 ||
 	    state_unescape(f[9]) < 0 || str_copy(r.mech, sizeof(r.mech), f[7]) < 0

@@ -51,6 +51,7 @@ conn_setup(struct conn *c, int fd, size_t maxline, const struct conn_ops *ops,
 	c->ops = ops;
 	c->ctx = ctx;
 	c->dead = 0;
+	c->finishing = 0;
 	c->name = name;
 	ev_io_start(&c->io, fd, want, conn_event);
 }
@@ -133,7 +134,21 @@ conn_flush(struct conn *c)
 		}
 		buf_consume(&c->out, (size_t)n);
 	}
+	if (c->out.len == 0 && c->finishing) {
+		c->dead = 1;
+		c->ops->closed(c, "finished");
+		return;
+	}
 	ev_io_want(&c->io, c->out.len ? EV_READ | EV_WRITE : EV_READ);
+}
+
+/* conn_finish - close after the queued output is written */
+void
+conn_finish(struct conn *c)
+{
+	c->finishing = 1;
+	if (!c->dead && !c->connecting)
+		conn_flush(c);
 }
 
 /* conn_send - queue bytes and try to write them */

@@ -31,6 +31,7 @@ struct conn {
 	void		*ctx;
 	int		 connecting;
 	int		 dead;
+	int		 finishing;	/* close once the output is written */
 	const char	*name;		/* for diagnostics */
 };
 
@@ -43,6 +44,7 @@ int	conn_connect(struct conn *, const struct sockspec *, size_t,
 void	conn_send(struct conn *, const char *, size_t);
 void	conn_puts(struct conn *, const char *);
 void	conn_close(struct conn *);
+void	conn_finish(struct conn *);
 void	conn_free(struct conn *);
 int	listen_socket(const struct sockspec *, int, const char *,
 	    const char *, unsigned);

@@ -30,6 +30,7 @@
 #include "config.h"
 #include "event.h"
 #include "conn.h"
+#include "control.h"
 #include "enforce.h"
 #include "gate.h"
 #include "msg.h"
@@ -136,18 +137,24 @@ main(int argc, char **argv)
 	if (cfg.policy_listen.kind != SOCK_NONE)
 		policy_init(&cfg, listen_socket(&cfg.policy_listen, 512,
 		    cfg.socket_owner, cfg.socket_group, cfg.socket_mode));
+	if (cfg.control_listen.kind != SOCK_NONE)
+		control_init(&cfg, listen_socket(&cfg.control_listen, 64, NULL,
+		    NULL, 0600));
 	msg_info("started: sasl_listen %s", cfg.sasl_listen.kind == SOCK_UNIX ?
 	    cfg.sasl_listen.path : cfg.sasl_listen.host);
 	ev_run(&policyd_stop);
 	msg_info("stopping on signal %d", (int)policyd_stop);
 	gate_shutdown();
 	policy_shutdown();
+	control_shutdown();
 	ev_shutdown();
 	store_shutdown();
 	if (cfg.sasl_listen.kind == SOCK_UNIX)
 		unlink(cfg.sasl_listen.path);
 	if (cfg.policy_listen.kind == SOCK_UNIX)
 		unlink(cfg.policy_listen.path);
+	if (cfg.control_listen.kind == SOCK_UNIX)
+		unlink(cfg.control_listen.path);
 	accounts_close(&accounts);
 	config_free(&cfg);
 	return 0;

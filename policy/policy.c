@@ -23,6 +23,7 @@
 #include "policyproto.h"
 #include "ref.h"
 #include "session.h"
+#include "store.h"
 #include "submission.h"
 #include "util.h"
 
@@ -69,6 +70,31 @@ policy_log(struct policy_conn *pc, const char *ref, const char *action,
 	logline_free(&l);
 }
 
+/* policy_remember - a refusal goes into the history, for "why REF" */
+static void
+policy_remember(struct policy_conn *pc, const char *ref, enum cause cause)
+{
+	const char *tls = policy_req_get(&pc->req, "encryption_protocol");
+	const char *ip = policy_req_get(&pc->req, "client_address");
+	const char *state = policy_req_get(&pc->req, "protocol_state");
+	struct hist_rec h;
+
+	memset(&h, 0, sizeof(h));
+	str_copy(h.ref, sizeof(h.ref), ref);
+	h.result = 3;		/* refused by the policy service */
+	h.cause = (uint8_t)cause;
+	h.tls = tls && *tls;
+	h.t = store_now();
+	h.smtpd_pid = (int32_t)pc->pid;
+	if (str_copy(h.mech, sizeof(h.mech), state ? state : "") < 0)
+		h.mech[0] = 0;
+	if (str_copy(h.ip, sizeof(h.ip), ip ? ip : "") < 0)
+		h.ip[0] = 0;
+	history_add(&store_history, &h, policy_req_get(&pc->req,
+	    "sasl_username"));
+	store_dirty();
+}
+
 /* policy_reply - "action=..." and the empty line, in one write */
 static void
 policy_reply(struct policy_conn *pc, const char *action)
@@ -108,6 +134,8 @@ policy_answer(struct policy_conn *pc)
 		action = reply;
 	}
 	policy_log(pc, ref, action, cause, &sv, pc->req.error);
+	if (cause != CAUSE_NONE)
+		policy_remember(pc, ref, cause);
 	policy_reply(pc, action);
 	policy_req_reset(&pc->req);
 }

@@ -57,12 +57,14 @@ class Gate:
         self.state_dir = os.path.join(gate_dir, "state")
         self.conf_path = os.path.join(gate_dir, "authguard.conf")
         self.log = os.path.join(gate_dir, "policyd.log")
+        self.control = os.path.join(gate_dir, "control")
         self.proc = None
         settings = {
             "sasl_listen": "unix:" + self.socket,
             "sasl_upstream": "unix:" + lab.auth_client_socket,
             "userdb_upstream": "unix:" + lab.auth_userdb_socket,
             "state_dir": self.state_dir,
+            "control_listen": "unix:" + os.path.join(gate_dir, "control"),
             "socket_mode": "0666",
             "client_detail": "full",
         }

@@ -177,12 +177,17 @@ TEST(state_file_roundtrip)
 	CHECK(limits_familiar(&l2, "bob", "10.0.0.1/32", 1002));
 	CHECK(h2.n == 1 && strcmp(history_nth(&h2, 0)->user, "jane doe\t%") == 0);
 	/* damage: unknown records and bad numbers are counted, not fatal */
-	CHECK(state_load_line(&ld, "E a x notanumber 0 0") < 0);
-	CHECK(state_load_line(&ld, "Z what") < 0);
-	CHECK(state_load_line(&ld, "F 1 2 3") == 0 || ld.bad > 0);
-	CHECK(ld.bad >= 2);
-	state_loader_init(&ld, &l2, &h2, 1002);
-	CHECK(state_load_line(&ld, "authguard-state 999") < 0 && !ld.header);
+	{
+		char bad1[] = "E a x notanumber 0 0", bad2[] = "Z what",
+		    orphan[] = "F 1 2 3", magic[] = "authguard-state 999";
+
+		CHECK(state_load_line(&ld, bad1) < 0);
+		CHECK(state_load_line(&ld, bad2) < 0);
+		CHECK(state_load_line(&ld, orphan) < 0);	/* no entry */
+		CHECK(ld.bad == 3);
+		state_loader_init(&ld, &l2, &h2, 1002);
+		CHECK(state_load_line(&ld, magic) < 0 && !ld.header);
+	}
 	free(text);
 	limits_free(&l);
 	limits_free(&l2);

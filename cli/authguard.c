@@ -1,0 +1,131 @@
+/*++
+/* NAME
+/*	authguard 1
+/* SUMMARY
+/*	the admin's command line: why did this AUTH fail, unlock
+/* SYNOPSIS
+/*	authguard [-c config_file | -s socket] [--json] why REF|USER|ADDRESS
+/*	authguard [-c config_file | -s socket] [--json] unlock USER|ADDRESS
+/* DESCRIPTION
+/*	Asks authguard-policyd over its control socket (control_listen
+/*	in the configuration, or -s unix:/path / -s /path) and prints
+/*	the answer: text, or JSON with --json. Exit status 0 when the
+/*	daemon answered OK, 1 when it said why not, 2 on usage or
+/*	connection errors.
+/*--*/
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "msg.h"
+#include "util.h"
+
+#define DEF_CONFIG	"/etc/authguard/authguard.conf"
+
+/* usage - and exit 2 */
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: authguard [-c config_file | -s socket] [--json] "
+	    "why REF|USER|ADDRESS\n"
+	    "       authguard [-c config_file | -s socket] [--json] "
+	    "unlock USER|ADDRESS\n");
+	exit(2);
+}
+
+/* socket_path - from -s, or from the configuration */
+static char *
+socket_path(const char *sock, const char *conf)
+{
+	struct config cfg;
+	char err[4352], *path;
+
+	if (sock)
+		return xstrdup(strncmp(sock, "unix:", 5) == 0 ? sock + 5 : sock);
+	if (config_load(conf, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "authguard: %s\n", err);
+		exit(2);
+	}
+	if (cfg.control_listen.kind != SOCK_UNIX) {
+		fprintf(stderr, "authguard: %s: control_listen is not a unix "
+		    "socket\n", conf);
+		exit(2);
+	}
+	path = xstrdup(cfg.control_listen.path);
+	config_free(&cfg);
+	return path;
+}
+
+/* ask - send one request, read the whole answer */
+static void
+ask(const char *path, const char *request, struct buf *answer)
+{
+	struct sockaddr_un sun;
+	char chunk[4096];
+	ssize_t n;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (str_copy(sun.sun_path, sizeof(sun.sun_path), path) < 0) {
+		fprintf(stderr, "authguard: socket path too long\n");
+		exit(2);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(stderr, "authguard: cannot reach authguard-policyd at "
+		    "%s: %s\n", path, strerror(errno));
+		exit(2);
+	}
+	if (write(fd, request, strlen(request)) != (ssize_t)strlen(request)) {
+		fprintf(stderr, "authguard: write: %s\n", strerror(errno));
+		exit(2);
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_append(answer, chunk, (size_t)n);
+	close(fd);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *conf = DEF_CONFIG, *sock = NULL, *fmt = "text", *body;
+	struct buf req, answer;
+	char *path;
+	int i;
+
+	msg_open("authguard", 1);
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			fmt = "json";
+		else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			conf = argv[++i];
+		else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
+			sock = argv[++i];
+		else
+			usage();
+	}
+	if (argc - i != 2 || (strcmp(argv[i], "why") && strcmp(argv[i],
+	    "unlock")) || strpbrk(argv[i + 1], "\t\n") || !*argv[i + 1])
+		usage();
+	path = socket_path(sock, conf);
+	buf_init(&req);
+	buf_printf(&req, "%s\t%s\t%s\n", argv[i], fmt, argv[i + 1]);
+	buf_init(&answer);
+	ask(path, buf_str(&req), &answer);
+	free(path);
+	body = buf_str(&answer);
+	if (strncmp(body, "OK\n", 3) == 0) {
+		fputs(body + 3, stdout);
+		return 0;
+	}
+	fprintf(stderr, "authguard: %s", strncmp(body, "ERR ", 4) == 0 ?
+	    body + 4 : "no answer from authguard-policyd\n");
+	return 1;
+}

@@ -1,0 +1,363 @@
+/*++
+/* NAME
+/*	control 3
+/* SUMMARY
+/*	the control socket: why, unlock
+/* DESCRIPTION
+/*	The admin CLI (and later the milter) connect to control_listen,
+/*	send one request line and read the answer until the server
+/*	closes the connection:
+/*
+/*	request:  COMMAND TAB FORMAT TAB ARGUMENT	(FORMAT: text | json)
+/*	answer:   "OK" LF body, or "ERR" SP message LF
+/*
+/*	why REF|USER|ADDRESS: the matching recent attempts (oldest
+/*	first), the lock state of the account and the address with
+/*	their failures in the window and familiar addresses, and the
+/*	remedy for each cause seen. unlock USER|ADDRESS lifts a lock and
+/*	clears the window. Text output escapes whatever came from the
+/*	network, as the log does.
+/*--*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "attempt.h"
+#include "cause.h"
+#include "conn.h"
+#include "control.h"
+#include "logline.h"
+#include "msg.h"
+#include "netaddr.h"
+#include "store.h"
+#include "util.h"
+
+#define CONTROL_SHOW_MAX	100	/* attempts shown by why */
+
+struct control_conn {
+	struct conn	 c;
+	struct control_conn *prev, *next;
+};
+
+static const struct config *ctl_cfg;
+static struct listener ctl_listener;
+static struct control_conn *ctl_conns;
+
+/* iso_time - 2026-11-26T15:42:01Z */
+static const char *
+iso_time(uint32_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+/* result_name - what a history record says happened */
+static const char *
+result_name(unsigned r)
+{
+	static const char *const names[] = {"pass", "fail", "abort", "refused"};
+
+	return r < NELEM(names) ? names[r] : "?";
+}
+
+/* matches - does a record belong to the question? */
+static int
+matches(const struct hist_rec *r, int kind, const char *arg)
+{
+	if (kind == 'r')
+		return strcmp(r->ref, arg) == 0;
+	if (kind == 'i')
+		return strcmp(r->ip, arg) == 0;
+	return r->user && strcasecmp(r->user, arg) == 0;
+}
+
+/* kv - " key=value" in text, "key":value in JSON */
+static void
+kv(struct buf *b, enum log_format fmt, int *first, const char *key,
+    const char *val)
+{
+	if (fmt == LOG_FORMAT_JSON)
+		buf_printf(b, "%s\"%s\":", *first ? "" : ",", key);
+	else
+		buf_printf(b, "%s%s=", *first ? "" : " ", key);
+	escaped_value(b, fmt, val);
+	*first = 0;
+}
+
+/* show_attempt - one attempt */
+static void
+show_attempt(struct buf *b, enum log_format fmt, const struct hist_rec *r)
+{
+	char when[32], pid[16];
+	int first = 1;
+
+	if (fmt == LOG_FORMAT_JSON)
+		buf_putc(b, '{');
+	else
+		buf_puts(b, "  ");
+	kv(b, fmt, &first, "time", iso_time(r->t, when, sizeof(when)));
+	kv(b, fmt, &first, "ref", r->ref);
+	kv(b, fmt, &first, "result", result_name(r->result));
+	if (r->result != ATTEMPT_PASS && r->result != ATTEMPT_ABORT)
+		kv(b, fmt, &first, "cause", cause_id((enum cause)r->cause));
+	kv(b, fmt, &first, "user", r->user ? r->user : "");
+	kv(b, fmt, &first, "ip", r->ip);
+	kv(b, fmt, &first, "mech", r->mech);
+	kv(b, fmt, &first, "tls", r->tls ? "yes" : "no");
+	snprintf(pid, sizeof(pid), "%ld", (long)r->smtpd_pid);
+	kv(b, fmt, &first, "smtpd_pid", pid);
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? "}" : "\n");
+}
+
+/* show_track - lock state of an account or address */
+static void
+show_track(struct buf *b, enum log_format fmt, const char *what,
+    struct tracker *tr, const char *key)
+{
+	struct track *t = key ? limits_find(tr, key) : NULL;
+	uint32_t now = store_now();
+	char when[32], num[16];
+	int first = 1, locked = t && limits_is_locked(t, now);
+
+	if (key == NULL)
+		return;
+	if (fmt == LOG_FORMAT_JSON)
+		buf_printf(b, ",\"%s\":{", what);
+	else
+		buf_printf(b, "%s: ", what);
+	kv(b, fmt, &first, "key", key);
+	kv(b, fmt, &first, "locked", locked ? "yes" : "no");
+	if (locked) {
+		kv(b, fmt, &first, "locked_until", iso_time(t->locked_until, when,
+		    sizeof(when)));
+		snprintf(num, sizeof(num), "%u", t->locked_until - now);
+		kv(b, fmt, &first, "seconds_left", num);
+	}
+	snprintf(num, sizeof(num), "%u", t ? limits_window_count(tr, t, now) : 0);
+	kv(b, fmt, &first, "failures_in_window", num);
+	if (tr == &store_limits.acct) {
+		snprintf(num, sizeof(num), "%u", t ? t->nfam : 0);
+		kv(b, fmt, &first, "familiar_addresses", num);
+	}
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? "}" : "\n");
+}
+
+/* show_hints - the remedy for each cause seen */
+static void
+show_hints(struct buf *b, enum log_format fmt, const unsigned char *seen)
+{
+	int i, first = 1;
+
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? ",\"hints\":{" : "");
+	for (i = 1; i < CAUSE_COUNT; i++) {
+		if (!seen[i])
+			continue;
+		if (fmt == LOG_FORMAT_JSON)
+			kv(b, fmt, &first, cause_id((enum cause)i),
+			    cause_info((enum cause)i)->hint);
+		else
+			buf_printf(b, "what to do about %s: %s\n",
+			    cause_id((enum cause)i), cause_info((enum cause)i)->hint);
+	}
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? "}" : "");
+}
+
+/* why - what happened to a ref, a user or an address */
+static int
+why(struct buf *b, enum log_format fmt, const char *arg)
+{
+	const struct hist_rec *r, *shown[CONTROL_SHOW_MAX];
+	unsigned char seen[CAUSE_COUNT] = {0};
+	struct ipaddr ip;
+	char account[256] = "", addr[64] = "";
+	int kind, n = 0, i, first = 1;
+	size_t k;
+
+	kind = ref_valid(arg) ? 'r' : ipaddr_parse(arg, &ip) == 0 ? 'i' : 'u';
+	for (k = 0; (r = history_nth(&store_history, k)) && n < CONTROL_SHOW_MAX;
+	    k++)
+		if (matches(r, kind, arg))
+			shown[n++] = r;
+	if (kind == 'r' && n == 0) {
+		buf_printf(b, "ERR no attempt with ref %s among the last %zu\n",
+		    arg, store_history.n);
+		return -1;
+	}
+	if (kind != 'i')
+		str_copy(account, sizeof(account), kind == 'r' ? shown[0]->user :
+		    arg);
+	str_lower(account);
+	limits_addr_key(kind == 'r' ? shown[0]->ip : kind == 'i' ? arg : "",
+	    ctl_cfg->ipv4_prefix, ctl_cfg->ipv6_prefix, addr, sizeof(addr));
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? "OK\n{" : "OK\n");
+	if (fmt == LOG_FORMAT_JSON) {
+		kv(b, fmt, &first, "query", arg);
+		buf_puts(b, ",\"attempts\":[");
+	} else
+		buf_printf(b, "%d recent attempt%s:\n", n, n == 1 ? "" : "s");
+	for (i = n - 1; i >= 0; i--) {
+		if (fmt == LOG_FORMAT_JSON && i != n - 1)
+			buf_putc(b, ',');
+		show_attempt(b, fmt, shown[i]);
+		if (shown[i]->result == ATTEMPT_FAIL || shown[i]->result == 3)
+			seen[shown[i]->cause < CAUSE_COUNT ? shown[i]->cause : 0] = 1;
+	}
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? "]" : "");
+	show_track(b, fmt, "account", &store_limits.acct, *account ? account :
+	    NULL);
+	show_track(b, fmt, "address", &store_limits.addr, *addr ? addr : NULL);
+	show_hints(b, fmt, seen);
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? "}\n" : "");
+	return 0;
+}
+
+/* unlock - lift a lock on an account or address */
+static int
+unlock(struct buf *b, enum log_format fmt, const char *arg)
+{
+	char key[256];
+	struct ipaddr ip;
+
+	if (ipaddr_parse(arg, &ip) == 0) {
+		if (limits_addr_key(arg, ctl_cfg->ipv4_prefix,
+		    ctl_cfg->ipv6_prefix, key, sizeof(key)) < 0)
+			return buf_puts(b, "ERR bad address\n"), -1;
+	} else if (str_copy(key, sizeof(key), arg) < 0)
+		return buf_puts(b, "ERR name too long\n"), -1;
+	str_lower(key);
+	if (!limits_unlock(&store_limits, key)) {
+		buf_puts(b, "ERR nothing is tracked under ");
+		escaped_value(b, LOG_FORMAT_LOGFMT, key);
+		buf_putc(b, '\n');
+		return -1;
+	}
+	store_dirty();
+	msg_info("control: unlocked %s", key);
+	if (fmt == LOG_FORMAT_JSON) {
+		buf_puts(b, "OK\n{\"unlocked\":");
+		escaped_value(b, fmt, key);
+		buf_puts(b, "}\n");
+	} else {
+		buf_puts(b, "OK\nunlocked ");
+		escaped_value(b, fmt, key);
+		buf_putc(b, '\n');
+	}
+	return 0;
+}
+
+/* control_command - one request line to its answer */
+int
+control_command(const char *line, struct buf *b)
+{
+	char copy[1024], *cmd, *fmt, *arg, *save = NULL;
+	enum log_format f;
+
+	if (str_copy(copy, sizeof(copy), line) < 0)
+		return buf_puts(b, "ERR request too long\n"), -1;
+	cmd = strtok_r(copy, "\t", &save);
+	fmt = strtok_r(NULL, "\t", &save);
+	arg = strtok_r(NULL, "\t", &save);
+	if (cmd == NULL || fmt == NULL || arg == NULL || *arg == 0 ||
+	    (strcmp(fmt, "text") && strcmp(fmt, "json")))
+		return buf_puts(b, "ERR usage: COMMAND<TAB>text|json<TAB>"
+		    "ARGUMENT\n"), -1;
+	f = strcmp(fmt, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_LOGFMT;
+	if (strcmp(cmd, "why") == 0)
+		return why(b, f, arg);
+	if (strcmp(cmd, "unlock") == 0)
+		return unlock(b, f, arg);
+	buf_puts(b, "ERR unknown command\n");
+	return -1;
+}
+
+/* control_line - the request */
+static void
+control_line(struct conn *c, char *line, size_t len)
+{
+	struct buf b;
+
+	buf_init(&b);
+	if (memchr(line, 0, len))
+		buf_puts(&b, "ERR NUL byte in request\n");
+	else
+		control_command(line, &b);
+	conn_send(c, b.data, b.len);
+	buf_free(&b);
+	conn_finish(c);
+}
+
+/* control_overlong - refuse */
+static void
+control_overlong(struct conn *c, char *prefix, size_t len)
+{
+	conn_puts(c, "ERR request too long\n");
+	conn_finish(c);
+}
+
+/* control_conn_free - deferred release */
+static void
+control_conn_free(void *p)
+{
+	conn_free(p);
+	free(p);
+}
+
+/* control_closed - done or gone */
+static void
+control_closed(struct conn *c, const char *why_)
+{
+	struct control_conn *cc = (struct control_conn *)c;
+
+	conn_close(c);
+	if (cc->prev)
+		cc->prev->next = cc->next;
+	else
+		ctl_conns = cc->next;
+	if (cc->next)
+		cc->next->prev = cc->prev;
+	ev_defer_free(control_conn_free, cc);
+}
+
+static const struct conn_ops control_ops = {
+	.line = control_line,
+	.overlong = control_overlong,
+	.closed = control_closed,
+};
+
+/* control_accepted - a CLI connection */
+static void
+control_accepted(int fd, pid_t pid)
+{
+	struct control_conn *cc = xcalloc(1, sizeof(*cc));
+
+	conn_init(&cc->c, fd, 1024, &control_ops, cc, "control client");
+	cc->next = ctl_conns;
+	if (ctl_conns)
+		ctl_conns->prev = cc;
+	ctl_conns = cc;
+}
+
+/* control_init - start accepting */
+void
+control_init(const struct config *cfg, int fd)
+{
+	ctl_cfg = cfg;
+	listener_start(&ctl_listener, fd, "control_listen", control_accepted);
+}
+
+/* control_shutdown - close everything */
+void
+control_shutdown(void)
+{
+	if (ctl_cfg == NULL)
+		return;
+	listener_stop(&ctl_listener);
+	while (ctl_conns)
+		control_closed(&ctl_conns->c, "stopping");
+}

@@ -1,0 +1,17 @@
+/*++
+/* NAME
+/*	control 3h
+/* SUMMARY
+/*	the control socket: why, unlock
+/*--*/
+#ifndef AUTHGUARD_CONTROL_H
+#define AUTHGUARD_CONTROL_H
+
+#include "buf.h"
+#include "config.h"
+
+void	control_init(const struct config *, int);
+void	control_shutdown(void);
+int	control_command(const char *, struct buf *);
+
+#endif
