@@ -63,6 +63,16 @@ $(BUILD)/authguard: $(CLI_OBJ) $(BUILD)/libauthguard.a
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/policyload: bench/policyload.c
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-comment -o $@ $<
+
+$(BUILD)/nologic: bench/nologic.c
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-comment -o $@ $<
+
+# A benchmark, not a test: prints a table, writes bench/RESULTS.md.
+bench: all $(BUILD)/policyload $(BUILD)/nologic
+	@python3 bench/bench.py $(BUILD)
+
 deps:
 	@sh tests/deps.sh
 
@@ -114,4 +124,6 @@ install: $(PROGS)
 clean:
 	rm -rf build build-asan build-fuzz
 
+
+.PHONY: bench
 .PHONY: all deps check check-asan demo install clean fuzz fuzz-build

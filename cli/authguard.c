@@ -98,7 +98,7 @@ main(int argc, char **argv)
 	const char *conf = DEF_CONFIG, *sock = NULL, *fmt = "text", *body;
 	struct buf req, answer;
 	char *path;
-	int i;
+	int i, rc;
 
 	msg_open("authguard", 1);
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -123,9 +123,13 @@ main(int argc, char **argv)
 	body = buf_str(&answer);
 	if (strncmp(body, "OK\n", 3) == 0) {
 		fputs(body + 3, stdout);
-		return 0;
+		rc = 0;
+	} else {
+		fprintf(stderr, "authguard: %s", strncmp(body, "ERR ", 4) == 0 ?
+		    body + 4 : "no answer from authguard-policyd\n");
+		rc = 1;
 	}
-	fprintf(stderr, "authguard: %s", strncmp(body, "ERR ", 4) == 0 ?
-	    body + 4 : "no answer from authguard-policyd\n");
-	return 1;
+	buf_free(&req);
+	buf_free(&answer);
+	return rc;
 }

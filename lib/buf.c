@@ -52,9 +52,9 @@ buf_reserve(struct buf *b, size_t len)
 	b->cap = cap;
 }
 
-/* buf_append - add bytes */
+/* buf_append_slow - add bytes, growing the buffer */
 void
-buf_append(struct buf *b, const void *p, size_t len)
+buf_append_slow(struct buf *b, const void *p, size_t len)
 {
 	if (len == 0)
 		return;
@@ -69,13 +69,6 @@ void
 buf_puts(struct buf *b, const char *s)
 {
 	buf_append(b, s, strlen(s));
-}
-
-/* buf_putc - add one byte */
-void
-buf_putc(struct buf *b, char c)
-{
-	buf_append(b, &c, 1);
 }
 
 /* buf_printf - add formatted text */

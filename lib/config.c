@@ -25,7 +25,7 @@
 
 enum config_type {
 	CT_SOCKET, CT_SOCKET_OPT, CT_STRING, CT_BOOL, CT_NETLIST, CT_DETAIL,
-	CT_LOGFMT, CT_DURATION, CT_MODE, CT_LIMIT, CT_UINT,
+	CT_LOGFMT, CT_DURATION, CT_MODE, CT_LIMIT, CT_UINT, CT_POLICY_LOG,
 };
 
 struct config_param {
@@ -70,6 +70,7 @@ static const struct config_param config_table[] = {
 	CPU(history_size, "10000", 16, 10000000),
 	CP(submission_ports, "587 465", CT_STRING),
 	CP(policy_default_action, "DUNNO", CT_STRING),
+	CP(policy_log, "all", CT_POLICY_LOG),
 };
 
 /* config_duration - "30s", "10m", "1h", "1d", "500ms"; result in ms */
@@ -120,6 +121,7 @@ config_set(struct config *c, const struct config_param *p, const char *v,
 	static const char *const bools[] = {"no", "yes"};
 	static const char *const details[] = {"safe", "full", "none"};
 	static const char *const fmts[] = {"logfmt", "json"};
+	static const char *const plogs[] = {"all", "refusals"};
 	static char numerr[80];
 	void *slot = (char *)c + p->offset;
 	unsigned long mode;
@@ -160,6 +162,11 @@ config_set(struct config *c, const struct config_param *p, const char *v,
 		if (config_duration(v, slot) < 0)
 			return *err = "want a duration like 500ms, 30s, 10m, 1h, 1d",
 			    -1;
+		return 0;
+	case CT_POLICY_LOG:
+		if ((i = config_enum(v, plogs, 2)) < 0)
+			return *err = "want all or refusals", -1;
+		*(int *)slot = i == 0;
 		return 0;
 	case CT_LIMIT:
 		if (limit_parse(v, slot) < 0)

@@ -23,7 +23,7 @@ lr_init(struct linereader *lr, size_t max)
 {
 	buf_init(&lr->in);
 	lr->max = max;
-	lr->consumed = 0;
+	lr->start = lr->consumed = 0;
 	lr->skipping = 0;
 }
 
@@ -34,14 +34,26 @@ lr_free(struct linereader *lr)
 	buf_free(&lr->in);
 }
 
-/* lr_drop_consumed - forget what was handed out */
+/* lr_drop_consumed - forget what was handed out (moving nothing yet) */
 static void
 lr_drop_consumed(struct linereader *lr)
 {
-	if (lr->consumed) {
-		buf_consume(&lr->in, lr->consumed);
-		lr->consumed = 0;
+	lr->start += lr->consumed;
+	lr->consumed = 0;
+	if (lr->start == lr->in.len && lr->start > 0) {
+		buf_reset(&lr->in);
+		lr->start = 0;
 	}
+}
+
+/* lr_compact - move unread bytes to the front, wiping what they leave */
+static void
+lr_compact(struct linereader *lr)
+{
+	if (lr->start == 0)
+		return;
+	buf_consume(&lr->in, lr->start);
+	lr->start = 0;
 }
 
 /* lr_space - room for a read of up to len bytes */
@@ -49,6 +61,8 @@ char *
 lr_space(struct linereader *lr, size_t len)
 {
 	lr_drop_consumed(lr);
+	if (lr->in.len + len + 1 > lr->in.cap)
+		lr_compact(lr);
 	buf_reserve(&lr->in, len);
 	return lr->in.data + lr->in.len;
 }
@@ -73,13 +87,15 @@ lr_push(struct linereader *lr, const char *p, size_t len)
 static int
 lr_skip(struct linereader *lr)
 {
-	char *nl = memchr(lr->in.data, '\n', lr->in.len);
+	char *p = lr->in.data + lr->start;
+	char *nl = memchr(p, '\n', lr->in.len - lr->start);
 
 	if (nl == NULL) {
 		buf_reset(&lr->in);
+		lr->start = 0;
 		return 0;
 	}
-	buf_consume(&lr->in, (size_t)(nl - lr->in.data) + 1);
+	lr->start += (size_t)(nl - p) + 1;
 	lr->skipping = 0;
 	return 1;
 }
@@ -88,24 +104,25 @@ lr_skip(struct linereader *lr)
 enum lr_result
 lr_next(struct linereader *lr, char **line, size_t *len)
 {
-	char *nl;
-	size_t n;
+	char *p, *nl;
+	size_t n, avail;
 
 	lr_drop_consumed(lr);
 	if (lr->skipping && !lr_skip(lr))
 		return LR_NONE;
-	if (lr->in.len == 0)
+	if ((avail = lr->in.len - lr->start) == 0)
 		return LR_NONE;
-	nl = memchr(lr->in.data, '\n', lr->in.len);
-	n = nl ? (size_t)(nl - lr->in.data) : lr->in.len;
+	p = lr->in.data + lr->start;
+	nl = memchr(p, '\n', avail);
+	n = nl ? (size_t)(nl - p) : avail;
 	if (n > lr->max) {
-		lr->in.data[lr->max] = 0;
-		*line = lr->in.data;
+		p[lr->max] = 0;
+		*line = p;
 		*len = lr->max;
 		if (nl)
 			lr->consumed = n + 1;
 		else {
-			lr->consumed = lr->in.len;
+			lr->consumed = avail;
 			lr->skipping = 1;
 		}
 		return LR_OVERLONG;
@@ -113,7 +130,7 @@ lr_next(struct linereader *lr, char **line, size_t *len)
 	if (nl == NULL)
 		return LR_NONE;
 	*nl = 0;
-	*line = lr->in.data;
+	*line = p;
 	*len = n;
 	lr->consumed = n + 1;
 	return LR_LINE;

@@ -20,6 +20,7 @@ enum lr_result {
 struct linereader {
 	struct buf	in;
 	size_t		max;		/* longest line accepted */
+	size_t		start;		/* first byte not handed out yet */
 	size_t		consumed;	/* bytes handed out, dropped at next */
 	int		skipping;	/* discarding an overlong line */
 };

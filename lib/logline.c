@@ -89,6 +89,18 @@ escape_byte(struct logline *l, unsigned char c)
 		buf_printf(&l->b, "\\x%02x", c);
 }
 
+/* plain_run - bytes from p that need no escaping (printable ASCII) */
+static size_t
+plain_run(const unsigned char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] < 0x20 || p[i] >= 0x7f || p[i] == '"' || p[i] == '\\')
+			break;
+	return i;
+}
+
 /* append_escaped - the body of a quoted value */
 static void
 append_escaped(struct logline *l, const unsigned char *p, size_t len)
@@ -96,7 +108,10 @@ append_escaped(struct logline *l, const unsigned char *p, size_t len)
 	size_t i = 0, n;
 
 	while (i < len) {
-		if (p[i] == '"' || p[i] == '\\') {
+		if ((n = plain_run(p + i, len - i)) > 0) {
+			buf_append(&l->b, p + i, n);
+			i += n;
+		} else if (p[i] == '"' || p[i] == '\\') {
 			buf_putc(&l->b, '\\');
 			buf_putc(&l->b, (char)p[i++]);
 		} else if (p[i] < 0x20 || p[i] == 0x7f) {
@@ -125,10 +140,14 @@ logline_begin(struct logline *l, enum log_format fmt)
 static void
 logline_key(struct logline *l, const char *key)
 {
-	if (l->fmt == LOG_FORMAT_JSON)
-		buf_printf(&l->b, "%s\"%s\":", l->fields ? "," : "", key);
-	else
-		buf_printf(&l->b, "%s%s=", l->fields ? " " : "", key);
+	int json = l->fmt == LOG_FORMAT_JSON;
+
+	if (l->fields)
+		buf_putc(&l->b, json ? ',' : ' ');
+	if (json)
+		buf_putc(&l->b, '"');
+	buf_puts(&l->b, key);
+	buf_puts(&l->b, json ? "\":" : "=");
 	l->fields++;
 }
 
@@ -159,8 +178,13 @@ logline_str(struct logline *l, const char *key, const char *val)
 void
 logline_uint(struct logline *l, const char *key, unsigned long long v)
 {
+	char digits[24], *p = digits + sizeof(digits);
+
 	logline_key(l, key);
-	buf_printf(&l->b, "%llu", v);
+	do {
+		*--p = (char)('0' + v % 10);
+	} while ((v /= 10) != 0);
+	buf_append(&l->b, p, (size_t)(digits + sizeof(digits) - p));
 }
 
 /* logline_end - finish; the line stays valid until logline_free */

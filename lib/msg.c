@@ -28,6 +28,7 @@ int msg_verbose;
 
 static const char *msg_name = "authguard";
 static int msg_stderr = 1;
+static int msg_batch;		/* stderr fully buffered, flushed by msg_flush */
 
 /* msg_open - choose the destination */
 void
@@ -39,13 +40,45 @@ msg_open(const char *name, int to_stderr)
 		openlog(name, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+/* msg_batch_stderr - buffer stderr; the event loop calls msg_flush() */
+void
+msg_batch_stderr(void)
+{
+	static char buf[1 << 16];
+
+	if (msg_stderr && setvbuf(stderr, buf, _IOFBF, sizeof(buf)) == 0)
+		msg_batch = 1;
+}
+
+/* msg_flush - write out buffered lines */
+void
+msg_flush(void)
+{
+	if (msg_batch)
+		fflush(stderr);
+}
+
+/* msg_stamp - "2026-11-26T15:42:01", formatted once a second */
+static const char *
+msg_stamp(time_t sec)
+{
+	static char stamp[32];
+	static time_t last = -1;
+	struct tm tm;
+
+	if (sec != last) {
+		gmtime_r(&sec, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+		last = sec;
+	}
+	return stamp;
+}
+
 /* msg_emit - write one line at a syslog priority */
 static void
 msg_emit(int pri, const char *level, const char *text)
 {
 	struct timeval tv;
-	struct tm tm;
-	char stamp[32];
 
 	if (!msg_stderr) {
 		if (level)
@@ -55,11 +88,11 @@ msg_emit(int pri, const char *level, const char *text)
 		return;
 	}
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(stderr, "%s.%03ldZ %s[%ld]: %s%s%s\n", stamp,
+	fprintf(stderr, "%s.%03ldZ %s[%ld]: %s%s%s\n", msg_stamp(tv.tv_sec),
 	    (long)(tv.tv_usec / 1000), msg_name, (long)getpid(),
 	    level ? level : "", level ? ": " : "", text);
+	if (pri <= LOG_CRIT)
+		msg_flush();
 }
 
 /* msg_vemit - format, then emit */
@@ -114,6 +147,7 @@ msg_fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	msg_vemit(LOG_CRIT, "fatal", fmt, ap);
 	va_end(ap);
+	msg_flush();
 	exit(1);
 }
 
@@ -126,6 +160,7 @@ msg_panic(const char *fmt, ...)
 	va_start(ap, fmt);
 	msg_vemit(LOG_CRIT, "panic", fmt, ap);
 	va_end(ap);
+	msg_flush();
 	abort();
 }
 

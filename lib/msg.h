@@ -16,6 +16,8 @@ void	msg_fatal(const char *, ...)
 void	msg_panic(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	msg_event(int warning, const char *line);
+void	msg_batch_stderr(void);
+void	msg_flush(void);
 
 extern int msg_verbose;
 

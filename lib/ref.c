@@ -37,16 +37,23 @@ ref_from_bytes(const unsigned char *rnd, size_t n, char *out)
 	return (int)used;
 }
 
-/* ref_new - a fresh random reference */
+/* ref_new - a fresh random reference (random bytes drawn in batches) */
 void
 ref_new(char *out)
 {
-	unsigned char rnd[64];
+	static unsigned char pool[4096];
+	static size_t used = sizeof(pool);
+	int n;
 
 	for (;;) {
-		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-			msg_fatal("getrandom: cannot read random bytes");
-		if (ref_from_bytes(rnd, sizeof(rnd), out) > 0)
+		if (used + 2 * REF_LEN > sizeof(pool)) {
+			if (getrandom(pool, sizeof(pool), 0) != (ssize_t)sizeof(pool))
+				msg_fatal("getrandom: cannot read random bytes");
+			used = 0;
+		}
+		n = ref_from_bytes(pool + used, 2 * REF_LEN, out);
+		used += 2 * REF_LEN;
+		if (n > 0)
 			return;
 	}
 }

@@ -41,8 +41,8 @@ word_in(const char *w, const char *list)
 int
 submission_listener(const struct policy_req *r, const char *ports)
 {
-	const char *ctx = policy_req_get(r, "policy_context");
-	const char *port = policy_req_get(r, "server_port");
+	const char *ctx = policy_req_attr(r, PA_POLICY_CONTEXT);
+	const char *port = policy_req_attr(r, PA_SERVER_PORT);
 
 	if (ctx && strcmp(ctx, "submission") == 0)
 		return 1;
@@ -61,10 +61,10 @@ enum cause
 submission_decide(const struct policy_req *r, const struct submission_cfg *cfg,
     int auth_failed)
 {
-	const char *state = policy_req_get(r, "protocol_state");
-	const char *user = policy_req_get(r, "sasl_username");
-	const char *tls = policy_req_get(r, "encryption_protocol");
-	const char *client = policy_req_get(r, "client_address");
+	const char *state = policy_req_attr(r, PA_PROTOCOL_STATE);
+	const char *user = policy_req_attr(r, PA_SASL_USERNAME);
+	const char *tls = policy_req_attr(r, PA_ENCRYPTION_PROTOCOL);
+	const char *client = policy_req_attr(r, PA_CLIENT_ADDRESS);
 
 	if (state == NULL || (strcmp(state, "MAIL") && strcmp(state, "RCPT")))
 		return CAUSE_NONE;

@@ -218,6 +218,8 @@ conn_read(struct conn *c)
 		lr_commit(&c->lr, (size_t)n);
 		budget -= (size_t)n < budget ? (size_t)n : budget;
 		conn_dispatch(c);
+		if ((size_t)n < CONN_READ_CHUNK)
+			return;		/* drained; epoll says when there is more */
 	}
 }
 

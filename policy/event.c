@@ -219,6 +219,7 @@ ev_run(volatile sig_atomic_t *stop)
 		ev_run_deferred();
 		ev_run_timers();
 		ev_run_deferred();
+		msg_flush();	/* one write for the batch's log lines */
 	}
 }
 

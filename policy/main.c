@@ -125,6 +125,7 @@ main(int argc, char **argv)
 	if (!foreground && daemon(0, 0) < 0)
 		msg_fatal("daemon: %s", strerror(errno));
 	signals();
+	msg_batch_stderr();
 	make_state_dir(cfg.state_dir);
 	accounts_open(&accounts, cfg.accounts_map);
 	ev_init();
@@ -157,5 +158,6 @@ main(int argc, char **argv)
 		unlink(cfg.control_listen.path);
 	accounts_close(&accounts);
 	config_free(&cfg);
+	msg_flush();
 	return 0;
 }

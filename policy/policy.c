@@ -46,11 +46,8 @@ static void
 policy_log(struct policy_conn *pc, const char *ref, const char *action,
     enum cause cause, const struct session_view *sv, const char *error)
 {
-	static const char *const attrs[] = {"protocol_state", "sasl_username",
-	    "client_address", "client_port", "server_port",
-	    "encryption_protocol", "sender"};
 	struct logline l;
-	size_t i;
+	int i;
 
 	logline_begin(&l, pol_cfg->log_format);
 	logline_str(&l, "event", "policy");
@@ -58,8 +55,10 @@ policy_log(struct policy_conn *pc, const char *ref, const char *action,
 	logline_str(&l, "action", action);
 	if (cause != CAUSE_NONE)
 		logline_str(&l, "cause", cause_id(cause));
-	for (i = 0; i < NELEM(attrs); i++)
-		logline_str(&l, attrs[i], policy_req_get(&pc->req, attrs[i]));
+	for (i = 0; i < PA_COUNT; i++)
+		if (i != PA_POLICY_CONTEXT)
+			logline_str(&l, policy_attr_name((enum policy_attr)i),
+			    policy_req_attr(&pc->req, (enum policy_attr)i));
 	logline_uint(&l, "smtpd_pid", (unsigned long long)pc->pid);
 	if (sv && sv->auth_failed)
 		logline_str(&l, "auth_ref", sv->ref);
@@ -74,9 +73,9 @@ policy_log(struct policy_conn *pc, const char *ref, const char *action,
 static void
 policy_remember(struct policy_conn *pc, const char *ref, enum cause cause)
 {
-	const char *tls = policy_req_get(&pc->req, "encryption_protocol");
-	const char *ip = policy_req_get(&pc->req, "client_address");
-	const char *state = policy_req_get(&pc->req, "protocol_state");
+	const char *tls = policy_req_attr(&pc->req, PA_ENCRYPTION_PROTOCOL);
+	const char *ip = policy_req_attr(&pc->req, PA_CLIENT_ADDRESS);
+	const char *state = policy_req_attr(&pc->req, PA_PROTOCOL_STATE);
 	struct hist_rec h;
 
 	memset(&h, 0, sizeof(h));
@@ -90,8 +89,7 @@ policy_remember(struct policy_conn *pc, const char *ref, enum cause cause)
 		h.mech[0] = 0;
 	if (str_copy(h.ip, sizeof(h.ip), ip ? ip : "") < 0)
 		h.ip[0] = 0;
-	history_add(&store_history, &h, policy_req_get(&pc->req,
-	    "sasl_username"));
+	history_add(&store_history, &h, policy_req_attr(&pc->req, PA_SASL_USERNAME));
 	store_dirty();
 }
 
@@ -121,8 +119,7 @@ policy_answer(struct policy_conn *pc)
 	ref_new(ref);
 	memset(&sv, 0, sizeof(sv));
 	if (pc->req.error == NULL) {
-		session_lookup(pc->pid, policy_req_get(&pc->req,
-		    "client_address"), policy_req_get(&pc->req, "client_port"),
+		session_lookup(pc->pid, policy_req_attr(&pc->req, PA_CLIENT_ADDRESS), policy_req_attr(&pc->req, PA_CLIENT_PORT),
 		    ev_now(), &sv);
 		cause = submission_decide(&pc->req, &sc, sv.auth_failed);
 		action = "DUNNO";
@@ -133,7 +130,8 @@ policy_answer(struct policy_conn *pc)
 		    text ? text : "", text ? " " : "", ref);
 		action = reply;
 	}
-	policy_log(pc, ref, action, cause, &sv, pc->req.error);
+	if (cause != CAUSE_NONE || pc->req.error || pol_cfg->policy_log)
+		policy_log(pc, ref, action, cause, &sv, pc->req.error);
 	if (cause != CAUSE_NONE)
 		policy_remember(pc, ref, cause);
 	policy_reply(pc, action);
@@ -166,7 +164,7 @@ policy_conn_free(void *p)
 {
 	struct policy_conn *pc = p;
 
-	policy_req_reset(&pc->req);
+	policy_req_free(&pc->req);
 	conn_free(&pc->c);
 	free(pc);
 }

@@ -45,13 +45,13 @@ TEST(policy_request_parse)
 	CHECK_STR(policy_req_get(&r, "foo"), "bar=baz");
 	CHECK(policy_req_get(&r, "missing") == NULL);
 	policy_req_reset(&r);
-	CHECK(r.n == 0);
+	CHECK(r.n == 0 && policy_req_get(&r, "foo") == NULL);
 	CHECK(feed(&r, "no equals here\nBad-Name=x\nok=1\n\n") == POLICY_DONE);
 	CHECK(r.error != NULL);
 	CHECK_STR(policy_req_get(&r, "ok"), "1");
 	policy_req_reset(&r);
 	CHECK(policy_req_line(&r, "a=b\0c", 5) == POLICY_MORE && r.error);
-	policy_req_reset(&r);
+	policy_req_free(&r);
 }
 
 TEST(policy_request_attribute_cap)
@@ -66,7 +66,7 @@ TEST(policy_request_attribute_cap)
 		policy_req_line(&r, line, strlen(line));
 	}
 	CHECK(r.n == POLICY_ATTR_MAX && r.error != NULL);
-	policy_req_reset(&r);
+	policy_req_free(&r);
 }
 
 /* decide - a request from text */
@@ -80,7 +80,7 @@ decide(const char *text, int failed, int require_tls)
 	policy_req_init(&r);
 	feed(&r, text);
 	c = submission_decide(&r, &cfg, failed);
-	policy_req_reset(&r);
+	policy_req_free(&r);
 	return c;
 }
 
@@ -120,7 +120,7 @@ TEST(submission_tls_exempt)
 	feed(&r, "protocol_state=RCPT\nsasl_username=jo\n"
 	    "client_address=127.0.0.1\n");
 	CHECK(submission_decide(&r, &cfg, 0) == CAUSE_NONE);
-	policy_req_reset(&r);
+	policy_req_free(&r);
 	netlist_free(&nl);
 }
 

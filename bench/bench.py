@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""make bench: the policy service against a no-logic DUNNO server, same machine, same run.
+
+64 connections with one request in flight each (as 64 smtpd processes), 100,000 tracked accounts
+loaded from a state file, nine in ten requests authenticated RCPTs, one in ten unauthenticated
+on a submission port. Prints a table and writes it to bench/RESULTS.md.
+"""
+
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BUILD = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "build")
+CONNS, SECS, ACCOUNTS = 64, 8, 100000
+
+
+def cpu_model():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def load(sock):
+    out = subprocess.run([os.path.join(BUILD, "policyload"), sock, str(CONNS), str(SECS),
+                          str(ACCOUNTS)], capture_output=True, text=True, check=True).stdout
+    n, rps, p50, p99, errors = out.split()
+    return int(n), float(rps), int(p50), int(p99), int(errors)
+
+
+def wait_socket(path, proc):
+    for _ in range(500):
+        if os.path.exists(path):
+            return
+        if proc.poll() is not None:
+            raise RuntimeError("server exited")
+        time.sleep(0.01)
+    raise RuntimeError("no socket " + path)
+
+
+def state_file(path, n):
+    now = int(time.time())
+    with open(path, "w") as f:
+        f.write("authguard-state 1\n")
+        for i in range(n):
+            f.write("E a user%d@example.com 0 0 0\nF %d %d %d\n" % (i, now - 5, i + 1, 7))
+
+
+def main():
+    d = tempfile.mkdtemp(prefix="agbench-")
+    procs = []
+    try:
+        sock = os.path.join(d, "nologic")
+        p = subprocess.Popen([os.path.join(BUILD, "nologic"), sock])
+        procs.append(p)
+        wait_socket(sock, p)
+        base = load(sock)
+        p.terminate()
+        p.wait()
+
+        state = os.path.join(d, "state")
+        os.makedirs(state, mode=0o700)
+        state_file(os.path.join(state, "state"), ACCOUNTS)
+        ours = {}
+        for mode in ("all", "refusals"):
+            conf = os.path.join(d, "authguard.conf")
+            with open(conf, "w") as f:
+                f.write("sasl_listen = unix:%s/auth\npolicy_listen = unix:%s/policy\n"
+                        "control_listen = unix:%s/control\nsasl_upstream = unix:%s/none\n"
+                        "state_dir = %s\nmax_tracked = 200000\npolicy_log = %s\n"
+                        % (d, d, d, d, state, mode))
+            state_file(os.path.join(state, "state"), ACCOUNTS)
+            log = open(os.path.join(d, "policyd.log"), "w")
+            p = subprocess.Popen([os.path.join(BUILD, "authguard-policyd"), "-f", "-c", conf],
+                                 stderr=log)
+            procs.append(p)
+            wait_socket(os.path.join(d, "policy"), p)
+            time.sleep(0.5)
+            with open(os.path.join(d, "policyd.log")) as f:
+                loaded = [l for l in f if "state loaded" in l]
+            ours[mode] = load(os.path.join(d, "policy"))
+            p.terminate()
+            p.wait()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        subprocess.run(["rm", "-rf", d])
+
+    rows = [
+        "| server | requests | requests/s | p50 µs | p99 µs | errors | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        "| no-logic DUNNO server (baseline) | %d | %.0f | %d | %d | %d | 1.00 |" % base,
+        "| authguard-policyd, `policy_log = all` (default) | %d | %.0f | %d | %d | %d | %.2f |"
+        % (ours["all"] + (ours["all"][1] / base[1],)),
+        "| authguard-policyd, `policy_log = refusals` | %d | %.0f | %d | %d | %d | %.2f |"
+        % (ours["refusals"] + (ours["refusals"][1] / base[1],)),
+    ]
+    text = "\n".join([
+        "# authguard benchmarks",
+        "",
+        "Run: %s UTC, %s, %d cores, %s" % (time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+                                          cpu_model(), os.cpu_count(), platform.platform()),
+        "",
+        "## Policy service",
+        "",
+        "`make bench`: %d connections, one request in flight each, %d s per server, %d tracked "
+        "accounts loaded (%s), 90%% authenticated RCPT, 10%% unauthenticated on submission "
+        "(refused, logged, remembered). The log goes to a file (-f)."
+        % (CONNS, SECS, ACCOUNTS, loaded[0].split(": ", 1)[-1].strip() if loaded else "?"),
+        "",
+    ] + rows + [
+        "",
+        "Throughput ratio authguard / no-logic: **%.2f** with every decision logged, **%.2f** "
+        "logging refusals only (target: at least 0.70)." % (ours["all"][1] / base[1],
+                                                             ours["refusals"][1] / base[1]),
+        "",
+    ])
+    print(text)
+    with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
+        f.write(text)
+    return 0 if base[4] == 0 and all(o[4] == 0 for o in ours.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
