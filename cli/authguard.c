@@ -6,6 +6,7 @@
 /* SYNOPSIS
 /*	authguard [-c config_file | -s socket] [--json] why REF|USER|ADDRESS
 /*	authguard [-c config_file | -s socket] [--json] unlock USER|ADDRESS
+/*	authguard [-c config_file | -s socket] [--json] stats
 /* DESCRIPTION
 /*	Asks authguard-policyd over its control socket (control_listen
 /*	in the configuration, or -s unix:/path / -s /path) and prints
@@ -35,7 +36,8 @@ usage(void)
 	fprintf(stderr, "usage: authguard [-c config_file | -s socket] [--json] "
 	    "why REF|USER|ADDRESS\n"
 	    "       authguard [-c config_file | -s socket] [--json] "
-	    "unlock USER|ADDRESS\n");
+	    "unlock USER|ADDRESS\n"
+	    "       authguard [-c config_file | -s socket] [--json] stats\n");
 	exit(2);
 }
 
@@ -95,7 +97,7 @@ ask(const char *path, const char *request, struct buf *answer)
 int
 main(int argc, char **argv)
 {
-	const char *conf = DEF_CONFIG, *sock = NULL, *fmt = "text", *body;
+	const char *conf = DEF_CONFIG, *sock = NULL, *fmt = "text", *body, *arg;
 	struct buf req, answer;
 	char *path;
 	int i, rc;
@@ -111,12 +113,16 @@ main(int argc, char **argv)
 		else
 			usage();
 	}
-	if (argc - i != 2 || (strcmp(argv[i], "why") && strcmp(argv[i],
+	if (argc - i == 1 && strcmp(argv[i], "stats") == 0)
+		arg = "-";
+	else if (argc - i != 2 || (strcmp(argv[i], "why") && strcmp(argv[i],
 	    "unlock")) || strpbrk(argv[i + 1], "\t\n") || !*argv[i + 1])
 		usage();
+	else
+		arg = argv[i + 1];
 	path = socket_path(sock, conf);
 	buf_init(&req);
-	buf_printf(&req, "%s\t%s\t%s\n", argv[i], fmt, argv[i + 1]);
+	buf_printf(&req, "%s\t%s\t%s\n", argv[i], fmt, arg);
 	buf_init(&answer);
 	ask(path, buf_str(&req), &answer);
 	free(path);

@@ -2,7 +2,7 @@
 /* NAME
 /*	control 3
 /* SUMMARY
-/*	the control socket: why, unlock
+/*	the control socket: why, unlock, stats
 /* DESCRIPTION
 /*	The admin CLI (and later the milter) connect to control_listen,
 /*	send one request line and read the answer until the server
@@ -15,7 +15,8 @@
 /*	first), the lock state of the account and the address with
 /*	their failures in the window and familiar addresses, and the
 /*	remedy for each cause seen. unlock USER|ADDRESS lifts a lock and
-/*	clears the window. Text output escapes whatever came from the
+/*	clears the window. stats (any argument) counts what is
+/*	tracked and evicted. Text output escapes whatever came from the
 /*	network, as the log does.
 /*--*/
 #include <stdio.h>
@@ -251,6 +252,32 @@ unlock(struct buf *b, enum log_format fmt, const char *arg)
 	return 0;
 }
 
+/* stats - what is tracked, in numbers */
+static int
+stats(struct buf *b, enum log_format fmt)
+{
+	struct {
+		const char *key;
+		unsigned long long v;
+	} rows[] = {
+		{"accounts_tracked", store_limits.acct.count},
+		{"addresses_tracked", store_limits.addr.count},
+		{"max_tracked", store_limits.acct.max},
+		{"accounts_evicted", store_limits.acct.evicted},
+		{"addresses_evicted", store_limits.addr.evicted},
+		{"recent_attempts", store_history.n},
+	};
+	size_t i;
+
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? "OK\n{" : "OK\n");
+	for (i = 0; i < NELEM(rows); i++)
+		buf_printf(b, fmt == LOG_FORMAT_JSON ? "%s\"%s\":%llu" : "%s%s=%llu",
+		    i == 0 ? "" : fmt == LOG_FORMAT_JSON ? "," : " ", rows[i].key,
+		    rows[i].v);
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? "}\n" : "\n");
+	return 0;
+}
+
 /* control_command - one request line to its answer */
 int
 control_command(const char *line, struct buf *b)
@@ -272,6 +299,8 @@ control_command(const char *line, struct buf *b)
 		return why(b, f, arg);
 	if (strcmp(cmd, "unlock") == 0)
 		return unlock(b, f, arg);
+	if (strcmp(cmd, "stats") == 0)
+		return stats(b, f);
 	buf_puts(b, "ERR unknown command\n");
 	return -1;
 }
