@@ -117,7 +117,8 @@ install: $(PROGS)
 	install -m 0755 $(BUILD)/authguard-policyd $(DESTDIR)$(SBINDIR)/authguard-policyd
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BUILD)/authguard $(DESTDIR)$(BINDIR)/authguard
-	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 doc/authguard.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 doc/authguard.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 doc/authguard-policyd.8 $(DESTDIR)$(MANDIR)/man8/
 

@@ -203,6 +203,11 @@ def config_check_names_file_and_line():
             f.write("sasl_listen = unix:/x\nno_such_key = 1\n")
         r = subprocess.run([gatelab.POLICYD, "-t", "-c", bad], capture_output=True, text=True)
         assert r.returncode == 1 and "bad.conf:2: unknown key" in r.stderr, r.stderr
+        example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                               "conf-examples", "authguard.conf")
+        r = subprocess.run([gatelab.POLICYD, "-t", "-c", example], capture_output=True,
+                           text=True)
+        assert r.returncode == 0, r.stderr       # the documented example is valid
         r = subprocess.run([gatelab.POLICYD, "-t", "-c", d + "/missing.conf"],
                            capture_output=True, text=True)
         assert r.returncode == 1 and "missing.conf" in r.stderr
@@ -221,7 +226,8 @@ def make_install_layout():
         assert r.returncode == 0, r.stdout + r.stderr
         exe = os.path.join(d, "usr/sbin/authguard-policyd")
         assert os.access(exe, os.X_OK), os.listdir(d)
-        for page in ("man5/authguard.conf.5", "man8/authguard-policyd.8"):
+        assert os.access(os.path.join(d, "usr/bin/authguard"), os.X_OK)
+        for page in ("man1/authguard.1", "man5/authguard.conf.5", "man8/authguard-policyd.8"):
             path = os.path.join(d, "usr/share/man", page)
             r = subprocess.run(["groff", "-ww", "-man", "-Tutf8", path], capture_output=True,
                                text=True)
