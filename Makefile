@@ -112,7 +112,7 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@python3 tests/lab/demo.py $(BUILD)
 
-install: $(PROGS)
+install: | $(PROGS)
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(BUILD)/authguard-policyd $(DESTDIR)$(SBINDIR)/authguard-policyd
 	install -d $(DESTDIR)$(BINDIR)

@@ -577,6 +577,10 @@ req_classify(struct gate_req *r, const struct auth_reply *rep)
 		attempt_set_user(&r->at, rep->user);
 		if (accounts_lookup(gate_accounts, r->user, &r->flags) < 0)
 			r->flags = 0;
+		/* now the failure can go to the account's window too */
+		if (str_copy(r->enf.account, sizeof(r->enf.account), r->user) == 0)
+			str_lower(r->enf.account);
+		r->enf.no_limit = (r->flags & ACCT_NO_LIMIT) != 0;
 	}
 	cause = cause_after_fail(r->pass, r->flags, -1);
 	if (cause == CAUSE_APP_PASSWORD_SPACES || who == NULL ||
@@ -946,7 +950,7 @@ gate_conn_close(struct gate_conn *gc, const char *why)
 	conn_close(&gc->c);
 	for (r = gc->reqs; r; r = next) {
 		next = r->next;
-		if (r->state == RS_CLIENT)
+		if (r->state == RS_CLIENT || r->state == RS_PARKED)
 			req_abort(r, "smtpd connection closed");
 		else
 			req_unlink(r);	/* keep it to log its outcome */
