@@ -71,6 +71,7 @@ static const struct config_param config_table[] = {
 	CP(submission_ports, "587 465", CT_STRING),
 	CP(policy_default_action, "DUNNO", CT_STRING),
 	CP(policy_log, "all", CT_POLICY_LOG),
+	CP(user, "", CT_STRING),
 };
 
 /* config_duration - "30s", "10m", "1h", "1d", "500ms"; result in ms */
@@ -320,6 +321,7 @@ config_free(struct config *c)
 	free(c->socket_group);
 	free(c->submission_ports);
 	free(c->policy_default_action);
+	free(c->user);
 	netlist_free(&c->tls_exempt_networks);
 	netlist_free(&c->limit_exempt_networks);
 	memset(c, 0, sizeof(*c));

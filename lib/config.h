@@ -43,7 +43,8 @@ struct config {
 	unsigned	 history_size;
 	char		*submission_ports;
 	char		*policy_default_action;
-	int		 policy_log;		/* 1: all decisions, 0: refusals */
+	int		 policy_log;
+	char		*user;		/* 1: all decisions, 0: refusals */
 };
 
 #define CONFIG_ERR_MAX	256

@@ -19,10 +19,14 @@
 /*--*/
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,6 +74,60 @@ make_state_dir(const char *dir)
 		msg_fatal("state_dir %s: not a directory", dir);
 }
 
+/* no_core_dumps - passwords live in this process's memory */
+static void
+no_core_dumps(void)
+{
+	struct rlimit rl = {0, 0};
+
+	setrlimit(RLIMIT_CORE, &rl);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+/* give_state_dir - the state files belong to the user we become */
+static void
+give_state_dir(const char *dir, uid_t uid, gid_t gid)
+{
+	static const char *const files[] = {"", "/state", "/secret",
+	    "/mechanisms", "/state.bad", "/state.tmp"};
+	char path[4096];
+	size_t i;
+
+	for (i = 0; i < NELEM(files); i++) {
+		snprintf(path, sizeof(path), "%s%s", dir, files[i]);
+		if (lchown(path, uid, gid) < 0 && errno != ENOENT)
+			msg_fatal("chown %s: %s", path, strerror(errno));
+	}
+}
+
+/* drop_privileges - become "user" once the sockets are bound */
+static void
+drop_privileges(const char *user, const char *state_dir)
+{
+	struct passwd *pw;
+
+	if (*user == 0) {
+		if (geteuid() == 0)
+			msg_warn("running as root: set \"user\" in the "
+			    "configuration to drop privileges");
+		return;
+	}
+	if ((pw = getpwnam(user)) == NULL)
+		msg_fatal("user = %s: no such user", user);
+	if (geteuid() != 0) {
+		if (geteuid() != pw->pw_uid)
+			msg_fatal("user = %s: only root can become that user",
+			    user);
+		return;
+	}
+	give_state_dir(state_dir, pw->pw_uid, pw->pw_gid);
+	if (initgroups(user, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0)
+		msg_fatal("cannot become %s: %s", user, strerror(errno));
+	if (pw->pw_uid != 0 && setuid(0) == 0)
+		msg_fatal("privileges could be regained after dropping them");
+}
+
 /* signals - termination ends the loop; a dead peer is not fatal */
 static void
 signals(void)
@@ -92,7 +150,7 @@ main(int argc, char **argv)
 	struct accounts_map accounts;
 	struct config cfg;
 	char err[CONFIG_ERR_MAX + 4096];
-	int ch, foreground = 0, test = 0, fd;
+	int ch, foreground = 0, test = 0, fd, pfd, cfd;
 
 	while ((ch = getopt(argc, argv, "c:ftv")) != -1) {
 		switch (ch) {
@@ -125,22 +183,28 @@ main(int argc, char **argv)
 	if (!foreground && daemon(0, 0) < 0)
 		msg_fatal("daemon: %s", strerror(errno));
 	signals();
+	no_core_dumps();
 	msg_batch_stderr();
 	make_state_dir(cfg.state_dir);
-	accounts_open(&accounts, cfg.accounts_map);
 	ev_init();
-	store_init(&cfg);
-	enforce_init(&cfg);
+	/* Bind as root, then become "user" before reading state or peers. */
 	fd = listen_socket(&cfg.sasl_listen, 512, cfg.socket_owner,
 	    cfg.socket_group, cfg.socket_mode);
+	pfd = cfg.policy_listen.kind == SOCK_NONE ? -1 :
+	    listen_socket(&cfg.policy_listen, 512, cfg.socket_owner,
+	    cfg.socket_group, cfg.socket_mode);
+	cfd = cfg.control_listen.kind == SOCK_NONE ? -1 :
+	    listen_socket(&cfg.control_listen, 64, cfg.user, NULL, 0600);
+	drop_privileges(cfg.user, cfg.state_dir);
+	accounts_open(&accounts, cfg.accounts_map);
+	store_init(&cfg);
+	enforce_init(&cfg);
 	gate_init(&cfg, &accounts);
 	gate_listen(fd);
-	if (cfg.policy_listen.kind != SOCK_NONE)
-		policy_init(&cfg, listen_socket(&cfg.policy_listen, 512,
-		    cfg.socket_owner, cfg.socket_group, cfg.socket_mode));
-	if (cfg.control_listen.kind != SOCK_NONE)
-		control_init(&cfg, listen_socket(&cfg.control_listen, 64, NULL,
-		    NULL, 0600));
+	if (pfd >= 0)
+		policy_init(&cfg, pfd);
+	if (cfd >= 0)
+		control_init(&cfg, cfd);
 	msg_info("started: sasl_listen %s", cfg.sasl_listen.kind == SOCK_UNIX ?
 	    cfg.sasl_listen.path : cfg.sasl_listen.host);
 	ev_run(&policyd_stop);

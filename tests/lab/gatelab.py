@@ -76,13 +76,14 @@ class Gate:
             for k, v in settings.items():
                 f.write("%s = %s\n" % (k, v))
 
-    def start(self, timeout=10):
+    def start(self, timeout=10, env=None):
         if os.path.exists(self.socket):
             os.unlink(self.socket)
         log = open(self.log, "ab")
         self.proc = subprocess.Popen([POLICYD, "-f", "-c", self.conf_path],
                                      stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                     start_new_session=True, close_fds=True)
+                                     start_new_session=True, close_fds=True,
+                                     env=dict(os.environ, **(env or {})))
         log.close()
         deadline = time.time() + timeout
         while not os.path.exists(self.socket):

@@ -186,6 +186,35 @@ def dovecot_without_done_or_wrong_version():
 
 
 @suite.test
+def drops_privileges_and_keeps_no_core():
+    import pwd
+    d = new_gate_dir()
+    fake = FakeAuth(os.path.join(d, "fake-auth"))
+    try:
+        g = gatelab.Gate(NoLab(d), d, user="nobody").start()
+        nobody = pwd.getpwnam("nobody")
+        c = GateClient(g.socket)                  # serves, reaches its upstream
+        c.send(auth_line(1, "PLAIN", resp=plain("ok-dropped")))
+        assert c.line() == b"OK\t1\tuser=ok-dropped"
+        c.close()
+        with open("/proc/%d/status" % g.proc.pid) as f:
+            status = dict(l.split(":", 1) for l in f if ":" in l)
+        assert status["Uid"].split()[:3] == [str(nobody.pw_uid)] * 3, status["Uid"]
+        assert status["Gid"].split()[0] == str(nobody.pw_gid), status["Gid"]
+        for f in ("", "/secret"):
+            st = os.stat(g.state_dir + f)
+            assert st.st_uid == nobody.pw_uid, (f, st.st_uid)
+        assert os.stat(g.state_dir + "/secret").st_mode & 0o077 == 0
+        with open("/proc/%d/limits" % g.proc.pid) as f:
+            core = [l for l in f if l.startswith("Max core file size")][0].split()
+        assert core[4] == "0", core               # no core dumps: passwords are in memory
+        assert g.stop() == 0
+    finally:
+        fake.stop()
+        subprocess.run(["rm", "-rf", d])
+
+
+@suite.test
 def config_check_names_file_and_line():
     d = new_gate_dir()
     try:
