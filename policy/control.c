@@ -20,6 +20,7 @@
 /*	network, as the log does.
 /*--*/
 #include <stdio.h>
+#include <sys/queue.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -39,12 +40,12 @@
 
 struct control_conn {
 	struct conn	 c;
-	struct control_conn *prev, *next;
+	LIST_ENTRY(control_conn) link;
 };
 
 static const struct config *ctl_cfg;
 static struct listener ctl_listener;
-static struct control_conn *ctl_conns;
+static LIST_HEAD(, control_conn) ctl_conns = LIST_HEAD_INITIALIZER(ctl_conns);
 
 /* iso_time - 2026-11-26T15:42:01Z */
 static const char *
@@ -344,12 +345,7 @@ control_closed(struct conn *c, const char *why_)
 	struct control_conn *cc = (struct control_conn *)c;
 
 	conn_close(c);
-	if (cc->prev)
-		cc->prev->next = cc->next;
-	else
-		ctl_conns = cc->next;
-	if (cc->next)
-		cc->next->prev = cc->prev;
+	LIST_REMOVE(cc, link);
 	ev_defer_free(control_conn_free, cc);
 }
 
@@ -366,10 +362,7 @@ control_accepted(int fd, pid_t pid)
 	struct control_conn *cc = xcalloc(1, sizeof(*cc));
 
 	conn_init(&cc->c, fd, 1024, &control_ops, cc, "control client");
-	cc->next = ctl_conns;
-	if (ctl_conns)
-		ctl_conns->prev = cc;
-	ctl_conns = cc;
+	LIST_INSERT_HEAD(&ctl_conns, cc, link);
 }
 
 /* control_init - start accepting */
@@ -387,6 +380,6 @@ control_shutdown(void)
 	if (ctl_cfg == NULL)
 		return;
 	listener_stop(&ctl_listener);
-	while (ctl_conns)
-		control_closed(&ctl_conns->c, "stopping");
+	while (!LIST_EMPTY(&ctl_conns))
+		control_closed(&LIST_FIRST(&ctl_conns)->c, "stopping");
 }

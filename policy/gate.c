@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -66,7 +67,7 @@ struct gate_conn;
 
 struct gate_req {
 	struct gate_conn *gc;		/* NULL: smtpd went away */
-	struct gate_req	*prev, *next;	/* in gc->reqs */
+	LIST_ENTRY(gate_req) conn_link;	/* in gc->reqs */
 	unsigned	 cid;		/* Postfix's id */
 	unsigned	 uid;		/* Dovecot's id, 0 if none */
 	unsigned	 udb_id;	/* userdb lookup, 0 if none */
@@ -83,23 +84,23 @@ struct gate_req {
 	struct ev_timer	 timer;
 	struct enforce	 enf;		/* its place in the failure limits */
 	int		 enf_ready;
-	struct gate_req	*pprev, *pnext;	/* RS_PARKED: waiting for a place */
+	LIST_ENTRY(gate_req) park_link;	/* RS_PARKED: waiting for a place */
 };
 
 struct gate_conn {
 	struct conn	 c;		/* first: conn callbacks cast back */
 	pid_t		 pid;		/* smtpd: SO_PEERCRED, else CPID */
 	int		 peercred;
-	struct gate_req	*reqs;
-	struct gate_conn *prev, *next;	/* all smtpd connections */
+	LIST_HEAD(, gate_req) reqs;
+	LIST_ENTRY(gate_conn) link;	/* all smtpd connections */
 };
 
 static const struct config *gate_cfg;
 static struct accounts_map *gate_accounts;
 static struct listener gate_listener;
-static struct gate_conn *gate_conns;
+static LIST_HEAD(, gate_conn) gate_conns = LIST_HEAD_INITIALIZER(gate_conns);
 static unsigned gate_nconn, gate_cuid;
-static struct gate_req *gate_parked;
+static LIST_HEAD(, gate_req) gate_parked = LIST_HEAD_INITIALIZER(gate_parked);
 static int gate_waking;
 
 static void gate_conn_close(struct gate_conn *, const char *);
@@ -120,13 +121,7 @@ req_unlink(struct gate_req *r)
 {
 	if (r->gc == NULL)
 		return;
-	if (r->prev)
-		r->prev->next = r->next;
-	else
-		r->gc->reqs = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
-	r->prev = r->next = NULL;
+	LIST_REMOVE(r, conn_link);
 	r->gc = NULL;
 }
 
@@ -144,13 +139,7 @@ req_unpark(struct gate_req *r)
 {
 	if (r->state != RS_PARKED)
 		return;
-	if (r->pprev)
-		r->pprev->pnext = r->pnext;
-	else
-		gate_parked = r->pnext;
-	if (r->pnext)
-		r->pnext->pprev = r->pprev;
-	r->pprev = r->pnext = NULL;
+	LIST_REMOVE(r, park_link);
 	r->state = RS_CLIENT;
 }
 
@@ -484,11 +473,7 @@ req_go(struct gate_req *r, const char *mech, const char *resp)
 static void
 req_park(struct gate_req *r)
 {
-	r->pprev = NULL;
-	r->pnext = gate_parked;
-	if (gate_parked)
-		gate_parked->pprev = r;
-	gate_parked = r;
+	LIST_INSERT_HEAD(&gate_parked, r, park_link);
 	req_enter(r, RS_PARKED);
 }
 
@@ -531,7 +516,7 @@ gate_wake_parked(void)
 		return;
 	gate_waking = 1;
 	do {
-		for (r = gate_parked; r; r = r->pnext)
+		LIST_FOREACH(r, &gate_parked, park_link)
 			if ((v = enforce_check(&r->enf)) != LV_WAIT)
 				break;
 		if (r) {
@@ -679,7 +664,7 @@ gate_find(struct gate_conn *gc, unsigned cid)
 {
 	struct gate_req *r;
 
-	for (r = gc->reqs; r; r = r->next)
+	LIST_FOREACH(r, &gc->reqs, conn_link)
 		if (r->cid == cid)
 			return r;
 	return NULL;
@@ -691,8 +676,8 @@ gate_abandon_waiting(struct gate_conn *gc)
 {
 	struct gate_req *r, *next;
 
-	for (r = gc->reqs; r; r = next) {
-		next = r->next;
+	for (r = LIST_FIRST(&gc->reqs); r; r = next) {
+		next = LIST_NEXT(r, conn_link);
 		if (r->state == RS_CLIENT)
 			req_abort(r, "client cancelled or started over");
 	}
@@ -709,10 +694,7 @@ req_new(struct gate_conn *gc, unsigned cid, const char *mech, const char *rip,
 	r->cid = cid;
 	r->asked = ev_now();
 	attempt_init(&r->at, mech, rip, secured, gc->pid, ev_now());
-	r->next = gc->reqs;
-	if (gc->reqs)
-		gc->reqs->prev = r;
-	gc->reqs = r;
+	LIST_INSERT_HEAD(&gc->reqs, r, conn_link);
 	return r;
 }
 
@@ -948,19 +930,14 @@ gate_conn_close(struct gate_conn *gc, const char *why)
 	if (why)
 		msg_warn("%s: closing: %s", gc->c.name, why);
 	conn_close(&gc->c);
-	for (r = gc->reqs; r; r = next) {
-		next = r->next;
+	for (r = LIST_FIRST(&gc->reqs); r; r = next) {
+		next = LIST_NEXT(r, conn_link);
 		if (r->state == RS_CLIENT || r->state == RS_PARKED)
 			req_abort(r, "smtpd connection closed");
 		else
 			req_unlink(r);	/* keep it to log its outcome */
 	}
-	if (gc->prev)
-		gc->prev->next = gc->next;
-	else
-		gate_conns = gc->next;
-	if (gc->next)
-		gc->next->prev = gc->prev;
+	LIST_REMOVE(gc, link);
 	gate_nconn--;
 	ev_defer_free(gate_conn_free, gc);
 }
@@ -1015,10 +992,8 @@ gate_accepted(int fd, pid_t pid)
 	gc->peercred = pid > 0;
 	snprintf(name, sizeof(name), "sasl client pid %ld", (long)gc->pid);
 	conn_init(&gc->c, fd, AUTHPROTO_LINE_MAX, &gate_ops, gc, xstrdup(name));
-	gc->next = gate_conns;
-	if (gate_conns)
-		gate_conns->prev = gc;
-	gate_conns = gc;
+	LIST_INIT(&gc->reqs);
+	LIST_INSERT_HEAD(&gate_conns, gc, link);
 	gate_nconn++;
 	gate_hello(gc);
 }
@@ -1046,8 +1021,8 @@ void
 gate_shutdown(void)
 {
 	listener_stop(&gate_listener);
-	while (gate_conns)
-		gate_conn_close(gate_conns, NULL);
+	while (!LIST_EMPTY(&gate_conns))
+		gate_conn_close(LIST_FIRST(&gate_conns), NULL);
 	upstream_shutdown();
 	userdb_shutdown();
 }

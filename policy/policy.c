@@ -13,6 +13,7 @@
 /*	and everyone else go on.
 /*--*/
 #include <stdio.h>
+#include <sys/queue.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,12 +34,12 @@ struct policy_conn {
 	struct conn	 c;		/* first: conn callbacks cast back */
 	pid_t		 pid;
 	struct policy_req req;
-	struct policy_conn *prev, *next;
+	LIST_ENTRY(policy_conn) link;
 };
 
 static const struct config *pol_cfg;
 static struct listener pol_listener;
-static struct policy_conn *pol_conns;
+static LIST_HEAD(, policy_conn) pol_conns = LIST_HEAD_INITIALIZER(pol_conns);
 static struct ev_timer pol_sweep;
 
 /* policy_log - the decision's one line */
@@ -175,12 +176,7 @@ policy_close(struct policy_conn *pc)
 {
 	conn_close(&pc->c);
 	session_forget(pc->pid);
-	if (pc->prev)
-		pc->prev->next = pc->next;
-	else
-		pol_conns = pc->next;
-	if (pc->next)
-		pc->next->prev = pc->prev;
+	LIST_REMOVE(pc, link);
 	ev_defer_free(policy_conn_free, pc);
 }
 
@@ -206,10 +202,7 @@ policy_accepted(int fd, pid_t pid)
 	pc->pid = pid;
 	policy_req_init(&pc->req);
 	conn_init(&pc->c, fd, POLICY_LINE_MAX, &policy_ops, pc, "policy client");
-	pc->next = pol_conns;
-	if (pol_conns)
-		pol_conns->prev = pc;
-	pol_conns = pc;
+	LIST_INSERT_HEAD(&pol_conns, pc, link);
 }
 
 /* policy_sweep_tick - forget sessions gone quiet */
@@ -238,7 +231,7 @@ policy_shutdown(void)
 		return;
 	listener_stop(&pol_listener);
 	ev_timer_stop(&pol_sweep);
-	while (pol_conns)
-		policy_close(pol_conns);
+	while (!LIST_EMPTY(&pol_conns))
+		policy_close(LIST_FIRST(&pol_conns));
 	session_shutdown();
 }

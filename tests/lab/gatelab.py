@@ -242,3 +242,25 @@ def auth_line(id_, mech, secured=True, resp=None, rip="127.0.0.1"):
     if resp is not None:
         line += "\tresp=" + resp
     return line + "\n"
+
+
+def teardown_suite(S):
+    """Stop a suite's gate, lab and gate directory (S: "gate", "lab", "dir").
+
+    Everything is stopped even when a step fails; then any problem is raised: the gate's exit
+    status (a sanitizer report makes it non-zero) or a lab process left behind."""
+    errors = []
+    gate, lab = S.get("gate"), S.get("lab")
+    if gate:
+        rc = gate.stop()
+        if rc not in (0, None):
+            errors.append("authguard-policyd exited %s:\n%s" % (rc, gate.log_text()[-3000:]))
+    if lab:
+        lab.stop()
+        left = lab.leftover_processes()
+        if left:
+            errors.append("processes left: %r" % left)
+    if S.get("dir"):
+        subprocess.run(["rm", "-rf", S["dir"]])
+    if errors:
+        raise AssertionError("\n".join(errors))

@@ -10,7 +10,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lab import Lab  # noqa: E402
-from gatelab import Gate, new_gate_dir, ref_of, swaks_auth_reply  # noqa: E402
+from gatelab import teardown_suite, Gate, new_gate_dir, ref_of, swaks_auth_reply  # noqa: E402
 from tap import Suite  # noqa: E402
 
 suite = Suite("detail")
@@ -41,11 +41,7 @@ def restart_gate(**conf):
 
 
 def teardown():
-    rc = S["gate"].stop() if S.get("gate") else 0
-    if S.get("lab"):
-        S["lab"].stop()
-    subprocess.run(["rm", "-rf", S.get("dir", "/nonexistent")])
-    assert rc in (0, None), "authguard-policyd exited %s" % rc
+    teardown_suite(S)
 
 
 def auth(user, password, tls=True):

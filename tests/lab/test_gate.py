@@ -13,7 +13,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lab import Lab  # noqa: E402
-from gatelab import (Gate, GateClient, auth_line, b64, new_gate_dir, ref_of,  # noqa: E402
+from gatelab import (teardown_suite, Gate, GateClient, auth_line, b64, new_gate_dir, ref_of,  # noqa: E402
                      swaks_auth_reply)
 from tap import Suite  # noqa: E402
 
@@ -46,21 +46,7 @@ def setup():
 
 
 def teardown():
-    errors = []
-    gate, lab = S.get("gate"), S.get("lab")
-    if gate:
-        rc = gate.stop()
-        if rc not in (0, None):
-            errors.append("authguard-policyd exited %s:\n%s" % (rc, gate.log_text()[-3000:]))
-    if lab:
-        lab.stop()
-        left = lab.leftover_processes()
-        if left:
-            errors.append("processes left: %r" % left)
-    if S.get("dir"):
-        subprocess.run(["rm", "-rf", S["dir"]])
-    if errors:
-        raise AssertionError("\n".join(errors))
+    teardown_suite(S)
 
 
 def swaks_auth(user, password, mech="PLAIN", tls="starttls", li=None):

@@ -18,7 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lab import Lab  # noqa: E402
 import gatelab  # noqa: E402
-from gatelab import Gate, b64, new_gate_dir, ref_of, swaks_auth_reply  # noqa: E402
+from gatelab import teardown_suite, Gate, b64, new_gate_dir, ref_of, swaks_auth_reply  # noqa: E402
 from tap import Suite  # noqa: E402
 
 suite = Suite("limits")
@@ -36,11 +36,7 @@ def setup():
 
 
 def teardown():
-    rc = S["gate"].stop() if S.get("gate") else 0
-    if S.get("lab"):
-        S["lab"].stop()
-    subprocess.run(["rm", "-rf", S.get("dir", "/nonexistent")])
-    assert rc in (0, None), "authguard-policyd exited %s" % rc
+    teardown_suite(S)
 
 
 def auth(user, password, src="127.0.0.1", tls=True):

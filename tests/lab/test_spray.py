@@ -10,7 +10,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lab import Lab  # noqa: E402
 import gatelab  # noqa: E402
-from gatelab import Gate, GateClient, auth_line, b64, new_gate_dir  # noqa: E402
+from gatelab import teardown_suite, Gate, GateClient, auth_line, b64, new_gate_dir  # noqa: E402
 from tap import Suite  # noqa: E402
 
 suite = Suite("spray")
@@ -31,11 +31,7 @@ def setup():
 
 
 def teardown():
-    rc = S["gate"].stop() if S.get("gate") else 0
-    if S.get("lab"):
-        S["lab"].stop()
-    subprocess.run(["rm", "-rf", S.get("dir", "/nonexistent")])
-    assert rc in (0, None), "authguard-policyd exited %s" % rc
+    teardown_suite(S)
 
 
 def rss_kb(pid):
