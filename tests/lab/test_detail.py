@@ -5,7 +5,6 @@ password, and must still show the causes that say nothing about the account."""
 
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -5,7 +5,6 @@ malformed request gets the default action and the connection goes on."""
 
 import os
 import socket
-import subprocess
 import sys
 import time
 
