@@ -13,6 +13,7 @@ from lab import Lab  # noqa: E402
 from gatelab import Gate, b64, new_gate_dir, ref_of, swaks_auth_reply  # noqa: E402
 
 if len(sys.argv) > 1:
+    gatelab.BUILD = os.path.abspath(sys.argv[1])
     gatelab.POLICYD = os.path.join(os.path.abspath(sys.argv[1]), "authguard-policyd")
 
 SCENARIOS = [
@@ -43,7 +44,11 @@ def show(title, reply, line):
 
 def main():
     gdir = new_gate_dir()
-    lab = Lab(sasl_path=os.path.join(gdir, "auth"))
+    policy = os.path.join(gdir, "policy")
+    lab = Lab(sasl_path=os.path.join(gdir, "auth"), extra_main_cf={
+        "smtpd_relay_restrictions": "check_policy_service unix:%s, permit_sasl_authenticated, "
+                                    "reject_unauth_destination" % policy,
+        "smtpd_policy_service_policy_context": "submission"})
     gate = None
     try:
         with open(os.path.join(gdir, "accounts"), "w") as f:
@@ -53,11 +58,12 @@ def main():
                        check=True)
         lab.start_dovecot()
         gate = Gate(lab, gdir, accounts_map=gdir + "/accounts.cdb", upstream_timeout="3s",
-                    client_detail="full", guessing_threshold="255").start()
+                    client_detail="full", guessing_threshold="255", policy_listen="unix:" + policy,
+                    account_fail_limit="3/10m").start()
         lab.start_postfix()
         print("lab: Postfix submission 127.0.0.1:%d (STARTTLS), 127.0.0.1:%d (TLS), "
-              "Dovecot, authguard-policyd (client_detail = full)" %
-              (lab.submission_port, lab.smtps_port))
+              "Dovecot, authguard-policyd (client_detail = full, account_fail_limit = 3/10m, "
+              "policy service on)" % (lab.submission_port, lab.smtps_port))
         for title, user, pw, mech, tls in SCENARIOS:
             n = len(gate.events())
             args = ["-a", mech, "-au", user, "-ap", pw, "--quit-after", "AUTH"]
@@ -89,11 +95,53 @@ def main():
                                                 "AUTH")[1])
         show("Dovecot is back (nothing restarted)", "%s %s" % (code, text),
              gate.events()[-1]["_line"].split(": ", 1)[1])
+        limits_and_policy(lab, gate)
     finally:
         if gate:
             gate.stop()
         lab.stop()
         subprocess.run(["rm", "-rf", gdir])
+
+
+def plain_auth(lab, user, password, src, tls=True):
+    s = lab.smtp_connect(starttls=tls, source_address=src)
+    try:
+        code, msg = s.docmd("AUTH PLAIN", b64("\0%s\0%s" % (user, password)))
+        return "%d %s" % (code, msg.decode())
+    finally:
+        s.close()
+
+
+def logged(gate, text):
+    if text.startswith("235"):
+        return gate.events()[-1]["_line"].split(": ", 1)[1]
+    ref = ref_of(text)
+    lines = [e["_line"].split(": ", 1)[1] for kind in ("auth", "policy")
+             for e in gate.events(kind) if e.get("ref") == ref]
+    return lines[0] if lines else "(none)"
+
+
+def limits_and_policy(lab, gate):
+    """The failure limits, the familiar address, the policy service and authguard why."""
+    reply = plain_auth(lab, "alice@example.test", "correct horse", "127.0.0.21")
+    show("alice logs in from her phone (127.0.0.21)", reply, logged(gate, reply))
+    for i in range(3):
+        reply = plain_auth(lab, "alice@example.test", "guess-%d" % i, "127.0.0.66")
+    show("an attacker's third wrong password for alice (127.0.0.66)", reply, logged(gate, reply))
+    reply = plain_auth(lab, "alice@example.test", "correct horse", "127.0.0.66")
+    show("the attacker again, even with the right password: refused before Dovecot", reply,
+         logged(gate, reply) + "\n           " + "\n           ".join(
+             e["_line"].split(": ", 1)[1] for e in gate.events("lock")))
+    reply = plain_auth(lab, "alice@example.test", "correct horse", "127.0.0.21")
+    show("alice's phone, a familiar address, still gets in", reply, logged(gate, reply))
+    rc, out = lab.swaks("-tls", "--from", "someone@example.test", "--quit-after", "RCPT")
+    text = [l for l in out.splitlines() if " 530 " in l][-1].split(None, 1)[1]
+    show("a client with TLS but no credentials configured sends mail (policy service)", text,
+         logged(gate, text))
+    out = subprocess.run([os.path.join(gatelab.BUILD, "authguard"), "-s", gate.control, "why",
+                          "127.0.0.66"], capture_output=True, text=True).stdout
+    print("\n## authguard why 127.0.0.66")
+    print("\n".join("   " + l for l in out.splitlines()))
 
 
 if __name__ == "__main__":
