@@ -27,6 +27,7 @@
 int msg_verbose;
 
 static const char *msg_name = "authguard";
+static long msg_pid;		/* getpid() is a system call: asked once */
 static int msg_stderr = 1;
 static int msg_batch;		/* stderr fully buffered, flushed by msg_flush */
 
@@ -36,6 +37,7 @@ msg_open(const char *name, int to_stderr)
 {
 	msg_name = name;
 	msg_stderr = to_stderr;
+	msg_pid = (long)getpid();
 	if (!to_stderr)
 		openlog(name, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
@@ -88,8 +90,10 @@ msg_emit(int pri, const char *level, const char *text)
 		return;
 	}
 	gettimeofday(&tv, NULL);
+	if (msg_pid == 0)
+		msg_pid = (long)getpid();
 	fprintf(stderr, "%s.%03ldZ %s[%ld]: %s%s%s\n", msg_stamp(tv.tv_sec),
-	    (long)(tv.tv_usec / 1000), msg_name, (long)getpid(),
+	    (long)(tv.tv_usec / 1000), msg_name, msg_pid,
 	    level ? level : "", level ? ": " : "", text);
 	if (pri <= LOG_CRIT)
 		msg_flush();

@@ -182,6 +182,7 @@ main(int argc, char **argv)
 	}
 	if (!foreground && daemon(0, 0) < 0)
 		msg_fatal("daemon: %s", strerror(errno));
+	msg_open("authguard-policyd", foreground);	/* the pid changed */
 	signals();
 	no_core_dumps();
 	msg_batch_stderr();
