@@ -130,6 +130,7 @@ authproto_parse_reply(const struct authline *al, struct auth_reply *r)
 	r->user = authline_param(al, 2, "user");
 	r->code = authline_param(al, 2, "code");
 	r->reason = authline_param(al, 2, "reason");
+
 	r->temp = authline_param(al, 2, "temp") != NULL;
 	return 0;
 }

@@ -197,18 +197,26 @@ tracker_remove(struct tracker *tr, struct track *t)
 	track_free(t);
 }
 
-/* tracker_evict - make room: least recently used, unprotected first */
-static void
+/*
+ * tracker_evict - make room: least recently used, unprotected first. An
+ * entry with attempts in flight is never taken (its reservations would
+ * be lost); if only such entries are left, the tracker stays over its
+ * cap until they end. Returns 0 when nothing could go.
+ */
+static int
 tracker_evict(struct tracker *tr)
 {
-	struct track *victim = tr->lru[0].lprev;
+	struct track *t;
+	int list;
 
-	if (victim == &tr->lru[0])
-		victim = tr->lru[1].lprev;
-	if (victim == &tr->lru[1])
-		return;
-	tr->evicted++;
-	tracker_remove(tr, victim);
+	for (list = 0; list < 2; list++)
+		for (t = tr->lru[list].lprev; t != &tr->lru[list]; t = t->lprev)
+			if (t->inflight == 0) {
+				tr->evicted++;
+				tracker_remove(tr, t);
+				return 1;
+			}
+	return 0;
 }
 
 /* limits_find - an entry, or NULL */
@@ -235,8 +243,8 @@ limits_get(struct tracker *tr, const char *key, uint32_t now)
 		tracker_touch(tr, t, now);
 		return t;
 	}
-	while (tr->count >= tr->max && tr->count > 0)
-		tracker_evict(tr);
+	while (tr->count >= tr->max && tr->count > 0 && tracker_evict(tr))
+		;
 	if (tr->count >= tr->nbucket)
 		tracker_grow(tr);
 	len = strlen(key);
@@ -446,13 +454,20 @@ limits_add_familiar(struct limits *l, struct track *t, uint32_t who,
 	t->fam[oldest].t = when;
 }
 
-/* full - failures plus attempts in flight reach the limit */
+/* full - attempts in flight could bring the window to its limit */
 static int
 full(const struct tracker *tr, struct track *t, uint32_t fp, uint32_t now)
 {
-	if (track_find_fp(tr, t, fp, now))
-		return 0;	/* a repeat counts nothing more */
+	if (t->inflight == 0 || track_find_fp(tr, t, fp, now))
+		return 0;	/* nothing to wait for, or a repeat */
 	return limits_window_count(tr, t, now) + t->inflight >= tr->lim.n;
+}
+
+/* overfull - the window holds the limit already (e.g. the limit was lowered) */
+static int
+overfull(const struct tracker *tr, const struct track *t, uint32_t now)
+{
+	return limits_window_count(tr, t, now) >= tr->lim.n;
 }
 
 /* acct_applies - is the account's lock and window in play? */
@@ -476,10 +491,15 @@ limits_check(struct limits *l, const struct limits_query *q, uint32_t now,
 		return LV_ALLOW;
 	i = q->addr ? limits_find(&l->addr, q->addr) : NULL;
 	a = q->account ? limits_find(&l->acct, q->account) : NULL;
+	if (i && !limits_is_locked(i, now) && overfull(&l->addr, i, now))
+		lock_entry(l, &l->addr, i, now);
 	if (i && limits_is_locked(i, now)) {
 		*retry_at = i->locked_until;
 		return LV_IP_BLOCKED;
 	}
+	if (a && !q->no_limit && !limits_is_locked(a, now) &&
+	    overfull(&l->acct, a, now))
+		lock_entry(l, &l->acct, a, now);
 	if (acct_applies(l, q, a, now) && limits_is_locked(a, now)) {
 		*retry_at = a->locked_until;
 		return LV_ACCOUNT_LOCKED;
@@ -577,8 +597,7 @@ limits_fail(struct limits *l, const struct limits_query *q, int count_acct,
 		out->stale |= record(&l->acct, t, q->fp, addr_who, now);
 		if (track_distinct(&l->acct, t, 0, now) >= l->cfg.guess_distinct)
 			out->guessing = 1;
-		if (acct_applies(l, q, t, now) &&
-		    limits_window_count(&l->acct, t, now) >= l->acct.lim.n) {
+		if (limits_window_count(&l->acct, t, now) >= l->acct.lim.n) {
 			out->locked_until = lock_entry(l, &l->acct, t, now);
 			out->locked_account = 1;
 		}

@@ -129,7 +129,8 @@ parse_uint(const char *s, unsigned long max, unsigned long *out)
 	for (; *s; s++) {
 		if (*s < '0' || *s > '9')
 			return -1;
-		if (v > (max - (unsigned long)(*s - '0')) / 10)
+		if ((unsigned long)(*s - '0') > max ||
+		    v > (max - (unsigned long)(*s - '0')) / 10)
 			return -1;
 		v = v * 10 + (unsigned long)(*s - '0');
 	}

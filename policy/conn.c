@@ -14,7 +14,9 @@
 /*	stops everything and calls no callback.
 /*
 /*	A callback may close the connection; the reader checks
-/*	c->dead after each line.
+/*	c->dead after each line. A write that fails inside conn_send()
+/*	never calls back into the owner there: the owner is in the middle
+/*	of its own work; ops->closed comes from the event loop instead.
 /*
 /*	listen_socket() creates a listening socket with the owner,
 /*	group and mode from the configuration.
@@ -52,6 +54,7 @@ conn_setup(struct conn *c, int fd, size_t maxline, const struct conn_ops *ops,
 	c->ctx = ctx;
 	c->dead = 0;
 	c->finishing = 0;
+	memset(&c->later, 0, sizeof(c->later));
 	c->name = name;
 	ev_io_start(&c->io, fd, want, conn_event);
 }
@@ -115,6 +118,30 @@ conn_connect(struct conn *c, const struct sockspec *ss, size_t maxline,
 	return 0;
 }
 
+/* conn_closed_later - the deferred "closed", from the event loop */
+static void
+conn_closed_later(struct ev_timer *t)
+{
+	struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, later));
+
+	c->ops->closed(c, c->why);
+}
+
+/*
+ * conn_fail - the connection is over, but the owner may be in the middle
+ * of using it (conn_send is called from the owner's code): stop all I/O
+ * now, tell the owner from the event loop. conn_close() cancels that.
+ */
+static void
+conn_fail(struct conn *c, const char *why)
+{
+	c->dead = 1;
+	c->why = why;
+	if (c->io.fd >= 0)
+		ev_io_want(&c->io, 0);
+	ev_timer_start(&c->later, 0, conn_closed_later);
+}
+
 /* conn_flush - write queued output */
 static void
 conn_flush(struct conn *c)
@@ -128,15 +155,14 @@ conn_flush(struct conn *c)
 		if (n < 0 && errno == EAGAIN)
 			break;
 		if (n <= 0) {
-			c->dead = 1;
-			c->ops->closed(c, n < 0 ? strerror(errno) : "write failed");
+			conn_fail(c, n < 0 && errno == EPIPE ? "connection closed by "
+			    "peer" : "write failed");
 			return;
 		}
 		buf_consume(&c->out, (size_t)n);
 	}
 	if (c->out.len == 0 && c->finishing) {
-		c->dead = 1;
-		c->ops->closed(c, "finished");
+		conn_fail(c, "finished");
 		return;
 	}
 	ev_io_want(&c->io, c->out.len ? EV_READ | EV_WRITE : EV_READ);
@@ -161,8 +187,7 @@ conn_send(struct conn *c, const char *p, size_t len)
 	if (c->connecting)
 		return;
 	if (c->out.len > CONN_OUT_MAX) {
-		c->dead = 1;
-		c->ops->closed(c, "peer does not read its replies");
+		conn_fail(c, "peer does not read its replies");
 		return;
 	}
 	conn_flush(c);
@@ -265,6 +290,7 @@ void
 conn_close(struct conn *c)
 {
 	c->dead = 1;
+	ev_timer_stop(&c->later);
 	if (c->io.fd >= 0) {
 		int fd = c->io.fd;
 

@@ -32,6 +32,8 @@ struct conn {
 	int		 connecting;
 	int		 dead;
 	int		 finishing;	/* close once the output is written */
+	struct ev_timer	 later;		/* delivers "closed" outside conn_send */
+	const char	*why;
 	const char	*name;		/* for diagnostics */
 };
 

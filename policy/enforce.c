@@ -134,3 +134,21 @@ enforce_pass(struct enforce *e)
 	limits_pass(&store_limits, &q, store_now());
 	store_dirty();
 }
+
+/* enforce_locked - is the account locked for this attempt (relayed OK)? */
+int
+enforce_locked(struct enforce *e)
+{
+	struct limits_query q = query(e);
+	struct track *t;
+
+	q.addr = NULL;		/* the address was checked before forwarding */
+	if (q.account == NULL || q.exempt || q.no_limit ||
+	    (t = limits_find(&store_limits.acct, q.account)) == NULL ||
+	    !limits_is_locked(t, store_now()) ||
+	    (e->addr[0] && limits_familiar(&store_limits, q.account, e->addr,
+	    store_now())))
+		return 0;
+	e->retry_at = t->locked_until;
+	return 1;
+}

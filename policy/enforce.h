@@ -30,5 +30,6 @@ enum limits_verdict enforce_check(struct enforce *);
 enum cause enforce_fail(struct enforce *, enum cause, const char *);
 void	enforce_pass(struct enforce *);
 void	enforce_release(struct enforce *);
+int	enforce_locked(struct enforce *);
 
 #endif

@@ -84,7 +84,7 @@ struct gate_req {
 	struct ev_timer	 timer;
 	struct enforce	 enf;		/* its place in the failure limits */
 	int		 enf_ready;
-	LIST_ENTRY(gate_req) park_link;	/* RS_PARKED: waiting for a place */
+	TAILQ_ENTRY(gate_req) park_link; /* RS_PARKED: waiting for a place */
 };
 
 struct gate_conn {
@@ -100,12 +100,13 @@ static struct accounts_map *gate_accounts;
 static struct listener gate_listener;
 static LIST_HEAD(, gate_conn) gate_conns = LIST_HEAD_INITIALIZER(gate_conns);
 static unsigned gate_nconn, gate_cuid;
-static LIST_HEAD(, gate_req) gate_parked = LIST_HEAD_INITIALIZER(gate_parked);
+static TAILQ_HEAD(, gate_req) gate_parked = TAILQ_HEAD_INITIALIZER(gate_parked);
 static int gate_waking;
 
 static void gate_conn_close(struct gate_conn *, const char *);
 static void gate_req_forward(struct gate_req *);
 static void gate_wake_parked(void);
+static void req_relay_learn(struct gate_req *, const char *);
 static void gate_unparsable(struct gate_conn *, char *, size_t, const char *);
 
 /* gate_connections - how many smtpd connections are open */
@@ -139,7 +140,7 @@ req_unpark(struct gate_req *r)
 {
 	if (r->state != RS_PARKED)
 		return;
-	LIST_REMOVE(r, park_link);
+	TAILQ_REMOVE(&gate_parked, r, park_link);
 	r->state = RS_CLIENT;
 }
 
@@ -183,8 +184,9 @@ req_log(struct gate_req *r)
 	str_copy(h.ip, sizeof(h.ip), r->at.ip);
 	history_add(&store_history, &h, r->at.user);
 	store_dirty();
-	session_auth(r->at.smtpd_pid, r->at.ip, r->at.result == ATTEMPT_FAIL,
-	    r->at.ref, ev_now());
+	if (r->at.result != ATTEMPT_ABORT)
+		session_auth(r->at.smtpd_pid, r->at.ip, r->at.result ==
+		    ATTEMPT_FAIL, r->at.ref, ev_now());
 }
 
 /* req_enforce_ready - the attempt's limits query, built once */
@@ -281,6 +283,7 @@ req_abort(struct gate_req *r, const char *why)
 	attempt_set_detail(&r->at, why);
 	req_log(r);
 	req_free(r);
+	gate_wake_parked();	/* it may have held a place in a window */
 }
 
 /* req_pass - Dovecot said OK: relay it, log, end */
@@ -350,27 +353,32 @@ req_userdb_budget(const struct gate_req *r)
 static void
 req_enter(struct gate_req *r, enum req_state s)
 {
+	uint64_t spent = ev_now() - r->asked;
 	unsigned ms;
 
 	r->state = s;
 	if (s == RS_CLIENT)
 		ms = GATE_CLIENT_IDLE;
-	else if (s == RS_UPSTREAM || s == RS_PARKED)
-		ms = gate_cfg->upstream_timeout;
-	else
+	else if (s == RS_USERDB)
 		ms = req_userdb_budget(r);
+	else	/* waiting and Dovecot share what is left of smtpd's wait */
+		ms = spent + GATE_USERDB_MIN < gate_cfg->upstream_timeout ?
+		    (unsigned)(gate_cfg->upstream_timeout - spent) :
+		    GATE_USERDB_MIN;
 	ev_timer_start(&r->timer, ms, req_timeout);
 }
 
-/* gate_send_cont - a challenge for the client */
+/* gate_send_cont - a challenge for the client (relayed ones can be long) */
 static void
 gate_send_cont(struct gate_req *r, const char *b64)
 {
-	char line[128];
+	struct buf line;
 
-	snprintf(line, sizeof(line), "CONT\t%u\t%s\n", r->cid, b64);
-	conn_puts(&r->gc->c, line);
+	buf_init(&line);
+	buf_printf(&line, "CONT\t%u\t%s\n", r->cid, b64);
 	req_enter(r, RS_CLIENT);
+	conn_send(&r->gc->c, line.data, line.len);
+	buf_free(&line);
 }
 
 /* req_malformed - the client's response could not be decoded */
@@ -473,7 +481,7 @@ req_go(struct gate_req *r, const char *mech, const char *resp)
 static void
 req_park(struct gate_req *r)
 {
-	LIST_INSERT_HEAD(&gate_parked, r, park_link);
+	TAILQ_INSERT_TAIL(&gate_parked, r, park_link);	/* first come, first go */
 	req_enter(r, RS_PARKED);
 }
 
@@ -516,7 +524,7 @@ gate_wake_parked(void)
 		return;
 	gate_waking = 1;
 	do {
-		LIST_FOREACH(r, &gate_parked, park_link)
+		TAILQ_FOREACH(r, &gate_parked, park_link)
 			if ((v = enforce_check(&r->enf)) != LV_WAIT)
 				break;
 		if (r) {
@@ -557,16 +565,8 @@ req_classify(struct gate_req *r, const struct auth_reply *rep)
 		req_fail(r, cause);
 		return;
 	}
-	if (r->kind == RK_RELAY && r->user == NULL && rep->user) {
-		r->user = xstrdup(rep->user);
-		attempt_set_user(&r->at, rep->user);
-		if (accounts_lookup(gate_accounts, r->user, &r->flags) < 0)
-			r->flags = 0;
-		/* now the failure can go to the account's window too */
-		if (str_copy(r->enf.account, sizeof(r->enf.account), r->user) == 0)
-			str_lower(r->enf.account);
-		r->enf.no_limit = (r->flags & ACCT_NO_LIMIT) != 0;
-	}
+	if (r->kind == RK_RELAY && r->user == NULL && rep->user)
+		req_relay_learn(r, rep->user);
 	cause = cause_after_fail(r->pass, r->flags, -1);
 	if (cause == CAUSE_APP_PASSWORD_SPACES || who == NULL ||
 	    (r->udb_id = userdb_lookup(r, who)) == 0) {
@@ -587,7 +587,21 @@ gate_userdb_done(void *arg, enum userdb_reply_kind kind)
 	req_fail(r, cause_after_fail(r->pass, r->flags, known));
 }
 
-/* req_relay_ok_check - flags checked after OK for relayed mechanisms */
+/* req_relay_learn - a relayed mechanism's user, known once Dovecot names it */
+static void
+req_relay_learn(struct gate_req *r, const char *user)
+{
+	r->user = xstrdup(user);
+	attempt_set_user(&r->at, user);
+	if (accounts_lookup(gate_accounts, user, &r->flags) < 0)
+		r->flags = 0;
+	/* the account's window and lock apply from now on */
+	if (str_copy(r->enf.account, sizeof(r->enf.account), user) == 0)
+		str_lower(r->enf.account);
+	r->enf.no_limit = (r->flags & ACCT_NO_LIMIT) != 0;
+}
+
+/* req_relay_ok_check - what PLAIN/LOGIN check before Dovecot, after OK */
 static enum cause
 req_relay_ok_check(struct gate_req *r, const struct auth_reply *rep)
 {
@@ -596,11 +610,11 @@ req_relay_ok_check(struct gate_req *r, const struct auth_reply *rep)
 
 	if (r->kind != RK_RELAY || rep->user == NULL)
 		return CAUSE_NONE;
-	attempt_set_user(&r->at, rep->user);
-	if (accounts_lookup(gate_accounts, rep->user, &r->flags) < 0)
-		return CAUSE_NONE;
+	req_relay_learn(r, rep->user);
 	if (r->flags & ACCT_DISABLED)
 		return CAUSE_ACCOUNT_DISABLED;
+	if (enforce_locked(&r->enf))
+		return CAUSE_ACCOUNT_LOCKED;
 	for (i = 0; i < NELEM(oauth); i++)
 		if (strcmp(r->at.mech, oauth[i]) == 0)
 			return CAUSE_NONE;
@@ -619,12 +633,13 @@ gate_upstream_reply(void *arg, const struct auth_reply *rep,
 		r->uid = 0;
 	switch (rep->kind) {
 	case AUTH_REPLY_OK:
-		if (r->user == NULL && rep->user)
-			attempt_set_user(&r->at, rep->user);
 		if ((cause = req_relay_ok_check(r, rep)) != CAUSE_NONE)
 			req_fail(r, cause);
-		else
+		else {
+			if (r->user == NULL && rep->user)
+				attempt_set_user(&r->at, rep->user);
 			req_pass(r, al);
+		}
 		break;
 	case AUTH_REPLY_FAIL:
 		req_classify(r, rep);

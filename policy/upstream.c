@@ -176,7 +176,8 @@ up_closed(struct conn *c, const char *why)
 	up_enter(UP_DOWN);
 	buf_reset(&up.queued);
 	up_fail_all(why);
-	up_schedule_retry();
+	if (up.state == UP_DOWN)	/* a request may have reconnected */
+		up_schedule_retry();
 }
 
 /* up_handshake_line - VERSION, MECH, ..., DONE */
@@ -304,7 +305,8 @@ up_connect(void)
 			    err);
 		up_enter(UP_DOWN);
 		up_fail_all(err);
-		up_schedule_retry();
+		if (up.state == UP_DOWN)
+			up_schedule_retry();
 	}
 }
 

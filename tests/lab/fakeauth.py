@@ -13,7 +13,8 @@ see the gate survive it. What it does with a request is chosen by the PLAIN user
     silent      never answers
     anything else: FAIL <id>
 
-Mechanism CRAM-MD5 is answered with a challenge and then OK user=cram-user.
+Mechanisms CRAM-MD5 and DIGEST-MD5 (a challenge of 300 base64 bytes) are answered with a
+challenge and then OK user=cram-user.
 handshake: "normal", "never" (no DONE), "version2" (VERSION 2).
 """
 
@@ -24,7 +25,8 @@ import threading
 
 
 class FakeAuth:
-    def __init__(self, path, handshake="normal", mechs=("PLAIN", "LOGIN", "CRAM-MD5")):
+    def __init__(self, path, handshake="normal", mechs=("PLAIN", "LOGIN", "CRAM-MD5",
+                                                        "DIGEST-MD5")):
         self.path = path
         self.handshake = handshake
         self.mechs = mechs
@@ -97,10 +99,11 @@ class FakeAuth:
             return True
         rid, mech = f[1], f[2]
         params = dict(p.split("=", 1) for p in f[3:] if "=" in p)
-        if mech == "CRAM-MD5":
+        if mech in ("CRAM-MD5", "DIGEST-MD5"):
             self.requests.append((mech, None))
-            c.sendall(("CONT\t%s\t%s\n" % (rid, base64.b64encode(b"<1.2@fake>").decode()))
-                      .encode())
+            challenge = b"<1.2@fake>" if mech == "CRAM-MD5" else \
+                b'realm="example.test",nonce="' + b"n" * 200 + b'",qop="auth",algorithm=md5-sess'
+            c.sendall(("CONT\t%s\t%s\n" % (rid, base64.b64encode(challenge).decode())).encode())
             return True
         user = base64.b64decode(params.get("resp", "")).split(b"\0")[1].decode()
         self.requests.append((mech, user))

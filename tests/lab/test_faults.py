@@ -134,6 +134,35 @@ def relayed_mechanism_round_trip():
 
 
 @suite.test
+def long_relayed_challenge_arrives_whole():
+    c = GateClient(S["gate"].socket)
+    c.send(auth_line(8, "DIGEST-MD5"))
+    line = c.line().decode()
+    assert line.startswith("CONT\t8\t") and len(line) > 300, line
+    c.send("CONT\t8\t%s\n" % b64("response"))
+    assert c.line().decode() == "OK\t8\tuser=cram-user"
+    c.close()
+
+
+@suite.test
+def peers_that_hang_up_at_once_do_not_hurt():
+    gate = S["gate"]
+    for i in range(40):            # answered at once, while the peer is already gone
+        rip = "198.51.100.%d" % (i + 1)
+        c = GateClient(gate.socket)
+        c.send(auth_line(1, "PLAIN", resp="!!!!", rip=rip) if i % 2 else
+               auth_line(1, "PLAIN", secured=False, resp=plain("ok-z"), rip=rip))
+        c.s.shutdown(2)
+        c.close()
+    evs = gate.wait_events(lambda e: e["ip"].startswith("198.51.100."), count=40)
+    assert len(evs) == 40 and len({e["ref"] for e in evs}) == 40, [e["_line"][60:140] for e in evs]
+    c = GateClient(gate.socket)
+    c.send(auth_line(2, "PLAIN", resp=plain("ok-still-here"), rip="198.51.100.99"))
+    assert c.line().startswith(b"OK\t2\t") and gate.alive()
+    c.close()
+
+
+@suite.test
 def last_known_mechanisms_survive_restart_while_down():
     gate = S["gate"]
     assert gate.stop() == 0

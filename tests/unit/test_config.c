@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "netaddr.h"
+#include "util.h"
 #include "unit.h"
 
 /* parse - config text; returns 0 or -1 with err */
@@ -99,6 +100,18 @@ TEST(config_durations)
 	CHECK(config_duration("s", &ms) < 0);
 	CHECK(config_duration("-1s", &ms) < 0);
 	CHECK(config_duration("1w", &ms) < 0);
+}
+
+TEST(parse_uint_bounds)
+{
+	unsigned long v;
+
+	CHECK(parse_uint("1", 1, &v) == 0 && v == 1);
+	CHECK(parse_uint("9", 1, &v) < 0);
+	CHECK(parse_uint("09", 1, &v) < 0);
+	CHECK(parse_uint("4294967295", 0xffffffffUL, &v) == 0);
+	CHECK(parse_uint("4294967296", 0xffffffffUL, &v) < 0);
+	CHECK(parse_uint("", 10, &v) < 0 && parse_uint("-1", 10, &v) < 0);
 }
 
 TEST(netlist_matching)

@@ -326,3 +326,61 @@ TEST(memory_bounded_locked_evicted_last)
 	CHECK(limits_check(&l, &a, 12, &retry) == LV_ACCOUNT_LOCKED);
 	limits_free(&l);
 }
+
+TEST(familiar_failures_lock_for_strangers)
+{
+	struct limits l;
+	struct limits_outcome out;
+	struct limits_query home = q("jane", "192.0.2.10/32", 0),
+	    other = q("jane", "203.0.113.1/32", 99);
+	uint32_t retry;
+	int i;
+
+	setup(&l, 100);
+	limits_pass(&l, &home, 1000);
+	for (i = 0; i < 3; i++) {	/* the user's own stale-ish device */
+		home.fp = 700 + (uint32_t)i;
+		CHECK(attempt(&l, &home, 1100 + (uint32_t)i, &out) == LV_ALLOW);
+	}
+	/* a stranger is refused as locked, not left waiting for nothing */
+	CHECK(limits_check(&l, &other, 1110, &retry) == LV_ACCOUNT_LOCKED);
+	limits_free(&l);
+}
+
+TEST(over_full_window_locks_instead_of_waiting)
+{
+	struct limits l;
+	struct limits_query a = q("jane", NULL, 5);
+	struct track *t;
+	uint32_t retry;
+
+	setup(&l, 100);
+	t = limits_get(&l.acct, "jane", 1000);	/* as a state file could leave it */
+	limits_add_fail(&l.acct, t, 990, 1, 0);
+	limits_add_fail(&l.acct, t, 991, 2, 0);
+	limits_add_fail(&l.acct, t, 992, 3, 0);
+	CHECK(limits_check(&l, &a, 1000, &retry) == LV_ACCOUNT_LOCKED);
+	CHECK(retry == 1900);
+	limits_free(&l);
+}
+
+TEST(eviction_spares_attempts_in_flight)
+{
+	struct limits l;
+	struct limits_ticket tk[2];
+	struct limits_query a = q("a", NULL, 1), b = q("b", NULL, 2),
+	    c = q("c", NULL, 3);
+	struct limits_outcome out;
+
+	setup(&l, 2);
+	limits_reserve(&l, &a, 10, &tk[0]);
+	limits_reserve(&l, &b, 10, &tk[1]);
+	attempt(&l, &c, 11, &out);		/* no room: nothing evictable */
+	CHECK(limits_find(&l.acct, "a") && limits_find(&l.acct, "b"));
+	CHECK(limits_find(&l.acct, "a")->inflight == 1);
+	limits_release(&l, &a, &tk[0]);
+	limits_release(&l, &b, &tk[1]);
+	attempt(&l, &c, 12, &out);
+	CHECK(l.acct.count <= 3);
+	limits_free(&l);
+}
