@@ -189,6 +189,15 @@ req_log(struct gate_req *r)
 		    ATTEMPT_FAIL, r->at.ref, ev_now());
 }
 
+/* req_end - log, free, and let waiting attempts try again */
+static void
+req_end(struct gate_req *r)
+{
+	req_log(r);
+	req_free(r);
+	gate_wake_parked();	/* it may have held a place in a window */
+}
+
 /* req_enforce_ready - the attempt's limits query, built once */
 static void
 req_enforce_ready(struct gate_req *r)
@@ -217,7 +226,8 @@ locked_text(enum cause cause, uint32_t until, char *buf, size_t len)
 	return buf;
 }
 
-/* user_printable - safe to hand back to Postfix in user= */
+/* user_printable - safe to hand back to Postfix in user= (it unescapes
+ * nothing, and turns control characters into '?') */
 static int
 user_printable(const char *u)
 {
@@ -245,18 +255,14 @@ req_fail(struct gate_req *r, enum cause cause)
 	if (r->gc) {
 		buf_init(&line);
 		buf_printf(&line, "FAIL\t%u", r->cid);
-		if (r->at.user && user_printable(r->at.user)) {
-			buf_puts(&line, "\tuser=");
-			authproto_escape(&line, r->at.user);
-		}
+		if (r->at.user && user_printable(r->at.user))
+			buf_printf(&line, "\tuser=%s", r->at.user);
 		buf_printf(&line, "\treason=%s%s(ref=%s)\n", text ? text : "",
 		    text ? " " : "", r->at.ref);
 		conn_send(&r->gc->c, line.data, line.len);
 		buf_free(&line);
 	}
-	req_log(r);
-	req_free(r);
-	gate_wake_parked();
+	req_end(r);
 }
 
 /* req_unavailable - Dovecot cannot answer: log, make Postfix say 454 */
@@ -268,11 +274,9 @@ req_unavailable(struct gate_req *r, const char *why)
 	r->at.result = ATTEMPT_FAIL;
 	r->at.cause = CAUSE_AUTH_SERVICE_UNAVAILABLE;
 	attempt_set_detail(&r->at, why);
-	req_log(r);
-	req_free(r);
+	req_end(r);
 	if (gc)
 		gate_conn_close(gc, NULL);
-	gate_wake_parked();
 }
 
 /* req_abort - the client will not finish this exchange */
@@ -281,9 +285,7 @@ req_abort(struct gate_req *r, const char *why)
 {
 	r->at.result = ATTEMPT_ABORT;
 	attempt_set_detail(&r->at, why);
-	req_log(r);
-	req_free(r);
-	gate_wake_parked();	/* it may have held a place in a window */
+	req_end(r);
 }
 
 /* req_pass - Dovecot said OK: relay it, log, end */
@@ -305,9 +307,7 @@ req_pass(struct gate_req *r, struct authline *al)
 		conn_send(&r->gc->c, line.data, line.len);
 		buf_free(&line);
 	}
-	req_log(r);
-	req_free(r);
-	gate_wake_parked();
+	req_end(r);
 }
 
 /* req_timeout - the state's deadline passed */
