@@ -27,6 +27,7 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -334,30 +335,50 @@ socket_owner(const char *path, const char *owner, const char *group,
 		msg_fatal("chmod %s: %s", path, strerror(errno));
 }
 
-/* listen_socket - bound, listening, non-blocking socket */
+/* bind_or_die - bind, with the address in the error */
+static void
+bind_or_die(int fd, const struct sockaddr_storage *sa, socklen_t len,
+    const char *what)
+{
+	if (bind(fd, (const struct sockaddr *)sa, len) < 0)
+		msg_fatal("bind %s: %s", what, strerror(errno));
+}
+
+/*
+ * listen_socket - bound, listening, non-blocking socket. A unix socket is
+ * made under a temporary name, given its owner and mode, made to listen,
+ * and only then renamed into place: nobody can connect before the mode
+ * is right, and whoever sees the name can connect at once.
+ */
 int
 listen_socket(const struct sockspec *ss, int backlog, const char *owner,
     const char *group, unsigned mode)
 {
 	struct sockaddr_storage sa;
+	struct sockaddr_un *sun = (struct sockaddr_un *)&sa;
 	socklen_t len = sockaddr_fill(ss, &sa);
+	char tmp[sizeof(sun->sun_path) + 8];
 	int fd, on = 1;
 
 	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		msg_fatal("socket: %s", strerror(errno));
-	if (ss->kind == SOCK_UNIX)
-		unlink(ss->path);
-	else
+	if (ss->kind != SOCK_UNIX) {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	if (bind(fd, (struct sockaddr *)&sa, len) < 0)
-		msg_fatal("bind %s%s%s: %s", ss->kind == SOCK_UNIX ? ss->path :
-		    ss->host, ss->kind == SOCK_UNIX ? "" : ":",
-		    ss->kind == SOCK_UNIX ? "" : "port", strerror(errno));
-	if (ss->kind == SOCK_UNIX)
-		socket_owner(ss->path, owner, group, mode);
+		bind_or_die(fd, &sa, len, ss->host);
+	} else {
+		if (snprintf(tmp, sizeof(tmp), "%s.new", ss->path) >=
+		    (int)sizeof(sun->sun_path))
+			msg_fatal("socket path too long: %s", ss->path);
+		memcpy(sun->sun_path, tmp, strlen(tmp) + 1);
+		unlink(tmp);
+		bind_or_die(fd, &sa, len, tmp);
+		socket_owner(tmp, owner, group, mode);
+	}
 	if (listen(fd, backlog) < 0)
 		msg_fatal("listen: %s", strerror(errno));
+	if (ss->kind == SOCK_UNIX && rename(tmp, ss->path) < 0)
+		msg_fatal("rename %s to %s: %s", tmp, ss->path, strerror(errno));
 	return fd;
 }
 
