@@ -44,6 +44,7 @@ def plain(user, pw="pw-123"):
     return b64("\0%s\0%s" % (user, pw))
 
 
+
 def attempt(user, expect_close):
     """Send one PLAIN AUTH for user; return (reply line or None, the log event)."""
     gate = S["gate"]
@@ -142,6 +143,23 @@ def long_relayed_challenge_arrives_whole():
     c.send("CONT\t8\t%s\n" % b64("response"))
     assert c.line().decode() == "OK\t8\tuser=cram-user"
     c.close()
+
+
+@suite.test
+def relayed_mechanism_cannot_bypass_an_account_lock():
+    gate = S["gate"]
+    c = GateClient(gate.socket)
+    for i in range(10):            # account_fail_limit defaults to 10/15m
+        c.send(auth_line(i + 1, "PLAIN", resp=plain("cram-user", "guess-%d" % i),
+                         rip="203.0.113.%d" % (i + 1)))
+        assert c.line().startswith(b"FAIL\t")
+    c.send(auth_line(20, "CRAM-MD5", rip="203.0.113.50"))
+    assert c.line().startswith(b"CONT\t20\t")
+    c.send("CONT\t20\t%s\n" % b64("cram-user 0123456789abcdef"))
+    line = c.line().decode()       # Dovecot said OK; the lock still holds
+    assert line.startswith("FAIL\t20\t") and "this account" in line, line
+    c.close()
+    assert gate.event(ref_of(line))["cause"] == "account-locked"
 
 
 @suite.test
