@@ -640,15 +640,3 @@ limits_unlock(struct limits *l, const char *key)
 	}
 	return found;
 }
-
-/* limits_lock - lock an account (is_addr 0) or address key by hand */
-int
-limits_lock(struct limits *l, const char *key, int is_addr, uint32_t until,
-    uint32_t now)
-{
-	struct tracker *tr = is_addr ? &l->addr : &l->acct;
-	struct track *t = limits_get(tr, key, now);
-
-	limits_set_lock(tr, t, until, t->lock_level, now, now);
-	return 0;
-}

@@ -114,7 +114,6 @@ void	 limits_fail(struct limits *, const struct limits_query *, int, int,
 	    uint32_t, struct limits_outcome *);
 void	 limits_pass(struct limits *, const struct limits_query *, uint32_t);
 int	 limits_unlock(struct limits *, const char *);
-int	 limits_lock(struct limits *, const char *, int, uint32_t, uint32_t);
 struct track *limits_find(struct tracker *, const char *);
 unsigned limits_window_count(const struct tracker *, const struct track *,
 	    uint32_t);

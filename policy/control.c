@@ -16,7 +16,8 @@
 /*	their failures in the window and familiar addresses, and the
 /*	remedy for each cause seen. unlock USER|ADDRESS lifts a lock and
 /*	clears the window. stats (any argument) counts what is
-/*	tracked and evicted. Text output escapes whatever came from the
+/*	tracked and evicted, the upstream state and the open SASL
+/*	connections. Text output escapes whatever came from the
 /*	network, as the log does.
 /*--*/
 #include <stdio.h>
@@ -30,10 +31,12 @@
 #include "cause.h"
 #include "conn.h"
 #include "control.h"
+#include "gate.h"
 #include "logline.h"
 #include "msg.h"
 #include "netaddr.h"
 #include "store.h"
+#include "upstream.h"
 #include "util.h"
 
 #define CONTROL_SHOW_MAX	100	/* attempts shown by why */
@@ -267,10 +270,14 @@ stats(struct buf *b, enum log_format fmt)
 		{"accounts_evicted", store_limits.acct.evicted},
 		{"addresses_evicted", store_limits.addr.evicted},
 		{"recent_attempts", store_history.n},
+		{"sasl_connections", gate_connections()},
 	};
 	size_t i;
 
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "OK\n{" : "OK\n");
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? "\"upstream\":" : "upstream=");
+	escaped_value(b, fmt, upstream_state());
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? "," : " ");
 	for (i = 0; i < NELEM(rows); i++)
 		buf_printf(b, fmt == LOG_FORMAT_JSON ? "%s\"%s\":%llu" : "%s%s=%llu",
 		    i == 0 ? "" : fmt == LOG_FORMAT_JSON ? "," : " ", rows[i].key,

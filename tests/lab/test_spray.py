@@ -86,6 +86,7 @@ def spray_stays_within_max_tracked():
     st = stats()
     assert int(st["accounts_tracked"]) <= MAX and int(st["addresses_tracked"]) <= MAX, st
     assert int(st["accounts_evicted"]) >= N and int(st["addresses_evicted"]) >= N - MAX, st
+    assert st["upstream"] == "ready" and st["sasl_connections"] == "0", st   # all released
     assert after - before < 4096, "RSS grew by %d KiB during the spray" % (after - before)
     c = GateClient(gate.socket)                # the locked account was not evicted
     c.send(auth_line(1, "PLAIN", resp=b64("\0alice@example.test\0correct horse"),
