@@ -27,7 +27,8 @@ LDLIBS	= $(PKG_LIBS)
 
 LIB_SRC	= lib/util.c lib/buf.c lib/msg.c lib/logline.c lib/linereader.c \
 	  lib/base64.c lib/sasl.c lib/authproto.c lib/cause.c lib/netaddr.c \
-	  lib/ref.c lib/accounts.c lib/config.c lib/idmap.c lib/limits.c lib/fingerprint.c lib/history.c lib/state.c lib/policyproto.c lib/submission.c
+	  lib/ref.c lib/accounts.c lib/config.c lib/idmap.c lib/limits.c lib/fingerprint.c lib/history.c lib/state.c lib/policyproto.c lib/submission.c \
+	  lib/authres.c lib/ctlclient.c lib/daemon.c
 POLICY_SRC = policy/main.c policy/event.c policy/conn.c policy/gate.c \
 	  policy/upstream.c policy/userdb.c policy/attempt.c policy/enforce.c policy/store.c policy/session.c policy/policy.c policy/control.c
 UNIT_SRC = tests/unit/unit.c tests/unit/test_codecs.c tests/unit/test_config.c \
@@ -37,16 +38,19 @@ LIB_OBJ	= $(LIB_SRC:%.c=$(BUILD)/%.o)
 POLICY_OBJ = $(POLICY_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
+MILTER_SRC = milter/main.c milter/milter.c
+MILTER_OBJ = $(MILTER_SRC:%.c=$(BUILD)/%.o)
+
 CLI_SRC	= cli/authguard.c
 CLI_OBJ	= $(CLI_SRC:%.c=$(BUILD)/%.o)
 BINDIR	?= $(PREFIX)/bin
 
-PROGS	= $(BUILD)/authguard-policyd $(BUILD)/authguard
+PROGS	= $(BUILD)/authguard-policyd $(BUILD)/authguard-milter $(BUILD)/authguard
 TESTS	= $(BUILD)/unit-tests
 
 all: $(PROGS) $(TESTS)
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h policy/*.h tests/unit/*.h)
+$(BUILD)/%.o: %.c $(wildcard lib/*.h policy/*.h milter/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -56,6 +60,9 @@ $(BUILD)/libauthguard.a: $(LIB_OBJ)
 
 $(BUILD)/authguard-policyd: $(POLICY_OBJ) $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/authguard-milter: $(MILTER_OBJ) $(BUILD)/libauthguard.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ -lmilter -lpthread $(LDLIBS)
 
 $(BUILD)/authguard: $(CLI_OBJ) $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
@@ -115,12 +122,13 @@ demo: deps
 install: | $(PROGS)
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(BUILD)/authguard-policyd $(DESTDIR)$(SBINDIR)/authguard-policyd
+	install -m 0755 $(BUILD)/authguard-milter $(DESTDIR)$(SBINDIR)/authguard-milter
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BUILD)/authguard $(DESTDIR)$(BINDIR)/authguard
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 doc/authguard.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 doc/authguard.conf.5 $(DESTDIR)$(MANDIR)/man5/
-	install -m 0644 doc/authguard-policyd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 doc/authguard-policyd.8 doc/authguard-milter.8 $(DESTDIR)$(MANDIR)/man8/
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -14,16 +14,13 @@
 /*	daemon answered OK, 1 when it said why not, 2 on usage or
 /*	connection errors.
 /*--*/
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "config.h"
+#include "ctlclient.h"
 #include "msg.h"
 #include "util.h"
 
@@ -68,30 +65,12 @@ socket_path(const char *sock, const char *conf)
 static void
 ask(const char *path, const char *request, struct buf *answer)
 {
-	struct sockaddr_un sun;
-	char chunk[4096];
-	ssize_t n;
-	int fd;
+	char err[512];
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (str_copy(sun.sun_path, sizeof(sun.sun_path), path) < 0) {
-		fprintf(stderr, "authguard: socket path too long\n");
+	if (ctl_ask(path, request, -1, answer, err, sizeof(err)) < 0) {
+		fprintf(stderr, "authguard: %s\n", err);
 		exit(2);
 	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		fprintf(stderr, "authguard: cannot reach authguard-policyd at "
-		    "%s: %s\n", path, strerror(errno));
-		exit(2);
-	}
-	if (write(fd, request, strlen(request)) != (ssize_t)strlen(request)) {
-		fprintf(stderr, "authguard: write: %s\n", strerror(errno));
-		exit(2);
-	}
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		buf_append(answer, chunk, (size_t)n);
-	close(fd);
 }
 
 int

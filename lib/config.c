@@ -72,6 +72,13 @@ static const struct config_param config_table[] = {
 	CP(policy_default_action, "DUNNO", CT_STRING),
 	CP(policy_log, "all", CT_POLICY_LOG),
 	CP(user, "", CT_STRING),
+	CP(milter_listen, "unix:/run/authguard/milter", CT_SOCKET),
+	CP(authserv_id, "", CT_STRING),
+	CP(milter_auth_results, "yes", CT_BOOL),
+	CP(milter_diag_header, "yes", CT_BOOL),
+	CP(milter_header_user, "yes", CT_BOOL),
+	CP(milter_submission_daemons, "", CT_STRING),
+	CP(milter_control_timeout, "300ms", CT_DURATION),
 };
 
 /* config_duration - "30s", "10m", "1h", "1d", "500ms"; result in ms */
@@ -311,18 +318,19 @@ config_load(const char *path, struct config *c, char *errbuf, size_t errlen)
 	return rc;
 }
 
-/* config_free - release */
+/* config_free - release what the table's strings and lists hold */
 void
 config_free(struct config *c)
 {
-	free(c->state_dir);
-	free(c->accounts_map);
-	free(c->socket_owner);
-	free(c->socket_group);
-	free(c->submission_ports);
-	free(c->policy_default_action);
-	free(c->user);
-	netlist_free(&c->tls_exempt_networks);
-	netlist_free(&c->limit_exempt_networks);
+	size_t i;
+	void *slot;
+
+	for (i = 0; i < NELEM(config_table); i++) {
+		slot = (char *)c + config_table[i].offset;
+		if (config_table[i].type == CT_STRING)
+			free(*(char **)slot);
+		else if (config_table[i].type == CT_NETLIST)
+			netlist_free(slot);
+	}
 	memset(c, 0, sizeof(*c));
 }

@@ -43,8 +43,15 @@ struct config {
 	unsigned	 history_size;
 	char		*submission_ports;
 	char		*policy_default_action;
-	int		 policy_log;
-	char		*user;		/* 1: all decisions, 0: refusals */
+	int		 policy_log;		/* 1: all decisions, 0: refusals */
+	char		*user;
+	struct sockspec	 milter_listen;
+	char		*authserv_id;		/* "": the host name */
+	int		 milter_auth_results;
+	int		 milter_diag_header;
+	int		 milter_header_user;
+	char		*milter_submission_daemons;
+	unsigned	 milter_control_timeout;	/* ms */
 };
 
 #define CONFIG_ERR_MAX	256

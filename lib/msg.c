@@ -64,8 +64,8 @@ msg_flush(void)
 static const char *
 msg_stamp(time_t sec)
 {
-	static char stamp[32];
-	static time_t last = -1;
+	static __thread char stamp[32];	/* the milter logs from threads */
+	static __thread time_t last = -1;
 	struct tm tm;
 
 	if (sec != last) {

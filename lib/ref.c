@@ -41,8 +41,8 @@ ref_from_bytes(const unsigned char *rnd, size_t n, char *out)
 void
 ref_new(char *out)
 {
-	static unsigned char pool[4096];
-	static size_t used = sizeof(pool);
+	static __thread unsigned char pool[4096];	/* one per milter thread */
+	static __thread size_t used = sizeof(pool);
 	int n;
 
 	for (;;) {

@@ -4,9 +4,11 @@
 /* SUMMARY
 /*	the policy decision for MAIL and RCPT on submission listeners
 /* DESCRIPTION
-/*	submission_decide() is pure: a policy request, the settings and
-/*	whether an AUTH of the session failed in, a cause out (CAUSE_NONE:
-/*	DUNNO). On a submission listener (policy_context=submission, or
+/*	submission_check() is pure: what is known of a MAIL or RCPT
+/*	(struct submission_view), the settings and whether an AUTH of the
+/*	session failed in, a cause out (CAUSE_NONE: accept). The policy
+/*	service fills the view from a request (submission_decide()), the
+/*	milter from its macros. On a submission listener (policy_context=submission, or
 /*	server_port in submission_ports), MAIL or RCPT without
 /*	sasl_username is refused with the reason the client has for
 /*	not being authenticated: its AUTH failed earlier in this session
@@ -20,7 +22,7 @@
 #include "submission.h"
 
 /* word_in - is w one of the space/comma separated words of list? */
-static int
+int
 word_in(const char *w, const char *list)
 {
 	size_t n = strlen(w);
@@ -56,28 +58,38 @@ empty(const char *s)
 	return s == NULL || *s == 0;
 }
 
-/* submission_decide - the cause to refuse with, or CAUSE_NONE */
+/* submission_check - the decision for one MAIL or RCPT, from any front */
+enum cause
+submission_check(const struct submission_view *v,
+    const struct submission_cfg *cfg, int auth_failed)
+{
+	if (!empty(v->user)) {
+		if (empty(v->tls) && cfg->require_tls_for_auth &&
+		    !(cfg->tls_exempt && netlist_match_str(cfg->tls_exempt,
+		    v->client ? v->client : "")))
+			return CAUSE_CLEARTEXT_AUTH;
+		return CAUSE_NONE;
+	}
+	if (!v->submission)
+		return CAUSE_NONE;
+	if (auth_failed)
+		return CAUSE_AUTH_FAILED_THEN_SENT;
+	return empty(v->tls) ? CAUSE_NO_AUTH_NO_TLS : CAUSE_NO_AUTH_ATTEMPTED;
+}
+
+/* submission_decide - a policy request: the cause to refuse with */
 enum cause
 submission_decide(const struct policy_req *r, const struct submission_cfg *cfg,
     int auth_failed)
 {
 	const char *state = policy_req_attr(r, PA_PROTOCOL_STATE);
-	const char *user = policy_req_attr(r, PA_SASL_USERNAME);
-	const char *tls = policy_req_attr(r, PA_ENCRYPTION_PROTOCOL);
-	const char *client = policy_req_attr(r, PA_CLIENT_ADDRESS);
+	struct submission_view v;
 
 	if (state == NULL || (strcmp(state, "MAIL") && strcmp(state, "RCPT")))
 		return CAUSE_NONE;
-	if (!empty(user)) {
-		if (empty(tls) && cfg->require_tls_for_auth &&
-		    !(cfg->tls_exempt && netlist_match_str(cfg->tls_exempt,
-		    client)))
-			return CAUSE_CLEARTEXT_AUTH;
-		return CAUSE_NONE;
-	}
-	if (!submission_listener(r, cfg->ports))
-		return CAUSE_NONE;
-	if (auth_failed)
-		return CAUSE_AUTH_FAILED_THEN_SENT;
-	return empty(tls) ? CAUSE_NO_AUTH_NO_TLS : CAUSE_NO_AUTH_ATTEMPTED;
+	v.user = policy_req_attr(r, PA_SASL_USERNAME);
+	v.tls = policy_req_attr(r, PA_ENCRYPTION_PROTOCOL);
+	v.client = policy_req_attr(r, PA_CLIENT_ADDRESS);
+	v.submission = submission_listener(r, cfg->ports);
+	return submission_check(&v, cfg, auth_failed);
 }

@@ -17,6 +17,16 @@ struct submission_cfg {
 	const struct netlist *tls_exempt;
 };
 
+struct submission_view {
+	const char	*user;		/* SASL user; NULL or "": none */
+	const char	*tls;		/* TLS protocol; NULL or "": none */
+	const char	*client;	/* client address */
+	int		 submission;	/* came through a submission listener */
+};
+
+enum cause submission_check(const struct submission_view *,
+	    const struct submission_cfg *, int);
+int	 word_in(const char *, const char *);
 int	 submission_listener(const struct policy_req *, const char *);
 enum cause submission_decide(const struct policy_req *,
 	    const struct submission_cfg *, int);

@@ -17,7 +17,8 @@
 /*	remedy for each cause seen. unlock USER|ADDRESS lifts a lock and
 /*	clears the window. stats (any argument) counts what is
 /*	tracked and evicted, the upstream state and the open SASL
-/*	connections. Text output escapes whatever came from the
+/*	connections. session ADDRESS PORT SINCE: the AUTH attempts of
+/*	one SMTP session, for authguard-milter. Text output escapes whatever came from the
 /*	network, as the log does.
 /*--*/
 #include <stdio.h>
@@ -35,6 +36,7 @@
 #include "logline.h"
 #include "msg.h"
 #include "netaddr.h"
+#include "session.h"
 #include "store.h"
 #include "upstream.h"
 #include "util.h"
@@ -222,6 +224,46 @@ why(struct buf *b, enum log_format fmt, const char *arg)
 	return 0;
 }
 
+/*
+ * session - the attempts of one SMTP session, for the milter:
+ * "ADDRESS PORT SINCE" (SINCE: unix seconds the session began). The
+ * attempts from ADDRESS since SINCE; when the policy service saw the
+ * session (same address and port), only those of its smtpd, which
+ * tells apart two sessions from one address behind NAT.
+ */
+static int
+session(struct buf *b, enum log_format fmt, const char *arg)
+{
+	char ip[64], port[16];
+	unsigned long since;
+	const struct hist_rec *r, *shown[CONTROL_SHOW_MAX];
+	struct ipaddr addr;
+	pid_t pid;
+	size_t k;
+	int n = 0;
+
+	if (sscanf(arg, "%63s %15s %lu", ip, port, &since) != 3 ||
+	    ipaddr_parse(ip, &addr) < 0)
+		return buf_puts(b, "ERR usage: session ADDRESS PORT SINCE\n"), -1;
+	pid = session_find(ip, port);
+	for (k = 0; (r = history_nth(&store_history, k)) && n < CONTROL_SHOW_MAX;
+	    k++) {
+		if (r->t < since)
+			break;
+		if (strcmp(r->ip, ip) == 0 && r->result != 3 &&
+		    (pid == 0 || r->smtpd_pid == (int32_t)pid))
+			shown[n++] = r;
+	}
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? "OK\n[" : "OK\n");
+	while (n-- > 0) {
+		show_attempt(b, fmt, shown[n]);
+		if (fmt == LOG_FORMAT_JSON && n > 0)
+			buf_putc(b, ',');
+	}
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? "]\n" : "");
+	return 0;
+}
+
 /* unlock - lift a lock on an account or address */
 static int
 unlock(struct buf *b, enum log_format fmt, const char *arg)
@@ -309,6 +351,8 @@ control_command(const char *line, struct buf *b)
 		return unlock(b, f, arg);
 	if (strcmp(cmd, "stats") == 0)
 		return stats(b, f);
+	if (strcmp(cmd, "session") == 0)
+		return session(b, f, arg);
 	buf_puts(b, "ERR unknown command\n");
 	return -1;
 }

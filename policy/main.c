@@ -19,14 +19,11 @@
 /*--*/
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +32,7 @@
 #include "event.h"
 #include "conn.h"
 #include "control.h"
+#include "daemon.h"
 #include "enforce.h"
 #include "gate.h"
 #include "msg.h"
@@ -74,16 +72,6 @@ make_state_dir(const char *dir)
 		msg_fatal("state_dir %s: not a directory", dir);
 }
 
-/* no_core_dumps - passwords live in this process's memory */
-static void
-no_core_dumps(void)
-{
-	struct rlimit rl = {0, 0};
-
-	setrlimit(RLIMIT_CORE, &rl);
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-}
-
 /* give_state_dir - the state files belong to the user we become */
 static void
 give_state_dir(const char *dir, uid_t uid, gid_t gid)
@@ -100,32 +88,15 @@ give_state_dir(const char *dir, uid_t uid, gid_t gid)
 	}
 }
 
-/* drop_privileges - become "user" once the sockets are bound */
+/* drop_privileges - hand the state to "user", then become it */
 static void
 drop_privileges(const char *user, const char *state_dir)
 {
 	struct passwd *pw;
 
-	if (*user == 0) {
-		if (geteuid() == 0)
-			msg_warn("running as root: set \"user\" in the "
-			    "configuration to drop privileges");
-		return;
-	}
-	if ((pw = getpwnam(user)) == NULL)
-		msg_fatal("user = %s: no such user", user);
-	if (geteuid() != 0) {
-		if (geteuid() != pw->pw_uid)
-			msg_fatal("user = %s: only root can become that user",
-			    user);
-		return;
-	}
-	give_state_dir(state_dir, pw->pw_uid, pw->pw_gid);
-	if (initgroups(user, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0)
-		msg_fatal("cannot become %s: %s", user, strerror(errno));
-	if (pw->pw_uid != 0 && setuid(0) == 0)
-		msg_fatal("privileges could be regained after dropping them");
+	if (*user && geteuid() == 0 && (pw = getpwnam(user)) != NULL)
+		give_state_dir(state_dir, pw->pw_uid, pw->pw_gid);
+	daemon_drop_privileges(user);
 }
 
 /* signals - termination ends the loop; a dead peer is not fatal */
@@ -184,7 +155,7 @@ main(int argc, char **argv)
 		msg_fatal("daemon: %s", strerror(errno));
 	msg_open("authguard-policyd", foreground);	/* the pid changed */
 	signals();
-	no_core_dumps();
+	daemon_no_core_dumps();
 	msg_batch_stderr();
 	make_state_dir(cfg.state_dir);
 	ev_init();

@@ -18,6 +18,8 @@
 /*	another from the same address, cannot be told apart.) Entries go
 /*	when the smtpd's policy connection closes, or after an hour
 /*	without news (session_sweep), so the table stays small.
+/*	session_find() answers the milter, which knows a session by
+/*	client address and port only: which smtpd serves it.
 /*--*/
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@
 
 struct sess {
 	char	 port[8];
+	char	 client_ip[46];		/* of the policy requests */
 	uint64_t since;			/* this session began after */
 	uint64_t last_policy;
 	uint64_t auth_t;		/* last finished attempt */
@@ -93,12 +96,34 @@ session_lookup(pid_t pid, const char *ip, const char *port, uint64_t now,
 		s->since = s->last_policy;
 		str_copy(s->port, sizeof(s->port), port);
 	}
+	if (str_copy(s->client_ip, sizeof(s->client_ip), ip ? ip : "") < 0)
+		s->client_ip[0] = 0;
 	s->last_policy = now;
 	if (s->auth_failed && s->auth_t > s->since && ip &&
 	    strcmp(ip, s->auth_ip) == 0) {
 		v->auth_failed = 1;
 		memcpy(v->ref, s->auth_ref, sizeof(v->ref));
 	}
+}
+
+/* session_find - the smtpd pid serving a client address and port, or 0 */
+pid_t
+session_find(const char *ip, const char *port)
+{
+	struct idmap_entry *e;
+	struct sess *s;
+	size_t i;
+
+	if (!sessions_ready || *port == 0)
+		return 0;
+	for (i = 0; i < sessions.nbucket; i++)
+		for (e = sessions.bucket[i]; e; e = e->next) {
+			s = e->val;
+			if (strcmp(s->port, port) == 0 &&
+			    strcmp(s->client_ip, ip) == 0)
+				return (pid_t)e->id;
+		}
+	return 0;
 }
 
 /* session_forget - the smtpd went away */

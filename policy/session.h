@@ -22,6 +22,7 @@ extern int session_enabled;
 void	session_auth(pid_t, const char *, int, const char *, uint64_t);
 void	session_lookup(pid_t, const char *, const char *, uint64_t,
 	    struct session_view *);
+pid_t	session_find(const char *, const char *);
 void	session_forget(pid_t);
 void	session_sweep(uint64_t, uint64_t);
 void	session_shutdown(void);

@@ -1,0 +1,20 @@
+/*++
+/* NAME
+/*	ctlclient 3h
+/* SUMMARY
+/*	asking authguard-policyd over its control socket
+/*--*/
+#ifndef AUTHGUARD_CTLCLIENT_H
+#define AUTHGUARD_CTLCLIENT_H
+
+#include <stddef.h>
+
+#include "authres.h"
+#include "buf.h"
+
+#define CTL_ANSWER_MAX	(1 << 20)
+
+int	ctl_ask(const char *, const char *, int, struct buf *, char *, size_t);
+int	ctl_session_diag(const char *, size_t, struct diag *);
+
+#endif
