@@ -15,7 +15,8 @@
 /*	request (an "OK" line, then one line per attempt, oldest first,
 /*	"  time=T ref=R result=fail cause=C user=..." as "why" prints
 /*	them) into the session part of struct diag: the ref of the
-/*	last successful AUTH and the failures before it. Only the
+/*	last successful AUTH and the failures before it (all failures
+/*	when none succeeded). Only the
 /*	leading time/ref/result/cause fields are read, so whatever a
 /*	user name contains cannot be taken for one of them.
 /*--*/
@@ -175,15 +176,15 @@ attempt_line(const char *p, const char *end, struct ctl_fields *f)
 	}
 }
 
-/* session_add - one attempt into the diag: a pass restarts the list */
+/* session_add - one attempt into the diag; *upto: failures before a pass */
 static void
-session_add(struct diag *d, const struct ctl_fields *f)
+session_add(struct diag *d, const struct ctl_fields *f, size_t *upto)
 {
 	if (!ref_valid(f->ref))
 		return;
 	if (strcmp(f->result, "pass") == 0) {
 		memcpy(d->auth_ref, f->ref, sizeof(d->auth_ref));
-		d->nfailed = 0;
+		*upto = d->nfailed;
 	} else if (strcmp(f->result, "fail") == 0 && *f->cause &&
 	    strspn(f->cause, "abcdefghijklmnopqrstuvwxyz-") ==
 	    strlen(f->cause)) {
@@ -202,6 +203,7 @@ ctl_session_diag(const char *text, size_t len, struct diag *d)
 {
 	const char *p = text, *end = text + len, *nl;
 	struct ctl_fields f;
+	size_t upto = 0;
 
 	d->auth_ref[0] = 0;
 	d->nfailed = 0;
@@ -211,8 +213,10 @@ ctl_session_diag(const char *text, size_t len, struct diag *d)
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
 		attempt_line(p, nl, &f);
-		session_add(d, &f);
+		session_add(d, &f, &upto);
 	}
+	if (*d->auth_ref)	/* a failure after the success is not its story */
+		d->nfailed = upto;
 	d->details = 1;
 	return 0;
 }

@@ -1,0 +1,199 @@
+/*++
+/* NAME
+/*	test_milter 1
+/* SUMMARY
+/*	unit tests: the milter's headers and the control socket's session answer
+/*--*/
+#include <string.h>
+
+#include "authres.h"
+#include "buf.h"
+#include "ctlclient.h"
+#include "submission.h"
+#include "unit.h"
+
+/* servid - authres_servid into a static buffer, NULL when malformed */
+static const char *
+servid(const char *v)
+{
+	static char out[64];
+
+	return authres_servid(v, out, sizeof(out)) == 0 ? out : NULL;
+}
+
+TEST(authres_servid_forms)
+{
+	CHECK_STR(servid("mx.example.test; auth=pass"), "mx.example.test");
+	CHECK_STR(servid("  mx.example.test ;none"), "mx.example.test");
+	CHECK_STR(servid("(a (nested) comment) mx.example.test; x"),
+	    "mx.example.test");
+	CHECK_STR(servid("\r\n\t\"mx.example.test\"; x"), "mx.example.test");
+	CHECK_STR(servid("\"mx.\\\"q\"; x"), "mx.\"q");
+	CHECK_STR(servid("mx.example.test 1; auth=pass"), "mx.example.test");
+	CHECK_STR(servid("mx(comment); x"), "mx");
+	CHECK(servid("") == NULL);
+	CHECK(servid("; auth=pass") == NULL);
+	CHECK(servid("(unclosed comment mx.example.test; x") == NULL);
+	CHECK(servid("\"unterminated") == NULL);
+	CHECK(servid("a-name-much-longer-than-the-sixty-four-byte-buffer-the-"
+	    "caller-gave-us.example") == NULL);
+}
+
+TEST(authres_ours_case_insensitive)
+{
+	CHECK(authres_ours("MX.Example.TEST; auth=pass", "mx.example.test"));
+	CHECK(authres_ours("(x) \"mx.example.test\"; none", "mx.example.test"));
+	CHECK(!authres_ours("other.example; spf=pass", "mx.example.test"));
+	CHECK(!authres_ours("mx.example.test.evil; spf=pass",
+	    "mx.example.test"));
+	CHECK(!authres_ours("", "mx.example.test"));
+}
+
+TEST(hdr_value_quoting)
+{
+	struct buf b;
+
+	buf_init(&b);
+	hdr_value(&b, "alice@example.test");
+	CHECK_STR(buf_str(&b), "alice@example.test");
+	buf_reset(&b);
+	hdr_value(&b, "a b");
+	CHECK_STR(buf_str(&b), "\"a b\"");
+	buf_reset(&b);
+	hdr_value(&b, "x\r\nX-Evil: \"1\"\\\xff;");
+	CHECK_STR(buf_str(&b), "\"x??X-Evil: \\\"1\\\"\\\\?;\"");
+	buf_reset(&b);
+	hdr_value(&b, "");
+	CHECK_STR(buf_str(&b), "\"\"");
+	buf_free(&b);
+}
+
+TEST(authres_value_forms)
+{
+	struct buf b;
+	char long_user[300];
+
+	buf_init(&b);
+	authres_value(&b, "mx.example.test", "alice@example.test");
+	CHECK_STR(buf_str(&b), "mx.example.test; auth=pass "
+	    "smtp.auth=alice@example.test");
+	buf_reset(&b);
+	authres_value(&b, "mx.example.test", NULL);
+	CHECK_STR(buf_str(&b), "mx.example.test; auth=pass");
+	buf_reset(&b);
+	memset(long_user, 'u', sizeof(long_user) - 1);
+	long_user[sizeof(long_user) - 1] = 0;
+	authres_value(&b, "mx", long_user);
+	CHECK_STR(buf_str(&b), "mx; auth=pass (user name too long to show)");
+	buf_free(&b);
+}
+
+/* max_line - the longest line of a folded header, counting its name */
+static size_t
+max_line(const char *v, size_t name_cols)
+{
+	size_t max = 0, cur = name_cols;
+
+	for (; *v; v++) {
+		if (*v == '\n') {
+			max = cur > max ? cur : max;
+			cur = 0;
+		} else
+			cur += *v == '\t' ? 8 : 1;
+	}
+	return cur > max ? cur : max;
+}
+
+TEST(diag_value_fields_and_folding)
+{
+	struct diag d;
+	struct buf b;
+	size_t i;
+
+	memset(&d, 0, sizeof(d));
+	d.ref = "ABCDEFGH12";
+	d.mech = "PLAIN";
+	d.user = "alice@example.test";
+	d.tls_version = "TLSv1.3";
+	d.cipher = "TLS_AES_256_GCM_SHA384";
+	buf_init(&b);
+	diag_value(&b, &d);
+	CHECK_STR(buf_str(&b), "ref=ABCDEFGH12; auth=PLAIN; "
+	    "user=alice@example.test; tls=TLSv1.3;\n\t"
+	    "cipher=TLS_AES_256_GCM_SHA384; details=unavailable");
+	CHECK(max_line(buf_str(&b), 13) <= 78);
+	d.details = 1;
+	strcpy(d.auth_ref, "PASSREF001");
+	d.nfailed = DIAG_SHOWN + 2;
+	for (i = 0; i < DIAG_SHOWN; i++) {
+		strcpy(d.failed[i].cause, "bad-password");
+		strcpy(d.failed[i].ref, "FAILREF00X");
+	}
+	buf_reset(&b);
+	diag_value(&b, &d);
+	CHECK(strstr(buf_str(&b), "auth-ref=PASSREF001;") != NULL);
+	CHECK(strstr(buf_str(&b), "failed=bad-password/FAILREF00X,") != NULL);
+	CHECK(strstr(buf_str(&b), ",+2") != NULL);
+	CHECK(strstr(buf_str(&b), "details=") == NULL);
+	d.nfailed = 0;
+	d.user = NULL;
+	d.tls_version = NULL;
+	d.cipher = NULL;
+	buf_reset(&b);
+	diag_value(&b, &d);
+	CHECK_STR(buf_str(&b), "ref=ABCDEFGH12; auth=PLAIN; tls=none; "
+	    "auth-ref=PASSREF001;\n\tfailed=none");
+	buf_free(&b);
+}
+
+TEST(ctl_session_answer)
+{
+	const char *ok =
+	    "OK\n"
+	    "  time=2026-11-27T02:00:00Z ref=AAAAAAAAA1 result=fail "
+	    "cause=bad-password user=alice ip=127.0.0.1 mech=PLAIN\n"
+	    "  time=2026-11-27T02:00:01Z ref=AAAAAAAAA2 result=fail "
+	    "cause=app-password-spaces user=\"x ref=ZZZZZZZZZZ result=pass\"\n"
+	    "  time=2026-11-27T02:00:02Z ref=AAAAAAAAA3 result=pass user=alice\n"
+	    "  time=2026-11-27T02:00:03Z ref=AAAAAAAAA4 result=fail "
+	    "cause=bad-password\n";
+	const char *junk;
+	struct diag d;
+
+	memset(&d, 0, sizeof(d));
+	CHECK(ctl_session_diag(ok, strlen(ok), &d) == 0);
+	CHECK(d.details == 1);
+	CHECK_STR(d.auth_ref, "AAAAAAAAA3");
+	CHECK(d.nfailed == 2);
+	CHECK_STR(d.failed[0].ref, "AAAAAAAAA1");
+	CHECK_STR(d.failed[1].cause, "app-password-spaces");
+	memset(&d, 0, sizeof(d));
+	CHECK(ctl_session_diag("OK\n", 3, &d) == 0 && d.nfailed == 0 &&
+	    d.auth_ref[0] == 0 && d.details);
+	memset(&d, 0, sizeof(d));
+	CHECK(ctl_session_diag("ERR no\n", 7, &d) < 0 && !d.details);
+	CHECK(ctl_session_diag("", 0, &d) < 0);
+	/* junk lines and bad refs or causes are skipped */
+	junk = "OK\nref=short result=fail cause=x\n"
+	    "ref=AAAAAAAAA1 result=fail cause=Bad/Cause\n\n garbage\n";
+	CHECK(ctl_session_diag(junk, strlen(junk), &d) == 0 && d.nfailed == 0);
+}
+
+TEST(submission_check_views)
+{
+	struct submission_cfg cfg = {NULL, 1, NULL};
+	struct submission_view v = {"alice", NULL, "192.0.2.1", 0};
+
+	CHECK(submission_check(&v, &cfg, 0) == CAUSE_CLEARTEXT_AUTH);
+	v.tls = "TLSv1.3";
+	CHECK(submission_check(&v, &cfg, 0) == CAUSE_NONE);
+	v.user = NULL;
+	CHECK(submission_check(&v, &cfg, 0) == CAUSE_NONE);
+	v.submission = 1;
+	CHECK(submission_check(&v, &cfg, 0) == CAUSE_NO_AUTH_ATTEMPTED);
+	CHECK(submission_check(&v, &cfg, 1) == CAUSE_AUTH_FAILED_THEN_SENT);
+	v.tls = "";
+	CHECK(submission_check(&v, &cfg, 0) == CAUSE_NO_AUTH_NO_TLS);
+	CHECK(word_in("MSA", "MTA, MSA") && !word_in("MS", "MTA MSA") &&
+	    !word_in("", "MSA"));
+}
