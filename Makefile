@@ -96,7 +96,7 @@ check-asan: deps
 
 # libFuzzer targets, one per parser family; seeds in tests/fuzz/corpus/<name>.
 FUZZ_SECONDS ?= 10
-FUZZ_TARGETS = authproto sasl config logline policy
+FUZZ_TARGETS = authproto sasl config logline policy milter
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Wno-comment -Ilib $(PKG_CFLAGS) \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
