@@ -303,7 +303,9 @@ def make_install_layout():
         exe = os.path.join(d, "usr/sbin/authguard-policyd")
         assert os.access(exe, os.X_OK), os.listdir(d)
         assert os.access(os.path.join(d, "usr/bin/authguard"), os.X_OK)
-        for page in ("man1/authguard.1", "man5/authguard.conf.5", "man8/authguard-policyd.8"):
+        assert os.access(os.path.join(d, "usr/sbin/authguard-milter"), os.X_OK)
+        for page in ("man1/authguard.1", "man5/authguard.conf.5", "man8/authguard-policyd.8",
+                     "man8/authguard-milter.8"):
             path = os.path.join(d, "usr/share/man", page)
             r = subprocess.run(["groff", "-ww", "-man", "-Tutf8", path], capture_output=True,
                                text=True)

@@ -289,6 +289,11 @@ def config_check():
     p = subprocess.run([os.path.join(BUILD, "authguard-milter"), "-t", "-c", bad],
                        capture_output=True, text=True)
     assert p.returncode == 1 and "authserv_id" in p.stderr, p
+    example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                           "conf-examples", "authguard.conf")
+    p = subprocess.run([os.path.join(BUILD, "authguard-milter"), "-t", "-c", example],
+                       capture_output=True, text=True)
+    assert p.returncode == 0 and "configuration ok" in p.stdout, p
 
 
 if __name__ == "__main__":
