@@ -77,8 +77,12 @@ $(BUILD)/policyload: bench/policyload.c
 $(BUILD)/nologic: bench/nologic.c
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-comment -o $@ $<
 
+$(BUILD)/nullmilter: bench/nullmilter.c
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-comment -Wno-unused-parameter \
+	    -o $@ $< -lmilter -lpthread
+
 # A benchmark, not a test: prints a table, writes bench/RESULTS.md.
-bench: all $(BUILD)/policyload $(BUILD)/nologic
+bench: all $(BUILD)/policyload $(BUILD)/nologic $(BUILD)/nullmilter
 	@python3 bench/bench.py $(BUILD)
 
 deps:

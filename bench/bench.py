@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""make bench: the policy service against a no-logic DUNNO server, same machine, same run.
+"""make bench: the policy service against a no-logic DUNNO server, and the milter through real
+Postfix against no milter and a null milter (bench/milterbench.py); same machine, same run.
 
 The servers take turns, ROUNDS times each, and the median round of each is reported: on a
 small machine one round alone swings by a fifth.
@@ -16,6 +17,8 @@ import sys
 import tempfile
 import time
 
+import milterbench
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "build")
 CONNS, SECS, ACCOUNTS, ROUNDS = 64, 5, 100000, 3
@@ -30,8 +33,11 @@ def cpu_model():
 
 
 def load(sock):
-    out = subprocess.run([os.path.join(BUILD, "policyload"), sock, str(CONNS), str(SECS),
-                          str(ACCOUNTS)], capture_output=True, text=True, check=True).stdout
+    r = subprocess.run([os.path.join(BUILD, "policyload"), sock, str(CONNS), str(SECS),
+                        str(ACCOUNTS)], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("policyload: %s" % r.stderr.strip())
+    out = r.stdout
     n, rps, p50, p99, errors = out.split()
     return int(n), float(rps), int(p50), int(p99), int(errors)
 
@@ -137,10 +143,12 @@ def main():
            spread["refusals"]),
         "",
     ])
+    mtext, mok = milterbench.bench(BUILD)
+    text += "\n" + "\n".join(mtext)
     print(text)
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
         f.write(text)
-    return 0 if all(r[4] == 0 for rs in runs.values() for r in rs) else 1
+    return 0 if mok and all(r[4] == 0 for rs in runs.values() for r in rs) else 1
 
 
 if __name__ == "__main__":
