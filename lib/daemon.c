@@ -4,6 +4,10 @@
 /* SUMMARY
 /*	what both daemons do at start: no core dumps, drop privileges
 /* DESCRIPTION
+/*	daemon_begin() reads the options both daemons take (-c file, -f,
+/*	-t, -v), opens the log and loads the configuration; a bad option
+/*	or configuration ends the program.
+/*
 /*	daemon_no_core_dumps() keeps memory that held a password out of
 /*	core files. daemon_drop_privileges() becomes the configured user
 /*	(and its groups) once the sockets are bound; as root without a
@@ -13,13 +17,53 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "daemon.h"
 #include "msg.h"
+
+/* daemon_usage - and exit 2 */
+static void
+daemon_usage(const char *name)
+{
+	fprintf(stderr, "usage: %s [-f] [-t] [-v] [-c config_file]\n", name);
+	exit(2);
+}
+
+/* daemon_begin - options, log, configuration */
+void
+daemon_begin(const char *name, int argc, char **argv, struct daemon_opts *o,
+    struct config *cfg)
+{
+	char err[CONFIG_ERR_MAX + 4096];
+	int ch;
+
+	o->config_path = DAEMON_DEF_CONFIG;
+	o->foreground = o->test = 0;
+	while ((ch = getopt(argc, argv, "c:ftv")) != -1) {
+		if (ch == 'c')
+			o->config_path = optarg;
+		else if (ch == 'f')
+			o->foreground = 1;
+		else if (ch == 't')
+			o->test = 1;
+		else if (ch == 'v')
+			msg_verbose++;
+		else
+			daemon_usage(name);
+	}
+	if (optind != argc)
+		daemon_usage(name);
+	msg_open(name, o->foreground || o->test);
+	if (config_load(o->config_path, cfg, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
+}
 
 /* daemon_no_core_dumps - passwords live in this process's memory */
 void

@@ -7,6 +7,18 @@
 #ifndef AUTHGUARD_DAEMON_H
 #define AUTHGUARD_DAEMON_H
 
+struct config;
+
+struct daemon_opts {
+	const char	*config_path;
+	int		 foreground;	/* -f: log to stderr, no fork */
+	int		 test;		/* -t: check the configuration */
+};
+
+#define DAEMON_DEF_CONFIG	"/etc/authguard/authguard.conf"
+
+void	daemon_begin(const char *, int, char **, struct daemon_opts *,
+	    struct config *);
 void	daemon_no_core_dumps(void);
 void	daemon_drop_privileges(const char *);
 

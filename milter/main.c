@@ -34,17 +34,6 @@
 #include "msg.h"
 #include "util.h"
 
-#define DEF_CONFIG	"/etc/authguard/authguard.conf"
-
-/* usage - and exit */
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: authguard-milter [-f] [-t] [-v] "
-	    "[-c config_file]\n");
-	exit(2);
-}
-
 /* servid_valid - an authserv-id we can write without quoting */
 static int
 servid_valid(const char *s)
@@ -123,46 +112,24 @@ check(const struct config *cfg, const char *servid)
 int
 main(int argc, char **argv)
 {
-	const char *path = DEF_CONFIG;
+	struct daemon_opts opts;
 	struct config cfg;
-	char err[CONFIG_ERR_MAX + 4096], spec[256], *servid;
-	int ch, foreground = 0, test = 0, rc;
+	char spec[256], *servid;
+	int rc;
 
-	while ((ch = getopt(argc, argv, "c:ftv")) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'f':
-			foreground = 1;
-			break;
-		case 't':
-			test = 1;
-			break;
-		case 'v':
-			msg_verbose++;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	msg_open("authguard-milter", foreground || test);
-	if (config_load(path, &cfg, err, sizeof(err)) < 0)
-		msg_fatal("%s", err);
+	daemon_begin("authguard-milter", argc, argv, &opts, &cfg);
 	servid = authserv_id(&cfg);
 	check(&cfg, servid);
 	conn_spec(&cfg.milter_listen, spec, sizeof(spec));
-	if (test) {
-		printf("%s: configuration ok\n", path);
+	if (opts.test) {
+		printf("%s: configuration ok\n", opts.config_path);
 		free(servid);
 		config_free(&cfg);
 		return 0;
 	}
-	if (!foreground && daemon(0, 0) < 0)
+	if (!opts.foreground && daemon(0, 0) < 0)
 		msg_fatal("daemon: %s", strerror(errno));
-	msg_open("authguard-milter", foreground);	/* the pid changed */
+	msg_open("authguard-milter", opts.foreground);	/* the pid changed */
 	daemon_no_core_dumps();
 	if (milter_register(&cfg, servid) < 0)
 		msg_fatal("smfi_register failed");

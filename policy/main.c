@@ -40,8 +40,6 @@
 #include "store.h"
 #include "util.h"
 
-#define DEF_CONFIG	"/etc/authguard/authguard.conf"
-
 static volatile sig_atomic_t policyd_stop;
 
 /* on_signal - ask the loop to end */
@@ -49,15 +47,6 @@ static void
 on_signal(int sig)
 {
 	policyd_stop = sig;
-}
-
-/* usage - and exit */
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: authguard-policyd [-f] [-t] [-v] "
-	    "[-c config_file]\n");
-	exit(2);
 }
 
 /* make_state_dir - create state_dir (mode 0700) if missing */
@@ -117,43 +106,20 @@ signals(void)
 int
 main(int argc, char **argv)
 {
-	const char *path = DEF_CONFIG;
+	struct daemon_opts opts;
 	struct accounts_map accounts;
 	struct config cfg;
-	char err[CONFIG_ERR_MAX + 4096];
-	int ch, foreground = 0, test = 0, fd, pfd, cfd;
+	int fd, pfd, cfd;
 
-	while ((ch = getopt(argc, argv, "c:ftv")) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'f':
-			foreground = 1;
-			break;
-		case 't':
-			test = 1;
-			break;
-		case 'v':
-			msg_verbose++;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	msg_open("authguard-policyd", foreground || test);
-	if (config_load(path, &cfg, err, sizeof(err)) < 0)
-		msg_fatal("%s", err);
-	if (test) {
-		printf("%s: configuration ok\n", path);
+	daemon_begin("authguard-policyd", argc, argv, &opts, &cfg);
+	if (opts.test) {
+		printf("%s: configuration ok\n", opts.config_path);
 		config_free(&cfg);
 		return 0;
 	}
-	if (!foreground && daemon(0, 0) < 0)
+	if (!opts.foreground && daemon(0, 0) < 0)
 		msg_fatal("daemon: %s", strerror(errno));
-	msg_open("authguard-policyd", foreground);	/* the pid changed */
+	msg_open("authguard-policyd", opts.foreground);	/* the pid changed */
 	signals();
 	daemon_no_core_dumps();
 	msg_batch_stderr();

@@ -47,8 +47,58 @@ def _unescape(e):
     return {"n": "\n", "r": "\r", "t": "\t"}.get(e, e)
 
 
-class Gate:
+class Daemon:
+    """A daemon of ours in the foreground (-f), its stderr in self.log; subclasses set
+    self.socket, self.log and argv()."""
+    name = "daemon"
+    stop_wait = 10
+
+    def start(self, timeout=10, env=None):
+        if os.path.exists(self.socket):
+            os.unlink(self.socket)
+        log = open(self.log, "ab")
+        self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL, stdout=log,
+                                     stderr=log, start_new_session=True, close_fds=True,
+                                     env=dict(os.environ, **(env or {})))
+        log.close()
+        deadline = time.time() + timeout
+        while not os.path.exists(self.socket):
+            if self.proc.poll() is not None:
+                raise RuntimeError("%s exited %s:\n%s"
+                                   % (self.name, self.proc.returncode, self.log_text()))
+            if time.time() > deadline:
+                raise RuntimeError("%s did not create its socket" % self.name)
+            time.sleep(0.02)
+        return self
+
+    def stop(self, sig=signal.SIGTERM):
+        """Signal and wait; returns the exit status (sanitizer reports make it non-zero)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(self.stop_wait)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rc, self.proc = self.proc.returncode, None
+        return rc
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_text(self):
+        try:
+            with open(self.log, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+
+class Gate(Daemon):
     """One authguard-policyd wired to a Lab's Dovecot."""
+    name = "authguard-policyd"
 
     def __init__(self, lab, gate_dir, **conf):
         self.lab = lab
@@ -76,48 +126,8 @@ class Gate:
             for k, v in settings.items():
                 f.write("%s = %s\n" % (k, v))
 
-    def start(self, timeout=10, env=None):
-        if os.path.exists(self.socket):
-            os.unlink(self.socket)
-        log = open(self.log, "ab")
-        self.proc = subprocess.Popen([POLICYD, "-f", "-c", self.conf_path],
-                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                     start_new_session=True, close_fds=True,
-                                     env=dict(os.environ, **(env or {})))
-        log.close()
-        deadline = time.time() + timeout
-        while not os.path.exists(self.socket):
-            if self.proc.poll() is not None:
-                raise RuntimeError("authguard-policyd exited %s:\n%s"
-                                   % (self.proc.returncode, self.log_text()))
-            if time.time() > deadline:
-                raise RuntimeError("authguard-policyd did not create its socket")
-            time.sleep(0.02)
-        return self
-
-    def stop(self):
-        """SIGTERM and wait; returns the exit status (sanitizer reports make it non-zero)."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        rc, self.proc = self.proc.returncode, None
-        return rc
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def log_text(self):
-        try:
-            with open(self.log, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+    def argv(self):
+        return [POLICYD, "-f", "-c", self.conf_path]
 
     def events(self, event="auth"):
         out = []

@@ -9,11 +9,9 @@ verdict through the exit status.  The binary comes from $AUTHGUARD_BUILD, as in 
 """
 
 import os
-import signal
 import subprocess
-import time
 
-from gatelab import BUILD, parse_logfmt
+from gatelab import BUILD, Daemon, parse_logfmt
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MILTER = os.path.join(BUILD, "authguard-milter")
@@ -24,13 +22,16 @@ VALGRIND = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
             "--track-fds=no"]
 
 
-class Milter:
+class Milter(Daemon):
+    name = "authguard-milter"
+
     def __init__(self, d, name="milter", control=None, valgrind=False, **conf):
         self.dir = d
         self.socket = os.path.join(d, name + ".sock")
         self.conf_path = os.path.join(d, name + ".conf")
         self.log = os.path.join(d, name + ".log")
         self.valgrind = valgrind
+        self.stop_wait = 60 if valgrind else 10
         self.proc = None
         settings = {
             "milter_listen": "unix:" + self.socket,
@@ -47,44 +48,8 @@ class Milter:
             for k, v in settings.items():
                 f.write("%s = %s\n" % (k, v))
 
-    def start(self, timeout=20):
-        if os.path.exists(self.socket):
-            os.unlink(self.socket)
-        log = open(self.log, "ab")
-        argv = (VALGRIND if self.valgrind else []) + [MILTER, "-f", "-c", self.conf_path]
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                     start_new_session=True, close_fds=True)
-        log.close()
-        deadline = time.time() + timeout
-        while not os.path.exists(self.socket):
-            if self.proc.poll() is not None:
-                raise RuntimeError("authguard-milter exited %s:\n%s"
-                                   % (self.proc.returncode, self.log_text()))
-            if time.time() > deadline:
-                raise RuntimeError("authguard-milter did not create its socket")
-            time.sleep(0.02)
-        return self
-
-    def stop(self, sig=signal.SIGTERM):
-        """Signal and wait; the exit status (sanitizer or valgrind reports make it non-zero)."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(60 if self.valgrind else 10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        rc, self.proc = self.proc.returncode, None
-        return rc
-
-    def log_text(self):
-        try:
-            with open(self.log, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+    def argv(self):
+        return (VALGRIND if self.valgrind else []) + [MILTER, "-f", "-c", self.conf_path]
 
     def events(self):
         out = []

@@ -120,6 +120,22 @@ def miltertest_policyd_down():
 
 
 @suite.test
+def miltertest_policyd_hung():
+    """authguard-policyd stopped (SIGSTOP): its socket accepts, nothing answers; each message
+    waits milter_control_timeout at most, then goes on with details=unavailable."""
+    m = extra_milter("hung", control=S["gate"].control, milter_control_timeout="300ms")
+    S["gate"].proc.send_signal(signal.SIGSTOP)
+    try:
+        t0 = time.time()
+        run_script(m, "auth_postfix", policyd=False)
+        took = time.time() - t0
+    finally:
+        S["gate"].proc.send_signal(signal.SIGCONT)
+    assert took < 5, took
+    assert "session details unavailable" in m.log_text() and "timed out" in m.log_text()
+
+
+@suite.test
 def miltertest_headers_switched_off():
     m = extra_milter("headersoff", milter_auth_results="no", milter_header_user="no")
     run_script(m, "headers_off", policyd=False)
