@@ -91,8 +91,9 @@ ctl_exchange(int fd, const char *req, int timeout_ms, uint64_t deadline,
 	while (off < n) {
 		if (wait_fd(fd, POLLOUT, timeout_ms, deadline) < 0)
 			return snprintf(err, len, "timed out"), -1;
-		if ((r = write(fd, req + off, n - off)) < 0 && errno != EAGAIN &&
-		    errno != EINTR)
+		/* MSG_NOSIGNAL: a daemon gone away is an error, not SIGPIPE */
+		if ((r = send(fd, req + off, n - off, MSG_NOSIGNAL)) < 0 &&
+		    errno != EAGAIN && errno != EINTR)
 			return snprintf(err, len, "write: %s", strerror(errno)), -1;
 		off += r > 0 ? (size_t)r : 0;
 	}
