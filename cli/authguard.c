@@ -2,11 +2,14 @@
 /* NAME
 /*	authguard 1
 /* SUMMARY
-/*	the admin's command line: why did this AUTH fail, unlock
+/*	the admin's command line: why did this AUTH fail, who fails, lock
 /* SYNOPSIS
 /*	authguard [-c config_file | -s socket] [--json] why REF|USER|ADDRESS
-/*	authguard [-c config_file | -s socket] [--json] unlock USER|ADDRESS
-/*	authguard [-c config_file | -s socket] [--json] stats
+/*		[--since DURATION]
+/*	authguard [...] top [--since DURATION] [--by user|address|cause]
+/*	authguard [...] lock USER|ADDRESS [--for DURATION]
+/*	authguard [...] unlock USER|ADDRESS
+/*	authguard [...] stats
 /* DESCRIPTION
 /*	Asks authguard-policyd over its control socket (control_listen
 /*	in the configuration, or -s unix:/path / -s /path) and prints
@@ -31,11 +34,78 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: authguard [-c config_file | -s socket] [--json] "
-	    "why REF|USER|ADDRESS\n"
-	    "       authguard [-c config_file | -s socket] [--json] "
-	    "unlock USER|ADDRESS\n"
-	    "       authguard [-c config_file | -s socket] [--json] stats\n");
+	    "COMMAND ...\n"
+	    "  why REF|USER|ADDRESS [--since DURATION]\n"
+	    "  top [--since DURATION] [--by user|address|cause]\n"
+	    "  lock USER|ADDRESS [--for DURATION]\n"
+	    "  unlock USER|ADDRESS\n"
+	    "  stats\n"
+	    "  metrics          (the Prometheus exposition of metrics_listen)\n");
 	exit(2);
+}
+
+/* A control socket command: its name, whether it takes an argument, its options. */
+static const struct command {
+	const char	*name;
+	int		 arg;
+	const char	*opts;		/* "--since --by" */
+} commands[] = {
+	{"why", 1, "--since"},
+	{"top", 0, "--since --by"},
+	{"lock", 1, "--for"},
+	{"unlock", 1, ""},
+	{"stats", 0, ""},
+	{"metrics", 0, ""},
+};
+
+/* find_command - the table row, or usage */
+static const struct command *
+find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	usage();
+	return NULL;
+}
+
+/* add_option - "--since 1h" as "\tsince=3600" */
+static void
+add_option(struct buf *req, const struct command *c, const char *opt,
+    const char *val)
+{
+	unsigned ms;
+
+	if (strstr(c->opts, opt) == NULL || val == NULL || strpbrk(val, "\t\n"))
+		usage();
+	if (strcmp(opt, "--by") == 0) {
+		buf_printf(req, "\tby=%s", val);
+		return;
+	}
+	if (config_duration(val, &ms) < 0 || ms < 1000) {
+		fprintf(stderr, "authguard: %s %s: want a duration like 30m, "
+		    "1h, 2d\n", opt, val);
+		exit(2);
+	}
+	buf_printf(req, "\t%s=%u", opt + 2, ms / 1000);
+}
+
+/* build_request - "CMD\tFMT\tARG[\tOPT=V...]\n" from the command line */
+static void
+build_request(struct buf *req, const char *fmt, int argc, char **argv)
+{
+	const struct command *c = find_command(argv[0]);
+	int i = 1;
+
+	if (c->arg && (argc < 2 || !*argv[1] || argv[1][0] == '-' ||
+	    strpbrk(argv[1], "\t\n")))
+		usage();
+	buf_printf(req, "%s\t%s\t%s", c->name, fmt, c->arg ? argv[i++] : "-");
+	for (; i < argc; i += 2)
+		add_option(req, c, argv[i], i + 1 < argc ? argv[i + 1] : NULL);
+	buf_putc(req, '\n');
 }
 
 /* socket_path - from -s, or from the configuration */
@@ -76,7 +146,7 @@ ask(const char *path, const char *request, struct buf *answer)
 int
 main(int argc, char **argv)
 {
-	const char *conf = DEF_CONFIG, *sock = NULL, *fmt = "text", *body, *arg;
+	const char *conf = DEF_CONFIG, *sock = NULL, *fmt = "text", *body;
 	struct buf req, answer;
 	char *path;
 	int i, rc;
@@ -92,16 +162,11 @@ main(int argc, char **argv)
 		else
 			usage();
 	}
-	if (argc - i == 1 && strcmp(argv[i], "stats") == 0)
-		arg = "-";
-	else if (argc - i != 2 || (strcmp(argv[i], "why") && strcmp(argv[i],
-	    "unlock")) || strpbrk(argv[i + 1], "\t\n") || !*argv[i + 1])
+	if (i == argc)
 		usage();
-	else
-		arg = argv[i + 1];
-	path = socket_path(sock, conf);
 	buf_init(&req);
-	buf_printf(&req, "%s\t%s\t%s\n", argv[i], fmt, arg);
+	build_request(&req, fmt, argc - i, argv + i);
+	path = socket_path(sock, conf);
 	buf_init(&answer);
 	ask(path, buf_str(&req), &answer);
 	free(path);

@@ -47,6 +47,7 @@ static const struct config_param config_table[] = {
 	CP(userdb_upstream, "", CT_SOCKET_OPT),
 	CP(policy_listen, "", CT_SOCKET_OPT),
 	CP(control_listen, "unix:/run/authguard/control", CT_SOCKET_OPT),
+	CP(metrics_listen, "", CT_SOCKET_OPT),
 	CP(state_dir, "/var/lib/authguard", CT_STRING),
 	CP(accounts_map, "", CT_STRING),
 	CP(require_tls_for_auth, "yes", CT_BOOL),

@@ -20,6 +20,7 @@ struct config {
 	struct sockspec	userdb_upstream;
 	struct sockspec	policy_listen;
 	struct sockspec	control_listen;
+	struct sockspec	metrics_listen;
 	char		*state_dir;
 	char		*accounts_map;
 	int		 require_tls_for_auth;

@@ -2,7 +2,7 @@
 /* NAME
 /*	control 3
 /* SUMMARY
-/*	the control socket: why, unlock, stats
+/*	the control socket: why, top, lock, unlock, stats, session
 /* DESCRIPTION
 /*	The admin CLI (and later the milter) connect to control_listen,
 /*	send one request line and read the answer until the server
@@ -11,11 +11,18 @@
 /*	request:  COMMAND TAB FORMAT TAB ARGUMENT	(FORMAT: text | json)
 /*	answer:   "OK" LF body, or "ERR" SP message LF
 /*
+/*	Options may follow the argument as TAB-separated NAME=VALUE
+/*	fields: since=SECONDS (why, top), by=user|address|cause (top),
+/*	for=SECONDS (lock).
+/*
 /*	why REF|USER|ADDRESS: the matching recent attempts (oldest
 /*	first), the lock state of the account and the address with
 /*	their failures in the window and familiar addresses, and the
-/*	remedy for each cause seen. unlock USER|ADDRESS lifts a lock and
-/*	clears the window. stats (any argument) counts what is
+/*	remedy for each cause seen. top (any argument): the accounts,
+/*	addresses or causes with the most failures, with the dominant
+/*	cause, stale-password or password-guessing, and the lock.
+/*	lock USER|ADDRESS locks now (for= or lockout_time); unlock
+/*	USER|ADDRESS lifts a lock and clears the window. stats (any argument) counts what is
 /*	tracked and evicted, the upstream state and the open SASL
 /*	connections. session ADDRESS PORT SINCE: the AUTH attempts of
 /*	one SMTP session, for authguard-milter. Text output escapes whatever came from the
@@ -34,6 +41,7 @@
 #include "control.h"
 #include "gate.h"
 #include "logline.h"
+#include "metrics.h"
 #include "msg.h"
 #include "netaddr.h"
 #include "session.h"
@@ -42,6 +50,14 @@
 #include "util.h"
 
 #define CONTROL_SHOW_MAX	100	/* attempts shown by why */
+#define CONTROL_TOP_MAX		20	/* rows shown by top */
+
+/* Options after the argument: "since=SECONDS", "by=user|address|cause", "for=SECONDS" */
+struct ctl_opts {
+	unsigned long	 since;		/* seconds back, 0: all */
+	char		 by[16];
+	unsigned long	 for_secs;	/* lock: 0 = lockout_time */
+};
 
 struct control_conn {
 	struct conn	 c;
@@ -175,9 +191,19 @@ show_hints(struct buf *b, enum log_format fmt, const unsigned char *seen)
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "}" : "");
 }
 
+/* recent - is a record within the --since window? */
+static int
+recent(const struct hist_rec *r, const struct ctl_opts *o)
+{
+	uint32_t now = store_now();
+
+	return o->since == 0 || r->t + o->since >= now;
+}
+
 /* why - what happened to a ref, a user or an address */
 static int
-why(struct buf *b, enum log_format fmt, const char *arg)
+why(struct buf *b, enum log_format fmt, const char *arg,
+    const struct ctl_opts *o)
 {
 	const struct hist_rec *r, *shown[CONTROL_SHOW_MAX];
 	unsigned char seen[CAUSE_COUNT] = {0};
@@ -189,7 +215,7 @@ why(struct buf *b, enum log_format fmt, const char *arg)
 	kind = ref_valid(arg) ? 'r' : ipaddr_parse(arg, &ip) == 0 ? 'i' : 'u';
 	for (k = 0; (r = history_nth(&store_history, k)) && n < CONTROL_SHOW_MAX;
 	    k++)
-		if (matches(r, kind, arg))
+		if (matches(r, kind, arg) && (kind == 'r' || recent(r, o)))
 			shown[n++] = r;
 	if (kind == 'r' && n == 0) {
 		buf_printf(b, "ERR no attempt with ref %s among the last %zu\n",
@@ -264,20 +290,221 @@ session(struct buf *b, enum log_format fmt, const char *arg)
 	return 0;
 }
 
+struct top_row {
+	char		 key[128];
+	unsigned	 fails, passes;
+	unsigned	 causes[CAUSE_COUNT];
+	uint32_t	 last;
+};
+
+/* top_key - what a record is counted under; NULL: not counted */
+static const char *
+top_key(const struct hist_rec *r, const char *by, char *buf, size_t len)
+{
+	if (strcmp(by, "address") == 0)
+		return r->ip;
+	if (strcmp(by, "cause") == 0)
+		return r->result == ATTEMPT_FAIL || r->result == 3 ?
+		    cause_id((enum cause)r->cause) : NULL;
+	if (r->user == NULL || str_copy(buf, len, r->user) < 0)
+		return NULL;
+	str_lower(buf);
+	return buf;
+}
+
+/* top_find - the row of a key, added when new */
+static struct top_row *
+top_find(struct top_row **rows, size_t *n, size_t *cap, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp((*rows)[i].key, key) == 0)
+			return &(*rows)[i];
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		*rows = xrealloc(*rows, *cap * sizeof(**rows));
+	}
+	memset(&(*rows)[*n], 0, sizeof(**rows));
+	str_copy((*rows)[*n].key, sizeof((*rows)[*n].key), key);
+	return &(*rows)[(*n)++];
+}
+
+/* top_cmp - most failures first */
+static int
+top_cmp(const void *a, const void *b)
+{
+	const struct top_row *x = a, *y = b;
+
+	if (x->fails != y->fails)
+		return x->fails < y->fails ? 1 : -1;
+	return strcmp(x->key, y->key);
+}
+
+/* dominant - the most frequent cause of a row's failures */
+static enum cause
+dominant(const struct top_row *t)
+{
+	int i, best = 0;
+
+	for (i = 1; i < CAUSE_COUNT; i++)
+		if (t->causes[i] > t->causes[best])
+			best = i;
+	return (enum cause)best;
+}
+
+/* pattern - stale password or guessing, when the limits saw either */
+static const char *
+pattern(const struct top_row *t)
+{
+	if (t->causes[CAUSE_PASSWORD_GUESSING] > t->causes[CAUSE_STALE_PASSWORD])
+		return "password-guessing";
+	if (t->causes[CAUSE_STALE_PASSWORD])
+		return "stale-password";
+	return "-";
+}
+
+/* top_lock - "no", or when the lock ends */
+static const char *
+top_lock(const char *by, const char *key, char *buf, size_t len)
+{
+	struct tracker *tr = strcmp(by, "address") == 0 ? &store_limits.addr :
+	    &store_limits.acct;
+	char akey[64];
+	struct track *t;
+
+	if (strcmp(by, "cause") == 0)
+		return "-";
+	if (tr == &store_limits.addr) {
+		if (limits_addr_key(key, ctl_cfg->ipv4_prefix,
+		    ctl_cfg->ipv6_prefix, akey, sizeof(akey)) < 0)
+			return "no";
+		key = akey;
+	}
+	if ((t = limits_find(tr, key)) == NULL ||
+	    !limits_is_locked(t, store_now()))
+		return "no";
+	return iso_time(t->locked_until, buf, len);
+}
+
+/* top_show - one row */
+static void
+top_show(struct buf *b, enum log_format fmt, const char *by,
+    const struct top_row *t)
+{
+	char num[3][16], when[32], until[32];
+	int first = 1;
+
+	snprintf(num[0], sizeof(num[0]), "%u", t->fails);
+	snprintf(num[1], sizeof(num[1]), "%u", t->passes);
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? "{" : "  ");
+	kv(b, fmt, &first, by, t->key);
+	kv(b, fmt, &first, "failures", num[0]);
+	kv(b, fmt, &first, "passes", num[1]);
+	if (strcmp(by, "cause") != 0) {
+		kv(b, fmt, &first, "dominant_cause", cause_id(dominant(t)));
+		kv(b, fmt, &first, "pattern", pattern(t));
+		kv(b, fmt, &first, "locked_until", top_lock(by, t->key, until,
+		    sizeof(until)));
+	}
+	kv(b, fmt, &first, "last", iso_time(t->last, when, sizeof(when)));
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? "}" : "\n");
+}
+
+/* top - who is failing, and why */
+static int
+top(struct buf *b, enum log_format fmt, const struct ctl_opts *o)
+{
+	const char *by = *o->by ? o->by : "user", *key;
+	struct top_row *rows = NULL, *t;
+	const struct hist_rec *r;
+	size_t n = 0, cap = 0, k;
+	char kbuf[128];
+
+	if (strcmp(by, "user") && strcmp(by, "address") && strcmp(by, "cause"))
+		return buf_puts(b, "ERR by: user, address or cause\n"), -1;
+	for (k = 0; (r = history_nth(&store_history, k)) && recent(r, o); k++) {
+		if ((key = top_key(r, by, kbuf, sizeof(kbuf))) == NULL || !*key)
+			continue;
+		t = top_find(&rows, &n, &cap, key);
+		if (r->result == ATTEMPT_PASS)
+			t->passes++;
+		else if (r->result == ATTEMPT_FAIL || r->result == 3) {
+			t->fails++;
+			t->causes[r->cause < CAUSE_COUNT ? r->cause : 0]++;
+		}
+		if (r->t > t->last)
+			t->last = r->t;
+	}
+	qsort(rows, n, sizeof(*rows), top_cmp);
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? "OK\n[" : "OK\n");
+	for (k = 0; k < n && k < CONTROL_TOP_MAX && rows[k].fails; k++) {
+		if (fmt == LOG_FORMAT_JSON && k)
+			buf_putc(b, ',');
+		top_show(b, fmt, by, &rows[k]);
+	}
+	if (fmt != LOG_FORMAT_JSON && (n == 0 || rows[0].fails == 0))
+		buf_puts(b, "no failures\n");
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? "]\n" : "");
+	free(rows);
+	return 0;
+}
+
+/* admin_key - an account (lower-cased) or an address's key; -1 bad */
+static int
+admin_key(const char *arg, char *key, size_t len, int *is_addr)
+{
+	struct ipaddr ip;
+
+	*is_addr = ipaddr_parse(arg, &ip) == 0;
+	if (*is_addr)
+		return limits_addr_key(arg, ctl_cfg->ipv4_prefix,
+		    ctl_cfg->ipv6_prefix, key, len);
+	if (str_copy(key, len, arg) < 0)
+		return -1;
+	str_lower(key);
+	return 0;
+}
+
+/* lock - lock an account or address now, for --for or lockout_time */
+static int
+lock(struct buf *b, enum log_format fmt, const char *arg,
+    const struct ctl_opts *o)
+{
+	unsigned long secs = o->for_secs ? o->for_secs :
+	    ctl_cfg->lockout_time / 1000;
+	uint32_t now = store_now();
+	struct tracker *tr;
+	struct track *t;
+	char key[256], until[32];
+	int is_addr, first = 1;
+
+	if (admin_key(arg, key, sizeof(key), &is_addr) < 0)
+		return buf_puts(b, "ERR bad account or address\n"), -1;
+	if (secs == 0 || secs > 365UL * 86400)
+		return buf_puts(b, "ERR for: 1s to 365d\n"), -1;
+	tr = is_addr ? &store_limits.addr : &store_limits.acct;
+	t = limits_get(tr, key, now);
+	limits_set_lock(tr, t, now + (uint32_t)secs, t->lock_level, now, now);
+	store_dirty();
+	msg_warn("control: locked %s until %s by the admin", key,
+	    iso_time(t->locked_until, until, sizeof(until)));
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? "OK\n{" : "OK\n");
+	kv(b, fmt, &first, "locked", key);
+	kv(b, fmt, &first, "until", until);
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? "}\n" : "\n");
+	return 0;
+}
+
 /* unlock - lift a lock on an account or address */
 static int
 unlock(struct buf *b, enum log_format fmt, const char *arg)
 {
 	char key[256];
-	struct ipaddr ip;
+	int is_addr;
 
-	if (ipaddr_parse(arg, &ip) == 0) {
-		if (limits_addr_key(arg, ctl_cfg->ipv4_prefix,
-		    ctl_cfg->ipv6_prefix, key, sizeof(key)) < 0)
-			return buf_puts(b, "ERR bad address\n"), -1;
-	} else if (str_copy(key, sizeof(key), arg) < 0)
-		return buf_puts(b, "ERR name too long\n"), -1;
-	str_lower(key);
+	if (admin_key(arg, key, sizeof(key), &is_addr) < 0)
+		return buf_puts(b, "ERR bad account or address\n"), -1;
 	if (!limits_unlock(&store_limits, key)) {
 		buf_puts(b, "ERR nothing is tracked under ");
 		escaped_value(b, LOG_FORMAT_LOGFMT, key);
@@ -328,11 +555,41 @@ stats(struct buf *b, enum log_format fmt)
 	return 0;
 }
 
+/* ctl_opts_parse - "name=value" fields after the argument */
+static int
+ctl_opts_parse(char *save, struct ctl_opts *o)
+{
+	char *f, *v;
+	unsigned long n;
+
+	memset(o, 0, sizeof(*o));
+	while ((f = strtok_r(NULL, "\t", &save)) != NULL) {
+		if ((v = strchr(f, '=')) == NULL)
+			return -1;
+		*v++ = 0;
+		if (strcmp(f, "by") == 0) {
+			if (str_copy(o->by, sizeof(o->by), v) < 0)
+				return -1;
+			continue;
+		}
+		if (parse_uint(v, 0xffffffffUL, &n) < 0)
+			return -1;
+		if (strcmp(f, "since") == 0)
+			o->since = n;
+		else if (strcmp(f, "for") == 0)
+			o->for_secs = n;
+		else
+			return -1;
+	}
+	return 0;
+}
+
 /* control_command - one request line to its answer */
 int
 control_command(const char *line, struct buf *b)
 {
 	char copy[1024], *cmd, *fmt, *arg, *save = NULL;
+	struct ctl_opts o;
 	enum log_format f;
 
 	if (str_copy(copy, sizeof(copy), line) < 0)
@@ -343,16 +600,28 @@ control_command(const char *line, struct buf *b)
 	if (cmd == NULL || fmt == NULL || arg == NULL || *arg == 0 ||
 	    (strcmp(fmt, "text") && strcmp(fmt, "json")))
 		return buf_puts(b, "ERR usage: COMMAND<TAB>text|json<TAB>"
-		    "ARGUMENT\n"), -1;
+		    "ARGUMENT[<TAB>NAME=VALUE...]\n"), -1;
+	if (ctl_opts_parse(save, &o) < 0)
+		return buf_puts(b, "ERR options: since=SECONDS, by=user|"
+		    "address|cause, for=SECONDS\n"), -1;
 	f = strcmp(fmt, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_LOGFMT;
 	if (strcmp(cmd, "why") == 0)
-		return why(b, f, arg);
+		return why(b, f, arg, &o);
+	if (strcmp(cmd, "top") == 0)
+		return top(b, f, &o);
+	if (strcmp(cmd, "lock") == 0)
+		return lock(b, f, arg, &o);
 	if (strcmp(cmd, "unlock") == 0)
 		return unlock(b, f, arg);
 	if (strcmp(cmd, "stats") == 0)
 		return stats(b, f);
 	if (strcmp(cmd, "session") == 0)
 		return session(b, f, arg);
+	if (strcmp(cmd, "metrics") == 0) {
+		buf_puts(b, "OK\n");
+		metrics_render(b);
+		return 0;
+	}
 	buf_puts(b, "ERR unknown command\n");
 	return -1;
 }

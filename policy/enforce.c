@@ -17,6 +17,7 @@
 
 #include "accounts.h"
 #include "enforce.h"
+#include "metrics.h"
 #include "fingerprint.h"
 #include "logline.h"
 #include "msg.h"
@@ -117,8 +118,10 @@ enforce_fail(struct enforce *e, enum cause cause, const char *ref)
 	limits_fail(&store_limits, &q, (counts & CAUSE_COUNTS_ACCOUNT) != 0,
 	    (counts & CAUSE_COUNTS_ADDRESS) != 0, store_now(), &out);
 	store_dirty();
-	if (out.locked_until)
+	if (out.locked_until) {
 		log_lock(e, &out, ref);
+		metrics_lock(out.locked_account);
+	}
 	return cause_overlay(cause, out.stale, out.guessing);
 }
 

@@ -48,6 +48,7 @@
 #include "conn.h"
 #include "enforce.h"
 #include "gate.h"
+#include "metrics.h"
 #include "msg.h"
 #include "sasl.h"
 #include "session.h"
@@ -173,6 +174,7 @@ req_log(struct gate_req *r)
 	struct hist_rec h;
 
 	attempt_log(&r->at, gate_cfg->log_format, ev_now());
+	metrics_attempt(r->at.result, r->at.cause, ev_now() - r->at.started);
 	memset(&h, 0, sizeof(h));
 	memcpy(h.ref, r->at.ref, sizeof(h.ref));
 	h.result = (uint8_t)r->at.result;

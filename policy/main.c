@@ -35,6 +35,7 @@
 #include "daemon.h"
 #include "enforce.h"
 #include "gate.h"
+#include "metrics.h"
 #include "msg.h"
 #include "policy.h"
 #include "store.h"
@@ -109,7 +110,7 @@ main(int argc, char **argv)
 	struct daemon_opts opts;
 	struct accounts_map accounts;
 	struct config cfg;
-	int fd, pfd, cfd;
+	int fd, pfd, cfd, mfd;
 
 	daemon_begin("authguard-policyd", argc, argv, &opts, &cfg);
 	if (opts.test) {
@@ -133,6 +134,8 @@ main(int argc, char **argv)
 	    cfg.socket_group, cfg.socket_mode);
 	cfd = cfg.control_listen.kind == SOCK_NONE ? -1 :
 	    listen_socket(&cfg.control_listen, 64, cfg.user, NULL, 0600);
+	mfd = cfg.metrics_listen.kind == SOCK_NONE ? -1 :
+	    listen_socket(&cfg.metrics_listen, 64, cfg.user, NULL, 0600);
 	drop_privileges(cfg.user, cfg.state_dir);
 	accounts_open(&accounts, cfg.accounts_map);
 	store_init(&cfg);
@@ -143,6 +146,8 @@ main(int argc, char **argv)
 		policy_init(&cfg, pfd);
 	if (cfd >= 0)
 		control_init(&cfg, cfd);
+	if (mfd >= 0)
+		metrics_init(&cfg, mfd);
 	msg_info("started: sasl_listen %s", cfg.sasl_listen.kind == SOCK_UNIX ?
 	    cfg.sasl_listen.path : cfg.sasl_listen.host);
 	ev_run(&policyd_stop);
@@ -150,6 +155,7 @@ main(int argc, char **argv)
 	gate_shutdown();
 	policy_shutdown();
 	control_shutdown();
+	metrics_shutdown();
 	ev_shutdown();
 	store_shutdown();
 	if (cfg.sasl_listen.kind == SOCK_UNIX)
@@ -158,6 +164,8 @@ main(int argc, char **argv)
 		unlink(cfg.policy_listen.path);
 	if (cfg.control_listen.kind == SOCK_UNIX)
 		unlink(cfg.control_listen.path);
+	if (cfg.metrics_listen.kind == SOCK_UNIX)
+		unlink(cfg.metrics_listen.path);
 	accounts_close(&accounts);
 	config_free(&cfg);
 	msg_flush();

@@ -20,6 +20,7 @@
 #include "conn.h"
 #include "logline.h"
 #include "msg.h"
+#include "metrics.h"
 #include "policy.h"
 #include "policyproto.h"
 #include "ref.h"
@@ -131,6 +132,7 @@ policy_answer(struct policy_conn *pc)
 		    text ? text : "", text ? " " : "", ref);
 		action = reply;
 	}
+	metrics_policy(cause);
 	if (cause != CAUSE_NONE || pc->req.error || pol_cfg->policy_log)
 		policy_log(pc, ref, action, cause, &sv, pc->req.error);
 	if (cause != CAUSE_NONE)

@@ -1,0 +1,301 @@
+/*++
+/* NAME
+/*	metrics 3
+/* SUMMARY
+/*	counters, and their Prometheus exposition on metrics_listen
+/* DESCRIPTION
+/*	The gate counts each finished attempt (metrics_attempt: result,
+/*	cause, milliseconds from AUTH to the answer), the limits each
+/*	lockout (metrics_lock), the policy service each decision
+/*	(metrics_policy). metrics_render() writes them, with the gauges
+/*	of what is tracked and the upstream state, in the Prometheus
+/*	text format (version 0.0.4).
+/*
+/*	metrics_listen serves "GET /metrics" over HTTP/1.0: one request
+/*	per connection, answered and closed. Anything else gets 404 or
+/*	405; a request line or header over 1 KiB ends the connection.
+/*--*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "attempt.h"
+#include "conn.h"
+#include "event.h"
+#include "gate.h"
+#include "metrics.h"
+#include "store.h"
+#include "upstream.h"
+#include "util.h"
+
+#define METRICS_RESULTS	3	/* enum attempt_result */
+
+/* Gate latency buckets, seconds (from AUTH to Postfix's answer). */
+static const double lat_le[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1,
+    2.5, 5, 10};
+
+static struct {
+	unsigned long long attempts[METRICS_RESULTS][CAUSE_COUNT];
+	unsigned long long lockouts[2];		/* address, account */
+	unsigned long long policy[CAUSE_COUNT];	/* CAUSE_NONE: DUNNO */
+	unsigned long long lat_bucket[NELEM(lat_le)];
+	unsigned long long lat_count;
+	double		 lat_sum;
+} m;
+
+struct metrics_conn {
+	struct conn	 c;
+	int		 lines;
+	int		 status;	/* 0 until the request line is read */
+	int		 replied;
+	LIST_ENTRY(metrics_conn) link;
+};
+
+static struct listener met_listener;
+static int met_running;
+static LIST_HEAD(, metrics_conn) met_conns = LIST_HEAD_INITIALIZER(met_conns);
+
+/* metrics_attempt - one attempt ended */
+void
+metrics_attempt(unsigned result, enum cause cause, uint64_t ms)
+{
+	double secs = (double)ms / 1000;
+	size_t i;
+
+	if (result < METRICS_RESULTS && (unsigned)cause < CAUSE_COUNT)
+		m.attempts[result][cause]++;
+	for (i = 0; i < NELEM(lat_le); i++)
+		if (secs <= lat_le[i])
+			m.lat_bucket[i]++;
+	m.lat_count++;
+	m.lat_sum += secs;
+}
+
+/* metrics_lock - a lockout started */
+void
+metrics_lock(int account)
+{
+	m.lockouts[account != 0]++;
+}
+
+/* metrics_policy - one policy decision */
+void
+metrics_policy(enum cause cause)
+{
+	if ((unsigned)cause < CAUSE_COUNT)
+		m.policy[cause]++;
+}
+
+/* family - HELP and TYPE lines */
+static void
+family(struct buf *b, const char *name, const char *type, const char *help)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* render_attempts - authguard_auth_attempts_total{result,cause} */
+static void
+render_attempts(struct buf *b)
+{
+	static const char *const results[] = {"pass", "fail", "abort"};
+	int r, c;
+
+	family(b, "authguard_auth_attempts_total", "counter",
+	    "SMTP AUTH attempts by result and cause.");
+	for (r = 0; r < METRICS_RESULTS; r++)
+		for (c = 0; c < CAUSE_COUNT; c++)
+			if (m.attempts[r][c] || (r != 1 && c == 0))
+				buf_printf(b, "authguard_auth_attempts_total{result="
+				    "\"%s\",cause=\"%s\"} %llu\n", results[r],
+				    c ? cause_id((enum cause)c) : "", m.attempts[r][c]);
+}
+
+/* render_latency - authguard_auth_duration_seconds histogram */
+static void
+render_latency(struct buf *b)
+{
+	size_t i;
+
+	family(b, "authguard_auth_duration_seconds", "histogram",
+	    "Time from AUTH to the gate's answer.");
+	for (i = 0; i < NELEM(lat_le); i++)
+		buf_printf(b, "authguard_auth_duration_seconds_bucket{le=\"%g\"} "
+		    "%llu\n", lat_le[i], m.lat_bucket[i]);
+	buf_printf(b, "authguard_auth_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+	    "authguard_auth_duration_seconds_sum %.6f\n"
+	    "authguard_auth_duration_seconds_count %llu\n", m.lat_count,
+	    m.lat_sum, m.lat_count);
+}
+
+/* render_policy - authguard_policy_decisions_total{action,cause} */
+static void
+render_policy(struct buf *b)
+{
+	int c;
+
+	family(b, "authguard_policy_decisions_total", "counter",
+	    "Policy service decisions: dunno, or refused with a cause.");
+	buf_printf(b, "authguard_policy_decisions_total{action=\"dunno\","
+	    "cause=\"\"} %llu\n", m.policy[0]);
+	for (c = 1; c < CAUSE_COUNT; c++)
+		if (m.policy[c])
+			buf_printf(b, "authguard_policy_decisions_total{action="
+			    "\"refuse\",cause=\"%s\"} %llu\n",
+			    cause_id((enum cause)c), m.policy[c]);
+}
+
+/* render_gauges - state right now */
+static void
+render_gauges(struct buf *b)
+{
+	const char *up = upstream_state();
+
+	family(b, "authguard_lockouts_total", "counter",
+	    "Lockouts started by the failure limits.");
+	buf_printf(b, "authguard_lockouts_total{kind=\"account\"} %llu\n"
+	    "authguard_lockouts_total{kind=\"address\"} %llu\n", m.lockouts[1],
+	    m.lockouts[0]);
+	family(b, "authguard_tracked_entries", "gauge",
+	    "Accounts and addresses with failure windows or locks.");
+	buf_printf(b, "authguard_tracked_entries{kind=\"account\"} %zu\n"
+	    "authguard_tracked_entries{kind=\"address\"} %zu\n",
+	    store_limits.acct.count, store_limits.addr.count);
+	family(b, "authguard_evicted_entries_total", "counter",
+	    "Entries dropped to stay within max_tracked.");
+	buf_printf(b, "authguard_evicted_entries_total{kind=\"account\"} %llu\n"
+	    "authguard_evicted_entries_total{kind=\"address\"} %llu\n",
+	    store_limits.acct.evicted, store_limits.addr.evicted);
+	family(b, "authguard_upstream_up", "gauge",
+	    "1 when Dovecot's auth-client connection is ready.");
+	buf_printf(b, "authguard_upstream_up{state=\"%s\"} %d\n", up,
+	    strcmp(up, "ready") == 0);
+	family(b, "authguard_sasl_connections", "gauge",
+	    "Open connections from Postfix's smtpd processes.");
+	buf_printf(b, "authguard_sasl_connections %zu\n",
+	    (size_t)gate_connections());
+	family(b, "authguard_recent_attempts", "gauge",
+	    "Attempts held for authguard why.");
+	buf_printf(b, "authguard_recent_attempts %zu\n", store_history.n);
+}
+
+/* metrics_render - the whole exposition */
+void
+metrics_render(struct buf *b)
+{
+	render_attempts(b);
+	render_latency(b);
+	render_policy(b);
+	render_gauges(b);
+}
+
+/* met_reply - status line, headers, body; then close */
+static void
+met_reply(struct metrics_conn *mc, int status)
+{
+	static const char *const reason[] = {[200] = "OK", [404] = "Not Found",
+	    [405] = "Method Not Allowed", [431] = "Request Header Fields Too "
+	    "Large"};
+	struct buf body, out;
+
+	if (mc->replied++)
+		return;
+	buf_init(&body);
+	buf_init(&out);
+	if (status == 200)
+		metrics_render(&body);
+	else
+		buf_printf(&body, "%d %s\n", status, reason[status]);
+	buf_printf(&out, "HTTP/1.0 %d %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", status,
+	    reason[status], status == 200 ? "text/plain; version=0.0.4; "
+	    "charset=utf-8" : "text/plain", body.len);
+	buf_append(&out, body.data, body.len);
+	conn_send(&mc->c, out.data, out.len);
+	conn_finish(&mc->c);
+	buf_free(&body);
+	buf_free(&out);
+}
+
+/* met_line - the request line decides; the headers are skipped */
+static void
+met_line(struct conn *c, char *line, size_t len)
+{
+	struct metrics_conn *mc = (struct metrics_conn *)c;
+
+	if (len && line[len - 1] == '\r')
+		len--;
+	if (mc->lines++ == 0) {
+		if (len < 4 || memcmp(line, "GET ", 4) != 0)
+			mc->status = 405;
+		else if (len >= 13 && memcmp(line + 4, "/metrics", 8) == 0 &&
+		    (line[12] == ' ' || line[12] == '?'))
+			mc->status = 200;
+		else
+			mc->status = 404;
+	}
+	if (len == 0 || mc->lines > 100)
+		met_reply(mc, mc->lines > 100 ? 431 : mc->status);
+}
+
+/* met_overlong - a request line or header over the cap */
+static void
+met_overlong(struct conn *c, char *prefix, size_t len)
+{
+	met_reply((struct metrics_conn *)c, 431);
+}
+
+/* met_conn_free - deferred release */
+static void
+met_conn_free(void *p)
+{
+	conn_free(p);
+	free(p);
+}
+
+/* met_closed - done or gone */
+static void
+met_closed(struct conn *c, const char *why)
+{
+	struct metrics_conn *mc = (struct metrics_conn *)c;
+
+	conn_close(c);
+	LIST_REMOVE(mc, link);
+	ev_defer_free(met_conn_free, mc);
+}
+
+static const struct conn_ops met_ops = {
+	.line = met_line,
+	.overlong = met_overlong,
+	.closed = met_closed,
+};
+
+/* met_accepted - a scraper */
+static void
+met_accepted(int fd, pid_t pid)
+{
+	struct metrics_conn *mc = xcalloc(1, sizeof(*mc));
+
+	conn_init(&mc->c, fd, 1024, &met_ops, mc, "metrics client");
+	LIST_INSERT_HEAD(&met_conns, mc, link);
+}
+
+/* metrics_init - serve on a listening socket */
+void
+metrics_init(const struct config *cfg, int fd)
+{
+	listener_start(&met_listener, fd, "metrics_listen", met_accepted);
+	met_running = 1;
+}
+
+/* metrics_shutdown - close everything */
+void
+metrics_shutdown(void)
+{
+	if (!met_running)
+		return;
+	listener_stop(&met_listener);
+	while (!LIST_EMPTY(&met_conns))
+		met_closed(&LIST_FIRST(&met_conns)->c, "stopping");
+	met_running = 0;
+}

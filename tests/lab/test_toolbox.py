@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""The admin's toolbox against the lab (real Postfix + Dovecot + authguard-policyd): authguard
+why --since, top by user/address/cause, lock --for and unlock with their effect on real logins,
+and the Prometheus exposition on metrics_listen, checked by promtool."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lab import Lab, free_port  # noqa: E402
+from gatelab import BUILD, teardown_suite, Gate, b64, new_gate_dir, ref_of  # noqa: E402
+from tap import Suite  # noqa: E402
+
+suite = Suite("toolbox")
+S = {}
+ALICE, ALICE_PW = "alice@example.test", "correct horse"
+CAROL, CAROL_PW = "carol@example.test", "Carol-Pass-1"
+PROMTOOL = "/usr/bin/promtool"
+
+
+def setup():
+    d = S["dir"] = new_gate_dir()
+    policy = os.path.join(d, "policy")
+    S["lab"] = Lab(sasl_path=os.path.join(d, "auth"), extra_main_cf={
+        "smtpd_relay_restrictions": "check_policy_service unix:%s, permit_sasl_authenticated, "
+                                    "reject_unauth_destination" % policy,
+        "smtpd_policy_service_policy_context": "submission"})
+    S["lab"].start_dovecot()
+    S["metrics_port"] = free_port()
+    S["gate"] = Gate(S["lab"], d, policy_listen="unix:" + policy, guessing_threshold="4",
+                     account_fail_limit="50/10m", ip_fail_limit="50/10m",
+                     metrics_listen="inet:127.0.0.1:%d" % S["metrics_port"]).start()
+    S["lab"].start_postfix()
+
+
+def teardown():
+    teardown_suite(S)
+
+
+def cli(*args):
+    p = subprocess.run([os.path.join(BUILD, "authguard"), "-s", S["gate"].control] +
+                       list(args), capture_output=True, text=True, timeout=30)
+    return p.returncode, p.stdout, p.stderr
+
+
+def auth(source, user, password):
+    """One AUTH PLAIN over STARTTLS from source; (code, text)."""
+    s = S["lab"].smtp_connect(starttls=True, source_address=source)
+    try:
+        code, text = s.docmd("AUTH", "PLAIN " + b64("\0%s\0%s" % (user, password)))
+        return code, text.decode()
+    finally:
+        s.close()
+
+
+@suite.test
+def why_since_and_ref():
+    code, text = auth("127.0.0.41", ALICE, "wrong-1")
+    assert code == 535
+    ref = ref_of(text)
+    rc, out, _ = cli("why", ref)
+    assert rc == 0 and "cause=bad-password" in out and "what to do about bad-password" in out, out
+    rc, out, _ = cli("--json", "why", ALICE, "--since", "1h")
+    j = json.loads(out)
+    assert any(a["ref"] == ref for a in j["attempts"]), j
+    time.sleep(2.1)
+    rc, out, _ = cli("--json", "why", ALICE, "--since", "1s")
+    assert rc == 0 and json.loads(out)["attempts"] == [], out
+    rc, out, _ = cli("why", ref, "--since", "1s")     # a ref is found whatever its age
+    assert rc == 0 and ref in out, out
+
+
+@suite.test
+def top_by_user_address_and_cause():
+    for i in range(5):      # five different wrong passwords: guessing from the 4th
+        assert auth("127.0.0.42", CAROL, "guess-%d" % i)[0] == 535
+    assert auth("127.0.0.43", "nobody@example.test", "x")[0] == 535
+    rc, out, _ = cli("--json", "top", "--since", "10m")
+    rows = json.loads(out)
+    assert rows[0]["user"] == CAROL and rows[0]["failures"] == "5", rows
+    assert rows[0]["pattern"] == "password-guessing", rows[0]
+    assert rows[0]["dominant_cause"] in ("bad-password", "password-guessing"), rows[0]
+    assert rows[0]["locked_until"] == "no"
+    rc, out, _ = cli("--json", "top", "--by", "address")
+    rows = json.loads(out)
+    assert any(r["address"] == "127.0.0.42" and r["failures"] == "5" for r in rows), rows
+    rc, out, _ = cli("--json", "top", "--by", "cause")
+    causes = {r["cause"]: int(r["failures"]) for r in json.loads(out)}
+    assert causes.get("unknown-user", 0) >= 1 and causes.get("password-guessing", 0) >= 2, causes
+    rc, out, _ = cli("top")
+    assert rc == 0 and out.startswith("  user=carol@example.test failures=5"), out
+    rc, _, err = cli("top", "--by", "colour")
+    assert rc == 1 and "by:" in err
+
+
+@suite.test
+def lock_for_then_unlock():
+    code, _ = auth("127.0.0.44", CAROL, CAROL_PW)
+    assert code == 235
+    rc, out, _ = cli("lock", CAROL, "--for", "10m")
+    assert rc == 0 and "locked=carol@example.test" in out, out
+    code, text = auth("127.0.0.45", CAROL, CAROL_PW)     # an address carol never used
+    assert code == 535 and "too many failed attempts for this account" in text, (code, text)
+    assert "cause=account-locked" in cli("why", ref_of(text))[1]
+    rc, out, _ = cli("why", CAROL)
+    assert "locked=yes" in out, out
+    rc, out, _ = cli("unlock", CAROL)
+    assert rc == 0
+    assert auth("127.0.0.45", CAROL, CAROL_PW)[0] == 235
+    rc, out, _ = cli("lock", "127.0.0.46", "--for", "1m")
+    assert rc == 0 and "locked=127.0.0.46" in out
+    code, text = auth("127.0.0.46", CAROL, CAROL_PW)
+    assert code == 535 and "this address" in text, text
+    assert cli("unlock", "127.0.0.46")[0] == 0
+    rc, _, err = cli("lock", CAROL, "--for", "forever")
+    assert rc == 2 and "duration" in err
+
+
+def scrape():
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % S["metrics_port"],
+                                timeout=10) as r:
+        assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
+        return r.read().decode()
+
+
+def sample(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return None
+
+
+@suite.test
+def prometheus_metrics():
+    before = scrape()
+    assert auth("127.0.0.47", ALICE, "wrong-2")[0] == 535
+    assert auth("127.0.0.47", ALICE, ALICE_PW)[0] == 235
+    s = S["lab"].smtp_connect(source_address="127.0.0.48")       # no TLS, no AUTH: refused
+    s.docmd("MAIL", "FROM:<x@example.test>")
+    code, _ = s.docmd("RCPT", "TO:<y@example.net>")
+    s.close()
+    assert code == 530
+    text = scrape()
+    p = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True,
+                       text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    fail = 'authguard_auth_attempts_total{result="fail",cause="bad-password"}'
+    ok = 'authguard_auth_attempts_total{result="pass",cause=""}'
+    assert sample(text, fail) == (sample(before, fail) or 0) + 1, text
+    assert sample(text, ok) == (sample(before, ok) or 0) + 1
+    refused = 'authguard_policy_decisions_total{action="refuse",cause="no-auth-no-tls"}'
+    assert sample(text, refused) >= 1
+    count = sample(text, "authguard_auth_duration_seconds_count")
+    assert count == sample(before, "authguard_auth_duration_seconds_count") + 2
+    assert sample(text, 'authguard_upstream_up{state="ready"}') == 1
+    assert sample(text, 'authguard_tracked_entries{kind="account"}') >= 1
+    rc, out, _ = cli("metrics")
+    assert rc == 0 and "authguard_auth_attempts_total" in out
+    # Not /metrics, not GET, garbage: an HTTP error, and the service goes on.
+    try:
+        urllib.request.urlopen("http://127.0.0.1:%d/" % S["metrics_port"], timeout=5)
+        raise AssertionError("/ answered 200")
+    except urllib.error.HTTPError as e:
+        assert e.code == 404
+    import socket
+    c = socket.create_connection(("127.0.0.1", S["metrics_port"]), timeout=5)
+    c.sendall(b"x" * 5000 + b"\r\n\r\n")
+    assert c.recv(100).startswith(b"HTTP/1.0 431")
+    c.close()
+    assert "authguard_auth_attempts_total" in scrape()
+
+
+if __name__ == "__main__":
+    suite.run(setup, teardown)
