@@ -20,8 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
+#include "cli.h"
 #include "config.h"
 #include "ctlclient.h"
 #include "msg.h"
@@ -40,6 +42,7 @@ usage(void)
 	    "  lock USER|ADDRESS [--for DURATION]\n"
 	    "  unlock USER|ADDRESS\n"
 	    "  stats\n"
+	    "  doctor [-c postfix_config_dir] [-d dovecot.conf]\n"
 	    "  metrics          (the Prometheus exposition of metrics_listen)\n");
 	exit(2);
 }
@@ -143,20 +146,48 @@ ask(const char *path, const char *request, struct buf *answer)
 	}
 }
 
+/*
+ * local_command - commands that read configuration files, not the
+ * daemon: authguard.conf when it is there (or was named), else the
+ * defaults.
+ */
+static int
+local_command(const char *conf, int conf_given, int argc, char **argv,
+    int json)
+{
+	struct config cfg;
+	char err[4352];
+	int rc;
+
+	if (config_load(conf, &cfg, err, sizeof(err)) < 0) {
+		if (conf_given || access(conf, F_OK) == 0) {
+			fprintf(stderr, "authguard: %s\n", err);
+			return 2;
+		}
+		if (config_parse("", 0, "(defaults)", &cfg, err, sizeof(err)) < 0)
+			return fprintf(stderr, "authguard: %s\n", err), 2;
+	}
+	rc = cli_doctor(&cfg, argc - 1, argv + 1, json);
+	config_free(&cfg);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *conf = DEF_CONFIG, *sock = NULL, *fmt = "text", *body;
 	struct buf req, answer;
 	char *path;
-	int i, rc;
+	int i, rc, conf_given = 0;
 
 	msg_open("authguard", 1);
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			fmt = "json";
-		else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+		else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
 			conf = argv[++i];
+			conf_given = 1;
+		}
 		else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
 			sock = argv[++i];
 		else
@@ -164,6 +195,9 @@ main(int argc, char **argv)
 	}
 	if (i == argc)
 		usage();
+	if (strcmp(argv[i], "doctor") == 0)
+		return local_command(conf, conf_given, argc - i, argv + i,
+		    strcmp(fmt, "json") == 0);
 	buf_init(&req);
 	build_request(&req, fmt, argc - i, argv + i);
 	path = socket_path(sock, conf);

@@ -38,6 +38,8 @@ def setup():
 
 
 def teardown():
+    if "dlab" in S:
+        S["dlab"].stop()
     teardown_suite(S)
 
 
@@ -172,6 +174,131 @@ def prometheus_metrics():
     assert c.recv(100).startswith(b"HTTP/1.0 431")
     c.close()
     assert "authguard_auth_attempts_total" in scrape()
+
+
+# --- authguard doctor on a lab configuration ------------------------------------------------
+
+def doctor_lab():
+    """A second lab, configured but never started: doctor only reads its files."""
+    if "dlab" not in S:
+        d = S["dir"]
+        S["dlab"] = Lab(sasl_path=os.path.join(d, "auth"))
+        S["dconf"] = os.path.join(d, "doctor.conf")
+    return S["dlab"]
+
+
+def postconf(*args):
+    subprocess.run(["postconf", "-c", doctor_lab().postfix_dir] + list(args), check=True,
+                   capture_output=True)
+
+
+def doctor(extra_conf="", dovecot=None):
+    lab = doctor_lab()
+    with open(S["dconf"], "w") as f:
+        f.write("sasl_listen = unix:%s\npolicy_listen = unix:%s\nmilter_listen = unix:%s\n"
+                "submission_ports = %d %d\nmilter_submission_daemons = ORIGINATING\n%s"
+                % (os.path.join(S["dir"], "auth"), os.path.join(S["dir"], "policy"),
+                   os.path.join(S["dir"], "milter.sock"), lab.submission_port,
+                   lab.smtps_port, extra_conf))
+    p = subprocess.run([os.path.join(BUILD, "authguard"), "-c", S["dconf"], "--json", "doctor",
+                        "-c", lab.postfix_dir, "-d", dovecot or lab.dovecot_conf],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode in (0, 1), (p.returncode, p.stderr)
+    return p.returncode, [f["id"] for f in json.loads(p.stdout)], p.stdout
+
+
+GOOD_MAIN = {
+    "smtpd_tls_auth_only": "yes",
+    "smtpd_relay_restrictions": None,    # filled in good_config (needs the path)
+    "smtpd_policy_service_default_action": "DUNNO",
+    "smtpd_milters": None,
+    "milter_default_action": "accept",
+    "milter_connect_macros": "j {daemon_name} {daemon_addr} v _ {client_addr} {client_port}",
+    "milter_helo_macros": "{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer}",
+    "milter_mail_macros": "i {auth_type} {auth_authen} {auth_author} {mail_addr} "
+                          "{tls_version} {cipher}",
+}
+
+
+def good_config():
+    lab = doctor_lab()
+    main = dict(GOOD_MAIN)
+    main["smtpd_relay_restrictions"] = ("check_policy_service unix:%s, permit_sasl_authenticated,"
+                                        " reject_unauth_destination"
+                                        % os.path.join(S["dir"], "policy"))
+    main["smtpd_milters"] = "unix:" + os.path.join(S["dir"], "milter.sock")
+    postconf("-e", *["%s=%s" % kv for kv in main.items()])
+    postconf("-e", "smtpd_sasl_path=" + os.path.join(S["dir"], "auth"))
+    postconf("-P", "%d/inet/smtpd_tls_security_level=encrypt" % lab.submission_port)
+    postconf("-MX", "465/inet")
+    return main
+
+
+@suite.test
+def doctor_silent_on_good_config():
+    good_config()
+    rc, ids, out = doctor()
+    assert rc == 0 and ids == [], out
+
+
+@suite.test
+def doctor_finds_each_planted_problem():
+    lab = doctor_lab()
+    main = good_config()
+    sub = "%d/inet" % lab.submission_port
+    plants = [
+        ("tls-not-enforced", ["-P", sub + "/smtpd_tls_security_level=may"],
+         ["-P", sub + "/smtpd_tls_security_level=encrypt"]),
+        ("auth-before-tls", [["-e", "smtpd_tls_auth_only=no"],
+                             ["-P", sub + "/smtpd_tls_security_level=may"]],
+         [["-e", "smtpd_tls_auth_only=yes"], ["-P", sub + "/smtpd_tls_security_level=encrypt"]]),
+        ("wrapper-mode-off", ["-M", "465/inet=465 inet n - n - - smtpd"], ["-MX", "465/inet"]),
+        ("sasl-not-through-gate", ["-e", "smtpd_sasl_path=/run/dovecot/auth-client"],
+         ["-e", "smtpd_sasl_path=" + os.path.join(S["dir"], "auth")]),
+        ("sasl-not-through-gate", ["-e", "smtpd_sasl_type=cyrus"],
+         ["-e", "smtpd_sasl_type=dovecot"]),
+        ("no-policy-service", ["-e", "smtpd_relay_restrictions=permit_sasl_authenticated, "
+                                     "reject_unauth_destination"],
+         ["-e", "smtpd_relay_restrictions=" + main["smtpd_relay_restrictions"]]),
+        ("policy-default-rejects", ["-e", "smtpd_policy_service_default_action=451 4.3.5 "
+                                          "Server configuration problem"],
+         ["-e", "smtpd_policy_service_default_action=DUNNO"]),
+        ("milter-default-rejects", ["-e", "milter_default_action=tempfail"],
+         ["-e", "milter_default_action=accept"]),
+        ("milter-macros", ["-e", "milter_mail_macros=i {mail_addr}"],
+         ["-e", "milter_mail_macros=" + main["milter_mail_macros"]]),
+        ("milter-macros", ["-e", "milter_connect_macros=j v _"],
+         ["-e", "milter_connect_macros=" + main["milter_connect_macros"]]),
+    ]
+    def apply(calls):
+        for call in calls if isinstance(calls[0], list) else [calls]:
+            postconf(*call)
+    for want, plant, undo in plants:
+        apply(plant)
+        try:
+            rc, ids, out = doctor()
+        finally:
+            apply(undo)
+        assert rc == 1 and want in ids, (want, plant, out)
+    rc, ids, out = doctor()
+    assert rc == 0, out
+    # Dovecot: no PLAIN; and clear passwords accepted despite disable_plaintext_auth.
+    nopl = os.path.join(S["dir"], "dovecot-noplain.conf")
+    with open(lab.dovecot_conf) as f:
+        text = f.read()
+    with open(nopl, "w") as f:
+        f.write(text.replace("auth_mechanisms = plain login", "auth_mechanisms = login"))
+    rc, ids, out = doctor(dovecot=nopl)
+    assert rc == 1 and ids == ["dovecot-no-plain"], out
+    apply([["-e", "smtpd_tls_auth_only=no"], ["-P", sub + "/smtpd_tls_security_level=may"]])
+    try:
+        rc, ids, out = doctor(extra_conf="require_tls_for_auth = no\n")
+    finally:
+        apply([["-e", "smtpd_tls_auth_only=yes"],
+               ["-P", sub + "/smtpd_tls_security_level=encrypt"]])
+    assert "dovecot-plaintext-mismatch" in ids, out
+    rc, out, err = cli("doctor", "-x", "y")
+    assert rc == 2
 
 
 if __name__ == "__main__":

@@ -2,13 +2,15 @@
 /* NAME
 /*	test_milter 1
 /* SUMMARY
-/*	unit tests: the milter's headers and the control socket's session answer
+/*	unit tests: the milter's headers, the session answer, doctor's checks
 /*--*/
+#include <stdio.h>
 #include <string.h>
 
 #include "authres.h"
 #include "buf.h"
 #include "ctlclient.h"
+#include "doctor.h"
 #include "submission.h"
 #include "unit.h"
 
@@ -196,4 +198,93 @@ TEST(submission_check_views)
 	CHECK(submission_check(&v, &cfg, 0) == CAUSE_NO_AUTH_NO_TLS);
 	CHECK(word_in("MSA", "MTA, MSA") && !word_in("MS", "MTA MSA") &&
 	    !word_in("", "MSA"));
+}
+
+TEST(doctor_parsers)
+{
+	struct doctor_input in;
+
+	memset(&in, 0, sizeof(in));
+	kvlist_parse(&in.dovecot, "# comment\nauth_mechanisms = plain login\n"
+	    "passdb {\n  driver = pam\n  args = x = y\n}\n"
+	    "service auth {\n  unix_listener a {\n    mode = 0600\n  }\n}\n"
+	    "disable_plaintext_auth=no\n  \n= orphan\n", 1);
+	CHECK_STR(kvlist_get(&in.dovecot, "auth_mechanisms"), "plain login");
+	CHECK_STR(kvlist_get(&in.dovecot, "disable_plaintext_auth"), "no");
+	CHECK(kvlist_get(&in.dovecot, "driver") == NULL);
+	CHECK(kvlist_get(&in.dovecot, "mode") == NULL);
+	CHECK(in.dovecot.n == 2);
+	doctor_parse_master(&in, "submission inet n - n - - smtpd -o a=b\n"
+	    "  -o continued=line\nshort line\n"
+	    "smtps      inet  n       -       n       -       -       smtpd\n");
+	CHECK(in.nsvc == 2);
+	CHECK_STR(in.svc[0].name, "submission");
+	CHECK_STR(in.svc[1].command, "smtpd");
+	doctor_input_free(&in);
+}
+
+/* doctor_ids - the finding ids, space separated */
+static const char *
+doctor_ids(const char *main_cf, const char *overrides, const char *master)
+{
+	static char out[512];
+	struct doctor_input in;
+	struct doctor_report r;
+	size_t i;
+
+	memset(&in, 0, sizeof(in));
+	memset(&r, 0, sizeof(r));
+	kvlist_parse(&in.main, main_cf, 0);
+	kvlist_parse(&in.overrides, overrides, 0);
+	doctor_parse_master(&in, master);
+	in.sasl_path = "/var/spool/postfix/private/authguard";
+	in.policy_path = "/var/spool/postfix/private/authguard-policy";
+	in.milter_path = "";
+	in.submission_ports = "587 465";
+	in.submission_daemons = "";
+	in.require_tls_for_auth = 1;
+	doctor_check(&in, &r);
+	out[0] = 0;
+	for (i = 0; i < r.n; i++) {
+		strncat(out, r.f[i].id, sizeof(out) - strlen(out) - 2);
+		strcat(out, " ");
+	}
+	doctor_report_free(&r);
+	doctor_input_free(&in);
+	return out;
+}
+
+TEST(doctor_checks)
+{
+	const char *good_main =
+	    "queue_directory = /var/spool/postfix\n"
+	    "smtpd_sasl_type = dovecot\nsmtpd_sasl_path = private/authguard\n"
+	    "smtpd_tls_auth_only = yes\n"
+	    "smtpd_policy_service_default_action = DUNNO\n";
+	const char *master =
+	    "smtp inet n - y - - smtpd\n"
+	    "submission inet n - y - - smtpd\n"
+	    "submissions inet n - y - - smtpd\n"
+	    "pickup unix n - y 60 1 pickup\n";
+	const char *good_over =
+	    "submission/inet/smtpd_sasl_auth_enable = yes\n"
+	    "submission/inet/smtpd_tls_security_level = encrypt\n"
+	    "submission/inet/smtpd_relay_restrictions = check_policy_service "
+	    "unix:private/authguard-policy, permit_sasl_authenticated, reject\n"
+	    "submissions/inet/smtpd_sasl_auth_enable = yes\n"
+	    "submissions/inet/smtpd_tls_wrappermode = yes\n"
+	    "submissions/inet/smtpd_relay_restrictions = check_policy_service,"
+	    "unix:private/authguard-policy,permit_sasl_authenticated,reject\n";
+
+	CHECK_STR(doctor_ids(good_main, good_over, master), "");
+	CHECK_STR(doctor_ids(good_main, "", master),
+	    "tls-not-enforced wrapper-mode-off ");
+	CHECK(strstr(doctor_ids("queue_directory = /q\nsmtpd_sasl_type = "
+	    "dovecot\nsmtpd_sasl_path = private/other\nsmtpd_tls_auth_only = "
+	    "yes\n", good_over, master), "sasl-not-through-gate") != NULL);
+	CHECK(strstr(doctor_ids("queue_directory = /var/spool/postfix\n"
+	    "smtpd_sasl_type = dovecot\nsmtpd_sasl_path = private/authguard\n"
+	    "smtpd_tls_auth_only = no\nsmtpd_sasl_auth_enable = yes\n"
+	    "smtpd_policy_service_default_action = 451 4.3.5 x\n", good_over,
+	    master), "auth-before-tls") != NULL);
 }
