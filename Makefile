@@ -17,18 +17,19 @@ OPT	?= -O2
 PKGS	= libcdb libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcdb -lcrypto)
+SSL_LIBS   := $(shell pkg-config --libs libssl 2>/dev/null || echo -lssl)
 CFLAGS	?=
 WARN	= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	  -Wno-unused-parameter -Wno-comment
 HARDEN	= -fstack-protector-strong -D_FORTIFY_SOURCE=2
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) $(HARDEN) -Ilib $(PKG_CFLAGS) \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) $(HARDEN) -iquote lib $(PKG_CFLAGS) \
 	  $(SAN) $(CFLAGS)
 LDLIBS	= $(PKG_LIBS)
 
 LIB_SRC	= lib/util.c lib/buf.c lib/msg.c lib/logline.c lib/linereader.c \
 	  lib/base64.c lib/sasl.c lib/authproto.c lib/cause.c lib/netaddr.c \
 	  lib/ref.c lib/accounts.c lib/config.c lib/idmap.c lib/limits.c lib/fingerprint.c lib/history.c lib/state.c lib/policyproto.c lib/submission.c \
-	  lib/authres.c lib/ctlclient.c lib/daemon.c lib/doctor.c
+	  lib/authres.c lib/ctlclient.c lib/daemon.c lib/doctor.c lib/smtpreply.c
 POLICY_SRC = policy/main.c policy/event.c policy/conn.c policy/gate.c \
 	  policy/upstream.c policy/userdb.c policy/attempt.c policy/enforce.c policy/store.c policy/session.c policy/policy.c policy/control.c policy/metrics.c
 UNIT_SRC = tests/unit/unit.c tests/unit/test_codecs.c tests/unit/test_config.c \
@@ -42,7 +43,7 @@ UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 MILTER_SRC = milter/main.c milter/milter.c
 MILTER_OBJ = $(MILTER_SRC:%.c=$(BUILD)/%.o)
 
-CLI_SRC	= cli/authguard.c cli/doctor.c
+CLI_SRC	= cli/authguard.c cli/doctor.c cli/probe.c
 CLI_OBJ	= $(CLI_SRC:%.c=$(BUILD)/%.o)
 BINDIR	?= $(PREFIX)/bin
 
@@ -66,7 +67,7 @@ $(BUILD)/authguard-milter: $(MILTER_OBJ) $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ -lmilter -lpthread $(LDLIBS)
 
 $(BUILD)/authguard: $(CLI_OBJ) $(BUILD)/libauthguard.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(SSL_LIBS) $(LDLIBS)
 
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
@@ -100,8 +101,8 @@ check-asan: deps
 
 # libFuzzer targets, one per parser family; seeds in tests/fuzz/corpus/<name>.
 FUZZ_SECONDS ?= 10
-FUZZ_TARGETS = authproto sasl config logline policy milter doctor
-FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Wno-comment -Ilib $(PKG_CFLAGS) \
+FUZZ_TARGETS = authproto sasl config logline policy milter doctor smtpreply
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Wno-comment -iquote lib $(PKG_CFLAGS) \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 fuzz-build: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)

@@ -43,6 +43,8 @@ usage(void)
 	    "  unlock USER|ADDRESS\n"
 	    "  stats\n"
 	    "  doctor [-c postfix_config_dir] [-d dovecot.conf]\n"
+	    "  probe HOST[:PORT] --user USER [--tls starttls|implicit|none] "
+	    "[--mech plain|login]\n"
 	    "  metrics          (the Prometheus exposition of metrics_listen)\n");
 	exit(2);
 }
@@ -195,6 +197,9 @@ main(int argc, char **argv)
 	}
 	if (i == argc)
 		usage();
+	if (strcmp(argv[i], "probe") == 0)
+		return cli_probe(argc - i - 1, argv + i + 1,
+		    strcmp(fmt, "json") == 0);
 	if (strcmp(argv[i], "doctor") == 0)
 		return local_command(conf, conf_given, argc - i, argv + i,
 		    strcmp(fmt, "json") == 0);

@@ -12,5 +12,6 @@
 
 int	cli_run(char *const *, struct buf *);
 int	cli_doctor(const struct config *, int, char **, int);
+int	cli_probe(int, char **, int);
 
 #endif

@@ -301,5 +301,77 @@ def doctor_finds_each_planted_problem():
     assert rc == 2
 
 
+# --- authguard probe against the lab's listeners ---------------------------------------------
+
+def probe(port, user, password, *extra):
+    p = subprocess.run([os.path.join(BUILD, "authguard"), "--json", "probe",
+                        "127.0.0.1:%d" % port, "--user", user] + list(extra),
+                       capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, AUTHGUARD_PASSWORD=password))
+    assert p.stdout, p.stderr
+    out = json.loads(p.stdout)
+    assert out["exit"] == str(p.returncode), out
+    assert password not in p.stdout and b64("\0%s\0%s" % (user, password)) not in p.stdout
+    return p.returncode, out
+
+
+@suite.test
+def probe_explains_gate_scenarios():
+    lab = S["lab"]
+    rc, out = probe(lab.submission_port, ALICE, ALICE_PW)
+    assert rc == 0 and out["result"] == "authenticated", out
+    assert out["tls"].startswith("TLSv1.") and "PLAIN" in out["auth after TLS"], out
+    assert out["starttls"] == "offered" and "CN=" in out["certificate"], out
+    assert out["verify"] != "ok: trusted, and the name matches"      # the lab's self-signed
+    rc, out = probe(lab.smtps_port, ALICE, ALICE_PW, "--tls", "implicit")
+    assert rc == 0 and "auth before TLS" not in out, out
+    rc, out = probe(lab.submission_port, ALICE, ALICE_PW, "--mech", "login")
+    assert rc == 0, out
+    rc, out = probe(lab.submission_port, ALICE, "not-it")
+    assert rc == 1 and out["source"] == "authguard" and out["cause"] == "bad-password", out
+    assert "cause=bad-password" in cli("why", out["ref"])[1]
+    rc, out = probe(lab.submission_port, "nobody@example.test", "no-such-user-pw")
+    assert rc == 1 and out["cause"] == "unknown-user", out
+    rc, out = probe(lab.submission_port, "bob@example.test", "abcd efgh ijkl mnop")
+    assert rc == 1 and out["cause"] == "app-password-spaces" and "spaces" in out["warning"], out
+    rc, out = probe(lab.submission_port, ALICE, ALICE_PW, "--tls", "none")
+    assert rc == 1 and out["cause"] == "tls-required", out
+    assert out["auth before TLS"] != "not offered", out
+    lab.stop_dovecot()
+    try:
+        rc, out = probe(lab.submission_port, ALICE, ALICE_PW)
+    finally:
+        lab.start_dovecot()
+    # The gate drops smtpd's connection so that Postfix answers 454 (no ref in Postfix's text).
+    assert rc == 6 and out["source"] == "Postfix", out
+    assert "Connection lost" in out["auth reply"] and "Dovecot" in out["meaning"], out
+    rc, out = probe(free_port(), ALICE, ALICE_PW)
+    assert rc == 3 and out["result"] == "cannot connect", out
+    p = subprocess.run([os.path.join(BUILD, "authguard"), "probe", "127.0.0.1"],
+                       capture_output=True, text=True)
+    assert p.returncode == 2
+
+
+@suite.test
+def probe_explains_postfix_texts():
+    """The doctor lab, started: smtpd_tls_auth_only = yes, and TLS required on submission."""
+    lab = doctor_lab()
+    good_config()
+    postconf("-e", "smtpd_milters=")
+    lab.start_dovecot()
+    lab.start_postfix()
+    rc, out = probe(lab.submission_port, ALICE, ALICE_PW, "--tls", "none")
+    assert rc == 4 and out["source"] == "Postfix", out
+    assert "STARTTLS" in out["auth reply"] and out["auth before TLS"] == "not offered", out
+    postconf("-P", "%d/inet/smtpd_tls_security_level=may" % lab.submission_port)
+    subprocess.run(["postfix", "-c", lab.postfix_dir, "reload"], capture_output=True)
+    time.sleep(1.5)
+    rc, out = probe(lab.submission_port, ALICE, ALICE_PW, "--tls", "none")
+    assert rc == 5 and out["source"] == "Postfix", out
+    assert "authentication not enabled" in out["auth reply"], out
+    rc, out = probe(lab.submission_port, ALICE, ALICE_PW)      # the same port with STARTTLS
+    assert rc == 0, out
+
+
 if __name__ == "__main__":
     suite.run(setup, teardown)

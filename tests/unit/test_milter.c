@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "ctlclient.h"
 #include "doctor.h"
+#include "smtpreply.h"
 #include "submission.h"
 #include "unit.h"
 
@@ -287,4 +288,73 @@ TEST(doctor_checks)
 	    "smtpd_tls_auth_only = no\nsmtpd_sasl_auth_enable = yes\n"
 	    "smtpd_policy_service_default_action = 451 4.3.5 x\n", good_over,
 	    master), "auth-before-tls") != NULL);
+}
+
+/* explain - the source and meaning of one reply given as lines */
+static const char *
+explain_src(const char *const *lines, struct smtp_meaning *m)
+{
+	struct smtp_reply r;
+
+	smtp_reply_init(&r);
+	for (; *lines; lines++)
+		smtp_reply_push(&r, *lines, strlen(*lines));
+	smtp_explain(&r, m);
+	smtp_reply_free(&r);
+	return m->source;
+}
+
+TEST(smtp_reply_parser)
+{
+	struct smtp_reply r;
+
+	smtp_reply_init(&r);
+	CHECK(smtp_reply_push(&r, "250-lab.example.test", 20) == SMTP_MORE);
+	CHECK(smtp_reply_push(&r, "250-AUTH PLAIN LOGIN", 20) == SMTP_MORE);
+	CHECK(smtp_reply_push(&r, "250 8BITMIME", 12) == SMTP_DONE);
+	CHECK(r.code == 250 && r.lines == 3 && r.enhanced[0] == 0);
+	CHECK_STR(r.text.data, "lab.example.test\nAUTH PLAIN LOGIN\n8BITMIME");
+	smtp_reply_reset(&r);
+	CHECK(smtp_reply_push(&r, "535 5.7.8 Error: x", 18) == SMTP_DONE);
+	CHECK_STR(r.enhanced, "5.7.8");
+	CHECK_STR(r.text.data, "Error: x");
+	smtp_reply_reset(&r);
+	CHECK(smtp_reply_push(&r, "235", 3) == SMTP_DONE && r.code == 235);
+	smtp_reply_reset(&r);
+	CHECK(smtp_reply_push(&r, "25x ok", 6) == SMTP_ERROR);
+	smtp_reply_reset(&r);
+	CHECK(smtp_reply_push(&r, "250-a", 5) == SMTP_MORE);
+	CHECK(smtp_reply_push(&r, "354 b", 5) == SMTP_ERROR);
+	smtp_reply_reset(&r);
+	CHECK(smtp_reply_push(&r, "550 5.1.1x text", 15) == SMTP_DONE &&
+	    r.enhanced[0] == 0);
+	smtp_reply_free(&r);
+}
+
+TEST(smtp_explain_sources)
+{
+	const char *ag[] = {"535 5.7.8 Error: authentication failed: wrong "
+	    "password for this account (ref=K7Q2M9XA3D)", NULL};
+	const char *ag_safe[] = {"535 5.7.8 Error: authentication failed: "
+	    "authentication failed (ref=K7Q2M9XA3D)", NULL};
+	const char *gmail[] = {"534-5.7.9 Application-specific password "
+	    "required. Learn more at", "534 5.7.9  https://support.google.com/"
+	    "mail/?p=InvalidSecondFactor", NULL};
+	const char *ms[] = {"535 5.7.139 Authentication unsuccessful, "
+	    "SmtpClientAuthentication is disabled for the Tenant.", NULL};
+	const char *pf[] = {"503 5.5.1 Error: authentication not enabled", NULL};
+	const char *rfc[] = {"538 5.7.11 Encryption required", NULL};
+	struct smtp_meaning m;
+
+	CHECK_STR(explain_src(ag, &m), "authguard");
+	CHECK(m.cause == CAUSE_BAD_PASSWORD);
+	CHECK_STR(m.ref, "K7Q2M9XA3D");
+	CHECK_STR(explain_src(ag_safe, &m), "authguard");
+	CHECK(m.cause == CAUSE_NONE && strstr(m.remedy, "authguard why"));
+	CHECK_STR(explain_src(gmail, &m), "Gmail");
+	CHECK(strstr(m.remedy, "app password") != NULL);
+	CHECK_STR(explain_src(ms, &m), "Microsoft 365");
+	CHECK(strstr(m.meaning, "turned off") != NULL);
+	CHECK_STR(explain_src(pf, &m), "Postfix");
+	CHECK_STR(explain_src(rfc, &m), "RFC 4954");
 }
