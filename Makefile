@@ -29,7 +29,7 @@ LDLIBS	= $(PKG_LIBS)
 LIB_SRC	= lib/util.c lib/buf.c lib/msg.c lib/logline.c lib/linereader.c \
 	  lib/base64.c lib/sasl.c lib/authproto.c lib/cause.c lib/netaddr.c \
 	  lib/ref.c lib/accounts.c lib/config.c lib/idmap.c lib/limits.c lib/fingerprint.c lib/history.c lib/state.c lib/policyproto.c lib/submission.c \
-	  lib/authres.c lib/ctlclient.c lib/daemon.c lib/doctor.c lib/smtpreply.c
+	  lib/authres.c lib/ctlclient.c lib/daemon.c lib/doctor.c lib/smtpreply.c lib/logscan.c
 POLICY_SRC = policy/main.c policy/event.c policy/conn.c policy/gate.c \
 	  policy/upstream.c policy/userdb.c policy/attempt.c policy/enforce.c policy/store.c policy/session.c policy/policy.c policy/control.c policy/metrics.c
 UNIT_SRC = tests/unit/unit.c tests/unit/test_codecs.c tests/unit/test_config.c \
@@ -43,7 +43,7 @@ UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 MILTER_SRC = milter/main.c milter/milter.c
 MILTER_OBJ = $(MILTER_SRC:%.c=$(BUILD)/%.o)
 
-CLI_SRC	= cli/authguard.c cli/doctor.c cli/probe.c
+CLI_SRC	= cli/authguard.c cli/doctor.c cli/probe.c cli/analyze.c
 CLI_OBJ	= $(CLI_SRC:%.c=$(BUILD)/%.o)
 BINDIR	?= $(PREFIX)/bin
 
@@ -101,7 +101,7 @@ check-asan: deps
 
 # libFuzzer targets, one per parser family; seeds in tests/fuzz/corpus/<name>.
 FUZZ_SECONDS ?= 10
-FUZZ_TARGETS = authproto sasl config logline policy milter doctor smtpreply
+FUZZ_TARGETS = authproto sasl config logline policy milter doctor smtpreply logscan
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Wno-comment -iquote lib $(PKG_CFLAGS) \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 

@@ -45,6 +45,7 @@ usage(void)
 	    "  doctor [-c postfix_config_dir] [-d dovecot.conf]\n"
 	    "  probe HOST[:PORT] --user USER [--tls starttls|implicit|none] "
 	    "[--mech plain|login]\n"
+	    "  analyze [--by user|address|cause] [FILE ...|-]\n"
 	    "  metrics          (the Prometheus exposition of metrics_listen)\n");
 	exit(2);
 }
@@ -197,6 +198,9 @@ main(int argc, char **argv)
 	}
 	if (i == argc)
 		usage();
+	if (strcmp(argv[i], "analyze") == 0)
+		return cli_analyze(argc - i - 1, argv + i + 1,
+		    strcmp(fmt, "json") == 0);
 	if (strcmp(argv[i], "probe") == 0)
 		return cli_probe(argc - i - 1, argv + i + 1,
 		    strcmp(fmt, "json") == 0);

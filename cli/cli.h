@@ -13,5 +13,6 @@
 int	cli_run(char *const *, struct buf *);
 int	cli_doctor(const struct config *, int, char **, int);
 int	cli_probe(int, char **, int);
+int	cli_analyze(int, char **, int);
 
 #endif

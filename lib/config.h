@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "cause.h"
-#include "limits.h"
+#include "authlimits.h"
 #include "logline.h"
 #include "netaddr.h"
 

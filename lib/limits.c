@@ -39,7 +39,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "limits.h"
+#include "authlimits.h"
 #include "util.h"
 
 /* limit_parse - "N/DURATION" */

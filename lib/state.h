@@ -11,7 +11,7 @@
 #include <stdio.h>
 
 #include "history.h"
-#include "limits.h"
+#include "authlimits.h"
 
 #define STATE_MAGIC	"authguard-state 1"
 

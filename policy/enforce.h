@@ -11,7 +11,7 @@
 
 #include "cause.h"
 #include "config.h"
-#include "limits.h"
+#include "authlimits.h"
 
 struct enforce {
 	char		 account[256];	/* lower case; empty: unknown */

@@ -10,7 +10,7 @@
 #include "config.h"
 #include "fingerprint.h"
 #include "history.h"
-#include "limits.h"
+#include "authlimits.h"
 
 extern struct limits store_limits;
 extern struct history store_history;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "history.h"
-#include "limits.h"
+#include "authlimits.h"
 #include "policyproto.h"
 #include "state.h"
 #include "submission.h"

@@ -373,5 +373,60 @@ def probe_explains_postfix_texts():
     assert rc == 0, out
 
 
+# --- authguard analyze on the logs a lab's Postfix and Dovecot wrote ----------------------------
+
+@suite.test
+def analyze_reproduces_gate_counts():
+    """A fresh lab and gate: the same failures counted by the gate (top --by cause) and by analyze
+    from the Postfix and Dovecot logs of that lab, which the test never writes itself."""
+    d = new_gate_dir()
+    lab = gate = None
+    try:
+        lab = Lab(sasl_path=os.path.join(d, "auth"))
+        lab.start_dovecot()
+        gate = Gate(lab, d, guessing_threshold="255", account_fail_limit="255/1m",
+                    ip_fail_limit="255/1m").start()
+        lab.start_postfix()
+        tries = [("127.0.0.61", ALICE, "nope-%d" % i) for i in range(3)] + \
+                [("127.0.0.62", "ghost%d@example.test" % i, "whatever") for i in range(2)] + \
+                [("127.0.0.63", "bob@example.test", "not-bobs"),
+                 ("127.0.0.64", ALICE, ALICE_PW)]
+        for src, user, pw in tries:
+            s = lab.smtp_connect(starttls=True, source_address=src)
+            s.docmd("AUTH", "PLAIN " + b64("\0%s\0%s" % (user, pw)))
+            s.close()
+        time.sleep(1.5)
+        p = subprocess.run([os.path.join(BUILD, "authguard"), "-s", gate.control, "--json", "top",
+                            "--by", "cause"], capture_output=True, text=True)
+        gate_counts = {r["cause"]: int(r["failures"]) for r in json.loads(p.stdout)}
+        p = subprocess.run([os.path.join(BUILD, "authguard"), "--json", "analyze", "--by",
+                            "cause", lab.maillog, lab.dovecot_log], capture_output=True,
+                           text=True)
+        assert p.returncode == 0, p.stderr
+        log_counts = {r["cause"]: r["failures"] for r in json.loads(p.stdout)}
+        assert gate_counts == {"bad-password": 4, "unknown-user": 2}, gate_counts
+        assert log_counts == gate_counts, (log_counts, gate_counts)
+        p = subprocess.run([os.path.join(BUILD, "authguard"), "analyze", "-"],
+                           input=open(lab.maillog).read() + open(lab.dovecot_log).read(),
+                           capture_output=True, text=True)
+        assert "user=alice@example.test failures=3 dominant_cause=bad-password" in p.stdout, \
+            p.stdout
+        assert "6 failed AUTH attempts" in p.stdout
+        p = subprocess.run([os.path.join(BUILD, "authguard"), "analyze", "--by", "address",
+                            lab.maillog], capture_output=True, text=True)
+        # Without Dovecot's log every failure is bad-credentials, as for Cyrus SASL.
+        assert "address=127.0.0.62 failures=2 dominant_cause=bad-credentials" in p.stdout, \
+            p.stdout
+        p = subprocess.run([os.path.join(BUILD, "authguard"), "analyze", "/nonexistent"],
+                           capture_output=True, text=True)
+        assert p.returncode == 2
+    finally:
+        if gate:
+            gate.stop()
+        if lab:
+            lab.stop()
+        subprocess.run(["rm", "-rf", d])
+
+
 if __name__ == "__main__":
     suite.run(setup, teardown)

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "limits.h"
+#include "authlimits.h"
 #include "unit.h"
 
 /* setup - 3 failures per 10 minutes for accounts, 5 for addresses */

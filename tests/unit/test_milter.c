@@ -5,15 +5,18 @@
 /*	unit tests: the milter's headers, the session answer, doctor's checks
 /*--*/
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "authres.h"
 #include "buf.h"
 #include "ctlclient.h"
 #include "doctor.h"
+#include "logscan.h"
 #include "smtpreply.h"
 #include "submission.h"
 #include "unit.h"
+#include "util.h"
 
 /* servid - authres_servid into a static buffer, NULL when malformed */
 static const char *
@@ -357,4 +360,46 @@ TEST(smtp_explain_sources)
 	CHECK(strstr(m.meaning, "turned off") != NULL);
 	CHECK_STR(explain_src(pf, &m), "Postfix");
 	CHECK_STR(explain_src(rfc, &m), "RFC 4954");
+}
+
+TEST(logscan_lines_and_join)
+{
+	static const char *const lines[] = {
+	    "Nov 27 03:24:52 auth: Info: passwd-file(alice@example.test,"
+	    "127.0.0.9): Password mismatch",
+	    "Nov 27 03:24:53 lab postfix/smtpd[19545]: warning: unknown["
+	    "127.0.0.9]: SASL PLAIN authentication failed: (reason "
+	    "unavailable), sasl_username=alice@example.test",
+	    "2026-11-27T03:24:55.123456+00:00 mx dovecot: auth-worker(77): "
+	    "Info: sql(bob,192.0.2.7,<AbCd>): unknown user",
+	    "Nov 27 03:24:56 mx postfix/submission/smtpd[1]: warning: "
+	    "x.example[192.0.2.7]: SASL LOGIN authentication failed: "
+	    "authentication failure, sasl_username=bob@example.test",
+	    "Nov 27 03:25:30 mx postfix/smtpd[1]: warning: unknown[192.0.2.8]:"
+	    " SASL LOGIN authentication failed: UGFzc3dvcmQ6",
+	    "Nov 27 03:25:31 mx postfix/smtpd[1]: connect from unknown[1.2.3.4]",
+	    "garbage", "",
+	};
+	struct logscan ls;
+	struct log_failure *f;
+	struct log_event ev;
+	size_t i, n;
+
+	CHECK(logscan_line(lines[0], strlen(lines[0]), &ev) == LOG_DOVECOT_FAIL);
+	CHECK(ev.cause == CAUSE_BAD_PASSWORD);
+	CHECK_STR(ev.ip, "127.0.0.9");
+	CHECK(logscan_line(lines[1], strlen(lines[1]), &ev) == LOG_POSTFIX_FAIL);
+	CHECK_STR(ev.user, "alice@example.test");
+	CHECK_STR(ev.mech, "PLAIN");
+	CHECK(logscan_line(lines[5], strlen(lines[5]), &ev) == LOG_NONE);
+	logscan_init(&ls);
+	for (i = 0; i < NELEM(lines); i++)
+		logscan_add(&ls, lines[i], strlen(lines[i]));
+	n = logscan_join(&ls, &f);
+	CHECK(n == 3);
+	CHECK(f[0].cause == CAUSE_BAD_PASSWORD);
+	CHECK(f[1].cause == CAUSE_UNKNOWN_USER);	/* local part, worker */
+	CHECK(f[2].cause == CAUSE_BAD_CREDENTIALS && !*f[2].user);
+	free(f);
+	logscan_free(&ls);
 }

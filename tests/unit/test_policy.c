@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "history.h"
-#include "limits.h"
+#include "authlimits.h"
 #include "netaddr.h"
 #include "policyproto.h"
 #include "state.h"

@@ -1,6 +1,6 @@
 /*++
 /* NAME
-/*	limits 3h
+/*	authlimits 3h
 /* SUMMARY
 /*	failure windows, lockouts and familiar addresses
 /*--*/
