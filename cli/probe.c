@@ -67,7 +67,7 @@ static void
 field(struct probe *p, const char *key, const char *val)
 {
 	if (!p->json) {
-		buf_printf(&p->out, "%-13s %s\n", key, val);
+		buf_printf(&p->out, "%-16s %s\n", key, val);
 		return;
 	}
 	buf_printf(&p->out, "%s\"%s\":", p->first ? "" : ",", key);

@@ -96,6 +96,7 @@ def main():
         show("Dovecot is back (nothing restarted)", "%s %s" % (code, text),
              gate.events()[-1]["_line"].split(": ", 1)[1])
         limits_and_policy(lab, gate)
+        helpdesk_walk(lab, gate)
     finally:
         if gate:
             gate.stop()
@@ -141,6 +142,34 @@ def limits_and_policy(lab, gate):
     out = subprocess.run([os.path.join(gatelab.BUILD, "authguard"), "-s", gate.control, "why",
                           "127.0.0.66"], capture_output=True, text=True).stdout
     print("\n## authguard why 127.0.0.66")
+    print("\n".join("   " + l for l in out.splitlines()))
+
+
+def run_cli(*args, password=None):
+    env = dict(os.environ, AUTHGUARD_PASSWORD=password) if password else None
+    p = subprocess.run([os.path.join(gatelab.BUILD, "authguard")] + list(args),
+                       capture_output=True, text=True, env=env)
+    return p.stdout + p.stderr
+
+
+def helpdesk_walk(lab, gate):
+    """A user calls: "my mail app says 535". From the ref to the fix, with the admin's tools."""
+    print("\n# The helpdesk walk")
+    print("\n## Bob's phone (2FA account) sends his account password; his app shows:")
+    out = run_cli("probe", "127.0.0.1:%d" % lab.submission_port, "--user", "bob@example.test",
+                  password="Bobs-Old-Password")
+    print("\n".join("   " + l for l in out.splitlines()))
+    ref = [l.split()[-1] for l in out.splitlines() if l.startswith("ref ")][0]
+    print("\n## Bob reads the ref to the helpdesk: authguard why %s" % ref)
+    out = run_cli("-s", gate.control, "why", ref)
+    print("\n".join("   " + l for l in out.splitlines()))
+    print("\n## The fix: Bob creates an app password and enters it (without spaces)")
+    out = run_cli("probe", "127.0.0.1:%d" % lab.submission_port, "--user", "bob@example.test",
+                  password="abcdefghijklmnop")
+    print("\n".join("   " + l for l in out.splitlines() if l.split(" ")[0] in
+                     ("auth", "result", "source", "meaning")))
+    print("\n## Who else is failing: authguard top --since 1h")
+    out = run_cli("-s", gate.control, "top", "--since", "1h")
     print("\n".join("   " + l for l in out.splitlines()))
 
 
