@@ -163,7 +163,8 @@ cli_analyze(int argc, char **argv, int json)
 		r->fails++;
 		r->causes[f[i].cause]++;
 	}
-	qsort(rows, nrows, sizeof(*rows), most);
+	if (nrows > 1)
+		qsort(rows, nrows, sizeof(*rows), most);
 	show(rows, nrows, by, json, n);
 	free(rows);
 	free(f);

@@ -436,7 +436,8 @@ top(struct buf *b, enum log_format fmt, const struct ctl_opts *o)
 		if (r->t > t->last)
 			t->last = r->t;
 	}
-	qsort(rows, n, sizeof(*rows), top_cmp);
+	if (n > 1)
+		qsort(rows, n, sizeof(*rows), top_cmp);
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "OK\n[" : "OK\n");
 	for (k = 0; k < n && k < CONTROL_TOP_MAX && rows[k].fails; k++) {
 		if (fmt == LOG_FORMAT_JSON && k)

@@ -387,6 +387,9 @@ def analyze_reproduces_gate_counts():
         gate = Gate(lab, d, guessing_threshold="255", account_fail_limit="255/1m",
                     ip_fail_limit="255/1m").start()
         lab.start_postfix()
+        p = subprocess.run([os.path.join(BUILD, "authguard"), "-s", gate.control, "top"],
+                           capture_output=True, text=True)
+        assert p.returncode == 0 and p.stdout == "no failures\n", (p.stdout, p.stderr)
         tries = [("127.0.0.61", ALICE, "nope-%d" % i) for i in range(3)] + \
                 [("127.0.0.62", "ghost%d@example.test" % i, "whatever") for i in range(2)] + \
                 [("127.0.0.63", "bob@example.test", "not-bobs"),
