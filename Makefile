@@ -82,8 +82,16 @@ $(BUILD)/nullmilter: bench/nullmilter.c
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-comment -Wno-unused-parameter \
 	    -o $@ $< -lmilter -lpthread
 
+$(BUILD)/authload: bench/authload.c
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-comment -o $@ $<
+
+$(BUILD)/relay: bench/relay.c
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-comment -o $@ $<
+
 # A benchmark, not a test: prints a table, writes bench/RESULTS.md.
-bench: all $(BUILD)/policyload $(BUILD)/nologic $(BUILD)/nullmilter
+bench: deps all $(BUILD)/policyload $(BUILD)/nologic $(BUILD)/nullmilter $(BUILD)/authload \
+	    $(BUILD)/relay
+	@sh bench/deps.sh
 	@python3 bench/bench.py $(BUILD)
 
 deps:

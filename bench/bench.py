@@ -17,7 +17,9 @@ import sys
 import tempfile
 import time
 
+import gatebench
 import milterbench
+import reactbench
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "build")
@@ -76,6 +78,48 @@ def start_policyd(d, state, mode):
     return p
 
 
+def start_postfwd(d):
+    """postfwd (Debian) with a per-SASL-user rate rule that never trips in the run."""
+    rules = os.path.join(d, "postfwd.rules")
+    with open(rules, "w") as f:
+        f.write("id=RATE01; sasl_username=~/./; "
+                "action=rate(sasl_username/100000000/60/450 4.7.1 rate limit exceeded)\n")
+    pid = os.path.join(d, "postfwd.pid")
+    with open(os.path.join(d, "postfwd.log"), "w") as log:
+        subprocess.run(["postfwd", "-f", rules, "--interface", "127.0.0.1", "--port", "10045",
+                        "--nodns", "--pidfile", pid, "-u", "nobody", "-g", "nogroup"],
+                       check=True, stdout=log, stderr=subprocess.STDOUT)
+    for _ in range(500):
+        if subprocess.run(["sh", "-c", "ss -ltn | grep -q 127.0.0.1:10045"]).returncode == 0:
+            return pid
+        time.sleep(0.02)
+    raise RuntimeError("postfwd did not listen")
+
+
+def stop_postfwd(pid):
+    subprocess.run(["postfwd", "--kill", "--pidfile", pid], capture_output=True)
+    subprocess.run(["pkill", "-f", "postfwd2::"], capture_output=True)
+    time.sleep(0.5)
+
+
+def start_prl(d):
+    """policyd-rate-limit (Debian): the same limit per SASL user, its sqlite backend."""
+    conf = os.path.join(d, "prl.yaml")
+    sock = os.path.join(d, "prl.sock")
+    with open(conf, "w") as f:
+        f.write('debug: False\nuser: "root"\ngroup: "root"\npidfile: "%s/prl.pid"\n'
+                'sqlite_config:\n    database: "%s/prl.sqlite3"\nbackend: 0\nSOCKET: "%s"\n'
+                'socket_permission: 0666\nlimits:\n    - [100000000, 60]\nlimits_by_id: {}\n'
+                'limit_by_sasl: True\nlimit_by_sender: False\nlimit_by_ip: False\n'
+                'limited_networks: []\nsuccess_action: "dunno"\n'
+                'fail_action: "defer_if_permit Rate limit reach, retry later"\n'
+                'db_error_action: "dunno"\nreport: False\n' % (d, d, sock))
+    p = subprocess.Popen(["policyd-rate-limit", "--file", conf], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    wait_socket(sock, p)
+    return p, sock
+
+
 def median(runs):
     return sorted(runs, key=lambda r: r[1])[len(runs) // 2]
 
@@ -84,7 +128,7 @@ def main():
     d = tempfile.mkdtemp(prefix="agbench-")
     state = os.path.join(d, "state")
     os.makedirs(state, mode=0o700)
-    runs = {"base": [], "all": [], "refusals": []}
+    runs = {"base": [], "all": [], "refusals": [], "postfwd": [], "prl": []}
     loaded = []
     p = None
     try:
@@ -102,6 +146,15 @@ def main():
                 runs[mode].append(load(os.path.join(d, "policy")))
                 p.terminate()
                 p.wait()
+            pid = start_postfwd(d)
+            try:
+                runs["postfwd"].append(load("127.0.0.1:10045"))
+            finally:
+                stop_postfwd(pid)
+            p, sock = start_prl(d)
+            runs["prl"].append(load(sock))
+            p.terminate()
+            p.wait()
     finally:
         if p and p.poll() is None:
             p.kill()
@@ -119,6 +172,10 @@ def main():
         % (ours["all"] + (ours["all"][1] / base[1],)),
         "| authguard-policyd, `policy_log = refusals` | %d | %.0f | %d | %d | %d | %.2f |"
         % (ours["refusals"] + (ours["refusals"][1] / base[1],)),
+        "| postfwd 1.35 (Debian), per-SASL-user rate rule | %d | %.0f | %d | %d | %d | %.2f |"
+        % (median(runs["postfwd"]) + (median(runs["postfwd"])[1] / base[1],)),
+        "| policyd-rate-limit 1.0.1 (Debian), per-SASL-user limit | %d | %.0f | %d | %d | %d "
+        "| %.2f |" % (median(runs["prl"]) + (median(runs["prl"])[1] / base[1],)),
     ]
     text = "\n".join([
         "# authguard benchmarks",
@@ -143,12 +200,15 @@ def main():
            spread["refusals"]),
         "",
     ])
+    gtext, gok = gatebench.bench(BUILD, state_file)
+    rtext, rok = reactbench.bench(BUILD)
     mtext, mok = milterbench.bench(BUILD)
-    text += "\n" + "\n".join(mtext)
+    text += "\n" + "\n".join(gtext) + "\n".join(rtext) + "\n".join(mtext)
     print(text)
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
         f.write(text)
-    return 0 if mok and all(r[4] == 0 for rs in runs.values() for r in rs) else 1
+    return 0 if gok and rok and mok and all(r[4] == 0 for m, rs in runs.items() for r in rs
+                                    if m in ("base", "all", "refusals")) else 1
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 /* SUMMARY
 /*	load generator for a Postfix policy service
 /* SYNOPSIS
-/*	policyload SOCKET CONNECTIONS SECONDS ACCOUNTS
+/*	policyload SOCKET|HOST:PORT CONNECTIONS SECONDS ACCOUNTS
 /* DESCRIPTION
 /*	Opens CONNECTIONS unix-socket connections and keeps one request
 /*	in flight on each, as Postfix's smtpd processes do, for SECONDS.
@@ -22,6 +22,8 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -98,6 +100,8 @@ main(int argc, char **argv)
 	unsigned conns, secs, accounts, i;
 	uint64_t start, end, errors = 0;
 	int ep, n, k;
+	struct sockaddr_in sin;
+	char *colon = NULL;
 
 	if (argc != 5)
 		return fprintf(stderr, "usage: policyload SOCKET CONNECTIONS "
@@ -112,10 +116,18 @@ main(int argc, char **argv)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", argv[1]);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	if (argv[1][0] != '/' && (colon = strrchr(argv[1], ':')) != NULL) {
+		*colon = 0;		/* HOST:PORT: TCP, as postfwd listens */
+		inet_pton(AF_INET, argv[1], &sin.sin_addr);
+		sin.sin_port = htons((unsigned short)atoi(colon + 1));
+	}
 	srand(42);
 	for (i = 0; i < conns; i++) {
-		cl[i].fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		if (connect(cl[i].fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		cl[i].fd = socket(colon ? AF_INET : AF_UNIX, SOCK_STREAM, 0);
+		if (connect(cl[i].fd, colon ? (struct sockaddr *)&sin :
+		    (struct sockaddr *)&sun, colon ? sizeof(sin) : sizeof(sun)) < 0)
 			return perror("connect"), 1;
 		make_request(&cl[i], accounts);
 		if (write(cl[i].fd, cl[i].out, cl[i].outlen) !=
