@@ -183,6 +183,12 @@ def main():
         "Run: %s UTC, %s, %d cores, %s" % (time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
                                           cpu_model(), os.cpu_count(), platform.platform()),
         "",
+        "Commands: `make bench` (= `sh bench/deps.sh; python3 bench/bench.py build`), which runs "
+        "`build/policyload`, `build/nologic`, `build/authload`, `build/relay`, "
+        "`build/nullmilter` (sources in bench/), Debian's postfwd, policyd-rate-limit and "
+        "fail2ban, and the lab's real Postfix and Dovecot. Every ratio compares rows of this "
+        "same run.",
+        "",
         "## Policy service",
         "",
         "`make bench`: %d connections, one request in flight each, %d rounds of %d s per "
