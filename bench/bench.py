@@ -12,6 +12,7 @@ on a submission port. Prints a table and writes it to bench/RESULTS.md.
 
 import os
 import platform
+import socket
 import subprocess
 import sys
 import tempfile
@@ -114,10 +115,20 @@ def start_prl(d):
                 'limited_networks: []\nsuccess_action: "dunno"\n'
                 'fail_action: "defer_if_permit Rate limit reach, retry later"\n'
                 'db_error_action: "dunno"\nreport: False\n' % (d, d, sock))
+    if os.path.exists(sock):
+        os.unlink(sock)         # left by the last round: it does not remove it
     p = subprocess.Popen(["policyd-rate-limit", "--file", conf], stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
     wait_socket(sock, p)
-    return p, sock
+    for _ in range(500):
+        try:
+            c = socket.socket(socket.AF_UNIX)
+            c.connect(sock)
+            c.close()
+            return p, sock
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError("policyd-rate-limit does not accept connections")
 
 
 def median(runs):
