@@ -170,6 +170,8 @@ def main():
         if p and p.poll() is None:
             p.kill()
             p.wait()
+        subprocess.run(["pkill", "-f", "postfwd2::"], capture_output=True)
+        subprocess.run(["pkill", "-f", "policyd-rate-limit"], capture_output=True)
         subprocess.run(["rm", "-rf", d])
     base, ours = median(runs["base"]), {m: median(runs[m]) for m in ("all", "refusals")}
     spread = {m: "%.2f-%.2f" % (min(r[1] for r in runs[m]) / max(r[1] for r in runs["base"]),
@@ -220,7 +222,7 @@ def main():
     gtext, gok = gatebench.bench(BUILD, state_file)
     rtext, rok = reactbench.bench(BUILD)
     mtext, mok = milterbench.bench(BUILD)
-    text += "\n" + "\n".join(gtext) + "\n".join(rtext) + "\n".join(mtext)
+    text += "".join("\n" + "\n".join(t) for t in (gtext, rtext, mtext))
     print(text)
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
         f.write(text)
