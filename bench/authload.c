@@ -12,7 +12,8 @@
 /*	parameters Postfix 3.7 sends (service=smtp, nologin, lip, rip,
 /*	secured). Every answer must be OK (a wrong password counts as an
 /*	error) unless SPRAY is given: then each AUTH uses a new user name
-/*	(SPRAY-<n>@example.test) and every answer must be FAIL.
+/*	(SPRAY-<n>@example.test) from a new address (10.x.y.z), and every
+/*	answer must be FAIL.
 /*	Prints: attempts, attempts/s, p50 and p99 latency in microseconds,
 /*	errors.
 /*--*/
@@ -80,15 +81,22 @@ b64(const unsigned char *in, size_t n, char *out)
 static int
 send_auth(struct client *c)
 {
-	char name[300], raw[700], enc[1000], line[1200];
+	char name[300], raw[700], enc[1000], line[1200], rip[32];
 	size_t ul, pl;
 	int n;
 
-	if (spray)
+	/* A spray comes from everywhere: one address per attempt, as a
+	 * botnet's would (Dovecot also delays failures per address). */
+	if (spray) {
 		snprintf(name, sizeof(name), "%s-%llu@example.test", spray,
-		    spray_n++);
-	else
+		    spray_n);
+		snprintf(rip, sizeof(rip), "10.%llu.%llu.%llu",
+		    (spray_n >> 16) & 255, (spray_n >> 8) & 255, spray_n & 255);
+		spray_n++;
+	} else {
 		snprintf(name, sizeof(name), "%s", user);
+		snprintf(rip, sizeof(rip), "127.0.0.1");
+	}
 	ul = strlen(name);
 	pl = strlen(pass);
 	raw[0] = 0;
@@ -97,8 +105,8 @@ send_auth(struct client *c)
 	memcpy(raw + 2 + ul, pass, pl);
 	b64((unsigned char *)raw, ul + pl + 2, enc);
 	n = snprintf(line, sizeof(line), "AUTH\t%u\tPLAIN\tservice=smtp\t"
-	    "nologin\tlip=127.0.0.1\trip=127.0.0.1\tsecured\tresp=%s\n",
-	    ++c->id, enc);
+	    "nologin\tlip=127.0.0.1\trip=%s\tsecured\tresp=%s\n",
+	    ++c->id, rip, enc);
 	c->sent = now_us();
 	return write(c->fd, line, (size_t)n) == n ? 0 : -1;
 }
