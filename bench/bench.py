@@ -46,12 +46,17 @@ def load(sock):
 
 
 def wait_socket(path, proc):
-    for _ in range(500):
-        if os.path.exists(path):
-            return
+    """Until the server accepts on path (it exists between bind and listen, refusing)."""
+    for _ in range(1000):
         if proc.poll() is not None:
             raise RuntimeError("server exited")
-        time.sleep(0.01)
+        try:
+            c = socket.socket(socket.AF_UNIX)
+            c.connect(path)
+            c.close()
+            return
+        except OSError:
+            time.sleep(0.01)
     raise RuntimeError("no socket " + path)
 
 

@@ -33,6 +33,21 @@ def _load(build, sock, conns, user, password):
     return int(n), float(rps), int(p50), int(p99), int(err)
 
 
+def _wait_accepts(path, timeout=10):
+    """Until a unix socket accepts: it exists between bind and listen, refusing."""
+    import socket
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            c = socket.socket(socket.AF_UNIX)
+            c.connect(path)
+            c.close()
+            return
+        except OSError:
+            time.sleep(0.01)
+    raise RuntimeError("nothing accepts on " + path)
+
+
 def _add_hashed_user(lab):
     h = subprocess.run(["openssl", "passwd", "-6", HASHED_PW], capture_output=True, text=True,
                        check=True).stdout.strip()
@@ -134,8 +149,7 @@ def bench(build, state_file):
         relay_sock = os.path.join(d, "relay.sock")
         relay = subprocess.Popen([os.path.join(build, "relay"), relay_sock,
                                   lab.auth_client_socket])
-        while not os.path.exists(relay_sock):
-            time.sleep(0.01)
+        _wait_accepts(relay_sock)
         servers = (("direct", lab.auth_client_socket), ("relay", relay_sock),
                    ("gate", gate.socket))
         cases = [("{PLAIN}", "alice@example.test", "correct horse", c) for c in PLAIN_CONNS] + \
