@@ -44,6 +44,7 @@
 #include "logline.h"
 #include "milter.h"
 #include "msg.h"
+#include "netaddr.h"
 #include "ref.h"
 #include "submission.h"
 #include "util.h"
@@ -174,12 +175,16 @@ ask_session(const struct mlfi_conn *c, struct diag *d)
 {
 	static _Atomic unsigned long last_warn;
 	unsigned long now = (unsigned long)time(NULL), prev;
-	char req[160], err[256];
+	char req[160], err[256] = "request too long";
+	struct ipaddr ip;
 	struct buf answer;
 	int rc = -1;
 
 	d->details = 0;
-	if (mlfi_cfg->control_listen.kind != SOCK_UNIX)
+	/* Only an address and a number go into the request line. */
+	if (mlfi_cfg->control_listen.kind != SOCK_UNIX ||
+	    ipaddr_parse(c->addr, &ip) < 0 ||
+	    strspn(c->port, "0123456789") != strlen(c->port))
 		return;
 	buf_init(&answer);
 	if (snprintf(req, sizeof(req), "session\ttext\t%s %s %lu\n", c->addr,
