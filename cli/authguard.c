@@ -27,6 +27,7 @@
 #include "config.h"
 #include "ctlclient.h"
 #include "msg.h"
+#include "submission.h"
 #include "util.h"
 
 #define DEF_CONFIG	"/etc/authguard/authguard.conf"
@@ -84,7 +85,7 @@ add_option(struct buf *req, const struct command *c, const char *opt,
 {
 	unsigned ms;
 
-	if (strstr(c->opts, opt) == NULL || val == NULL || strpbrk(val, "\t\n"))
+	if (!word_in(opt, c->opts) || val == NULL || strpbrk(val, "\t\n"))
 		usage();
 	if (strcmp(opt, "--by") == 0) {
 		buf_printf(req, "\tby=%s", val);
