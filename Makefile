@@ -29,7 +29,7 @@ LDLIBS	= $(PKG_LIBS)
 LIB_SRC	= lib/util.c lib/buf.c lib/msg.c lib/logline.c lib/linereader.c \
 	  lib/base64.c lib/sasl.c lib/authproto.c lib/cause.c lib/netaddr.c \
 	  lib/ref.c lib/accounts.c lib/config.c lib/idmap.c lib/limits.c lib/fingerprint.c lib/history.c lib/state.c lib/policyproto.c lib/submission.c \
-	  lib/authres.c lib/ctlclient.c lib/daemon.c lib/doctor.c lib/smtpreply.c lib/logscan.c
+	  lib/authres.c lib/ctlclient.c lib/daemon.c lib/doctor.c lib/smtpreply.c lib/logscan.c lib/tally.c
 POLICY_SRC = policy/main.c policy/event.c policy/conn.c policy/gate.c \
 	  policy/upstream.c policy/userdb.c policy/attempt.c policy/enforce.c policy/store.c policy/session.c policy/policy.c policy/control.c policy/metrics.c
 UNIT_SRC = tests/unit/unit.c tests/unit/test_codecs.c tests/unit/test_config.c \

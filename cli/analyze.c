@@ -18,20 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "cli.h"
 #include "logline.h"
 #include "logscan.h"
+#include "tally.h"
 #include "util.h"
 
 #define ANALYZE_ROWS	50
-
-struct arow {
-	char	 key[256];
-	unsigned fails;
-	unsigned causes[CAUSE_COUNT];
-};
 
 /* read_file - every line of a stream into the scanner */
 static void
@@ -55,52 +49,24 @@ read_file(struct logscan *ls, FILE *fp)
 	}
 }
 
-/* row - the row of a key, added when new */
-static struct arow *
-row(struct arow **rows, size_t *n, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < *n; i++)
-		if (strcasecmp((*rows)[i].key, key) == 0)
-			return &(*rows)[i];
-	*rows = xrealloc(*rows, (*n + 1) * sizeof(**rows));
-	memset(&(*rows)[*n], 0, sizeof(**rows));
-	str_copy((*rows)[*n].key, sizeof((*rows)[*n].key), key);
-	return &(*rows)[(*n)++];
-}
-
-/* most - more failures first */
-static int
-most(const void *a, const void *b)
-{
-	const struct arow *x = a, *y = b;
-
-	return x->fails == y->fails ? strcmp(x->key, y->key) :
-	    x->fails < y->fails ? 1 : -1;
-}
-
 /* show - the rows, like top */
 static void
-show(const struct arow *rows, size_t n, const char *by, int json, size_t total)
+show(const struct tally *t, const char *by, int json, size_t total)
 {
+	const struct tally_row *rows = t->v;
 	struct buf b;
 	size_t i;
-	int c, best;
 
 	buf_init(&b);
 	buf_puts(&b, json ? "[" : "");
-	for (i = 0; i < n && i < ANALYZE_ROWS; i++) {
-		for (best = 1, c = 1; c < CAUSE_COUNT; c++)
-			if (rows[i].causes[c] > rows[i].causes[best])
-				best = c;
+	for (i = 0; i < t->n && i < ANALYZE_ROWS; i++) {
 		if (json) {
 			buf_printf(&b, "%s{\"%s\":", i ? "," : "", by);
 			escaped_value(&b, LOG_FORMAT_JSON, rows[i].key);
 			buf_printf(&b, ",\"failures\":%u", rows[i].fails);
 			if (strcmp(by, "cause"))
 				buf_printf(&b, ",\"dominant_cause\":\"%s\"",
-				    cause_id((enum cause)best));
+				    cause_id(tally_dominant(&rows[i])));
 			buf_putc(&b, '}');
 		} else {
 			buf_printf(&b, "  %s=", by);
@@ -108,7 +74,7 @@ show(const struct arow *rows, size_t n, const char *by, int json, size_t total)
 			buf_printf(&b, " failures=%u", rows[i].fails);
 			if (strcmp(by, "cause"))
 				buf_printf(&b, " dominant_cause=%s",
-				    cause_id((enum cause)best));
+				    cause_id(tally_dominant(&rows[i])));
 			buf_putc(&b, '\n');
 		}
 	}
@@ -128,8 +94,9 @@ cli_analyze(int argc, char **argv, int json)
 	const char *by = "user", *key;
 	struct logscan ls;
 	struct log_failure *f;
-	struct arow *rows = NULL, *r;
-	size_t n, i, nrows = 0;
+	struct tally rows = {NULL, 0, 0};
+	struct tally_row *r;
+	size_t n, i;
 	int a = 0, files = 0, rc = 0;
 	FILE *fp;
 
@@ -159,14 +126,13 @@ cli_analyze(int argc, char **argv, int json)
 	for (i = 0; i < n; i++) {
 		key = strcmp(by, "address") == 0 ? f[i].ip : strcmp(by, "cause") ==
 		    0 ? cause_id(f[i].cause) : *f[i].user ? f[i].user : "(none)";
-		r = row(&rows, &nrows, key);
+		r = tally_row(&rows, key);
 		r->fails++;
 		r->causes[f[i].cause]++;
 	}
-	if (nrows > 1)
-		qsort(rows, nrows, sizeof(*rows), most);
-	show(rows, nrows, by, json, n);
-	free(rows);
+	tally_sort(&rows);
+	show(&rows, by, json, n);
+	tally_free(&rows);
 	free(f);
 	logscan_free(&ls);
 	return rc;

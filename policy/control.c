@@ -46,6 +46,7 @@
 #include "netaddr.h"
 #include "session.h"
 #include "store.h"
+#include "tally.h"
 #include "upstream.h"
 #include "util.h"
 
@@ -290,13 +291,6 @@ session(struct buf *b, enum log_format fmt, const char *arg)
 	return 0;
 }
 
-struct top_row {
-	char		 key[128];
-	unsigned	 fails, passes;
-	unsigned	 causes[CAUSE_COUNT];
-	uint32_t	 last;
-};
-
 /* top_key - what a record is counted under; NULL: not counted */
 static const char *
 top_key(const struct hist_rec *r, const char *by, char *buf, size_t len)
@@ -312,50 +306,9 @@ top_key(const struct hist_rec *r, const char *by, char *buf, size_t len)
 	return buf;
 }
 
-/* top_find - the row of a key, added when new */
-static struct top_row *
-top_find(struct top_row **rows, size_t *n, size_t *cap, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < *n; i++)
-		if (strcmp((*rows)[i].key, key) == 0)
-			return &(*rows)[i];
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 64;
-		*rows = xrealloc(*rows, *cap * sizeof(**rows));
-	}
-	memset(&(*rows)[*n], 0, sizeof(**rows));
-	str_copy((*rows)[*n].key, sizeof((*rows)[*n].key), key);
-	return &(*rows)[(*n)++];
-}
-
-/* top_cmp - most failures first */
-static int
-top_cmp(const void *a, const void *b)
-{
-	const struct top_row *x = a, *y = b;
-
-	if (x->fails != y->fails)
-		return x->fails < y->fails ? 1 : -1;
-	return strcmp(x->key, y->key);
-}
-
-/* dominant - the most frequent cause of a row's failures */
-static enum cause
-dominant(const struct top_row *t)
-{
-	int i, best = 0;
-
-	for (i = 1; i < CAUSE_COUNT; i++)
-		if (t->causes[i] > t->causes[best])
-			best = i;
-	return (enum cause)best;
-}
-
 /* pattern - stale password or guessing, when the limits saw either */
 static const char *
-pattern(const struct top_row *t)
+pattern(const struct tally_row *t)
 {
 	if (t->causes[CAUSE_PASSWORD_GUESSING] > t->causes[CAUSE_STALE_PASSWORD])
 		return "password-guessing";
@@ -390,7 +343,7 @@ top_lock(const char *by, const char *key, char *buf, size_t len)
 /* top_show - one row */
 static void
 top_show(struct buf *b, enum log_format fmt, const char *by,
-    const struct top_row *t)
+    const struct tally_row *t)
 {
 	char num[3][16], when[32], until[32];
 	int first = 1;
@@ -402,7 +355,7 @@ top_show(struct buf *b, enum log_format fmt, const char *by,
 	kv(b, fmt, &first, "failures", num[0]);
 	kv(b, fmt, &first, "passes", num[1]);
 	if (strcmp(by, "cause") != 0) {
-		kv(b, fmt, &first, "dominant_cause", cause_id(dominant(t)));
+		kv(b, fmt, &first, "dominant_cause", cause_id(tally_dominant(t)));
 		kv(b, fmt, &first, "pattern", pattern(t));
 		kv(b, fmt, &first, "locked_until", top_lock(by, t->key, until,
 		    sizeof(until)));
@@ -416,9 +369,10 @@ static int
 top(struct buf *b, enum log_format fmt, const struct ctl_opts *o)
 {
 	const char *by = *o->by ? o->by : "user", *key;
-	struct top_row *rows = NULL, *t;
+	struct tally rows = {NULL, 0, 0};
+	struct tally_row *t;
 	const struct hist_rec *r;
-	size_t n = 0, cap = 0, k;
+	size_t k;
 	char kbuf[128];
 
 	if (strcmp(by, "user") && strcmp(by, "address") && strcmp(by, "cause"))
@@ -426,7 +380,7 @@ top(struct buf *b, enum log_format fmt, const struct ctl_opts *o)
 	for (k = 0; (r = history_nth(&store_history, k)) && recent(r, o); k++) {
 		if ((key = top_key(r, by, kbuf, sizeof(kbuf))) == NULL || !*key)
 			continue;
-		t = top_find(&rows, &n, &cap, key);
+		t = tally_row(&rows, key);
 		if (r->result == ATTEMPT_PASS)
 			t->passes++;
 		else if (r->result == ATTEMPT_FAIL || r->result == 3) {
@@ -436,18 +390,17 @@ top(struct buf *b, enum log_format fmt, const struct ctl_opts *o)
 		if (r->t > t->last)
 			t->last = r->t;
 	}
-	if (n > 1)
-		qsort(rows, n, sizeof(*rows), top_cmp);
+	tally_sort(&rows);
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "OK\n[" : "OK\n");
-	for (k = 0; k < n && k < CONTROL_TOP_MAX && rows[k].fails; k++) {
+	for (k = 0; k < rows.n && k < CONTROL_TOP_MAX && rows.v[k].fails; k++) {
 		if (fmt == LOG_FORMAT_JSON && k)
 			buf_putc(b, ',');
-		top_show(b, fmt, by, &rows[k]);
+		top_show(b, fmt, by, &rows.v[k]);
 	}
-	if (fmt != LOG_FORMAT_JSON && (n == 0 || rows[0].fails == 0))
+	if (fmt != LOG_FORMAT_JSON && (rows.n == 0 || rows.v[0].fails == 0))
 		buf_puts(b, "no failures\n");
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "]\n" : "");
-	free(rows);
+	tally_free(&rows);
 	return 0;
 }
 
