@@ -12,13 +12,13 @@ on a submission port. Prints a table and writes it to bench/RESULTS.md.
 
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 import gatebench
+from benchutil import median, wait_accepts
 import milterbench
 import reactbench
 
@@ -45,21 +45,6 @@ def load(sock):
     return int(n), float(rps), int(p50), int(p99), int(errors)
 
 
-def wait_socket(path, proc):
-    """Until the server accepts on path (it exists between bind and listen, refusing)."""
-    for _ in range(1000):
-        if proc.poll() is not None:
-            raise RuntimeError("server exited")
-        try:
-            c = socket.socket(socket.AF_UNIX)
-            c.connect(path)
-            c.close()
-            return
-        except OSError:
-            time.sleep(0.01)
-    raise RuntimeError("no socket " + path)
-
-
 def state_file(path, n):
     now = int(time.time())
     with open(path, "w") as f:
@@ -79,7 +64,7 @@ def start_policyd(d, state, mode):
     log = open(os.path.join(d, "policyd.log"), "w")
     p = subprocess.Popen([os.path.join(BUILD, "authguard-policyd"), "-f", "-c", conf],
                          stderr=log)
-    wait_socket(os.path.join(d, "policy"), p)
+    wait_accepts(os.path.join(d, "policy"), p)
     time.sleep(0.5)
     return p
 
@@ -124,20 +109,8 @@ def start_prl(d):
         os.unlink(sock)         # left by the last round: it does not remove it
     p = subprocess.Popen(["policyd-rate-limit", "--file", conf], stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
-    wait_socket(sock, p)
-    for _ in range(500):
-        try:
-            c = socket.socket(socket.AF_UNIX)
-            c.connect(sock)
-            c.close()
-            return p, sock
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError("policyd-rate-limit does not accept connections")
-
-
-def median(runs):
-    return sorted(runs, key=lambda r: r[1])[len(runs) // 2]
+    wait_accepts(sock, p)
+    return p, sock
 
 
 def main():
@@ -151,9 +124,9 @@ def main():
         for _ in range(ROUNDS):
             sock = os.path.join(d, "nologic")
             if os.path.exists(sock):
-                os.unlink(sock)     # the last round's: wait_socket must see the new one
+                os.unlink(sock)     # the last round's; the new server binds its own
             p = subprocess.Popen([os.path.join(BUILD, "nologic"), sock])
-            wait_socket(sock, p)
+            wait_accepts(sock, p)
             runs["base"].append(load(sock))
             p.terminate()
             p.wait()

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 
+from benchutil import median, wait_accepts
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROUNDS, SECS = 3, 3
 PLAIN_CONNS = (1, 8, 32)
@@ -33,30 +35,11 @@ def _load(build, sock, conns, user, password):
     return int(n), float(rps), int(p50), int(p99), int(err)
 
 
-def _wait_accepts(path, timeout=10):
-    """Until a unix socket accepts: it exists between bind and listen, refusing."""
-    import socket
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            c = socket.socket(socket.AF_UNIX)
-            c.connect(path)
-            c.close()
-            return
-        except OSError:
-            time.sleep(0.01)
-    raise RuntimeError("nothing accepts on " + path)
-
-
 def _add_hashed_user(lab):
     h = subprocess.run(["openssl", "passwd", "-6", HASHED_PW], capture_output=True, text=True,
                        check=True).stdout.strip()
     with open(lab.users_file, "a") as f:
         f.write("%s:{SHA512-CRYPT}%s:1000:1000::%s/home/hashed::\n" % (HASHED_USER, h, lab.dir))
-
-
-def _med(runs):
-    return sorted(runs, key=lambda r: r[1])[len(runs) // 2]
 
 
 def _rss_kb(pid):
@@ -153,7 +136,7 @@ def bench(build, state_file):
         relay_sock = os.path.join(d, "relay.sock")
         relay = subprocess.Popen([os.path.join(build, "relay"), relay_sock,
                                   lab.auth_client_socket])
-        _wait_accepts(relay_sock)
+        wait_accepts(relay_sock, relay)
         servers = (("direct", lab.auth_client_socket), ("relay", relay_sock),
                    ("gate", gate.socket))
         cases = [("{PLAIN}", "alice@example.test", "correct horse", c) for c in PLAIN_CONNS] + \
@@ -163,7 +146,7 @@ def bench(build, state_file):
             for _ in range(ROUNDS):
                 for name, sock in servers:
                     runs[name].append(_load(build, sock, conns, user, pw))
-            rows.append((scheme, conns, {k: _med(v) for k, v in runs.items()}, runs))
+            rows.append((scheme, conns, {k: median(v) for k, v in runs.items()}, runs))
         gate.stop()
         spray = _spray(build, lab, d, Gate)
         mem = _memory(build, d, state_file)

@@ -18,6 +18,8 @@ import sys
 import threading
 import time
 
+from benchutil import median
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENTS, PER_SESSION, SECS, ROUNDS = 8, 50, 8, 4
 MODES = ("none", "null", "authguard")
@@ -133,13 +135,10 @@ def bench(build):
             lab.stop()
         subprocess.run(["rm", "-rf", d])
 
-    def med(rs):
-        return sorted(rs, key=lambda r: r[1])[len(rs) // 2]
-
     def spread(a, b):
         return "%.2f-%.2f" % (min(r[1] for r in runs[a]) / max(r[1] for r in runs[b]),
                               max(r[1] for r in runs[a]) / min(r[1] for r in runs[b]))
-    base, null_r, ours = med(runs["none"]), med(runs["null"]), med(runs["authguard"])
+    base, null_r, ours = median(runs["none"]), median(runs["null"]), median(runs["authguard"])
     rows = [
         "| Postfix smtpd_milters | messages | messages/s | client errors | ratio to none |",
         "|---|---:|---:|---:|---:|",
