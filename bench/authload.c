@@ -4,7 +4,7 @@
 /* SUMMARY
 /*	load generator speaking Dovecot's auth-client protocol, as smtpd does
 /* SYNOPSIS
-/*	authload SOCKET CONNECTIONS SECONDS USER PASSWORD [SPRAY]
+/*	authload SOCKET CONNECTIONS SECONDS USER PASSWORD [SPRAY [DEPTH]]
 /* DESCRIPTION
 /*	Opens CONNECTIONS unix-socket connections, each with smtpd's
 /*	handshake (VERSION, CPID; then the server's lines up to DONE), and
@@ -13,7 +13,10 @@
 /*	secured). Every answer must be OK (a wrong password counts as an
 /*	error) unless SPRAY is given: then each AUTH uses a new user name
 /*	(SPRAY-<n>@example.test) from a new address (10.x.y.z), and every
-/*	answer must be FAIL.
+/*	answer must be FAIL. DEPTH (default 1) AUTHs are kept in flight
+/*	on each connection, as the protocol allows (smtpd sends one): Dovecot
+/*	answers failures in batches every half second, so a spray needs
+/*	many in flight to go faster than that.
 /*	Prints: attempts, attempts/s, p50 and p99 latency in microseconds,
 /*	errors.
 /*--*/
@@ -33,14 +36,16 @@ struct client {
 	int	 ready;			/* handshake done */
 	char	 in[8192];
 	size_t	 inlen;
-	uint64_t sent;
-	unsigned id;
 };
+
+#define SENT_SLOTS	65536		/* > CONNECTIONS * DEPTH in flight */
 
 static uint64_t *lat;
 static size_t nlat, caplat;
 static unsigned long long ndone, nerr, spray_n;
 static const char *user, *pass, *spray;
+static uint64_t *sent;			/* by id, shared by all connections */
+static unsigned next_id, depth = 1;
 
 static uint64_t
 now_us(void)
@@ -106,8 +111,8 @@ send_auth(struct client *c)
 	b64((unsigned char *)raw, ul + pl + 2, enc);
 	n = snprintf(line, sizeof(line), "AUTH\t%u\tPLAIN\tservice=smtp\t"
 	    "nologin\tlip=127.0.0.1\trip=%s\tsecured\tresp=%s\n",
-	    ++c->id, rip, enc);
-	c->sent = now_us();
+	    ++next_id, rip, enc);
+	sent[next_id % SENT_SLOTS] = now_us();
 	return write(c->fd, line, (size_t)n) == n ? 0 : -1;
 }
 
@@ -123,19 +128,20 @@ record(uint64_t us)
 	lat[nlat++] = us;
 }
 
-/* on_line - one server line; 1 when an answer arrived */
+/* on_line - one server line; how many AUTHs to send now */
 static int
 on_line(struct client *c, const char *line)
 {
 	if (!c->ready) {
 		if (strcmp(line, "DONE") == 0) {
 			c->ready = 1;
-			return 1;
+			return (int)depth;
 		}
 		return 0;
 	}
 	if (strncmp(line, "OK\t", 3) == 0 || strncmp(line, "FAIL\t", 5) == 0) {
-		record(now_us() - c->sent);
+		record(now_us() - sent[strtoul(strchr(line, '\t') + 1, NULL,
+		    10) % SENT_SLOTS]);
 		ndone++;
 		if ((line[0] == 'O') != (spray == NULL))
 			nerr++;
@@ -185,16 +191,25 @@ main(int argc, char **argv)
 	int nconn, secs, ep, i, k, n;
 	char *nl;
 
-	if (argc != 6 && argc != 7) {
+	if (argc < 6 || argc > 8 ||
+	    (argc == 8 && (atoi(argv[7]) < 1 || atoi(argv[7]) > 1024))) {
 		fprintf(stderr, "usage: authload SOCKET CONNECTIONS SECONDS USER "
-		    "PASSWORD [SPRAY]\n");
+		    "PASSWORD [SPRAY [DEPTH 1-1024]]\n");
 		return 2;
 	}
 	nconn = atoi(argv[2]);
 	secs = atoi(argv[3]);
 	user = argv[4];
 	pass = argv[5];
-	spray = argc == 7 ? argv[6] : NULL;
+	spray = argc >= 7 ? argv[6] : NULL;
+	if (argc == 8)
+		depth = (unsigned)atoi(argv[7]);
+	if (nconn < 1 || (unsigned)nconn * depth >= SENT_SLOTS ||
+	    (sent = calloc(SENT_SLOTS, sizeof(*sent))) == NULL) {
+		fprintf(stderr, "authload: CONNECTIONS * DEPTH must be "
+		    "below %d\n", SENT_SLOTS);
+		return 2;
+	}
 	cl = calloc((size_t)nconn, sizeof(*cl));
 	ep = epoll_create1(0);
 	for (i = 0; i < nconn; i++) {
@@ -221,9 +236,10 @@ main(int argc, char **argv)
 			c->in[c->inlen] = 0;
 			while ((nl = memchr(c->in, '\n', c->inlen)) != NULL) {
 				*nl = 0;
-				if (on_line(c, c->in) && now_us() < end &&
-				    send_auth(c) < 0)
-					return 2;
+				for (i = on_line(c, c->in); i > 0 &&
+				    now_us() < end; i--)
+					if (send_auth(c) < 0)
+						return 2;
 				c->inlen -= (size_t)(nl + 1 - c->in);
 				memmove(c->in, nl + 1, c->inlen);
 			}

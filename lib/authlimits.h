@@ -48,18 +48,21 @@ struct track {
 	uint8_t		 nfail;
 	uint8_t		 lock_level;
 	uint8_t		 nfam;
-	uint8_t		 list;		/* LRU list: 0 plain, 1 protected */
+	uint8_t		 list;		/* LRU list: LRU_PLAIN .. LRU_BUSY */
 	struct fail_rec	*fails;		/* ring of limit.n records */
 	struct familiar	*fam;
 	char		 key[];
 };
+
+/* Eviction takes LRU_PLAIN's oldest, then LRU_PROTECTED's, never LRU_BUSY's. */
+enum { LRU_PLAIN, LRU_PROTECTED, LRU_BUSY, LRU_LISTS };
 
 struct tracker {
 	struct track	**bucket;
 	size_t		 nbucket;
 	size_t		 count;
 	size_t		 max;
-	struct track	 lru[2];	/* list heads */
+	struct track	 lru[LRU_LISTS]; /* list heads */
 	struct limit	 lim;
 	unsigned long long evicted;
 };
@@ -109,7 +112,7 @@ enum limits_verdict limits_check(struct limits *, const struct limits_query *,
 void	 limits_reserve(struct limits *, const struct limits_query *, uint32_t,
 	    struct limits_ticket *);
 void	 limits_release(struct limits *, const struct limits_query *,
-	    struct limits_ticket *);
+	    uint32_t, struct limits_ticket *);
 void	 limits_fail(struct limits *, const struct limits_query *, int, int,
 	    uint32_t, struct limits_outcome *);
 void	 limits_pass(struct limits *, const struct limits_query *, uint32_t);

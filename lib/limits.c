@@ -30,8 +30,12 @@
 /*	a user out of their usual device.
 /*
 /*	Memory is bounded: each tracker holds at most max_tracked
-/*	entries and evicts the least recently used, taking locked,
-/*	familiar and busy entries only when nothing else is left.
+/*	entries and evicts the least recently used, taking locked and
+/*	familiar entries only when nothing else is left. Entries with
+/*	attempts in flight are never evicted (their reservations would be
+/*	lost): they sit on a list of their own, so that eviction costs
+/*	O(1) however many are in flight, and the tracker may exceed its
+/*	cap by the attempts in flight until they end.
 /*--*/
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -123,11 +127,15 @@ lru_push(struct tracker *tr, struct track *t, int list)
 	head->lnext = t;
 }
 
-/* track_protected - locked, familiar or busy entries are evicted last */
+/* track_list - busy entries are never evicted, protected ones last */
 static int
-track_protected(const struct track *t, uint32_t now)
+track_list(const struct track *t, uint32_t now)
 {
-	return t->nfam > 0 || t->inflight > 0 || t->locked_until > now;
+	if (t->inflight > 0)
+		return LRU_BUSY;
+	if (t->nfam > 0 || t->locked_until > now)
+		return LRU_PROTECTED;
+	return LRU_PLAIN;
 }
 
 /* tracker_touch - most recently used, on the right list */
@@ -135,7 +143,7 @@ static void
 tracker_touch(struct tracker *tr, struct track *t, uint32_t now)
 {
 	lru_unlink(t);
-	lru_push(tr, t, track_protected(t, now));
+	lru_push(tr, t, track_list(t, now));
 }
 
 /* tracker_init - empty tracker */
@@ -149,7 +157,7 @@ tracker_init(struct tracker *tr, const struct limit *lim, size_t max)
 	tr->bucket = xcalloc(tr->nbucket, sizeof(*tr->bucket));
 	tr->max = max ? max : 1;
 	tr->lim = *lim;
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < LRU_LISTS; i++)
 		tr->lru[i].lnext = tr->lru[i].lprev = &tr->lru[i];
 }
 
@@ -198,24 +206,20 @@ tracker_remove(struct tracker *tr, struct track *t)
 }
 
 /*
- * tracker_evict - make room: least recently used, unprotected first. An
- * entry with attempts in flight is never taken (its reservations would
- * be lost); if only such entries are left, the tracker stays over its
- * cap until they end. Returns 0 when nothing could go.
+ * tracker_evict - make room: least recently used, unprotected first,
+ * never a busy entry. Returns 0 when nothing could go.
  */
 static int
 tracker_evict(struct tracker *tr)
 {
-	struct track *t;
 	int list;
 
-	for (list = 0; list < 2; list++)
-		for (t = tr->lru[list].lprev; t != &tr->lru[list]; t = t->lprev)
-			if (t->inflight == 0) {
-				tr->evicted++;
-				tracker_remove(tr, t);
-				return 1;
-			}
+	for (list = LRU_PLAIN; list < LRU_BUSY; list++)
+		if (tr->lru[list].lprev != &tr->lru[list]) {
+			tr->evicted++;
+			tracker_remove(tr, tr->lru[list].lprev);
+			return 1;
+		}
 	return 0;
 }
 
@@ -389,10 +393,11 @@ limits_init(struct limits *l, const struct limits_config *cfg)
 static void
 tracker_free(struct tracker *tr)
 {
-	while (tr->lru[0].lnext != &tr->lru[0])
-		tracker_remove(tr, tr->lru[0].lnext);
-	while (tr->lru[1].lnext != &tr->lru[1])
-		tracker_remove(tr, tr->lru[1].lnext);
+	int list;
+
+	for (list = 0; list < LRU_LISTS; list++)
+		while (tr->lru[list].lnext != &tr->lru[list])
+			tracker_remove(tr, tr->lru[list].lnext);
 	free(tr->bucket);
 	tr->bucket = NULL;
 }
@@ -540,17 +545,25 @@ limits_reserve(struct limits *l, const struct limits_query *q, uint32_t now,
 	}
 }
 
+/* release_one - one reservation fewer; the last one makes it evictable */
+static void
+release_one(struct tracker *tr, const char *key, uint32_t now)
+{
+	struct track *t = limits_find(tr, key);
+
+	if (t && t->inflight && --t->inflight == 0)
+		tracker_touch(tr, t, now);
+}
+
 /* limits_release - the attempt is no longer in flight */
 void
-limits_release(struct limits *l, const struct limits_query *q,
+limits_release(struct limits *l, const struct limits_query *q, uint32_t now,
     struct limits_ticket *tk)
 {
-	struct track *t;
-
-	if (tk->addr && (t = limits_find(&l->addr, q->addr)) && t->inflight)
-		t->inflight--;
-	if (tk->acct && (t = limits_find(&l->acct, q->account)) && t->inflight)
-		t->inflight--;
+	if (tk->addr)
+		release_one(&l->addr, q->addr, now);
+	if (tk->acct)
+		release_one(&l->acct, q->account, now);
 	tk->addr = tk->acct = 0;
 }
 

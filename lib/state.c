@@ -91,7 +91,7 @@ write_tracker(FILE *fp, const struct tracker *tr, char kind, uint32_t now,
 	const struct track *t;
 	unsigned i, list;
 
-	for (list = 0; list < 2; list++)
+	for (list = 0; list < LRU_LISTS; list++)
 		for (t = tr->lru[list].lprev; t != &tr->lru[list]; t = t->lprev) {
 			fprintf(fp, "E %c ", kind);
 			state_escape(fp, t->key);

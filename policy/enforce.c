@@ -84,7 +84,7 @@ enforce_release(struct enforce *e)
 {
 	struct limits_query q = query(e);
 
-	limits_release(&store_limits, &q, &e->tk);
+	limits_release(&store_limits, &q, store_now(), &e->tk);
 }
 
 /* log_lock - a lockout started */

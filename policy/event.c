@@ -7,9 +7,11 @@
 /*	One epoll set; each watched descriptor is a struct ev_io whose
 /*	callback gets EV_READ/EV_WRITE (errors and hang-ups are
 /*	reported as EV_READ, so that the reader sees the EOF or the
-/*	error). Timers sit on one list sorted by expiry; nearly all
-/*	timers in this program have one of a few fixed timeouts, so an
-/*	insertion scanning from the tail is O(1) in practice.
+/*	error). Timers sit in a binary min-heap keyed by expiry and arming
+/*	order, so that arming and disarming cost O(log n) however the
+/*	timeouts mix (thousands of requests in flight, each with its own
+/*	deadline) and timers due at the same millisecond fire in the order
+/*	they were armed.
 /*
 /*	Objects that embed an ev_io are released with ev_defer_free():
 /*	the memory outlives the current batch of epoll events, so an
@@ -26,8 +28,9 @@
 #include "util.h"
 
 static int ev_epfd = -1;
-static struct ev_timer *ev_timers_head, *ev_timers_tail;
-static uint64_t ev_clock;
+static struct ev_timer **ev_heap;	/* ev_heap[0] fires first */
+static size_t ev_nheap, ev_heapcap;
+static uint64_t ev_clock, ev_seq;
 
 struct ev_deferred {
 	void	(*fn)(void *);
@@ -96,47 +99,83 @@ ev_io_stop(struct ev_io *io)
 	io->fd = -1;
 }
 
+/* heap_before - does a fire before b? */
+static int
+heap_before(const struct ev_timer *a, const struct ev_timer *b)
+{
+	return a->when < b->when || (a->when == b->when && a->seq < b->seq);
+}
+
+/* heap_set - place a timer at slot i */
+static void
+heap_set(size_t i, struct ev_timer *t)
+{
+	ev_heap[i] = t;
+	t->slot = i + 1;
+}
+
+/* heap_up - move the timer at slot i towards the root */
+static void
+heap_up(size_t i)
+{
+	struct ev_timer *t = ev_heap[i];
+
+	for (; i > 0 && heap_before(t, ev_heap[(i - 1) / 2]); i = (i - 1) / 2)
+		heap_set(i, ev_heap[(i - 1) / 2]);
+	heap_set(i, t);
+}
+
+/* heap_down - move the timer at slot i towards the leaves */
+static void
+heap_down(size_t i)
+{
+	struct ev_timer *t = ev_heap[i];
+	size_t c;
+
+	while ((c = 2 * i + 1) < ev_nheap) {
+		if (c + 1 < ev_nheap && heap_before(ev_heap[c + 1], ev_heap[c]))
+			c++;
+		if (!heap_before(ev_heap[c], t))
+			break;
+		heap_set(i, ev_heap[c]);
+		i = c;
+	}
+	heap_set(i, t);
+}
+
 /* ev_timer_start - (re)arm a timer ms from now */
 void
 ev_timer_start(struct ev_timer *t, unsigned ms, void (*cb)(struct ev_timer *))
 {
-	struct ev_timer *after;
-
 	ev_timer_stop(t);
 	t->when = ev_clock + ms;
+	t->seq = ev_seq++;
 	t->cb = cb;
-	for (after = ev_timers_tail; after && after->when > t->when;
-	    after = after->prev)
-		;
-	t->prev = after;
-	t->next = after ? after->next : ev_timers_head;
-	if (t->next)
-		t->next->prev = t;
-	else
-		ev_timers_tail = t;
-	if (after)
-		after->next = t;
-	else
-		ev_timers_head = t;
-	t->armed = 1;
+	if (ev_nheap == ev_heapcap) {
+		ev_heapcap = ev_heapcap ? ev_heapcap * 2 : 64;
+		ev_heap = xrealloc(ev_heap, ev_heapcap * sizeof(*ev_heap));
+	}
+	heap_set(ev_nheap++, t);
+	heap_up(ev_nheap - 1);
 }
 
 /* ev_timer_stop - disarm; harmless when not armed */
 void
 ev_timer_stop(struct ev_timer *t)
 {
-	if (!t->armed)
+	size_t i;
+
+	if (t->slot == 0)
 		return;
-	if (t->prev)
-		t->prev->next = t->next;
+	i = t->slot - 1;
+	t->slot = 0;
+	if (i == --ev_nheap)
+		return;
+	heap_set(i, ev_heap[ev_nheap]);
+	if (i > 0 && heap_before(ev_heap[i], ev_heap[(i - 1) / 2]))
+		heap_up(i);
 	else
-		ev_timers_head = t->next;
-	if (t->next)
-		t->next->prev = t->prev;
-	else
-		ev_timers_tail = t->prev;
-	t->prev = t->next = NULL;
-	t->armed = 0;
+		heap_down(i);
 }
 
 /* ev_defer_free - release after the current batch of events */
@@ -170,7 +209,7 @@ ev_run_timers(void)
 {
 	struct ev_timer *t;
 
-	while ((t = ev_timers_head) != NULL && t->when <= ev_clock) {
+	while (ev_nheap > 0 && (t = ev_heap[0])->when <= ev_clock) {
 		ev_timer_stop(t);
 		t->cb(t);
 	}
@@ -180,13 +219,13 @@ ev_run_timers(void)
 static int
 ev_wait_ms(void)
 {
-	if (ev_timers_head == NULL)
+	if (ev_nheap == 0)
 		return 1000;
-	if (ev_timers_head->when <= ev_clock)
+	if (ev_heap[0]->when <= ev_clock)
 		return 0;
-	if (ev_timers_head->when - ev_clock > 1000)
+	if (ev_heap[0]->when - ev_clock > 1000)
 		return 1000;
-	return (int)(ev_timers_head->when - ev_clock);
+	return (int)(ev_heap[0]->when - ev_clock);
 }
 
 /* ev_run - the loop; returns when *stop becomes non-zero */
@@ -228,6 +267,9 @@ void
 ev_shutdown(void)
 {
 	ev_run_deferred();
+	free(ev_heap);
+	ev_heap = NULL;
+	ev_nheap = ev_heapcap = 0;
 	if (ev_epfd >= 0)
 		close(ev_epfd);
 	ev_epfd = -1;

@@ -8,6 +8,7 @@
 #define AUTHGUARD_EVENT_H
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define EV_READ		1u
@@ -21,9 +22,9 @@ struct ev_io {
 
 struct ev_timer {
 	uint64_t when;
+	uint64_t seq;			/* arming order: ties fire first-armed */
 	void	(*cb)(struct ev_timer *);
-	struct ev_timer *prev, *next;
-	int	 armed;
+	size_t	 slot;			/* heap index + 1; 0 when not armed */
 };
 
 void	 ev_init(void);

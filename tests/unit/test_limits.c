@@ -48,7 +48,7 @@ attempt(struct limits *l, struct limits_query *qq, uint32_t now,
 	if ((v = limits_check(l, qq, now, &retry)) != LV_ALLOW)
 		return v;
 	limits_reserve(l, qq, now, &tk);
-	limits_release(l, qq, &tk);
+	limits_release(l, qq, now, &tk);
 	limits_fail(l, qq, 1, 1, now, out);
 	return v;
 }
@@ -124,7 +124,7 @@ TEST(concurrent_attempts_wait_at_the_limit)
 	CHECK(limits_check(&l, &a[3], now, &retry) == LV_WAIT);
 	CHECK(limits_check(&l, &a[4], now, &retry) == LV_WAIT);
 	for (i = 0; i < 3; i++) {
-		limits_release(&l, &a[i], &tk[i]);
+		limits_release(&l, &a[i], now, &tk[i]);
 		limits_fail(&l, &a[i], 1, 1, now, &out);
 	}
 	CHECK(limits_check(&l, &a[3], now, &retry) == LV_ACCOUNT_LOCKED);
@@ -148,7 +148,7 @@ TEST(success_clears_waiters)
 	CHECK(limits_check(&l, &a, now, &retry) == LV_ALLOW);	/* a repeat */
 	c.fp = 9;
 	CHECK(limits_check(&l, &c, now, &retry) == LV_WAIT);
-	limits_release(&l, &c, &tk);
+	limits_release(&l, &c, now, &tk);
 	limits_pass(&l, &c, now);
 	CHECK(limits_check(&l, &c, now, &retry) == LV_ALLOW);
 	CHECK(limits_window_count(&l.acct, limits_find(&l.acct, "jane"), now) == 0);
@@ -369,7 +369,7 @@ TEST(eviction_spares_attempts_in_flight)
 	struct limits l;
 	struct limits_ticket tk[2];
 	struct limits_query a = q("a", NULL, 1), b = q("b", NULL, 2),
-	    c = q("c", NULL, 3);
+	    c = q("c", NULL, 3), d = q("d", NULL, 4), e = q("e", NULL, 5);
 	struct limits_outcome out;
 
 	setup(&l, 2);
@@ -378,9 +378,45 @@ TEST(eviction_spares_attempts_in_flight)
 	attempt(&l, &c, 11, &out);		/* no room: nothing evictable */
 	CHECK(limits_find(&l.acct, "a") && limits_find(&l.acct, "b"));
 	CHECK(limits_find(&l.acct, "a")->inflight == 1);
-	limits_release(&l, &a, &tk[0]);
-	limits_release(&l, &b, &tk[1]);
-	attempt(&l, &c, 12, &out);
-	CHECK(l.acct.count <= 3);
+	CHECK(l.acct.count == 3);		/* over the cap by those in flight */
+	limits_release(&l, &a, 12, &tk[0]);	/* a is evictable again */
+	attempt(&l, &d, 12, &out);		/* c and a go, oldest first */
+	CHECK(!limits_find(&l.acct, "c") && !limits_find(&l.acct, "a"));
+	CHECK(l.acct.count == 2 && limits_find(&l.acct, "b")->inflight == 1);
+	limits_release(&l, &b, 13, &tk[1]);
+	attempt(&l, &e, 14, &out);		/* d goes; b, released later, stays */
+	CHECK(l.acct.count == 2 && limits_find(&l.acct, "b") &&
+	    limits_find(&l.acct, "e"));
+	limits_free(&l);
+}
+
+TEST(spray_while_many_in_flight)
+{
+	struct limits l;
+	struct limits_ticket tk[500];
+	struct limits_query busy[500], a;
+	struct limits_outcome out;
+	char names[500][16], name[32];
+	int i;
+
+	setup(&l, 100);
+	for (i = 0; i < 500; i++) {
+		snprintf(names[i], sizeof(names[i]), "busy%d", i);
+		busy[i] = q(names[i], NULL, 1);
+		limits_reserve(&l, &busy[i], 10, &tk[i]);
+	}
+	for (i = 0; i < 100000; i++) {
+		snprintf(name, sizeof(name), "spray%d", i);
+		a = q(name, NULL, 7);
+		attempt(&l, &a, 11, &out);
+		CHECK(l.acct.count <= 100 + 500);
+	}
+	for (i = 0; i < 500; i++)
+		CHECK(limits_find(&l.acct, names[i])->inflight == 1);
+	for (i = 0; i < 500; i++)
+		limits_release(&l, &busy[i], 12, &tk[i]);
+	a = q("last", NULL, 7);
+	attempt(&l, &a, 13, &out);
+	CHECK(l.acct.count == 100);
 	limits_free(&l);
 }
