@@ -4,7 +4,7 @@
 /* SUMMARY
 /*	load generator speaking Dovecot's auth-client protocol, as smtpd does
 /* SYNOPSIS
-/*	authload SOCKET CONNECTIONS SECONDS USER PASSWORD [SPRAY [DEPTH]]
+/*	authload SOCKET CONNECTIONS SECONDS USER PASSWORD [SPRAY [DEPTH [COUNT]]]
 /* DESCRIPTION
 /*	Opens CONNECTIONS unix-socket connections, each with smtpd's
 /*	handshake (VERSION, CPID; then the server's lines up to DONE), and
@@ -16,7 +16,8 @@
 /*	answer must be FAIL. DEPTH (default 1) AUTHs are kept in flight
 /*	on each connection, as the protocol allows (smtpd sends one): Dovecot
 /*	answers failures in batches every half second, so a spray needs
-/*	many in flight to go faster than that.
+/*	many in flight to go faster than that. With COUNT, it stops
+/*	after COUNT attempts have been answered (SECONDS is then a limit).
 /*	Prints: attempts, attempts/s, p50 and p99 latency in microseconds,
 /*	errors.
 /*--*/
@@ -46,6 +47,7 @@ static unsigned long long ndone, nerr, spray_n;
 static const char *user, *pass, *spray;
 static uint64_t *sent;			/* by id, shared by all connections */
 static unsigned next_id, depth = 1;
+static unsigned long long count;	/* 0: run for SECONDS */
 
 static uint64_t
 now_us(void)
@@ -191,10 +193,10 @@ main(int argc, char **argv)
 	int nconn, secs, ep, i, k, n;
 	char *nl;
 
-	if (argc < 6 || argc > 8 ||
-	    (argc == 8 && (atoi(argv[7]) < 1 || atoi(argv[7]) > 1024))) {
+	if (argc < 6 || argc > 9 ||
+	    (argc >= 8 && (atoi(argv[7]) < 1 || atoi(argv[7]) > 1024))) {
 		fprintf(stderr, "usage: authload SOCKET CONNECTIONS SECONDS USER "
-		    "PASSWORD [SPRAY [DEPTH 1-1024]]\n");
+		    "PASSWORD [SPRAY [DEPTH 1-1024 [COUNT]]]\n");
 		return 2;
 	}
 	nconn = atoi(argv[2]);
@@ -202,8 +204,10 @@ main(int argc, char **argv)
 	user = argv[4];
 	pass = argv[5];
 	spray = argc >= 7 ? argv[6] : NULL;
-	if (argc == 8)
+	if (argc >= 8)
 		depth = (unsigned)atoi(argv[7]);
+	if (argc == 9)
+		count = strtoull(argv[8], NULL, 10);
 	if (nconn < 1 || (unsigned)nconn * depth >= SENT_SLOTS ||
 	    (sent = calloc(SENT_SLOTS, sizeof(*sent))) == NULL) {
 		fprintf(stderr, "authload: CONNECTIONS * DEPTH must be "
@@ -220,7 +224,7 @@ main(int argc, char **argv)
 	}
 	start = now_us();
 	end = start + (uint64_t)secs * 1000000;
-	while (now_us() < end) {
+	while (now_us() < end && (count == 0 || ndone < count)) {
 		if ((n = epoll_wait(ep, evs, 64, 100)) < 0 && errno != EINTR)
 			return 2;
 		for (k = 0; k < n; k++) {
@@ -237,7 +241,8 @@ main(int argc, char **argv)
 			while ((nl = memchr(c->in, '\n', c->inlen)) != NULL) {
 				*nl = 0;
 				for (i = on_line(c, c->in); i > 0 &&
-				    now_us() < end; i--)
+				    now_us() < end && (count == 0 ||
+				    next_id < count); i--)
 					if (send_auth(c) < 0)
 						return 2;
 				c->inlen -= (size_t)(nl + 1 - c->in);

@@ -114,6 +114,7 @@ def start_prl(d):
 
 
 def main():
+    began = time.time()
     d = tempfile.mkdtemp(prefix="agbench-")
     state = os.path.join(d, "state")
     os.makedirs(state, mode=0o700)
@@ -199,10 +200,16 @@ def main():
            spread["refusals"]),
         "",
     ])
+    took = [("policy service", time.time() - began)]
     gtext, gok = gatebench.bench(BUILD, state_file)
+    took.append(("gate and memory", time.time() - began - sum(t for _, t in took)))
     rtext, rok = reactbench.bench(BUILD)
+    took.append(("reaction", time.time() - began - sum(t for _, t in took)))
     mtext, mok = milterbench.bench(BUILD)
+    took.append(("milter", time.time() - began - sum(t for _, t in took)))
     text += "".join("\n" + "\n".join(t) for t in (gtext, rtext, mtext))
+    text += "\n## Time\n\n`python3 bench/bench.py` took %.1f minutes: %s.\n" % (
+        (time.time() - began) / 60, ", ".join("%s %.0f s" % t for t in took))
     print(text)
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
         f.write(text)

@@ -9,8 +9,8 @@
 /*	to ops->overlong, and reports the end of the peer (EOF or
 /*	error) once through ops->closed. Output is written at once when
 /*	the socket takes it, else queued (wiped when sent, as it may
-/*	hold credentials); a peer that lets more than CONN_OUT_MAX pile
-/*	up is disconnected. conn_close() is the owner's way out: it
+/*	hold credentials); a peer that lets more than out_max pile up
+/*	is disconnected. conn_close() is the owner's way out: it
 /*	stops everything and calls no callback.
 /*
 /*	A callback may close the connection; the reader checks
@@ -55,6 +55,7 @@ conn_setup(struct conn *c, int fd, size_t maxline, const struct conn_ops *ops,
 	c->ctx = ctx;
 	c->dead = 0;
 	c->finishing = 0;
+	c->out_max = CONN_OUT_MAX;
 	memset(&c->later, 0, sizeof(c->later));
 	c->name = name;
 	ev_io_start(&c->io, fd, want, conn_event);
@@ -116,6 +117,7 @@ conn_connect(struct conn *c, const struct sockspec *ss, size_t maxline,
 	}
 	c->connecting = 1;
 	conn_setup(c, fd, maxline, ops, ctx, name, EV_WRITE);
+	c->out_max = CONN_OUTGOING_OUT_MAX;
 	return 0;
 }
 
@@ -187,7 +189,7 @@ conn_send(struct conn *c, const char *p, size_t len)
 	buf_append(&c->out, p, len);
 	if (c->connecting)
 		return;
-	if (c->out.len > CONN_OUT_MAX) {
+	if (c->out.len > c->out_max) {
 		conn_fail(c, "peer does not read its replies");
 		return;
 	}

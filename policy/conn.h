@@ -35,9 +35,16 @@ struct conn {
 	struct ev_timer	 later;		/* delivers "closed" outside conn_send */
 	const char	*why;
 	const char	*name;		/* for diagnostics */
+	size_t		 out_max;	/* more queued: the peer does not read */
 };
 
-#define CONN_OUT_MAX	(1024 * 1024)
+/*
+ * A client gets CONN_OUT_MAX. An outgoing connection carries the requests
+ * of every client to one server (Dovecot), which reads slowly while busy;
+ * each request there has its own deadline, so the cap only bounds memory.
+ */
+#define CONN_OUT_MAX		(1024 * 1024)
+#define CONN_OUTGOING_OUT_MAX	(64 * 1024 * 1024)
 
 void	conn_init(struct conn *, int, size_t, const struct conn_ops *, void *,
 	    const char *);
