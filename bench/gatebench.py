@@ -92,8 +92,7 @@ def _spray(build, lab, d, Gate):
     gd = os.path.join(d, "spray")
     os.makedirs(gd)
     os.chmod(gd, 0o755)
-    gate = Gate(lab, gd, max_tracked=str(SPRAY_CAP), guessing_threshold="255",
-                account_fail_limit="255/1s", ip_fail_limit="255/1s").start()
+    gate = Gate(lab, gd, max_tracked=str(SPRAY_CAP)).start()     # default limits
     samples, stop = [], threading.Event()
 
     def sample():

@@ -46,10 +46,11 @@ struct track {
 	uint32_t	 last_lock;
 	uint16_t	 inflight;
 	uint8_t		 nfail;
+	uint8_t		 fcap;		/* records allocated, up to limit.n */
 	uint8_t		 lock_level;
 	uint8_t		 nfam;
 	uint8_t		 list;		/* LRU list: LRU_PLAIN .. LRU_BUSY */
-	struct fail_rec	*fails;		/* ring of limit.n records */
+	struct fail_rec	*fails;		/* ring of up to limit.n records */
 	struct familiar	*fam;
 	char		 key[];
 };

@@ -9,9 +9,10 @@
 /*	Two trackers, one for accounts (login name, lower case) and one
 /*	for client addresses (limits_addr_key(): IPv4 /32 and IPv6 /64
 /*	by default). Each entry keeps the failures of its sliding window
-/*	as a ring of limit.n records (time, keyed password fingerprint,
-/*	the other side), so that the window slides by the second and
-/*	never resets at a bucket edge. A wrong password already in the
+/*	as a ring of up to limit.n records (time, keyed password
+/*	fingerprint, the other side; allocated as failures come, since
+/*	most entries see one or two), so that the window slides by the
+/*	second and never resets at a bucket edge. A wrong password already in the
 /*	window is not counted again: a device with an old password
 /*	counts once ("stale"), while many distinct passwords for one
 /*	account, or many accounts from one address, are "guessing".
@@ -255,7 +256,6 @@ limits_get(struct tracker *tr, const char *key, uint32_t now)
 	t = xcalloc(1, sizeof(*t) + len + 1);
 	memcpy(t->key, key, len + 1);
 	t->hash = limits_hash(key);
-	t->fails = xcalloc(tr->lim.n, sizeof(*t->fails));
 	t->hnext = tr->bucket[t->hash & (tr->nbucket - 1)];
 	tr->bucket[t->hash & (tr->nbucket - 1)] = t;
 	lru_push(tr, t, 0);
@@ -319,6 +319,24 @@ track_distinct(const struct tracker *tr, const struct track *t, int by_who,
 	return n;
 }
 
+/*
+ * fails_room - grow the ring towards limit.n: most entries (a spray's,
+ * a typo's) never see more than one or two failures.
+ */
+static void
+fails_room(struct tracker *tr, struct track *t)
+{
+	unsigned cap;
+
+	if (t->nfail < t->fcap || t->fcap >= tr->lim.n)
+		return;
+	cap = t->fcap ? t->fcap * 2u : 2u;
+	if (cap > tr->lim.n)
+		cap = tr->lim.n;
+	t->fails = xrealloc(t->fails, cap * sizeof(*t->fails));
+	t->fcap = (uint8_t)cap;
+}
+
 /* limits_add_fail - record a failure, replacing the oldest when full */
 void
 limits_add_fail(struct tracker *tr, struct track *t, uint32_t when,
@@ -326,7 +344,8 @@ limits_add_fail(struct tracker *tr, struct track *t, uint32_t when,
 {
 	unsigned i, oldest = 0;
 
-	if (t->nfail < tr->lim.n)
+	fails_room(tr, t);
+	if (t->nfail < t->fcap)
 		oldest = t->nfail++;
 	else
 		for (i = 1; i < t->nfail; i++)
