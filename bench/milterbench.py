@@ -21,7 +21,7 @@ import time
 from benchutil import median
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CLIENTS, PER_SESSION, SECS, ROUNDS = 8, 50, 8, 4
+CLIENTS, PER_SESSION, SECS, ROUNDS = 8, 50, 8, 3
 MODES = ("none", "null", "authguard")
 BODY = ("From: <alice@example.test>\r\nTo: <bob@example.net>\r\nSubject: bench\r\n"
         "Message-ID: <%d.%d@client.example.test>\r\n\r\n" + "hello\r\n" * 40)
