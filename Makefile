@@ -48,7 +48,11 @@ CLI_OBJ	= $(CLI_SRC:%.c=$(BUILD)/%.o)
 BINDIR	?= $(PREFIX)/bin
 
 PROGS	= $(BUILD)/authguard-policyd $(BUILD)/authguard-milter $(BUILD)/authguard
-TESTS	= $(BUILD)/unit-tests
+# Each fuzz target, linked without libFuzzer, replays tests/fuzz/corpus/<name>
+# (seeds and former crashes) in make check and make check-asan.
+FUZZ_TARGETS = authproto sasl config logline policy milter doctor smtpreply logscan
+FUZZ_REPLAY = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
+TESTS	= $(BUILD)/unit-tests $(FUZZ_REPLAY)
 
 all: $(PROGS) $(TESTS)
 
@@ -71,6 +75,11 @@ $(BUILD)/authguard: $(CLI_OBJ) $(BUILD)/libauthguard.a
 
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libauthguard.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< tests/fuzz/replay.c \
+	    $(BUILD)/libauthguard.a $(LDLIBS)
 
 $(BUILD)/policyload: bench/policyload.c
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-comment -o $@ $<
@@ -109,7 +118,6 @@ check-asan: deps
 
 # libFuzzer targets, one per parser family; seeds in tests/fuzz/corpus/<name>.
 FUZZ_SECONDS ?= 10
-FUZZ_TARGETS = authproto sasl config logline policy milter doctor smtpreply logscan
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Wno-comment -iquote lib $(PKG_CFLAGS) \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
@@ -124,6 +132,7 @@ fuzz: fuzz-build
 	    mkdir -p build-fuzz/corpus-$$t; \
 	    echo "fuzz_$$t: $(FUZZ_SECONDS)s"; \
 	    build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=20000 \
+	        -artifact_prefix=build-fuzz/crash-$$t- \
 	        -print_final_stats=1 build-fuzz/corpus-$$t tests/fuzz/corpus/$$t \
 	        2>build-fuzz/fuzz_$$t.log || { tail -40 build-fuzz/fuzz_$$t.log; exit 1; }; \
 	    grep -E '^stat::number_of_executed_units' build-fuzz/fuzz_$$t.log; \

@@ -56,7 +56,7 @@ def state_file(path, n):
 def start_policyd(d, state, mode):
     conf = os.path.join(d, "authguard.conf")
     with open(conf, "w") as f:
-        f.write("sasl_listen = unix:%s/auth\npolicy_listen = unix:%s/policy\n"
+        f.write("user = root\nsasl_listen = unix:%s/auth\npolicy_listen = unix:%s/policy\n"
                 "control_listen = unix:%s/control\nsasl_upstream = unix:%s/none\n"
                 "state_dir = %s\nmax_tracked = 200000\npolicy_log = %s\n"
                 % (d, d, d, d, state, mode))

@@ -63,7 +63,7 @@ def _memory(build, d, state_file):
             state_file(os.path.join(sd, "state"), n)
         conf = os.path.join(sd, "c.conf")
         with open(conf, "w") as f:
-            f.write("sasl_listen = unix:%s/auth\nsasl_upstream = unix:%s/none\n"
+            f.write("user = root\nsasl_listen = unix:%s/auth\nsasl_upstream = unix:%s/none\n"
                     "control_listen =\nstate_dir = %s\nmax_tracked = %d\n"
                     % (sd, sd, sd, max(n, 1000) * 2))
         log = open(os.path.join(sd, "log"), "w")

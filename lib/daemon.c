@@ -6,13 +6,18 @@
 /* DESCRIPTION
 /*	daemon_begin() reads the options both daemons take (-c file, -f,
 /*	-t, -v), opens the log and loads the configuration; a bad option
-/*	or configuration ends the program.
+/*	or configuration ends the program, and so does starting as root
+/*	without "user" (staying root takes "user = root"), before any
+/*	socket exists. It also raises the limit on
+/*	open descriptors to the hard limit: every smtpd process holds a
+/*	connection, and idle ones must not crowd out the next login.
 /*
 /*	daemon_no_core_dumps() keeps memory that held a password out of
 /*	core files. daemon_drop_privileges() becomes the configured user
-/*	(and its groups) once the sockets are bound; as root without a
-/*	user it warns; it is fatal when the change cannot be made or
-/*	could be undone.
+/*	(and its groups) once the sockets are bound, and says again that
+/*	the process may not dump core (changing the uid resets that flag
+/*	on Linux). It is fatal when the change cannot be made or could
+/*	be undone.
 /*--*/
 #include <errno.h>
 #include <grp.h>
@@ -34,6 +39,20 @@ daemon_usage(const char *name)
 {
 	fprintf(stderr, "usage: %s [-f] [-t] [-v] [-c config_file]\n", name);
 	exit(2);
+}
+
+/* daemon_fd_limit - as many descriptors as the system lets us have */
+static void
+daemon_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		msg_warn("cannot raise the open files limit: %s",
+		    strerror(errno));
 }
 
 /* daemon_begin - options, log, configuration */
@@ -63,6 +82,10 @@ daemon_begin(const char *name, int argc, char **argv, struct daemon_opts *o,
 	msg_open(name, o->foreground || o->test);
 	if (config_load(o->config_path, cfg, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
+	if (geteuid() == 0 && *cfg->user == 0 && !o->test)
+		msg_fatal("started as root without \"user\": set user = "
+		    "authguard (or user = root to stay root)");
+	daemon_fd_limit();
 }
 
 /* daemon_no_core_dumps - passwords live in this process's memory */
@@ -81,12 +104,8 @@ daemon_drop_privileges(const char *user)
 {
 	struct passwd *pw;
 
-	if (*user == 0) {
-		if (geteuid() == 0)
-			msg_warn("running as root: set \"user\" in the "
-			    "configuration to drop privileges");
-		return;
-	}
+	if (*user == 0)
+		return;			/* not root: daemon_begin() saw to it */
 	if ((pw = getpwnam(user)) == NULL)
 		msg_fatal("user = %s: no such user", user);
 	if (geteuid() != 0) {
@@ -100,4 +119,7 @@ daemon_drop_privileges(const char *user)
 		msg_fatal("cannot become %s: %s", user, strerror(errno));
 	if (pw->pw_uid != 0 && setuid(0) == 0)
 		msg_fatal("privileges could be regained after dropping them");
+	daemon_no_core_dumps();
+	if (pw->pw_uid == 0)
+		msg_warn("user = %s: running with every privilege", user);
 }

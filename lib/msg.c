@@ -11,7 +11,10 @@
 /*	level prefix so that the line stays machine-readable.
 /*
 /*	With stderr output every line carries an RFC 3339 UTC time
-/*	stamp; syslog adds its own.
+/*	stamp; syslog adds its own. Free-text messages may quote a peer's
+/*	bytes: msg_printable() replaces control characters with '?' (as
+/*	Postfix's printable() does), so that no message spans two lines
+/*	or carries terminal escapes.
 /*--*/
 #include <stdarg.h>
 #include <stdio.h>
@@ -99,6 +102,18 @@ msg_emit(int pri, const char *level, const char *text)
 		msg_flush();
 }
 
+/* msg_printable - control characters become '?', in place */
+char *
+msg_printable(char *s)
+{
+	unsigned char *p;
+
+	for (p = (unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return s;
+}
+
 /* msg_vemit - format, then emit */
 static void
 msg_vemit(int pri, const char *level, const char *fmt, va_list ap)
@@ -106,7 +121,7 @@ msg_vemit(int pri, const char *level, const char *fmt, va_list ap)
 	char text[2048];
 
 	vsnprintf(text, sizeof(text), fmt, ap);
-	msg_emit(pri, level, text);
+	msg_emit(pri, level, msg_printable(text));
 }
 
 /* msg_info - informational */

@@ -16,6 +16,7 @@ void	msg_fatal(const char *, ...)
 void	msg_panic(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	msg_event(int warning, const char *line);
+char	*msg_printable(char *);
 void	msg_batch_stderr(void);
 void	msg_flush(void);
 

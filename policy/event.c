@@ -267,6 +267,8 @@ void
 ev_shutdown(void)
 {
 	ev_run_deferred();
+	while (ev_nheap > 0)	/* a later ev_timer_stop() finds it disarmed */
+		ev_heap[--ev_nheap]->slot = 0;
 	free(ev_heap);
 	ev_heap = NULL;
 	ev_nheap = ev_heapcap = 0;

@@ -29,6 +29,11 @@ run_suite() {
 rm -f "$build/results.txt"
 : >"$build/results.txt"
 run_suite unit "$build/unit-tests"
+for r in "$build"/fuzz/replay_*; do
+	[ -e "$r" ] || continue
+	t=${r##*/replay_}
+	run_suite "fuzz/$t" "$r" "$here/fuzz/corpus/$t"
+done
 for t in "$here"/lab/test_*.py; do
 	[ -e "$t" ] || continue
 	run_suite "lab/$(basename "$t" .py)" python3 "$t"

@@ -117,6 +117,7 @@ class Gate(Daemon):
             "control_listen": "unix:" + os.path.join(gate_dir, "control"),
             "socket_mode": "0666",
             "client_detail": "full",
+            "user": "root",             # the lab runs as root; a daemon needs it said
         }
         settings.update({k: v for k, v in conf.items() if v is not None})
         for k in [k for k, v in conf.items() if v is None]:

@@ -40,8 +40,11 @@ class Milter(Daemon):
             "socket_mode": "0666",
             "authserv_id": "mx.example.test",
             "client_detail": "full",
+            "user": "root",             # the lab runs as root; a daemon needs it said
         }
-        settings.update(conf)
+        settings.update({k: v for k, v in conf.items() if v is not None})
+        for k in [k for k, v in conf.items() if v is None]:
+            settings.pop(k, None)
         self.authserv_id = settings["authserv_id"]
         with open(self.conf_path, "w") as f:
             f.write("# written by tests/lab/milterlab.py\n")

@@ -255,9 +255,29 @@ def drops_privileges_and_keeps_no_core():
         with open("/proc/%d/limits" % g.proc.pid) as f:
             core = [l for l in f if l.startswith("Max core file size")][0].split()
         assert core[4] == "0", core               # no core dumps: passwords are in memory
+        # Not dumpable after the change of uid (which resets the flag): /proc says so by
+        # leaving the process's files to root.
+        assert os.stat("/proc/%d/status" % g.proc.pid).st_uid == 0
         assert g.stop() == 0
     finally:
         fake.stop()
+        subprocess.run(["rm", "-rf", d])
+
+
+@suite.test
+def refuses_to_stay_root_unless_told():
+    from milterlab import Milter, MILTER
+    d = new_gate_dir()
+    try:
+        g = gatelab.Gate(NoLab(d), d, user=None)  # no "user" at all
+        r = subprocess.run(g.argv(), capture_output=True, text=True, timeout=10)
+        assert r.returncode != 0 and 'started as root without "user"' in r.stderr, r.stderr
+        assert not os.path.exists(g.socket)
+        m = Milter(d, user=None)
+        r = subprocess.run([MILTER, "-f", "-c", m.conf_path], capture_output=True, text=True,
+                           timeout=10)
+        assert r.returncode != 0 and 'started as root without "user"' in r.stderr, r.stderr
+    finally:
         subprocess.run(["rm", "-rf", d])
 
 

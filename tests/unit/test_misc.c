@@ -12,6 +12,7 @@
 #include "cause.h"
 #include "idmap.h"
 #include "logline.h"
+#include "msg.h"
 #include "ref.h"
 #include "unit.h"
 
@@ -113,6 +114,13 @@ line(enum log_format fmt, const char *val, size_t len)
 	s = strdup(logline_end(&l));
 	logline_free(&l);
 	return s;
+}
+
+TEST(msg_text_stays_one_line)
+{
+	char s[] = "peer said \"a\r\nb\t\033[31m\x7f\" \xc3\xa9 ok";
+
+	CHECK(strcmp(msg_printable(s), "peer said \"a??b??[31m?\" \xc3\xa9 ok") == 0);
 }
 
 TEST(logline_escaping)
