@@ -8,10 +8,15 @@
 /*	out, as a daemon that cannot allocate cannot keep its promises.
 /*	wipe() clears memory that held a secret in a way the compiler
 /*	cannot elide. str_copy() is strlcpy() with truncation reported
-/*	as an error, never silent.
+/*	as an error, never silent. open_private() creates a file only
+/*	this user may read, replacing (never following) whatever was at
+/*	that path, so that a left-over or planted file cannot give it
+/*	other permissions or send the write elsewhere.
 /*--*/
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -146,4 +151,14 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* open_private - a new 0600 file for writing, or -1 */
+int
+open_private(const char *path)
+{
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -1;
+	return open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
 }

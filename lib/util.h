@@ -22,6 +22,7 @@ int	 str_copy(char *, size_t, const char *);
 void	 str_lower(char *);
 int	 parse_uint(const char *, unsigned long max, unsigned long *);
 uint64_t now_ms(void);
+int	 open_private(const char *);
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 

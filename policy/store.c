@@ -148,7 +148,7 @@ store_write_file(void)
 	FILE *fp;
 	int fd;
 
-	fd = open(store_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open_private(store_tmp);
 	if (fd < 0 || (fp = fdopen(fd, "w")) == NULL) {
 		if (fd >= 0)
 			close(fd);

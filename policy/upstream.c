@@ -109,7 +109,7 @@ up_save_mechs(void)
 		return;
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", up.mechs_path) >= (int)sizeof(tmp))
 		return;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open_private(tmp);
 	if (fd < 0 || write(fd, up.mechs.data, up.mechs.len) !=
 	    (ssize_t)up.mechs.len || fsync(fd) < 0 || close(fd) < 0 ||
 	    rename(tmp, up.mechs_path) < 0) {

@@ -265,6 +265,38 @@ def drops_privileges_and_keeps_no_core():
 
 
 @suite.test
+def sockets_get_owner_group_and_mode():
+    import grp
+    import pwd
+    import stat
+    d = new_gate_dir()
+    fake = FakeAuth(os.path.join(d, "fake-auth"))
+    try:
+        g = gatelab.Gate(NoLab(d), d, user="nobody", socket_owner="postfix",
+                         socket_group="postfix", socket_mode="0660",
+                         policy_listen="unix:%s/policy" % d).start()
+        postfix, nobody = pwd.getpwnam("postfix"), pwd.getpwnam("nobody")
+        for path in (g.socket, d + "/policy"):
+            st = os.stat(path)
+            assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o660, \
+                (path, oct(st.st_mode))
+            assert st.st_uid == postfix.pw_uid, (path, st.st_uid)
+            assert st.st_gid == grp.getgrnam("postfix").gr_gid, (path, st.st_gid)
+        st = os.stat(g.control)
+        assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == nobody.pw_uid, oct(st.st_mode)
+        c = GateClient(g.socket)                  # ... and they serve
+        c.send(auth_line(1, "PLAIN", resp=plain("ok-perms")))
+        assert c.line() == b"OK\t1\tuser=ok-perms"
+        c.close()
+        assert g.stop() == 0
+        st = os.stat(g.state_dir + "/state")      # the final save: the daemon's, 0600
+        assert st.st_uid == nobody.pw_uid and stat.S_IMODE(st.st_mode) == 0o600, oct(st.st_mode)
+    finally:
+        fake.stop()
+        subprocess.run(["rm", "-rf", d])
+
+
+@suite.test
 def refuses_to_stay_root_unless_told():
     from milterlab import Milter, MILTER
     d = new_gate_dir()

@@ -324,6 +324,33 @@ def killed_and_restarted_under_open_sessions():
     assert code == 535, (code, text)
 
 
+@suite.test
+def dovecot_slower_than_postfix_timeout():
+    """With the default upstream_timeout (8 s), a Dovecot that does not answer: the client gets
+    454 before Postfix's own 10 s run out, a lockout in place stays, and service comes back."""
+    g, lab = S["gate"], S["lab"]
+    lock_account("slow-lock@example.test")
+    s = lab.smtp_connect(starttls=True)
+    pids = lab.dovecot_auth_pids()
+    for p in pids:
+        os.kill(p, signal.SIGSTOP)
+    try:
+        t0 = time.time()
+        code, text = s.docmd("AUTH", "PLAIN " + b64(b"\0%s\0%s" % (ALICE.encode(),
+                                                                ALICE_PW.encode())))
+        took = time.time() - t0
+        s.close()
+        assert locked("slow-lock@example.test")   # decided without Dovecot, at once
+    finally:
+        for p in pids:
+            os.kill(p, signal.SIGCONT)
+    assert code == 454, (code, text)
+    assert 7 < took < 9.5, "454 after %.1f s" % took
+    ev = [e for e in g.events() if e.get("user") == ALICE][-1]
+    assert ev["cause"] == "auth-service-unavailable", ev["_line"]
+    login_ok()
+
+
 HOSTILE = [b"cr\rlf\nname", b"tab\tname", b'quote"name', b"back\\slash", b"bytes\xff\xfe\x80",
            b"esc\x1b[31mred", b"del\x7f", b"x" * 1000, b"long-" + b"y" * 10240]
 
@@ -382,6 +409,37 @@ def hostile_user_names_stay_one_escaped_line():
         g.start()
     assert "Unknown command" not in lab.dovecot_log_text()   # no split line reached Dovecot
     login_ok()
+
+
+@suite.test
+def hostile_policy_attributes_stay_one_escaped_line():
+    """Postfix passes HELO names, addresses and user names on as they came (one line each):
+    tabs, quotes, backslashes, ESC, 8-bit bytes and 10 KiB values."""
+    g = S["gate"]
+    mark = len(g.log_text())
+    s = unix_conn(S["policy"])
+    s.settimeout(10)
+    for i, v in enumerate(HOSTILE):
+        v = v.replace(b"\r", b"").replace(b"\n", b"")[:7000]
+        req = (b"request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=192.0.2.%d\n"
+               b"helo_name=%s\nsasl_username=%s\nsender=%s@example.test\n"
+               b"recipient=x@example.net\nccert_subject=%s\n\n" % (i + 1, v, v, v, v))
+        s.sendall(req)
+        got = b""
+        while not got.endswith(b"\n\n"):
+            chunk = s.recv(4096)
+            assert chunk, "policy service closed the connection"
+            got += chunk
+        assert got.startswith(b"action="), got
+    s.close()
+    wait_until(lambda: g.log_text()[mark:].count(" event=policy ") >= len(HOSTILE), 5,
+               "one policy line per request")
+    lines = [l for l in g.log_text()[mark:].splitlines() if " event=policy " in l]
+    assert len(lines) == len(HOSTILE), lines
+    for l in lines:
+        assert not any(ch in l for ch in "\r\x1b\x7f\x00\t"), repr(l[:200])
+        ev = parse_logfmt(l[l.index(" event=") + 1:])
+        assert ev.get("ref") and ev.get("action"), l[:300]
 
 
 if __name__ == "__main__":

@@ -4,9 +4,12 @@
 /* SUMMARY
 /*	unit tests: causes, refs, log lines, account flags, id map
 /*--*/
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "accounts.h"
 #include "cause.h"
@@ -15,6 +18,7 @@
 #include "msg.h"
 #include "ref.h"
 #include "unit.h"
+#include "util.h"
 
 TEST(cause_catalogue_complete)
 {
@@ -114,6 +118,33 @@ line(enum log_format fmt, const char *val, size_t len)
 	s = strdup(logline_end(&l));
 	logline_free(&l);
 	return s;
+}
+
+TEST(open_private_replaces_links_and_modes)
+{
+	char dir[] = "/tmp/ag-unit-XXXXXX", path[64], target[64];
+	struct stat st;
+	int fd;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/state.tmp", dir);
+	snprintf(target, sizeof(target), "%s/elsewhere", dir);
+	CHECK((fd = open(target, O_WRONLY | O_CREAT, 0644)) >= 0);
+	close(fd);
+	CHECK(symlink(target, path) == 0);		/* planted */
+	CHECK((fd = open_private(path)) >= 0);
+	CHECK(write(fd, "x", 1) == 1);
+	close(fd);
+	CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode));
+	CHECK((st.st_mode & 0777) == 0600);
+	CHECK(stat(target, &st) == 0 && st.st_size == 0);	/* untouched */
+	chmod(path, 0644);				/* left over, too open */
+	CHECK((fd = open_private(path)) >= 0);
+	close(fd);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	unlink(path);
+	unlink(target);
+	rmdir(dir);
 }
 
 TEST(msg_text_stays_one_line)
