@@ -4,12 +4,22 @@
 #   make check        unit tests + lab tests against real Postfix and Dovecot
 #   make check-asan   the same suite built with ASan+UBSan
 #   make demo         start the lab and show each client reply beside its log line
-#   make install      PREFIX=/usr/local DESTDIR=
+#   make install      PREFIX=/usr/local DESTDIR= (GNU directory variables below)
 
 BUILD	?= build
+# GNU installation directories; sysconfdir and localstatedir default to /etc and /var
+# (where a mail server's configuration and state live) whatever the prefix.
 PREFIX	?= /usr/local
-SBINDIR	?= $(PREFIX)/sbin
-MANDIR	?= $(PREFIX)/share/man
+prefix	?= $(PREFIX)
+exec_prefix ?= $(prefix)
+sbindir	?= $(exec_prefix)/sbin
+bindir	?= $(exec_prefix)/bin
+datarootdir ?= $(prefix)/share
+mandir	?= $(datarootdir)/man
+docdir	?= $(datarootdir)/doc/authguard
+sysconfdir ?= /etc
+localstatedir ?= /var
+unitdir	?= $(prefix)/lib/systemd/system
 DESTDIR	?=
 
 CC	?= cc
@@ -23,7 +33,7 @@ WARN	= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	  -Wno-unused-parameter -Wno-comment
 HARDEN	= -fstack-protector-strong -D_FORTIFY_SOURCE=2
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) $(HARDEN) -iquote lib $(PKG_CFLAGS) \
-	  $(SAN) $(CFLAGS)
+	  -DDAEMON_DEF_CONFIG='"$(sysconfdir)/authguard/authguard.conf"' $(SAN) $(CFLAGS)
 LDLIBS	= $(PKG_LIBS)
 
 LIB_SRC	= lib/util.c lib/buf.c lib/msg.c lib/logline.c lib/linereader.c \
@@ -45,7 +55,6 @@ MILTER_OBJ = $(MILTER_SRC:%.c=$(BUILD)/%.o)
 
 CLI_SRC	= cli/authguard.c cli/doctor.c cli/probe.c cli/analyze.c
 CLI_OBJ	= $(CLI_SRC:%.c=$(BUILD)/%.o)
-BINDIR	?= $(PREFIX)/bin
 
 PROGS	= $(BUILD)/authguard-policyd $(BUILD)/authguard-milter $(BUILD)/authguard
 # Each fuzz target, linked without libFuzzer, replays tests/fuzz/corpus/<name>
@@ -142,16 +151,31 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@python3 tests/lab/demo.py $(BUILD)
 
-install: | $(PROGS)
-	install -d $(DESTDIR)$(SBINDIR)
-	install -m 0755 $(BUILD)/authguard-policyd $(DESTDIR)$(SBINDIR)/authguard-policyd
-	install -m 0755 $(BUILD)/authguard-milter $(DESTDIR)$(SBINDIR)/authguard-milter
-	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 $(BUILD)/authguard $(DESTDIR)$(BINDIR)/authguard
-	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
-	install -m 0644 doc/authguard.1 $(DESTDIR)$(MANDIR)/man1/
-	install -m 0644 doc/authguard.conf.5 $(DESTDIR)$(MANDIR)/man5/
-	install -m 0644 doc/authguard-policyd.8 doc/authguard-milter.8 $(DESTDIR)$(MANDIR)/man8/
+UNITS	= $(BUILD)/authguard-policyd.service $(BUILD)/authguard-milter.service
+MANPAGES = doc/authguard.1 doc/authguard.conf.5 doc/authguard-causes.7 \
+	  doc/authguard-policyd.8 doc/authguard-milter.8
+CONF	= $(DESTDIR)$(sysconfdir)/authguard/authguard.conf
+
+$(BUILD)/%.service: systemd/%.service.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@SBINDIR@|$(sbindir)|g' -e 's|@SYSCONFDIR@|$(sysconfdir)|g' \
+	    -e 's|@LOCALSTATEDIR@|$(localstatedir)|g' $< >$@
+
+# An existing authguard.conf is never replaced: the new example goes beside it.
+install: $(UNITS) | $(PROGS)
+	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(unitdir) \
+	    $(DESTDIR)$(docdir)/conf-examples $(DESTDIR)$(sysconfdir)/authguard
+	install -m 0755 $(BUILD)/authguard-policyd $(BUILD)/authguard-milter $(DESTDIR)$(sbindir)/
+	install -m 0755 $(BUILD)/authguard $(DESTDIR)$(bindir)/
+	for p in $(MANPAGES); do s=$${p##*.}; install -d $(DESTDIR)$(mandir)/man$$s; \
+	    install -m 0644 $$p $(DESTDIR)$(mandir)/man$$s/; done
+	install -m 0644 $(UNITS) $(DESTDIR)$(unitdir)/
+	install -m 0644 conf-examples/* $(DESTDIR)$(docdir)/conf-examples/
+	install -m 0644 README.md SECURITY.md $(DESTDIR)$(docdir)/
+	@if [ -e $(CONF) ]; then \
+	    install -m 0640 conf-examples/authguard.conf $(CONF).example; \
+	    echo "kept $(CONF); the new example is $(CONF).example"; \
+	else install -m 0640 conf-examples/authguard.conf $(CONF); fi
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -107,6 +107,7 @@ int	 limit_parse(const char *, struct limit *);
 uint32_t limits_hash(const char *);
 int	 limits_addr_key(const char *, unsigned, unsigned, char *, size_t);
 void	 limits_init(struct limits *, const struct limits_config *);
+void	 limits_reconfigure(struct limits *, const struct limits_config *);
 void	 limits_free(struct limits *);
 enum limits_verdict limits_check(struct limits *, const struct limits_query *,
 	    uint32_t, uint32_t *);

@@ -34,30 +34,36 @@ struct config_param {
 	enum config_type type;
 	size_t		 offset;
 	unsigned long	 min, max;	/* CT_UINT */
+	int		 restart;	/* a reload cannot change it */
 };
 
 #define CP(name, def, type) {#name, def, type, offsetof(struct config, name), \
-	0, 0}
+	0, 0, 0}
+/* A socket, an identity or a size fixed at start: SIGHUP keeps the old value. */
+#define CR(name, def, type) {#name, def, type, offsetof(struct config, name), \
+	0, 0, 1}
 #define CPU(name, def, min, max) {#name, def, CT_UINT, \
-	offsetof(struct config, name), min, max}
+	offsetof(struct config, name), min, max, 0}
+#define CRU(name, def, min, max) {#name, def, CT_UINT, \
+	offsetof(struct config, name), min, max, 1}
 
 static const struct config_param config_table[] = {
-	CP(sasl_listen, "unix:/run/authguard/auth", CT_SOCKET),
-	CP(sasl_upstream, "unix:/run/dovecot/auth-client", CT_SOCKET),
-	CP(userdb_upstream, "", CT_SOCKET_OPT),
-	CP(policy_listen, "", CT_SOCKET_OPT),
-	CP(control_listen, "unix:/run/authguard/control", CT_SOCKET_OPT),
-	CP(metrics_listen, "", CT_SOCKET_OPT),
-	CP(state_dir, "/var/lib/authguard", CT_STRING),
+	CR(sasl_listen, "unix:/run/authguard/auth", CT_SOCKET),
+	CR(sasl_upstream, "unix:/run/dovecot/auth-client", CT_SOCKET),
+	CR(userdb_upstream, "", CT_SOCKET_OPT),
+	CR(policy_listen, "", CT_SOCKET_OPT),
+	CR(control_listen, "unix:/run/authguard/control", CT_SOCKET_OPT),
+	CR(metrics_listen, "", CT_SOCKET_OPT),
+	CR(state_dir, "/var/lib/authguard", CT_STRING),
 	CP(accounts_map, "", CT_STRING),
 	CP(require_tls_for_auth, "yes", CT_BOOL),
 	CP(tls_exempt_networks, "", CT_NETLIST),
 	CP(client_detail, "safe", CT_DETAIL),
 	CP(log_format, "logfmt", CT_LOGFMT),
 	CP(upstream_timeout, "8s", CT_DURATION),
-	CP(socket_owner, "", CT_STRING),
-	CP(socket_group, "", CT_STRING),
-	CP(socket_mode, "0660", CT_MODE),
+	CR(socket_owner, "", CT_STRING),
+	CR(socket_group, "", CT_STRING),
+	CR(socket_mode, "0660", CT_MODE),
 	CP(account_fail_limit, "10/15m", CT_LIMIT),
 	CP(ip_fail_limit, "30/15m", CT_LIMIT),
 	CP(lockout_time, "15m", CT_DURATION),
@@ -65,15 +71,15 @@ static const struct config_param config_table[] = {
 	CP(familiar_address_ttl, "30d", CT_DURATION),
 	CP(limit_exempt_networks, "", CT_NETLIST),
 	CPU(max_tracked, "100000", 1, 100000000),
-	CPU(ipv4_prefix, "32", 8, 32),
-	CPU(ipv6_prefix, "64", 16, 128),
+	CRU(ipv4_prefix, "32", 8, 32),
+	CRU(ipv6_prefix, "64", 16, 128),
 	CPU(guessing_threshold, "4", 2, 255),
-	CPU(history_size, "10000", 16, 10000000),
+	CRU(history_size, "10000", 16, 10000000),
 	CP(submission_ports, "587 465", CT_STRING),
 	CP(policy_default_action, "DUNNO", CT_STRING),
 	CP(policy_log, "all", CT_POLICY_LOG),
-	CP(user, "", CT_STRING),
-	CP(milter_listen, "unix:/run/authguard/milter", CT_SOCKET),
+	CR(user, "", CT_STRING),
+	CR(milter_listen, "unix:/run/authguard/milter", CT_SOCKET),
 	CP(authserv_id, "", CT_STRING),
 	CP(milter_auth_results, "yes", CT_BOOL),
 	CP(milter_diag_header, "yes", CT_BOOL),
@@ -81,6 +87,8 @@ static const struct config_param config_table[] = {
 	CP(milter_submission_daemons, "", CT_STRING),
 	CP(milter_control_timeout, "300ms", CT_DURATION),
 };
+
+_Static_assert(NELEM(config_table) == CONFIG_KEYS, "CONFIG_KEYS in config.h");
 
 /* config_duration - "30s", "10m", "1h", "1d", "500ms"; result in ms */
 int
@@ -133,9 +141,12 @@ config_set(struct config *c, const struct config_param *p, const char *v,
 	static const char *const plogs[] = {"all", "refusals"};
 	static char numerr[80];
 	void *slot = (char *)c + p->offset;
+	char **text = &c->text[p - config_table];
 	unsigned long mode;
 	int i;
 
+	free(*text);			/* as written, for a reload to compare */
+	*text = xstrdup(v);
 	switch (p->type) {
 	case CT_SOCKET_OPT:
 		if (*v == 0) {
@@ -332,6 +343,36 @@ config_free(struct config *c)
 			free(*(char **)slot);
 		else if (config_table[i].type == CT_NETLIST)
 			netlist_free(slot);
+		free(c->text[i]);
 	}
 	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * config_keep_fixed - for a reload: each key that cannot change without a
+ * restart gets its running value back in "next"; their names go to
+ * "changed" (space-separated, empty if none). -1 if the names do not fit.
+ */
+int
+config_keep_fixed(struct config *next, const struct config *running,
+    char *changed, size_t len)
+{
+	const char *err;
+	size_t i, used = 0;
+	int n;
+
+	*changed = 0;
+	for (i = 0; i < NELEM(config_table); i++) {
+		if (!config_table[i].restart ||
+		    strcmp(next->text[i], running->text[i]) == 0)
+			continue;
+		if (config_set(next, &config_table[i], running->text[i], &err) < 0)
+			abort();	/* it was valid when it was loaded */
+		n = snprintf(changed + used, len - used, "%s%s", used ? " " : "",
+		    config_table[i].name);
+		if (n < 0 || (size_t)n >= len - used)
+			return -1;
+		used += (size_t)n;
+	}
+	return 0;
 }

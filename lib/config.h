@@ -14,6 +14,8 @@
 #include "logline.h"
 #include "netaddr.h"
 
+#define CONFIG_KEYS	38	/* rows of the table in config.c */
+
 struct config {
 	struct sockspec	sasl_listen;
 	struct sockspec	sasl_upstream;
@@ -53,6 +55,7 @@ struct config {
 	int		 milter_header_user;
 	char		*milter_submission_daemons;
 	unsigned	 milter_control_timeout;	/* ms */
+	char		*text[CONFIG_KEYS];	/* each value as written */
 };
 
 #define CONFIG_ERR_MAX	256
@@ -61,6 +64,7 @@ int	config_parse(const char *, size_t, const char *, struct config *,
 	    char *, size_t);
 int	config_load(const char *, struct config *, char *, size_t);
 void	config_free(struct config *);
+int	config_keep_fixed(struct config *, const struct config *, char *, size_t);
 int	config_duration(const char *, unsigned *);
 
 #endif

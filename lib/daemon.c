@@ -18,8 +18,15 @@
 /*	the process may not dump core (changing the uid resets that flag
 /*	on Linux). It is fatal when the change cannot be made or could
 /*	be undone.
+/*
+/*	daemon_notify() tells systemd (Type=notify) what the daemon is
+/*	doing: "READY=1", "RELOADING=1", "STOPPING=1". It speaks the
+/*	documented datagram protocol on $NOTIFY_SOCKET itself, so that
+/*	the daemons need no systemd library; without that variable it
+/*	does nothing.
 /*--*/
 #include <errno.h>
+#include <stddef.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -27,6 +34,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -122,4 +131,31 @@ daemon_drop_privileges(const char *user)
 	daemon_no_core_dumps();
 	if (pw->pw_uid == 0)
 		msg_warn("user = %s: running with every privilege", user);
+}
+
+/* daemon_notify - one state line to systemd's notification socket */
+void
+daemon_notify(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun;
+	socklen_t len;
+	size_t n;
+	int fd;
+
+	if (path == NULL || (*path != '/' && *path != '@') ||
+	    (n = strlen(path)) >= sizeof(sun.sun_path))
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, n);
+	if (*path == '@')
+		sun.sun_path[0] = 0;	/* abstract namespace */
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun, len) < 0)
+		msg_warn("NOTIFY_SOCKET %s: %s", path, strerror(errno));
+	close(fd);
 }

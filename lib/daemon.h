@@ -15,11 +15,14 @@ struct daemon_opts {
 	int		 test;		/* -t: check the configuration */
 };
 
+#ifndef DAEMON_DEF_CONFIG
 #define DAEMON_DEF_CONFIG	"/etc/authguard/authguard.conf"
+#endif
 
 void	daemon_begin(const char *, int, char **, struct daemon_opts *,
 	    struct config *);
 void	daemon_no_core_dumps(void);
 void	daemon_drop_privileges(const char *);
+void	daemon_notify(const char *);
 
 #endif

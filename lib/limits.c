@@ -408,6 +408,20 @@ limits_init(struct limits *l, const struct limits_config *cfg)
 	tracker_init(&l->addr, &cfg->address, cfg->max_tracked);
 }
 
+/*
+ * limits_reconfigure - new limits, keeping every entry. A smaller cap
+ * evicts as entries are added; a smaller limit.n keeps the records an
+ * entry has (it counts them all, so it locks no later than before).
+ */
+void
+limits_reconfigure(struct limits *l, const struct limits_config *cfg)
+{
+	l->cfg = *cfg;
+	l->acct.lim = cfg->account;
+	l->addr.lim = cfg->address;
+	l->acct.max = l->addr.max = cfg->max_tracked ? cfg->max_tracked : 1;
+}
+
 /* tracker_free - release every entry */
 static void
 tracker_free(struct tracker *tr)

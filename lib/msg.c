@@ -45,6 +45,16 @@ msg_open(const char *name, int to_stderr)
 		openlog(name, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+/* msg_reopen - a new connection to syslog (after its restart) */
+void
+msg_reopen(void)
+{
+	if (msg_stderr)
+		return;		/* stderr belongs to whoever started us */
+	closelog();
+	openlog(msg_name, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
 /* msg_batch_stderr - buffer stderr; the event loop calls msg_flush() */
 void
 msg_batch_stderr(void)

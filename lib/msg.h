@@ -18,6 +18,7 @@ void	msg_panic(const char *, ...)
 void	msg_event(int warning, const char *line);
 char	*msg_printable(char *);
 void	msg_batch_stderr(void);
+void	msg_reopen(void);
 void	msg_flush(void);
 
 extern int msg_verbose;

@@ -12,6 +12,11 @@
 /*	require_tls_for_auth, tls_exempt_networks, client_detail,
 /*	log_format, policy_log, control_listen, socket_*, user).
 /*
+/*	The configuration is read at start. SIGHUP, like SIGTERM, stops
+/*	it (libmilter's own signal handling, which a filter cannot
+/*	change): restart it to apply a change; Postfix applies
+/*	milter_default_action meanwhile.
+/*
 /*	-c file	configuration (default /etc/authguard/authguard.conf)
 /*	-f	stay in the foreground, log to stderr
 /*	-t	check the configuration and exit
@@ -141,6 +146,7 @@ main(int argc, char **argv)
 	socket_perms(&cfg);
 	daemon_drop_privileges(cfg.user);
 	msg_info("started: milter_listen %s authserv_id %s", spec, servid);
+	daemon_notify("READY=1");
 	rc = smfi_main();
 	msg_info("stopped");
 	free(servid);

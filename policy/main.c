@@ -12,6 +12,14 @@
 /*	Dovecot, records every AUTH attempt and gives each failure a
 /*	cause and a reference.
 /*
+/*	SIGHUP reloads the configuration and the accounts map: open
+/*	connections, lockouts and history stay; a file with an error is
+/*	refused, with the error logged, and the running configuration
+/*	stays; keys that only a restart can change (sockets, user, state
+/*	directory, sizes fixed at start) keep their running values, with
+/*	a warning. SIGUSR1 reconnects to syslog. SIGTERM and SIGINT
+/*	stop it after a last save of the state.
+/*
 /*	-c file	configuration (default /etc/authguard/authguard.conf)
 /*	-f	stay in the foreground, log to stderr
 /*	-t	check the configuration and exit
@@ -39,15 +47,56 @@
 #include "msg.h"
 #include "policy.h"
 #include "store.h"
+#include "upstream.h"
 #include "util.h"
 
-static volatile sig_atomic_t policyd_stop;
+static volatile sig_atomic_t policyd_stop, policyd_reload, policyd_reopen;
+static volatile sig_atomic_t policyd_wake;	/* ends ev_run() */
 
-/* on_signal - ask the loop to end */
+static struct config cfg;		/* what every module points to */
+static struct accounts_map accounts;
+static const char *config_path;
+
+/* on_signal - note what was asked; the loop does it */
 static void
 on_signal(int sig)
 {
-	policyd_stop = sig;
+	if (sig == SIGHUP)
+		policyd_reload = 1;
+	else if (sig == SIGUSR1)
+		policyd_reopen = 1;
+	else
+		policyd_stop = sig;
+	policyd_wake = 1;
+}
+
+/* reload - SIGHUP: a new configuration, or the running one kept */
+static void
+reload(void)
+{
+	char err[CONFIG_ERR_MAX + 4096], fixed[512];
+	struct config next;
+
+	daemon_notify("RELOADING=1");
+	if (config_load(config_path, &next, err, sizeof(err)) < 0) {
+		msg_error("reload refused: %s; the running configuration stays",
+		    err);
+		daemon_notify("READY=1");
+		return;
+	}
+	if (config_keep_fixed(&next, &cfg, fixed, sizeof(fixed)) < 0)
+		str_copy(fixed, sizeof(fixed), "several keys");
+	if (*fixed)
+		msg_warn("reload: %s changed: that takes a restart; running "
+		    "with the old value until then", fixed);
+	config_free(&cfg);
+	cfg = next;
+	store_reconfigure(&cfg);
+	upstream_set_timeout(cfg.upstream_timeout);
+	accounts_close(&accounts);
+	accounts_open(&accounts, cfg.accounts_map);
+	msg_info("reloaded %s", config_path);
+	daemon_notify("READY=1");
 }
 
 /* make_state_dir - create state_dir (mode 0700) if missing */
@@ -99,20 +148,50 @@ signals(void)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* serve - the loop, until a signal asks to stop */
+static void
+serve(void)
+{
+	daemon_notify("READY=1");
+	while (!policyd_stop) {
+		ev_run(&policyd_wake);
+		policyd_wake = 0;
+		if (policyd_reopen) {
+			policyd_reopen = 0;
+			msg_reopen();
+			msg_info("log reopened");
+		}
+		if (policyd_reload && !policyd_stop) {
+			policyd_reload = 0;
+			reload();
+		}
+	}
+	daemon_notify("STOPPING=1");
+	msg_info("stopping on signal %d", (int)policyd_stop);
+}
+
+/* unlink_socket - a unix socket we created */
+static void
+unlink_socket(const struct sockspec *ss)
+{
+	if (ss->kind == SOCK_UNIX)
+		unlink(ss->path);
 }
 
 int
 main(int argc, char **argv)
 {
 	struct daemon_opts opts;
-	struct accounts_map accounts;
-	struct config cfg;
 	int fd, pfd, cfd, mfd;
 
 	daemon_begin("authguard-policyd", argc, argv, &opts, &cfg);
+	config_path = opts.config_path;
 	if (opts.test) {
 		printf("%s: configuration ok\n", opts.config_path);
 		config_free(&cfg);
@@ -150,22 +229,17 @@ main(int argc, char **argv)
 		metrics_init(&cfg, mfd);
 	msg_info("started: sasl_listen %s", cfg.sasl_listen.kind == SOCK_UNIX ?
 	    cfg.sasl_listen.path : cfg.sasl_listen.host);
-	ev_run(&policyd_stop);
-	msg_info("stopping on signal %d", (int)policyd_stop);
+	serve();
 	gate_shutdown();
 	policy_shutdown();
 	control_shutdown();
 	metrics_shutdown();
 	ev_shutdown();
 	store_shutdown();
-	if (cfg.sasl_listen.kind == SOCK_UNIX)
-		unlink(cfg.sasl_listen.path);
-	if (cfg.policy_listen.kind == SOCK_UNIX)
-		unlink(cfg.policy_listen.path);
-	if (cfg.control_listen.kind == SOCK_UNIX)
-		unlink(cfg.control_listen.path);
-	if (cfg.metrics_listen.kind == SOCK_UNIX)
-		unlink(cfg.metrics_listen.path);
+	unlink_socket(&cfg.sasl_listen);
+	unlink_socket(&cfg.policy_listen);
+	unlink_socket(&cfg.control_listen);
+	unlink_socket(&cfg.metrics_listen);
 	accounts_close(&accounts);
 	config_free(&cfg);
 	msg_flush();

@@ -207,6 +207,29 @@ store_dirty(void)
 	store_is_dirty = 1;
 }
 
+/* store_limits_config - the limits' part of the configuration */
+static void
+store_limits_config(const struct config *cfg, struct limits_config *lc)
+{
+	lc->account = cfg->account_fail_limit;
+	lc->address = cfg->ip_fail_limit;
+	lc->lockout_time = cfg->lockout_time / 1000;
+	lc->lockout_max = cfg->lockout_max / 1000;
+	lc->familiar_ttl = cfg->familiar_address_ttl / 1000;
+	lc->guess_distinct = cfg->guessing_threshold;
+	lc->max_tracked = cfg->max_tracked;
+}
+
+/* store_reconfigure - a reload: new limits over the same entries */
+void
+store_reconfigure(const struct config *cfg)
+{
+	struct limits_config lc;
+
+	store_limits_config(cfg, &lc);
+	limits_reconfigure(&store_limits, &lc);
+}
+
 /* store_init - load the secret and the state, start saving */
 void
 store_init(const struct config *cfg)
@@ -214,13 +237,7 @@ store_init(const struct config *cfg)
 	struct limits_config lc;
 	char path[4096];
 
-	lc.account = cfg->account_fail_limit;
-	lc.address = cfg->ip_fail_limit;
-	lc.lockout_time = cfg->lockout_time / 1000;
-	lc.lockout_max = cfg->lockout_max / 1000;
-	lc.familiar_ttl = cfg->familiar_address_ttl / 1000;
-	lc.guess_distinct = cfg->guessing_threshold;
-	lc.max_tracked = cfg->max_tracked;
+	store_limits_config(cfg, &lc);
 	store_secret_load(cfg->state_dir);
 	snprintf(path, sizeof(path), "%s/state", cfg->state_dir);
 	store_path = xstrdup(path);

@@ -17,6 +17,7 @@ extern struct history store_history;
 extern unsigned char store_secret[FINGERPRINT_KEY_LEN];
 
 void	store_init(const struct config *);
+void	store_reconfigure(const struct config *);
 void	store_dirty(void);
 void	store_shutdown(void);
 uint32_t store_now(void);

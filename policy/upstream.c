@@ -330,6 +330,13 @@ upstream_init(const struct sockspec *spec, const char *state_dir,
 	up_connect();
 }
 
+/* upstream_set_timeout - a reload changed upstream_timeout */
+void
+upstream_set_timeout(unsigned timeout)
+{
+	up.timeout = timeout;
+}
+
 /* upstream_mechs - MECH lines to offer Postfix */
 const char *
 upstream_mechs(void)

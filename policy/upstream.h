@@ -17,6 +17,7 @@ struct upstream_callbacks {
 	void	(*lost)(void *, const char *);
 };
 
+void	 upstream_set_timeout(unsigned);
 void	 upstream_init(const struct sockspec *, const char *, unsigned,
 	    const struct upstream_callbacks *);
 unsigned upstream_auth(void *, const char *, const char *, const char *,

@@ -343,29 +343,5 @@ def config_check_names_file_and_line():
         subprocess.run(["rm", "-rf", d])
 
 
-@suite.test
-def make_install_layout():
-    d = new_gate_dir()
-    try:
-        top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-        build = os.path.relpath(gatelab.BUILD, top)
-        r = subprocess.run(["make", "-s", "-C", top, "install", "BUILD=" + build,
-                            "PREFIX=/usr", "DESTDIR=" + d], capture_output=True, text=True)
-        assert r.returncode == 0, r.stdout + r.stderr
-        exe = os.path.join(d, "usr/sbin/authguard-policyd")
-        assert os.access(exe, os.X_OK), os.listdir(d)
-        assert os.access(os.path.join(d, "usr/bin/authguard"), os.X_OK)
-        assert os.access(os.path.join(d, "usr/sbin/authguard-milter"), os.X_OK)
-        for page in ("man1/authguard.1", "man5/authguard.conf.5", "man8/authguard-policyd.8",
-                     "man8/authguard-milter.8"):
-            path = os.path.join(d, "usr/share/man", page)
-            r = subprocess.run(["groff", "-ww", "-man", "-Tutf8", path], capture_output=True,
-                               text=True)
-            assert r.returncode == 0 and r.stderr == "", (page, r.stderr)
-            assert "authguard" in r.stdout
-    finally:
-        subprocess.run(["rm", "-rf", d])
-
-
 if __name__ == "__main__":
     suite.run(setup, teardown)

@@ -420,3 +420,36 @@ TEST(spray_while_many_in_flight)
 	CHECK(l.acct.count == 100);
 	limits_free(&l);
 }
+
+TEST(reconfigure_keeps_entries_applies_new_limits)
+{
+	struct limits l;
+	struct limits_config cfg;
+	struct limits_outcome out;
+	struct limits_query a = q("jane", NULL, 0);
+	char name[32];
+	uint32_t retry;
+	int i;
+
+	setup(&l, 100);
+	for (i = 0; i < 2; i++) {	/* two of three: not locked */
+		a.fp = 10 + (uint32_t)i;
+		attempt(&l, &a, 100, &out);
+	}
+	CHECK(limits_check(&l, &a, 101, &retry) == LV_ALLOW);
+	cfg = l.cfg;
+	limit_parse("2/10m", &cfg.account);	/* stricter: two is the limit */
+	cfg.max_tracked = 10;
+	limits_reconfigure(&l, &cfg);
+	a.fp = 99;
+	CHECK(limits_check(&l, &a, 102, &retry) == LV_ACCOUNT_LOCKED);
+	for (i = 0; i < 50; i++) {	/* the smaller cap applies as names come */
+		snprintf(name, sizeof(name), "new%d", i);
+		a = q(name, NULL, 7);
+		attempt(&l, &a, 103, &out);
+	}
+	CHECK(l.acct.count <= 10);
+	a = q("jane", NULL, 5);		/* locked entries go last */
+	CHECK(limits_check(&l, &a, 104, &retry) == LV_ACCOUNT_LOCKED);
+	limits_free(&l);
+}

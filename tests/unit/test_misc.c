@@ -36,6 +36,32 @@ TEST(cause_catalogue_complete)
 	CHECK(cause_by_id("no-such-cause") == CAUSE_COUNT);
 }
 
+/* The man page names every cause with its client text and remedy, word for word. */
+TEST(cause_man_page_matches_catalogue)
+{
+	static char page[64 * 1024];
+	FILE *fp = fopen("doc/authguard-causes.7", "r");
+	char entry[512];
+	size_t n;
+	int i;
+
+	CHECK(fp != NULL);
+	if (fp == NULL)
+		return;
+	n = fread(page, 1, sizeof(page) - 1, fp);
+	fclose(fp);
+	page[n] = 0;
+	for (i = 1; i < CAUSE_COUNT; i++) {
+		const struct cause_info *ci = cause_info((enum cause)i);
+
+		snprintf(entry, sizeof(entry), ".B %s\nClient: %s\n", ci->id,
+		    ci->client_text);
+		CHECK(strstr(page, entry) != NULL);
+		snprintf(entry, sizeof(entry), "Remedy: %s\n", ci->hint);
+		CHECK(strstr(page, entry) != NULL);
+	}
+}
+
 TEST(cause_client_detail)
 {
 	CHECK_STR(cause_client_text(CAUSE_BAD_PASSWORD, DETAIL_SAFE),

@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""Operations: SIGHUP reload without dropping connections or state, a bad new configuration
+refused, SIGUSR1, systemd's readiness protocol, the systemd units checked by systemd-analyze, and
+make install's layout (GNU directories, an existing configuration never replaced)."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gatelab  # noqa: E402
+from fakeauth import FakeAuth  # noqa: E402
+from gatelab import GateClient, auth_line, b64, new_gate_dir  # noqa: E402
+from milterlab import Milter  # noqa: E402
+from tap import Suite  # noqa: E402
+
+suite = Suite("ops")
+S = {}
+TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+
+
+class NoLab:
+    """Dovecot replaced by the fake auth server (the gate needs only its socket)."""
+
+    def __init__(self, d):
+        self.auth_client_socket = os.path.join(d, "fake-auth")
+        self.auth_userdb_socket = os.path.join(d, "no-userdb")
+
+
+def setup():
+    d = S["dir"] = new_gate_dir()
+    S["fake"] = FakeAuth(os.path.join(d, "fake-auth"))
+
+
+def teardown():
+    if S.get("fake"):
+        S["fake"].stop()
+    subprocess.run(["rm", "-rf", S["dir"]])
+
+
+def plain(user, pw="pw-123"):
+    return b64(b"\0%s\0%s" % (user.encode(), pw.encode()))
+
+
+def answer(c, id_, user):
+    """One AUTH, each with its own password (a repeated wrong one counts once)."""
+    c.send(auth_line(id_, "PLAIN", resp=plain(user, "pw-%d" % id_)))
+    return c.line().decode()
+
+
+def cause_of(g, reply):
+    ref = re.search(r"ref=([0-9A-Z]+)", reply).group(1)
+    return g.event(ref).get("cause")
+
+
+def set_conf(g, **kv):
+    with open(g.conf_path) as f:
+        lines = [l for l in f if l.split("=")[0].strip() not in kv]
+    with open(g.conf_path, "w") as f:
+        f.writelines(lines)
+        for k, v in kv.items():
+            f.write("%s = %s\n" % (k, v))
+
+
+def hup_and_wait(g, text):
+    mark = len(g.log_text())
+    g.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 5
+    while text not in g.log_text()[mark:]:
+        assert time.time() < deadline, "no %r after SIGHUP:\n%s" % (text, g.log_text()[mark:])
+        time.sleep(0.02)
+    return g.log_text()[mark:]
+
+
+@suite.test
+def sighup_reloads_without_dropping_anything():
+    d = os.path.join(S["dir"], "hup")
+    os.makedirs(d)
+    g = gatelab.Gate(NoLab(S["dir"]), d, account_fail_limit="3/10m").start()
+    try:
+        c = GateClient(g.socket)                  # open across every reload below
+        for i in range(2):                        # two of three for the fake's bad user
+            assert answer(c, i + 1, "fail-erin").startswith("FAIL")
+        # A stricter limit: the third attempt is refused as locked, counting the two before.
+        set_conf(g, account_fail_limit="2/10m", client_detail="full")
+        log = hup_and_wait(g, "reloaded")
+        assert "warning" not in log, log
+        r = answer(c, 3, "fail-erin")
+        assert cause_of(g, r) == "account-locked", r
+        # A bad file: refused, logged with file and line, the running configuration stays.
+        with open(g.conf_path, "a") as f:
+            f.write("account_fail_limit = lots\n")
+        log = hup_and_wait(g, "reload refused")
+        assert "authguard.conf:" in log and "running configuration stays" in log, log
+        assert g.alive()
+        r = answer(c, 4, "fail-erin")
+        assert cause_of(g, r) == "account-locked", r
+        # A key only a restart can change: kept, with a warning naming it.
+        set_conf(g, account_fail_limit="2/10m", state_dir=os.path.join(d, "elsewhere"))
+        log = hup_and_wait(g, "reloaded")
+        assert "state_dir changed" in log, log
+        assert not os.path.exists(os.path.join(d, "elsewhere"))
+        assert answer(c, 5, "ok-frank").startswith("OK\t5")
+        c.close()
+        # SIGUSR1: logs reopened, nothing else.
+        mark = len(g.log_text())
+        g.proc.send_signal(signal.SIGUSR1)
+        deadline = time.time() + 5
+        while "log reopened" not in g.log_text()[mark:]:
+            assert time.time() < deadline
+            time.sleep(0.02)
+        c = GateClient(g.socket)
+        assert answer(c, 1, "ok-frank").startswith("OK\t1")
+        c.close()
+    finally:
+        assert g.stop() == 0
+
+
+def notify_socket(d):
+    path = os.path.join(d, "notify")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    s.settimeout(10)
+    return s, path
+
+
+@suite.test
+def tells_systemd_ready_reloading_stopping():
+    d = os.path.join(S["dir"], "notify")
+    os.makedirs(d)
+    s, path = notify_socket(d)
+    try:
+        g = gatelab.Gate(NoLab(S["dir"]), d)
+        g.start(env={"NOTIFY_SOCKET": path})
+        assert s.recv(256) == b"READY=1"
+        assert os.path.exists(g.socket)           # ready means the socket is there
+        g.proc.send_signal(signal.SIGHUP)
+        assert s.recv(256) == b"RELOADING=1"
+        assert s.recv(256) == b"READY=1"
+        assert g.stop() == 0
+        assert s.recv(256) == b"STOPPING=1"
+        m = Milter(d)
+        m.start(env={"NOTIFY_SOCKET": path})
+        assert s.recv(256) == b"READY=1"
+        assert os.path.exists(m.socket)
+        assert m.stop() == 0
+    finally:
+        s.close()
+
+
+@suite.test
+def systemd_units_verify():
+    d = os.path.join(S["dir"], "units")
+    os.makedirs(d)
+    for u in ("authguard-policyd", "authguard-milter"):
+        with open(os.path.join(TOP, "systemd", u + ".service.in")) as f:
+            text = f.read()
+        # The binaries of this build stand where make install would put them.
+        text = text.replace("@SBINDIR@", os.path.abspath(gatelab.BUILD)) \
+            .replace("@SYSCONFDIR@", "/etc").replace("@LOCALSTATEDIR@", "/var")
+        assert "@" not in text.replace("$MAINPID", ""), text
+        with open(os.path.join(d, u + ".service"), "w") as f:
+            f.write(text)
+    units = [os.path.join(d, u + ".service") for u in ("authguard-policyd", "authguard-milter")]
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no"] + units, capture_output=True,
+                       text=True)
+    ours = [l for l in (r.stdout + r.stderr).splitlines() if "authguard" in l]
+    assert r.returncode == 0 and not ours, r.stdout + r.stderr
+    with open(units[0]) as f:
+        text = f.read()
+    for want in ("Type=notify", "ProtectSystem=strict", "PrivateTmp=yes", "NoNewPrivileges=yes",
+                 "RuntimeDirectory=authguard", "StateDirectory=authguard", "ReadWritePaths="):
+        assert want in text, want
+
+
+@suite.test
+def make_install_gnu_layout_keeps_the_config():
+    d = os.path.join(S["dir"], "destdir")
+    build = os.path.relpath(gatelab.BUILD, TOP)
+
+    def install():
+        r = subprocess.run(["make", "-s", "-C", TOP, "install", "BUILD=" + build,
+                            "PREFIX=/usr", "DESTDIR=" + d], capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return r.stdout
+    install()
+    for exe in ("usr/sbin/authguard-policyd", "usr/sbin/authguard-milter", "usr/bin/authguard"):
+        assert os.access(os.path.join(d, exe), os.X_OK), exe
+    for page in ("man1/authguard.1", "man5/authguard.conf.5", "man7/authguard-causes.7",
+                 "man8/authguard-policyd.8", "man8/authguard-milter.8"):
+        path = os.path.join(d, "usr/share/man", page)
+        r = subprocess.run(["groff", "-ww", "-man", "-Tutf8", path], capture_output=True,
+                           text=True)
+        assert r.returncode == 0 and r.stderr == "", (page, r.stderr)
+        assert "authguard" in r.stdout
+    for f in ("usr/share/doc/authguard/conf-examples/authguard.conf",
+              "usr/share/doc/authguard/SECURITY.md",
+              "usr/lib/systemd/system/authguard-policyd.service",
+              "usr/lib/systemd/system/authguard-milter.service"):
+        assert os.path.exists(os.path.join(d, f)), f
+    with open(os.path.join(d, "usr/lib/systemd/system/authguard-policyd.service")) as f:
+        unit = f.read()
+    assert "ExecStart=/usr/sbin/authguard-policyd -f -c /etc/authguard/authguard.conf" in unit
+    conf = os.path.join(d, "etc/authguard/authguard.conf")
+    assert os.stat(conf).st_mode & 0o777 == 0o640
+    with open(conf, "a") as f:
+        f.write("# the admin's own change\n")
+    out = install()                               # again: the admin's file stays
+    with open(conf) as f:
+        assert f.read().endswith("# the admin's own change\n")
+    assert os.path.exists(conf + ".example") and "kept" in out, out
+    # The default configuration path follows sysconfdir.
+    r = subprocess.run([os.path.join(d, "usr/sbin/authguard-policyd"), "-t"],
+                       capture_output=True, text=True)
+    assert "/etc/authguard/authguard.conf" in r.stdout + r.stderr, r.stdout + r.stderr
+
+
+if __name__ == "__main__":
+    suite.run(setup, teardown)
