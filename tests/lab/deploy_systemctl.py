@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""systemctl for the replay of doc/deploy.md (tests/lab/test_deploy.py).
+
+The replay runs in a sandbox (its own mount, network and pid namespaces) where systemd is not
+PID 1, so this stands in for the few systemctl commands the guide uses: daemon-reload, enable
+[--now], start and reload.  authguard's units are read from the installed unit files and
+started as systemd would start them: ExecStartPre, RuntimeDirectory and StateDirectory, then
+ExecStart with NOTIFY_SOCKET, and the start waits for READY=1 as Type=notify does.  dovecot and
+postfix are started and reloaded with their own commands (Debian's units do the same)."""
+
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+UNITDIR = "/usr/lib/systemd/system"
+RUN = "/run/deploy-systemctl"
+
+
+def unit(name):
+    keys = {}
+    with open(os.path.join(UNITDIR, name + ".service")) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith(("#", "[")) and "=" in line:
+                k, v = line.split("=", 1)
+                keys.setdefault(k, []).append(v)
+    return keys
+
+
+def start_authguard(name):
+    u = unit(name)
+    for d in u.get("RuntimeDirectory", []):
+        os.makedirs(os.path.join("/run", d), mode=0o755, exist_ok=True)
+    for d in u.get("StateDirectory", []):
+        os.makedirs(os.path.join("/var/lib", d), mode=0o700, exist_ok=True)
+    for pre in u.get("ExecStartPre", []):
+        subprocess.run(shlex.split(pre), check=True)
+    os.makedirs(RUN, exist_ok=True)
+    path = os.path.join(RUN, name + ".notify")
+    if os.path.exists(path):
+        os.unlink(path)
+    ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ns.bind(path)
+    os.chmod(path, 0o666)       # as systemd's: the daemon writes after it is no longer root
+    ns.settimeout(0.2)
+    log = open("/var/log/%s.log" % name, "ab")
+    p = subprocess.Popen(shlex.split(u["ExecStart"][0]), stdin=subprocess.DEVNULL, stdout=log,
+                         stderr=log, env=dict(os.environ, NOTIFY_SOCKET=path),
+                         start_new_session=True)
+    with open(os.path.join(RUN, name + ".pid"), "w") as f:
+        f.write(str(p.pid))
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            if ns.recv(256) == b"READY=1":
+                return
+        except socket.timeout:
+            pass
+        if p.poll() is not None:
+            break
+    with open("/var/log/%s.log" % name) as f:
+        sys.exit("systemctl: %s did not become ready:\n%s" % (name, f.read()[-3000:]))
+
+
+def start(name):
+    if name == "dovecot":
+        subprocess.run(["dovecot"], check=True)
+    elif name == "postfix":
+        subprocess.run(["/usr/lib/postfix/configure-instance.sh", "-"], check=True)
+        subprocess.run(["postfix", "start"], check=True)
+    else:
+        start_authguard(name)
+
+
+def reload(name):
+    if name == "dovecot":
+        subprocess.run(["doveadm", "reload"], check=True)
+    elif name == "postfix":
+        subprocess.run(["postfix", "reload"], check=True)
+    else:
+        with open(os.path.join(RUN, name + ".pid")) as f:
+            os.kill(int(f.read()), signal.SIGHUP)
+
+
+def main(args):
+    args = [a for a in args if a not in ("-q", "--quiet", "--no-pager")]
+    cmd, names = args[0], [n[:-len(".service")] if n.endswith(".service") else n
+                           for n in args[1:] if not n.startswith("--")]
+    if cmd == "daemon-reload":
+        return
+    if cmd == "enable":
+        if "--now" in args:
+            for n in names:
+                start(n)
+        return
+    for n in names:
+        if cmd == "start":
+            start(n)
+        elif cmd == "reload":
+            reload(n)
+        else:
+            sys.exit("systemctl: %s: not needed by the guide" % cmd)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

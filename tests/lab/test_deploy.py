@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""doc/deploy.md replayed on this machine: every shell block of the guide, as written, in order,
+as root, against Debian's own Postfix and Dovecot with their packaged configuration.
+
+The replay runs in a sandbox so that the machine is left as it was: new mount, network and pid
+namespaces (unshare), /etc, /usr and /var behind overlays whose changes are thrown away, an
+empty /run, and only a loopback interface (so the guide's ports 587 and 465 are the real ones).
+When the sandbox's first process ends, the kernel ends every process started inside.  systemd
+is not PID 1 there: tests/lab/deploy_systemctl.py stands in for the systemctl commands the guide
+uses (the units themselves are checked by systemd-analyze in test_ops.py).
+
+Before the guide, the sandbox is a working mail server as the guide assumes: Postfix with a TLS
+certificate, Dovecot checking two users' passwords.  After it, real SMTP clients check what the
+guide promises."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import Suite  # noqa: E402
+
+suite = Suite("deploy")
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.abspath(os.path.join(HERE, "..", ".."))
+JANE_APP = "qwertyasdfghzxcv"           # jane's app password: what her Dovecot entry holds
+
+BEFORE = r"""
+# The server before the guide: Postfix (Debian's main.cf and master.cf, a certificate) and
+# Dovecot checking passwords of two virtual users.
+cp /usr/share/postfix/main.cf.debian /etc/postfix/main.cf
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mail.example.com \
+    -keyout /etc/postfix/tls.key -out /etc/postfix/tls.crt 2>/dev/null
+install -m 0600 /etc/postfix/tls.key /etc/dovecot/private/dovecot.key
+install -m 0644 /etc/postfix/tls.crt /etc/dovecot/private/dovecot.pem
+postconf -e myhostname=mail.example.com mydomain=example.com myorigin=example.com \
+    mydestination=localhost inet_protocols=ipv4 maillog_file=/var/log/postfix.log \
+    smtpd_tls_cert_file=/etc/postfix/tls.crt smtpd_tls_key_file=/etc/postfix/tls.key \
+    smtpd_tls_security_level=may alias_maps= alias_database=
+cat > /etc/dovecot/users <<EOF
+alice@example.com:{PLAIN}Alice-Pass-1:5000:5000::/var/mail/alice::
+jane@example.com:{PLAIN}%(jane)s:5000:5000::/var/mail/jane::
+EOF
+sed -i 's/^!include auth-system.conf.ext/#&/' /etc/dovecot/conf.d/10-auth.conf
+cat > /etc/dovecot/conf.d/98-server.conf <<EOF
+log_path = /var/log/dovecot.log
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%%u /etc/dovecot/users
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%%u /etc/dovecot/users
+}
+EOF
+systemctl start dovecot
+systemctl start postfix
+""" % {"jane": JANE_APP}
+
+SANDBOX = r"""#!/bin/bash
+set -eu
+W=%(w)s
+mount --make-rprivate /
+ip link set lo up
+for d in etc usr var; do
+    mkdir -p $W/upper/$d $W/work/$d
+    mount -t overlay overlay -o lowerdir=/$d,upperdir=$W/upper/$d,workdir=$W/work/$d /$d
+done
+mount -t tmpfs -o mode=0755 tmpfs /run
+export PATH=$W/bin:$PATH
+echo "== the server before the guide"
+bash -eu $W/before.sh
+for b in $W/block-*.sh; do
+    echo "== guide: $(basename $b)"
+    (cd %(top)s && bash -eu $b)
+done
+echo "== checks"
+python3 $W/check.py
+"""
+
+CHECK = r"""
+import json, os, re, smtplib, ssl, subprocess, sys
+
+ctx = ssl._create_unverified_context()
+failed = []
+
+
+def check(name, cond, detail=""):
+    print("%%s - deploy/%%s%%s" %% ("ok" if cond else "not ok", name,
+                                  "" if cond else ": " + str(detail)[:2000]))
+    if not cond:
+        failed.append(name)
+
+
+def auth(port, user, password, implicit=False):
+    if implicit:
+        s = smtplib.SMTP_SSL("127.0.0.1", port, context=ctx, timeout=30)
+        s.ehlo("client.example.net")
+    else:
+        s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+        s.ehlo("client.example.net")
+        no_tls = s.has_extn("auth")
+        s.starttls(context=ctx)
+        s.ehlo("client.example.net")
+        check("no AUTH before STARTTLS on %%d" %% port, not no_tls)
+    import base64
+    code, text = s.docmd("AUTH", "PLAIN " + base64.b64encode(
+        b"\0" + user.encode() + b"\0" + password.encode()).decode())
+    s.close()
+    return code, text.decode()
+
+
+code, text = auth(587, "alice@example.com", "Alice-Pass-1")
+check("alice logs in on 587", code == 235, (code, text))
+code, text = auth(465, "alice@example.com", "Alice-Pass-1", implicit=True)
+check("alice logs in on 465", code == 235, (code, text))
+code, text = auth(587, "alice@example.com", "wrong-one")
+ref = re.search(r"ref=([0-9A-Z]+)", text)
+check("a wrong password gets 535 with a ref", code == 535 and ref, (code, text))
+code, text = auth(587, "jane@example.com", "Jane-Account-1")
+jref = re.search(r"ref=([0-9A-Z]+)", text)
+check("jane's account password is refused with its ref", code == 535 and jref, (code, text))
+if jref:
+    r = subprocess.run(["authguard", "--json", "why", jref.group(1)], capture_output=True,
+                       text=True)
+    check("authguard why names app-password-required", r.returncode == 0 and
+          "app-password-required" in r.stdout, r.stdout + r.stderr)
+for sock in ("authguard", "authguard-policy", "authguard-milter"):
+    st = os.stat("/var/spool/postfix/private/" + sock)
+    check("private/%%s is postfix's, 0660" %% sock, st.st_mode & 0o777 == 0o660, oct(st.st_mode))
+ps = subprocess.run(["ps", "-o", "user:20=,comm=", "-C", "authguard-polic,authguard-milte"],
+                    capture_output=True, text=True).stdout.split()
+check("the daemons run as authguard", len(ps) == 4 and set(ps[0::2]) == {"authguard"}, ps)
+log = open("/var/log/postfix.log", errors="replace").read()
+trouble = [l for l in log.splitlines() if re.search(r"(warning|error|fatal): .*"
+           r"(SASL|sasl|milter|authguard|policy)", l) and "authentication failed" not in l]
+check("Postfix reports no SASL, policy or milter trouble", not trouble, trouble)
+sys.exit(1 if failed else 0)
+"""
+
+
+def shell_blocks(path):
+    with open(path) as f:
+        return re.findall(r"^```sh\n(.*?)^```", f.read(), re.S | re.M)
+
+
+@suite.test
+def guide_replayed_on_this_machine():
+    w = tempfile.mkdtemp(prefix="agdeploy-")
+    try:
+        blocks = shell_blocks(os.path.join(TOP, "doc", "deploy.md"))
+        assert len(blocks) >= 8, "only %d shell blocks in doc/deploy.md" % len(blocks)
+        for i, b in enumerate(blocks):
+            with open(os.path.join(w, "block-%02d.sh" % (i + 1)), "w") as f:
+                f.write(b)
+        with open(os.path.join(w, "before.sh"), "w") as f:
+            f.write(BEFORE)
+        with open(os.path.join(w, "check.py"), "w") as f:
+            f.write(CHECK % {})
+        with open(os.path.join(w, "sandbox.sh"), "w") as f:
+            f.write(SANDBOX % {"w": w, "top": TOP})
+        os.makedirs(os.path.join(w, "bin"))
+        shutil.copy(os.path.join(HERE, "deploy_systemctl.py"), os.path.join(w, "bin",
+                                                                             "systemctl"))
+        os.chmod(os.path.join(w, "bin", "systemctl"), 0o755)
+        env = dict(os.environ, AUTHGUARD_PASSWORD=JANE_APP)
+        r = subprocess.run(["unshare", "--mount", "--net", "--pid", "--fork", "--mount-proc",
+                            "bash", os.path.join(w, "sandbox.sh")], capture_output=True,
+                           text=True, timeout=900, env=env, stdin=subprocess.DEVNULL)
+        out = r.stdout + r.stderr
+        for line in out.splitlines():
+            print("# " + line)
+        assert r.returncode == 0, "the replay failed (see above)"
+        assert "not ok - deploy/" not in out and out.count("ok - deploy/") >= 10, out[-3000:]
+    finally:
+        subprocess.run(["rm", "-rf", w])
+
+
+if __name__ == "__main__":
+    suite.run()
