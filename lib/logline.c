@@ -10,7 +10,10 @@
 /*	that is not valid UTF-8, and those are escaped (\\n, \\t, \\r,
 /*	\\" , \\\\, \\xNN). JSON strings escape the same set as \\uNNNN
 /*	(a stray byte 0xNN becomes U+00NN, keeping the line valid JSON).
-/*	One event is always one line.
+/*	One event is always one line, and a bounded one: a value longer
+/*	than LOGLINE_VALUE_MAX bytes is cut there and marked with how
+/*	much was left out, so that a 10 KiB user name cannot make a line
+/*	that syslog cuts in the middle of its JSON.
 /*--*/
 #include <stdio.h>
 #include <string.h>
@@ -156,12 +159,19 @@ void
 logline_mem(struct logline *l, const char *key, const char *val, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)val;
-	int quote = l->fmt == LOG_FORMAT_JSON || logfmt_needs_quotes(p, len);
+	size_t cut = len > LOGLINE_VALUE_MAX ? LOGLINE_VALUE_MAX : len;
+	int quote = l->fmt == LOG_FORMAT_JSON || cut < len ||
+	    logfmt_needs_quotes(p, cut);
+	char more[48];
 
 	logline_key(l, key);
 	if (quote)
 		buf_putc(&l->b, '"');
-	append_escaped(l, p, len);
+	append_escaped(l, p, cut);
+	if (cut < len) {
+		snprintf(more, sizeof(more), "...(+%zu bytes)", len - cut);
+		buf_append(&l->b, more, strlen(more));
+	}
 	if (quote)
 		buf_putc(&l->b, '"');
 }

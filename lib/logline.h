@@ -13,6 +13,8 @@
 
 enum log_format { LOG_FORMAT_LOGFMT, LOG_FORMAT_JSON };
 
+#define LOGLINE_VALUE_MAX	512	/* bytes of one value; the rest is cut */
+
 struct logline {
 	struct buf	b;
 	enum log_format	fmt;

@@ -180,6 +180,30 @@ TEST(msg_text_stays_one_line)
 	CHECK(strcmp(msg_printable(s), "peer said \"a??b??[31m?\" \xc3\xa9 ok") == 0);
 }
 
+TEST(logline_long_values_cut_and_marked)
+{
+	char val[10240], want[600];
+	char *s;
+
+	memset(val, 'x', sizeof(val));
+	val[3] = '\n';
+	s = line(LOG_FORMAT_LOGFMT, val, sizeof(val));
+	snprintf(want, sizeof(want), "...(+%zu bytes)\"",
+	    sizeof(val) - LOGLINE_VALUE_MAX);
+	CHECK(strlen(s) < LOGLINE_VALUE_MAX + 64);
+	CHECK(strlen(s) > strlen(want) &&
+	    strcmp(s + strlen(s) - strlen(want), want) == 0);
+	CHECK(strncmp(s, "event=auth user=\"xxx\\nxx",
+	    strlen("event=auth user=\"xxx\\nxx")) == 0);
+	free(s);
+	s = line(LOG_FORMAT_JSON, val, sizeof(val));
+	CHECK(strlen(s) < LOGLINE_VALUE_MAX + 64 && s[strlen(s) - 1] == '}');
+	free(s);
+	s = line(LOG_FORMAT_LOGFMT, val + 4, LOGLINE_VALUE_MAX);	/* at the cap: whole */
+	CHECK(strstr(s, "bytes)") == NULL && strlen(s) == 16 + LOGLINE_VALUE_MAX);
+	free(s);
+}
+
 TEST(logline_escaping)
 {
 	char *s;
