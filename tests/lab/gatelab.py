@@ -180,6 +180,15 @@ def ref_of(text):
     return m.group(1) if m else None
 
 
+class NoLab:
+    """Gate() wants a lab for its upstream paths; these point at a FakeAuth in directory d
+    (d/fake-auth) and at no userdb at all."""
+
+    def __init__(self, d):
+        self.auth_client_socket = os.path.join(d, "fake-auth")
+        self.auth_userdb_socket = os.path.join(d, "no-userdb")
+
+
 def swaks_auth_reply(output):
     """(code, text) of the reply that ended swaks' AUTH exchange, or (None, output)."""
     lines = output.splitlines()

@@ -12,18 +12,12 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gatelab  # noqa: E402
 from fakeauth import FakeAuth  # noqa: E402
-from gatelab import GateClient, auth_line, b64, new_gate_dir, parse_logfmt, ref_of  # noqa: E402
+from gatelab import GateClient, NoLab, auth_line, b64, new_gate_dir, parse_logfmt, ref_of  # noqa: E402
 from tap import Suite  # noqa: E402
 
 suite = Suite("faults")
 S = {}
 
-
-class NoLab:
-    """Gate() wants a lab for its upstream paths; here they point at the fake."""
-    def __init__(self, d):
-        self.auth_client_socket = os.path.join(d, "fake-auth")
-        self.auth_userdb_socket = os.path.join(d, "no-userdb")
 
 
 def setup():

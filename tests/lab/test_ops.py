@@ -14,21 +14,13 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gatelab  # noqa: E402
 from fakeauth import FakeAuth  # noqa: E402
-from gatelab import GateClient, auth_line, b64, new_gate_dir  # noqa: E402
+from gatelab import GateClient, NoLab, auth_line, b64, new_gate_dir  # noqa: E402
 from milterlab import Milter  # noqa: E402
 from tap import Suite  # noqa: E402
 
 suite = Suite("ops")
 S = {}
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-
-
-class NoLab:
-    """Dovecot replaced by the fake auth server (the gate needs only its socket)."""
-
-    def __init__(self, d):
-        self.auth_client_socket = os.path.join(d, "fake-auth")
-        self.auth_userdb_socket = os.path.join(d, "no-userdb")
 
 
 def setup():
