@@ -44,7 +44,7 @@ POLICY_SRC = policy/main.c policy/event.c policy/conn.c policy/gate.c \
 	  policy/upstream.c policy/userdb.c policy/attempt.c policy/enforce.c policy/store.c policy/session.c policy/policy.c policy/control.c policy/metrics.c
 UNIT_SRC = tests/unit/unit.c tests/unit/test_codecs.c tests/unit/test_config.c \
 	  tests/unit/test_misc.c tests/unit/test_limits.c tests/unit/test_policy.c \
-	  tests/unit/test_milter.c
+	  tests/unit/test_milter.c tests/unit/test_event.c
 
 LIB_OBJ	= $(LIB_SRC:%.c=$(BUILD)/%.o)
 POLICY_OBJ = $(POLICY_SRC:%.c=$(BUILD)/%.o)
@@ -82,7 +82,7 @@ $(BUILD)/authguard-milter: $(MILTER_OBJ) $(BUILD)/libauthguard.a
 $(BUILD)/authguard: $(CLI_OBJ) $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(SSL_LIBS) $(LDLIBS)
 
-$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libauthguard.a
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/policy/event.o $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libauthguard.a

@@ -351,7 +351,8 @@ config_free(struct config *c)
 /*
  * config_keep_fixed - for a reload: each key that cannot change without a
  * restart gets its running value back in "next"; their names go to
- * "changed" (space-separated, empty if none). -1 if the names do not fit.
+ * "changed" (space-separated, empty if none). -1 if the names did not all
+ * fit; every key is kept back all the same.
  */
 int
 config_keep_fixed(struct config *next, const struct config *running,
@@ -359,7 +360,7 @@ config_keep_fixed(struct config *next, const struct config *running,
 {
 	const char *err;
 	size_t i, used = 0;
-	int n;
+	int n, rc = 0;
 
 	*changed = 0;
 	for (i = 0; i < NELEM(config_table); i++) {
@@ -368,11 +369,13 @@ config_keep_fixed(struct config *next, const struct config *running,
 			continue;
 		if (config_set(next, &config_table[i], running->text[i], &err) < 0)
 			abort();	/* it was valid when it was loaded */
-		n = snprintf(changed + used, len - used, "%s%s", used ? " " : "",
-		    config_table[i].name);
-		if (n < 0 || (size_t)n >= len - used)
-			return -1;
-		used += (size_t)n;
+		n = rc < 0 ? -1 : snprintf(changed + used, len - used, "%s%s",
+		    used ? " " : "", config_table[i].name);
+		if (n < 0 || (size_t)n >= len - used) {
+			changed[used] = 0;	/* names that fit, whole */
+			rc = -1;
+		} else
+			used += (size_t)n;
 	}
-	return 0;
+	return rc;
 }

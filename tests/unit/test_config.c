@@ -34,6 +34,35 @@ TEST(config_defaults)
 	config_free(&c);
 }
 
+TEST(config_reload_keeps_fixed_keys)
+{
+	static const char running_text[] = "state_dir = /var/lib/a\n"
+	    "account_fail_limit = 5/10m\nsocket_mode = 0660\n";
+	static const char next_text[] = "state_dir = /var/lib/b\n"
+	    "account_fail_limit = 2/10m\nsocket_mode = 0600\n"
+	    "history_size = 100\n";
+	struct config running, next;
+	char err[CONFIG_ERR_MAX + 64], changed[128], tiny[12];
+
+	CHECK(config_parse(running_text, strlen(running_text), "a", &running,
+	    err, sizeof(err)) == 0);
+	CHECK(config_parse(next_text, strlen(next_text), "b", &next, err,
+	    sizeof(err)) == 0);
+	CHECK(config_keep_fixed(&next, &running, changed, sizeof(changed)) == 0);
+	CHECK_STR(changed, "state_dir socket_mode history_size");
+	CHECK_STR(next.state_dir, "/var/lib/a");
+	CHECK(next.socket_mode == 0660 && next.history_size == 10000);
+	CHECK(next.account_fail_limit.n == 2);		/* reloadable: new */
+	config_free(&next);
+	CHECK(config_parse(next_text, strlen(next_text), "b", &next, err,
+	    sizeof(err)) == 0);
+	CHECK(config_keep_fixed(&next, &running, tiny, sizeof(tiny)) < 0);
+	CHECK_STR(tiny, "state_dir");		/* what fits, whole names */
+	CHECK(next.history_size == 10000);	/* ... and every key kept */
+	config_free(&next);
+	config_free(&running);
+}
+
 TEST(config_values)
 {
 	struct config c;
