@@ -26,6 +26,7 @@
 /*	does nothing.
 /*--*/
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <grp.h>
 #include <pwd.h>
@@ -69,6 +70,7 @@ void
 daemon_begin(const char *name, int argc, char **argv, struct daemon_opts *o,
     struct config *cfg)
 {
+	static char abs_path[PATH_MAX];
 	char err[CONFIG_ERR_MAX + 4096];
 	int ch;
 
@@ -91,6 +93,9 @@ daemon_begin(const char *name, int argc, char **argv, struct daemon_opts *o,
 	msg_open(name, o->foreground || o->test);
 	if (config_load(o->config_path, cfg, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
+	/* A reload rereads it after daemon() went to "/": keep it absolute. */
+	if (realpath(o->config_path, abs_path) != NULL)
+		o->config_path = abs_path;
 	if (geteuid() == 0 && *cfg->user == 0 && !o->test)
 		msg_fatal("started as root without \"user\": set user = "
 		    "authguard (or user = root to stay root)");
@@ -154,8 +159,9 @@ daemon_notify(const char *state)
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		return;
+	/* As sd_notify(): a manager that is not listening is no fault of ours. */
 	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
-	    (struct sockaddr *)&sun, len) < 0)
-		msg_warn("NOTIFY_SOCKET %s: %s", path, strerror(errno));
+	    (struct sockaddr *)&sun, len) < 0 && msg_verbose)
+		msg_info("NOTIFY_SOCKET %s: %s", path, strerror(errno));
 	close(fd);
 }

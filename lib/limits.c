@@ -490,6 +490,10 @@ limits_add_familiar(struct limits *l, struct track *t, uint32_t who,
 				oldest = i;
 	t->fam[oldest].who = who;
 	t->fam[oldest].t = when;
+	if (t->list == LRU_PLAIN) {	/* familiar: evicted last (state load too) */
+		lru_unlink(t);
+		lru_push(&l->acct, t, LRU_PROTECTED);
+	}
 }
 
 /* full - attempts in flight could bring the window to its limit */

@@ -43,6 +43,7 @@
 #define CONN_READ_BUDGET (256 * 1024)	/* per wake-up, for fairness */
 
 static void conn_event(struct ev_io *, unsigned);
+static void conn_compact(struct conn *);
 
 /* conn_setup - common part of accepted and outgoing connections */
 static void
@@ -56,6 +57,7 @@ conn_setup(struct conn *c, int fd, size_t maxline, const struct conn_ops *ops,
 	c->dead = 0;
 	c->finishing = 0;
 	c->out_max = CONN_OUT_MAX;
+	c->out_off = 0;
 	memset(&c->later, 0, sizeof(c->later));
 	c->name = name;
 	ev_io_start(&c->io, fd, want, conn_event);
@@ -151,8 +153,9 @@ conn_flush(struct conn *c)
 {
 	ssize_t n;
 
-	while (c->out.len > 0) {
-		n = write(c->io.fd, c->out.data, c->out.len);
+	while (c->out.len > c->out_off) {
+		n = write(c->io.fd, c->out.data + c->out_off,
+		    c->out.len - c->out_off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -162,8 +165,9 @@ conn_flush(struct conn *c)
 			    "peer" : "write failed");
 			return;
 		}
-		buf_consume(&c->out, (size_t)n);
+		c->out_off += (size_t)n;
 	}
+	conn_compact(c);
 	if (c->out.len == 0 && c->finishing) {
 		conn_fail(c, "finished");
 		return;
@@ -180,6 +184,22 @@ conn_finish(struct conn *c)
 		conn_flush(c);
 }
 
+/*
+ * conn_compact - drop what was written (wiped: it may hold credentials).
+ * A long queue drains by partial writes; moving the rest to the front
+ * after each would cost the square of its length, so that waits until the
+ * written part is at least half of it.
+ */
+static void
+conn_compact(struct conn *c)
+{
+	if (c->out_off == c->out.len || (c->out_off >= 65536 &&
+	    c->out_off * 2 >= c->out.len)) {
+		buf_consume(&c->out, c->out_off);
+		c->out_off = 0;
+	}
+}
+
 /* conn_send - queue bytes and try to write them */
 void
 conn_send(struct conn *c, const char *p, size_t len)
@@ -189,7 +209,7 @@ conn_send(struct conn *c, const char *p, size_t len)
 	buf_append(&c->out, p, len);
 	if (c->connecting)
 		return;
-	if (c->out.len > c->out_max) {
+	if (c->out.len - c->out_off > c->out_max) {
 		conn_fail(c, "peer does not read its replies");
 		return;
 	}

@@ -36,6 +36,7 @@ struct conn {
 	const char	*why;
 	const char	*name;		/* for diagnostics */
 	size_t		 out_max;	/* more queued: the peer does not read */
+	size_t		 out_off;	/* bytes of out already written */
 };
 
 /*

@@ -79,8 +79,10 @@ reload(void)
 
 	daemon_notify("RELOADING=1");
 	if (config_load(config_path, &next, err, sizeof(err)) < 0) {
-		msg_error("reload refused: %s; the running configuration stays",
-		    err);
+		msg_error("reload refused: %s; the running configuration stays%s",
+		    err, access(config_path, R_OK) < 0 && errno == EACCES ?
+		    " (the file must be readable by \"user\": chgrp it to "
+		    "that user's group, mode 0640)" : "");
 		daemon_notify("READY=1");
 		return;
 	}

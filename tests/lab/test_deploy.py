@@ -82,7 +82,7 @@ python3 $W/check.py
 """
 
 CHECK = r"""
-import json, os, re, smtplib, ssl, subprocess, sys
+import json, os, re, smtplib, ssl, subprocess, sys, time
 
 ctx = ssl._create_unverified_context()
 failed = []
@@ -117,6 +117,18 @@ code, text = auth(587, "alice@example.com", "Alice-Pass-1")
 check("alice logs in on 587", code == 235, (code, text))
 code, text = auth(465, "alice@example.com", "Alice-Pass-1", implicit=True)
 check("alice logs in on 465", code == 235, (code, text))
+# Before any failure: Dovecot delays an address's logins after its failures (anvil).
+mark = os.path.getsize("/var/log/authguard-policyd.log")
+subprocess.run(["systemctl", "reload", "authguard-policyd"], check=True)
+for _ in range(100):
+    tail = open("/var/log/authguard-policyd.log", errors="replace").read()[mark:]
+    if "reloaded" in tail or "reload refused" in tail:
+        break
+    time.sleep(0.05)
+check("systemctl reload authguard-policyd rereads the file as user authguard",
+      "reloaded" in tail and "reload refused" not in tail, tail)
+code, text = auth(587, "alice@example.com", "Alice-Pass-1")
+check("alice logs in after the reload", code == 235, (code, text))
 code, text = auth(587, "alice@example.com", "wrong-one")
 ref = re.search(r"ref=([0-9A-Z]+)", text)
 check("a wrong password gets 535 with a ref", code == 535 and ref, (code, text))

@@ -453,3 +453,25 @@ TEST(reconfigure_keeps_entries_applies_new_limits)
 	CHECK(limits_check(&l, &a, 104, &retry) == LV_ACCOUNT_LOCKED);
 	limits_free(&l);
 }
+
+/* An entry made familiar as the state loader does it is evicted last. */
+TEST(familiar_from_state_is_evicted_last)
+{
+	struct limits l;
+	struct limits_outcome out;
+	struct limits_query a;
+	struct track *t;
+	char name[32];
+	int i;
+
+	setup(&l, 10);
+	t = limits_get(&l.acct, "usual@example.com", 100);
+	limits_add_familiar(&l, t, limits_hash("192.0.2.7/32"), 100);
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "spray%d", i);
+		a = q(name, NULL, 7);
+		attempt(&l, &a, 200, &out);
+	}
+	CHECK(l.acct.count <= 10 && limits_find(&l.acct, "usual@example.com"));
+	limits_free(&l);
+}
