@@ -90,7 +90,7 @@ $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libauth
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< tests/fuzz/replay.c \
 	    $(BUILD)/libauthguard.a $(LDLIBS)
 
-$(BUILD)/policyload: bench/policyload.c
+$(BUILD)/policyload: bench/policyload.c bench/loadstat.h
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-comment -o $@ $<
 
 $(BUILD)/nologic: bench/nologic.c
@@ -100,7 +100,7 @@ $(BUILD)/nullmilter: bench/nullmilter.c
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-comment -Wno-unused-parameter \
 	    -o $@ $< -lmilter -lpthread
 
-$(BUILD)/authload: bench/authload.c
+$(BUILD)/authload: bench/authload.c bench/loadstat.h
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-comment -o $@ $<
 
 $(BUILD)/relay: bench/relay.c

@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loadstat.h"
+
 struct client {
 	int	 fd;
 	int	 ready;			/* handshake done */
@@ -48,15 +50,6 @@ static const char *user, *pass, *spray;
 static uint64_t *sent;			/* by id, shared by all connections */
 static unsigned next_id, depth = 1;
 static unsigned long long count;	/* 0: run for SECONDS */
-
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static void
 b64(const unsigned char *in, size_t n, char *out)
@@ -155,14 +148,6 @@ on_line(struct client *c, const char *line)
 }
 
 static int
-cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int
 connect_one(const char *path)
 {
 	struct sockaddr_un sun;
@@ -250,10 +235,6 @@ main(int argc, char **argv)
 			}
 		}
 	}
-	qsort(lat, nlat, sizeof(*lat), cmp);
-	printf("%llu %.0f %llu %llu %llu\n", ndone,
-	    (double)ndone / ((double)(now_us() - start) / 1e6),
-	    (unsigned long long)(nlat ? lat[nlat / 2] : 0),
-	    (unsigned long long)(nlat ? lat[nlat * 99 / 100] : 0), nerr);
+	load_report(ndone, start, lat, nlat, nerr);
 	return 0;
 }

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loadstat.h"
+
 struct client {
 	int	 fd;
 	char	 out[2048];
@@ -39,15 +41,6 @@ struct client {
 
 static uint64_t *lat;
 static size_t nlat, caplat, ndone;
-
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static void
 make_request(struct client *c, unsigned accounts)
@@ -81,14 +74,6 @@ make_request(struct client *c, unsigned accounts)
 	}
 	c->outoff = 0;
 	c->sent = now_us();
-}
-
-static int
-cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 int
@@ -163,12 +148,6 @@ main(int argc, char **argv)
 				return perror("write"), 1;
 		}
 	}
-	end = now_us();
-	qsort(lat, nlat, sizeof(*lat), cmp);
-	printf("%zu %.0f %llu %llu %llu\n", ndone,
-	    (double)ndone * 1e6 / (double)(end - start),
-	    (unsigned long long)(nlat ? lat[nlat / 2] : 0),
-	    (unsigned long long)(nlat ? lat[nlat * 99 / 100] : 0),
-	    (unsigned long long)errors);
+	load_report(ndone, start, lat, nlat, errors);
 	return 0;
 }
