@@ -39,9 +39,9 @@ LDLIBS	= $(PKG_LIBS)
 LIB_SRC	= lib/util.c lib/buf.c lib/msg.c lib/logline.c lib/linereader.c \
 	  lib/base64.c lib/sasl.c lib/authproto.c lib/cause.c lib/netaddr.c \
 	  lib/ref.c lib/accounts.c lib/config.c lib/idmap.c lib/limits.c lib/fingerprint.c lib/history.c lib/state.c lib/policyproto.c lib/submission.c \
-	  lib/authres.c lib/ctlclient.c lib/daemon.c lib/doctor.c lib/smtpreply.c lib/logscan.c lib/tally.c
+	  lib/authres.c lib/ctlclient.c lib/daemon.c lib/doctor.c lib/smtpreply.c lib/logscan.c lib/tally.c lib/backend.c
 POLICY_SRC = policy/main.c policy/event.c policy/conn.c policy/gate.c \
-	  policy/upstream.c policy/userdb.c policy/attempt.c policy/enforce.c policy/store.c policy/session.c policy/policy.c policy/control.c policy/metrics.c
+	  policy/upstream.c policy/userdb.c policy/attempt.c policy/enforce.c policy/store.c policy/session.c policy/policy.c policy/control.c policy/metrics.c policy/redis.c policy/shared.c
 UNIT_SRC = tests/unit/unit.c tests/unit/test_codecs.c tests/unit/test_config.c \
 	  tests/unit/test_misc.c tests/unit/test_limits.c tests/unit/test_policy.c \
 	  tests/unit/test_milter.c tests/unit/test_event.c
@@ -69,12 +69,21 @@ $(BUILD)/%.o: %.c $(wildcard lib/*.h policy/*.h milter/*.h cli/*.h tests/unit/*.
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# shared.lua, as a C string for SCRIPT LOAD
+$(BUILD)/policy/shared_lua.h: policy/shared.lua
+	@mkdir -p $(dir $@)
+	{ echo 'static const char shared_lua[] ='; \
+	  sed 's/\\/\\\\/g; s/"/\\"/g; s/^/"/; s/$$/\\n"/' $<; echo ';'; } >$@
+
+$(BUILD)/policy/shared.o: $(BUILD)/policy/shared_lua.h
+$(BUILD)/policy/shared.o: ALL_CFLAGS += -iquote $(BUILD)/policy
+
 $(BUILD)/libauthguard.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/authguard-policyd: $(POLICY_OBJ) $(BUILD)/libauthguard.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ -lhiredis $(LDLIBS)
 
 $(BUILD)/authguard-milter: $(MILTER_OBJ) $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ -lmilter -lpthread $(LDLIBS)

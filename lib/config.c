@@ -20,12 +20,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backend.h"
 #include "config.h"
 #include "util.h"
 
 enum config_type {
 	CT_SOCKET, CT_SOCKET_OPT, CT_STRING, CT_BOOL, CT_NETLIST, CT_DETAIL,
 	CT_LOGFMT, CT_DURATION, CT_MODE, CT_LIMIT, CT_UINT, CT_POLICY_LOG,
+	CT_BACKEND,
 };
 
 struct config_param {
@@ -86,6 +88,10 @@ static const struct config_param config_table[] = {
 	CP(milter_header_user, "yes", CT_BOOL),
 	CP(milter_submission_daemons, "", CT_STRING),
 	CP(milter_control_timeout, "300ms", CT_DURATION),
+	CR(state_backend, "embedded", CT_BACKEND),
+	CR(redis_prefix, "authguard:", CT_STRING),
+	CP(redis_timeout, "5ms", CT_DURATION),
+	CP(shared_history_ttl, "1d", CT_DURATION),
 };
 
 _Static_assert(NELEM(config_table) == CONFIG_KEYS, "CONFIG_KEYS in config.h");
@@ -200,6 +206,14 @@ config_set(struct config *c, const struct config_param *p, const char *v,
 			return *err = numerr, -1;
 		}
 		*(unsigned *)slot = (unsigned)mode;
+		return 0;
+	case CT_BACKEND:
+		if (backend_parse(v, slot, err) < 0)
+			return -1;
+		if (((struct backend *)slot)->tls)
+			return *err = "rediss:// is not supported: Debian 12's "
+			    "hiredis (0.14) has no TLS; use a unix socket, a private "
+			    "network or a TLS tunnel", -1;
 		return 0;
 	case CT_MODE:
 		if (strspn(v, "01234567") != strlen(v) || *v == 0 ||

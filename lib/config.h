@@ -9,12 +9,13 @@
 
 #include <stddef.h>
 
+#include "backend.h"
 #include "cause.h"
 #include "authlimits.h"
 #include "logline.h"
 #include "netaddr.h"
 
-#define CONFIG_KEYS	38	/* rows of the table in config.c */
+#define CONFIG_KEYS	42	/* rows of the table in config.c */
 
 struct config {
 	struct sockspec	sasl_listen;
@@ -55,6 +56,10 @@ struct config {
 	int		 milter_header_user;
 	char		*milter_submission_daemons;
 	unsigned	 milter_control_timeout;	/* ms */
+	struct backend	 state_backend;
+	char		*redis_prefix;
+	unsigned	 redis_timeout;		/* ms */
+	unsigned	 shared_history_ttl;	/* ms */
 	char		*text[CONFIG_KEYS];	/* each value as written */
 };
 

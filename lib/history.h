@@ -21,6 +21,7 @@ struct hist_rec {
 	int32_t		 smtpd_pid;
 	char		 mech[16];
 	char		 ip[46];
+	char		 server[32];	/* with a shared state: which host */
 	char		*user;
 };
 

@@ -26,21 +26,53 @@
 #include "state.h"
 #include "util.h"
 
-/* state_escape - %XX for anything but a safe set */
+/* state_escape_buf - %XX for anything but a safe set */
 void
-state_escape(FILE *fp, const char *s)
+state_escape_buf(struct buf *b, const char *s)
 {
 	if (*s == 0) {
-		fputs("%", fp);		/* an empty field */
+		buf_putc(b, '%');	/* an empty field */
 		return;
 	}
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (isalnum(c) || strchr("@._+-/:", c))
-			fputc(c, fp);
+			buf_putc(b, (char)c);
 		else
-			fprintf(fp, "%%%02X", c);
+			buf_printf(b, "%%%02X", c);
+	}
+}
+
+/* state_escape - the same, to a file */
+void
+state_escape(FILE *fp, const char *s)
+{
+	struct buf b;
+
+	buf_init(&b);
+	state_escape_buf(&b, s);
+	fwrite(b.data, 1, b.len, fp);
+	buf_free(&b);
+}
+
+/*
+ * state_history_format - "H REF T RESULT CAUSE TLS PID MECH IP USER
+ * [SERVER]", no newline: a state file line, and a record in Redis
+ */
+void
+state_history_format(struct buf *b, const struct hist_rec *r)
+{
+	buf_printf(b, "H %s %" PRIu32 " %u %u %u %" PRId32 " ", r->ref, r->t,
+	    r->result, r->cause, r->tls, r->smtpd_pid);
+	state_escape_buf(b, r->mech);
+	buf_putc(b, ' ');
+	state_escape_buf(b, r->ip);
+	buf_putc(b, ' ');
+	state_escape_buf(b, r->user ? r->user : "");
+	if (r->server[0]) {
+		buf_putc(b, ' ');
+		state_escape_buf(b, r->server);
 	}
 }
 
@@ -114,23 +146,21 @@ int
 state_write(FILE *fp, const struct limits *l, const struct history *h,
     uint32_t now)
 {
-	const struct hist_rec *r;
 	size_t i;
 
 	fprintf(fp, "%s\n", STATE_MAGIC);
 	write_tracker(fp, &l->acct, 'a', now, l->cfg.familiar_ttl);
 	write_tracker(fp, &l->addr, 'i', now, l->cfg.familiar_ttl);
+	struct buf b;
+
+	buf_init(&b);
 	for (i = h->n; i-- > 0;) {
-		r = history_nth(h, i);
-		fprintf(fp, "H %s %" PRIu32 " %u %u %u %" PRId32 " ", r->ref,
-		    r->t, r->result, r->cause, r->tls, r->smtpd_pid);
-		state_escape(fp, r->mech);
-		fputc(' ', fp);
-		state_escape(fp, r->ip);
-		fputc(' ', fp);
-		state_escape(fp, r->user ? r->user : "");
-		fputc('\n', fp);
+		b.len = 0;
+		state_history_format(&b, history_nth(h, i));
+		buf_putc(&b, '\n');
+		fwrite(b.data, 1, b.len, fp);
 	}
+	buf_free(&b);
 	return ferror(fp) ? -1 : 0;
 }
 
@@ -215,20 +245,22 @@ load_familiar(struct state_loader *ld, char **f, int n)
 	return 0;
 }
 
-/* load_history - H REF T RESULT CAUSE TLS PID MECH IP USER */
+/* history_fields - H REF T RESULT CAUSE TLS PID MECH IP USER [SERVER] */
 static int
-load_history(struct state_loader *ld, char **f, int n)
+history_fields(char **f, int n, struct hist_rec *rp)
 {
 	struct hist_rec r;
 	unsigned long t, result, cause, tls, pid;
 
 	memset(&r, 0, sizeof(r));
-	if (n != 10 || !ref_valid(f[1]) || num(f[2], 0xffffffffUL, &t) < 0 ||
+	if ((n != 10 && n != 11) || strcmp(f[0], "H") || !ref_valid(f[1]) || num(f[2], 0xffffffffUL, &t) < 0 ||
 	    num(f[3], 3, &result) < 0 || num(f[4], CAUSE_COUNT - 1, &cause) < 0 ||
 	    num(f[5], 1, &tls) < 0 || num(f[6], 0x7fffffff, &pid) < 0 ||
 	    state_unescape(f[7]) < 0 || state_unescape(f[8]) < 0 ||
 	    state_unescape(f[9]) < 0 || str_copy(r.mech, sizeof(r.mech), f[7]) < 0
-	    || str_copy(r.ip, sizeof(r.ip), f[8]) < 0)
+	    || str_copy(r.ip, sizeof(r.ip), f[8]) < 0 || (n == 11 &&
+	    (state_unescape(f[10]) < 0 || str_copy(r.server, sizeof(r.server),
+	    f[10]) < 0)))
 		return -1;
 	memcpy(r.ref, f[1], sizeof(r.ref));
 	r.t = (uint32_t)t;
@@ -236,7 +268,36 @@ load_history(struct state_loader *ld, char **f, int n)
 	r.cause = (uint8_t)cause;
 	r.tls = (uint8_t)tls;
 	r.smtpd_pid = (int32_t)pid;
-	history_add(ld->history, &r, f[9]);
+	r.user = f[9];
+	*rp = r;
+	return 0;
+}
+
+/* load_history - one recent attempt */
+static int
+load_history(struct state_loader *ld, char **f, int n)
+{
+	struct hist_rec r;
+
+	if (history_fields(f, n, &r) < 0)
+		return -1;
+	history_add(ld->history, &r, r.user);
+	return 0;
+}
+
+/*
+ * state_history_parse - a record made by state_history_format, in
+ * place; r->user points into the line. -1 if it is not one.
+ */
+int
+state_history_parse(char *line, struct hist_rec *r, char **user)
+{
+	char *f[12];
+	int n = split(line, f, 11);
+
+	if (n <= 0 || history_fields(f, n, r) < 0)
+		return -1;
+	*user = r->user;
 	return 0;
 }
 

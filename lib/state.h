@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "buf.h"
 #include "history.h"
 #include "authlimits.h"
 
@@ -27,6 +28,9 @@ struct state_loader {
 };
 
 void	state_escape(FILE *, const char *);
+void	state_escape_buf(struct buf *, const char *);
+void	state_history_format(struct buf *, const struct hist_rec *);
+int	state_history_parse(char *, struct hist_rec *, char **);
 int	state_unescape(char *);
 int	state_write(FILE *, const struct limits *, const struct history *,
 	    uint32_t);

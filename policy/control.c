@@ -27,6 +27,12 @@
 /*	connections. session ADDRESS PORT SINCE: the AUTH attempts of
 /*	one SMTP session, for authguard-milter. Text output escapes whatever came from the
 /*	network, as the log does.
+/*
+/*	With a shared state (shared 3), why also asks Redis: the recent
+/*	attempts of every server, by ref, user or address (each with the
+/*	server= that saw it), and the lock state and window there. It
+/*	answers from this server alone, saying so, when Redis does not
+/*	answer within redis_timeout. lock and unlock act on both.
 /*--*/
 #include <stdio.h>
 #include <sys/queue.h>
@@ -44,7 +50,10 @@
 #include "metrics.h"
 #include "msg.h"
 #include "netaddr.h"
+#include "enforce.h"
 #include "session.h"
+#include "shared.h"
+#include "state.h"
 #include "store.h"
 #include "tally.h"
 #include "upstream.h"
@@ -60,14 +69,38 @@ struct ctl_opts {
 	unsigned long	 for_secs;	/* lock: 0 = lockout_time */
 };
 
+/* What Redis said for why: other servers' attempts, the shared windows. */
+struct why_remote {
+	int		 asked;		/* 0: no shared state */
+	int		 answered;	/* 0: Redis did not answer in time */
+	struct hist_rec	 recs[CONTROL_SHOW_MAX];
+	char		*lines[CONTROL_SHOW_MAX];	/* recs point into these */
+	int		 n;
+	int		 have_info;
+	long long	 info[5];	/* shared.lua "info" */
+};
+
+/* A why waiting for Redis. */
+struct why_fetch {
+	struct control_conn *cc;
+	char		 line[1024];
+	char		 account[256];
+	char		 addr[64];
+	int		 kind;		/* why_kind() */
+	struct shared_op *op;
+	struct why_remote rem;
+};
+
 struct control_conn {
 	struct conn	 c;
 	LIST_ENTRY(control_conn) link;
+	struct why_fetch *fetch;	/* waiting for Redis */
 };
 
 static const struct config *ctl_cfg;
 static struct listener ctl_listener;
 static LIST_HEAD(, control_conn) ctl_conns = LIST_HEAD_INITIALIZER(ctl_conns);
+static const struct why_remote *ctl_remote;	/* while answering a fetch */
 
 /* iso_time - 2026-11-26T15:42:01Z */
 static const char *
@@ -136,18 +169,41 @@ show_attempt(struct buf *b, enum log_format fmt, const struct hist_rec *r)
 	kv(b, fmt, &first, "tls", r->tls ? "yes" : "no");
 	snprintf(pid, sizeof(pid), "%ld", (long)r->smtpd_pid);
 	kv(b, fmt, &first, "smtpd_pid", pid);
+	if (r->server[0])
+		kv(b, fmt, &first, "server", r->server);
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "}" : "\n");
+}
+
+/* track_view - an entry's lock, window and familiar addresses */
+struct track_view {
+	uint32_t	 locked_until;
+	unsigned	 failures;
+	unsigned	 familiar;
+};
+
+/* track_local - this server's view of an entry */
+static void
+track_local(struct tracker *tr, const char *key, struct track_view *v)
+{
+	struct track *t = limits_find(tr, key);
+	uint32_t now = store_now();
+
+	memset(v, 0, sizeof(*v));
+	if (t == NULL)
+		return;
+	v->locked_until = t->locked_until;
+	v->failures = limits_window_count(tr, t, now);
+	v->familiar = t->nfam;
 }
 
 /* show_track - lock state of an account or address */
 static void
 show_track(struct buf *b, enum log_format fmt, const char *what,
-    struct tracker *tr, const char *key)
+    const struct track_view *v, const char *key, int is_acct)
 {
-	struct track *t = key ? limits_find(tr, key) : NULL;
 	uint32_t now = store_now();
 	char when[32], num[16];
-	int first = 1, locked = t && limits_is_locked(t, now);
+	int first = 1, locked = v->locked_until > now;
 
 	if (key == NULL)
 		return;
@@ -158,18 +214,45 @@ show_track(struct buf *b, enum log_format fmt, const char *what,
 	kv(b, fmt, &first, "key", key);
 	kv(b, fmt, &first, "locked", locked ? "yes" : "no");
 	if (locked) {
-		kv(b, fmt, &first, "locked_until", iso_time(t->locked_until, when,
+		kv(b, fmt, &first, "locked_until", iso_time(v->locked_until, when,
 		    sizeof(when)));
-		snprintf(num, sizeof(num), "%u", t->locked_until - now);
+		snprintf(num, sizeof(num), "%u", v->locked_until - now);
 		kv(b, fmt, &first, "seconds_left", num);
 	}
-	snprintf(num, sizeof(num), "%u", t ? limits_window_count(tr, t, now) : 0);
+	snprintf(num, sizeof(num), "%u", v->failures);
 	kv(b, fmt, &first, "failures_in_window", num);
-	if (tr == &store_limits.acct) {
-		snprintf(num, sizeof(num), "%u", t ? t->nfam : 0);
+	if (is_acct) {
+		snprintf(num, sizeof(num), "%u", v->familiar);
 		kv(b, fmt, &first, "familiar_addresses", num);
 	}
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "}" : "\n");
+}
+
+/* show_tracks - the account's and the address's, shared or local */
+static void
+show_tracks(struct buf *b, enum log_format fmt, const char *account,
+    const char *addr)
+{
+	const struct why_remote *rem = ctl_remote;
+	struct track_view v;
+
+	if (*account) {
+		track_local(&store_limits.acct, account, &v);
+		if (rem && rem->have_info) {
+			v.locked_until = (uint32_t)rem->info[0];
+			v.failures = (unsigned)rem->info[1];
+			v.familiar = (unsigned)rem->info[2];
+		}
+		show_track(b, fmt, "account", &v, account, 1);
+	}
+	if (*addr) {
+		track_local(&store_limits.addr, addr, &v);
+		if (rem && rem->have_info) {
+			v.locked_until = (uint32_t)rem->info[3];
+			v.failures = (unsigned)rem->info[4];
+		}
+		show_track(b, fmt, "address", &v, addr, 0);
+	}
 }
 
 /* show_hints - the remedy for each cause seen */
@@ -201,40 +284,106 @@ recent(const struct hist_rec *r, const struct ctl_opts *o)
 	return o->since == 0 || r->t + o->since >= now;
 }
 
+/* why_kind - 'r' ref, 'i' address, 'u' user */
+static int
+why_kind(const char *arg)
+{
+	struct ipaddr ip;
+
+	return ref_valid(arg) ? 'r' : ipaddr_parse(arg, &ip) == 0 ? 'i' : 'u';
+}
+
+/* why_keys - the account and address key the question is about */
+static void
+why_keys(int kind, const char *arg, const struct hist_rec *first,
+    char *account, size_t alen, char *addr, size_t ilen)
+{
+	*account = *addr = 0;
+	if (kind != 'i')
+		str_copy(account, alen, kind == 'r' ? first->user : arg);
+	str_lower(account);
+	limits_addr_key(kind == 'r' ? first->ip : kind == 'i' ? arg : "",
+	    ctl_cfg->ipv4_prefix, ctl_cfg->ipv6_prefix, addr, ilen);
+}
+
+/* shown_has - is this ref among the shown already? */
+static int
+shown_has(const struct hist_rec **shown, int n, const char *ref)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(shown[i]->ref, ref) == 0)
+			return 1;
+	return 0;
+}
+
+/* newest_first - order of shown attempts */
+static int
+newest_first(const void *a, const void *b)
+{
+	const struct hist_rec *x = *(const struct hist_rec *const *)a;
+	const struct hist_rec *y = *(const struct hist_rec *const *)b;
+
+	return x->t < y->t ? 1 : x->t > y->t ? -1 : 0;
+}
+
+/* why_collect - matching attempts here and, if asked, elsewhere */
+static int
+why_collect(int kind, const char *arg, const struct ctl_opts *o,
+    const struct hist_rec **shown)
+{
+	const struct why_remote *rem = ctl_remote;
+	const struct hist_rec *r;
+	int n = 0, i;
+	size_t k;
+
+	for (k = 0; (r = history_nth(&store_history, k)) && n < CONTROL_SHOW_MAX;
+	    k++)
+		if (matches(r, kind, arg) && (kind == 'r' || recent(r, o)))
+			shown[n++] = r;
+	for (i = 0; rem && i < rem->n && n < CONTROL_SHOW_MAX; i++) {
+		r = &rem->recs[i];
+		if (matches(r, kind, arg) && (kind == 'r' || recent(r, o)) &&
+		    !shown_has(shown, n, r->ref))
+			shown[n++] = r;
+	}
+	qsort(shown, (size_t)n, sizeof(*shown), newest_first);
+	return n;
+}
+
 /* why - what happened to a ref, a user or an address */
 static int
 why(struct buf *b, enum log_format fmt, const char *arg,
     const struct ctl_opts *o)
 {
-	const struct hist_rec *r, *shown[CONTROL_SHOW_MAX];
+	const struct hist_rec *shown[CONTROL_SHOW_MAX];
 	unsigned char seen[CAUSE_COUNT] = {0};
-	struct ipaddr ip;
-	char account[256] = "", addr[64] = "";
-	int kind, n = 0, i, first = 1;
-	size_t k;
+	char account[256], addr[64];
+	int kind = why_kind(arg), n, i, first = 1;
 
-	kind = ref_valid(arg) ? 'r' : ipaddr_parse(arg, &ip) == 0 ? 'i' : 'u';
-	for (k = 0; (r = history_nth(&store_history, k)) && n < CONTROL_SHOW_MAX;
-	    k++)
-		if (matches(r, kind, arg) && (kind == 'r' || recent(r, o)))
-			shown[n++] = r;
+	n = why_collect(kind, arg, o, shown);
 	if (kind == 'r' && n == 0) {
-		buf_printf(b, "ERR no attempt with ref %s among the last %zu\n",
-		    arg, store_history.n);
+		buf_printf(b, "ERR no attempt with ref %s among the last %zu%s\n",
+		    arg, store_history.n, ctl_remote && ctl_remote->answered ?
+		    " here, nor in the shared state" : "");
 		return -1;
 	}
-	if (kind != 'i')
-		str_copy(account, sizeof(account), kind == 'r' ? shown[0]->user :
-		    arg);
-	str_lower(account);
-	limits_addr_key(kind == 'r' ? shown[0]->ip : kind == 'i' ? arg : "",
-	    ctl_cfg->ipv4_prefix, ctl_cfg->ipv6_prefix, addr, sizeof(addr));
+	why_keys(kind, arg, n ? shown[0] : NULL, account, sizeof(account),
+	    addr, sizeof(addr));
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "OK\n{" : "OK\n");
 	if (fmt == LOG_FORMAT_JSON) {
 		kv(b, fmt, &first, "query", arg);
+		if (ctl_remote)
+			kv(b, fmt, &first, "shared", ctl_remote->answered ? "yes" :
+			    "unavailable");
 		buf_puts(b, ",\"attempts\":[");
-	} else
+	} else {
+		if (ctl_remote && !ctl_remote->answered)
+			buf_puts(b, "shared state unavailable: this server's "
+			    "attempts only\n");
 		buf_printf(b, "%d recent attempt%s:\n", n, n == 1 ? "" : "s");
+	}
 	for (i = n - 1; i >= 0; i--) {
 		if (fmt == LOG_FORMAT_JSON && i != n - 1)
 			buf_putc(b, ',');
@@ -243,9 +392,7 @@ why(struct buf *b, enum log_format fmt, const char *arg,
 			seen[shown[i]->cause < CAUSE_COUNT ? shown[i]->cause : 0] = 1;
 	}
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "]" : "");
-	show_track(b, fmt, "account", &store_limits.acct, *account ? account :
-	    NULL);
-	show_track(b, fmt, "address", &store_limits.addr, *addr ? addr : NULL);
+	show_tracks(b, fmt, account, addr);
 	show_hints(b, fmt, seen);
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "}\n" : "");
 	return 0;
@@ -428,8 +575,6 @@ lock(struct buf *b, enum log_format fmt, const char *arg,
 	unsigned long secs = o->for_secs ? o->for_secs :
 	    ctl_cfg->lockout_time / 1000;
 	uint32_t now = store_now();
-	struct tracker *tr;
-	struct track *t;
 	char key[256], until[32];
 	int is_addr, first = 1;
 
@@ -437,12 +582,9 @@ lock(struct buf *b, enum log_format fmt, const char *arg,
 		return buf_puts(b, "ERR bad account or address\n"), -1;
 	if (secs == 0 || secs > 365UL * 86400)
 		return buf_puts(b, "ERR for: 1s to 365d\n"), -1;
-	tr = is_addr ? &store_limits.addr : &store_limits.acct;
-	t = limits_get(tr, key, now);
-	limits_set_lock(tr, t, now + (uint32_t)secs, t->lock_level, now, now);
-	store_dirty();
+	enforce_lock(key, is_addr, now + (uint32_t)secs);
 	msg_warn("control: locked %s until %s by the admin", key,
-	    iso_time(t->locked_until, until, sizeof(until)));
+	    iso_time(now + (uint32_t)secs, until, sizeof(until)));
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "OK\n{" : "OK\n");
 	kv(b, fmt, &first, "locked", key);
 	kv(b, fmt, &first, "until", until);
@@ -459,13 +601,12 @@ unlock(struct buf *b, enum log_format fmt, const char *arg)
 
 	if (admin_key(arg, key, sizeof(key), &is_addr) < 0)
 		return buf_puts(b, "ERR bad account or address\n"), -1;
-	if (!limits_unlock(&store_limits, key)) {
+	if (!enforce_unlock(key) && !shared_enabled()) {
 		buf_puts(b, "ERR nothing is tracked under ");
 		escaped_value(b, LOG_FORMAT_LOGFMT, key);
 		buf_putc(b, '\n');
 		return -1;
 	}
-	store_dirty();
 	msg_info("control: unlocked %s", key);
 	if (fmt == LOG_FORMAT_JSON) {
 		buf_puts(b, "OK\n{\"unlocked\":");
@@ -477,6 +618,28 @@ unlock(struct buf *b, enum log_format fmt, const char *arg)
 		buf_putc(b, '\n');
 	}
 	return 0;
+}
+
+/* stats_shared - the shared state's health, when there is one */
+static void
+stats_shared(struct buf *b, enum log_format fmt)
+{
+	struct shared_stats st;
+	const char *f = fmt == LOG_FORMAT_JSON ? ",\"%s\":%llu" : " %s=%llu";
+
+	if (!shared_enabled())
+		return;
+	shared_stats(&st);
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? ",\"shared\":" : " shared=");
+	escaped_value(b, fmt, st.state);
+	buf_printf(b, f, "shared_timeouts", st.timeouts);
+	buf_printf(b, f, "shared_errors", st.errors);
+	buf_printf(b, f, "shared_outages", st.outages);
+	buf_printf(b, f, "shared_local_decisions", st.local);
+	buf_printf(b, f, "shared_kept", (unsigned long long)st.journal);
+	buf_printf(b, f, "shared_merged", st.merged);
+	buf_printf(b, f, "shared_dropped", st.dropped);
+	buf_printf(b, f, "shared_key_mismatch", (unsigned long long)st.key_mismatch);
 }
 
 /* stats - what is tracked, in numbers */
@@ -505,6 +668,7 @@ stats(struct buf *b, enum log_format fmt)
 		buf_printf(b, fmt == LOG_FORMAT_JSON ? "%s\"%s\":%llu" : "%s%s=%llu",
 		    i == 0 ? "" : fmt == LOG_FORMAT_JSON ? "," : " ", rows[i].key,
 		    rows[i].v);
+	stats_shared(b, fmt);
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "}\n" : "\n");
 	return 0;
 }
@@ -580,12 +744,151 @@ control_command(const char *line, struct buf *b)
 	return -1;
 }
 
+/* fetch_free - a why fetch is over */
+static void
+fetch_free(struct why_fetch *wf)
+{
+	int i;
+
+	if (wf->op)
+		shared_forget(wf->op);
+	for (i = 0; i < wf->rem.n; i++)
+		free(wf->rem.lines[i]);
+	if (wf->cc)
+		wf->cc->fetch = NULL;
+	free(wf);
+}
+
+/* fetch_answer - render with what Redis said, reply, finish */
+static void
+fetch_answer(struct why_fetch *wf)
+{
+	struct control_conn *cc = wf->cc;
+	struct buf b;
+
+	buf_init(&b);
+	ctl_remote = &wf->rem;
+	control_command(wf->line, &b);
+	ctl_remote = NULL;
+	wf->op = NULL;
+	fetch_free(wf);			/* before cc may go */
+	conn_send(&cc->c, b.data, b.len);
+	buf_free(&b);
+	conn_finish(&cc->c);
+}
+
+/* fetch_info - the shared windows answered (or not) */
+static void
+fetch_info(void *arg, const redisReply *r)
+{
+	struct why_fetch *wf = arg;
+	size_t i;
+
+	wf->op = NULL;
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 5) {
+		for (i = 0; i < 5 && r->element[i]->type == REDIS_REPLY_INTEGER;
+		    i++)
+			wf->rem.info[i] = r->element[i]->integer;
+		wf->rem.have_info = i == 5;
+	}
+	fetch_answer(wf);
+}
+
+/* fetch_record - one record from Redis, kept if it parses */
+static void
+fetch_record(struct why_fetch *wf, const redisReply *r)
+{
+	char *line, *user;
+
+	if (r->type != REDIS_REPLY_STRING || wf->rem.n >= CONTROL_SHOW_MAX)
+		return;
+	line = xstrndup(r->str, r->len);
+	if (state_history_parse(line, &wf->rem.recs[wf->rem.n], &user) < 0) {
+		free(line);
+		return;
+	}
+	wf->rem.lines[wf->rem.n++] = line;
+}
+
+/* fetch_records - the attempts answered: now the windows */
+static void
+fetch_records(void *arg, const redisReply *r)
+{
+	struct why_fetch *wf = arg;
+	struct shared_cmd *c;
+	size_t i;
+
+	wf->op = NULL;
+	if (r == NULL) {
+		fetch_answer(wf);	/* answered = 0: local only */
+		return;
+	}
+	wf->rem.answered = 1;
+	if (r->type == REDIS_REPLY_ARRAY)
+		for (i = 0; i < r->elements; i++)
+			fetch_record(wf, r->element[i]);
+	else
+		fetch_record(wf, r);
+	if (wf->kind == 'r' && wf->rem.n)
+		why_keys('r', "", &wf->rem.recs[0], wf->account,
+		    sizeof(wf->account), wf->addr, sizeof(wf->addr));
+	c = shared_script("info", store_now(), (*wf->account ? 1 : 0) |
+	    (*wf->addr ? 2 : 0));
+	if (*wf->account)
+		shared_key(c, 1, "a:", wf->account);
+	if (*wf->addr)
+		shared_key(c, 2, "i:", wf->addr);
+	if ((wf->op = shared_send(c, fetch_info, wf, NULL)) == NULL)
+		fetch_answer(wf);
+}
+
+/* fetch_start - why, with a shared state: ask Redis first */
+static int
+fetch_start(struct control_conn *cc, const char *line)
+{
+	struct why_fetch *wf;
+	struct shared_cmd *c;
+	char copy[1024], *cmd, *fmt, *arg, *save = NULL, lower[256];
+	int kind;
+
+	if (!shared_enabled() || str_copy(copy, sizeof(copy), line) < 0 ||
+	    (cmd = strtok_r(copy, "\t", &save)) == NULL ||
+	    strcmp(cmd, "why") || (fmt = strtok_r(NULL, "\t", &save)) == NULL ||
+	    (arg = strtok_r(NULL, "\t", &save)) == NULL || *arg == 0)
+		return 0;
+	wf = xcalloc(1, sizeof(*wf));
+	wf->cc = cc;
+	wf->rem.asked = 1;
+	str_copy(wf->line, sizeof(wf->line), line);
+	wf->kind = kind = why_kind(arg);
+	if (kind != 'r')
+		why_keys(kind, arg, NULL, wf->account, sizeof(wf->account),
+		    wf->addr, sizeof(wf->addr));
+	str_copy(lower, sizeof(lower), arg);
+	str_lower(lower);
+	if (kind == 'r')
+		c = shared_command(2, "GET", "");
+	else
+		c = shared_command(4, "LRANGE", "", "0", "99");
+	shared_key_at(c, 1, kind == 'r' ? "h:" : kind == 'i' ? "hi:" : "hu:",
+	    kind == 'u' ? lower : arg);
+	cc->fetch = wf;
+	if ((wf->op = shared_send(c, fetch_records, wf, NULL)) == NULL)
+		fetch_answer(wf);
+	return 1;
+}
+
 /* control_line - the request */
 static void
 control_line(struct conn *c, char *line, size_t len)
 {
+	struct control_conn *cc = (struct control_conn *)c;
 	struct buf b;
 
+	if (cc->fetch)
+		return;		/* one request per connection */
+	if (!memchr(line, 0, len) && fetch_start(cc, line))
+		return;
 	buf_init(&b);
 	if (memchr(line, 0, len))
 		buf_puts(&b, "ERR NUL byte in request\n");
@@ -618,6 +921,8 @@ control_closed(struct conn *c, const char *why_)
 {
 	struct control_conn *cc = (struct control_conn *)c;
 
+	if (cc->fetch)
+		fetch_free(cc->fetch);
 	conn_close(c);
 	LIST_REMOVE(cc, link);
 	ev_defer_free(control_conn_free, cc);

@@ -11,7 +11,17 @@
 /*	is the catalogue's "counts" field; a repeat of a wrong password
 /*	becomes stale-password, many distinct ones password-guessing. A
 /*	lockout started by a failure is logged once as event=lock.
+/*
+/*	With a shared backend (shared 3), the check before forwarding
+/*	and the record of a failure are asked of Redis, whose answer
+/*	decides: enforce_check() and enforce_fail() then return
+/*	ENFORCE_ASKED and the callback gets the answer, within
+/*	redis_timeout. The same events always update this server's own
+/*	state too, which decides when Redis does not answer; a lock that
+/*	Redis reports is copied into it, so that it outlives an outage.
+/*	Successes and releases are sent without waiting.
 /*--*/
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,8 +31,19 @@
 #include "fingerprint.h"
 #include "logline.h"
 #include "msg.h"
+#include "shared.h"
 #include "store.h"
 #include "util.h"
+
+/* shared.lua's flag bits */
+#define SF_ACCOUNT	1u
+#define SF_ADDRESS	2u
+#define SF_NO_LIMIT	4u
+#define SF_COUNT_ACCT	8u
+#define SF_COUNT_ADDR	16u
+
+/* How long a reservation in Redis outlives a server that dies holding it. */
+#define ENFORCE_RESERVE_SECS(c)	((c)->upstream_timeout / 1000 * 2 + 5)
 
 static const struct config *enf_cfg;
 
@@ -65,9 +86,29 @@ enforce_fill(struct enforce *e, const char *user, const char *ip,
 	e->no_limit = (flags & ACCT_NO_LIMIT) != 0;
 }
 
-/* enforce_check - may it go ahead? On LV_ALLOW it is now in flight */
-enum limits_verdict
-enforce_check(struct enforce *e)
+/* script - shared.lua for this attempt: its keys, flags, fingerprint */
+static struct shared_cmd *
+script(const struct enforce *e, const char *op, unsigned flags,
+    uint32_t now)
+{
+	struct shared_cmd *c;
+
+	flags |= (*e->account ? SF_ACCOUNT : 0) | (*e->addr ? SF_ADDRESS : 0) |
+	    (e->no_limit ? SF_NO_LIMIT : 0);
+	c = shared_script(op, now, flags);
+	if (*e->account)
+		shared_key(c, 1, "a:", e->account);
+	if (*e->addr)
+		shared_key(c, 2, "i:", e->addr);
+	shared_arg_num(c, 12, e->fp);
+	shared_arg_num(c, 13, *e->addr ? limits_hash(e->addr) : 0);
+	shared_arg(c, 15, e->resid);
+	return c;
+}
+
+/* local_check - this server's own verdict; on LV_ALLOW now in flight */
+static enum limits_verdict
+local_check(struct enforce *e)
 {
 	struct limits_query q = query(e);
 	enum limits_verdict v;
@@ -78,13 +119,131 @@ enforce_check(struct enforce *e)
 	return v;
 }
 
-/* enforce_release - no longer in flight */
+/* mirror_lock - a lock Redis reported, kept here for an outage */
+static void
+mirror_lock(struct tracker *tr, const char *key, uint32_t until)
+{
+	uint32_t now = store_now();
+	struct track *t = limits_get(tr, key, now);
+
+	if (t->locked_until < until) {
+		limits_set_lock(tr, t, until, t->lock_level, now, now);
+		store_dirty();
+	}
+}
+
+/* int_at - element i of an array reply of integers, or -1 */
+static long long
+int_at(const redisReply *r, size_t i)
+{
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || i >= r->elements ||
+	    r->element[i]->type != REDIS_REPLY_INTEGER)
+		return -1;
+	return r->element[i]->integer;
+}
+
+/* check_late - Redis reserved for an attempt that no longer waits */
+static void
+check_late(const struct shared_cmd *c, const redisReply *r)
+{
+	struct shared_cmd *rel;
+	int i;
+
+	if (int_at(r, 0) != LV_ALLOW || (int_at(r, 2) <= 0 && int_at(r, 3) <= 0))
+		return;
+	rel = shared_script("release", store_now(), 0);
+	for (i = 3; i < 6; i++) {		/* the same keys */
+		free(rel->argv[i]);
+		rel->argv[i] = xstrdup(c->argv[i]);
+		rel->len[i] = c->len[i];
+	}
+	shared_arg(rel, 14, c->argv[SHARED_ARGV(14)]);
+	shared_arg(rel, 15, c->argv[SHARED_ARGV(15)]);
+	shared_send(rel, NULL, NULL, NULL);
+}
+
+/* check_answer - Redis's verdict, or NULL: decide here */
+static void
+check_answer(void *arg, const redisReply *r)
+{
+	struct enforce *e = arg;
+	struct limits_query q = query(e);
+	long long v = int_at(r, 0), until = int_at(r, 1);
+	enum limits_verdict verdict;
+
+	e->op = NULL;
+	if (v < LV_ALLOW || v > LV_IP_BLOCKED || until < 0) {
+		shared_count_local();
+		e->resid[0] = 0;
+		verdict = local_check(e);
+	} else {
+		verdict = (enum limits_verdict)v;
+		e->retry_at = (uint32_t)until;
+		if (verdict == LV_ALLOW) {
+			e->stk.acct = int_at(r, 2) > 0;
+			e->stk.addr = int_at(r, 3) > 0;
+			limits_reserve(&store_limits, &q, store_now(), &e->tk);
+		} else if (verdict == LV_IP_BLOCKED)
+			mirror_lock(&store_limits.addr, e->addr, e->retry_at);
+		else if (verdict == LV_ACCOUNT_LOCKED)
+			mirror_lock(&store_limits.acct, e->account, e->retry_at);
+	}
+	e->check_cb(e->arg, verdict);
+}
+
+/*
+ * enforce_check - may it go ahead? A verdict (on LV_ALLOW it is now in
+ * flight), or ENFORCE_ASKED: cb(arg, verdict) follows.
+ */
+int
+enforce_check(struct enforce *e, void (*cb)(void *, enum limits_verdict),
+    void *arg)
+{
+	struct shared_cmd *c;
+
+	if (e->exempt || !shared_up()) {
+		if (shared_enabled() && !e->exempt)
+			shared_count_local();
+		return local_check(e);
+	}
+	shared_new_id(e->resid, sizeof(e->resid));
+	c = script(e, "check", 0, store_now());
+	shared_arg_num(c, 16, store_now() + ENFORCE_RESERVE_SECS(enf_cfg));
+	e->check_cb = cb;
+	e->arg = arg;
+	if ((e->op = shared_send(c, check_answer, e, check_late)) == NULL) {
+		shared_count_local();
+		e->resid[0] = 0;
+		return local_check(e);
+	}
+	return ENFORCE_ASKED;
+}
+
+/* shared_release - give back the reservation Redis holds, if any */
+static void
+shared_release(struct enforce *e)
+{
+	struct shared_cmd *c;
+
+	if (e->op) {			/* asked, not answered: late gives back */
+		shared_forget(e->op);
+		e->op = NULL;
+	}
+	if ((e->stk.acct || e->stk.addr) && shared_enabled()) {
+		c = script(e, "release", 0, store_now());
+		shared_send(c, NULL, NULL, NULL);
+	}
+	e->stk.acct = e->stk.addr = 0;
+}
+
+/* enforce_release - no longer in flight, here or in Redis */
 void
 enforce_release(struct enforce *e)
 {
 	struct limits_query q = query(e);
 
 	limits_release(&store_limits, &q, store_now(), &e->tk);
+	shared_release(e);
 }
 
 /* log_lock - a lockout started */
@@ -99,30 +258,91 @@ log_lock(const struct enforce *e, const struct limits_outcome *out,
 	logline_str(&l, "ref", ref);
 	logline_str(&l, "kind", out->locked_account ? "account" : "address");
 	logline_str(&l, "key", out->locked_account ? e->account : e->addr);
-	logline_uint(&l, "seconds", out->locked_until - store_now());
+	logline_uint(&l, "seconds", out->locked_until > store_now() ?
+	    out->locked_until - store_now() : 0);
+	if (shared_enabled())
+		logline_str(&l, "shared", shared_up() ? "yes" : "no");
 	msg_event(1, logline_end(&l));
 	logline_free(&l);
 }
 
-/* enforce_fail - record a failure; returns the cause, refined */
-enum cause
-enforce_fail(struct enforce *e, enum cause cause, const char *ref)
+/* fail_outcome - log a lock, refine the cause */
+static enum cause
+fail_outcome(struct enforce *e, const struct limits_outcome *out)
+{
+	if (out->locked_until) {
+		log_lock(e, out, e->ref);
+		metrics_lock(out->locked_account);
+	}
+	return cause_overlay(e->cause, out->stale, out->guessing);
+}
+
+/* fail_answer - Redis recorded the failure, or did not answer */
+static void
+fail_answer(void *arg, const redisReply *r)
+{
+	struct enforce *e = arg;
+	struct limits_outcome out = e->local;
+
+	e->op = NULL;
+	if (int_at(r, 3) >= 0) {
+		out.stale = int_at(r, 0) > 0;
+		out.guessing = int_at(r, 1) > 0;
+		out.locked_until = (uint32_t)int_at(r, 2);
+		out.locked_account = int_at(r, 3) > 0;
+		if (out.locked_until)
+			mirror_lock(out.locked_account ? &store_limits.acct :
+			    &store_limits.addr, out.locked_account ? e->account :
+			    e->addr, out.locked_until);
+	} else
+		shared_count_local();
+	e->fail_cb(e->arg, fail_outcome(e, &out));
+}
+
+/*
+ * enforce_fail - record a failure: the cause, refined, or ENFORCE_ASKED
+ * and cb(arg, cause) follows.
+ */
+int
+enforce_fail(struct enforce *e, enum cause cause, const char *ref,
+    void (*cb)(void *, enum cause), void *arg)
 {
 	struct limits_query q = query(e);
-	struct limits_outcome out;
-	unsigned counts = cause_info(cause)->counts;
+	unsigned counts = cause_info(cause)->counts, flags;
+	struct shared_cmd *c;
+	char id[40];
 
-	enforce_release(e);
-	if (counts == 0)
-		return cause;
-	limits_fail(&store_limits, &q, (counts & CAUSE_COUNTS_ACCOUNT) != 0,
-	    (counts & CAUSE_COUNTS_ADDRESS) != 0, store_now(), &out);
-	store_dirty();
-	if (out.locked_until) {
-		log_lock(e, &out, ref);
-		metrics_lock(out.locked_account);
+	limits_release(&store_limits, &q, store_now(), &e->tk);
+	if (e->op) {
+		shared_forget(e->op);
+		e->op = NULL;
 	}
-	return cause_overlay(cause, out.stale, out.guessing);
+	e->cause = cause;
+	str_copy(e->ref, sizeof(e->ref), ref);
+	if (counts == 0 || e->exempt) {
+		shared_release(e);
+		return cause;
+	}
+	limits_fail(&store_limits, &q, (counts & CAUSE_COUNTS_ACCOUNT) != 0,
+	    (counts & CAUSE_COUNTS_ADDRESS) != 0, store_now(), &e->local);
+	store_dirty();
+	if (!shared_enabled())
+		return fail_outcome(e, &e->local);
+	flags = (counts & CAUSE_COUNTS_ACCOUNT ? SF_COUNT_ACCT : 0) |
+	    (counts & CAUSE_COUNTS_ADDRESS ? SF_COUNT_ADDR : 0);
+	c = script(e, "fail", flags, store_now());
+	c->write = 1;
+	shared_arg_num(c, 16, *e->account ? limits_hash(e->account) : 0);
+	shared_new_id(id, sizeof(id));
+	shared_arg(c, 17, id);
+	e->stk.acct = e->stk.addr = 0;	/* "fail" gives them back */
+	e->fail_cb = cb;
+	e->arg = arg;
+	if ((e->op = shared_send(c, fail_answer, e, NULL)) == NULL) {
+		shared_count_local();
+		return fail_outcome(e, &e->local);
+	}
+	return ENFORCE_ASKED;
 }
 
 /* enforce_pass - a success */
@@ -130,12 +350,25 @@ void
 enforce_pass(struct enforce *e)
 {
 	struct limits_query q = query(e);
+	struct shared_cmd *c;
 
-	enforce_release(e);
-	if (e->exempt)
+	limits_release(&store_limits, &q, store_now(), &e->tk);
+	if (e->exempt) {
+		shared_release(e);
 		return;
+	}
 	limits_pass(&store_limits, &q, store_now());
 	store_dirty();
+	if (!shared_enabled())
+		return;
+	if (e->op) {
+		shared_forget(e->op);
+		e->op = NULL;
+	}
+	c = script(e, "pass", 0, store_now());
+	c->write = 1;
+	e->stk.acct = e->stk.addr = 0;	/* "pass" gives them back */
+	shared_send(c, NULL, NULL, NULL);
 }
 
 /* enforce_locked - is the account locked for this attempt (relayed OK)? */
@@ -154,4 +387,43 @@ enforce_locked(struct enforce *e)
 		return 0;
 	e->retry_at = t->locked_until;
 	return 1;
+}
+
+/* enforce_lock - the admin locks an account or address key until a time */
+int
+enforce_lock(const char *key, int is_addr, uint32_t until)
+{
+	struct tracker *tr = is_addr ? &store_limits.addr : &store_limits.acct;
+	uint32_t now = store_now();
+	struct track *t = limits_get(tr, key, now);
+	struct shared_cmd *c;
+
+	limits_set_lock(tr, t, until, t->lock_level, now, now);
+	store_dirty();
+	if (!shared_enabled())
+		return 0;
+	c = shared_script("lock", now, is_addr ? SF_ADDRESS : SF_ACCOUNT);
+	shared_key(c, is_addr ? 2 : 1, is_addr ? "i:" : "a:", key);
+	shared_arg_num(c, 16, until);
+	c->write = 1;
+	shared_send(c, NULL, NULL, NULL);
+	return 0;
+}
+
+/* enforce_unlock - lift a lock here and in Redis; 0 if known nowhere here */
+int
+enforce_unlock(const char *key)
+{
+	struct shared_cmd *c;
+	int found = limits_unlock(&store_limits, key);
+
+	store_dirty();
+	if (!shared_enabled())
+		return found;
+	c = shared_script("unlock", store_now(), SF_ACCOUNT | SF_ADDRESS);
+	shared_key(c, 1, "a:", key);
+	shared_key(c, 2, "i:", key);
+	c->write = 1;
+	shared_send(c, NULL, NULL, NULL);
+	return found;
 }

@@ -15,7 +15,10 @@
 /*			or a relayed mechanism's challenge);
 /*	RS_UPSTREAM	forwarded to Dovecot, waiting for OK/FAIL/CONT;
 /*	RS_USERDB	Dovecot said FAIL without a reason; asking the
-/*			auth-userdb socket whether the user exists.
+/*			auth-userdb socket whether the user exists;
+/*	RS_SHARED	asking the shared state (Redis) whether it may go
+/*			ahead, or to record its failure (at most
+/*			redis_timeout, see enforce 3).
 /*
 /*	PLAIN and LOGIN are decoded here, checked (TLS, syntax,
 /*	authzid, accounts_map flags) and forwarded as PLAIN with an
@@ -52,6 +55,7 @@
 #include "msg.h"
 #include "sasl.h"
 #include "session.h"
+#include "shared.h"
 #include "store.h"
 #include "upstream.h"
 #include "userdb.h"
@@ -60,8 +64,9 @@
 #define GATE_CLIENT_IDLE	300000	/* ms a client may take to respond */
 #define GATE_USERDB_MAX		2000	/* ms for a user lookup at most */
 #define GATE_USERDB_MIN		100
+#define GATE_PARK_POLL		100	/* ms: attempts elsewhere end unseen */
 
-enum req_state { RS_CLIENT, RS_PARKED, RS_UPSTREAM, RS_USERDB };
+enum req_state { RS_CLIENT, RS_PARKED, RS_UPSTREAM, RS_USERDB, RS_SHARED };
 enum req_kind { RK_PLAIN, RK_LOGIN, RK_RELAY };
 
 struct gate_conn;
@@ -103,10 +108,13 @@ static LIST_HEAD(, gate_conn) gate_conns = LIST_HEAD_INITIALIZER(gate_conns);
 static unsigned gate_nconn, gate_cuid;
 static TAILQ_HEAD(, gate_req) gate_parked = TAILQ_HEAD_INITIALIZER(gate_parked);
 static int gate_waking;
+static struct ev_timer gate_park_timer;
 
 static void gate_conn_close(struct gate_conn *, const char *);
 static void gate_req_forward(struct gate_req *);
 static void gate_wake_parked(void);
+static void req_fail_answer(struct gate_req *, enum cause);
+static void req_enter(struct gate_req *, enum req_state);
 static void req_relay_learn(struct gate_req *, const char *);
 static void gate_unparsable(struct gate_conn *, char *, size_t, const char *);
 
@@ -184,8 +192,7 @@ req_log(struct gate_req *r)
 	h.smtpd_pid = (int32_t)r->at.smtpd_pid;
 	str_copy(h.mech, sizeof(h.mech), r->at.mech);
 	str_copy(h.ip, sizeof(h.ip), r->at.ip);
-	history_add(&store_history, &h, r->at.user);
-	store_dirty();
+	store_history_add(&h, r->at.user);
 	if (r->at.result != ATTEMPT_ABORT)
 		session_auth(r->at.smtpd_pid, r->at.ip, r->at.result ==
 		    ATTEMPT_FAIL, r->at.ref, ev_now());
@@ -239,16 +246,35 @@ user_printable(const char *u)
 	return 1;
 }
 
-/* req_fail - answer FAIL with cause and ref, log, end */
+/* gate_fail_done - the shared state recorded the failure */
+static void
+gate_fail_done(void *arg, enum cause cause)
+{
+	req_fail_answer(arg, cause);
+}
+
+/* req_fail - record the failure (the shared state may be asked), answer */
 static void
 req_fail(struct gate_req *r, enum cause cause)
+{
+	int c;
+
+	req_enforce_ready(r);
+	c = enforce_fail(&r->enf, cause, r->at.ref, gate_fail_done, r);
+	if (c == ENFORCE_ASKED)
+		req_enter(r, RS_SHARED);
+	else
+		req_fail_answer(r, (enum cause)c);
+}
+
+/* req_fail_answer - answer FAIL with cause and ref, log, end */
+static void
+req_fail_answer(struct gate_req *r, enum cause cause)
 {
 	const char *text;
 	struct buf line;
 	char locked[128];
 
-	req_enforce_ready(r);
-	cause = enforce_fail(&r->enf, cause, r->at.ref);
 	text = cause_client_text(cause, gate_cfg->client_detail);
 	if (text && (cause == CAUSE_ACCOUNT_LOCKED || cause == CAUSE_IP_BLOCKED))
 		text = locked_text(cause, r->enf.retry_at, locked, sizeof(locked));
@@ -334,6 +360,9 @@ req_timeout(struct ev_timer *t)
 		userdb_cancel(r->udb_id);
 		r->udb_id = 0;
 		req_fail(r, cause_after_fail(r->pass, r->flags, -1));
+		break;
+	case RS_SHARED:		/* Redis answers or times out well before */
+		req_unavailable(r, "no answer from the shared state in time");
 		break;
 	}
 }
@@ -479,12 +508,23 @@ req_go(struct gate_req *r, const char *mech, const char *resp)
 	buf_free(&b);
 }
 
+/* gate_park_poll - with a shared state, attempts on other servers end too */
+static void
+gate_park_poll(struct ev_timer *t)
+{
+	gate_wake_parked();
+	if (!TAILQ_EMPTY(&gate_parked) && shared_enabled())
+		ev_timer_start(&gate_park_timer, GATE_PARK_POLL, gate_park_poll);
+}
+
 /* req_park - wait until earlier attempts of the same name/address end */
 static void
 req_park(struct gate_req *r)
 {
 	TAILQ_INSERT_TAIL(&gate_parked, r, park_link);	/* first come, first go */
 	req_enter(r, RS_PARKED);
+	if (shared_enabled() && !gate_park_timer.slot)
+		ev_timer_start(&gate_park_timer, GATE_PARK_POLL, gate_park_poll);
 }
 
 /* req_verdict - act on what the failure limits said */
@@ -507,31 +547,54 @@ req_verdict(struct gate_req *r, enum limits_verdict v)
 	}
 }
 
+/* gate_check_done - the shared state's verdict */
+static void
+gate_check_done(void *arg, enum limits_verdict v)
+{
+	req_verdict(arg, v);
+}
+
+/* req_check - ask the limits; ENFORCE_ASKED: waiting for the shared state */
+static int
+req_check(struct gate_req *r)
+{
+	int v = enforce_check(&r->enf, gate_check_done, r);
+
+	if (v == ENFORCE_ASKED) {
+		req_unpark(r);
+		req_enter(r, RS_SHARED);
+	}
+	return v;
+}
+
 /* req_limits - the failure limits decide: go, wait or refuse */
 static void
 req_limits(struct gate_req *r)
 {
+	int v;
+
 	req_enforce_ready(r);
-	req_verdict(r, enforce_check(&r->enf));
+	if ((v = req_check(r)) != ENFORCE_ASKED)
+		req_verdict(r, (enum limits_verdict)v);
 }
 
 /* gate_wake_parked - limits changed: let waiting attempts try again */
 static void
 gate_wake_parked(void)
 {
-	enum limits_verdict v = LV_WAIT;
 	struct gate_req *r;
+	int v = LV_WAIT;
 
 	if (gate_waking)
 		return;
 	gate_waking = 1;
 	do {
 		TAILQ_FOREACH(r, &gate_parked, park_link)
-			if ((v = enforce_check(&r->enf)) != LV_WAIT)
+			if ((v = req_check(r)) != LV_WAIT)
 				break;
-		if (r) {
+		if (r && v != ENFORCE_ASKED) {
 			req_unpark(r);
-			req_verdict(r, v);
+			req_verdict(r, (enum limits_verdict)v);
 		}
 	} while (r);
 	gate_waking = 0;
@@ -1038,6 +1101,7 @@ void
 gate_shutdown(void)
 {
 	listener_stop(&gate_listener);
+	ev_timer_stop(&gate_park_timer);
 	while (!LIST_EMPTY(&gate_conns))
 		gate_conn_close(LIST_FIRST(&gate_conns), NULL);
 	upstream_shutdown();

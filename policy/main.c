@@ -46,6 +46,7 @@
 #include "metrics.h"
 #include "msg.h"
 #include "policy.h"
+#include "shared.h"
 #include "store.h"
 #include "upstream.h"
 #include "util.h"
@@ -94,6 +95,7 @@ reload(void)
 	config_free(&cfg);
 	cfg = next;
 	store_reconfigure(&cfg);
+	shared_reconfigure(&cfg);
 	upstream_set_timeout(cfg.upstream_timeout);
 	accounts_close(&accounts);
 	accounts_open(&accounts, cfg.accounts_map);
@@ -220,6 +222,7 @@ main(int argc, char **argv)
 	drop_privileges(cfg.user, cfg.state_dir);
 	accounts_open(&accounts, cfg.accounts_map);
 	store_init(&cfg);
+	shared_init(&cfg, store_secret, sizeof(store_secret));
 	enforce_init(&cfg);
 	gate_init(&cfg, &accounts);
 	gate_listen(fd);
@@ -236,6 +239,7 @@ main(int argc, char **argv)
 	policy_shutdown();
 	control_shutdown();
 	metrics_shutdown();
+	shared_shutdown();
 	ev_shutdown();
 	store_shutdown();
 	unlink_socket(&cfg.sasl_listen);

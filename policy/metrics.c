@@ -15,6 +15,7 @@
 /*	per connection, answered and closed. Anything else gets 404 or
 /*	405; a request line or header over 1 KiB ends the connection.
 /*--*/
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "event.h"
 #include "gate.h"
 #include "metrics.h"
+#include "shared.h"
 #include "store.h"
 #include "upstream.h"
 #include "util.h"
@@ -145,6 +147,54 @@ render_policy(struct buf *b)
 			    cause_id((enum cause)c), m.policy[c]);
 }
 
+/* render_shared - the shared state (Redis), when state_backend names one */
+static void
+render_shared(struct buf *b)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} counters[] = {
+		{"timeouts", "Answers from Redis that came later than "
+		    "redis_timeout.", offsetof(struct shared_stats, timeouts)},
+		{"errors", "Error replies from Redis.",
+		    offsetof(struct shared_stats, errors)},
+		{"outages", "Times the connection to Redis was lost.",
+		    offsetof(struct shared_stats, outages)},
+		{"local_decisions", "Checks and failures decided from this "
+		    "server's state alone.", offsetof(struct shared_stats, local)},
+		{"merged", "Changes kept during an outage and sent afterwards.",
+		    offsetof(struct shared_stats, merged)},
+		{"dropped", "Changes kept during an outage and lost (journal "
+		    "full).", offsetof(struct shared_stats, dropped)},
+	};
+	struct shared_stats st;
+	char name[64];
+	size_t i;
+
+	if (!shared_enabled())
+		return;
+	shared_stats(&st);
+	family(b, "authguard_shared_up", "gauge",
+	    "1 when the shared state (Redis) answers.");
+	buf_printf(b, "authguard_shared_up{state=\"%s\"} %d\n", st.state,
+	    strcmp(st.state, "up") == 0);
+	family(b, "authguard_shared_kept", "gauge",
+	    "Changes kept while Redis is unreachable, to send when it returns.");
+	buf_printf(b, "authguard_shared_kept %zu\n", st.journal);
+	family(b, "authguard_shared_key_mismatch", "gauge",
+	    "1 when this server's fingerprint key differs from the other "
+	    "servers'.");
+	buf_printf(b, "authguard_shared_key_mismatch %d\n", st.key_mismatch);
+	for (i = 0; i < NELEM(counters); i++) {
+		snprintf(name, sizeof(name), "authguard_shared_%s_total",
+		    counters[i].name);
+		family(b, name, "counter", counters[i].help);
+		buf_printf(b, "%s %llu\n", name, *(const unsigned long long *)
+		    ((const char *)&st + counters[i].off));
+	}
+}
+
 /* render_gauges - state right now */
 static void
 render_gauges(struct buf *b)
@@ -177,6 +227,7 @@ render_gauges(struct buf *b)
 	family(b, "authguard_recent_attempts", "gauge",
 	    "Attempts held for authguard why.");
 	buf_printf(b, "authguard_recent_attempts %zu\n", store_history.n);
+	render_shared(b);
 }
 
 /* metrics_render - the whole exposition */

@@ -91,8 +91,7 @@ policy_remember(struct policy_conn *pc, const char *ref, enum cause cause)
 		h.mech[0] = 0;
 	if (str_copy(h.ip, sizeof(h.ip), ip ? ip : "") < 0)
 		h.ip[0] = 0;
-	history_add(&store_history, &h, policy_req_attr(&pc->req, PA_SASL_USERNAME));
-	store_dirty();
+	store_history_add(&h, policy_req_attr(&pc->req, PA_SASL_USERNAME));
 }
 
 /* policy_reply - "action=..." and the empty line, in one write */

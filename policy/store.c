@@ -30,11 +30,13 @@
 
 #include "event.h"
 #include "msg.h"
+#include "shared.h"
 #include "state.h"
 #include "store.h"
 #include "util.h"
 
 #define STORE_LINE_MAX	8192
+#define STORE_SHARED_LIST	100	/* recent attempts per user, address */
 
 struct limits store_limits;
 struct history store_history;
@@ -44,6 +46,7 @@ static char *store_path, *store_tmp;
 static struct ev_timer store_timer;
 static int store_is_dirty;
 static pid_t store_child;
+static unsigned store_history_ttl;	/* seconds, in Redis */
 
 /* store_now - wall clock seconds, for windows that survive restarts */
 uint32_t
@@ -200,6 +203,47 @@ store_tick(struct ev_timer *t)
 	ev_timer_start(&store_timer, 1000, store_tick);
 }
 
+/* store_history_share - the record for "why" on every server */
+static void
+store_history_share(const struct hist_rec *h, const char *user)
+{
+	struct shared_cmd *c;
+	struct hist_rec r = *h;
+	struct buf line;
+	char lower[256];
+
+	r.user = (char *)user;
+	buf_init(&line);
+	state_history_format(&line, &r);
+	buf_putc(&line, 0);
+	c = shared_script("hist", h->t, (*user ? 1 : 0) | (*h->ip ? 2 : 0));
+	shared_key(c, 1, "h:", h->ref);
+	if (*user && str_copy(lower, sizeof(lower), user) == 0) {
+		str_lower(lower);
+		shared_key(c, 2, "hu:", lower);
+	}
+	if (*h->ip)
+		shared_key(c, 3, "hi:", h->ip);
+	shared_arg(c, 16, line.data);
+	shared_arg_num(c, 17, store_history_ttl);
+	shared_arg_num(c, 18, STORE_SHARED_LIST);
+	c->write = 1;
+	shared_send(c, NULL, NULL, NULL);
+	buf_free(&line);
+}
+
+/* store_history_add - a recent attempt, here and, if shared, in Redis */
+void
+store_history_add(struct hist_rec *h, const char *user)
+{
+	if (shared_enabled())
+		snprintf(h->server, sizeof(h->server), "%s", shared_server());
+	history_add(&store_history, h, user);
+	store_dirty();
+	if (shared_enabled())
+		store_history_share(h, user ? user : "");
+}
+
 /* store_dirty - something worth keeping changed */
 void
 store_dirty(void)
@@ -228,6 +272,8 @@ store_reconfigure(const struct config *cfg)
 
 	store_limits_config(cfg, &lc);
 	limits_reconfigure(&store_limits, &lc);
+	store_history_ttl = cfg->shared_history_ttl / 1000 ?
+	    cfg->shared_history_ttl / 1000 : 1;
 }
 
 /* store_init - load the secret and the state, start saving */
@@ -238,6 +284,8 @@ store_init(const struct config *cfg)
 	char path[4096];
 
 	store_limits_config(cfg, &lc);
+	store_history_ttl = cfg->shared_history_ttl / 1000 ?
+	    cfg->shared_history_ttl / 1000 : 1;
 	store_secret_load(cfg->state_dir);
 	snprintf(path, sizeof(path), "%s/state", cfg->state_dir);
 	store_path = xstrdup(path);

@@ -19,6 +19,7 @@ extern unsigned char store_secret[FINGERPRINT_KEY_LEN];
 void	store_init(const struct config *);
 void	store_reconfigure(const struct config *);
 void	store_dirty(void);
+void	store_history_add(struct hist_rec *, const char *);
 void	store_shutdown(void);
 uint32_t store_now(void);
 

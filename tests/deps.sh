@@ -8,7 +8,8 @@ set -eu
 PKGS="gcc make pkg-config libc6-dev libcdb-dev tinycdb libssl-dev
       libmilter-dev miltertest valgrind prometheus
       postfix postfix-cdb dovecot-core dovecot-auth-lua swaks python3 openssl
-      procps groff-base clang libclang-rt-14-dev iproute2 adduser util-linux"
+      procps groff-base clang libclang-rt-14-dev iproute2 adduser util-linux
+      libhiredis-dev redis-server"
 
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,688 @@
+/*++
+/* NAME
+/*	shared 3
+/* SUMMARY
+/*	state shared by several servers, in Redis
+/* DESCRIPTION
+/*	With state_backend = redis://... or unix:..., failure windows,
+/*	lockouts, familiar addresses and recent attempts of every server
+/*	that names the same Redis live there too (see shared.lua, one
+/*	script loaded per connection and run with EVALSHA, so that each
+/*	change is atomic). Each server still keeps its own state as with
+/*	the embedded backend: it decides from it whenever Redis cannot
+/*	answer.
+/*
+/*	One connection, driven by hiredis's asynchronous API from the
+/*	event loop (redis 3). A caller that waits for an answer waits at
+/*	most redis_timeout: after that its callback gets no reply and it
+/*	decides locally; the late answer, if one comes, goes to its
+/*	"late" callback (a reservation made in Redis is then given back).
+/*	A connection that answers nothing for SHARED_STALL ms, or an
+/*	error that says the script is gone, is dropped.
+/*
+/*	While Redis is down, every change (failures, successes, locks,
+/*	recent attempts) is kept in a journal, and so is every change
+/*	sent on a connection that went away before it answered: on the
+/*	next connection they are sent again, with the time they happened.
+/*	Failures carry a unique id, so one sent twice counts once. The
+/*	journal holds at most SHARED_JOURNAL_MAX changes; the oldest go
+/*	first, counted.
+/*
+/*	A host name is resolved once, at start: the event loop never
+/*	waits for DNS.
+/*--*/
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <openssl/sha.h>
+
+#include "event.h"
+#include "fingerprint.h"
+#include "msg.h"
+#include "redis.h"
+#include "shared.h"
+#include "shared_lua.h"
+#include "util.h"
+
+#define SHARED_RETRY		1000	/* ms between connection attempts */
+#define SHARED_CONNECT		1000	/* ms to connect and get ready */
+#define SHARED_STALL		1000	/* ms without an answer: drop */
+#define SHARED_JOURNAL_MAX	100000
+#define SHARED_SCRIPT_ARGS	18	/* ARGV of shared.lua */
+#define SHARED_COMPLAIN_EVERY	60	/* seconds between repeats of a log */
+
+enum shared_state { SH_OFF, SH_DOWN, SH_CONNECTING, SH_UP };
+
+struct shared_op {
+	TAILQ_ENTRY(shared_op) link;	/* sent, unanswered; oldest first */
+	struct shared_cmd *cmd;
+	shared_cb	 cb;		/* NULL: nobody waits any more */
+	void		*arg;
+	shared_late_cb	 late;
+	struct ev_timer	 timer;
+	uint64_t	 sent;
+};
+
+struct journal_rec {
+	TAILQ_ENTRY(journal_rec) link;
+	struct shared_cmd *cmd;
+};
+
+static const struct config *sh_cfg;
+static struct backend sh_be;
+static char sh_addr[64];		/* sh_be.host, resolved */
+static char sh_where[300];		/* for logs, no password */
+static char sh_sha[2 * SHA_DIGEST_LENGTH + 1];
+static char sh_server[64];		/* this host's name, in records */
+static char sh_keycheck[16];
+static char sh_idbase[17];
+static unsigned long long sh_idseq;
+static enum shared_state sh_state = SH_OFF;
+static redisAsyncContext *sh_ac;
+static struct ev_timer sh_retry, sh_deadline, sh_kill, sh_tick;
+static TAILQ_HEAD(, shared_op) sh_pending = TAILQ_HEAD_INITIALIZER(sh_pending);
+static TAILQ_HEAD(, journal_rec) sh_journal =
+    TAILQ_HEAD_INITIALIZER(sh_journal);
+static struct shared_stats sh_st;
+static char sh_last_complaint[256];
+static uint64_t sh_last_complained;
+static int sh_was_up;
+
+static void shared_connect(void);
+static void shared_drop(const char *);
+
+static const char *const state_names[] = {"off", "down", "connecting", "up"};
+
+/* complain - log a trouble, but the same one at most once a minute */
+static void
+complain(const char *fmt, ...)
+{
+	char text[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (strcmp(text, sh_last_complaint) == 0 &&
+	    ev_now() - sh_last_complained < SHARED_COMPLAIN_EVERY * 1000ULL)
+		return;
+	str_copy(sh_last_complaint, sizeof(sh_last_complaint), text);
+	sh_last_complained = ev_now();
+	msg_error("shared state: %s", text);
+}
+
+/* cmd_free - a command and its strings */
+static void
+cmd_free(struct shared_cmd *c)
+{
+	int i;
+
+	for (i = 0; i < c->argc; i++)
+		free(c->argv[i]);
+	free(c);
+}
+
+/* cmd_set - one argument, copied */
+static void
+cmd_set(struct shared_cmd *c, int i, const char *s, size_t len)
+{
+	free(c->argv[i]);
+	c->argv[i] = xmalloc(len + 1);
+	memcpy(c->argv[i], s, len);
+	c->argv[i][len] = 0;
+	c->len[i] = len;
+}
+
+/* shared_command - a plain command: argc strings */
+struct shared_cmd *
+shared_command(int argc, ...)
+{
+	struct shared_cmd *c = xcalloc(1, sizeof(*c));
+	const char *s;
+	va_list ap;
+	int i;
+
+	if (argc > SHARED_ARGS)
+		msg_panic("shared_command: %d arguments", argc);
+	va_start(ap, argc);
+	for (i = 0; i < argc; i++) {
+		s = va_arg(ap, const char *);
+		cmd_set(c, i, s, strlen(s));
+	}
+	va_end(ap);
+	c->argc = argc;
+	return c;
+}
+
+/* shared_arg - the script's ARGV[n] */
+void
+shared_arg(struct shared_cmd *c, int n, const char *s)
+{
+	cmd_set(c, SHARED_ARGV(n), s, strlen(s));
+}
+
+/* shared_arg_num - the script's ARGV[n], a number */
+void
+shared_arg_num(struct shared_cmd *c, int n, unsigned long long v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%llu", v);
+	shared_arg(c, n, num);
+}
+
+/* shared_key - the script's KEYS[n] (1-3) */
+void
+shared_key(struct shared_cmd *c, int n, const char *kind, const char *name)
+{
+	shared_key_at(c, 2 + n, kind, name);
+}
+
+/* shared_key_at - argument i: redis_prefix, kind ("a:"), name */
+void
+shared_key_at(struct shared_cmd *c, int i, const char *kind, const char *name)
+{
+	size_t p = strlen(sh_cfg->redis_prefix), k = strlen(kind),
+	    l = strlen(name);
+	char *s = xmalloc(p + k + l + 1);
+
+	memcpy(s, sh_cfg->redis_prefix, p);
+	memcpy(s + p, kind, k);
+	memcpy(s + p + k, name, l + 1);
+	cmd_set(c, i, s, p + k + l);
+	free(s);
+}
+
+/*
+ * shared_script - EVALSHA of shared.lua: operation, now, the limits,
+ * flags (shared.lua's bit()); keys empty, other ARGV "0" until set.
+ */
+struct shared_cmd *
+shared_script(const char *op, uint32_t now, unsigned flags)
+{
+	struct shared_cmd *c = shared_command(3, "EVALSHA", sh_sha, "3");
+	const struct config *f = sh_cfg;
+	int i;
+
+	c->argc = SHARED_ARGV(SHARED_SCRIPT_ARGS) + 1;
+	for (i = 3; i < 6; i++)
+		cmd_set(c, i, "", 0);
+	for (i = 1; i <= SHARED_SCRIPT_ARGS; i++)
+		shared_arg(c, i, "0");
+	shared_arg(c, 1, op);
+	shared_arg_num(c, 2, now);
+	shared_arg_num(c, 3, f->account_fail_limit.n);
+	shared_arg_num(c, 4, f->account_fail_limit.secs);
+	shared_arg_num(c, 5, f->ip_fail_limit.n);
+	shared_arg_num(c, 6, f->ip_fail_limit.secs);
+	shared_arg_num(c, 7, f->lockout_time / 1000);
+	shared_arg_num(c, 8, f->lockout_max / 1000);
+	shared_arg_num(c, 9, f->familiar_address_ttl / 1000);
+	shared_arg_num(c, 10, f->guessing_threshold);
+	shared_arg_num(c, 11, LIMITS_STALE_GAP);
+	shared_arg_num(c, 14, flags);
+	shared_arg(c, 15, "");
+	return c;
+}
+
+/* shared_new_id - unique among all servers: this run's random base, a count */
+void
+shared_new_id(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s.%llu", sh_idbase, ++sh_idseq);
+}
+
+/* journal_add - keep a change for the next connection */
+static void
+journal_add(struct shared_cmd *c)
+{
+	struct journal_rec *j;
+
+	if (sh_st.journal >= SHARED_JOURNAL_MAX) {
+		j = TAILQ_FIRST(&sh_journal);
+		TAILQ_REMOVE(&sh_journal, j, link);
+		cmd_free(j->cmd);
+		free(j);
+		sh_st.journal--;
+		sh_st.dropped++;
+	}
+	j = xmalloc(sizeof(*j));
+	j->cmd = c;
+	TAILQ_INSERT_TAIL(&sh_journal, j, link);
+	sh_st.journal++;
+}
+
+/* op_end - an operation is over: keep its change if it may be lost */
+static void
+op_end(struct shared_op *op, int keep)
+{
+	TAILQ_REMOVE(&sh_pending, op, link);
+	ev_timer_stop(&op->timer);
+	if (keep && op->cmd->write)
+		journal_add(op->cmd);
+	else
+		cmd_free(op->cmd);
+	free(op);
+}
+
+/* is_error - an error reply, logged */
+static int
+is_error(const redisReply *r)
+{
+	if (r->type != REDIS_REPLY_ERROR)
+		return 0;
+	sh_st.errors++;
+	complain("Redis at %s: %.*s", sh_where, (int)r->len, r->str);
+	return 1;
+}
+
+/* op_reply - hiredis: an answer, or NULL when the connection went */
+static void
+op_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct shared_op *op = priv;
+	const redisReply *r = reply;
+	shared_cb cb = op->cb;
+	int gone = r == NULL || (r->type == REDIS_REPLY_ERROR &&
+	    strncmp(r->str, "NOSCRIPT", 8) == 0);
+
+	if (r && is_error(r))
+		r = NULL;
+	if (gone && reply)	/* SCRIPT FLUSH: load it again, send again */
+		shared_drop("the script is gone (SCRIPT FLUSH?)");
+	op->cb = NULL;
+	if (cb)
+		cb(op->arg, r);
+	else if (op->late && r)
+		op->late(op->cmd, r);
+	op_end(op, gone);
+}
+
+/* op_timeout - the caller waited long enough: it decides locally */
+static void
+op_timeout(struct ev_timer *t)
+{
+	struct shared_op *op = (struct shared_op *)((char *)t -
+	    offsetof(struct shared_op, timer));
+	shared_cb cb = op->cb;
+
+	sh_st.timeouts++;
+	op->cb = NULL;
+	if (cb)
+		cb(op->arg, NULL);
+}
+
+/* op_send - on the connection; NULL when it cannot be sent */
+static struct shared_op *
+op_send(struct shared_cmd *c, shared_cb cb, void *arg, shared_late_cb late,
+    unsigned ms)
+{
+	struct shared_op *op = xcalloc(1, sizeof(*op));
+
+	op->cmd = c;
+	op->cb = cb;
+	op->arg = arg;
+	op->late = late;
+	op->sent = ev_now();
+	if (redisAsyncCommandArgv(sh_ac, op_reply, op, c->argc,
+	    (const char **)c->argv, c->len) != REDIS_OK) {
+		free(op);
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&sh_pending, op, link);
+	if (cb && ms)
+		ev_timer_start(&op->timer, ms, op_timeout);
+	return op;
+}
+
+/*
+ * shared_send - send a command; cb gets the answer within redis_timeout
+ * or NULL. Returns NULL when Redis is not there: the caller decides
+ * locally at once, and a change is kept for later. Takes the command.
+ */
+struct shared_op *
+shared_send(struct shared_cmd *c, shared_cb cb, void *arg,
+    shared_late_cb late)
+{
+	struct shared_op *op = NULL;
+
+	if (sh_state == SH_UP)
+		op = op_send(c, cb, arg, late, sh_cfg->redis_timeout ?
+		    sh_cfg->redis_timeout : 1);
+	if (op == NULL) {
+		if (c->write)
+			journal_add(c);
+		else
+			cmd_free(c);
+	}
+	return op;
+}
+
+/* shared_forget - the caller no longer waits (the late callback still runs) */
+void
+shared_forget(struct shared_op *op)
+{
+	if (op->cb)
+		ev_timer_stop(&op->timer);
+	op->cb = NULL;
+}
+
+/* replay - send what was kept while Redis was away */
+static void
+replay(void)
+{
+	struct journal_rec *j;
+	size_t n = sh_st.journal;
+
+	if (n == 0)
+		return;
+	msg_info("shared state: sending %zu changes kept while Redis was "
+	    "unreachable", n);
+	while ((j = TAILQ_FIRST(&sh_journal)) != NULL && sh_state == SH_UP) {
+		TAILQ_REMOVE(&sh_journal, j, link);
+		sh_st.journal--;
+		if (op_send(j->cmd, NULL, NULL, NULL, 0) == NULL)
+			journal_add(j->cmd);
+		else
+			sh_st.merged++;
+		free(j);
+	}
+}
+
+/* setup_reply - AUTH, SELECT or SCRIPT LOAD answered */
+static void
+setup_reply(void *arg, const redisReply *r)
+{
+	if (r == NULL && sh_state == SH_CONNECTING)
+		shared_drop(arg);
+}
+
+/* setup_done - the key check answered: ready */
+static void
+setup_done(void *arg, const redisReply *r)
+{
+	if (sh_state != SH_CONNECTING)
+		return;
+	if (r == NULL || r->type != REDIS_REPLY_STRING) {
+		shared_drop("no answer to the key check");
+		return;
+	}
+	sh_st.key_mismatch = strcmp(r->str, sh_keycheck) != 0;
+	if (sh_st.key_mismatch)
+		msg_error("shared state: this server's fingerprint key "
+		    "(state_dir/secret) differs from the one the other servers "
+		    "use: a wrong password repeated on two servers counts "
+		    "twice; copy one secret file to every server");
+	ev_timer_stop(&sh_deadline);
+	sh_state = SH_UP;
+	sh_last_complaint[0] = 0;
+	msg_info("shared state: Redis at %s %s", sh_where, sh_was_up ?
+	    "reachable again" : "ready");
+	sh_was_up = 1;
+	replay();
+}
+
+/* setup - what a new connection sends first (queued until connected) */
+static void
+setup(void)
+{
+	struct shared_cmd *c;
+	char db[16];
+
+	if (sh_be.password[0]) {
+		c = sh_be.user[0] ? shared_command(3, "AUTH", sh_be.user,
+		    sh_be.password) : shared_command(2, "AUTH", sh_be.password);
+		op_send(c, setup_reply, "AUTH refused", NULL, 0);
+	}
+	if (sh_be.db) {
+		snprintf(db, sizeof(db), "%u", sh_be.db);
+		op_send(shared_command(2, "SELECT", db), setup_reply,
+		    "SELECT refused", NULL, 0);
+	}
+	op_send(shared_command(3, "SCRIPT", "LOAD", shared_lua), setup_reply,
+	    "SCRIPT LOAD refused", NULL, 0);
+	c = shared_script("keycheck", 0, 0);
+	shared_key(c, 1, "keycheck", "");
+	shared_arg(c, 16, sh_keycheck);
+	op_send(c, setup_done, NULL, NULL, 0);
+}
+
+/* shared_down - the connection is gone: local decisions, retry */
+static void
+shared_down(const char *why)
+{
+	if (why == NULL)
+		;		/* shared_drop said why */
+	else if (sh_state == SH_UP) {
+		sh_st.outages++;
+		msg_error("shared state: Redis at %s unreachable (%s): deciding "
+		    "from this server's state, keeping changes for later",
+		    sh_where, why);
+	} else
+		complain("Redis at %s: %s", sh_where, why);
+	sh_state = SH_DOWN;
+	sh_ac = NULL;
+	ev_timer_stop(&sh_deadline);
+	ev_timer_stop(&sh_kill);
+	ev_timer_start(&sh_retry, SHARED_RETRY, (void (*)(struct ev_timer *))
+	    shared_connect);
+}
+
+/* on_connect - hiredis: connected, or not */
+static void
+on_connect(const redisAsyncContext *ac, int status)
+{
+	if (status != REDIS_OK)		/* hiredis frees the context */
+		shared_down(ac->errstr);
+}
+
+/* on_disconnect - hiredis: the connection ended */
+static void
+on_disconnect(const redisAsyncContext *ac, int status)
+{
+	shared_down(status == REDIS_OK ? "closed" : ac->errstr);
+}
+
+/* kill_now - free the context outside hiredis's callbacks */
+static void
+kill_now(struct ev_timer *t)
+{
+	redisAsyncContext *ac = sh_ac;
+
+	if (ac == NULL)
+		return;
+	ac->onDisconnect = NULL;
+	redisAsyncFree(ac);	/* unanswered changes go to the journal */
+	shared_down(NULL);
+}
+
+/* shared_drop - give up on this connection */
+static void
+shared_drop(const char *why)
+{
+	if (sh_ac == NULL || sh_kill.slot)
+		return;
+	if (sh_state == SH_UP) {
+		sh_st.outages++;
+		msg_error("shared state: Redis at %s: %s; deciding from this "
+		    "server's state, keeping changes for later", sh_where, why);
+	} else
+		complain("Redis at %s: %s", sh_where, why);
+	sh_state = SH_DOWN;
+	ev_timer_start(&sh_kill, 0, kill_now);
+}
+
+/* connect_deadline - not ready in time */
+static void
+connect_deadline(struct ev_timer *t)
+{
+	shared_drop("not ready within 1s");
+}
+
+/* tick - once a second: a connection that answers nothing is dropped */
+static void
+tick(struct ev_timer *t)
+{
+	struct shared_op *op = TAILQ_FIRST(&sh_pending);
+
+	if (sh_state == SH_UP && op && ev_now() - op->sent > SHARED_STALL)
+		shared_drop("no answer for more than 1s");
+	ev_timer_start(&sh_tick, 1000, tick);
+}
+
+/* shared_connect - start a connection (non-blocking) */
+static void
+shared_connect(void)
+{
+	redisAsyncContext *ac;
+
+	ac = sh_be.path[0] ? redisAsyncConnectUnix(sh_be.path) :
+	    redisAsyncConnect(sh_addr, (int)sh_be.port);
+	if (ac == NULL || ac->err) {
+		complain("Redis at %s: %s", sh_where, ac ? ac->errstr :
+		    "out of memory");
+		if (ac)
+			redisAsyncFree(ac);
+		ev_timer_start(&sh_retry, SHARED_RETRY,
+		    (void (*)(struct ev_timer *))shared_connect);
+		sh_state = SH_DOWN;
+		return;
+	}
+	redis_attach(ac);
+	redisAsyncSetConnectCallback(ac, on_connect);
+	redisAsyncSetDisconnectCallback(ac, on_disconnect);
+	sh_ac = ac;
+	sh_state = SH_CONNECTING;
+	ev_timer_start(&sh_deadline, SHARED_CONNECT, connect_deadline);
+	setup();
+}
+
+/* resolve - the host's address, once */
+static void
+resolve(void)
+{
+	struct addrinfo hints, *ai;
+	int rc;
+
+	if (sh_be.path[0])
+		return;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(sh_be.host, NULL, &hints, &ai)) != 0)
+		msg_fatal("state_backend: %s: %s", sh_be.host, gai_strerror(rc));
+	if (getnameinfo(ai->ai_addr, ai->ai_addrlen, sh_addr, sizeof(sh_addr),
+	    NULL, 0, NI_NUMERICHOST) != 0)
+		msg_fatal("state_backend: %s: no usable address", sh_be.host);
+	freeaddrinfo(ai);
+}
+
+/* shared_init - connect when state_backend names Redis */
+void
+shared_init(const struct config *cfg, const unsigned char *key, size_t keylen)
+{
+	unsigned char rnd[8], md[SHA_DIGEST_LENGTH];
+	int i;
+
+	sh_cfg = cfg;
+	sh_be = cfg->state_backend;
+	if (sh_be.kind != BACKEND_REDIS)
+		return;
+	if (backend_describe(&sh_be, sh_where, sizeof(sh_where)) < 0)
+		str_copy(sh_where, sizeof(sh_where), "redis");
+	SHA1((const unsigned char *)shared_lua, strlen(shared_lua), md);
+	for (i = 0; i < SHA_DIGEST_LENGTH; i++)
+		snprintf(sh_sha + 2 * i, 3, "%02x", md[i]);
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		msg_fatal("getrandom: %s", strerror(errno));
+	for (i = 0; i < 8; i++)
+		snprintf(sh_idbase + 2 * i, 3, "%02x", rnd[i]);
+	snprintf(sh_keycheck, sizeof(sh_keycheck), "%08x", (unsigned)
+	    fingerprint(key, keylen, "authguard", "key check"));
+	if (gethostname(sh_server, sizeof(sh_server)) < 0)
+		str_copy(sh_server, sizeof(sh_server), "?");
+	sh_server[sizeof(sh_server) - 1] = 0;
+	resolve();
+	msg_info("shared state: Redis at %s", sh_where);
+	ev_timer_start(&sh_tick, 1000, tick);
+	shared_connect();
+}
+
+/* shared_reconfigure - a reload: redis_timeout and limits are read live */
+void
+shared_reconfigure(const struct config *cfg)
+{
+	sh_cfg = cfg;
+}
+
+/* shared_shutdown - answer the waiting callers (locally), close */
+void
+shared_shutdown(void)
+{
+	struct journal_rec *j;
+
+	if (sh_state == SH_OFF)
+		return;
+	ev_timer_stop(&sh_retry);
+	ev_timer_stop(&sh_deadline);
+	ev_timer_stop(&sh_kill);
+	ev_timer_stop(&sh_tick);
+	if (sh_ac) {
+		sh_state = SH_DOWN;	/* callbacks decide locally now */
+		sh_ac->onDisconnect = NULL;
+		redisAsyncFree(sh_ac);
+		sh_ac = NULL;
+	}
+	sh_state = SH_OFF;
+	if (sh_st.journal)
+		msg_error("shared state: %zu changes made while Redis was "
+		    "unreachable are lost", sh_st.journal);
+	while ((j = TAILQ_FIRST(&sh_journal)) != NULL) {
+		TAILQ_REMOVE(&sh_journal, j, link);
+		cmd_free(j->cmd);
+		free(j);
+	}
+	sh_st.journal = 0;
+}
+
+/* shared_enabled - does state_backend name Redis? */
+int
+shared_enabled(void)
+{
+	return sh_cfg && sh_be.kind == BACKEND_REDIS;
+}
+
+/* shared_up - can a command be sent now? */
+int
+shared_up(void)
+{
+	return sh_state == SH_UP;
+}
+
+/* shared_count_local - a decision made without Redis */
+void
+shared_count_local(void)
+{
+	sh_st.local++;
+}
+
+/* shared_stats - for metrics and stats */
+void
+shared_stats(struct shared_stats *st)
+{
+	*st = sh_st;
+	st->state = state_names[sh_state];
+}
+
+/* shared_server - this host's name, as recorded with its attempts */
+const char *
+shared_server(void)
+{
+	return sh_server;
+}
