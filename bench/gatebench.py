@@ -126,14 +126,26 @@ def _spray(build, lab, d, Gate):
             "evicted": int(stats.get("accounts_evicted", -1))}
 
 
+def _shared_stats(build, gate):
+    r = subprocess.run([os.path.join(build, "authguard"), "-s", gate.control, "stats"],
+                       capture_output=True, text=True)
+    out = {}
+    for word in r.stdout.split():
+        k, _, v = word.partition("=")
+        if v.isdigit():
+            out[k] = int(v)
+    return out
+
+
 def bench(build, state_file):
     os.environ["AUTHGUARD_BUILD"] = os.path.abspath(build)
     sys.path.insert(0, os.path.join(HERE, "..", "tests", "lab"))
     from lab import Lab
     from gatelab import Gate, new_gate_dir
+    from redislab import Redis
 
     d = new_gate_dir()
-    lab = gate = relay = None
+    lab = gate = relay = redis = rgate = None
     rows = []
     try:
         # auth_verbose off: Dovecot's log of 5,000,000 unknown users would cost more than they
@@ -142,6 +154,12 @@ def bench(build, state_file):
         lab.start_dovecot()
         gate = Gate(lab, d, guessing_threshold="255", account_fail_limit="255/1s",
                     ip_fail_limit="255/1s").start()
+        # the same gate with its state shared through a real redis-server on loopback
+        redis = Redis(d).start()
+        rd = os.path.join(d, "redis-gate")
+        os.makedirs(rd)
+        rgate = Gate(lab, rd, guessing_threshold="255", account_fail_limit="255/1s",
+                     ip_fail_limit="255/1s", state_backend=redis.url()).start()
         relay_sock = os.path.join(d, "relay.sock")
         relay = subprocess.Popen([os.path.join(build, "relay"), relay_sock,
                                   lab.auth_client_socket])
@@ -151,11 +169,15 @@ def bench(build, state_file):
         cases = [("{PLAIN}", "alice@example.test", "correct horse", c) for c in PLAIN_CONNS] + \
                 [("{SHA512-CRYPT}", HASHED_USER, HASHED_PW, c) for c in CRYPT_CONNS]
         for scheme, user, pw, conns in cases:
-            runs = {name: [] for name, _ in servers}
+            paths = servers + ((("redis", rgate.socket),) if scheme == "{PLAIN}" else ())
+            runs = {name: [] for name, _ in paths}
             for _ in range(ROUNDS):
-                for name, sock in servers:
+                for name, sock in paths:
                     runs[name].append(_load(build, sock, conns, user, pw))
             rows.append((scheme, conns, {k: median(v) for k, v in runs.items()}, runs))
+        shared = _shared_stats(build, rgate)
+        rgate.stop()
+        redis.stop()
         gate.stop()
         spray = _spray(build, lab, d, Gate)
         mem = _memory(build, d, state_file)
@@ -163,8 +185,9 @@ def bench(build, state_file):
         if relay:
             relay.terminate()
             relay.wait()
-        if gate:
-            gate.stop()
+        for daemon in (gate, rgate, redis):
+            if daemon:
+                daemon.stop()
         if lab:
             lab.stop()
         subprocess.run(["rm", "-rf", d])
@@ -173,6 +196,17 @@ def bench(build, state_file):
         "authguard gate | gate / relay | gate / direct | gate p50 − relay p50 |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    rtable = [
+        "| connections | embedded: AUTH/s, p50/p99 µs | Redis: AUTH/s, p50/p99 µs | "
+        "Redis / embedded | p50 difference |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for scheme, conns, m, runs in rows:
+        if "redis" in m:
+            gt, rg = m["gate"], m["redis"]
+            rtable.append("| %d | %.0f, %d/%d | %.0f, %d/%d | %.2f | %+d µs |"
+                          % (conns, gt[1], gt[2], gt[3], rg[1], rg[2], rg[3], rg[1] / gt[1],
+                             rg[2] - gt[2]))
     ok = True
     for scheme, conns, m, runs in rows:
         dr, rl, gt = m["direct"], m["relay"], m["gate"]
@@ -194,6 +228,18 @@ def bench(build, state_file):
         "0.97 of Dovecot direct with SHA512-CRYPT." % (ROUNDS, SECS),
         "",
     ] + table + [
+        "",
+        "### Shared state: Redis against embedded",
+        "",
+        "The same gate with `state_backend = redis://127.0.0.1:PORT` (Debian's redis-server on "
+        "loopback, no persistence), same rounds, taking turns with the rows above. Each login "
+        "waits for one EVALSHA (check and reserve) and sends two more without waiting (the "
+        "success, the attempt for `why`). Over the whole run the Redis gate's callers waited "
+        "longer than redis_timeout (5ms) %d times and decided %d checks locally; %d errors."
+        % (shared.get("shared_timeouts", -1), shared.get("shared_local_decisions", -1),
+           shared.get("shared_errors", -1)),
+        "",
+    ] + rtable + [
         "",
         "## Memory",
         "",

@@ -53,7 +53,9 @@
 
 #define SHARED_RETRY		1000	/* ms between connection attempts */
 #define SHARED_CONNECT		1000	/* ms to connect and get ready */
-#define SHARED_STALL		1000	/* ms without an answer: drop */
+#define SHARED_STALL		1000	/* ms without any answer: drop */
+#define SHARED_BUSY		1000	/* unanswered: checks decide locally */
+#define SHARED_REPLAY_BATCH	1000	/* kept changes sent at a time */
 #define SHARED_JOURNAL_MAX	100000
 #define SHARED_SCRIPT_ARGS	18	/* ARGV of shared.lua */
 #define SHARED_COMPLAIN_EVERY	60	/* seconds between repeats of a log */
@@ -94,9 +96,13 @@ static struct shared_stats sh_st;
 static char sh_last_complaint[256];
 static uint64_t sh_last_complained;
 static int sh_was_up;
+static size_t sh_npending;
+static uint64_t sh_last_answer;		/* ms: anything answered */
+static int sh_replaying;
 
 static void shared_connect(void);
 static void shared_drop(const char *);
+static void replay(void);
 
 static const char *const state_names[] = {"off", "down", "connecting", "up"};
 
@@ -264,6 +270,7 @@ static void
 op_end(struct shared_op *op, int keep)
 {
 	TAILQ_REMOVE(&sh_pending, op, link);
+	sh_npending--;
 	ev_timer_stop(&op->timer);
 	if (keep && op->cmd->write)
 		journal_add(op->cmd);
@@ -293,6 +300,8 @@ op_reply(redisAsyncContext *ac, void *reply, void *priv)
 	int gone = r == NULL || (r->type == REDIS_REPLY_ERROR &&
 	    strncmp(r->str, "NOSCRIPT", 8) == 0);
 
+	if (r)
+		sh_last_answer = ev_now();
 	if (r && is_error(r))
 		r = NULL;
 	if (gone && reply)	/* SCRIPT FLUSH: load it again, send again */
@@ -337,6 +346,7 @@ op_send(struct shared_cmd *c, shared_cb cb, void *arg, shared_late_cb late,
 		return NULL;
 	}
 	TAILQ_INSERT_TAIL(&sh_pending, op, link);
+	sh_npending++;
 	if (cb && ms)
 		ev_timer_start(&op->timer, ms, op_timeout);
 	return op;
@@ -353,7 +363,8 @@ shared_send(struct shared_cmd *c, shared_cb cb, void *arg,
 {
 	struct shared_op *op = NULL;
 
-	if (sh_state == SH_UP)
+	/* A check behind a long queue would only time out: decide at once. */
+	if (sh_state == SH_UP && (c->write || sh_npending < SHARED_BUSY))
 		op = op_send(c, cb, arg, late, sh_cfg->redis_timeout ?
 		    sh_cfg->redis_timeout : 1);
 	if (op == NULL) {
@@ -423,9 +434,16 @@ setup_done(void *arg, const redisReply *r)
 	ev_timer_stop(&sh_deadline);
 	sh_state = SH_UP;
 	sh_last_complaint[0] = 0;
-	msg_info("shared state: Redis at %s %s", sh_where, sh_was_up ?
-	    "reachable again" : "ready");
+	if (sh_st.journal)
+		msg_info("shared state: Redis at %s %s; sending %zu changes kept "
+		    "meanwhile", sh_where, sh_was_up ? "reachable again" : "ready",
+		    sh_st.journal);
+	else
+		msg_info("shared state: Redis at %s %s", sh_where, sh_was_up ?
+		    "reachable again" : "ready");
 	sh_was_up = 1;
+	sh_last_answer = ev_now();
+	sh_replaying = 0;
 	replay();
 }
 
@@ -526,13 +544,17 @@ connect_deadline(struct ev_timer *t)
 	shared_drop("not ready within 1s");
 }
 
-/* tick - once a second: a connection that answers nothing is dropped */
+/*
+ * tick - once a second: a connection with questions that has answered
+ * nothing for SHARED_STALL is dropped (a busy one that answers is kept)
+ */
 static void
 tick(struct ev_timer *t)
 {
 	struct shared_op *op = TAILQ_FIRST(&sh_pending);
 
-	if (sh_state == SH_UP && op && ev_now() - op->sent > SHARED_STALL)
+	if (sh_state == SH_UP && op && ev_now() - op->sent > SHARED_STALL &&
+	    ev_now() - sh_last_answer > SHARED_STALL)
 		shared_drop("no answer for more than 1s");
 	ev_timer_start(&sh_tick, 1000, tick);
 }

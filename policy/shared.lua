@@ -6,13 +6,14 @@
 -- mirrors lib/limits.c, which keeps the same state in one process.
 --
 -- An entry (KEYS[1] an account, KEYS[2] an address; a missing one is
--- named in the flags) is a hash:
---   lu, ll, lt  locked until, lock level, when last locked (unix seconds)
---   f           failures in the window, "T:FP:WHO:ID," each (FP a keyed
---               password fingerprint, WHO a hash of the other side, ID
---               unique per failure so that a merge never counts twice)
---   m           familiar addresses, "WHO:T," (account entries)
---   r           reservations of attempts in flight, "ID:EXPIRES,"
+-- named in the flags) is one string, "LU LL LT|F|M|R" (one GET to read,
+-- one SET to write):
+--   LU LL LT  locked until, lock level, when last locked (unix seconds)
+--   F         failures in the window, "T:FP:WHO:ID," each (FP a keyed
+--             password fingerprint, WHO a hash of the other side, ID
+--             unique per failure so that a merge never counts twice)
+--   M         familiar addresses, "WHO:T," (account entries)
+--   R         reservations of attempts in flight, "ID:EXPIRES,"
 -- Every entry expires when nothing in it matters any more.
 --
 -- ARGV: 1 operation, 2 now, 3-11 the limits (below), then per operation.
@@ -31,21 +32,23 @@ local function bit(n) return math.floor(flags / 2 ^ n) % 2 == 1 end
 
 -- load - an entry with what is still current
 local function load(key, secs)
-	local v = redis.call('HMGET', key, 'lu', 'll', 'lt', 'f', 'm', 'r')
-	local e = {key = key, secs = secs, lu = tonumber(v[1]) or 0,
-	    ll = tonumber(v[2]) or 0, lt = tonumber(v[3]) or 0, f = {}, m = {},
+	local v = redis.call('GET', key) or ''
+	local lu, ll, lt, f, m, r = string.match(v,
+	    '^(%d+) (%d+) (%d+)|([^|]*)|([^|]*)|([^|]*)$')
+	local e = {key = key, secs = secs, lu = tonumber(lu) or 0,
+	    ll = tonumber(ll) or 0, lt = tonumber(lt) or 0, f = {}, m = {},
 	    r = {}}
-	for t, p, w, id in string.gmatch(v[4] or '', '(%d+):(%d+):(%d+):([^,]*),') do
+	for t, p, w, id in string.gmatch(f or '', '(%d+):(%d+):(%d+):([^,]*),') do
 		t = tonumber(t)
 		if t + secs > now then
 			e.f[#e.f + 1] = {t, tonumber(p), tonumber(w), id}
 		end
 	end
-	for w, t in string.gmatch(v[5] or '', '(%d+):(%d+),') do
+	for w, t in string.gmatch(m or '', '(%d+):(%d+),') do
 		t = tonumber(t)
 		if t + fam_ttl > now then e.m[#e.m + 1] = {tonumber(w), t} end
 	end
-	for id, x in string.gmatch(v[6] or '', '([^:,]+):(%d+),') do
+	for id, x in string.gmatch(r or '', '([^:,|]+):(%d+),') do
 		x = tonumber(x)
 		if x > now then e.r[#e.r + 1] = {id, x} end
 	end
@@ -73,9 +76,9 @@ local function save(e)
 		redis.call('DEL', e.key)
 		return
 	end
-	redis.call('HSET', e.key, 'lu', e.lu, 'll', e.ll, 'lt', e.lt,
-	    'f', table.concat(f), 'm', table.concat(m), 'r', table.concat(r))
-	redis.call('EXPIRE', e.key, math.floor(ttl) + 1)
+	redis.call('SET', e.key, e.lu .. ' ' .. e.ll .. ' ' .. e.lt .. '|' ..
+	    table.concat(f) .. '|' .. table.concat(m) .. '|' .. table.concat(r),
+	    'EX', math.floor(ttl) + 1)
 end
 
 local function locked(e) return e.lu > now end
@@ -136,7 +139,7 @@ local function distinct(e, field)
 	return n
 end
 
-local entries = op ~= 'hist' and op ~= 'keycheck'
+local entries = op ~= 'keycheck'
 local a = entries and bit(0) and load(KEYS[1], acct_secs) or nil
 local i = entries and bit(1) and load(KEYS[2], addr_secs) or nil
 local no_limit = bit(2)
@@ -240,22 +243,6 @@ end
 if op == 'info' then
 	return {a and a.lu or 0, a and #a.f or 0, a and #a.m or 0,
 	    i and i.lu or 0, i and #i.f or 0}
-end
-
--- hist: one attempt for authguard why: KEYS[1] by ref, KEYS[2] and
--- KEYS[3] the lists by user and by address; ARGV[16] the record,
--- ARGV[17] seconds to keep it, ARGV[18] records per list
-if op == 'hist' then
-	local ttl, max = tonumber(ARGV[17]), tonumber(ARGV[18])
-	redis.call('SET', KEYS[1], ARGV[16], 'EX', ttl)
-	for k = 2, 3 do
-		if bit(k - 2) then
-			redis.call('LPUSH', KEYS[k], ARGV[16])
-			redis.call('LTRIM', KEYS[k], 0, max - 1)
-			redis.call('EXPIRE', KEYS[k], ttl)
-		end
-	end
-	return 1
 end
 
 -- keycheck: the first server's fingerprint key check value wins

@@ -203,32 +203,50 @@ store_tick(struct ev_timer *t)
 	ev_timer_start(&store_timer, 1000, store_tick);
 }
 
-/* store_history_share - the record for "why" on every server */
+/* share_cmd - one command of a record's sharing: a change, kept if need be */
+static void
+share_cmd(struct shared_cmd *c, int key, const char *kind, const char *name)
+{
+	shared_key_at(c, key, kind, name);
+	c->write = 1;
+	shared_send(c, NULL, NULL, NULL);
+}
+
+/*
+ * store_history_share - the record for "why" on every server: by ref,
+ * and in the lists of its user and its address (plain commands: no
+ * script needed, none has to be atomic with another)
+ */
 static void
 store_history_share(const struct hist_rec *h, const char *user)
 {
-	struct shared_cmd *c;
 	struct hist_rec r = *h;
 	struct buf line;
-	char lower[256];
+	char lower[256], ttl[16], max[16];
+	const char *kind[2] = {"hu:", "hi:"}, *name[2] = {lower, h->ip};
+	int i;
 
 	r.user = (char *)user;
 	buf_init(&line);
 	state_history_format(&line, &r);
 	buf_putc(&line, 0);
-	c = shared_script("hist", h->t, (*user ? 1 : 0) | (*h->ip ? 2 : 0));
-	shared_key(c, 1, "h:", h->ref);
-	if (*user && str_copy(lower, sizeof(lower), user) == 0) {
-		str_lower(lower);
-		shared_key(c, 2, "hu:", lower);
+	snprintf(ttl, sizeof(ttl), "%u", store_history_ttl);
+	snprintf(max, sizeof(max), "%d", STORE_SHARED_LIST - 1);
+	share_cmd(shared_command(5, "SET", "", line.data, "EX", ttl), 1, "h:",
+	    h->ref);
+	if (str_copy(lower, sizeof(lower), user) < 0)
+		lower[0] = 0;
+	str_lower(lower);
+	for (i = 0; i < 2; i++) {
+		if (*name[i] == 0)
+			continue;
+		share_cmd(shared_command(3, "LPUSH", "", line.data), 1, kind[i],
+		    name[i]);
+		share_cmd(shared_command(4, "LTRIM", "", "0", max), 1, kind[i],
+		    name[i]);
+		share_cmd(shared_command(3, "EXPIRE", "", ttl), 1, kind[i],
+		    name[i]);
 	}
-	if (*h->ip)
-		shared_key(c, 3, "hi:", h->ip);
-	shared_arg(c, 16, line.data);
-	shared_arg_num(c, 17, store_history_ttl);
-	shared_arg_num(c, 18, STORE_SHARED_LIST);
-	c->write = 1;
-	shared_send(c, NULL, NULL, NULL);
 	buf_free(&line);
 }
 

@@ -1,0 +1,244 @@
+#!/usr/bin/env python3
+"""Two authguard-policyd servers sharing their state through a real redis-server (Debian's), each
+driven through the gate protocol as Postfix's smtpd drives it, both in front of the lab's real
+Dovecot: a password spray split across both locks at exactly the global limit; a lock made on one
+holds on the other, and so does a familiar address; `authguard why` on either shows the attempts
+of both; Redis killed (and stopped) mid-run: decisions go on locally within redis_timeout, and
+what happened meanwhile is merged back when it returns.
+
+Dovecot logs every password it checks (auth_verbose), so "reached Dovecot" is counted in its log.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lab import Lab, wait_until  # noqa: E402
+import gatelab  # noqa: E402
+from gatelab import Gate, GateClient, auth_line, b64, new_gate_dir, teardown_suite  # noqa: E402
+from redislab import Redis  # noqa: E402
+from tap import Suite  # noqa: E402
+
+suite = Suite("shared")
+S = {}
+LIMITS = dict(account_fail_limit="5/10m", ip_fail_limit="50/10m", lockout_time="2m",
+              lockout_max="10m", guessing_threshold="100")
+
+
+def start_gate(name, **conf):
+    d = os.path.join(S["dir"], name)
+    os.makedirs(os.path.join(d, "state"), exist_ok=True)
+    os.chmod(d, 0o755)
+    shutil.copy(S["secret"], os.path.join(d, "state", "secret"))  # one key for all
+    settings = dict(LIMITS, state_backend=S["redis"].url(), redis_prefix="lab:")
+    settings.update(conf)
+    return Gate(S["lab"], d, **settings).start()
+
+
+def setup():
+    S["dir"] = new_gate_dir()
+    S["secret"] = os.path.join(S["dir"], "secret")
+    with open(S["secret"], "wb") as f:
+        f.write(os.urandom(32))
+    S["redis"] = Redis(S["dir"]).start()
+    S["lab"] = Lab(sasl_path=os.path.join(S["dir"], "unused"))
+    S["lab"].start_dovecot()
+    S["a"] = start_gate("a")
+    S["b"] = start_gate("b")
+    for g in (S["a"], S["b"]):
+        wait_until(lambda: "shared state: Redis at" in g.log_text() and " ready" in
+                   g.log_text(), 5, "gate connected to Redis")
+
+
+def teardown():
+    errors = []
+    for k in ("a", "b", "c"):
+        g = S.get(k)
+        if g:
+            rc = g.stop()
+            if rc not in (0, None):
+                errors.append("%s exited %s:\n%s" % (k, rc, g.log_text()[-3000:]))
+    if S.get("redis"):
+        S["redis"].stop()
+    S.pop("a", None)
+    teardown_suite({"lab": S.get("lab"), "dir": S.get("dir")})
+    if errors:
+        raise AssertionError("\n".join(errors))
+
+
+def attempt(gate, user, password, rip, client=None):
+    """One AUTH PLAIN through a gate: (result line, seconds it took)."""
+    c = client or GateClient(gate.socket)
+    t0 = time.time()
+    c.send(auth_line(1, "PLAIN", resp=b64("\0%s\0%s" % (user, password)), rip=rip))
+    line = c.read_until(lambda l: l.startswith((b"OK\t", b"FAIL\t")))[-1].decode()
+    took = time.time() - t0
+    if client is None:
+        c.close()
+    return line, took
+
+
+def cause(gate, line):
+    ref = re.search(r"ref=([0-9A-Z]+)", line).group(1)
+    return gate.event(ref)["cause"]
+
+
+def dovecot_checks(user):
+    return sum(1 for l in S["lab"].dovecot_log_text().splitlines()
+               if "(%s," % user in l and ("Password mismatch" in l or "unknown user" in l))
+
+
+def why(gate, arg):
+    r = subprocess.run([os.path.join(gatelab.BUILD, "authguard"), "-s", gate.control, "why",
+                        arg], capture_output=True, text=True, timeout=10)
+    return r.returncode, r.stdout + r.stderr
+
+
+@suite.test
+def spray_split_across_both_locks_at_the_global_limit():
+    user, results = "carol@example.test", []
+    lock = threading.Lock()
+
+    def one(i):
+        g = S["a"] if i % 2 else S["b"]
+        line, _ = attempt(g, user, "guess-%d" % i, "127.0.3.%d" % (i + 1))
+        with lock:
+            results.append((g, line))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(60)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(results) == 60, results
+    causes = sorted(cause(g, line) for g, line in results)
+    assert dovecot_checks(user) == 5, (dovecot_checks(user), causes)
+    assert causes.count("bad-password") == 5, causes
+    assert causes.count("account-locked") == 55, causes
+    for g in (S["a"], S["b"]):          # each server refused some: the lock is global
+        assert any(c == "account-locked" for gg, l in results if gg is g
+                   for c in [cause(g, l)]), g.log_text()[-2000:]
+    locks = S["a"].events("lock") + S["b"].events("lock")
+    assert len([e for e in locks if e["key"] == user]) == 1, locks
+
+
+@suite.test
+def a_lock_made_on_one_server_holds_on_the_other():
+    user = "alice@example.test"
+    for i in range(5):
+        line, _ = attempt(S["a"], user, "nope-%d" % i, "127.0.4.1")
+        assert line.startswith("FAIL"), line
+    line, _ = attempt(S["b"], user, "whatever", "127.0.4.2")
+    assert cause(S["b"], line) == "account-locked", line
+    assert "try again in" in line, line
+
+
+@suite.test
+def a_familiar_address_from_one_server_passes_on_the_other():
+    user = "bob@example.test"
+    line, _ = attempt(S["a"], user, "abcdefghijklmnop", "127.0.5.1")
+    assert line.startswith("OK"), line
+    for i in range(5):                  # an attacker elsewhere locks the account
+        attempt(S["b"], user, "attack-%d" % i, "127.0.5.%d" % (i + 10))
+    line, _ = attempt(S["b"], user, "x", "127.0.5.99")
+    assert cause(S["b"], line) == "account-locked", line
+    line, _ = attempt(S["b"], user, "abcdefghijklmnop", "127.0.5.1")
+    assert line.startswith("OK"), line   # the user's usual address, seen by server a
+
+
+@suite.test
+def why_on_either_server_shows_the_attempts_of_both():
+    user = "erin@example.test"
+    la, _ = attempt(S["a"], user, "first", "127.0.6.1")
+    lb, _ = attempt(S["b"], user, "second", "127.0.6.2")
+    ra = re.search(r"ref=([0-9A-Z]+)", la).group(1)
+    rb = re.search(r"ref=([0-9A-Z]+)", lb).group(1)
+    for g in (S["a"], S["b"]):
+        rc, out = why(g, user)
+        assert rc == 0 and ra in out and rb in out, out
+        assert "2 recent attempts" in out and "failures_in_window=2" in out, out
+        other = rb if g is S["a"] else ra        # by ref: the other server's attempt
+        rc, out = why(g, other)
+        assert rc == 0 and other in out and "result=fail" in out, out
+
+
+@suite.test
+def redis_killed_and_restarted_mid_run():
+    user, r = "frank@example.test", S["redis"]
+    r.kill()                            # no persistence: it comes back empty
+    wait_until(lambda: "unreachable" in S["a"].log_text(), 5, "outage logged")
+    took = []
+    for i in range(1, 5):               # decided from local state meanwhile
+        line, t = attempt(S["a"], user, "during-%d" % i, "127.0.7.1")
+        assert line.startswith("FAIL"), line
+        took.append(t)
+    st = stats(S["a"])
+    assert st["shared"] in ("down", "connecting") and int(st["shared_kept"]) >= 4, st
+    m = metrics(S["a"])
+    assert re.search(r'^authguard_shared_up\{state="(down|connecting)"\} 0$', m, re.M), m
+    assert re.search(r"^authguard_shared_outages_total [1-9]", m, re.M), m
+    r.start()
+    wait_until(lambda: stats(S["a"])["shared"] == "up" and
+               int(stats(S["a"])["shared_kept"]) == 0, 10, "gate a back on Redis")
+    assert int(stats(S["a"])["shared_merged"]) >= 4, stats(S["a"])
+    # Redis came back empty; the 4 failures server a saw are there again: one more
+    # on server b reaches the limit of 5 and locks, the next is refused
+    line, _ = attempt(S["b"], user, "after-5", "127.0.7.2")
+    assert cause(S["b"], line) == "unknown-user", line
+    line, _ = attempt(S["b"], user, "after-6", "127.0.7.2")
+    assert cause(S["b"], line) == "account-locked", line
+    assert max(took) < 1.0, took
+
+
+@suite.test
+def a_stalled_redis_delays_no_auth_beyond_redis_timeout():
+    user = "alice@example.test"         # locked above: refused before Dovecot
+    r = S["redis"]
+    r.signal(signal.SIGSTOP)
+    try:
+        took = []
+        for i in range(5):              # the gate's own time for each (ms= in its log)
+            line, _ = attempt(S["a"], user, "x", "127.0.8.1")
+            assert cause(S["a"], line) == "account-locked", line
+            took.append(int(S["a"].event(re.search(r"ref=([0-9A-Z]+)", line).group(1))["ms"]))
+        # redis_timeout is 5ms: the first waits for it, the rest decide locally at once
+        assert max(took) <= 50, took
+        wait_until(lambda: "no answer" in S["a"].log_text(), 5, "stall noticed")
+    finally:
+        r.signal(signal.SIGCONT)
+    wait_until(lambda: stats(S["a"])["shared"] == "up", 10, "gate a back on Redis")
+
+
+@suite.test
+def a_server_with_another_fingerprint_key_is_told():
+    d = os.path.join(S["dir"], "c", "state")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "secret"), "wb") as f:
+        f.write(os.urandom(32))
+    S["c"] = Gate(S["lab"], os.path.join(S["dir"], "c"), state_backend=S["redis"].url(),
+                  redis_prefix="lab:").start()
+    wait_until(lambda: "differs from the one the other servers use" in S["c"].log_text(), 5,
+               "key mismatch logged")
+    assert stats(S["c"])["shared_key_mismatch"] == "1"
+
+
+def metrics(gate):
+    r = subprocess.run([os.path.join(gatelab.BUILD, "authguard"), "-s", gate.control, "metrics"],
+                       capture_output=True, text=True, timeout=10)
+    return r.stdout
+
+
+def stats(gate):
+    r = subprocess.run([os.path.join(gatelab.BUILD, "authguard"), "-s", gate.control, "stats"],
+                       capture_output=True, text=True, timeout=10)
+    return dict(re.findall(r"([a-z_]+)=(\S+)", r.stdout))
+
+
+if __name__ == "__main__":
+    suite.run(setup, teardown)
