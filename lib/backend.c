@@ -12,7 +12,7 @@
 /*		Redis over TCP; HOST may be [IPv6]; PORT 6379, DB 0;
 /*	rediss://...
 /*		the same over TLS;
-/*	unix:/PATH[?db=DB]
+/*	unix:[[USER]:PASSWORD@]/PATH[?db=DB]
 /*		Redis on a unix socket.
 /*
 /*	USER and PASSWORD may use %XX escapes. It is pure: no name is
@@ -155,12 +155,18 @@ parse_redis(const char *s, struct backend *b, const char **err)
 	return 0;
 }
 
-/* parse_unix - unix:/PATH[?db=N] */
+/* parse_unix - unix:[[USER]:PASSWORD@]/PATH[?db=N] */
 static int
 parse_unix(const char *s, struct backend *b, const char **err)
 {
-	const char *q = strchr(s, '?'), *e = q ? q : s + strlen(s);
+	const char *at = strstr(s, "@/"), *q, *e;
 
+	if (*s != '/' && at && parse_userinfo(s, at, b, err) < 0)
+		return -1;
+	if (*s != '/' && at)
+		s = at + 1;
+	q = strchr(s, '?');
+	e = q ? q : s + strlen(s);
 	if (*s != '/')
 		return *err = "want unix:/absolute/path", -1;
 	if ((size_t)(e - s) >= sizeof(b->path))
@@ -189,8 +195,8 @@ backend_parse(const char *s, struct backend *b, const char **err)
 	}
 	if (strncmp(s, "unix:", 5) == 0)
 		return parse_unix(s + 5, b, err);
-	return *err = "want embedded, redis://HOST[:PORT][/DB] or "
-	    "unix:/PATH[?db=N]", -1;
+	return *err = "want embedded, redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] "
+	    "or unix:[[USER]:PASSWORD@]/PATH[?db=N]", -1;
 }
 
 /* backend_describe - where, without the password; -1 if it does not fit */

@@ -99,6 +99,7 @@ static int sh_was_up;
 static size_t sh_npending;
 static uint64_t sh_last_answer;		/* ms: anything answered */
 static int sh_replaying;
+static int sh_setup_errors;		/* this connection attempt's */
 
 static void shared_connect(void);
 static void shared_drop(const char *);
@@ -286,8 +287,9 @@ is_error(const redisReply *r)
 	if (r->type != REDIS_REPLY_ERROR)
 		return 0;
 	sh_st.errors++;
-	complain("Redis at %s: %.*s", sh_where, (int)r->len, r->str);
-	return 1;
+	if (sh_state == SH_UP || sh_setup_errors++ == 0)
+		complain("Redis at %s: %.*s", sh_where, (int)r->len, r->str);
+	return 1;	/* (during setup, the rest follow from the first) */
 }
 
 /* op_reply - hiredis: an answer, or NULL when the connection went */
@@ -407,12 +409,12 @@ replay(void)
 	}
 }
 
-/* setup_reply - AUTH, SELECT or SCRIPT LOAD answered */
+/* setup_reply - AUTH, SELECT or SCRIPT LOAD answered (an error is logged) */
 static void
 setup_reply(void *arg, const redisReply *r)
 {
 	if (r == NULL && sh_state == SH_CONNECTING)
-		shared_drop(arg);
+		shared_drop(NULL);
 }
 
 /* setup_done - the key check answered: ready */
@@ -457,15 +459,15 @@ setup(void)
 	if (sh_be.password[0]) {
 		c = sh_be.user[0] ? shared_command(3, "AUTH", sh_be.user,
 		    sh_be.password) : shared_command(2, "AUTH", sh_be.password);
-		op_send(c, setup_reply, "AUTH refused", NULL, 0);
+		op_send(c, setup_reply, NULL, NULL, 0);
 	}
 	if (sh_be.db) {
 		snprintf(db, sizeof(db), "%u", sh_be.db);
-		op_send(shared_command(2, "SELECT", db), setup_reply,
-		    "SELECT refused", NULL, 0);
+		op_send(shared_command(2, "SELECT", db), setup_reply, NULL, NULL,
+		    0);
 	}
 	op_send(shared_command(3, "SCRIPT", "LOAD", shared_lua), setup_reply,
-	    "SCRIPT LOAD refused", NULL, 0);
+	    NULL, NULL, 0);
 	c = shared_script("keycheck", 0, 0);
 	shared_key(c, 1, "keycheck", "");
 	shared_arg(c, 16, sh_keycheck);
@@ -521,13 +523,15 @@ kill_now(struct ev_timer *t)
 	shared_down(NULL);
 }
 
-/* shared_drop - give up on this connection */
+/* shared_drop - give up on this connection; why NULL: said already */
 static void
 shared_drop(const char *why)
 {
 	if (sh_ac == NULL || sh_kill.slot)
 		return;
-	if (sh_state == SH_UP) {
+	if (why == NULL)
+		;
+	else if (sh_state == SH_UP) {
 		sh_st.outages++;
 		msg_error("shared state: Redis at %s: %s; deciding from this "
 		    "server's state, keeping changes for later", sh_where, why);
@@ -582,6 +586,7 @@ shared_connect(void)
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);
 	sh_ac = ac;
 	sh_state = SH_CONNECTING;
+	sh_setup_errors = 0;
 	ev_timer_start(&sh_deadline, SHARED_CONNECT, connect_deadline);
 	setup();
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "accounts.h"
+#include "backend.h"
 #include "config.h"
 #include "netaddr.h"
 #include "util.h"
@@ -21,13 +22,17 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
 	char err[CONFIG_ERR_MAX];
 	const char *e;
 	unsigned flags;
-	char *s;
+	struct backend b;
+	char *s, text[512];
 
 	if (config_parse((const char *)data, len, "fuzz", &c, err,
 	    sizeof(err)) == 0)
 		config_free(&c);
 	accounts_flags_parse((const char *)data, len, &flags, &e);
 	s = xstrndup((const char *)data, len);
+	if (backend_parse(s, &b, &e) == 0 &&
+	    backend_describe(&b, text, sizeof(text)) < 0 && !b.path[0])
+		abort();	/* a parsed TCP address always fits */
 	if (netlist_parse(s, &nl, &e) == 0) {
 		netlist_match_str(&nl, "192.0.2.1");
 		netlist_free(&nl);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "history.h"
 #include "authlimits.h"
 #include "policyproto.h"
@@ -72,10 +73,32 @@ fuzz_state(const char *data, size_t len)
 	free(copy);
 }
 
+/* fuzz_record - the input as one shared recent attempt (from Redis) */
+static void
+fuzz_record(const char *data, size_t len)
+{
+	struct hist_rec r;
+	struct buf b;
+	char *copy = xstrndup(data, len), *user, *again;
+
+	if (state_history_parse(copy, &r, &user) == 0) {
+		buf_init(&b);			/* what parses, formats back */
+		state_history_format(&b, &r);
+		buf_putc(&b, 0);
+		again = xstrdup(b.data);
+		if (state_history_parse(again, &r, &user) < 0)
+			abort();
+		free(again);
+		buf_free(&b);
+	}
+	free(copy);
+}
+
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
 {
 	fuzz_requests((const char *)data, len);
 	fuzz_state((const char *)data, len);
+	fuzz_record((const char *)data, len);
 	return 0;
 }

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.parse
 
 from lab import free_port
 
@@ -25,8 +26,12 @@ class Redis:
         self.proc = None
 
     def url(self, db=0):
-        auth = ":%s@" % self.password if self.password else ""
+        auth = ":%s@" % urllib.parse.quote(self.password, safe="") if self.password else ""
         return "redis://%s127.0.0.1:%d/%d" % (auth, self.port, db)
+
+    def unix_url(self, db=0):
+        auth = ":%s@" % urllib.parse.quote(self.password, safe="") if self.password else ""
+        return "unix:%s%s?db=%d" % (auth, self.unix, db)
 
     def start(self, timeout=10):
         argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",

@@ -46,11 +46,11 @@ def setup():
     S["secret"] = os.path.join(S["dir"], "secret")
     with open(S["secret"], "wb") as f:
         f.write(os.urandom(32))
-    S["redis"] = Redis(S["dir"]).start()
+    S["redis"] = Redis(S["dir"], password="lab pass:1").start()
     S["lab"] = Lab(sasl_path=os.path.join(S["dir"], "unused"))
     S["lab"].start_dovecot()
-    S["a"] = start_gate("a")
-    S["b"] = start_gate("b")
+    S["a"] = start_gate("a")                                    # TCP
+    S["b"] = start_gate("b", state_backend=S["redis"].unix_url())  # unix socket
     for g in (S["a"], S["b"]):
         wait_until(lambda: "shared state: Redis at" in g.log_text() and " ready" in
                    g.log_text(), 5, "gate connected to Redis")
@@ -58,7 +58,7 @@ def setup():
 
 def teardown():
     errors = []
-    for k in ("a", "b", "c"):
+    for k in ("a", "b", "c", "d"):
         g = S.get(k)
         if g:
             rc = g.stop()
@@ -213,6 +213,20 @@ def a_stalled_redis_delays_no_auth_beyond_redis_timeout():
     finally:
         r.signal(signal.SIGCONT)
     wait_until(lambda: stats(S["a"])["shared"] == "up", 10, "gate a back on Redis")
+
+
+@suite.test
+def a_refused_password_is_logged_and_the_server_decides_alone():
+    d = os.path.join(S["dir"], "d")
+    os.makedirs(d, exist_ok=True)
+    url = S["redis"].url().replace("lab%20pass", "wrong")
+    S["d"] = Gate(S["lab"], d, state_backend=url, redis_prefix="lab:").start()
+    wait_until(lambda: "WRONGPASS" in S["d"].log_text(), 5, "refusal logged")
+    log = S["d"].log_text()
+    assert "lab pass" not in log and "lab%20pass" not in log and "wrong%3A1" not in log, log
+    line, _ = attempt(S["d"], "carol@example.test", "Carol-Pass-1", "127.0.9.1")
+    assert line.startswith("OK"), line  # carol is locked in Redis, not here
+    assert stats(S["d"])["shared"] != "up"
 
 
 @suite.test

@@ -184,3 +184,75 @@ TEST(sockspec_forms)
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 	    &ss, &err) < 0);
 }
+
+TEST(backend_forms)
+{
+	struct backend b;
+	const char *e = NULL;
+	char d[300];
+
+	CHECK(backend_parse("embedded", &b, &e) == 0 && b.kind == BACKEND_EMBEDDED);
+	CHECK(backend_parse("redis://10.0.0.5", &b, &e) == 0);
+	CHECK(b.kind == BACKEND_REDIS && b.port == 6379 && b.db == 0 && !b.tls);
+	CHECK_STR(b.host, "10.0.0.5");
+	CHECK(backend_parse("redis://:s3cr%3At@redis.example:6380/2", &b, &e) == 0);
+	CHECK_STR(b.host, "redis.example");
+	CHECK_STR(b.password, "s3cr:t");
+	CHECK(b.user[0] == 0 && b.port == 6380 && b.db == 2);
+	CHECK(backend_parse("redis://ag:pw@[2001:db8::1]:7000/", &b, &e) == 0);
+	CHECK_STR(b.host, "2001:db8::1");
+	CHECK_STR(b.user, "ag");
+	CHECK(b.port == 7000 && b.db == 0);
+	CHECK(backend_describe(&b, d, sizeof(d)) == 0);
+	CHECK_STR(d, "redis://[2001:db8::1]:7000/0");	/* no password */
+	CHECK(backend_parse("unix:/run/redis/redis.sock?db=3", &b, &e) == 0);
+	CHECK_STR(b.path, "/run/redis/redis.sock");
+	CHECK(b.db == 3 && b.host[0] == 0);
+	CHECK(backend_parse(":pw@/run/redis.sock?db=1", &b, &e) < 0);
+	CHECK(backend_parse("unix::p%40w@/run/redis.sock?db=1", &b, &e) == 0);
+	CHECK_STR(b.password, "p@w");
+	CHECK_STR(b.path, "/run/redis.sock");
+	CHECK(b.db == 1);
+	CHECK(backend_parse("unix:/run/a@/b.sock", &b, &e) == 0);
+	CHECK_STR(b.path, "/run/a@/b.sock");	/* '@' in a path, no user */
+	CHECK(backend_parse("rediss://h", &b, &e) == 0 && b.tls);
+}
+
+TEST(backend_refusals)
+{
+	static const char *const bad[] = {
+		"", "redis", "redis://", "redis://h:0", "redis://h:65536",
+		"redis://h:12x", "redis://h/db", "redis://h/99999",
+		"redis://pw@h", "redis://:%zz@h", "redis://:%00@h", "redis://[::1",
+		"redis://[::1]x", "redis://h o", "unix:relative", "unix:/x?db=",
+		"unix:/x?dbs=1", "memcached://h", "Embedded",
+	};
+	struct backend b;
+	const char *e;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		e = NULL;
+		CHECK(backend_parse(bad[i], &b, &e) < 0 && e != NULL);
+	}
+}
+
+TEST(config_state_backend)
+{
+	struct config c;
+	char err[256];
+
+	CHECK(parse("state_backend = redis://127.0.0.1:6379/1\n"
+	    "redis_timeout = 20ms\nredis_prefix = mx:\n"
+	    "shared_history_ttl = 2h\n", &c, err, sizeof(err)) == 0);
+	CHECK(c.state_backend.kind == BACKEND_REDIS && c.state_backend.db == 1);
+	CHECK(c.redis_timeout == 20 && c.shared_history_ttl == 7200000);
+	CHECK_STR(c.redis_prefix, "mx:");
+	config_free(&c);
+	CHECK(parse("", &c, err, sizeof(err)) == 0);
+	CHECK(c.state_backend.kind == BACKEND_EMBEDDED && c.redis_timeout == 5);
+	config_free(&c);
+	CHECK(parse("state_backend = rediss://h\n", &c, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "test.conf:1: rediss:// is not supported") != NULL);
+	CHECK(parse("state_backend = redis:/h\n", &c, err, sizeof(err)) < 0);
+}

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "history.h"
 #include "authlimits.h"
 #include "netaddr.h"
@@ -211,4 +212,54 @@ TEST(history_ring)
 	CHECK(history_nth(&h, 0)->t == 4 && history_nth(&h, 2)->t == 2);
 	CHECK(history_nth(&h, 3) == NULL);
 	history_free(&h);
+}
+
+TEST(history_record_roundtrip)
+{
+	struct hist_rec r, back;
+	struct buf b;
+	char *user, *line;
+
+	memset(&r, 0, sizeof(r));
+	strcpy(r.ref, "K7Q2M9XW3P");
+	strcpy(r.mech, "PLAIN");
+	strcpy(r.ip, "2001:db8::7");
+	strcpy(r.server, "mx 2");
+	r.t = 1795766683;
+	r.result = 1;
+	r.cause = 3;
+	r.tls = 1;
+	r.smtpd_pid = 4242;
+	r.user = "jane doe\t%\n";
+	buf_init(&b);
+	state_history_format(&b, &r);
+	buf_putc(&b, 0);
+	CHECK(strchr(b.data, '\n') == NULL && strchr(b.data, '\t') == NULL);
+	line = strdup(b.data);
+	CHECK(state_history_parse(line, &back, &user) == 0);
+	CHECK_STR(back.ref, "K7Q2M9XW3P");
+	CHECK_STR(back.ip, "2001:db8::7");
+	CHECK_STR(back.server, "mx 2");
+	CHECK_STR(user, "jane doe\t%\n");
+	CHECK(back.t == r.t && back.result == 1 && back.cause == 3 &&
+	    back.tls == 1 && back.smtpd_pid == 4242);
+	free(line);
+	r.server[0] = 0;		/* the embedded form: ten fields */
+	b.len = 0;
+	state_history_format(&b, &r);
+	buf_putc(&b, 0);
+	line = strdup(b.data);
+	CHECK(state_history_parse(line, &back, &user) == 0 && back.server[0] == 0);
+	free(line);
+	/* not a record: refused */
+	line = strdup("E a bob 0 0 0");
+	CHECK(state_history_parse(line, &back, &user) < 0);
+	free(line);
+	line = strdup("H K7Q2M9XW3P 1 1 3 1 1 PLAIN ip user server extra");
+	CHECK(state_history_parse(line, &back, &user) < 0);
+	free(line);
+	line = strdup("H K7Q2M9XW3P 1 9 3 1 1 PLAIN ip user");
+	CHECK(state_history_parse(line, &back, &user) < 0);	/* result */
+	free(line);
+	buf_free(&b);
 }
