@@ -87,6 +87,7 @@ struct why_fetch {
 	char		 account[256];
 	char		 addr[64];
 	int		 kind;		/* why_kind() */
+	char		 ref[REF_LEN + 1];	/* kind 'r' */
 	struct shared_op *op;
 	struct why_remote rem;
 };
@@ -744,6 +745,19 @@ control_command(const char *line, struct buf *b)
 	return -1;
 }
 
+/* local_ref - this server's record of a ref, or NULL */
+static const struct hist_rec *
+local_ref(const char *ref)
+{
+	const struct hist_rec *r;
+	size_t k;
+
+	for (k = 0; (r = history_nth(&store_history, k)) != NULL; k++)
+		if (strcmp(r->ref, ref) == 0)
+			return r;
+	return NULL;
+}
+
 /* fetch_free - a why fetch is over */
 static void
 fetch_free(struct why_fetch *wf)
@@ -815,6 +829,7 @@ static void
 fetch_records(void *arg, const redisReply *r)
 {
 	struct why_fetch *wf = arg;
+	const struct hist_rec *first;
 	struct shared_cmd *c;
 	size_t i;
 
@@ -829,9 +844,14 @@ fetch_records(void *arg, const redisReply *r)
 			fetch_record(wf, r->element[i]);
 	else
 		fetch_record(wf, r);
-	if (wf->kind == 'r' && wf->rem.n)
-		why_keys('r', "", &wf->rem.recs[0], wf->account,
-		    sizeof(wf->account), wf->addr, sizeof(wf->addr));
+	if (wf->kind == 'r' && (first = wf->rem.n ? &wf->rem.recs[0] :
+	    local_ref(wf->ref)) != NULL)
+		why_keys('r', "", first, wf->account, sizeof(wf->account),
+		    wf->addr, sizeof(wf->addr));
+	if (!*wf->account && !*wf->addr) {	/* nothing to ask about */
+		fetch_answer(wf);
+		return;
+	}
 	c = shared_script("info", store_now(), (*wf->account ? 1 : 0) |
 	    (*wf->addr ? 2 : 0));
 	if (*wf->account)
@@ -861,6 +881,8 @@ fetch_start(struct control_conn *cc, const char *line)
 	wf->rem.asked = 1;
 	str_copy(wf->line, sizeof(wf->line), line);
 	wf->kind = kind = why_kind(arg);
+	if (kind == 'r')
+		str_copy(wf->ref, sizeof(wf->ref), arg);
 	if (kind != 'r')
 		why_keys(kind, arg, NULL, wf->account, sizeof(wf->account),
 		    wf->addr, sizeof(wf->addr));

@@ -42,8 +42,11 @@
 #define SF_COUNT_ACCT	8u
 #define SF_COUNT_ADDR	16u
 
-/* How long a reservation in Redis outlives a server that dies holding it. */
-#define ENFORCE_RESERVE_SECS(c)	((c)->upstream_timeout / 1000 * 2 + 5)
+/*
+ * How long a reservation in Redis outlives a server that dies holding it:
+ * an attempt ends within upstream_timeout (the user lookup included).
+ */
+#define ENFORCE_RESERVE_SECS(c)	((c)->upstream_timeout / 1000 + 2)
 
 static const struct config *enf_cfg;
 
@@ -119,6 +122,22 @@ local_check(struct enforce *e)
 	return v;
 }
 
+/*
+ * mirror_until - Redis's lock time for an entry this server holds locked
+ * (an admin unlock elsewhere, or an old copy): Redis is right
+ */
+static void
+mirror_until(struct tracker *tr, const char *key, long long until)
+{
+	struct track *t = *key ? limits_find(tr, key) : NULL;
+
+	if (t && until >= 0 && limits_is_locked(t, store_now()) &&
+	    t->locked_until != (uint32_t)until) {
+		t->locked_until = (uint32_t)until;
+		store_dirty();
+	}
+}
+
 /* mirror_lock - a lock Redis reported, kept here for an outage */
 static void
 mirror_lock(struct tracker *tr, const char *key, uint32_t until)
@@ -142,16 +161,21 @@ int_at(const redisReply *r, size_t i)
 	return r->element[i]->integer;
 }
 
-/* check_late - Redis reserved for an attempt that no longer waits */
+/*
+ * check_late - Redis reserved for an attempt that no longer waits, or
+ * (r NULL) the connection went and it may have: give the place back
+ */
 static void
 check_late(const struct shared_cmd *c, const redisReply *r)
 {
 	struct shared_cmd *rel;
 	int i;
 
-	if (int_at(r, 0) != LV_ALLOW || (int_at(r, 2) <= 0 && int_at(r, 3) <= 0))
+	if (r && (int_at(r, 0) != LV_ALLOW || (int_at(r, 2) <= 0 &&
+	    int_at(r, 3) <= 0)))
 		return;
 	rel = shared_script("release", store_now(), 0);
+	rel->write = SHARED_CHANGE;
 	for (i = 3; i < 6; i++) {		/* the same keys */
 		free(rel->argv[i]);
 		rel->argv[i] = xstrdup(c->argv[i]);
@@ -182,6 +206,8 @@ check_answer(void *arg, const redisReply *r)
 		if (verdict == LV_ALLOW) {
 			e->stk.acct = int_at(r, 2) > 0;
 			e->stk.addr = int_at(r, 3) > 0;
+			mirror_until(&store_limits.acct, e->account, int_at(r, 4));
+			mirror_until(&store_limits.addr, e->addr, int_at(r, 5));
 			limits_reserve(&store_limits, &q, store_now(), &e->tk);
 		} else if (verdict == LV_IP_BLOCKED)
 			mirror_lock(&store_limits.addr, e->addr, e->retry_at);
@@ -231,6 +257,7 @@ shared_release(struct enforce *e)
 	}
 	if ((e->stk.acct || e->stk.addr) && shared_enabled()) {
 		c = script(e, "release", 0, store_now());
+		c->write = SHARED_CHANGE;	/* idempotent: safe to resend */
 		shared_send(c, NULL, NULL, NULL);
 	}
 	e->stk.acct = e->stk.addr = 0;
@@ -331,10 +358,11 @@ enforce_fail(struct enforce *e, enum cause cause, const char *ref,
 	flags = (counts & CAUSE_COUNTS_ACCOUNT ? SF_COUNT_ACCT : 0) |
 	    (counts & CAUSE_COUNTS_ADDRESS ? SF_COUNT_ADDR : 0);
 	c = script(e, "fail", flags, store_now());
-	c->write = 1;
+	c->write = SHARED_CHANGE;
 	shared_arg_num(c, 16, *e->account ? limits_hash(e->account) : 0);
 	shared_new_id(id, sizeof(id));
 	shared_arg(c, 17, id);
+	shared_key(c, 3, "f:", id);
 	e->stk.acct = e->stk.addr = 0;	/* "fail" gives them back */
 	e->fail_cb = cb;
 	e->arg = arg;
@@ -366,7 +394,7 @@ enforce_pass(struct enforce *e)
 		e->op = NULL;
 	}
 	c = script(e, "pass", 0, store_now());
-	c->write = 1;
+	c->write = SHARED_CHANGE;
 	e->stk.acct = e->stk.addr = 0;	/* "pass" gives them back */
 	shared_send(c, NULL, NULL, NULL);
 }
@@ -405,7 +433,7 @@ enforce_lock(const char *key, int is_addr, uint32_t until)
 	c = shared_script("lock", now, is_addr ? SF_ADDRESS : SF_ACCOUNT);
 	shared_key(c, is_addr ? 2 : 1, is_addr ? "i:" : "a:", key);
 	shared_arg_num(c, 16, until);
-	c->write = 1;
+	c->write = SHARED_CHANGE;
 	shared_send(c, NULL, NULL, NULL);
 	return 0;
 }
@@ -423,7 +451,7 @@ enforce_unlock(const char *key)
 	c = shared_script("unlock", store_now(), SF_ACCOUNT | SF_ADDRESS);
 	shared_key(c, 1, "a:", key);
 	shared_key(c, 2, "i:", key);
-	c->write = 1;
+	c->write = SHARED_CHANGE;
 	shared_send(c, NULL, NULL, NULL);
 	return found;
 }

@@ -112,7 +112,7 @@ static struct ev_timer gate_park_timer;
 
 static void gate_conn_close(struct gate_conn *, const char *);
 static void gate_req_forward(struct gate_req *);
-static void gate_wake_parked(void);
+static void gate_wake_parked(const char *, const char *);
 static void req_fail_answer(struct gate_req *, enum cause);
 static void req_enter(struct gate_req *, enum req_state);
 static void req_relay_learn(struct gate_req *, const char *);
@@ -202,9 +202,15 @@ req_log(struct gate_req *r)
 static void
 req_end(struct gate_req *r)
 {
+	char account[sizeof(r->enf.account)] = "", addr[sizeof(r->enf.addr)] = "";
+
+	if (r->enf_ready) {
+		memcpy(account, r->enf.account, sizeof(account));
+		memcpy(addr, r->enf.addr, sizeof(addr));
+	}
 	req_log(r);
 	req_free(r);
-	gate_wake_parked();	/* it may have held a place in a window */
+	gate_wake_parked(account, addr);	/* it may have held a place */
 }
 
 /* req_enforce_ready - the attempt's limits query, built once */
@@ -512,7 +518,7 @@ req_go(struct gate_req *r, const char *mech, const char *resp)
 static void
 gate_park_poll(struct ev_timer *t)
 {
-	gate_wake_parked();
+	gate_wake_parked(NULL, NULL);
 	if (!TAILQ_EMPTY(&gate_parked) && shared_enabled())
 		ev_timer_start(&gate_park_timer, GATE_PARK_POLL, gate_park_poll);
 }
@@ -551,7 +557,12 @@ req_verdict(struct gate_req *r, enum limits_verdict v)
 static void
 gate_check_done(void *arg, enum limits_verdict v)
 {
-	req_verdict(arg, v);
+	struct gate_req *r = arg;
+
+	if (r->gc == NULL)	/* smtpd went away meanwhile: nothing to ask */
+		req_abort(r, "smtpd connection closed");
+	else
+		req_verdict(r, v);
 }
 
 /* req_check - ask the limits; ENFORCE_ASKED: waiting for the shared state */
@@ -578,9 +589,24 @@ req_limits(struct gate_req *r)
 		req_verdict(r, (enum limits_verdict)v);
 }
 
+/*
+ * parked_concerns - with a shared state, an attempt that ended wakes only
+ * those waiting for its account or address (each wake is a question to
+ * Redis); the poll (account NULL) wakes all, as does every end without one
+ */
+static int
+parked_concerns(const struct gate_req *r, const char *account,
+    const char *addr)
+{
+	if (account == NULL || !shared_enabled())
+		return 1;
+	return (*account && strcmp(r->enf.account, account) == 0) ||
+	    (*addr && strcmp(r->enf.addr, addr) == 0);
+}
+
 /* gate_wake_parked - limits changed: let waiting attempts try again */
 static void
-gate_wake_parked(void)
+gate_wake_parked(const char *account, const char *addr)
 {
 	struct gate_req *r;
 	int v = LV_WAIT;
@@ -590,7 +616,8 @@ gate_wake_parked(void)
 	gate_waking = 1;
 	do {
 		TAILQ_FOREACH(r, &gate_parked, park_link)
-			if ((v = req_check(r)) != LV_WAIT)
+			if (parked_concerns(r, account, addr) &&
+			    (v = req_check(r)) != LV_WAIT)
 				break;
 		if (r && v != ENFORCE_ASKED) {
 			req_unpark(r);

@@ -235,11 +235,11 @@ main(int argc, char **argv)
 	msg_info("started: sasl_listen %s", cfg.sasl_listen.kind == SOCK_UNIX ?
 	    cfg.sasl_listen.path : cfg.sasl_listen.host);
 	serve();
+	shared_shutdown();	/* waiting attempts decide locally */
 	gate_shutdown();
 	policy_shutdown();
 	control_shutdown();
 	metrics_shutdown();
-	shared_shutdown();
 	ev_shutdown();
 	store_shutdown();
 	unlink_socket(&cfg.sasl_listen);

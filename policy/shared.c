@@ -23,10 +23,11 @@
 /*	While Redis is down, every change (failures, successes, locks,
 /*	recent attempts) is kept in a journal, and so is every change
 /*	sent on a connection that went away before it answered: on the
-/*	next connection they are sent again, with the time they happened.
-/*	Failures carry a unique id, so one sent twice counts once. The
-/*	journal holds at most SHARED_JOURNAL_MAX changes; the oldest go
-/*	first, counted.
+/*	next connection they are sent again, in order, with the time they
+/*	happened, a batch at a time. Failures carry a unique id, so one
+/*	sent twice counts once. The journal keeps at most
+/*	SHARED_JOURNAL_MAX changes to the limits and as many commands for
+/*	recent attempts; past that the oldest go, counted and logged.
 /*
 /*	A host name is resolved once, at start: the event loop never
 /*	waits for DNS.
@@ -64,7 +65,7 @@ enum shared_state { SH_OFF, SH_DOWN, SH_CONNECTING, SH_UP };
 
 struct shared_op {
 	TAILQ_ENTRY(shared_op) link;	/* sent, unanswered; oldest first */
-	struct shared_cmd *cmd;
+	struct shared_cmd *cmd;		/* NULL once handed to the journal */
 	shared_cb	 cb;		/* NULL: nobody waits any more */
 	void		*arg;
 	shared_late_cb	 late;
@@ -90,8 +91,12 @@ static enum shared_state sh_state = SH_OFF;
 static redisAsyncContext *sh_ac;
 static struct ev_timer sh_retry, sh_deadline, sh_kill, sh_tick;
 static TAILQ_HEAD(, shared_op) sh_pending = TAILQ_HEAD_INITIALIZER(sh_pending);
-static TAILQ_HEAD(, journal_rec) sh_journal =
-    TAILQ_HEAD_INITIALIZER(sh_journal);
+TAILQ_HEAD(journal, journal_rec);
+static struct journal sh_journal[2] = {	/* changes, records */
+	TAILQ_HEAD_INITIALIZER(sh_journal[0]),
+	TAILQ_HEAD_INITIALIZER(sh_journal[1]),
+};
+static size_t sh_jcount[2];
 static struct shared_stats sh_st;
 static char sh_last_complaint[256];
 static uint64_t sh_last_complained;
@@ -246,74 +251,152 @@ shared_new_id(char *buf, size_t len)
 	snprintf(buf, len, "%s.%llu", sh_idbase, ++sh_idseq);
 }
 
-/* journal_add - keep a change for the next connection */
+/* journal_take - the oldest kept command of a kind, or NULL */
+static struct shared_cmd *
+journal_take(int k)
+{
+	struct journal_rec *j = TAILQ_FIRST(&sh_journal[k]);
+	struct shared_cmd *c;
+
+	if (j == NULL)
+		return NULL;
+	TAILQ_REMOVE(&sh_journal[k], j, link);
+	sh_jcount[k]--;
+	sh_st.journal--;
+	c = j->cmd;
+	free(j);
+	return c;
+}
+
+/* journal_add - keep a change for the next connection (takes it) */
 static void
 journal_add(struct shared_cmd *c)
 {
+	int k = c->write == SHARED_RECORD;
 	struct journal_rec *j;
 
-	if (sh_st.journal >= SHARED_JOURNAL_MAX) {
-		j = TAILQ_FIRST(&sh_journal);
-		TAILQ_REMOVE(&sh_journal, j, link);
-		cmd_free(j->cmd);
-		free(j);
-		sh_st.journal--;
+	if (sh_state == SH_OFF) {	/* stopping: nothing comes next */
+		cmd_free(c);
+		return;
+	}
+	if (sh_jcount[k] >= SHARED_JOURNAL_MAX) {
+		cmd_free(journal_take(k));
 		sh_st.dropped++;
+		complain("Redis at %s: unreachable for long; the oldest kept %s "
+		    "are dropped", sh_where, k ? "recent attempts" : "changes");
 	}
 	j = xmalloc(sizeof(*j));
 	j->cmd = c;
-	TAILQ_INSERT_TAIL(&sh_journal, j, link);
+	TAILQ_INSERT_TAIL(&sh_journal[k], j, link);
+	sh_jcount[k]++;
 	sh_st.journal++;
 }
 
-/* op_end - an operation is over: keep its change if it may be lost */
+/* cmd_copy - a command's own copy */
+static struct shared_cmd *
+cmd_copy(const struct shared_cmd *c)
+{
+	struct shared_cmd *d = xcalloc(1, sizeof(*d));
+	int i;
+
+	for (i = 0; i < c->argc; i++)
+		cmd_set(d, i, c->argv[i], c->len[i]);
+	d->argc = c->argc;
+	d->write = c->write;
+	return d;
+}
+
+/* op_keep - an unanswered change goes to the journal, in sending order */
 static void
-op_end(struct shared_op *op, int keep)
+op_keep(struct shared_op *op)
+{
+	if (op->cmd == NULL || !op->cmd->write)
+		return;
+	journal_add(op->late ? cmd_copy(op->cmd) : op->cmd);
+	if (!op->late)
+		op->cmd = NULL;
+}
+
+/* op_end - an operation is over */
+static void
+op_end(struct shared_op *op)
 {
 	TAILQ_REMOVE(&sh_pending, op, link);
 	sh_npending--;
 	ev_timer_stop(&op->timer);
-	if (keep && op->cmd->write)
-		journal_add(op->cmd);
-	else
+	if (op->cmd)
 		cmd_free(op->cmd);
 	free(op);
 }
 
-/* is_error - an error reply, logged */
+/*
+ * is_error - an error reply, logged. While connecting only its first
+ * word: Redis may quote a refused command's arguments (the password).
+ */
 static int
 is_error(const redisReply *r)
 {
 	if (r->type != REDIS_REPLY_ERROR)
 		return 0;
 	sh_st.errors++;
-	if (sh_state == SH_UP || sh_setup_errors++ == 0)
+	if (sh_state == SH_UP)
 		complain("Redis at %s: %.*s", sh_where, (int)r->len, r->str);
-	return 1;	/* (during setup, the rest follow from the first) */
+	else if (sh_setup_errors++ == 0)	/* the rest follow from it */
+		complain("Redis at %s refused the connection's setup: %.*s",
+		    sh_where, (int)strcspn(r->str, " "), r->str);
+	return 1;
+}
+
+/*
+ * lost_cause - an error that says this connection cannot apply changes
+ * (script flushed, a replica or a server still loading, a password
+ * changed, a script stuck): drop it, keep the change, try again later
+ */
+static const char *
+lost_cause(const redisReply *r)
+{
+	static const char *const words[] = {"NOSCRIPT", "READONLY", "LOADING",
+	    "MASTERDOWN", "NOAUTH", "BUSY"};
+	size_t i, n;
+
+	if (r->type != REDIS_REPLY_ERROR)
+		return NULL;
+	for (i = 0; i < NELEM(words); i++) {
+		n = strlen(words[i]);
+		if (strncmp(r->str, words[i], n) == 0 && (r->str[n] == ' ' ||
+		    r->str[n] == 0))
+			return words[i];
+	}
+	return NULL;
 }
 
 /* op_reply - hiredis: an answer, or NULL when the connection went */
 static void
 op_reply(redisAsyncContext *ac, void *reply, void *priv)
 {
-	struct shared_op *op = priv;
+	struct shared_op *op = priv, *o;
 	const redisReply *r = reply;
 	shared_cb cb = op->cb;
-	int gone = r == NULL || (r->type == REDIS_REPLY_ERROR &&
-	    strncmp(r->str, "NOSCRIPT", 8) == 0);
+	const char *lost = r ? lost_cause(r) : "closed";
+	char why[64];
 
 	if (r)
 		sh_last_answer = ev_now();
+	if (lost)			/* keep them all before anything newer */
+		TAILQ_FOREACH(o, &sh_pending, link)
+			op_keep(o);
 	if (r && is_error(r))
 		r = NULL;
-	if (gone && reply)	/* SCRIPT FLUSH: load it again, send again */
-		shared_drop("the script is gone (SCRIPT FLUSH?)");
+	if (lost && reply) {
+		snprintf(why, sizeof(why), "%s: reconnecting", lost);
+		shared_drop(why);
+	}
 	op->cb = NULL;
 	if (cb)
 		cb(op->arg, r);
-	else if (op->late && r)
-		op->late(op->cmd, r);
-	op_end(op, gone);
+	if (op->late && op->cmd && (lost || (cb == NULL && r)))
+		op->late(op->cmd, r);	/* NULL: it may have been applied */
+	op_end(op);
 }
 
 /* op_timeout - the caller waited long enough: it decides locally */
@@ -387,25 +470,43 @@ shared_forget(struct shared_op *op)
 	op->cb = NULL;
 }
 
-/* replay - send what was kept while Redis was away */
+/* replay_next - a batch of kept changes was applied: the next one */
+static void
+replay_next(void *arg, const redisReply *r)
+{
+	sh_replaying = 0;
+	if (r && sh_state == SH_UP)
+		replay();
+}
+
+/*
+ * replay - send what was kept while Redis was away, a batch at a time
+ * (changes to the limits first), so that the output queue stays short
+ * and live checks wait behind one batch at most
+ */
 static void
 replay(void)
 {
-	struct journal_rec *j;
-	size_t n = sh_st.journal;
+	struct shared_cmd *c;
+	int n;
 
-	if (n == 0)
+	if (sh_replaying)
 		return;
-	msg_info("shared state: sending %zu changes kept while Redis was "
-	    "unreachable", n);
-	while ((j = TAILQ_FIRST(&sh_journal)) != NULL && sh_state == SH_UP) {
-		TAILQ_REMOVE(&sh_journal, j, link);
-		sh_st.journal--;
-		if (op_send(j->cmd, NULL, NULL, NULL, 0) == NULL)
-			journal_add(j->cmd);
+	for (n = 0; n < SHARED_REPLAY_BATCH && sh_state == SH_UP; n++) {
+		if ((c = journal_take(0)) == NULL && (c = journal_take(1)) == NULL)
+			break;
+		if (op_send(c, NULL, NULL, NULL, 0) == NULL) {
+			journal_add(c);		/* (at the tail; it stops here) */
+			return;
+		}
+		sh_st.merged++;
+	}
+	if (n > 0 && sh_state == SH_UP &&
+	    (c = shared_command(1, "PING")) != NULL) {
+		if (op_send(c, replay_next, NULL, NULL, 0))
+			sh_replaying = 1;
 		else
-			sh_st.merged++;
-		free(j);
+			cmd_free(c);
 	}
 }
 
@@ -449,6 +550,14 @@ setup_done(void *arg, const redisReply *r)
 	replay();
 }
 
+/* setup_send - one setup command, waited for until the connect deadline */
+static void
+setup_send(struct shared_cmd *c, shared_cb cb)
+{
+	if (op_send(c, cb, NULL, NULL, 0) == NULL)
+		cmd_free(c);
+}
+
 /* setup - what a new connection sends first (queued until connected) */
 static void
 setup(void)
@@ -456,22 +565,26 @@ setup(void)
 	struct shared_cmd *c;
 	char db[16];
 
-	if (sh_be.password[0]) {
-		c = sh_be.user[0] ? shared_command(3, "AUTH", sh_be.user,
-		    sh_be.password) : shared_command(2, "AUTH", sh_be.password);
-		op_send(c, setup_reply, NULL, NULL, 0);
-	}
+	if (sh_be.password[0])
+		setup_send(sh_be.user[0] ? shared_command(3, "AUTH", sh_be.user,
+		    sh_be.password) : shared_command(2, "AUTH", sh_be.password),
+		    setup_reply);
 	if (sh_be.db) {
 		snprintf(db, sizeof(db), "%u", sh_be.db);
-		op_send(shared_command(2, "SELECT", db), setup_reply, NULL, NULL,
-		    0);
+		setup_send(shared_command(2, "SELECT", db), setup_reply);
 	}
-	op_send(shared_command(3, "SCRIPT", "LOAD", shared_lua), setup_reply,
-	    NULL, NULL, 0);
+	setup_send(shared_command(3, "SCRIPT", "LOAD", shared_lua), setup_reply);
 	c = shared_script("keycheck", 0, 0);
 	shared_key(c, 1, "keycheck", "");
 	shared_arg(c, 16, sh_keycheck);
-	op_send(c, setup_done, NULL, NULL, 0);
+	setup_send(c, setup_done);
+}
+
+/* retry - time for another connection */
+static void
+retry(struct ev_timer *t)
+{
+	shared_connect();
 }
 
 /* shared_down - the connection is gone: local decisions, retry */
@@ -491,8 +604,7 @@ shared_down(const char *why)
 	sh_ac = NULL;
 	ev_timer_stop(&sh_deadline);
 	ev_timer_stop(&sh_kill);
-	ev_timer_start(&sh_retry, SHARED_RETRY, (void (*)(struct ev_timer *))
-	    shared_connect);
+	ev_timer_start(&sh_retry, SHARED_RETRY, retry);
 }
 
 /* on_connect - hiredis: connected, or not */
@@ -527,8 +639,12 @@ kill_now(struct ev_timer *t)
 static void
 shared_drop(const char *why)
 {
+	struct shared_op *op;
+
 	if (sh_ac == NULL || sh_kill.slot)
 		return;
+	TAILQ_FOREACH(op, &sh_pending, link)
+		op_keep(op);	/* before anything newer is kept */
 	if (why == NULL)
 		;
 	else if (sh_state == SH_UP) {
@@ -576,8 +692,7 @@ shared_connect(void)
 		    "out of memory");
 		if (ac)
 			redisAsyncFree(ac);
-		ev_timer_start(&sh_retry, SHARED_RETRY,
-		    (void (*)(struct ev_timer *))shared_connect);
+		ev_timer_start(&sh_retry, SHARED_RETRY, retry);
 		sh_state = SH_DOWN;
 		return;
 	}
@@ -652,7 +767,7 @@ shared_reconfigure(const struct config *cfg)
 void
 shared_shutdown(void)
 {
-	struct journal_rec *j;
+	struct shared_cmd *c;
 
 	if (sh_state == SH_OFF)
 		return;
@@ -660,22 +775,17 @@ shared_shutdown(void)
 	ev_timer_stop(&sh_deadline);
 	ev_timer_stop(&sh_kill);
 	ev_timer_stop(&sh_tick);
+	if (sh_st.journal || !TAILQ_EMPTY(&sh_pending))
+		msg_error("shared state: %zu changes not yet in Redis are lost",
+		    sh_st.journal + sh_npending);
+	sh_state = SH_OFF;	/* callbacks decide locally, keep nothing */
 	if (sh_ac) {
-		sh_state = SH_DOWN;	/* callbacks decide locally now */
 		sh_ac->onDisconnect = NULL;
 		redisAsyncFree(sh_ac);
 		sh_ac = NULL;
 	}
-	sh_state = SH_OFF;
-	if (sh_st.journal)
-		msg_error("shared state: %zu changes made while Redis was "
-		    "unreachable are lost", sh_st.journal);
-	while ((j = TAILQ_FIRST(&sh_journal)) != NULL) {
-		TAILQ_REMOVE(&sh_journal, j, link);
-		cmd_free(j->cmd);
-		free(j);
-	}
-	sh_st.journal = 0;
+	while ((c = journal_take(0)) != NULL || (c = journal_take(1)) != NULL)
+		cmd_free(c);
 }
 
 /* shared_enabled - does state_backend name Redis? */

@@ -18,10 +18,13 @@
 #define SHARED_ARGS	24
 #define SHARED_ARGV(n)	(5 + (n))	/* the script's ARGV[n] */
 
+/* shared_cmd.write: a change, kept and sent again when it may be lost */
+#define SHARED_CHANGE	1	/* limits: kept first */
+#define SHARED_RECORD	2	/* a recent attempt: dropped first */
+
 struct shared_cmd {
 	int		 argc;
-	int		 write;		/* a change: kept and sent again later
-					 * when it may not have been applied */
+	int		 write;		/* 0, SHARED_CHANGE or SHARED_RECORD */
 	char		*argv[SHARED_ARGS];
 	size_t		 len[SHARED_ARGS];
 };

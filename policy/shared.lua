@@ -88,7 +88,9 @@ local function lock(e)
 	local level = e.ll
 	if e.lt > 0 and now - e.lt > 2 * lock_max then level = 0 end
 	local secs = math.min(lock_time * 2 ^ math.min(level, 30), lock_max)
-	e.lu, e.ll, e.lt, e.f = now + secs, math.min(level + 1, 30), now, {}
+	-- a replay (an old "now") never shortens a later lock
+	e.lu, e.ll = math.max(e.lu, now + secs), math.min(level + 1, 30)
+	e.lt, e.f = math.max(e.lt, now), {}
 	return e.lu
 end
 
@@ -145,7 +147,8 @@ local i = entries and bit(1) and load(KEYS[2], addr_secs) or nil
 local no_limit = bit(2)
 
 -- check: may an attempt go ahead? {verdict, retry_at, reserved account,
--- reserved address}; verdicts as enum limits_verdict
+-- reserved address, account locked until, address locked until};
+-- verdicts as enum limits_verdict
 if op == 'check' then
 	local expires = tonumber(ARGV[16])
 	if i and not locked(i) and #i.f >= addr_n then lock(i); save(i) end
@@ -164,7 +167,7 @@ if op == 'check' then
 	if applies and not has_fp(a, fp) then
 		a.r[#a.r + 1] = {resid, expires}; ra = 1; save(a)
 	end
-	return {0, 0, ra, ri}
+	return {0, 0, ra, ri, a and a.lu or 0, i and i.lu or 0}
 end
 
 -- fail: {stale, guessing, locked_until, the account was locked}
@@ -173,6 +176,15 @@ if op == 'fail' then
 	local out = {0, 0, 0, 0}
 	if i then unreserve(i) end
 	if a then unreserve(a) end
+	-- KEYS[3] names this failure: one sent again (after a lost
+	-- connection) is not counted again, even after a lock emptied the window
+	local new = redis.call('SET', KEYS[3], 1, 'NX', 'EX',
+	    math.max(acct_secs, addr_secs)) ~= false
+	if not new then
+		if i then save(i) end
+		if a then save(a) end
+		return out
+	end
 	if i and bit(4) then
 		out[1] = math.max(out[1], record(i, addr_n, fp, acct_who, id))
 		if distinct(i, 3) >= guess then out[2] = 1 end

@@ -208,7 +208,7 @@ static void
 share_cmd(struct shared_cmd *c, int key, const char *kind, const char *name)
 {
 	shared_key_at(c, key, kind, name);
-	c->write = 1;
+	c->write = SHARED_RECORD;
 	shared_send(c, NULL, NULL, NULL);
 }
 

@@ -202,6 +202,15 @@ def a_stalled_redis_delays_no_auth_beyond_redis_timeout():
     r = S["redis"]
     r.signal(signal.SIGSTOP)
     try:
+        # an smtpd that goes away while its check waits for Redis: nothing
+        # goes on to Dovecot for it (asked at once, before the stall is seen)
+        c = GateClient(S["a"].socket)
+        c.send(auth_line(1, "PLAIN", resp=b64("\0ghost@example.test\0boo"),
+                         rip="127.0.8.2"))
+        c.close()
+        ev = S["a"].wait_events(lambda e: e.get("user") == "ghost@example.test")[0]
+        assert ev["result"] == "abort", ev
+        assert dovecot_checks("ghost@example.test") == 0
         took = []
         for i in range(5):              # the gate's own time for each (ms= in its log)
             line, _ = attempt(S["a"], user, "x", "127.0.8.1")
@@ -213,6 +222,30 @@ def a_stalled_redis_delays_no_auth_beyond_redis_timeout():
     finally:
         r.signal(signal.SIGCONT)
     wait_until(lambda: stats(S["a"])["shared"] == "up", 10, "gate a back on Redis")
+
+
+@suite.test
+def a_change_sent_again_counts_once_and_never_shortens_a_lock():
+    acct, fid = ("t:a:zed", "", "t:f:1"), "t:f:"
+    now = 2000000000
+    for i in range(3):                  # the third failure locks (limit 3)
+        out = script("fail", now + i, 1 | 8, (acct[0], "", fid + str(i)), fp=i + 1,
+                     a17=str(i))
+    assert out[2] == now + 2 + 100, out
+    # the third again (its answer was lost with the connection): not counted again,
+    # although the lock emptied the window
+    out = script("fail", now + 2, 1 | 8, (acct[0], "", fid + "2"), fp=3, a17="2")
+    assert out == [0, 0, 0, 0], out
+    assert script("info", now + 3, 1, acct)[:2] == [now + 102, 0]
+    # a failure kept during an outage arrives with an older time: the lock stays
+    script("fail", now + 1, 1 | 8, (acct[0], "", fid + "9"), fp=9, a17="9")
+    assert script("info", now + 3, 1, acct)[0] == now + 102
+    # a reservation is given back by its id, and expires with its server
+    out = script("check", now + 3, 2, ("", "t:i:1.2.3.4/32", ""), resid="r1",
+                 a16=str(now + 13))
+    assert out[:4] == [0, 0, 0, 1], out
+    script("release", now + 3, 2, ("", "t:i:1.2.3.4/32", ""), resid="r1")
+    assert S["redis"].cli("EXISTS", "t:i:1.2.3.4/32").strip() == "0"   # nothing left
 
 
 @suite.test
@@ -240,6 +273,17 @@ def a_server_with_another_fingerprint_key_is_told():
     wait_until(lambda: "differs from the one the other servers use" in S["c"].log_text(), 5,
                "key mismatch logged")
     assert stats(S["c"])["shared_key_mismatch"] == "1"
+
+
+def script(op, now, flags, keys=("", "", ""), fp=0, who=0, resid="", a16="", a17="",
+           a18=""):
+    """shared.lua run directly (account limit 3/60s, address 50/60s, lock 100s, max 1000s)."""
+    r = S["redis"]
+    sha = r.cli("SCRIPT", "LOAD", open(os.path.join(os.path.dirname(
+        os.path.abspath(__file__)), "..", "..", "policy", "shared.lua")).read()).strip()
+    out = r.cli("EVALSHA", sha, 3, *keys, op, now, 3, 60, 50, 60, 100, 1000, 86400, 100, 10,
+                fp, who, flags, resid, a16, a17, a18)
+    return [int(x) for x in out.split()]
 
 
 def metrics(gate):
