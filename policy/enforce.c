@@ -399,9 +399,9 @@ enforce_pass(struct enforce *e)
 	shared_send(c, NULL, NULL, NULL);
 }
 
-/* enforce_locked - is the account locked for this attempt (relayed OK)? */
-int
-enforce_locked(struct enforce *e)
+/* local_locked - this server's view: is the account locked for this attempt? */
+static int
+local_locked(struct enforce *e)
 {
 	struct limits_query q = query(e);
 	struct track *t;
@@ -415,6 +415,48 @@ enforce_locked(struct enforce *e)
 		return 0;
 	e->retry_at = t->locked_until;
 	return 1;
+}
+
+/* locked_answer - Redis's lock time for the account (0: not for this one) */
+static void
+locked_answer(void *arg, const redisReply *r)
+{
+	struct enforce *e = arg;
+	int locked;
+
+	e->op = NULL;
+	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
+		shared_count_local();
+		locked = local_locked(e);
+	} else if ((locked = r->integer > 0) != 0) {
+		e->retry_at = (uint32_t)r->integer;
+		mirror_lock(&store_limits.acct, e->account, e->retry_at);
+	}
+	e->locked_cb(e->arg, locked);
+}
+
+/*
+ * enforce_locked - after a relayed mechanism's OK (the account known only
+ * now): is the account locked for this attempt? 1 or 0, or ENFORCE_ASKED
+ * and cb(arg, locked) follows.
+ */
+int
+enforce_locked(struct enforce *e, void (*cb)(void *, int), void *arg)
+{
+	struct shared_cmd *c;
+
+	if (!*e->account || e->exempt || e->no_limit)
+		return 0;
+	if (!shared_up())
+		return local_locked(e);
+	c = script(e, "locked", 0, store_now());
+	e->locked_cb = cb;
+	e->arg = arg;
+	if ((e->op = shared_send(c, locked_answer, e, NULL)) == NULL) {
+		shared_count_local();
+		return local_locked(e);
+	}
+	return ENFORCE_ASKED;
 }
 
 /* enforce_lock - the admin locks an account or address key until a time */

@@ -32,6 +32,7 @@ struct enforce {
 	struct shared_op *op;
 	void		(*check_cb)(void *, enum limits_verdict);
 	void		(*fail_cb)(void *, enum cause);
+	void		(*locked_cb)(void *, int);
 	void		*arg;
 	enum cause	 cause;		/* the failure being recorded */
 	struct limits_outcome local;	/* its outcome here */
@@ -47,7 +48,7 @@ int	enforce_fail(struct enforce *, enum cause, const char *,
 	    void (*)(void *, enum cause), void *);
 void	enforce_pass(struct enforce *);
 void	enforce_release(struct enforce *);
-int	enforce_locked(struct enforce *);
+int	enforce_locked(struct enforce *, void (*)(void *, int), void *);
 int	enforce_lock(const char *, int, uint32_t);
 int	enforce_unlock(const char *);
 

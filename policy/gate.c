@@ -84,6 +84,8 @@ struct gate_req {
 	char		*user;
 	char		*pass;		/* wiped when the request ends */
 	char		*resp;		/* relayed: the initial response */
+	char		*ok_args;	/* relayed OK held for the shared lock
+					 * check: its fields after the id */
 	unsigned	 flags;		/* accounts_map */
 	uint64_t	 asked;		/* when Postfix last sent us something */
 	struct attempt	 at;
@@ -168,6 +170,7 @@ req_free(struct gate_req *r)
 		userdb_cancel(r->udb_id);
 	req_wipe_secrets(r);
 	wipe_str(r->resp);
+	free(r->ok_args);
 	free(r->params);
 	free(r->authzid);
 	free(r->user);
@@ -322,22 +325,35 @@ req_abort(struct gate_req *r, const char *why)
 	req_end(r);
 }
 
-/* req_pass - Dovecot said OK: relay it, log, end */
+/* ok_args - Dovecot's OK fields after the id, tab-separated */
+static char *
+ok_args(const struct authline *al)
+{
+	struct buf b;
+	char *s;
+	int i;
+
+	buf_init(&b);
+	for (i = 2; i < al->argc; i++)
+		buf_printf(&b, "\t%s", al->argv[i]);
+	buf_putc(&b, 0);
+	s = xstrdup(b.data);
+	buf_free(&b);
+	return s;
+}
+
+/* req_pass - Dovecot said OK: relay it (args as ok_args()), log, end */
 static void
-req_pass(struct gate_req *r, struct authline *al)
+req_pass(struct gate_req *r, const char *args)
 {
 	struct buf line;
-	int i;
 
 	r->at.result = ATTEMPT_PASS;
 	req_enforce_ready(r);
 	enforce_pass(&r->enf);
 	if (r->gc) {
 		buf_init(&line);
-		buf_printf(&line, "OK\t%u", r->cid);
-		for (i = 2; i < al->argc; i++)
-			buf_printf(&line, "\t%s", al->argv[i]);
-		buf_putc(&line, '\n');
+		buf_printf(&line, "OK\t%u%s\n", r->cid, args);
 		conn_send(&r->gc->c, line.data, line.len);
 		buf_free(&line);
 	}
@@ -705,12 +721,30 @@ req_relay_ok_check(struct gate_req *r, const struct auth_reply *rep)
 	req_relay_learn(r, rep->user);
 	if (r->flags & ACCT_DISABLED)
 		return CAUSE_ACCOUNT_DISABLED;
-	if (enforce_locked(&r->enf))
-		return CAUSE_ACCOUNT_LOCKED;
 	for (i = 0; i < NELEM(oauth); i++)
 		if (strcmp(r->at.mech, oauth[i]) == 0)
 			return CAUSE_NONE;
 	return r->flags & ACCT_OAUTH_ONLY ? CAUSE_OAUTH_REQUIRED : CAUSE_NONE;
+}
+
+/*
+ * req_relay_lock_done - a relayed mechanism's OK, once the account's
+ * lock is known (locked: the lock holds whatever Dovecot said)
+ */
+static void
+req_relay_lock_done(struct gate_req *r, int locked)
+{
+	if (locked)
+		req_fail(r, CAUSE_ACCOUNT_LOCKED);
+	else
+		req_pass(r, r->ok_args);
+}
+
+/* gate_relay_lock_done - the shared state answered the lock question */
+static void
+gate_relay_lock_done(void *arg, int locked)
+{
+	req_relay_lock_done(arg, locked);
 }
 
 /* gate_upstream_reply - OK, FAIL or CONT from Dovecot */
@@ -720,18 +754,25 @@ gate_upstream_reply(void *arg, const struct auth_reply *rep,
 {
 	struct gate_req *r = arg;
 	enum cause cause;
+	int locked;
 
 	if (rep->kind != AUTH_REPLY_CONT)
 		r->uid = 0;
 	switch (rep->kind) {
 	case AUTH_REPLY_OK:
-		if ((cause = req_relay_ok_check(r, rep)) != CAUSE_NONE)
+		if ((cause = req_relay_ok_check(r, rep)) != CAUSE_NONE) {
 			req_fail(r, cause);
-		else {
-			if (r->user == NULL && rep->user)
-				attempt_set_user(&r->at, rep->user);
-			req_pass(r, al);
+			break;
 		}
+		if (r->user == NULL && rep->user)
+			attempt_set_user(&r->at, rep->user);
+		r->ok_args = ok_args(al);
+		locked = r->kind == RK_RELAY && rep->user ?
+		    enforce_locked(&r->enf, gate_relay_lock_done, r) : 0;
+		if (locked == ENFORCE_ASKED)
+			req_enter(r, RS_SHARED);
+		else
+			req_relay_lock_done(r, locked);
 		break;
 	case AUTH_REPLY_FAIL:
 		req_classify(r, rep);

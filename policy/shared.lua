@@ -250,6 +250,15 @@ if op == 'unlock' then
 	return n
 end
 
+-- locked: after a relayed mechanism's OK, the account's lock time, 0
+-- when it is not locked for this address (familiar)
+if op == 'locked' then
+	if a and not no_limit and locked(a) and not familiar(a, who) then
+		return a.lu
+	end
+	return 0
+end
+
 -- info: {account locked until, failures, familiar, address locked
 -- until, failures}, for authguard why
 if op == 'info' then

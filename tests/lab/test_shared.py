@@ -9,6 +9,9 @@ what happened meanwhile is merged back when it returns.
 Dovecot logs every password it checks (auth_verbose), so "reached Dovecot" is counted in its log.
 """
 
+import base64
+import hashlib
+import hmac
 import os
 import re
 import shutil
@@ -47,7 +50,9 @@ def setup():
     with open(S["secret"], "wb") as f:
         f.write(os.urandom(32))
     S["redis"] = Redis(S["dir"], password="lab pass:1").start()
-    S["lab"] = Lab(sasl_path=os.path.join(S["dir"], "unused"))
+    # CRAM-MD5 too: a mechanism the gate relays without seeing the user until Dovecot's OK
+    S["lab"] = Lab(sasl_path=os.path.join(S["dir"], "unused"),
+                   extra_dovecot_conf="auth_mechanisms = plain login cram-md5")
     S["lab"].start_dovecot()
     S["a"] = start_gate("a")                                    # TCP
     S["b"] = start_gate("b", state_backend=S["redis"].unix_url())  # unix socket
@@ -98,6 +103,40 @@ def why(gate, arg):
     r = subprocess.run([os.path.join(gatelab.BUILD, "authguard"), "-s", gate.control, "why",
                         arg], capture_output=True, text=True, timeout=10)
     return r.returncode, r.stdout + r.stderr
+
+
+def cli(gate, *args):
+    r = subprocess.run([os.path.join(gatelab.BUILD, "authguard"), "-s", gate.control] +
+                       list(args), capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def cram_md5(gate, user, password, rip):
+    """A relayed CRAM-MD5 exchange with the real Dovecot through a gate: the result line."""
+    c = GateClient(gate.socket)
+    try:
+        c.send(auth_line(7, "CRAM-MD5", rip=rip))
+        line = c.line().decode()
+        assert line.startswith("CONT\t7\t"), line
+        challenge = base64.b64decode(line.split("\t")[2])
+        digest = hmac.new(password.encode(), challenge, hashlib.md5).hexdigest()
+        c.send("CONT\t7\t%s\n" % b64("%s %s" % (user, digest)))
+        return c.line().decode()
+    finally:
+        c.close()
+
+
+@suite.test
+def a_lock_made_elsewhere_holds_for_a_relayed_mechanism():
+    user = "carol@example.test"
+    assert cram_md5(S["b"], user, "Carol-Pass-1", "127.0.2.1").startswith("OK\t7\t")
+    cli(S["a"], "lock", user, "--for", "10m")       # on the other server, by the admin
+    line = cram_md5(S["b"], user, "Carol-Pass-1", "127.0.2.2")
+    assert line.startswith("FAIL\t7\t") and "this account" in line, line
+    assert cause(S["b"], line) == "account-locked"
+    cli(S["a"], "unlock", user)                     # lifted everywhere
+    assert cram_md5(S["b"], user, "Carol-Pass-1", "127.0.2.3").startswith("OK\t7\t")
 
 
 @suite.test
