@@ -132,7 +132,8 @@ mirror_until(struct tracker *tr, const char *key, long long until)
 	struct track *t = *key ? limits_find(tr, key) : NULL;
 
 	if (t && until >= 0 && limits_is_locked(t, store_now()) &&
-	    t->locked_until != (uint32_t)until) {
+	    t->locked_until != (uint32_t)until && (shared_settled() ||
+	    (uint32_t)until > t->locked_until)) {	/* lower: once merged */
 		t->locked_until = (uint32_t)until;
 		store_dirty();
 	}

@@ -418,6 +418,8 @@ req_enter(struct gate_req *r, enum req_state s)
 		ms = spent + GATE_USERDB_MIN < gate_cfg->upstream_timeout ?
 		    (unsigned)(gate_cfg->upstream_timeout - spent) :
 		    GATE_USERDB_MIN;
+	if (s == RS_SHARED && ms < gate_cfg->redis_timeout + GATE_USERDB_MIN)
+		ms = gate_cfg->redis_timeout + GATE_USERDB_MIN;	/* it answers */
 	ev_timer_start(&r->timer, ms, req_timeout);
 }
 

@@ -56,7 +56,7 @@
 #define SHARED_CONNECT		1000	/* ms to connect and get ready */
 #define SHARED_STALL		1000	/* ms without any answer: drop */
 #define SHARED_BUSY		1000	/* unanswered: checks decide locally */
-#define SHARED_REPLAY_BATCH	1000	/* kept changes sent at a time */
+#define SHARED_REPLAY_BATCH	256	/* kept changes sent at a time */
 #define SHARED_JOURNAL_MAX	100000
 #define SHARED_SCRIPT_ARGS	18	/* ARGV of shared.lua */
 #define SHARED_COMPLAIN_EVERY	60	/* seconds between repeats of a log */
@@ -292,29 +292,48 @@ journal_add(struct shared_cmd *c)
 	sh_st.journal++;
 }
 
-/* cmd_copy - a command's own copy */
-static struct shared_cmd *
-cmd_copy(const struct shared_cmd *c)
+/* journal_unshift - back at the head of its journal (it was the oldest) */
+static void
+journal_unshift(struct shared_cmd *c)
 {
-	struct shared_cmd *d = xcalloc(1, sizeof(*d));
-	int i;
+	int k = c->write == SHARED_RECORD;
+	struct journal_rec *j = xmalloc(sizeof(*j));
 
-	for (i = 0; i < c->argc; i++)
-		cmd_set(d, i, c->argv[i], c->len[i]);
-	d->argc = c->argc;
-	d->write = c->write;
-	return d;
+	j->cmd = c;
+	TAILQ_INSERT_HEAD(&sh_journal[k], j, link);
+	sh_jcount[k]++;
+	sh_st.journal++;
 }
 
-/* op_keep - an unanswered change goes to the journal, in sending order */
+/*
+ * keep_pending - the changes sent and not answered go back to the head of
+ * the journal, in sending order: they are older than anything kept since
+ * (live changes wait in the journal while it is being sent)
+ */
 static void
-op_keep(struct shared_op *op)
+keep_pending(void)
 {
-	if (op->cmd == NULL || !op->cmd->write)
-		return;
-	journal_add(op->late ? cmd_copy(op->cmd) : op->cmd);
-	if (!op->late)
+	struct journal older[2] = {TAILQ_HEAD_INITIALIZER(older[0]),
+	    TAILQ_HEAD_INITIALIZER(older[1])};
+	struct journal_rec *j;
+	struct shared_op *op;
+	int k;
+
+	TAILQ_FOREACH(op, &sh_pending, link) {
+		if (op->cmd == NULL || !op->cmd->write)
+			continue;
+		k = op->cmd->write == SHARED_RECORD;
+		j = xmalloc(sizeof(*j));
+		j->cmd = op->cmd;
 		op->cmd = NULL;
+		TAILQ_INSERT_TAIL(&older[k], j, link);
+		sh_jcount[k]++;
+		sh_st.journal++;
+	}
+	for (k = 0; k < 2; k++) {
+		TAILQ_CONCAT(&older[k], &sh_journal[k], link);
+		TAILQ_CONCAT(&sh_journal[k], &older[k], link);
+	}
 }
 
 /* op_end - an operation is over */
@@ -374,7 +393,7 @@ lost_cause(const redisReply *r)
 static void
 op_reply(redisAsyncContext *ac, void *reply, void *priv)
 {
-	struct shared_op *op = priv, *o;
+	struct shared_op *op = priv;
 	const redisReply *r = reply;
 	shared_cb cb = op->cb;
 	const char *lost = r ? lost_cause(r) : "closed";
@@ -382,9 +401,8 @@ op_reply(redisAsyncContext *ac, void *reply, void *priv)
 
 	if (r)
 		sh_last_answer = ev_now();
-	if (lost)			/* keep them all before anything newer */
-		TAILQ_FOREACH(o, &sh_pending, link)
-			op_keep(o);
+	if (lost && sh_state != SH_OFF)
+		keep_pending();		/* this one and all sent after it */
 	if (r && is_error(r))
 		r = NULL;
 	if (lost && reply) {
@@ -448,8 +466,12 @@ shared_send(struct shared_cmd *c, shared_cb cb, void *arg,
 {
 	struct shared_op *op = NULL;
 
-	/* A check behind a long queue would only time out: decide at once. */
-	if (sh_state == SH_UP && (c->write || sh_npending < SHARED_BUSY))
+	/*
+	 * A check behind a long queue would only time out: decide at once.
+	 * A change waits behind the kept ones, so that Redis gets them in order.
+	 */
+	if (sh_state == SH_UP && (c->write ? shared_settled() :
+	    sh_npending < SHARED_BUSY))
 		op = op_send(c, cb, arg, late, sh_cfg->redis_timeout ?
 		    sh_cfg->redis_timeout : 1);
 	if (op == NULL) {
@@ -457,8 +479,17 @@ shared_send(struct shared_cmd *c, shared_cb cb, void *arg,
 			journal_add(c);
 		else
 			cmd_free(c);
+		if (sh_state == SH_UP)
+			replay();
 	}
 	return op;
+}
+
+/* shared_settled - up, and nothing kept waits to be sent */
+int
+shared_settled(void)
+{
+	return sh_state == SH_UP && sh_st.journal == 0 && !sh_replaying;
 }
 
 /* shared_forget - the caller no longer waits (the late callback still runs) */
@@ -496,7 +527,7 @@ replay(void)
 		if ((c = journal_take(0)) == NULL && (c = journal_take(1)) == NULL)
 			break;
 		if (op_send(c, NULL, NULL, NULL, 0) == NULL) {
-			journal_add(c);		/* (at the tail; it stops here) */
+			journal_unshift(c);	/* the connection is going */
 			return;
 		}
 		sh_st.merged++;
@@ -639,12 +670,9 @@ kill_now(struct ev_timer *t)
 static void
 shared_drop(const char *why)
 {
-	struct shared_op *op;
-
 	if (sh_ac == NULL || sh_kill.slot)
 		return;
-	TAILQ_FOREACH(op, &sh_pending, link)
-		op_keep(op);	/* before anything newer is kept */
+	keep_pending();
 	if (why == NULL)
 		;
 	else if (sh_state == SH_UP) {

@@ -53,6 +53,7 @@ void	 shared_reconfigure(const struct config *);
 void	 shared_shutdown(void);
 int	 shared_enabled(void);
 int	 shared_up(void);
+int	 shared_settled(void);
 struct shared_cmd *shared_script(const char *, uint32_t, unsigned);
 struct shared_cmd *shared_command(int, ...);
 void	 shared_key(struct shared_cmd *, int, const char *, const char *);

@@ -83,14 +83,29 @@ end
 
 local function locked(e) return e.lu > now end
 
--- lock - the limit was reached: lock, longer each time (lock_entry)
+-- Redis's clock: a change sent again after an outage carries the time it
+-- happened ("now"), which may be long past
+local clock = tonumber(redis.call('TIME')[1])
+
+-- forget - failures up to now leave the window (later ones, which a change
+-- sent again after an outage may find, stay)
+local function forget(e)
+	for k = #e.f, 1, -1 do
+		if e.f[k][1] <= now then table.remove(e.f, k) end
+	end
+end
+
+-- lock - the limit was reached: lock, longer each time (lock_entry); a
+-- lock that would have ended already (an old failure sent again) is none,
+-- and none ever shortens a later one
 local function lock(e)
 	local level = e.ll
 	if e.lt > 0 and now - e.lt > 2 * lock_max then level = 0 end
 	local secs = math.min(lock_time * 2 ^ math.min(level, 30), lock_max)
-	-- a replay (an old "now") never shortens a later lock
+	forget(e)
+	if now + secs <= clock then return 0 end
 	e.lu, e.ll = math.max(e.lu, now + secs), math.min(level + 1, 30)
-	e.lt, e.f = math.max(e.lt, now), {}
+	e.lt = math.max(e.lt, now)
 	return e.lu
 end
 
@@ -193,7 +208,10 @@ if op == 'fail' then
 	if a and bit(3) and not no_limit then
 		out[1] = math.max(out[1], record(a, acct_n, fp, who, id))
 		if distinct(a, 2) >= guess then out[2] = 1 end
-		if #a.f >= acct_n then out[3] = lock(a); out[4] = 1 end
+		if #a.f >= acct_n then
+			local lu = lock(a)
+			if lu > 0 then out[3], out[4] = lu, 1 end
+		end
 	end
 	if i then save(i) end
 	if a then save(a) end
@@ -205,9 +223,7 @@ if op == 'pass' then
 	if i then unreserve(i); save(i) end
 	if a then
 		unreserve(a)
-		for k = #a.f, 1, -1 do		-- a merge keeps later failures
-			if a.f[k][1] <= now then table.remove(a.f, k) end
-		end
+		forget(a)		-- a change sent again keeps later failures
 		if bit(1) then
 			local slot = nil
 			for k, x in ipairs(a.m) do if x[1] == who then slot = k end end
@@ -233,7 +249,12 @@ end
 -- lock: the admin locks until ARGV[16]
 if op == 'lock' then
 	local e = a or i
-	e.lu, e.lt, e.f = tonumber(ARGV[16]), now, {}
+	if e.lt > now then		-- sent again after a later lock: keep that
+		e.lu = math.max(e.lu, tonumber(ARGV[16]))
+	else
+		e.lu, e.lt = tonumber(ARGV[16]), now
+	end
+	forget(e)
 	save(e)
 	return e.lu
 end
@@ -242,8 +263,10 @@ end
 if op == 'unlock' then
 	local n = 0
 	for _, e in ipairs({a, i}) do
-		if e and redis.call('EXISTS', e.key) == 1 then
-			e.lu, e.ll, e.f, n = 0, 0, {}, n + 1
+		-- an unlock sent again after an outage lifts no later lock
+		if e and redis.call('EXISTS', e.key) == 1 and e.lt <= now then
+			e.lu, e.ll, n = 0, 0, n + 1
+			forget(e)
 			save(e)
 		end
 	end

@@ -236,6 +236,25 @@ def redis_killed_and_restarted_mid_run():
 
 
 @suite.test
+def changes_kept_in_an_outage_arrive_in_order():
+    user, r = "quinn@example.test", S["redis"]
+    r.kill()
+    wait_until(lambda: stats(S["a"])["shared"] != "up", 5, "outage seen")
+    for i in range(5):                  # locks here, locally
+        attempt(S["a"], user, "q-%d" % i, "127.0.10.1")
+    line, _ = attempt(S["a"], user, "q-x", "127.0.10.1")
+    assert cause(S["a"], line) == "account-locked", line
+    time.sleep(1.1)                     # the unlock comes a second after the lock
+    cli(S["a"], "unlock", user)         # ... and the admin lifts it, still offline
+    r.start()
+    wait_until(lambda: stats(S["a"])["shared"] == "up" and
+               int(stats(S["a"])["shared_kept"]) == 0, 10, "gate a back on Redis")
+    # Redis got the failures, then the unlock: server b lets the user try
+    line, _ = attempt(S["b"], user, "q-y", "127.0.10.2")
+    assert cause(S["b"], line) == "unknown-user", line
+
+
+@suite.test
 def a_stalled_redis_delays_no_auth_beyond_redis_timeout():
     user = "alice@example.test"         # locked above: refused before Dovecot
     r = S["redis"]
@@ -279,6 +298,18 @@ def a_change_sent_again_counts_once_and_never_shortens_a_lock():
     # a failure kept during an outage arrives with an older time: the lock stays
     script("fail", now + 1, 1 | 8, (acct[0], "", fid + "9"), fp=9, a17="9")
     assert script("info", now + 3, 1, acct)[0] == now + 102
+    # an unlock kept from before that lock lifts nothing; an admin lock from before
+    # does not shorten it
+    script("unlock", now + 1, 3, acct)
+    script("lock", now + 1, 1, acct, a16=str(now + 50))
+    assert script("info", now + 3, 1, acct)[0] == now + 102
+    # failures an hour old, sent after an outage: the lock they made then is over
+    old, key = int(time.time()) - 3600, ("t:a:yan", "", "")
+    for i in range(3):
+        out = script("fail", old + i, 1 | 8, (key[0], "", fid + "y%d" % i), fp=i + 1,
+                     a17="y%d" % i)
+    assert out == [0, 0, 0, 0], out
+    assert script("info", int(time.time()), 1, key)[:2] == [0, 0]
     # a reservation is given back by its id, and expires with its server
     out = script("check", now + 3, 2, ("", "t:i:1.2.3.4/32", ""), resid="r1",
                  a16=str(now + 13))
