@@ -57,7 +57,7 @@
 #define SHARED_STALL		1000	/* ms without any answer: drop */
 #define SHARED_BUSY		1000	/* unanswered: checks decide locally */
 #define SHARED_REPLAY_BATCH	256	/* kept changes sent at a time */
-#define SHARED_JOURNAL_MAX	100000
+#define SHARED_JOURNAL_MAX	50000	/* of each kind; ~300 bytes each */
 #define SHARED_SCRIPT_ARGS	18	/* ARGV of shared.lua */
 #define SHARED_COMPLAIN_EVERY	60	/* seconds between repeats of a log */
 
@@ -73,9 +73,11 @@ struct shared_op {
 	uint64_t	 sent;
 };
 
+/* A kept change, in its wire form only (a few hundred bytes). */
 struct journal_rec {
 	TAILQ_ENTRY(journal_rec) link;
-	struct shared_cmd *cmd;
+	char		*wire;
+	size_t		 len;
 };
 
 static const struct config *sh_cfg;
@@ -104,7 +106,8 @@ static int sh_was_up;
 static size_t sh_npending;
 static uint64_t sh_last_answer;		/* ms: anything answered */
 static int sh_replaying;
-static int sh_setup_errors;		/* this connection attempt's */
+static int sh_setup_errors;
+static uint64_t sh_dropped_logged;		/* this connection attempt's */
 
 static void shared_connect(void);
 static void shared_drop(const char *);
@@ -138,6 +141,7 @@ cmd_free(struct shared_cmd *c)
 
 	for (i = 0; i < c->argc; i++)
 		free(c->argv[i]);
+	free(c->wire);
 	free(c);
 }
 
@@ -251,6 +255,26 @@ shared_new_id(char *buf, size_t len)
 	snprintf(buf, len, "%s.%llu", sh_idbase, ++sh_idseq);
 }
 
+/* journal_rec_of - a change in its wire form, for keeping (takes it) */
+static struct journal_rec *
+journal_rec_of(struct shared_cmd *c)
+{
+	struct journal_rec *j = xmalloc(sizeof(*j));
+	int n;
+
+	if (c->wire) {
+		j->wire = c->wire;
+		j->len = c->wirelen;
+		c->wire = NULL;
+	} else if ((n = redisFormatCommandArgv(&j->wire, c->argc,
+	    (const char **)c->argv, c->len)) < 0)
+		msg_fatal("shared state: out of memory formatting a command");
+	else
+		j->len = (size_t)n;
+	cmd_free(c);
+	return j;
+}
+
 /* journal_take - the oldest kept command of a kind, or NULL */
 static struct shared_cmd *
 journal_take(int k)
@@ -263,14 +287,17 @@ journal_take(int k)
 	TAILQ_REMOVE(&sh_journal[k], j, link);
 	sh_jcount[k]--;
 	sh_st.journal--;
-	c = j->cmd;
+	c = xcalloc(1, sizeof(*c));
+	c->write = k ? SHARED_RECORD : SHARED_CHANGE;
+	c->wire = j->wire;
+	c->wirelen = j->len;
 	free(j);
 	return c;
 }
 
-/* journal_add - keep a change for the next connection (takes it) */
+/* journal_put - keep a change at the tail (or head) of its journal */
 static void
-journal_add(struct shared_cmd *c)
+journal_put(struct shared_cmd *c, int head)
 {
 	int k = c->write == SHARED_RECORD;
 	struct journal_rec *j;
@@ -281,28 +308,35 @@ journal_add(struct shared_cmd *c)
 	}
 	if (sh_jcount[k] >= SHARED_JOURNAL_MAX) {
 		cmd_free(journal_take(k));
-		sh_st.dropped++;
-		complain("Redis at %s: unreachable for long; the oldest kept %s "
-		    "are dropped", sh_where, k ? "recent attempts" : "changes");
+		if (sh_st.dropped++ == 0 || ev_now() - sh_dropped_logged >=
+		    SHARED_COMPLAIN_EVERY * 1000ULL) {
+			sh_dropped_logged = ev_now();
+			msg_error("shared state: more changes kept for Redis than "
+			    "it can hold: the oldest are dropped (%llu so far; "
+			    "recent attempts go first)", sh_st.dropped);
+		}
 	}
-	j = xmalloc(sizeof(*j));
-	j->cmd = c;
-	TAILQ_INSERT_TAIL(&sh_journal[k], j, link);
+	j = journal_rec_of(c);
+	if (head)
+		TAILQ_INSERT_HEAD(&sh_journal[k], j, link);
+	else
+		TAILQ_INSERT_TAIL(&sh_journal[k], j, link);
 	sh_jcount[k]++;
 	sh_st.journal++;
+}
+
+/* journal_add - keep a change for the next connection (takes it) */
+static void
+journal_add(struct shared_cmd *c)
+{
+	journal_put(c, 0);
 }
 
 /* journal_unshift - back at the head of its journal (it was the oldest) */
 static void
 journal_unshift(struct shared_cmd *c)
 {
-	int k = c->write == SHARED_RECORD;
-	struct journal_rec *j = xmalloc(sizeof(*j));
-
-	j->cmd = c;
-	TAILQ_INSERT_HEAD(&sh_journal[k], j, link);
-	sh_jcount[k]++;
-	sh_st.journal++;
+	journal_put(c, 1);
 }
 
 /*
@@ -323,8 +357,7 @@ keep_pending(void)
 		if (op->cmd == NULL || !op->cmd->write)
 			continue;
 		k = op->cmd->write == SHARED_RECORD;
-		j = xmalloc(sizeof(*j));
-		j->cmd = op->cmd;
+		j = journal_rec_of(op->cmd);
 		op->cmd = NULL;
 		TAILQ_INSERT_TAIL(&older[k], j, link);
 		sh_jcount[k]++;
@@ -443,8 +476,9 @@ op_send(struct shared_cmd *c, shared_cb cb, void *arg, shared_late_cb late,
 	op->arg = arg;
 	op->late = late;
 	op->sent = ev_now();
-	if (redisAsyncCommandArgv(sh_ac, op_reply, op, c->argc,
-	    (const char **)c->argv, c->len) != REDIS_OK) {
+	if ((c->wire ? redisAsyncFormattedCommand(sh_ac, op_reply, op, c->wire,
+	    c->wirelen) : redisAsyncCommandArgv(sh_ac, op_reply, op, c->argc,
+	    (const char **)c->argv, c->len)) != REDIS_OK) {
 		free(op);
 		return NULL;
 	}

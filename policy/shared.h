@@ -27,6 +27,8 @@ struct shared_cmd {
 	int		 write;		/* 0, SHARED_CHANGE or SHARED_RECORD */
 	char		*argv[SHARED_ARGS];
 	size_t		 len[SHARED_ARGS];
+	char		*wire;		/* or this, formatted (kept changes) */
+	size_t		 wirelen;
 };
 
 /* rep is NULL when no usable answer came in time: decide locally. */
