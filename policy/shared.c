@@ -18,16 +18,20 @@
 /*	decides locally; the late answer, if one comes, goes to its
 /*	"late" callback (a reservation made in Redis is then given back).
 /*	A connection that answers nothing for SHARED_STALL ms, or an
-/*	error that says the script is gone, is dropped.
+/*	error that says it cannot apply changes (script gone, a replica,
+/*	loading), is dropped; a busy one that answers is kept, but a check
+/*	behind SHARED_BUSY unanswered commands is decided locally at once.
 /*
 /*	While Redis is down, every change (failures, successes, locks,
-/*	recent attempts) is kept in a journal, and so is every change
-/*	sent on a connection that went away before it answered: on the
-/*	next connection they are sent again, in order, with the time they
-/*	happened, a batch at a time. Failures carry a unique id, so one
-/*	sent twice counts once. The journal keeps at most
-/*	SHARED_JOURNAL_MAX changes to the limits and as many commands for
-/*	recent attempts; past that the oldest go, counted and logged.
+/*	recent attempts) is kept in a journal, in its wire form, and so
+/*	is every change sent on a connection that went away before it
+/*	answered (back at the head, in sending order). On the next
+/*	connection they are sent again, in order, with the time they
+/*	happened, SHARED_REPLAY_BATCH at a time; new changes wait behind
+/*	them. Failures carry a unique id, so one sent twice counts once.
+/*	The journal keeps at most SHARED_JOURNAL_MAX changes to the limits
+/*	and as many commands for recent attempts; past that the oldest
+/*	go, counted and logged.
 /*
 /*	A host name is resolved once, at start: the event loop never
 /*	waits for DNS.
