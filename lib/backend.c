@@ -25,19 +25,6 @@
 #include "backend.h"
 #include "util.h"
 
-/* hexdigit - value of one hex digit, or -1 */
-static int
-hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* unescape_to - [s, e) with %XX escapes into out; -1 if bad or too long */
 static int
 unescape_to(const char *s, const char *e, char *out, size_t len)
@@ -52,8 +39,8 @@ unescape_to(const char *s, const char *e, char *out, size_t len)
 			out[n++] = *s;
 			continue;
 		}
-		if (e - s < 3 || (hi = hexdigit(s[1])) < 0 ||
-		    (lo = hexdigit(s[2])) < 0 || (hi | lo) == 0)
+		if (e - s < 3 || (hi = hex_digit(s[1])) < 0 ||
+		    (lo = hex_digit(s[2])) < 0 || (hi | lo) == 0)
 			return -1;
 		out[n++] = (char)(hi * 16 + lo);
 		s += 2;

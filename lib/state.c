@@ -76,19 +76,6 @@ state_history_format(struct buf *b, const struct hist_rec *r)
 	}
 }
 
-/* hexval - one hex digit, or -1 */
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* state_unescape - in place; -1 on a bad or NUL escape */
 int
 state_unescape(char *s)
@@ -105,7 +92,7 @@ state_unescape(char *s)
 			*d++ = *s;
 			continue;
 		}
-		if ((hi = hexval(s[1])) < 0 || (lo = hexval(s[2])) < 0 ||
+		if ((hi = hex_digit(s[1])) < 0 || (lo = hex_digit(s[2])) < 0 ||
 		    (hi == 0 && lo == 0))
 			return -1;
 		*d++ = (char)(hi * 16 + lo);
