@@ -71,7 +71,6 @@ struct ctl_opts {
 
 /* What Redis said for why: other servers' attempts, the shared windows. */
 struct why_remote {
-	int		 asked;		/* 0: no shared state */
 	int		 answered;	/* 0: Redis did not answer in time */
 	struct hist_rec	 recs[CONTROL_SHOW_MAX];
 	char		*lines[CONTROL_SHOW_MAX];	/* recs point into these */
@@ -852,8 +851,8 @@ fetch_records(void *arg, const redisReply *r)
 		fetch_answer(wf);
 		return;
 	}
-	c = shared_script("info", store_now(), (*wf->account ? 1 : 0) |
-	    (*wf->addr ? 2 : 0));
+	c = shared_script("info", store_now(), (*wf->account ? SF_ACCOUNT : 0) |
+	    (*wf->addr ? SF_ADDRESS : 0));
 	if (*wf->account)
 		shared_key(c, 1, "a:", wf->account);
 	if (*wf->addr)
@@ -868,7 +867,7 @@ fetch_start(struct control_conn *cc, const char *line)
 {
 	struct why_fetch *wf;
 	struct shared_cmd *c;
-	char copy[1024], *cmd, *fmt, *arg, *save = NULL, lower[256];
+	char copy[1024], *cmd, *fmt, *arg, *save = NULL, lower[256], last[16];
 	int kind;
 
 	if (!shared_enabled() || str_copy(copy, sizeof(copy), line) < 0 ||
@@ -878,20 +877,20 @@ fetch_start(struct control_conn *cc, const char *line)
 		return 0;
 	wf = xcalloc(1, sizeof(*wf));
 	wf->cc = cc;
-	wf->rem.asked = 1;
 	str_copy(wf->line, sizeof(wf->line), line);
 	wf->kind = kind = why_kind(arg);
 	if (kind == 'r')
 		str_copy(wf->ref, sizeof(wf->ref), arg);
-	if (kind != 'r')
+	else
 		why_keys(kind, arg, NULL, wf->account, sizeof(wf->account),
 		    wf->addr, sizeof(wf->addr));
 	str_copy(lower, sizeof(lower), arg);
 	str_lower(lower);
+	snprintf(last, sizeof(last), "%d", CONTROL_SHOW_MAX - 1);
 	if (kind == 'r')
 		c = shared_command(2, "GET", "");
 	else
-		c = shared_command(4, "LRANGE", "", "0", "99");
+		c = shared_command(4, "LRANGE", "", "0", last);
 	shared_key_at(c, 1, kind == 'r' ? "h:" : kind == 'i' ? "hi:" : "hu:",
 	    kind == 'u' ? lower : arg);
 	cc->fetch = wf;

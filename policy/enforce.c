@@ -35,12 +35,6 @@
 #include "store.h"
 #include "util.h"
 
-/* shared.lua's flag bits */
-#define SF_ACCOUNT	1u
-#define SF_ADDRESS	2u
-#define SF_NO_LIMIT	4u
-#define SF_COUNT_ACCT	8u
-#define SF_COUNT_ADDR	16u
 
 /*
  * How long a reservation in Redis outlives a server that dies holding it:
@@ -122,6 +116,24 @@ local_check(struct enforce *e)
 	return v;
 }
 
+/* check_here - Redis cannot say: this server decides, nothing reserved there */
+static enum limits_verdict
+check_here(struct enforce *e)
+{
+	shared_count_local();
+	e->resid[0] = 0;
+	return local_check(e);
+}
+
+/* forget_op - stop waiting for Redis's answer to this attempt */
+static void
+forget_op(struct enforce *e)
+{
+	if (e->op)
+		shared_forget(e->op);
+	e->op = NULL;
+}
+
 /*
  * mirror_until - Redis's lock time for an entry this server holds locked
  * (an admin unlock elsewhere, or an old copy): Redis is right
@@ -197,11 +209,9 @@ check_answer(void *arg, const redisReply *r)
 	enum limits_verdict verdict;
 
 	e->op = NULL;
-	if (v < LV_ALLOW || v > LV_IP_BLOCKED || until < 0) {
-		shared_count_local();
-		e->resid[0] = 0;
-		verdict = local_check(e);
-	} else {
+	if (v < LV_ALLOW || v > LV_IP_BLOCKED || until < 0)
+		verdict = check_here(e);
+	else {
 		verdict = (enum limits_verdict)v;
 		e->retry_at = (uint32_t)until;
 		if (verdict == LV_ALLOW) {
@@ -228,21 +238,17 @@ enforce_check(struct enforce *e, void (*cb)(void *, enum limits_verdict),
 {
 	struct shared_cmd *c;
 
-	if (e->exempt || !shared_up()) {
-		if (shared_enabled() && !e->exempt)
-			shared_count_local();
+	if (e->exempt || !shared_enabled())
 		return local_check(e);
-	}
+	if (!shared_up())
+		return check_here(e);
 	shared_new_id(e->resid, sizeof(e->resid));
 	c = script(e, "check", 0, store_now());
 	shared_arg_num(c, 16, store_now() + ENFORCE_RESERVE_SECS(enf_cfg));
 	e->check_cb = cb;
 	e->arg = arg;
-	if ((e->op = shared_send(c, check_answer, e, check_late)) == NULL) {
-		shared_count_local();
-		e->resid[0] = 0;
-		return local_check(e);
-	}
+	if ((e->op = shared_send(c, check_answer, e, check_late)) == NULL)
+		return check_here(e);
 	return ENFORCE_ASKED;
 }
 
@@ -252,10 +258,7 @@ shared_release(struct enforce *e)
 {
 	struct shared_cmd *c;
 
-	if (e->op) {			/* asked, not answered: late gives back */
-		shared_forget(e->op);
-		e->op = NULL;
-	}
+	forget_op(e);			/* a check's late answer gives back */
 	if ((e->stk.acct || e->stk.addr) && shared_enabled()) {
 		c = script(e, "release", 0, store_now());
 		c->write = SHARED_CHANGE;	/* idempotent: safe to resend */
@@ -341,10 +344,7 @@ enforce_fail(struct enforce *e, enum cause cause, const char *ref,
 	char id[40];
 
 	limits_release(&store_limits, &q, store_now(), &e->tk);
-	if (e->op) {
-		shared_forget(e->op);
-		e->op = NULL;
-	}
+	forget_op(e);
 	e->cause = cause;
 	str_copy(e->ref, sizeof(e->ref), ref);
 	if (counts == 0 || e->exempt) {
@@ -390,10 +390,7 @@ enforce_pass(struct enforce *e)
 	store_dirty();
 	if (!shared_enabled())
 		return;
-	if (e->op) {
-		shared_forget(e->op);
-		e->op = NULL;
-	}
+	forget_op(e);
 	c = script(e, "pass", 0, store_now());
 	c->write = SHARED_CHANGE;
 	e->stk.acct = e->stk.addr = 0;	/* "pass" gives them back */

@@ -730,23 +730,19 @@ req_relay_ok_check(struct gate_req *r, const struct auth_reply *rep)
 }
 
 /*
- * req_relay_lock_done - a relayed mechanism's OK, once the account's
- * lock is known (locked: the lock holds whatever Dovecot said)
+ * gate_relay_lock_done - a relayed mechanism's OK, once the account's
+ * lock is known, here or from the shared state (locked: the lock holds
+ * whatever Dovecot said)
  */
 static void
-req_relay_lock_done(struct gate_req *r, int locked)
+gate_relay_lock_done(void *arg, int locked)
 {
+	struct gate_req *r = arg;
+
 	if (locked)
 		req_fail(r, CAUSE_ACCOUNT_LOCKED);
 	else
 		req_pass(r, r->ok_args);
-}
-
-/* gate_relay_lock_done - the shared state answered the lock question */
-static void
-gate_relay_lock_done(void *arg, int locked)
-{
-	req_relay_lock_done(arg, locked);
 }
 
 /* gate_upstream_reply - OK, FAIL or CONT from Dovecot */
@@ -774,7 +770,7 @@ gate_upstream_reply(void *arg, const struct auth_reply *rep,
 		if (locked == ENFORCE_ASKED)
 			req_enter(r, RS_SHARED);
 		else
-			req_relay_lock_done(r, locked);
+			gate_relay_lock_done(r, locked);
 		break;
 	case AUTH_REPLY_FAIL:
 		req_classify(r, rep);

@@ -54,6 +54,7 @@
 #include "redis.h"
 #include "shared.h"
 #include "shared_lua.h"
+#include "store.h"
 #include "util.h"
 
 #define SHARED_RETRY		1000	/* ms between connection attempts */
@@ -110,10 +111,11 @@ static int sh_was_up;
 static size_t sh_npending;
 static uint64_t sh_last_answer;		/* ms: anything answered */
 static int sh_replaying;
-static int sh_setup_errors;
-static uint64_t sh_dropped_logged;		/* this connection attempt's */
+static int sh_setup_errors;		/* this connection attempt's */
+static uint64_t sh_dropped_logged;
 
 static void shared_connect(void);
+static size_t journal_size(void);
 static void shared_drop(const char *);
 static void replay(void);
 
@@ -216,8 +218,9 @@ shared_key_at(struct shared_cmd *c, int i, const char *kind, const char *name)
 	memcpy(s, sh_cfg->redis_prefix, p);
 	memcpy(s + p, kind, k);
 	memcpy(s + p + k, name, l + 1);
-	cmd_set(c, i, s, p + k + l);
-	free(s);
+	free(c->argv[i]);
+	c->argv[i] = s;
+	c->len[i] = p + k + l;
 }
 
 /*
@@ -228,7 +231,7 @@ struct shared_cmd *
 shared_script(const char *op, uint32_t now, unsigned flags)
 {
 	struct shared_cmd *c = shared_command(3, "EVALSHA", sh_sha, "3");
-	const struct config *f = sh_cfg;
+	const struct limits_config *l = &store_limits.cfg;	/* in seconds */
 	int i;
 
 	c->argc = SHARED_ARGV(SHARED_SCRIPT_ARGS) + 1;
@@ -238,14 +241,14 @@ shared_script(const char *op, uint32_t now, unsigned flags)
 		shared_arg(c, i, "0");
 	shared_arg(c, 1, op);
 	shared_arg_num(c, 2, now);
-	shared_arg_num(c, 3, f->account_fail_limit.n);
-	shared_arg_num(c, 4, f->account_fail_limit.secs);
-	shared_arg_num(c, 5, f->ip_fail_limit.n);
-	shared_arg_num(c, 6, f->ip_fail_limit.secs);
-	shared_arg_num(c, 7, f->lockout_time / 1000);
-	shared_arg_num(c, 8, f->lockout_max / 1000);
-	shared_arg_num(c, 9, f->familiar_address_ttl / 1000);
-	shared_arg_num(c, 10, f->guessing_threshold);
+	shared_arg_num(c, 3, l->account.n);
+	shared_arg_num(c, 4, l->account.secs);
+	shared_arg_num(c, 5, l->address.n);
+	shared_arg_num(c, 6, l->address.secs);
+	shared_arg_num(c, 7, l->lockout_time);
+	shared_arg_num(c, 8, l->lockout_max);
+	shared_arg_num(c, 9, l->familiar_ttl);
+	shared_arg_num(c, 10, l->guess_distinct);
 	shared_arg_num(c, 11, LIMITS_STALE_GAP);
 	shared_arg_num(c, 14, flags);
 	shared_arg(c, 15, "");
@@ -257,6 +260,13 @@ void
 shared_new_id(char *buf, size_t len)
 {
 	snprintf(buf, len, "%s.%llu", sh_idbase, ++sh_idseq);
+}
+
+/* journal_size - changes kept, of both kinds */
+static size_t
+journal_size(void)
+{
+	return sh_jcount[0] + sh_jcount[1];
 }
 
 /* journal_rec_of - a change in its wire form, for keeping (takes it) */
@@ -290,7 +300,6 @@ journal_take(int k)
 		return NULL;
 	TAILQ_REMOVE(&sh_journal[k], j, link);
 	sh_jcount[k]--;
-	sh_st.journal--;
 	c = xcalloc(1, sizeof(*c));
 	c->write = k ? SHARED_RECORD : SHARED_CHANGE;
 	c->wire = j->wire;
@@ -326,7 +335,6 @@ journal_put(struct shared_cmd *c, int head)
 	else
 		TAILQ_INSERT_TAIL(&sh_journal[k], j, link);
 	sh_jcount[k]++;
-	sh_st.journal++;
 }
 
 /* journal_add - keep a change for the next connection (takes it) */
@@ -365,7 +373,6 @@ keep_pending(void)
 		op->cmd = NULL;
 		TAILQ_INSERT_TAIL(&older[k], j, link);
 		sh_jcount[k]++;
-		sh_st.journal++;
 	}
 	for (k = 0; k < 2; k++) {
 		TAILQ_CONCAT(&older[k], &sh_journal[k], link);
@@ -527,7 +534,7 @@ shared_send(struct shared_cmd *c, shared_cb cb, void *arg,
 int
 shared_settled(void)
 {
-	return sh_state == SH_UP && sh_st.journal == 0 && !sh_replaying;
+	return sh_state == SH_UP && journal_size() == 0 && !sh_replaying;
 }
 
 /* shared_forget - the caller no longer waits (the late callback still runs) */
@@ -606,10 +613,10 @@ setup_done(void *arg, const redisReply *r)
 	ev_timer_stop(&sh_deadline);
 	sh_state = SH_UP;
 	sh_last_complaint[0] = 0;
-	if (sh_st.journal)
+	if (journal_size())
 		msg_info("shared state: Redis at %s %s; sending %zu changes kept "
 		    "meanwhile", sh_where, sh_was_up ? "reachable again" : "ready",
-		    sh_st.journal);
+		    journal_size());
 	else
 		msg_info("shared state: Redis at %s %s", sh_where, sh_was_up ?
 		    "reachable again" : "ready");
@@ -841,9 +848,9 @@ shared_shutdown(void)
 	ev_timer_stop(&sh_deadline);
 	ev_timer_stop(&sh_kill);
 	ev_timer_stop(&sh_tick);
-	if (sh_st.journal || !TAILQ_EMPTY(&sh_pending))
+	if (journal_size() || !TAILQ_EMPTY(&sh_pending))
 		msg_error("shared state: %zu changes not yet in Redis are lost",
-		    sh_st.journal + sh_npending);
+		    journal_size() + sh_npending);
 	sh_state = SH_OFF;	/* callbacks decide locally, keep nothing */
 	if (sh_ac) {
 		sh_ac->onDisconnect = NULL;
@@ -881,6 +888,7 @@ shared_stats(struct shared_stats *st)
 {
 	*st = sh_st;
 	st->state = state_names[sh_state];
+	st->journal = journal_size();
 }
 
 /* shared_server - this host's name, as recorded with its attempts */

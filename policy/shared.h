@@ -31,6 +31,13 @@ struct shared_cmd {
 	size_t		 wirelen;
 };
 
+/* shared.lua's flag bits (its bit()): which keys are given, and how */
+#define SF_ACCOUNT	1u	/* KEYS[1] */
+#define SF_ADDRESS	2u	/* KEYS[2] */
+#define SF_NO_LIMIT	4u
+#define SF_COUNT_ACCT	8u	/* fail: in the account's window */
+#define SF_COUNT_ADDR	16u	/* fail: in the address's window */
+
 /* rep is NULL when no usable answer came in time: decide locally. */
 typedef void (*shared_cb)(void *, const redisReply *);
 /* An answer that came after its caller gave up (see shared_send). */

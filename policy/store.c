@@ -269,9 +269,10 @@ store_dirty(void)
 	store_is_dirty = 1;
 }
 
-/* store_limits_config - the limits' part of the configuration */
+/* store_settings - what the store takes from the configuration: the
+ * limits, and how long Redis keeps a recent attempt (seconds) */
 static void
-store_limits_config(const struct config *cfg, struct limits_config *lc)
+store_settings(const struct config *cfg, struct limits_config *lc)
 {
 	lc->account = cfg->account_fail_limit;
 	lc->address = cfg->ip_fail_limit;
@@ -280,6 +281,8 @@ store_limits_config(const struct config *cfg, struct limits_config *lc)
 	lc->familiar_ttl = cfg->familiar_address_ttl / 1000;
 	lc->guess_distinct = cfg->guessing_threshold;
 	lc->max_tracked = cfg->max_tracked;
+	store_history_ttl = cfg->shared_history_ttl / 1000 ?
+	    cfg->shared_history_ttl / 1000 : 1;
 }
 
 /* store_reconfigure - a reload: new limits over the same entries */
@@ -288,10 +291,8 @@ store_reconfigure(const struct config *cfg)
 {
 	struct limits_config lc;
 
-	store_limits_config(cfg, &lc);
+	store_settings(cfg, &lc);
 	limits_reconfigure(&store_limits, &lc);
-	store_history_ttl = cfg->shared_history_ttl / 1000 ?
-	    cfg->shared_history_ttl / 1000 : 1;
 }
 
 /* store_init - load the secret and the state, start saving */
@@ -301,9 +302,7 @@ store_init(const struct config *cfg)
 	struct limits_config lc;
 	char path[4096];
 
-	store_limits_config(cfg, &lc);
-	store_history_ttl = cfg->shared_history_ttl / 1000 ?
-	    cfg->shared_history_ttl / 1000 : 1;
+	store_settings(cfg, &lc);
 	store_secret_load(cfg->state_dir);
 	snprintf(path, sizeof(path), "%s/state", cfg->state_dir);
 	store_path = xstrdup(path);
