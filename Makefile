@@ -28,12 +28,23 @@ PKGS	= libcdb libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcdb -lcrypto)
 SSL_LIBS   := $(shell pkg-config --libs libssl 2>/dev/null || echo -lssl)
+# Redis over TLS (rediss://) where hiredis ships hiredis_ssl (Debian 13); without it,
+# rediss:// is refused with a clear message.
+HIREDIS_SSL := $(shell pkg-config --exists hiredis_ssl 2>/dev/null && echo yes)
+ifeq ($(HIREDIS_SSL),yes)
+REDIS_TLS_CFLAGS = -DHAVE_HIREDIS_SSL
+REDIS_LIBS = -lhiredis_ssl -lhiredis $(SSL_LIBS)
+else
+REDIS_TLS_CFLAGS =
+REDIS_LIBS = -lhiredis
+endif
 CFLAGS	?=
 WARN	= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	  -Wno-unused-parameter -Wno-comment
 HARDEN	= -fstack-protector-strong -D_FORTIFY_SOURCE=2
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) $(HARDEN) -iquote lib $(PKG_CFLAGS) \
-	  -DDAEMON_DEF_CONFIG='"$(sysconfdir)/authguard/authguard.conf"' $(SAN) $(CFLAGS)
+	  -DDAEMON_DEF_CONFIG='"$(sysconfdir)/authguard/authguard.conf"' $(REDIS_TLS_CFLAGS) \
+	  $(SAN) $(CFLAGS)
 LDLIBS	= $(PKG_LIBS)
 
 LIB_SRC	= lib/util.c lib/buf.c lib/msg.c lib/logline.c lib/linereader.c \
@@ -83,7 +94,7 @@ $(BUILD)/libauthguard.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/authguard-policyd: $(POLICY_OBJ) $(BUILD)/libauthguard.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ -lhiredis $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(REDIS_LIBS) $(LDLIBS)
 
 $(BUILD)/authguard-milter: $(MILTER_OBJ) $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ -lmilter -lpthread $(LDLIBS)
@@ -156,6 +167,13 @@ fuzz: fuzz-build
 	    grep -E '^stat::number_of_executed_units' build-fuzz/fuzz_$$t.log; \
 	done
 
+# The README's commands (make demo, then make check) in a minimal Debian root file system
+# (debootstrap), from a clean clone of HEAD: what a new machine lacks shows up here.
+DIST	?= bookworm
+check-pristine:
+	@sh tests/deps.sh pristine
+	@sh tests/pristine.sh $(DIST) $(BUILD)
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@python3 tests/lab/demo.py $(BUILD)
@@ -191,4 +209,4 @@ clean:
 
 
 .PHONY: bench
-.PHONY: all deps check check-asan demo install clean fuzz fuzz-build
+.PHONY: all deps check check-asan check-pristine demo install clean fuzz fuzz-build
