@@ -1,0 +1,162 @@
+#!/bin/sh
+# NAME
+#	pristine.sh - the README's commands in a minimal Debian root file system
+# SUMMARY
+#	sh tests/pristine.sh bookworm|trixie [BUILD_DIR]
+# DESCRIPTION
+#	Does what a new user does on a freshly installed Debian: from a clean
+#	clone of this repository's HEAD, as root, runs "make demo", then
+#	"make check". A missing install step fails here even when this machine
+#	has the package from earlier work.
+#
+#	The root file system comes from debootstrap --variant=minbase with git
+#	and make (what a new user installs first), with the release's updates
+#	and security suites as the installer sets them up. It is cached under
+#	BUILD_DIR/pristine/DIST and made again when its package list, mirror
+#	or this script's version of it changes. Each run starts from the cached
+#	root behind an overlay whose changes are thrown away, so every run is
+#	pristine. Downloaded .deb files are kept beside it, which saves
+#	downloads, not installs.
+#
+#	A run has its own mount and pid namespaces (every process it started
+#	ends with it) and uses the host's network: the tests listen on
+#	127.0.0.1 on free ports, and tests/deps.sh reaches the mirror. No
+#	service starts when a package is installed (policy-rc.d), as in any
+#	root file system that shares its host's network.
+#
+#	The mirrors are the host's own, read from apt's configuration; MIRROR
+#	and SECURITY_MIRROR override them.
+#
+#	Output: BUILD_DIR/pristine/DIST/run.log has everything; the last lines
+#	printed say how long each step took, the demo's exit status and
+#	make check's closing line. Exit status 0 when both passed.
+set -eu
+
+dist=${1:?usage: pristine.sh bookworm|trixie [BUILD_DIR]}
+build=${2:-build}
+case "$dist" in
+bookworm | trixie) ;;
+*) echo "pristine: DIST must be bookworm or trixie, not '$dist'" >&2; exit 2 ;;
+esac
+[ "$(id -u)" = 0 ] || { echo "pristine: run as root (debootstrap, namespaces)" >&2; exit 2; }
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$top/$build/pristine/$dist"
+dir=$(cd "$top/$build/pristine/$dist" && pwd)
+
+# host_mirror SUITE - the URI apt on this host uses for SUITE/main
+host_mirror() {
+	apt-cache policy 2>/dev/null |
+	    awk -v want="$1/main" '$2 ~ /^https?:\/\// && $3 == want { print $2; exit }'
+}
+
+# mirrors - the host's Debian and Debian security mirrors, or MIRROR/SECURITY_MIRROR
+mirrors() {
+	. /etc/os-release
+	mirror=${MIRROR:-$(host_mirror "$VERSION_CODENAME")}
+	security=${SECURITY_MIRROR:-$(host_mirror "$VERSION_CODENAME-security")}
+	if [ -z "$mirror" ] || [ -z "$security" ]; then
+		apt-get update -q >/dev/null
+		mirror=${MIRROR:-$(host_mirror "$VERSION_CODENAME")}
+		security=${SECURITY_MIRROR:-$(host_mirror "$VERSION_CODENAME-security")}
+	fi
+	if [ -z "$mirror" ] || [ -z "$security" ]; then
+		echo "pristine: no Debian mirror in apt's sources; set MIRROR and SECURITY_MIRROR" >&2
+		exit 2
+	fi
+}
+
+# make_base - debootstrap the cached root unless its recipe is unchanged
+make_base() {
+	recipe="dist=$dist variant=minbase include=git,make mirror=$mirror security=$security recipe=2"
+	if [ -f "$dir/base.recipe" ] && [ "$(cat "$dir/base.recipe")" = "$recipe" ] &&
+	    [ -x "$dir/base/usr/bin/git" ]; then
+		echo "pristine: cached $dist root ($dir/base)"
+		return
+	fi
+	echo "pristine: debootstrap $dist"
+	rm -rf "$dir/base" "$dir/base.recipe"
+	debootstrap --variant=minbase --include=git,make "$dist" "$dir/base" "$mirror" \
+	    >"$dir/debootstrap.log" 2>&1 || {
+		tail -20 "$dir/debootstrap.log" >&2
+		echo "pristine: debootstrap $dist failed; see $dir/debootstrap.log" >&2
+		exit 1
+	}
+	cat >"$dir/base/etc/apt/sources.list" <<-EOF
+	deb $mirror $dist main
+	deb $mirror $dist-updates main
+	deb $security $dist-security main
+	EOF
+	printf '#!/bin/sh\nexit 101\n' >"$dir/base/usr/sbin/policy-rc.d"
+	chmod 0755 "$dir/base/usr/sbin/policy-rc.d"
+	rm -f "$dir/base/var/cache/apt/archives/"*.deb
+	echo "$recipe" >"$dir/base.recipe"
+}
+
+# The clean clone: HEAD as committed, nothing of this work tree's build output.
+clone() {
+	rm -rf "$dir/src"
+	git clone --quiet --no-hardlinks "$top" "$dir/src"
+	git -C "$dir/src" log -1 --format='pristine: clone of %h %s' | cut -c1-100
+}
+
+# The run, inside new mount and pid namespaces: the overlay, /dev, /proc, then the commands.
+INSIDE='
+set -eu
+dir=$1
+mount --make-rprivate /
+rm -rf "$dir/upper" "$dir/work" "$dir/root"
+mkdir -p "$dir/upper" "$dir/work" "$dir/root" "$dir/archives"
+mount -t overlay overlay -o "lowerdir=$dir/base,upperdir=$dir/upper,workdir=$dir/work" "$dir/root"
+r=$dir/root
+mount --rbind /dev "$r/dev"
+mount -t proc proc "$r/proc"
+mount -t sysfs sysfs "$r/sys"
+mount -t tmpfs -o mode=1777 tmpfs "$r/tmp"
+mount -t tmpfs -o mode=0755 tmpfs "$r/run"
+mount --bind "$dir/archives" "$r/var/cache/apt/archives"
+cp /etc/resolv.conf "$r/etc/resolv.conf"
+mkdir -p "$r/root/authguard"
+cp -a "$dir/src/." "$r/root/authguard/"
+exec chroot "$r" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    sh -c "cd /root/authguard && $2"
+'
+
+# step NAME COMMAND - run COMMAND in a fresh pristine root; print its time and status
+step() {
+	name=$1; cmd=$2
+	t0=$(date +%s)
+	echo "== $dist: $name" >>"$dir/run.log"
+	set +e
+	unshare --mount --pid --fork --propagation private sh -c "$INSIDE" inside "$dir" "$cmd" \
+	    >>"$dir/run.log" 2>&1
+	rc=$?
+	set -e
+	t=$(($(date +%s) - t0))
+	echo "pristine: $dist: $name: exit $rc in ${t} s"
+	return $rc
+}
+
+t_start=$(date +%s)
+: >"$dir/run.log"
+mirrors
+make_base
+clone
+# One root for both commands, as on a new machine: the demo installs the packages that make
+# check then finds. The overlay is made anew here, so the run starts pristine.
+status=0
+step "make demo, then make check" 'make demo; echo "demo exit status $?"; make check' || status=$?
+demo=$(grep -E '^demo exit status [0-9]+$' "$dir/run.log" | tail -1)
+counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$dir/run.log" | tail -1)
+echo "pristine: $dist: ${demo:-demo did not finish}; make check: ${counts:-no closing line}"
+echo "pristine: $dist: $(($(date +%s) - t_start)) s in all; log: $dir/run.log"
+case "$demo" in
+"demo exit status 0") ;;
+*) grep -E '^(not ok|deps:|Error|make: \*\*\*)' "$dir/run.log" | head -40 >&2; exit 1 ;;
+esac
+if [ "$status" -ne 0 ]; then
+	grep -E '^(not ok|deps:|make: \*\*\*)' "$dir/run.log" | head -40 >&2
+	exit 1
+fi
+exit 0
