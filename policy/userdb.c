@@ -12,9 +12,12 @@
 /*	gate reports as bad-credentials. Lookups never delay an answer
 /*	beyond the gate's own deadline: the gate cancels them.
 /*--*/
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "conn.h"
 #include "idmap.h"
@@ -29,6 +32,7 @@ static struct {
 	unsigned	 next_id;
 	void		(*done)(void *, enum userdb_reply_kind);
 	int		 warned;
+	int		 fail_warned;	/* on this connection */
 } udb;
 
 /* udb_free_conn - deferred release */
@@ -53,6 +57,35 @@ udb_closed(struct conn *c, const char *why)
 		udb.done(req, USERDB_FAIL);
 }
 
+/* udb_warn_fail - once per connection: why Dovecot refuses lookups */
+static void
+udb_warn_fail(void)
+{
+	const char *name;
+	struct passwd *pw;
+	struct stat st;
+	uid_t uid = geteuid();
+
+	if (udb.fail_warned++)
+		return;
+	if (udb.spec.kind == SOCK_UNIX && stat(udb.spec.path, &st) == 0 &&
+	    (st.st_mode & 0777) == 0666 && uid != 0) {
+		name = strrchr(udb.spec.path, '/');
+		name = name ? name + 1 : udb.spec.path;
+		pw = getpwuid(uid);
+		msg_warn("userdb_upstream: Dovecot refused a user lookup: %s "
+		    "has mode 0666, so Dovecot answers only for users whose "
+		    "uid is authguard's (%lu) and every wrong password is "
+		    "reported as bad-credentials; in dovecot.conf set service "
+		    "auth { unix_listener %s { mode = 0660  user = %s } }",
+		    udb.spec.path, (unsigned long)uid, name,
+		    pw ? pw->pw_name : "authguard");
+	} else
+		msg_warn("userdb_upstream: Dovecot could not look up a user "
+		    "(FAIL; its log says why): wrong passwords are reported "
+		    "as bad-credentials until it can");
+}
+
 /* udb_line - USER/NOTFOUND/FAIL; the handshake lines are ignored */
 static void
 udb_line(struct conn *c, char *line, size_t len)
@@ -70,6 +103,8 @@ udb_line(struct conn *c, char *line, size_t len)
 		msg_warn("userdb_upstream: unexpected line: %.40s", al.argv[0]);
 		return;
 	}
+	if (kind == USERDB_FAIL)
+		udb_warn_fail();
 	if ((req = idmap_del(&udb.reqs, id)) != NULL)
 		udb.done(req, kind);
 }
@@ -128,6 +163,7 @@ udb_connect(void)
 		return -1;
 	}
 	udb.warned = 0;
+	udb.fail_warned = 0;
 	conn_puts(udb.c, "VERSION\t1\t0\n");
 	return 0;
 }

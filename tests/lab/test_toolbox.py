@@ -301,6 +301,43 @@ def doctor_finds_each_planted_problem():
     assert rc == 2
 
 
+
+@suite.test
+def userdb_listener_0666_warns_once():
+    """A gate running as an unprivileged user on a 0666 auth-userdb listener (the lab's): Dovecot
+    answers FAIL for every existing user, so wrong passwords become bad-credentials; the gate says
+    why once, with the line to change. Unknown users are still told apart (NOTFOUND)."""
+    d = new_gate_dir()
+    lab = gate = None
+    try:
+        lab = Lab(sasl_path=os.path.join(d, "auth"))
+        lab.start_dovecot()
+        assert os.stat(lab.auth_userdb_socket).st_mode & 0o777 == 0o666
+        gate = Gate(lab, d, user="nobody", guessing_threshold="255",
+                    account_fail_limit="255/1m", ip_fail_limit="255/1m").start()
+        lab.start_postfix()
+        refs = []
+        for user, pw in [(ALICE, "wrong-a"), (ALICE, "wrong-b"), ("bob@example.test", "wrong-c"),
+                         ("ghost@example.test", "whatever")]:
+            s = lab.smtp_connect(starttls=True, source_address="127.0.0.71")
+            code, text = s.docmd("AUTH", "PLAIN " + b64("\0%s\0%s" % (user, pw)))
+            s.close()
+            assert code == 535, (code, text)
+            refs.append(ref_of(text.decode()))
+        causes = [gate.event(r)["cause"] for r in refs]
+        assert causes == ["bad-credentials"] * 3 + ["unknown-user"], causes
+        assert "client doesn't have lookup permissions" in open(lab.dovecot_log).read()
+        warn = [l for l in gate.log_text().splitlines() if "has mode 0666" in l]
+        assert len(warn) == 1, gate.log_text()
+        assert lab.auth_userdb_socket in warn[0] and "bad-credentials" in warn[0], warn
+        assert "unix_listener auth-userdb { mode = 0660  user = nobody }" in warn[0], warn
+    finally:
+        if gate:
+            gate.stop()
+        if lab:
+            lab.stop()
+        subprocess.run(["rm", "-rf", d])
+
 # --- authguard probe against the lab's listeners ---------------------------------------------
 
 def probe(port, user, password, *extra):
