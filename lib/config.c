@@ -27,7 +27,7 @@
 enum config_type {
 	CT_SOCKET, CT_SOCKET_OPT, CT_STRING, CT_BOOL, CT_NETLIST, CT_DETAIL,
 	CT_LOGFMT, CT_DURATION, CT_MODE, CT_LIMIT, CT_UINT, CT_POLICY_LOG,
-	CT_BACKEND,
+	CT_BACKEND, CT_FILE,
 };
 
 struct config_param {
@@ -92,6 +92,9 @@ static const struct config_param config_table[] = {
 	CR(redis_prefix, "authguard:", CT_STRING),
 	CP(redis_timeout, "5ms", CT_DURATION),
 	CP(shared_history_ttl, "1d", CT_DURATION),
+	CR(redis_tls_ca, "", CT_FILE),
+	CR(redis_tls_cert, "", CT_FILE),
+	CR(redis_tls_key, "", CT_FILE),
 };
 
 _Static_assert(NELEM(config_table) == CONFIG_KEYS, "CONFIG_KEYS in config.h");
@@ -210,10 +213,19 @@ config_set(struct config *c, const struct config_param *p, const char *v,
 	case CT_BACKEND:
 		if (backend_parse(v, slot, err) < 0)
 			return -1;
+#ifndef HAVE_HIREDIS_SSL
 		if (((struct backend *)slot)->tls)
-			return *err = "rediss:// is not supported: Debian 12's "
-			    "hiredis (0.14) has no TLS; use a unix socket, a private "
-			    "network or a TLS tunnel", -1;
+			return *err = "rediss:// is not supported: this build's "
+			    "hiredis has no TLS (no hiredis_ssl, as in Debian 12); "
+			    "use a unix socket, a private network or a TLS tunnel",
+			    -1;
+#endif
+		return 0;
+	case CT_FILE:
+		if (*v != 0 && *v != '/')
+			return *err = "want an absolute path", -1;
+		free(*(char **)slot);
+		*(char **)slot = xstrdup(v);
 		return 0;
 	case CT_MODE:
 		if (strspn(v, "01234567") != strlen(v) || *v == 0 ||
@@ -285,6 +297,22 @@ config_line(struct config *c, char *line, const char **err)
 	return config_set(c, p, val, err);
 }
 
+/* config_check - what one line cannot tell: keys that go together */
+static int
+config_check(const struct config *c, const char **err)
+{
+	int cert = *c->redis_tls_cert != 0, key = *c->redis_tls_key != 0;
+
+	if ((*c->redis_tls_ca || cert || key) && (c->state_backend.kind !=
+	    BACKEND_REDIS || !c->state_backend.tls))
+		return *err = "redis_tls_ca, redis_tls_cert and redis_tls_key "
+		    "apply to state_backend = rediss:// only", -1;
+	if (cert != key)
+		return *err = "redis_tls_cert and redis_tls_key go together "
+		    "(a client certificate and its private key)", -1;
+	return 0;
+}
+
 /* config_parse - text to configuration */
 int
 config_parse(const char *text, size_t len, const char *name, struct config *c,
@@ -309,6 +337,10 @@ config_parse(const char *text, size_t len, const char *name, struct config *c,
 			rc = -1;
 			break;
 		}
+	}
+	if (rc == 0 && config_check(c, &err) < 0) {
+		snprintf(errbuf, errlen, "%s: %s", name, err);
+		rc = -1;
 	}
 	free(copy);
 	if (rc < 0)
@@ -353,7 +385,8 @@ config_free(struct config *c)
 
 	for (i = 0; i < NELEM(config_table); i++) {
 		slot = (char *)c + config_table[i].offset;
-		if (config_table[i].type == CT_STRING)
+		if (config_table[i].type == CT_STRING ||
+		    config_table[i].type == CT_FILE)
 			free(*(char **)slot);
 		else if (config_table[i].type == CT_NETLIST)
 			netlist_free(slot);

@@ -15,7 +15,7 @@
 #include "logline.h"
 #include "netaddr.h"
 
-#define CONFIG_KEYS	42	/* rows of the table in config.c */
+#define CONFIG_KEYS	45	/* rows of the table in config.c */
 
 struct config {
 	struct sockspec	sasl_listen;
@@ -60,6 +60,9 @@ struct config {
 	char		*redis_prefix;
 	unsigned	 redis_timeout;		/* ms */
 	unsigned	 shared_history_ttl;	/* ms */
+	char		*redis_tls_ca;		/* "": the system's CAs */
+	char		*redis_tls_cert;	/* "": no client certificate */
+	char		*redis_tls_key;
 	char		*text[CONFIG_KEYS];	/* each value as written */
 };
 

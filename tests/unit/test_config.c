@@ -216,6 +216,15 @@ TEST(backend_forms)
 	CHECK(backend_parse("unix:/run/a@/b.sock", &b, &e) == 0);
 	CHECK_STR(b.path, "/run/a@/b.sock");	/* '@' in a path, no user */
 	CHECK(backend_parse("rediss://h", &b, &e) == 0 && b.tls);
+	CHECK(b.port == 6379 && b.path[0] == 0);
+	CHECK(backend_parse("rediss://ag:p%40ss@[::1]:6380/4", &b, &e) == 0);
+	CHECK(b.tls && b.port == 6380 && b.db == 4);
+	CHECK_STR(b.host, "::1");
+	CHECK_STR(b.password, "p@ss");
+	CHECK(backend_describe(&b, d, sizeof(d)) == 0);
+	CHECK_STR(d, "rediss://[::1]:6380/4");		/* no password */
+	CHECK(backend_parse("rediss://", &b, &e) < 0);
+	CHECK(backend_parse("rediss:/h", &b, &e) < 0);
 }
 
 TEST(backend_refusals)
@@ -252,7 +261,73 @@ TEST(config_state_backend)
 	CHECK(parse("", &c, err, sizeof(err)) == 0);
 	CHECK(c.state_backend.kind == BACKEND_EMBEDDED && c.redis_timeout == 5);
 	config_free(&c);
-	CHECK(parse("state_backend = rediss://h\n", &c, err, sizeof(err)) < 0);
-	CHECK(strstr(err, "test.conf:1: rediss:// is not supported") != NULL);
 	CHECK(parse("state_backend = redis:/h\n", &c, err, sizeof(err)) < 0);
+}
+
+#ifdef HAVE_HIREDIS_SSL
+
+TEST(config_rediss)
+{
+	struct config c;
+	char err[256];
+
+	CHECK(parse("state_backend = rediss://:pw@redis.example:6380/1\n", &c, err,
+	    sizeof(err)) == 0);
+	CHECK(c.state_backend.tls && c.state_backend.port == 6380);
+	CHECK_STR(c.state_backend.host, "redis.example");
+	CHECK_STR(c.redis_tls_ca, "");		/* the system's CAs */
+	CHECK_STR(c.redis_tls_cert, "");
+	config_free(&c);
+	CHECK(parse("redis_tls_ca = /etc/authguard/redis-ca.pem\n"
+	    "redis_tls_cert = /etc/authguard/client.pem\n"
+	    "redis_tls_key = /etc/authguard/client.key\n"
+	    "state_backend = rediss://10.0.0.5\n", &c, err, sizeof(err)) == 0);
+	CHECK_STR(c.redis_tls_ca, "/etc/authguard/redis-ca.pem");
+	CHECK_STR(c.redis_tls_cert, "/etc/authguard/client.pem");
+	CHECK_STR(c.redis_tls_key, "/etc/authguard/client.key");
+	config_free(&c);
+}
+
+#else
+
+TEST(config_rediss_refused_without_hiredis_ssl)
+{
+	struct config c;
+	char err[256];
+
+	CHECK(parse("state_backend = rediss://h\n", &c, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "test.conf:1: rediss:// is not supported: this "
+	    "build's hiredis has no TLS") != NULL);
+}
+
+#endif
+
+TEST(config_redis_tls_keys)
+{
+	struct config c;
+	char err[256];
+
+	CHECK(parse("redis_tls_ca = etc/ca.pem\n", &c, err, sizeof(err)) < 0);
+	CHECK_STR(err, "test.conf:1: want an absolute path");
+	/* TLS settings for a backend without TLS: a mistake, said */
+	CHECK(parse("redis_tls_ca = /etc/ca.pem\n", &c, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "test.conf: redis_tls_ca, redis_tls_cert and "
+	    "redis_tls_key apply to state_backend = rediss:// only") != NULL);
+	CHECK(parse("state_backend = redis://h\nredis_tls_key = /k\n", &c, err,
+	    sizeof(err)) < 0);
+	CHECK(strstr(err, "apply to state_backend = rediss:// only") != NULL);
+#ifdef HAVE_HIREDIS_SSL
+	CHECK(parse("state_backend = rediss://h\nredis_tls_cert = /c.pem\n", &c,
+	    err, sizeof(err)) < 0);
+	CHECK_STR(err, "test.conf: redis_tls_cert and redis_tls_key go together "
+	    "(a client certificate and its private key)");
+	CHECK(parse("state_backend = rediss://h\nredis_tls_key = /k.pem\n", &c,
+	    err, sizeof(err)) < 0);
+	CHECK(strstr(err, "go together") != NULL);
+	/* an empty value is the default: no client certificate */
+	CHECK(parse("state_backend = rediss://h\nredis_tls_cert = /c\n"
+	    "redis_tls_key = /k\nredis_tls_cert =\nredis_tls_key =\n", &c, err,
+	    sizeof(err)) == 0);
+	config_free(&c);
+#endif
 }
