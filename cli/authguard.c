@@ -27,6 +27,7 @@
 #include "config.h"
 #include "ctlclient.h"
 #include "msg.h"
+#include "netaddr.h"
 #include "submission.h"
 #include "util.h"
 

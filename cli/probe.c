@@ -28,14 +28,19 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/types.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/types.h>
+#include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "base64.h"
+#include "buf.h"
+#include "cause.h"
 #include "cli.h"
 #include "logline.h"
 #include "sasl.h"

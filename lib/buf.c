@@ -9,6 +9,7 @@
 /*	away or freed) is cleared first, so no copy of a secret lingers
 /*	in freed heap memory.
 /*--*/
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -18,7 +18,7 @@
 #include "util.h"
 
 static const struct cause_info causes[CAUSE_COUNT] = {
-	[CAUSE_NONE] = {"none", "", "", 1},
+	[CAUSE_NONE] = {"none", "", "", 1, CAUSE_COUNTS_NONE},
 	[CAUSE_BAD_PASSWORD] = {"bad-password",
 	    "wrong password for this account",
 	    "the account exists and the password is wrong: the user or a device "
@@ -52,15 +52,15 @@ static const struct cause_info causes[CAUSE_COUNT] = {
 	[CAUSE_OAUTH_REQUIRED] = {"oauth-required",
 	    "this account signs in with OAuth2 only; passwords are not accepted",
 	    "the account is flagged oauth-only: the client must use OAUTHBEARER "
-	    "or XOAUTH2, or the flag must be removed in accounts_map", 0},
+	    "or XOAUTH2, or the flag must be removed in accounts_map", 0, CAUSE_COUNTS_NONE},
 	[CAUSE_ACCOUNT_DISABLED] = {"account-disabled",
 	    "this account is disabled",
 	    "the account is disabled (accounts_map flag or the password "
-	    "database): enable it if the user should send mail", 0},
+	    "database): enable it if the user should send mail", 0, CAUSE_COUNTS_NONE},
 	[CAUSE_PASSWORD_EXPIRED] = {"password-expired",
 	    "the password has expired: change it, then sign in again",
 	    "the password database says the password has expired: the user "
-	    "must change it", 0},
+	    "must change it", 0, CAUSE_COUNTS_NONE},
 	[CAUSE_TLS_REQUIRED] = {"tls-required",
 	    "TLS is required before AUTH: use STARTTLS on port 587 or TLS on "
 	    "port 465",
@@ -79,32 +79,32 @@ static const struct cause_info causes[CAUSE_COUNT] = {
 	    "too many failed attempts for this account: try again later",
 	    "the account is locked after repeated failures (account_fail_limit): "
 	    "see who failed with authguard why, then wait or authguard unlock",
-	    1},
+	    1, CAUSE_COUNTS_NONE},
 	[CAUSE_IP_BLOCKED] = {"ip-blocked",
 	    "too many failed attempts from this address: try again later",
 	    "the client address is blocked after repeated failures "
 	    "(ip_fail_limit): a misconfigured device or an attack from it; "
-	    "authguard unlock ADDRESS lifts it", 1},
+	    "authguard unlock ADDRESS lifts it", 1, CAUSE_COUNTS_NONE},
 	[CAUSE_AUTH_SERVICE_UNAVAILABLE] = {"auth-service-unavailable",
 	    "authentication service temporarily unavailable",
 	    "Dovecot's auth service is down, too slow or failing internally: "
-	    "check Dovecot; clients were told to retry (454)", 1},
+	    "check Dovecot; clients were told to retry (454)", 1, CAUSE_COUNTS_NONE},
 	[CAUSE_NO_AUTH_NO_TLS] = {"no-auth-no-tls",
 	    "authentication required: use STARTTLS, then AUTH",
 	    "the client sent mail without TLS and without AUTH: set the client "
-	    "to STARTTLS on 587 (or SSL/TLS on 465) with authentication on", 1},
+	    "to STARTTLS on 587 (or SSL/TLS on 465) with authentication on", 1, CAUSE_COUNTS_NONE},
 	[CAUSE_NO_AUTH_ATTEMPTED] = {"no-auth-attempted",
 	    "authentication required: enable SMTP authentication in the client",
 	    "the client used TLS but never sent AUTH: turn on 'my server "
-	    "requires authentication' in the client", 1},
+	    "requires authentication' in the client", 1, CAUSE_COUNTS_NONE},
 	[CAUSE_AUTH_FAILED_THEN_SENT] = {"auth-failed-then-sent",
 	    "authentication failed earlier in this session",
 	    "the client's AUTH failed and it tried to send anyway: see the "
-	    "failed attempt's ref", 1},
+	    "failed attempt's ref", 1, CAUSE_COUNTS_NONE},
 	[CAUSE_CLEARTEXT_AUTH] = {"cleartext-auth",
 	    "authentication without TLS is not allowed",
 	    "the session authenticated without TLS: enforce "
-	    "smtpd_tls_auth_only = yes", 1},
+	    "smtpd_tls_auth_only = yes", 1, CAUSE_COUNTS_NONE},
 };
 
 /* cause_info - the catalogue entry */

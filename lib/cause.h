@@ -42,6 +42,7 @@ struct cause_info {
 	unsigned	 counts;	/* CAUSE_COUNTS_* */
 };
 
+#define CAUSE_COUNTS_NONE	0u	/* counted nowhere */
 #define CAUSE_COUNTS_ACCOUNT	1u	/* goes into the account's window */
 #define CAUSE_COUNTS_ADDRESS	2u	/* goes into the address's window */
 #define CAUSE_COUNTS_BOTH	(CAUSE_COUNTS_ACCOUNT | CAUSE_COUNTS_ADDRESS)

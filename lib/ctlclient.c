@@ -23,14 +23,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ctlclient.h"
+#include "ref.h"
 #include "util.h"
 
 /* wait_fd - poll one fd until the deadline; 0 ready, -1 timed out */

@@ -39,9 +39,12 @@
 /*	cap by the attempts in flight until they end.
 /*--*/
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "config.h"
 #include "authlimits.h"

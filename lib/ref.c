@@ -14,6 +14,7 @@
 /*--*/
 #include <string.h>
 #include <sys/random.h>
+#include <sys/types.h>
 
 #include "msg.h"
 #include "ref.h"

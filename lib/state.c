@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "cause.h"
+#include "ref.h"
 #include "state.h"
 #include "util.h"
 

@@ -19,6 +19,7 @@
 /*--*/
 #include <string.h>
 
+#include "netaddr.h"
 #include "submission.h"
 
 /* word_in - is w one of the space/comma separated words of list? */

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
@@ -37,6 +38,7 @@
 #include "daemon.h"
 #include "milter.h"
 #include "msg.h"
+#include "netaddr.h"
 #include "util.h"
 
 /* servid_valid - an authserv-id we can write without quoting */

@@ -37,8 +37,10 @@
 #include <time.h>
 
 #include <libmilter/mfapi.h>
+#include <libmilter/mfdef.h>
 
 #include "authres.h"
+#include "buf.h"
 #include "cause.h"
 #include "ctlclient.h"
 #include "logline.h"

@@ -8,6 +8,7 @@
 #define AUTHGUARD_CONN_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "buf.h"
 #include "event.h"

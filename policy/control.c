@@ -34,23 +34,32 @@
 /*	answers from this server alone, saying so, when Redis does not
 /*	answer within redis_timeout. lock and unlock act on both.
 /*--*/
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/queue.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/types.h>
 #include <time.h>
 
+#include <hiredis/hiredis.h>
+#include <hiredis/read.h>
+
 #include "attempt.h"
+#include "authlimits.h"
 #include "cause.h"
 #include "conn.h"
 #include "control.h"
+#include "event.h"
 #include "gate.h"
+#include "history.h"
 #include "logline.h"
 #include "metrics.h"
 #include "msg.h"
 #include "netaddr.h"
 #include "enforce.h"
+#include "ref.h"
 #include "session.h"
 #include "shared.h"
 #include "state.h"

@@ -22,8 +22,12 @@
 /*	Successes and releases are sent without waiting.
 /*--*/
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <hiredis/hiredis.h>
+#include <hiredis/read.h>
 
 #include "accounts.h"
 #include "enforce.h"
@@ -31,6 +35,7 @@
 #include "fingerprint.h"
 #include "logline.h"
 #include "msg.h"
+#include "netaddr.h"
 #include "shared.h"
 #include "store.h"
 #include "util.h"

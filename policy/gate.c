@@ -38,21 +38,30 @@
 /*	outcome is logged.
 /*--*/
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "attempt.h"
+#include "authlimits.h"
 #include "authproto.h"
+#include "buf.h"
+#include "cause.h"
 #include "conn.h"
 #include "enforce.h"
+#include "event.h"
 #include "gate.h"
+#include "history.h"
 #include "metrics.h"
 #include "msg.h"
+#include "netaddr.h"
 #include "sasl.h"
 #include "session.h"
 #include "shared.h"

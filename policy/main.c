@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "accounts.h"
@@ -45,6 +46,7 @@
 #include "gate.h"
 #include "metrics.h"
 #include "msg.h"
+#include "netaddr.h"
 #include "policy.h"
 #include "shared.h"
 #include "store.h"

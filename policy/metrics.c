@@ -20,11 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/types.h>
 
 #include "attempt.h"
+#include "authlimits.h"
 #include "conn.h"
 #include "event.h"
 #include "gate.h"
+#include "history.h"
 #include "metrics.h"
 #include "shared.h"
 #include "store.h"

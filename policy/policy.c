@@ -12,12 +12,18 @@
 /*	request gets policy_default_action and a warning; the connection
 /*	and everyone else go on.
 /*--*/
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/queue.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
+#include "buf.h"
+#include "cause.h"
 #include "conn.h"
+#include "event.h"
+#include "history.h"
 #include "logline.h"
 #include "msg.h"
 #include "metrics.h"

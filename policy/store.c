@@ -24,10 +24,13 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "authlimits.h"
+#include "buf.h"
 #include "event.h"
 #include "msg.h"
 #include "shared.h"

@@ -7,6 +7,8 @@
 #ifndef AUTHGUARD_STORE_H
 #define AUTHGUARD_STORE_H
 
+#include <stdint.h>
+
 #include "config.h"
 #include "fingerprint.h"
 #include "history.h"

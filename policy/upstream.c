@@ -26,9 +26,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "conn.h"
+#include "event.h"
 #include "idmap.h"
 #include "msg.h"
 #include "upstream.h"

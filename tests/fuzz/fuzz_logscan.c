@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cause.h"
 #include "logscan.h"
 
 int	LLVMFuzzerTestOneInput(const unsigned char *, size_t);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "authres.h"
+#include "buf.h"
 #include "ctlclient.h"
 #include "util.h"
 

@@ -45,20 +45,34 @@ alice@example.com:{PLAIN}Alice-Pass-1:5000:5000::/var/mail/alice::
 jane@example.com:{PLAIN}%(jane)s:5000:5000::/var/mail/jane::
 EOF
 sed -i 's/^!include auth-system.conf.ext/#&/' /etc/dovecot/conf.d/10-auth.conf
-cat > /etc/dovecot/conf.d/98-server.conf <<EOF
+cat > /etc/dovecot/conf.d/98-server.conf <<'EOF'
 log_path = /var/log/dovecot.log
-passdb {
+%(users)sEOF
+doveconf -n >/dev/null
+systemctl start dovecot
+systemctl start postfix
+"""
+
+# The two users' passdb and userdb in the syntax of each Dovecot release.
+DOVECOT_USERS = {
+    "2.3": """passdb {
   driver = passwd-file
-  args = scheme=PLAIN username_format=%%u /etc/dovecot/users
+  args = scheme=PLAIN username_format=%u /etc/dovecot/users
 }
 userdb {
   driver = passwd-file
-  args = username_format=%%u /etc/dovecot/users
+  args = username_format=%u /etc/dovecot/users
 }
-EOF
-systemctl start dovecot
-systemctl start postfix
-""" % {"jane": JANE_APP}
+""",
+    "2.4": """passdb passwd-file {
+  default_password_scheme = PLAIN
+  passwd_file_path = /etc/dovecot/users
+}
+userdb passwd-file {
+  passwd_file_path = /etc/dovecot/users
+}
+""",
+}
 
 SANDBOX = r"""#!/bin/bash
 set -eu
@@ -71,11 +85,11 @@ for d in etc usr var; do
 done
 mount -t tmpfs -o mode=0755 tmpfs /run
 export PATH=$W/bin:$PATH
-echo "== the server before the guide"
+echo "== the server before the guide (Dovecot %(dovecot)s)"
 bash -eu $W/before.sh
 for b in $W/block-*.sh; do
-    echo "== guide: $(basename $b)"
-    (cd %(top)s && bash -eu $b)
+    echo "== guide: $(basename $b .sh)"
+    (cd $W/src && bash -eu $b)
 done
 echo "== checks"
 python3 $W/check.py
@@ -154,35 +168,98 @@ sys.exit(1 if failed else 0)
 """
 
 
+def release():
+    """This machine's Debian release: "12" or "13"."""
+    with open("/etc/os-release") as f:
+        m = re.search(r'^VERSION_ID="?(\d+)', f.read(), re.M)
+    return m.group(1) if m else "unknown"
+
+
+def dovecot_version():
+    """"2.3" or "2.4": the syntax the installed Dovecot reads."""
+    out = subprocess.run(["dovecot", "--version"], capture_output=True, text=True).stdout
+    return ".".join(out.split(".")[:2])
+
+
 def shell_blocks(path):
+    """Each ```sh block of the guide as (release, text): release is "12" or "13" when the
+    line before the block says "On Debian 12 ...:" or "On Debian 13 ...:", else None."""
     with open(path) as f:
-        return re.findall(r"^```sh\n(.*?)^```", f.read(), re.S | re.M)
+        text = f.read()
+    blocks = []
+    for m in re.finditer(r"^```sh\n(.*?)^```", text, re.S | re.M):
+        before = text[:m.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        r = re.match(r"On Debian (\d+)\b[^\n]*:$", before)
+        blocks.append((r.group(1) if r else None, m.group(1)))
+    return blocks
+
+
+def copy_tree(dst):
+    """The source as a clone would have it (no build directories) in dst."""
+    r = subprocess.run(["git", "-C", TOP, "ls-files", "-z", "-co", "--exclude-standard"],
+                       capture_output=True)
+    if r.returncode == 0:
+        files = [f for f in r.stdout.decode().split("\0") if f]
+    else:
+        files = [os.path.relpath(os.path.join(d, f), TOP)
+                 for d, dirs, names in os.walk(TOP) for f in names
+                 if not os.path.relpath(d, TOP).split(os.sep)[0].startswith((".git", "build"))]
+    for f in files:
+        if os.path.isfile(os.path.join(TOP, f)):
+            os.makedirs(os.path.join(dst, os.path.dirname(f)), exist_ok=True)
+            shutil.copy2(os.path.join(TOP, f), os.path.join(dst, f))
+
+
+def stand_in(w, script, name):
+    shutil.copy(os.path.join(HERE, script), os.path.join(w, "bin", name))
+    os.chmod(os.path.join(w, "bin", name), 0o755)
+
+
+@suite.test
+def guide_covers_both_releases():
+    blocks = shell_blocks(os.path.join(TOP, "doc", "deploy.md"))
+    n12 = sum(1 for r, _ in blocks if r == "12")
+    n13 = sum(1 for r, _ in blocks if r == "13")
+    others = sorted(set(r for r, _ in blocks) - {None, "12", "13"})
+    assert n12 >= 1 and n12 == n13 and not others, \
+        "blocks for Debian 12: %d, for Debian 13: %d, for others: %s" % (n12, n13, others)
 
 
 @suite.test
 def guide_replayed_on_this_machine():
+    rel = release()
+    assert rel in ("12", "13"), "Debian %s: the guide covers Debian 12 and 13" % rel
+    dovecot = dovecot_version()
+    assert dovecot == {"12": "2.3", "13": "2.4"}[rel], "Dovecot %s on Debian %s" % (dovecot,
+                                                                                     rel)
     w = tempfile.mkdtemp(prefix="agdeploy-")
     try:
-        blocks = shell_blocks(os.path.join(TOP, "doc", "deploy.md"))
+        blocks = [b for r, b in shell_blocks(os.path.join(TOP, "doc", "deploy.md"))
+                  if r in (None, rel)]
         assert len(blocks) >= 8, "only %d shell blocks in doc/deploy.md" % len(blocks)
         for i, b in enumerate(blocks):
             with open(os.path.join(w, "block-%02d.sh" % (i + 1)), "w") as f:
                 f.write(b)
         with open(os.path.join(w, "before.sh"), "w") as f:
-            f.write(BEFORE)
+            f.write(BEFORE % {"jane": JANE_APP, "users": DOVECOT_USERS[dovecot]})
         with open(os.path.join(w, "check.py"), "w") as f:
             f.write(CHECK % {})
         with open(os.path.join(w, "sandbox.sh"), "w") as f:
-            f.write(SANDBOX % {"w": w, "top": TOP})
+            f.write(SANDBOX % {"w": w, "dovecot": dovecot})
+        copy_tree(os.path.join(w, "src"))
         os.makedirs(os.path.join(w, "bin"))
-        shutil.copy(os.path.join(HERE, "deploy_systemctl.py"), os.path.join(w, "bin",
-                                                                             "systemctl"))
-        os.chmod(os.path.join(w, "bin", "systemctl"), 0o755)
-        env = dict(os.environ, AUTHGUARD_PASSWORD=JANE_APP)
+        stand_in(w, "deploy_systemctl.py", "systemctl")
+        stand_in(w, "deploy_apt.py", "apt-get")
+        # A root shell as the guide's reader has it: no make variables from a calling make.
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "BUILD")}
+        env["AUTHGUARD_PASSWORD"] = JANE_APP
+        print("# Debian %s, Dovecot %s: %d blocks of the guide" % (rel, dovecot, len(blocks)))
         r = subprocess.run(["unshare", "--mount", "--net", "--pid", "--fork", "--mount-proc",
-                            "bash", os.path.join(w, "sandbox.sh")], capture_output=True,
-                           text=True, timeout=900, env=env, stdin=subprocess.DEVNULL)
-        out = r.stdout + r.stderr
+                            "bash", os.path.join(w, "sandbox.sh")], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=900, env=env,
+                           stdin=subprocess.DEVNULL)
+        out = r.stdout
         for line in out.splitlines():
             print("# " + line)
         assert r.returncode == 0, "the replay failed (see above)"

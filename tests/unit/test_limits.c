@@ -4,6 +4,7 @@
 /* SUMMARY
 /*	unit tests: failure windows, lockouts, familiar addresses, eviction
 /*--*/
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 

@@ -10,6 +10,7 @@
 
 #include "authres.h"
 #include "buf.h"
+#include "cause.h"
 #include "ctlclient.h"
 #include "doctor.h"
 #include "logscan.h"

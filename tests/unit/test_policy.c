@@ -4,11 +4,13 @@
 /* SUMMARY
 /*	unit tests: policy requests, the submission decision, state file
 /*--*/
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "cause.h"
 #include "history.h"
 #include "authlimits.h"
 #include "netaddr.h"
