@@ -8,11 +8,14 @@
 /*		[-d dovecot.conf]
 /* DESCRIPTION
 /*	Runs postconf (every effective value), postconf -P, postconf -M
-/*	and, when doveconf is installed, doveconf -n, and reports each
+/*	and, when doveconf is installed, doveconf -n (Dovecot 2.3 or 2.4),
+/*	and reports each
 /*	problem (lib/doctor.c) with the line to change. Exit status 0
 /*	when nothing was found, 1 when something was, 2 when postconf
 /*	could not be run.
 /*--*/
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +93,21 @@ sock_path(const struct sockspec *s)
 	return s->kind == SOCK_UNIX ? s->path : "";
 }
 
+/* run_group - the primary group of authguard's user, "" when unknown */
+static const char *
+run_group(const char *user)
+{
+	static char name[256];
+	struct passwd *pw;
+	struct group *gr;
+
+	name[0] = 0;
+	if (user && (pw = getpwnam(user)) != NULL &&
+	    (gr = getgrgid(pw->pw_gid)) != NULL)
+		snprintf(name, sizeof(name), "%s", gr->gr_name);
+	return name;
+}
+
 /* gather - every text the checks read */
 static int
 gather(const struct config *cfg, const char *pfdir, const char *dvconf,
@@ -110,7 +128,7 @@ gather(const struct config *cfg, const char *pfdir, const char *dvconf,
 		kvlist_parse(&in->overrides, buf_str(&b[1]), 0);
 		doctor_parse_master(in, buf_str(&b[2]));
 		if ((in->have_dovecot = dovecot(dvconf, &b[3]) == 0) != 0)
-			kvlist_parse(&in->dovecot, buf_str(&b[3]), 1);
+			doctor_parse_dovecot(in, buf_str(&b[3]));
 	}
 	in->sasl_path = sock_path(&cfg->sasl_listen);
 	in->policy_path = sock_path(&cfg->policy_listen);
@@ -119,6 +137,9 @@ gather(const struct config *cfg, const char *pfdir, const char *dvconf,
 	in->submission_daemons = cfg->milter_submission_daemons;
 	in->require_tls_for_auth = cfg->require_tls_for_auth;
 	in->tls_exempt = cfg->tls_exempt_networks.n > 0;
+	in->userdb_path = sock_path(&cfg->userdb_upstream);
+	in->run_user = cfg->user ? cfg->user : "";
+	in->run_group = run_group(cfg->user);
 	for (i = 0; i < 4; i++)
 		buf_free(&b[i]);
 	return rc;

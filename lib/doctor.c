@@ -31,11 +31,22 @@
 /*		when authguard is down would refuse mail.
 /*	milter-macros: a macro authguard-milter reads is not sent.
 /*	dovecot-no-plain: auth_mechanisms lacks plain.
-/*	dovecot-plaintext-mismatch: Dovecot's disable_plaintext_auth says
-/*		no passwords in clear, but it does not govern Postfix's AUTH
-/*		(Dovecot's auth server takes what smtpd sends): where smtpd
-/*		offers AUTH before TLS and require_tls_for_auth = no, clear
-/*		passwords are checked anyway.
+/*	dovecot-plaintext-mismatch: Dovecot's disable_plaintext_auth
+/*		(2.4: auth_allow_cleartext = no) says no passwords in clear,
+/*		but it does not govern Postfix's AUTH (Dovecot's auth server
+/*		takes what smtpd sends): where smtpd offers AUTH before TLS
+/*		and require_tls_for_auth = no, clear passwords are checked
+/*		anyway.
+/*	dovecot-userdb-restricted: the listener userdb_upstream names (or,
+/*		when none matches, auth-userdb with Dovecot's defaults) has
+/*		mode 0666 and authguard runs as neither its user nor its group
+/*		nor root: Dovecot then answers only lookups of users whose uid
+/*		is authguard's, and every wrong password is bad-credentials.
+/*
+/*	doctor_parse_dovecot() reads doveconf -n of Dovecot 2.3 or 2.4
+/*	(2.4: dovecot_config_version first, named passdb/userdb blocks,
+/*	renamed settings): the top-level settings, the version, and the
+/*	unix listeners of service auth.
 /*--*/
 #include <stdarg.h>
 #include <stdio.h>
@@ -162,6 +173,122 @@ doctor_parse_master(struct doctor_input *in, const char *text)
 		in->nsvc++;
 	}
 	free(copy);
+}
+
+/* header - "name args {" without the brace; 0 when not a block */
+static int
+header(const char *p, const char *end, char *out, size_t len)
+{
+	trim(&p, &end);
+	if (p == end || end[-1] != '{')
+		return 0;
+	end--;
+	trim(&p, &end);
+	snprintf(out, len, "%.*s", (int)(end - p), p);
+	return 1;
+}
+
+/* unquote - a name doveconf may print in double quotes */
+static char *
+unquote(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n >= 2 && v[0] == '"' && v[n - 1] == '"')
+		return xstrndup(v + 1, n - 2);
+	return xstrdup(v);
+}
+
+/* listener_set - mode, user or group of the listener being read */
+static void
+listener_set(struct dv_listener *l, const char *p, const char *end)
+{
+	const char *eq = memchr(p, '=', (size_t)(end - p)), *ne, *v;
+	char *val;
+
+	if (eq == NULL)
+		return;
+	ne = eq;
+	trim(&p, &ne);
+	v = eq + 1;
+	trim(&v, &end);
+	val = xstrndup(v, (size_t)(end - v));
+	if ((size_t)(ne - p) == 4 && strncmp(p, "mode", 4) == 0)
+		l->mode = *val ? (int)strtol(val, NULL, 8) : -1;
+	else if ((size_t)(ne - p) == 4 && strncmp(p, "user", 4) == 0) {
+		free(l->user);
+		l->user = unquote(val);
+	} else if ((size_t)(ne - p) == 5 && strncmp(p, "group", 5) == 0) {
+		free(l->group);
+		l->group = unquote(val);
+	} else if ((size_t)(ne - p) == 4 && strncmp(p, "type", 4) == 0) {
+		free(l->type);
+		l->type = unquote(val);
+	}
+	free(val);
+}
+
+/* listener_new - service auth gets one more unix listener */
+static struct dv_listener *
+listener_new(struct doctor_input *in, const char *name)
+{
+	struct dv_listener *l;
+
+	in->lst = xrealloc(in->lst, (in->nlst + 1) * sizeof(*in->lst));
+	l = &in->lst[in->nlst++];
+	l->name = unquote(name);
+	l->mode = -1;
+	l->user = l->group = l->type = NULL;
+	return l;
+}
+
+/* dovecot_version - 2.4 or later: dovecot_config_version, or the header */
+static int
+dovecot_version(const struct doctor_input *in, const char *text)
+{
+	if (kvlist_get(&in->dovecot, "dovecot_config_version") != NULL)
+		return 1;
+	return strncmp(text, "# 2.", 4) == 0 && text[4] >= '4' &&
+	    text[4] <= '9' && (text[5] == '.' || text[5] == ' ');
+}
+
+/* doctor_parse_dovecot - doveconf -n: settings, version, auth listeners */
+void
+doctor_parse_dovecot(struct doctor_input *in, const char *text)
+{
+	const char *p = text, *nl, *b, *e;
+	struct dv_listener *cur = NULL;
+	char hd[512];
+	int depth = 0, auth = 0;
+	size_t i;
+
+	kvlist_parse(&in->dovecot, text, 1);
+	in->dovecot24 = dovecot_version(in, text);
+	for (; *p; p = *nl ? nl + 1 : nl) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p);
+		b = p;
+		e = nl;
+		trim(&b, &e);
+		if (b == e || *b == '#')
+			continue;
+		if (header(b, e, hd, sizeof(hd))) {
+			depth++;
+			if (depth == 1)
+				auth = strcmp(hd, "service auth") == 0;
+			else if (depth == 2 && auth &&
+			    strncmp(hd, "unix_listener ", 14) == 0) {
+				for (i = 14; hd[i] == ' '; i++)
+					;
+				cur = listener_new(in, hd + i);
+			}
+		} else if (*b == '}') {
+			if (depth == 2)
+				cur = NULL;
+			depth -= depth > 0;
+		} else if (cur && depth == 2)
+			listener_set(cur, b, e);
+	}
 }
 
 /* add - one finding */
@@ -399,13 +526,157 @@ check_milter(const struct doctor_input *in, struct doctor_report *r)
 		    "cannot apply");
 }
 
-/* check_dovecot - mechanisms and plaintext policy */
+/* cleartext_off - Dovecot refuses passwords in clear on its own logins */
+static int
+cleartext_off(const struct doctor_input *in, const char **setting)
+{
+	const char *v;
+
+	if (in->dovecot24) {
+		v = kvlist_get(&in->dovecot, "auth_allow_cleartext");
+		*setting = "auth_allow_cleartext = no";
+		return v == NULL || !yes(v);
+	}
+	v = kvlist_get(&in->dovecot, "disable_plaintext_auth");
+	*setting = "disable_plaintext_auth = yes";
+	return v == NULL || yes(v);
+}
+
+/* internal_user - a listener's user or group, $default_internal_* resolved */
+static const char *
+internal_user(const struct doctor_input *in, const char *v, int group)
+{
+	const char *d;
+
+	if (v == NULL || *v == 0)
+		return "";
+	if (strcmp(v, group ? "$default_internal_group" :
+	    "$default_internal_user") == 0 || strcmp(v, group ?
+	    "$SET:default_internal_group" : "$SET:default_internal_user") == 0) {
+		d = kvlist_get(&in->dovecot, group ? "default_internal_group" :
+		    "default_internal_user");
+		return d && *d ? d : "dovecot";
+	}
+	return v;
+}
+
+/* basename_of - the last path component */
+static const char *
+basename_of(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* ends_with - does s end with tail? */
+static int
+ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), t = strlen(tail);
+
+	return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* lookup_listener - one Dovecot restricts: its userdb and master types */
+static int
+lookup_listener(const struct dv_listener *l)
+{
+	const char *n = basename_of(l->name);
+
+	if (l->type && *l->type)
+		return strcmp(l->type, "userdb") == 0 ||
+		    strcmp(l->type, "master") == 0;
+	return ends_with(n, "-userdb") || ends_with(n, "-master");
+}
+
+/* has_listener - is a listener of this name configured? */
+static int
+has_listener(const struct doctor_input *in, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < in->nlst; i++)
+		if (strcmp(basename_of(in->lst[i].name), name) == 0)
+			return 1;
+	return 0;
+}
+
+/* userdb_listener - the listener userdb_upstream connects to, NULL if none */
+static const struct dv_listener *
+userdb_listener(const struct doctor_input *in)
+{
+	const char *base = kvlist_get(&in->dovecot, "base_dir");
+	char path[1024];
+	size_t i;
+
+	if (base == NULL || *base == 0)
+		base = "/run/dovecot";
+	for (i = 0; i < in->nlst; i++) {
+		const char *n = in->lst[i].name;
+
+		if (*n == '/')
+			snprintf(path, sizeof(path), "%s", n);
+		else
+			snprintf(path, sizeof(path), "%s/%s", base, n);
+		if (strcmp(path, in->userdb_path) == 0)
+			return lookup_listener(&in->lst[i]) ? &in->lst[i] : NULL;
+	}
+	for (i = 0; i < in->nlst; i++)	/* another base_dir spelling */
+		if (*in->lst[i].name != '/' && strcmp(in->lst[i].name,
+		    basename_of(in->userdb_path)) == 0)
+			return lookup_listener(&in->lst[i]) ? &in->lst[i] : NULL;
+	return NULL;
+}
+
+/* check_userdb - a 0666 auth-userdb listener restricts authguard's lookups */
+static void
+check_userdb(const struct doctor_input *in, struct doctor_report *r)
+{
+	static const struct dv_listener dflt = {"auth-userdb", -1,
+	    "$default_internal_user", NULL, NULL};
+	const struct dv_listener *l;
+	const char *user, *group, *name;
+	char fix[600];
+	int mode;
+
+	if (!*in->userdb_path || !*in->run_user ||
+	    strcmp(in->run_user, "root") == 0)
+		return;
+	if ((l = userdb_listener(in)) == NULL) {
+		if (strcmp(basename_of(in->userdb_path), "auth-userdb") != 0 ||
+		    has_listener(in, "auth-userdb"))
+			return;
+		l = &dflt;		/* not in doveconf -n: the default */
+	}
+	name = basename_of(l->name);
+	mode = l->mode >= 0 ? l->mode : strcmp(name, "auth-userdb") == 0 ?
+	    0666 : 0600;
+	user = internal_user(in, l->user ? l->user : strcmp(name,
+	    "auth-userdb") == 0 ? dflt.user : NULL, 0);
+	group = internal_user(in, l->group ? l->group : in->dovecot24 &&
+	    strcmp(name, "auth-userdb") == 0 ? "$default_internal_group" :
+	    NULL, 1);
+	if (mode != 0666 || strcmp(user, in->run_user) == 0 ||
+	    (*group && strcmp(group, in->run_group) == 0))
+		return;
+	snprintf(fix, sizeof(fix), "service auth { unix_listener %s { mode = "
+	    "0660  user = %s } }", l->name, in->run_user);
+	add(r, "dovecot-userdb-restricted", "dovecot.conf service auth", fix,
+	    "unix_listener %s has mode 0666%s and authguard runs as %s, neither "
+	    "its user (%s) nor its group: Dovecot answers authguard's lookups "
+	    "only for users whose uid is authguard's, so every wrong password "
+	    "is reported as bad-credentials", l->name, l->mode < 0 ?
+	    " (Dovecot's default)" : "", in->run_user, *user ? user : "root");
+}
+
+/* check_dovecot - mechanisms, plaintext policy, the userdb listener */
 static void
 check_dovecot(const struct doctor_input *in, int auth_in_clear,
     struct doctor_report *r)
 {
 	const char *mech = kvlist_get(&in->dovecot, "auth_mechanisms");
-	const char *dpa = kvlist_get(&in->dovecot, "disable_plaintext_auth");
+	const char *setting;
 
 	if (!in->have_dovecot)
 		return;
@@ -414,12 +685,13 @@ check_dovecot(const struct doctor_input *in, int auth_in_clear,
 		    "auth_mechanisms = plain login", "auth_mechanisms = %s: "
 		    "authguard forwards PLAIN and LOGIN as PLAIN", mech);
 	if (auth_in_clear && !in->require_tls_for_auth &&
-	    (dpa == NULL || yes(dpa)))
+	    cleartext_off(in, &setting))
 		add(r, "dovecot-plaintext-mismatch", "authguard.conf",
-		    "require_tls_for_auth = yes", "Dovecot's "
-		    "disable_plaintext_auth = yes does not apply to Postfix's "
-		    "AUTH: with AUTH before TLS and require_tls_for_auth = no, "
-		    "passwords sent in clear are checked");
+		    "require_tls_for_auth = yes", "Dovecot's %s does not apply "
+		    "to Postfix's AUTH: with AUTH before TLS and "
+		    "require_tls_for_auth = no, passwords sent in clear are "
+		    "checked", setting);
+	check_userdb(in, r);
 }
 
 /* doctor_check - every finding */
@@ -461,6 +733,15 @@ doctor_input_free(struct doctor_input *in)
 	kvlist_free(&in->main);
 	kvlist_free(&in->overrides);
 	kvlist_free(&in->dovecot);
+	for (i = 0; i < in->nlst; i++) {
+		free(in->lst[i].name);
+		free(in->lst[i].user);
+		free(in->lst[i].group);
+		free(in->lst[i].type);
+	}
+	free(in->lst);
+	in->lst = NULL;
+	in->nlst = 0;
 	for (i = 0; i < in->nsvc; i++) {
 		free(in->svc[i].name);
 		free(in->svc[i].type);

@@ -69,7 +69,8 @@ udb_warn_fail(void)
 	if (udb.fail_warned++)
 		return;
 	if (udb.spec.kind == SOCK_UNIX && stat(udb.spec.path, &st) == 0 &&
-	    (st.st_mode & 0777) == 0666 && uid != 0) {
+	    (st.st_mode & 0777) == 0666 && uid != 0 && uid != st.st_uid &&
+	    getegid() != st.st_gid) {
 		name = strrchr(udb.spec.path, '/');
 		name = name ? name + 1 : udb.spec.path;
 		pw = getpwuid(uid);

@@ -5,6 +5,7 @@ and the Prometheus exposition on metrics_listen, checked by promtool."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -337,6 +338,34 @@ def userdb_listener_0666_warns_once():
         if lab:
             lab.stop()
         subprocess.run(["rm", "-rf", d])
+
+
+@suite.test
+def doctor_userdb_listener_0666():
+    """The lab's Dovecot configuration (2.3 or 2.4 syntax, read by the real doveconf -n) with
+    auth-userdb at mode 0666: doctor flags it for an unprivileged authguard, with the line to
+    change, not for root, and not once the listener has mode 0660 and authguard's user."""
+    lab = doctor_lab()
+    good_config()
+    with open(lab.dovecot_conf) as f:
+        text = f.read()
+    def listener(body):
+        path = os.path.join(S["dir"], "dovecot-userdb-%d.conf" % len(body))
+        with open(path, "w") as f:
+            f.write(re.sub(r"unix_listener auth-userdb \{[^}]*\}",
+                           "unix_listener auth-userdb {\n    %s\n  }" % body, text))
+        return path
+    open666, fixed = listener("mode = 0666"), listener("mode = 0660\n    user = nobody")
+    upstream = "userdb_upstream = unix:%s\n" % lab.auth_userdb_socket
+    rc, ids, out = doctor(extra_conf=upstream + "user = nobody\n", dovecot=open666)
+    assert rc == 1 and ids == ["dovecot-userdb-restricted"], out
+    f = json.loads(out)[0]
+    assert f["fix"] == "service auth { unix_listener auth-userdb { mode = 0660  user = nobody } }", f
+    assert "bad-credentials" in f["problem"], f
+    rc, ids, out = doctor(extra_conf=upstream + "user = root\n", dovecot=open666)
+    assert rc == 0 and ids == [], out
+    rc, ids, out = doctor(extra_conf=upstream + "user = nobody\n", dovecot=fixed)
+    assert rc == 0 and ids == [], out
 
 # --- authguard probe against the lab's listeners ---------------------------------------------
 

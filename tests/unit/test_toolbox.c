@@ -1,0 +1,369 @@
+/*++
+/* NAME
+/*	test_toolbox 1
+/* SUMMARY
+/*	unit tests: doctor on doveconf -n of Dovecot 2.3 and 2.4, analyze's
+/*	log lines of Postfix 3.7 and 3.10 and Dovecot 2.3 and 2.4
+/* DESCRIPTION
+/*	The texts are doveconf -n and log lines printed by the real
+/*	programs (tests/fixtures), paths of the throwaway directory they
+/*	ran in replaced by the usual ones.
+/*--*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "doctor.h"
+#include "logscan.h"
+#include "unit.h"
+#include "util.h"
+
+/* fixtures/doveconf/2.3-userdb-0666.txt */
+static const char dv23_0666[] =
+    "# 2.3.19.1 (9b53102964): /etc/dovecot/dovecot.conf\n"
+    "# Pigeonhole version 0.5.19 (4eae2f79)\n"
+    "# OS: Linux 6.18.44-fc-v669 x86_64 Debian 12.11 \n"
+    "# Hostname: vm\n"
+    "auth_failure_delay = 0\n"
+    "auth_mechanisms = plain login\n"
+    "auth_verbose = yes\n"
+    "base_dir = /run/dovecot\n"
+    "log_path = /var/log/dovecot.log\n"
+    "passdb {\n"
+    "  args = scheme=PLAIN username_format=%u /etc/dovecot/users\n"
+    "  driver = passwd-file\n"
+    "}\n"
+    "service anvil {\n"
+    "  chroot = \n"
+    "}\n"
+    "service auth {\n"
+    "  unix_listener auth-client {\n"
+    "    mode = 0666\n"
+    "  }\n"
+    "  unix_listener auth-userdb {\n"
+    "    mode = 0666\n"
+    "  }\n"
+    "}\n"
+    "state_dir = /var/lib/dovecot\n"
+    "userdb {\n"
+    "  args = username_format=%u /etc/dovecot/users\n"
+    "  driver = passwd-file\n"
+    "}\n";
+
+/* fixtures/doveconf/2.4-userdb-0666.txt */
+static const char dv24_0666[] =
+    "# 2.4.1-4 (7d8c0e5759): /etc/dovecot/dovecot.conf\n"
+    "# Pigeonhole version 2.4.1-4 (0a86619f)\n"
+    "# OS: Linux 6.18.44-fc-v669 x86_64 Debian 13.8 \n"
+    "# Hostname: vm\n"
+    "dovecot_config_version = 2.4.1\n"
+    "auth_failure_delay = 0\n"
+    "auth_mechanisms = plain login\n"
+    "auth_verbose = yes\n"
+    "base_dir = /run/dovecot\n"
+    "dovecot_storage_version = 2.4.1\n"
+    "log_path = /var/log/dovecot.log\n"
+    "protocols = \n"
+    "state_dir = /var/lib/dovecot\n"
+    "passdb passwd-file {\n"
+    "  default_password_scheme = PLAIN\n"
+    "  passwd_file_path = /etc/dovecot/users\n"
+    "}\n"
+    "userdb passwd-file {\n"
+    "  passwd_file_path = /etc/dovecot/users\n"
+    "  fields {\n"
+    "    gid = nogroup\n"
+    "    home = /tmp\n"
+    "    uid = nobody\n"
+    "  }\n"
+    "}\n"
+    "service auth {\n"
+    "  unix_listener auth-client {\n"
+    "    mode = 0666\n"
+    "  }\n"
+    "  unix_listener auth-userdb {\n"
+    "    mode = 0666\n"
+    "  }\n"
+    "  unix_listener /var/spool/postfix/private/auth {\n"
+    "    mode = 0660\n"
+    "    user = postfix\n"
+    "  }\n"
+    "}\n"
+    "service anvil {\n"
+    "  chroot = \n"
+    "}\n"
+    "protocol smtp {\n"
+    "  auth_mechanisms = plain\n"
+    "}\n";
+
+/* fixtures/doveconf/2.4-userdb-default.txt */
+static const char dv24_default[] =
+    "# 2.4.1-4 (7d8c0e5759): /etc/dovecot/dovecot.conf\n"
+    "# Pigeonhole version 2.4.1-4 (0a86619f)\n"
+    "# OS: Linux 6.18.44-fc-v669 x86_64 Debian 13.8 \n"
+    "# Hostname: vm\n"
+    "dovecot_config_version = 2.4.1\n"
+    "auth_failure_delay = 0\n"
+    "auth_mechanisms = plain login\n"
+    "auth_verbose = yes\n"
+    "base_dir = /run/dovecot\n"
+    "dovecot_storage_version = 2.4.1\n"
+    "log_path = /var/log/dovecot.log\n"
+    "protocols = \n"
+    "state_dir = /var/lib/dovecot\n"
+    "passdb passwd-file {\n"
+    "  default_password_scheme = PLAIN\n"
+    "  passwd_file_path = /etc/dovecot/users\n"
+    "}\n"
+    "userdb passwd-file {\n"
+    "  passwd_file_path = /etc/dovecot/users\n"
+    "  fields {\n"
+    "    gid = nogroup\n"
+    "    home = /tmp\n"
+    "    uid = nobody\n"
+    "  }\n"
+    "}\n"
+    "service auth {\n"
+    "  unix_listener auth-client {\n"
+    "    mode = 0666\n"
+    "  }\n"
+    "  unix_listener /var/spool/postfix/private/auth {\n"
+    "    mode = 0660\n"
+    "    user = postfix\n"
+    "  }\n"
+    "}\n"
+    "service anvil {\n"
+    "  chroot = \n"
+    "}\n"
+    "protocol smtp {\n"
+    "  auth_mechanisms = plain\n"
+    "}\n";
+
+/* fixtures/doveconf/2.4-cleartext-login-only.txt */
+static const char dv24_login[] =
+    "# 2.4.1-4 (7d8c0e5759): /etc/dovecot/dovecot.conf\n"
+    "# Pigeonhole version 2.4.1-4 (0a86619f)\n"
+    "# OS: Linux 6.18.44-fc-v669 x86_64 Debian 13.8 \n"
+    "# Hostname: vm\n"
+    "dovecot_config_version = 2.4.1\n"
+    "auth_allow_cleartext = yes\n"
+    "auth_failure_delay = 0\n"
+    "auth_mechanisms = login\n"
+    "auth_verbose = yes\n"
+    "base_dir = /run/dovecot\n"
+    "dovecot_storage_version = 2.4.1\n"
+    "log_path = /var/log/dovecot.log\n"
+    "protocols = \n"
+    "state_dir = /var/lib/dovecot\n"
+    "passdb passwd-file {\n"
+    "  default_password_scheme = PLAIN\n"
+    "  passwd_file_path = /etc/dovecot/users\n"
+    "}\n"
+    "userdb passwd-file {\n"
+    "  passwd_file_path = /etc/dovecot/users\n"
+    "  fields {\n"
+    "    gid = nogroup\n"
+    "    home = /tmp\n"
+    "    uid = nobody\n"
+    "  }\n"
+    "}\n"
+    "service auth {\n"
+    "  unix_listener auth-client {\n"
+    "    mode = 0666\n"
+    "  }\n"
+    "  unix_listener auth-userdb {\n"
+    "    mode = 0666\n"
+    "  }\n"
+    "  unix_listener /var/spool/postfix/private/auth {\n"
+    "    mode = 0660\n"
+    "    user = postfix\n"
+    "  }\n"
+    "}\n"
+    "service anvil {\n"
+    "  chroot = \n"
+    "}\n"
+    "protocol smtp {\n"
+    "  auth_mechanisms = plain\n"
+    "}\n";
+
+/* Postfix with AUTH before TLS on 587: passwords may come in clear. */
+static const char clear_main[] =
+    "queue_directory = /var/spool/postfix\n"
+    "smtpd_sasl_type = dovecot\nsmtpd_sasl_path = private/authguard\n"
+    "smtpd_tls_auth_only = no\nsmtpd_sasl_auth_enable = yes\n"
+    "smtpd_relay_restrictions = check_policy_service "
+    "unix:private/authguard-policy, permit_sasl_authenticated, reject\n";
+static const char clear_master[] = "submission inet n - y - - smtpd\n";
+
+struct dv_case {
+	const char *doveconf;
+	const char *user, *group;	/* authguard's */
+	const char *userdb;		/* userdb_upstream's path */
+	int	 clear;			/* AUTH before TLS, require_tls_for_auth no */
+};
+
+/* dv_report - doctor's findings on one Dovecot configuration */
+static void
+dv_report(const struct dv_case *c, struct doctor_report *r)
+{
+	struct doctor_input in;
+
+	memset(&in, 0, sizeof(in));
+	memset(r, 0, sizeof(*r));
+	if (c->clear) {
+		kvlist_parse(&in.main, clear_main, 0);
+		doctor_parse_master(&in, clear_master);
+	}
+	doctor_parse_dovecot(&in, c->doveconf);
+	in.have_dovecot = 1;
+	in.sasl_path = "/var/spool/postfix/private/authguard";
+	in.policy_path = "/var/spool/postfix/private/authguard-policy";
+	in.milter_path = "";
+	in.submission_ports = "587 465";
+	in.submission_daemons = "";
+	in.require_tls_for_auth = !c->clear;
+	in.userdb_path = c->userdb;
+	in.run_user = c->user;
+	in.run_group = c->group;
+	doctor_check(&in, r);
+	doctor_input_free(&in);
+}
+
+/* dv_find - the finding with this id, NULL if none */
+static const struct finding *
+dv_find(const struct doctor_report *r, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (strcmp(r->f[i].id, id) == 0)
+			return &r->f[i];
+	return NULL;
+}
+
+/* dv_ids - the ids only, space separated */
+static const char *
+dv_ids(const struct dv_case *c)
+{
+	static char out[512];
+	struct doctor_report r;
+	size_t i;
+
+	dv_report(c, &r);
+	out[0] = 0;
+	for (i = 0; i < r.n; i++) {
+		strncat(out, r.f[i].id, sizeof(out) - strlen(out) - 2);
+		strcat(out, " ");
+	}
+	doctor_report_free(&r);
+	return out;
+}
+
+TEST(doctor_dovecot24_syntax)
+{
+	struct doctor_input in;
+
+	memset(&in, 0, sizeof(in));
+	doctor_parse_dovecot(&in, dv24_0666);
+	CHECK(in.dovecot24 == 1);
+	CHECK_STR(kvlist_get(&in.dovecot, "auth_mechanisms"), "plain login");
+	CHECK_STR(kvlist_get(&in.dovecot, "base_dir"), "/run/dovecot");
+	CHECK(kvlist_get(&in.dovecot, "passwd_file_path") == NULL);
+	CHECK(kvlist_get(&in.dovecot, "uid") == NULL);	/* userdb fields */
+	CHECK(in.nlst == 3);
+	CHECK_STR(in.lst[1].name, "auth-userdb");
+	CHECK(in.lst[1].mode == 0666 && in.lst[1].user == NULL);
+	CHECK_STR(in.lst[2].name, "/var/spool/postfix/private/auth");
+	CHECK(in.lst[2].mode == 0660);
+	CHECK_STR(in.lst[2].user, "postfix");
+	doctor_input_free(&in);
+	memset(&in, 0, sizeof(in));
+	doctor_parse_dovecot(&in, dv23_0666);
+	CHECK(in.dovecot24 == 0 && in.nlst == 2);
+	CHECK_STR(kvlist_get(&in.dovecot, "auth_mechanisms"), "plain login");
+	CHECK(kvlist_get(&in.dovecot, "driver") == NULL);
+	doctor_input_free(&in);
+	memset(&in, 0, sizeof(in));	/* the version from the header alone */
+	doctor_parse_dovecot(&in, "# 2.4.1-4 (7d8c0e5759): /etc/dovecot/"
+	    "dovecot.conf\nservice auth {\n  unix_listener \"x-userdb\" {\n"
+	    "    mode = 0666\n    group = authguard\n  }\n}\n");
+	CHECK(in.dovecot24 == 1 && in.nlst == 1);
+	CHECK_STR(in.lst[0].name, "x-userdb");
+	CHECK_STR(in.lst[0].group, "authguard");
+	doctor_input_free(&in);
+}
+
+TEST(doctor_userdb_listener_0666)
+{
+	struct dv_case c = {dv23_0666, "authguard", "authguard",
+	    "/run/dovecot/auth-userdb", 0};
+	const struct finding *f;
+	struct doctor_report r;
+
+	dv_report(&c, &r);
+	CHECK(r.n == 1 && (f = dv_find(&r, "dovecot-userdb-restricted")));
+	if (r.n == 1) {
+		f = &r.f[0];
+		CHECK_STR(f->fix, "service auth { unix_listener auth-userdb { "
+		    "mode = 0660  user = authguard } }");
+		CHECK(strstr(f->problem, "bad-credentials") != NULL);
+		CHECK(strstr(f->problem, "its user (dovecot)") != NULL);
+	}
+	doctor_report_free(&r);
+	c.doveconf = dv24_0666;
+	CHECK_STR(dv_ids(&c), "dovecot-userdb-restricted ");
+	c.doveconf = dv24_default;	/* no auth-userdb block: the default */
+	dv_report(&c, &r);
+	CHECK(r.n == 1 && strstr(r.f[0].problem, "Dovecot's default"));
+	doctor_report_free(&r);
+	c.group = "dovecot";		/* 2.4's default listener group */
+	CHECK_STR(dv_ids(&c), "");
+	c.doveconf = dv23_0666;		/* 2.3's default group is root's */
+	CHECK_STR(dv_ids(&c), "dovecot-userdb-restricted ");
+	c.user = "root";
+	CHECK_STR(dv_ids(&c), "");
+	c.user = "dovecot";		/* the listener's owner */
+	CHECK_STR(dv_ids(&c), "");
+	c.user = "authguard";
+	c.userdb = "";			/* userdb_upstream not set */
+	CHECK_STR(dv_ids(&c), "");
+	c.userdb = "/run/dovecot/auth-client";	/* 0666, but not a userdb */
+	CHECK_STR(dv_ids(&c), "");
+	c.userdb = "/var/run/dovecot/auth-userdb";	/* base_dir spelt apart */
+	CHECK_STR(dv_ids(&c), "dovecot-userdb-restricted ");
+	c.doveconf = "service auth {\n  unix_listener "
+	    "/var/spool/postfix/private/auth-userdb {\n    mode = 0660\n"
+	    "    user = authguard\n  }\n  unix_listener auth-userdb {\n"
+	    "    mode = 0666\n  }\n}\n";
+	c.userdb = "/var/spool/postfix/private/auth-userdb";
+	CHECK_STR(dv_ids(&c), "");
+	c.userdb = "/run/dovecot/auth-userdb";
+	dv_report(&c, &r);
+	CHECK(r.n == 1 && strstr(r.f[0].fix, "unix_listener auth-userdb {"));
+	doctor_report_free(&r);
+}
+
+TEST(doctor_dovecot24_findings)
+{
+	struct dv_case c = {dv24_login, "", "", "", 1};
+	struct doctor_report r;
+	const struct finding *f;
+
+	/* auth_allow_cleartext = yes: no mismatch; login only: no PLAIN */
+	CHECK(strstr(dv_ids(&c), "dovecot-no-plain") != NULL);
+	CHECK(strstr(dv_ids(&c), "dovecot-plaintext-mismatch") == NULL);
+	dv_report(&c, &r);
+	f = dv_find(&r, "dovecot-no-plain");
+	CHECK(f && strcmp(f->fix, "auth_mechanisms = plain login") == 0);
+	doctor_report_free(&r);
+	c.doveconf = dv24_0666;		/* auth_allow_cleartext = no (default) */
+	dv_report(&c, &r);
+	f = dv_find(&r, "dovecot-plaintext-mismatch");
+	CHECK(f && strstr(f->problem, "auth_allow_cleartext = no"));
+	CHECK(dv_find(&r, "dovecot-no-plain") == NULL);
+	doctor_report_free(&r);
+	c.doveconf = dv23_0666;		/* disable_plaintext_auth = yes (default) */
+	dv_report(&c, &r);
+	f = dv_find(&r, "dovecot-plaintext-mismatch");
+	CHECK(f && strstr(f->problem, "disable_plaintext_auth = yes"));
+	doctor_report_free(&r);
+}
