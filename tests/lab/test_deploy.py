@@ -109,12 +109,15 @@ def check(name, cond, detail=""):
         failed.append(name)
 
 
-def auth(port, user, password, implicit=False):
+def auth(port, user, password, implicit=False, src="127.0.0.1"):
+    # Each failing client below comes from an address of its own: Dovecot delays an address's
+    # logins after its failures (auth_penalty), beyond Postfix's 10 s after the third.
     if implicit:
-        s = smtplib.SMTP_SSL("127.0.0.1", port, context=ctx, timeout=30)
+        s = smtplib.SMTP_SSL("127.0.0.1", port, context=ctx, timeout=30,
+                             source_address=(src, 0))
         s.ehlo("client.example.net")
     else:
-        s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+        s = smtplib.SMTP("127.0.0.1", port, timeout=30, source_address=(src, 0))
         s.ehlo("client.example.net")
         no_tls = s.has_extn("auth")
         s.starttls(context=ctx)
@@ -143,17 +146,29 @@ check("systemctl reload authguard-policyd rereads the file as user authguard",
       "reloaded" in tail and "reload refused" not in tail, tail)
 code, text = auth(587, "alice@example.com", "Alice-Pass-1")
 check("alice logs in after the reload", code == 235, (code, text))
-code, text = auth(587, "alice@example.com", "wrong-one")
+
+
+def why(ref, cause, what):
+    r = subprocess.run(["authguard", "--json", "why", ref], capture_output=True, text=True)
+    check("authguard why names %%s (%%s)" %% (cause, what), r.returncode == 0 and
+          '"cause":"%%s"' %% cause in r.stdout.replace(" ", ""), r.stdout + r.stderr)
+
+
+code, text = auth(587, "alice@example.com", "wrong-one", src="127.0.0.2")
 ref = re.search(r"ref=([0-9A-Z]+)", text)
 check("a wrong password gets 535 with a ref", code == 535 and ref, (code, text))
-code, text = auth(587, "jane@example.com", "Jane-Account-1")
+if ref:
+    why(ref.group(1), "bad-password", "Dovecot's auth listener")
+code, text = auth(587, "nobody@example.com", "Any-Pass-1", src="127.0.0.3")
+ref = re.search(r"ref=([0-9A-Z]+)", text)
+check("an unknown user gets 535 with a ref", code == 535 and ref, (code, text))
+if ref:
+    why(ref.group(1), "unknown-user", "Dovecot's userdb listener")
+code, text = auth(587, "jane@example.com", "Jane-Account-1", src="127.0.0.4")
 jref = re.search(r"ref=([0-9A-Z]+)", text)
 check("jane's account password is refused with its ref", code == 535 and jref, (code, text))
 if jref:
-    r = subprocess.run(["authguard", "--json", "why", jref.group(1)], capture_output=True,
-                       text=True)
-    check("authguard why names app-password-required", r.returncode == 0 and
-          "app-password-required" in r.stdout, r.stdout + r.stderr)
+    why(jref.group(1), "app-password-required", "the accounts map")
 for sock in ("authguard", "authguard-policy", "authguard-milter"):
     st = os.stat("/var/spool/postfix/private/" + sock)
     check("private/%%s is postfix's, 0660" %% sock, st.st_mode & 0o777 == 0o660, oct(st.st_mode))
@@ -164,6 +179,51 @@ log = open("/var/log/postfix.log", errors="replace").read()
 trouble = [l for l in log.splitlines() if re.search(r"(warning|error|fatal): .*"
            r"(SASL|sasl|milter|authguard|policy)", l) and "authentication failed" not in l]
 check("Postfix reports no SASL, policy or milter trouble", not trouble, trouble)
+
+
+def closure(names):
+    # names and what they bring in as apt-get install does (Pre-Depends, Depends, Recommends)
+    provides = {}
+    for line in subprocess.run(["dpkg-query", "-W", "-f",
+                                "${db:Status-Abbrev}\t${Package}\t${Provides}\n"],
+                               capture_output=True, text=True).stdout.splitlines():
+        status, pkg, prov = line.split("\t")
+        if status.startswith("ii"):
+            for p in [pkg] + [p.split()[0] for p in prov.split(",") if p.strip()]:
+                provides.setdefault(p, []).append(pkg)
+    seen, todo = set(), [n.split(":")[0] for n in names]
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        deps = subprocess.run(["dpkg-query", "-W", "-f",
+                               "${Pre-Depends},${Depends},${Recommends}", p],
+                              capture_output=True, text=True).stdout
+        for dep in deps.split(","):
+            for alt in dep.split("|"):
+                n = alt.split("(")[0].strip().split(":")[0]
+                if n in provides:
+                    todo.extend(provides[n])
+                    break
+    return seen
+
+
+# The guide's apt-get names every library the installed programs link, or a package that
+# brings it in: a machine with nothing more than the guide's packages builds them too.
+named = open("/run/deploy-apt/named").read().split()
+have = closure(named)
+unnamed = []
+for prog in ("/usr/sbin/authguard-policyd", "/usr/sbin/authguard-milter", "/usr/bin/authguard"):
+    dyn = subprocess.run(["readelf", "-d", prog], capture_output=True, text=True).stdout
+    for lib in re.findall(r"\(NEEDED\).*\[(lib[^.\]]+)\.so", dyn):
+        owners = subprocess.run(["dpkg", "-S", "*/%%s.so" %% lib], capture_output=True,
+                                text=True).stdout
+        pkgs = set(l.split(":")[0] for l in owners.splitlines())
+        if not pkgs & have:
+            unnamed.append("%%s (%%s) for %%s" %% (lib, " or ".join(sorted(pkgs)) or "?", prog))
+check("the guide's apt-get names every library the programs link", named and not unnamed,
+      "named: %%s; not brought in: %%s" %% (" ".join(named), "; ".join(unnamed)))
 sys.exit(1 if failed else 0)
 """
 
@@ -183,13 +243,13 @@ def dovecot_version():
 
 def shell_blocks(path):
     """Each ```sh block of the guide as (release, text): release is "12" or "13" when the
-    line before the block says "On Debian 12 ...:" or "On Debian 13 ...:", else None."""
+    paragraph before the block is "On Debian 12 ...:" or "On Debian 13 ...:", else None."""
     with open(path) as f:
         text = f.read()
     blocks = []
     for m in re.finditer(r"^```sh\n(.*?)^```", text, re.S | re.M):
-        before = text[:m.start()].rstrip("\n").rsplit("\n", 1)[-1]
-        r = re.match(r"On Debian (\d+)\b[^\n]*:$", before)
+        before = text[:m.start()].rstrip("\n").rsplit("\n\n", 1)[-1]
+        r = re.match(r"On Debian (\d+)\b.*:$", before, re.S)
         blocks.append((r.group(1) if r else None, m.group(1)))
     return blocks
 
