@@ -11,6 +11,17 @@
 /*	place; a NUL byte inside a line or more than
 /*	AUTHPROTO_MAX_FIELDS fields makes the line invalid.
 /*
+/*	Both sides open with VERSION <major> <minor>: a different
+/*	major version is incompatible, the minor one says which
+/*	additions the peer knows. Dovecot 2.3 announces 1.2 on
+/*	auth-client and 1.1 on auth-master; Dovecot 2.4 announces 1.3
+/*	on both. With a client that announced 1.3 itself, Dovecot 2.4
+/*	also lists the mechanisms that need TLS channel binding (MECH
+/*	lines with the flag "channel-binding") and may add fields such
+/*	as channel_binding= after the data of a CONT line; with a
+/*	client that announced less, its lines are those of 2.3. FAIL
+/*	codes are the same in both.
+/*
 /*	Dovecot escapes TAB, LF, CR and \\001 in values as \\001
 /*	followed by 't', 'n', 'r' or '1' (str_tabescape); the same
 /*	escaping is used for anything written here.
@@ -67,6 +78,63 @@ authline_id(const char *s, unsigned *id)
 	if (parse_uint(s, 0xffffffffUL, &v) < 0 || v == 0)
 		return -1;
 	*id = (unsigned)v;
+	return 0;
+}
+
+/* authproto_parse_version - VERSION <major> <minor> */
+int
+authproto_parse_version(const struct authline *al, unsigned *major,
+    unsigned *minor)
+{
+	unsigned long maj, min;
+
+	if (al->argc < 3 || strcmp(al->argv[0], "VERSION") != 0 ||
+	    parse_uint(al->argv[1], 0xffffUL, &maj) < 0 ||
+	    parse_uint(al->argv[2], 0xffffUL, &min) < 0)
+		return -1;
+	*major = (unsigned)maj;
+	*minor = (unsigned)min;
+	return 0;
+}
+
+/* authproto_mech_flag - the AUTH_MECH_* bit of a MECH flag, 0 if unknown */
+static unsigned
+authproto_mech_flag(const char *name)
+{
+	static const struct {
+		const char *name;
+		unsigned flag;
+	} flags[] = {
+		{"private", AUTH_MECH_PRIVATE},
+		{"anonymous", AUTH_MECH_ANONYMOUS},
+		{"plaintext", AUTH_MECH_PLAINTEXT},
+		{"dictionary", AUTH_MECH_DICTIONARY},
+		{"active", AUTH_MECH_ACTIVE},
+		{"forward-secrecy", AUTH_MECH_FORWARD_SECRECY},
+		{"mutual-auth", AUTH_MECH_MUTUAL_AUTH},
+		{"channel-binding", AUTH_MECH_CHANNEL_BINDING},
+	};
+	size_t i;
+
+	for (i = 0; i < NELEM(flags); i++)
+		if (strcmp(name, flags[i].name) == 0)
+			return flags[i].flag;
+	return 0;
+}
+
+/* authproto_parse_mech - MECH <name> [flags...] */
+int
+authproto_parse_mech(const struct authline *al, struct auth_mech *m)
+{
+	int i;
+
+	if (al->argc < 2 || strcmp(al->argv[0], "MECH") != 0 ||
+	    !authproto_valid_mech(al->argv[1]))
+		return -1;
+	m->name = al->argv[1];
+	m->flags = 0;
+	for (i = 2; i < al->argc; i++)
+		m->flags |= authproto_mech_flag(al->argv[i]);
 	return 0;
 }
 

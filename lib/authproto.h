@@ -44,6 +44,21 @@ struct auth_reply {
 	int		 temp;
 };
 
+/* A MECH line of the server's handshake. */
+#define AUTH_MECH_PRIVATE	(1u << 0)
+#define AUTH_MECH_ANONYMOUS	(1u << 1)
+#define AUTH_MECH_PLAINTEXT	(1u << 2)
+#define AUTH_MECH_DICTIONARY	(1u << 3)
+#define AUTH_MECH_ACTIVE	(1u << 4)
+#define AUTH_MECH_FORWARD_SECRECY (1u << 5)
+#define AUTH_MECH_MUTUAL_AUTH	(1u << 6)
+#define AUTH_MECH_CHANNEL_BINDING (1u << 7)	/* Dovecot 2.4, protocol 1.3 */
+
+struct auth_mech {
+	const char	*name;
+	unsigned	 flags;		/* AUTH_MECH_*; unknown flags ignored */
+};
+
 /* A reply on the auth-master (auth-userdb) socket. */
 enum userdb_reply_kind { USERDB_FOUND, USERDB_NOTFOUND, USERDB_FAIL };
 
@@ -55,6 +70,9 @@ int	 authproto_parse_auth(const struct authline *, struct auth_request *,
 int	 authproto_parse_reply(const struct authline *, struct auth_reply *);
 int	 authproto_parse_userdb(const struct authline *, unsigned *,
 	    enum userdb_reply_kind *);
+int	 authproto_parse_version(const struct authline *, unsigned *,
+	    unsigned *);
+int	 authproto_parse_mech(const struct authline *, struct auth_mech *);
 int	 authproto_valid_mech(const char *);
 void	 authproto_escape(struct buf *, const char *);
 void	 authproto_unescape(char *);

@@ -1006,6 +1006,7 @@ gate_line(struct conn *c, char *line, size_t len)
 	struct gate_conn *gc = (struct gate_conn *)c;
 	struct authline al;
 	unsigned long pid;
+	unsigned major, minor;
 
 	if (authline_split(line, len, &al) < 0) {
 		gate_unparsable(gc, line, len, "NUL byte or too many fields");
@@ -1018,7 +1019,8 @@ gate_line(struct conn *c, char *line, size_t len)
 	else if (strcmp(al.argv[0], "CANCEL") == 0)
 		gate_cancel(gc, &al);
 	else if (strcmp(al.argv[0], "VERSION") == 0) {
-		if (al.argc < 2 || strcmp(al.argv[1], "1") != 0)
+		if (authproto_parse_version(&al, &major, &minor) < 0 ||
+		    major != 1)
 			gate_conn_close(gc, "unsupported protocol version");
 	} else if (strcmp(al.argv[0], "CPID") == 0) {
 		if (!gc->peercred && al.argc >= 2 &&

@@ -183,23 +183,39 @@ up_closed(struct conn *c, const char *why)
 		up_schedule_retry();
 }
 
+/* up_mech_line - a MECH line: kept for Postfix unless it needs channel binding */
+static void
+up_mech_line(struct authline *al)
+{
+	struct auth_mech m;
+	int i;
+
+	if (authproto_parse_mech(al, &m) < 0)
+		return;
+	if (m.flags & AUTH_MECH_CHANNEL_BINDING) {
+		msg_info("sasl_upstream: mechanism %s needs TLS channel "
+		    "binding, which Postfix cannot give: not offered", m.name);
+		return;
+	}
+	buf_puts(&up.new_mechs, "MECH");
+	for (i = 1; i < al->argc; i++)
+		buf_printf(&up.new_mechs, "\t%s", al->argv[i]);
+	buf_putc(&up.new_mechs, '\n');
+}
+
 /* up_handshake_line - VERSION, MECH, ..., DONE */
 static void
 up_handshake_line(struct authline *al)
 {
-	if (strcmp(al->argv[0], "VERSION") == 0 && al->argc >= 2 &&
-	    strcmp(al->argv[1], "1") != 0) {
-		msg_error("sasl_upstream: unsupported protocol version %s",
-		    al->argv[1]);
-		up_closed(up.c, "unsupported protocol version");
-	} else if (strcmp(al->argv[0], "MECH") == 0 && al->argc >= 2 &&
-	    authproto_valid_mech(al->argv[1])) {
-		int i;
+	unsigned major, minor;
 
-		buf_puts(&up.new_mechs, "MECH");
-		for (i = 1; i < al->argc; i++)
-			buf_printf(&up.new_mechs, "\t%s", al->argv[i]);
-		buf_putc(&up.new_mechs, '\n');
+	if (strcmp(al->argv[0], "VERSION") == 0 &&
+	    (authproto_parse_version(al, &major, &minor) < 0 || major != 1)) {
+		msg_error("sasl_upstream: unsupported protocol version %.20s",
+		    al->argc >= 2 ? al->argv[1] : "(none)");
+		up_closed(up.c, "unsupported protocol version");
+	} else if (strcmp(al->argv[0], "MECH") == 0) {
+		up_mech_line(al);
 	} else if (strcmp(al->argv[0], "DONE") == 0) {
 		ev_timer_stop(&up.timer);
 		up.backoff = UP_BACKOFF_MIN;
