@@ -15,7 +15,10 @@ see the gate survive it. What it does with a request is chosen by the PLAIN user
 
 Mechanisms CRAM-MD5 and DIGEST-MD5 (a challenge of 300 base64 bytes) are answered with a
 challenge and then OK user=cram-user.
-handshake: "normal", "never" (no DONE), "version2" (VERSION 2).
+handshake: "normal", "never" (no DONE), "version2" (VERSION 2), "dovecot24" (Dovecot 2.4.1's
+handshake to a client that announced protocol 1.3: VERSION 1 3 and, after the mechanisms, a
+mechanism that needs TLS channel binding, the line captured from Dovecot 2.4.1 with
+scram-sha-256-plus in auth_mechanisms).
 """
 
 import base64
@@ -67,9 +70,12 @@ class FakeAuth:
         if self.handshake == "never":
             return
         version = "2" if self.handshake == "version2" else "1"
-        out = "VERSION\t%s\t2\n" % version
+        minor = "3" if self.handshake == "dovecot24" else "2"
+        out = "VERSION\t%s\t%s\n" % (version, minor)
         for m in self.mechs:
             out += "MECH\t%s\tplaintext\n" % m
+        if self.handshake == "dovecot24":
+            out += "MECH\tSCRAM-SHA-256-PLUS\tmutual-auth\tchannel-binding\n"
         out += "SPID\t1\nCUID\t1\nCOOKIE\t00\nDONE\n"
         c.sendall(out.encode())
 

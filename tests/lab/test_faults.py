@@ -227,6 +227,31 @@ def dovecot_without_done_or_wrong_version():
 
 
 @suite.test
+def protocol_1_3_and_a_channel_binding_mechanism():
+    # Dovecot 2.4 announces VERSION 1 3; a mechanism that needs TLS channel binding (which
+    # Postfix cannot give) is not offered to Postfix, the others are, and requests flow.
+    d = new_gate_dir()
+    fake = FakeAuth(os.path.join(d, "fake-auth"), handshake="dovecot24")
+    try:
+        g = gatelab.Gate(NoLab(d), d).start()
+        c = GateClient(g.socket)
+        c.send(auth_line(1, "PLAIN", resp=plain("ok-24")))
+        assert c.line() == b"OK\t1\tuser=ok-24"
+        c.close()
+        c = GateClient(g.socket)
+        assert c.handshake[0] == b"VERSION\t1\t2", c.handshake
+        assert b"MECH\tCRAM-MD5\tplaintext" in c.handshake, c.handshake
+        assert not [l for l in c.handshake if b"SCRAM-SHA-256-PLUS" in l], c.handshake
+        c.close()
+        assert ("mechanism SCRAM-SHA-256-PLUS needs TLS channel binding"
+                in g.log_text()), g.log_text()[-2000:]
+        assert g.stop() == 0
+    finally:
+        fake.stop()
+        subprocess.run(["rm", "-rf", d])
+
+
+@suite.test
 def drops_privileges_and_keeps_no_core():
     import pwd
     d = new_gate_dir()
