@@ -35,6 +35,15 @@
 /*
 /*	A host name is resolved once, at start: the event loop never
 /*	waits for DNS.
+/*
+/*	rediss:// (where hiredis has hiredis_ssl) puts TLS on each
+/*	connection: the server's certificate must chain to redis_tls_ca
+/*	(or to the system's CAs) and name the host that state_backend
+/*	gives; redis_tls_cert and redis_tls_key are this server's, if
+/*	Redis asks for one. The files are read at start (an error stops
+/*	it) and again at each reload (an error keeps the ones read
+/*	before). A refused handshake is a connection that failed: logged
+/*	with its reason, decisions made locally, tried again.
 /*--*/
 #include <errno.h>
 #include <netdb.h>
@@ -105,7 +114,7 @@ static struct journal sh_journal[2] = {	/* changes, records */
 };
 static size_t sh_jcount[2];
 static struct shared_stats sh_st;
-static char sh_last_complaint[256];
+static char sh_last_complaint[512];
 static uint64_t sh_last_complained;
 static int sh_was_up;
 static size_t sh_npending;
@@ -113,6 +122,9 @@ static uint64_t sh_last_answer;		/* ms: anything answered */
 static int sh_replaying;
 static int sh_setup_errors;		/* this connection attempt's */
 static uint64_t sh_dropped_logged;
+#ifdef HAVE_HIREDIS_SSL
+static SSL_CTX *sh_tls;			/* rediss:// */
+#endif
 
 static void shared_connect(void);
 static size_t journal_size(void);
@@ -125,7 +137,7 @@ static const char *const state_names[] = {"off", "down", "connecting", "up"};
 static void
 complain(const char *fmt, ...)
 {
-	char text[256];
+	char text[512];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -683,19 +695,32 @@ shared_down(const char *why)
 	ev_timer_start(&sh_retry, SHARED_RETRY, retry);
 }
 
+/* conn_error - why a connection failed: TLS's reason, or hiredis's */
+static const char *
+conn_error(const redisAsyncContext *ac)
+{
+#ifdef HAVE_HIREDIS_SSL
+	static char why[400];
+
+	if (sh_tls && redis_tls_failure(why, sizeof(why)))
+		return why;
+#endif
+	return ac->errstr;
+}
+
 /* on_connect - hiredis: connected, or not */
 static void
 on_connect(const redisAsyncContext *ac, int status)
 {
 	if (status != REDIS_OK)		/* hiredis frees the context */
-		shared_down(ac->errstr);
+		shared_down(conn_error(ac));
 }
 
 /* on_disconnect - hiredis: the connection ended */
 static void
 on_disconnect(const redisAsyncContext *ac, int status)
 {
-	shared_down(status == REDIS_OK ? "closed" : ac->errstr);
+	shared_down(status == REDIS_OK ? "closed" : conn_error(ac));
 }
 
 /* kill_now - free the context outside hiredis's callbacks */
@@ -752,23 +777,39 @@ tick(struct ev_timer *t)
 	ev_timer_start(&sh_tick, 1000, tick);
 }
 
-/* shared_connect - start a connection (non-blocking) */
+/* connect_failed - a connection that could not start: try again later */
+static void
+connect_failed(redisAsyncContext *ac, const char *why)
+{
+	complain("Redis at %s: %s", sh_where, why);
+	if (ac)
+		redisAsyncFree(ac);
+	ev_timer_start(&sh_retry, SHARED_RETRY, retry);
+	sh_state = SH_DOWN;
+}
+
+/* shared_connect - start a connection (non-blocking, TLS too) */
 static void
 shared_connect(void)
 {
 	redisAsyncContext *ac;
+#ifdef HAVE_HIREDIS_SSL
+	char err[300];
+#endif
 
 	ac = sh_be.path[0] ? redisAsyncConnectUnix(sh_be.path) :
 	    redisAsyncConnect(sh_addr, (int)sh_be.port);
 	if (ac == NULL || ac->err) {
-		complain("Redis at %s: %s", sh_where, ac ? ac->errstr :
-		    "out of memory");
-		if (ac)
-			redisAsyncFree(ac);
-		ev_timer_start(&sh_retry, SHARED_RETRY, retry);
-		sh_state = SH_DOWN;
+		connect_failed(ac, ac ? ac->errstr : "out of memory");
 		return;
 	}
+#ifdef HAVE_HIREDIS_SSL
+	if (sh_tls && redis_tls_start(ac, sh_tls, sh_be.host, err,
+	    sizeof(err)) < 0) {
+		connect_failed(ac, err);
+		return;
+	}
+#endif
 	redis_attach(ac);
 	redisAsyncSetConnectCallback(ac, on_connect);
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);
@@ -798,6 +839,45 @@ resolve(void)
 	freeaddrinfo(ai);
 }
 
+/*
+ * shared_check - what only a try can tell (the TLS files); 0, or -1 with
+ * err. For a configuration test; shared_init stops at the same errors.
+ */
+int
+shared_check(const struct config *cfg, char *err, size_t len)
+{
+#ifdef HAVE_HIREDIS_SSL
+	SSL_CTX *ctx;
+
+	if (cfg->state_backend.kind != BACKEND_REDIS || !cfg->state_backend.tls)
+		return 0;
+	if ((ctx = redis_tls_context(cfg->redis_tls_ca, cfg->redis_tls_cert,
+	    cfg->redis_tls_key, err, len)) == NULL)
+		return -1;
+	SSL_CTX_free(ctx);
+#endif
+	return 0;
+}
+
+/* tls_init - the TLS context of rediss://, or stop */
+static void
+tls_init(const struct config *cfg)
+{
+#ifdef HAVE_HIREDIS_SSL
+	char err[400];
+
+	if (!sh_be.tls)
+		return;
+	if ((sh_tls = redis_tls_context(cfg->redis_tls_ca, cfg->redis_tls_cert,
+	    cfg->redis_tls_key, err, sizeof(err))) == NULL)
+		msg_fatal("state_backend: %s", err);
+	msg_info("shared state: TLS, the server's certificate verified against "
+	    "%s%s%s", *cfg->redis_tls_ca ? cfg->redis_tls_ca : "the system's CAs",
+	    *cfg->redis_tls_cert ? ", client certificate " : "",
+	    cfg->redis_tls_cert);
+#endif
+}
+
 /* shared_init - connect when state_backend names Redis */
 void
 shared_init(const struct config *cfg, const unsigned char *key, size_t keylen)
@@ -825,14 +905,31 @@ shared_init(const struct config *cfg, const unsigned char *key, size_t keylen)
 	sh_server[sizeof(sh_server) - 1] = 0;
 	resolve();
 	msg_info("shared state: Redis at %s", sh_where);
+	tls_init(cfg);
 	ev_timer_start(&sh_tick, 1000, tick);
 	shared_connect();
 }
 
-/* shared_reconfigure - a reload: redis_timeout and limits are read live */
+/*
+ * shared_reconfigure - a reload: redis_timeout and limits are read live;
+ * the TLS files again (renewed certificates), for the next connection
+ */
 void
 shared_reconfigure(const struct config *cfg)
 {
+#ifdef HAVE_HIREDIS_SSL
+	char err[400];
+	SSL_CTX *ctx;
+
+	if (sh_tls && (ctx = redis_tls_context(cfg->redis_tls_ca,
+	    cfg->redis_tls_cert, cfg->redis_tls_key, err, sizeof(err))) == NULL)
+		msg_error("reload: state_backend: %s; the TLS files read before "
+		    "stay in use", err);
+	else if (sh_tls) {
+		SSL_CTX_free(sh_tls);	/* connections hold their own reference */
+		sh_tls = ctx;
+	}
+#endif
 	sh_cfg = cfg;
 }
 
@@ -859,6 +956,10 @@ shared_shutdown(void)
 	}
 	while ((c = journal_take(0)) != NULL || (c = journal_take(1)) != NULL)
 		cmd_free(c);
+#ifdef HAVE_HIREDIS_SSL
+	SSL_CTX_free(sh_tls);
+	sh_tls = NULL;
+#endif
 }
 
 /* shared_enabled - does state_backend name Redis? */

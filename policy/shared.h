@@ -57,6 +57,7 @@ struct shared_stats {
 	int		 key_mismatch;
 };
 
+int	 shared_check(const struct config *, char *, size_t);
 void	 shared_init(const struct config *, const unsigned char *, size_t);
 void	 shared_reconfigure(const struct config *);
 void	 shared_shutdown(void);

@@ -6,6 +6,13 @@ holds on the other, and so does a familiar address; `authguard why` on either sh
 of both; Redis killed (and stopped) mid-run: decisions go on locally within redis_timeout, and
 what happened meanwhile is merged back when it returns.
 
+Redis over TLS (rediss://) where the build's hiredis has hiredis_ssl (Debian 13): a redis-server
+that speaks only TLS and asks for client certificates, with certificates from a test CA; limits
+shared through it; a wrong CA, a certificate for another name, a missing client certificate and a
+server that never answers the handshake are each refused with their reason while the gate decides
+locally at once. Where hiredis has no TLS (Debian 12), rediss:// is refused at the start with a
+clear message.
+
 Dovecot logs every password it checks (auth_verbose), so "reached Dovecot" is counted in its log.
 """
 
@@ -25,11 +32,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lab import Lab, wait_until  # noqa: E402
 import gatelab  # noqa: E402
 from gatelab import Gate, GateClient, auth_line, b64, new_gate_dir, teardown_suite  # noqa: E402
-from redislab import Redis  # noqa: E402
+from redislab import Redis, TestPKI  # noqa: E402
 from tap import Suite  # noqa: E402
 
 suite = Suite("shared")
-S = {}
+S = {"more": []}        # more: (gates, redis servers) started by single tests
+# The build has TLS for Redis exactly when hiredis_ssl is there (the Makefile asks the same).
+HIREDIS_SSL = subprocess.run(["pkg-config", "--exists", "hiredis_ssl"]).returncode == 0
 LIMITS = dict(account_fail_limit="5/10m", ip_fail_limit="50/10m", lockout_time="2m",
               lockout_max="10m", guessing_threshold="100")
 
@@ -69,6 +78,10 @@ def teardown():
             rc = g.stop()
             if rc not in (0, None):
                 errors.append("%s exited %s:\n%s" % (k, rc, g.log_text()[-3000:]))
+    for x in S["more"]:
+        rc = x.stop()
+        if isinstance(x, Gate) and rc not in (0, None):
+            errors.append("%s exited %s:\n%s" % (x.dir, rc, x.log_text()[-3000:]))
     if S.get("redis"):
         S["redis"].stop()
     S.pop("a", None)
@@ -343,6 +356,189 @@ def a_server_with_another_fingerprint_key_is_told():
     wait_until(lambda: "differs from the one the other servers use" in S["c"].log_text(), 5,
                "key mismatch logged")
     assert stats(S["c"])["shared_key_mismatch"] == "1"
+
+
+def tls_setup():
+    """Once: a test CA, a Redis that speaks only TLS (asking for a client certificate from that
+    CA) with a certificate for localhost and 127.0.0.1, a client certificate, another CA."""
+    if "pki" in S:
+        return
+    d = os.path.join(S["dir"], "tls")
+    S["pki"] = pki = TestPKI(d)
+    cert, key = pki.issue("redis", dns=["localhost"], ips=["127.0.0.1"])
+    S["client"] = pki.issue("authguard-client", client=True)
+    S["other_ca"] = TestPKI(os.path.join(d, "other"), "Another CA").ca
+    S["rtls"] = more(Redis(d, password="tls pass:2", tls=(cert, key, pki.ca),
+                           name="redis-tls").start())
+
+
+def more(x):
+    S["more"].append(x)
+    return x
+
+
+def tls_gate(name, url, **conf):
+    """A gate on rediss:// with the test CA and the client certificate, unless conf says."""
+    settings = dict(state_backend=url, redis_tls_ca=S["pki"].ca,
+                    redis_tls_cert=S["client"][0], redis_tls_key=S["client"][1],
+                    redis_prefix="tls:")
+    settings.update(conf)
+    return more(start_gate(name, **settings))
+
+
+def tls_refusal(name, url, reason, **conf):
+    """A gate whose handshakes fail: the reason logged, and a decision made locally at once."""
+    g = tls_gate(name, url, **conf)
+    try:
+        wait_until(lambda: re.search(reason, g.log_text()), 5, "TLS refusal logged")
+    except TimeoutError:
+        raise AssertionError("no %r in:\n%s" % (reason, g.log_text()))
+    line = [l for l in g.log_text().splitlines() if re.search(reason, l)][0]
+    assert "shared state: Redis at rediss://" in line and "tls pass" not in line, line
+    user = "tina@example.test"          # locked in Redis (above), not here
+    out, _ = attempt(g, user, "guess", "127.0.11.9")
+    assert cause(g, out) == "unknown-user", out
+    st = stats(g)
+    assert st["shared"] != "up" and int(st["shared_local_decisions"]) >= 1, st
+    return g
+
+
+def start_fails(name, **conf):
+    """A gate that must stop at its start (exit 1): its log."""
+    d = os.path.join(S["dir"], name)
+    os.makedirs(d, exist_ok=True)
+    g = Gate(S["lab"], d, **dict(LIMITS, **conf))
+    try:
+        g.start()                       # the sockets may come before the error
+        rc = g.proc.wait(10)
+    except RuntimeError:
+        rc = g.proc.returncode
+    g.proc = None
+    assert rc == 1, (rc, g.log_text())
+    return g.log_text()
+
+
+def tls_test(f):
+    """Registered where hiredis has TLS; Debian 12 registers its own refusal test instead."""
+    return suite.test(f) if HIREDIS_SSL else f
+
+
+@tls_test
+def rediss_shares_limits_between_two_servers():
+    tls_setup()
+    user = "tina@example.test"
+    ta = tls_gate("ta", S["rtls"].tls_url("localhost"))   # a name: SNI, and the name checked
+    tb = tls_gate("tb", S["rtls"].tls_url("127.0.0.1"))   # an address: checked too
+    for g in (ta, tb):
+        wait_until(lambda: " ready" in g.log_text(), 5, "gate ready on Redis over TLS")
+        assert "shared state: TLS, the server's certificate verified against " + S["pki"].ca + \
+            ", client certificate " + S["client"][0] in g.log_text(), g.log_text()
+    for i in range(5):                  # 3 failures on one, 2 on the other: the limit of 5
+        line, _ = attempt(ta if i < 3 else tb, user, "tls-%d" % i, "127.0.11.%d" % (i + 1))
+        assert cause(ta if i < 3 else tb, line) == "unknown-user", line
+    for g in (ta, tb):
+        line, _ = attempt(g, user, "tls-x", "127.0.11.7")
+        assert cause(g, line) == "account-locked", line
+    assert dovecot_checks(user) == 5
+    assert "tls:a:" + user in S["rtls"].cli("KEYS", "tls:a:*"), S["rtls"].cli("KEYS", "*")
+    for g in (ta, tb):                  # the password is never logged
+        assert "tls pass" not in g.log_text() and "tls%20pass" not in g.log_text()
+
+
+@tls_test
+def rediss_refuses_a_server_that_a_wrong_ca_signed():
+    tls_setup()
+    # Redis sends its certificate alone or with the CA's (OpenSSL builds the chain)
+    tls_refusal("tw", S["rtls"].tls_url("localhost"),
+                r"TLS: the server's certificate is refused: (unable to get local issuer "
+                r"certificate \(/CN=redis\)|self-signed certificate in certificate chain "
+                r"\(/CN=authguard lab CA\))", redis_tls_ca=S["other_ca"])
+
+
+@tls_test
+def rediss_refuses_a_certificate_for_another_host():
+    tls_setup()
+    cert, key = S["pki"].issue("elsewhere", dns=["redis.elsewhere.test"])
+    r = more(Redis(os.path.join(S["dir"], "tls"), password="tls pass:2",
+                   tls=(cert, key, S["pki"].ca), name="redis-elsewhere").start())
+    tls_refusal("tn", r.tls_url("localhost"), r"TLS: the server's certificate is refused: "
+                r"hostname mismatch \(/CN=elsewhere\)")
+    tls_refusal("ti", r.tls_url("127.0.0.1"), r"TLS: the server's certificate is refused: "
+                r"IP address mismatch \(/CN=elsewhere\)")
+
+
+@tls_test
+def rediss_without_the_client_certificate_redis_asks_for():
+    tls_setup()
+    tls_refusal("tc", S["rtls"].tls_url("localhost"), "TLS: tlsv13 alert certificate required",
+                redis_tls_cert=None, redis_tls_key=None)
+
+
+@tls_test
+def rediss_handshake_never_answered_delays_nothing():
+    import socket
+    tls_setup()
+    silent = socket.socket()            # accepts (the kernel does), never speaks TLS
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        url = "rediss://127.0.0.1:%d/0" % silent.getsockname()[1]
+        g = tls_gate("ts", url)
+        took = []                       # the gate's own time for each (ms= in its log)
+        for i in range(5):
+            line, _ = attempt(g, "sam@example.test", "s-%d" % i, "127.0.12.1")
+            assert line.startswith("FAIL"), line
+            took.append(int(g.event(re.search(r"ref=([0-9A-Z]+)", line).group(1))["ms"]))
+        assert max(took) < 500, took        # the handshake waits 1s; nobody waits for it
+        wait_until(lambda: "not ready within 1s" in g.log_text(), 5, "handshake deadline")
+    finally:
+        silent.close()
+
+
+@tls_test
+def rediss_files_checked_at_start():
+    tls_setup()
+    conf = os.path.join(S["dir"], "tls-t.conf")
+    with open(conf, "w") as f:
+        f.write("state_backend = %s\nredis_tls_ca = %s\n" % (S["rtls"].tls_url(), S["pki"].ca))
+    r = subprocess.run([gatelab.POLICYD, "-t", "-c", conf], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 0 and "configuration ok" in r.stdout, r.stdout + r.stderr
+    with open(conf, "a") as f:          # a certificate without its key
+        f.write("redis_tls_cert = %s\n" % S["client"][0])
+    r = subprocess.run([gatelab.POLICYD, "-t", "-c", conf], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode != 0 and "redis_tls_cert and redis_tls_key go together" in r.stderr, r
+    for name, conf_, said in (
+            ("tf1", dict(redis_tls_ca="/nonexistent/ca.pem"),
+             "state_backend: redis_tls_ca /nonexistent/ca.pem: No such file or directory"),
+            ("tf2", dict(redis_tls_key=S["pki"].ca_key),
+             "state_backend: redis_tls_key %s is not the key of redis_tls_cert" %
+             S["pki"].ca_key),
+            ("tf3", dict(redis_tls_ca=S["client"][1]),
+             "state_backend: redis_tls_ca %s: not a PEM file of CA certificates" %
+             S["client"][1])):
+        settings = dict(state_backend=S["rtls"].tls_url(), redis_tls_ca=S["pki"].ca,
+                        redis_tls_cert=S["client"][0], redis_tls_key=S["client"][1])
+        settings.update(conf_)
+        log = start_fails(name, **settings)
+        assert said in log, log
+
+
+def rediss_refused_clearly_without_hiredis_ssl():
+    """Debian 12: hiredis has no TLS; rediss:// stops the check and the start, saying why."""
+    said = "rediss:// is not supported: this build's hiredis has no TLS"
+    conf = os.path.join(S["dir"], "tls-t.conf")
+    with open(conf, "w") as f:
+        f.write("state_backend = rediss://127.0.0.1:6379/0\n")
+    r = subprocess.run([gatelab.POLICYD, "-t", "-c", conf], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode != 0 and said in r.stderr and ":1: " in r.stderr, r
+    assert said in start_fails("tls", state_backend="rediss://127.0.0.1:6379/0")
+
+
+if not HIREDIS_SSL:
+    suite.test(rediss_refused_clearly_without_hiredis_ssl)
 
 
 def script(op, now, flags, keys=("", "", ""), fp=0, who=0, resid="", a16="", a17="",
