@@ -11,10 +11,16 @@
 /*
 /*	Postfix: "warning: host[ip]: SASL PLAIN authentication failed:
 /*		reason[, sasl_username=user]" (every SASL backend);
-/*	Dovecot: "auth: [Info: ]driver(user,ip[,session]): message" (or
-/*		"auth-worker(pid): ...") with
-/*		auth_verbose = yes: "unknown user" is unknown-user, "Password
-/*		mismatch" bad-password, expired and disabled accounts theirs.
+/*	Dovecot 2.3: "auth: [Info: ]driver(user,ip[,session]): message"
+/*		(or "auth-worker(pid): ...");
+/*	Dovecot 2.4: "auth(user,ip,sasl:mech)[<...>]: [Info: ]driver:
+/*		message" (or "auth-worker(user,ip,...)...");
+/*		with auth_verbose = yes: "unknown user" is unknown-user,
+/*		"Password mismatch" bad-password, expired and disabled
+/*		accounts theirs.
+/*
+/*	Postfix 3.10's reject lines carry sasl_method and sasl_username
+/*	after a successful AUTH: they are no AUTH failure and are skipped.
 /*
 /*	logscan_join() gives every Postfix failure its cause: the first
 /*	unused Dovecot failure of the same address and user logged at most
@@ -167,6 +173,53 @@ dovecot_fail(const char *msg, struct log_event *ev)
 	return 1;
 }
 
+/* event_prefix - Dovecot 2.4's "auth(" or "auth-worker(" at a word start */
+static const char *
+event_prefix(const char *msg)
+{
+	static const char *const names[] = {"auth(", "auth-worker("};
+	const char *p;
+	size_t i;
+
+	for (i = 0; i < NELEM(names); i++)
+		for (p = msg; (p = strstr(p, names[i])) != NULL; p++)
+			if (p == msg || p[-1] == ' ')
+				return p + strlen(names[i]) - 1;
+	return NULL;
+}
+
+/* dovecot24_fail - "auth(user,ip,sasl:mech)[<..>]: [Info: ]driver: message" */
+static int
+dovecot24_fail(const char *msg, struct log_event *ev)
+{
+	const char *lp, *rp, *comma, *ipend, *p;
+
+	if ((lp = event_prefix(msg)) == NULL || (rp = strchr(lp, ')')) == NULL ||
+	    (comma = memchr(lp, ',', (size_t)(rp - lp))) == NULL)
+		return 0;
+	for (p = rp + 1; *p == '<' && (p = strchr(p, '>')) != NULL; p++)
+		;
+	if (p == NULL || strncmp(p, ": ", 2) != 0)
+		return 0;
+	p += 2;
+	if (strncmp(p, "Info: ", 6) == 0)
+		p += 6;
+	if (!isalnum((unsigned char)*p))
+		return 0;
+	while (isalnum((unsigned char)*p) || (*p && strchr("-_", *p)))
+		p++;
+	if (strncmp(p, ": ", 2) != 0)
+		return 0;
+	if ((ipend = memchr(comma + 1, ',', (size_t)(rp - comma - 1))) == NULL)
+		ipend = rp;
+	if ((ev->cause = dovecot_cause(p + 2)) == CAUSE_NONE ||
+	    copy_span(ev->user, sizeof(ev->user), lp + 1, comma) < 0 ||
+	    copy_span(ev->ip, sizeof(ev->ip), comma + 1, ipend) < 0)
+		return 0;
+	ev->kind = LOG_DOVECOT_FAIL;
+	return 1;
+}
+
 /* logscan_line - one line to an event (LOG_NONE: nothing for us) */
 enum log_kind
 logscan_line(const char *line, size_t n, struct log_event *ev)
@@ -185,7 +238,10 @@ logscan_line(const char *line, size_t n, struct log_event *ev)
 	if (strstr(buf + s, "postfix") && (msg = strstr(buf + s,
 	    "]: warning: ")) != NULL && postfix_fail(msg + 3, ev))
 		return ev->kind;
-	return dovecot_fail(buf + s, ev) ? ev->kind : LOG_NONE;
+	if (dovecot_fail(buf + s, ev) || dovecot24_fail(buf + s, ev))
+		return ev->kind;
+	memset(ev, 0, sizeof(*ev));
+	return LOG_NONE;
 }
 
 /* logscan_init - empty */

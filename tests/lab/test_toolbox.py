@@ -497,5 +497,44 @@ def analyze_reproduces_gate_counts():
         subprocess.run(["rm", "-rf", d])
 
 
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "maillog")
+
+
+def analyze(*args):
+    p = subprocess.run([os.path.join(BUILD, "authguard")] + list(args), capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0, (p.returncode, p.stderr)
+    return p.stdout
+
+
+@suite.test
+def analyze_captured_logs_of_each_release():
+    """The logs real Postfix 3.7 + Dovecot 2.3 (Debian 12) and Postfix 3.10 + Dovecot 2.4 (Debian
+    13) wrote for the same plays (tests/fixtures/maillog/capture.py): two wrong passwords for
+    alice, an unknown user, a wrong LOGIN password for bob, and a success followed by a rejected
+    recipient (Postfix 3.10 puts sasl_method and sasl_username on that reject line)."""
+    for release in ("postfix-3.7-dovecot-2.3", "postfix-3.10-dovecot-2.4"):
+        d = os.path.join(FIXTURES, release)
+        logs = [os.path.join(d, "maillog"), os.path.join(d, "dovecot.log")]
+        causes = {r["cause"]: r["failures"] for r in
+                  json.loads(analyze("--json", "analyze", "--by", "cause", *logs))}
+        assert causes == {"bad-password": 3, "unknown-user": 1}, (release, causes)
+        users = {r["user"]: (r["failures"], r["dominant_cause"]) for r in
+                 json.loads(analyze("--json", "analyze", *logs))}
+        assert users == {"alice@example.test": (2, "bad-password"),
+                         "ghost@example.test": (1, "unknown-user"),
+                         "bob@example.test": (1, "bad-password")}, (release, users)
+        out = analyze("analyze", "--by", "address", *logs)
+        assert out == ("  address=127.0.0.21 failures=2 dominant_cause=bad-password\n"
+                       "  address=127.0.0.22 failures=1 dominant_cause=unknown-user\n"
+                       "  address=127.0.0.23 failures=1 dominant_cause=bad-password\n"
+                       "4 failed AUTH attempts\n"), (release, out)
+        # Postfix's log alone: the failures are there, their causes are not.
+        causes = {r["cause"]: r["failures"] for r in
+                  json.loads(analyze("--json", "analyze", "--by", "cause", logs[0]))}
+        assert causes == {"bad-credentials": 4}, (release, causes)
+
+
 if __name__ == "__main__":
     suite.run(setup, teardown)

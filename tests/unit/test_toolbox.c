@@ -367,3 +367,111 @@ TEST(doctor_dovecot24_findings)
 	CHECK(f && strstr(f->problem, "disable_plaintext_auth = yes"));
 	doctor_report_free(&r);
 }
+
+/* Lines of tests/fixtures/maillog, as the real programs wrote them. */
+static const char *const pf37_fail =
+    "Dec 01 22:00:46 lab postfix/smtpd[30947]: warning: unknown[127.0.0.21]: "
+    "SASL PLAIN authentication failed: (reason unavailable), "
+    "sasl_username=alice@example.test";
+static const char *const pf310_login_fail =
+    "Dec 01 22:00:58 lab postfix/smtpd[174]: warning: unknown[127.0.0.23]: "
+    "SASL LOGIN authentication failed: (reason unavailable), "
+    "sasl_username=bob@example.test";
+static const char *const pf310_reject =
+    "Dec 01 22:00:58 lab postfix/smtpd[174]: NOQUEUE: reject: RCPT from "
+    "unknown[127.0.0.24]: 504 5.5.2 <not-qualified>: Recipient address "
+    "rejected: need fully-qualified address; from=<root@vm> "
+    "to=<not-qualified> proto=ESMTP helo=<vm> sasl_method=PLAIN "
+    "sasl_username=alice@example.test";
+static const char *const dv23_mismatch =
+    "Dec 01 22:00:45 auth: Info: passwd-file(alice@example.test,127.0.0.21): "
+    "Password mismatch";
+static const char *const dv24_mismatch =
+    "Dec 01 22:00:58 auth(alice@example.test,127.0.0.21,sasl:plain): Info: "
+    "passwd-file: Password mismatch";
+static const char *const dv24_unknown =
+    "Dec 01 22:00:58 auth(ghost@example.test,127.0.0.22,sasl:plain): Info: "
+    "passwd-file: unknown user";
+static const char *const dv24_login_fail =
+    "Dec 01 22:00:58 auth(bob@example.test,127.0.0.23,sasl:login): Info: "
+    "passwd-file: Password mismatch";
+static const char *const dv24_start =
+    "Dec 01 22:00:55 master: Info: Dovecot v2.4.1-4 (7d8c0e5759) starting "
+    "up without any protocols (core dumps disabled)";
+
+/* scan - logscan_line on a C string */
+static enum log_kind
+scan(const char *line, struct log_event *ev)
+{
+	return logscan_line(line, strlen(line), ev);
+}
+
+TEST(logscan_postfix_3_10_and_dovecot_2_4)
+{
+	struct log_event ev;
+
+	CHECK(scan(pf37_fail, &ev) == LOG_POSTFIX_FAIL);
+	CHECK_STR(ev.user, "alice@example.test");
+	CHECK(scan(pf310_login_fail, &ev) == LOG_POSTFIX_FAIL);
+	CHECK_STR(ev.mech, "LOGIN");
+	CHECK_STR(ev.ip, "127.0.0.23");
+	CHECK_STR(ev.user, "bob@example.test");
+	CHECK(scan(pf310_reject, &ev) == LOG_NONE);	/* AUTH succeeded */
+	CHECK(scan(dv23_mismatch, &ev) == LOG_DOVECOT_FAIL);
+	CHECK(ev.cause == CAUSE_BAD_PASSWORD);
+	CHECK(scan(dv24_mismatch, &ev) == LOG_DOVECOT_FAIL);
+	CHECK(ev.cause == CAUSE_BAD_PASSWORD);
+	CHECK_STR(ev.user, "alice@example.test");
+	CHECK_STR(ev.ip, "127.0.0.21");
+	CHECK(scan(dv24_unknown, &ev) == LOG_DOVECOT_FAIL);
+	CHECK(ev.cause == CAUSE_UNKNOWN_USER);
+	CHECK_STR(ev.user, "ghost@example.test");
+	CHECK(scan(dv24_login_fail, &ev) == LOG_DOVECOT_FAIL);
+	CHECK(scan(dv24_start, &ev) == LOG_NONE);
+	/* The same event through syslog ("dovecot: " and no level), a
+	/* process id group, and lines that only look alike. */
+	CHECK(scan("Dec  1 22:00:58 mx dovecot: auth(alice@example.test,"
+	    "192.0.2.7,sasl:plain): passwd-file: Password mismatch", &ev) ==
+	    LOG_DOVECOT_FAIL && strcmp(ev.ip, "192.0.2.7") == 0);
+	CHECK(scan("Dec  1 22:00:58 mx dovecot: auth-worker(bob,192.0.2.7,"
+	    "sasl:plain)<4711>: sql: unknown user", &ev) == LOG_DOVECOT_FAIL &&
+	    ev.cause == CAUSE_UNKNOWN_USER && strcmp(ev.user, "bob") == 0);
+	CHECK(scan("Dec  1 22:00:58 mx dovecot: auth(alice,192.0.2.7): "
+	    "Info: passwd-file: lookup done", &ev) == LOG_NONE);
+	CHECK(scan("Dec  1 22:00:58 mx dovecot: oauth(alice,192.0.2.7): "
+	    "Info: x: unknown user", &ev) == LOG_NONE);
+	CHECK(scan("Dec  1 22:00:58 mx dovecot: auth(alice,192.0.2.7<: "
+	    "unknown user", &ev) == LOG_NONE);
+	CHECK(scan("Dec  1 22:00:58 mx dovecot: auth(alice,192.0.2.7)<1: "
+	    "x: unknown user", &ev) == LOG_NONE);
+}
+
+TEST(logscan_join_dovecot_2_4)
+{
+	const char *const lines[] = {dv24_start, dv24_mismatch,
+	    "Dec 01 22:00:58 lab postfix/smtpd[174]: warning: unknown[127.0.0.21]"
+	    ": SASL PLAIN authentication failed: (reason unavailable), "
+	    "sasl_username=alice@example.test", dv24_unknown,
+	    "Dec 01 22:00:58 lab postfix/smtpd[174]: warning: unknown[127.0.0.22]"
+	    ": SASL PLAIN authentication failed: (reason unavailable), "
+	    "sasl_username=ghost@example.test", dv24_login_fail, pf310_login_fail,
+	    pf310_reject};
+	struct logscan ls;
+	struct log_failure *f;
+	size_t i, n;
+
+	logscan_init(&ls);
+	for (i = 0; i < NELEM(lines); i++)
+		logscan_add(&ls, lines[i], strlen(lines[i]));
+	n = logscan_join(&ls, &f);
+	CHECK(n == 3);
+	if (n == 3) {
+		CHECK(f[0].cause == CAUSE_BAD_PASSWORD);
+		CHECK(f[1].cause == CAUSE_UNKNOWN_USER);
+		CHECK_STR(f[1].user, "ghost@example.test");
+		CHECK(f[2].cause == CAUSE_BAD_PASSWORD);
+		CHECK_STR(f[2].ip, "127.0.0.23");
+	}
+	free(f);
+	logscan_free(&ls);
+}
