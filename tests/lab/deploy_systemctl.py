@@ -5,8 +5,10 @@ The replay runs in a sandbox (its own mount, network and pid namespaces) where s
 PID 1, so this stands in for the few systemctl commands the guide uses: daemon-reload, enable
 [--now], start and reload.  authguard's units are read from the installed unit files and
 started as systemd would start them: ExecStartPre, RuntimeDirectory and StateDirectory, then
-ExecStart with NOTIFY_SOCKET, and the start waits for READY=1 as Type=notify does.  dovecot and
-postfix are started and reloaded with their own commands (Debian's units do the same)."""
+ExecStart with NOTIFY_SOCKET, and the start waits for READY=1 as Type=notify does.  postfix is
+started and reloaded by the commands of Debian's unit (postfix.service on Debian 13, the
+postfix@- instance on Debian 12); dovecot by its own commands, as its unit does (dovecot, which
+forks instead of -F, and doveadm reload)."""
 
 import os
 import shlex
@@ -66,12 +68,38 @@ def start_authguard(name):
         sys.exit("systemctl: %s did not become ready:\n%s" % (name, f.read()[-3000:]))
 
 
+def postfix_unit():
+    """Debian's unit that runs Postfix, its instance's %i filled in."""
+    u = unit("postfix")
+    if u.get("ExecStart") != ["/bin/true"]:
+        return u
+    u = unit("postfix@")                # Debian 12: postfix.service only groups the instances
+    return {k: [v.replace("%i", "-").replace("%I", "-") for v in vs] for k, vs in u.items()}
+
+
+def run_unit(u, key):
+    """Run the unit's commands for key (ExecStartPre, ExecStart, ExecReload) as systemd does:
+    with its Environment and an INVOCATION_ID, and /run/systemd/system there (Debian 13's
+    "postfix debian-systemd-start" checks both); a failure stops unless the command starts
+    with "-"."""
+    os.makedirs("/run/systemd/system", exist_ok=True)
+    env = dict(os.environ, INVOCATION_ID=os.urandom(16).hex())
+    for e in u.get("Environment", []):
+        for kv in shlex.split(e):
+            k, v = kv.split("=", 1)
+            env[k] = v
+    for cmd in u.get(key, []):
+        prefix = cmd[:len(cmd) - len(cmd.lstrip("-+@!:"))]
+        subprocess.run(shlex.split(cmd[len(prefix):]), check="-" not in prefix, env=env)
+
+
 def start(name):
     if name == "dovecot":
         subprocess.run(["dovecot"], check=True)
     elif name == "postfix":
-        subprocess.run(["/usr/lib/postfix/configure-instance.sh", "-"], check=True)
-        subprocess.run(["postfix", "start"], check=True)
+        u = postfix_unit()
+        run_unit(u, "ExecStartPre")
+        run_unit(u, "ExecStart")
     else:
         start_authguard(name)
 
@@ -80,7 +108,7 @@ def reload(name):
     if name == "dovecot":
         subprocess.run(["doveadm", "reload"], check=True)
     elif name == "postfix":
-        subprocess.run(["postfix", "reload"], check=True)
+        run_unit(postfix_unit(), "ExecReload")
     else:
         with open(os.path.join(RUN, name + ".pid")) as f:
             os.kill(int(f.read()), signal.SIGHUP)

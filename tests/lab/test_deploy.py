@@ -77,7 +77,6 @@ userdb passwd-file {
 SANDBOX = r"""#!/bin/bash
 set -eu
 W=%(w)s
-mount --make-rprivate /
 ip link set lo up
 for d in etc usr var; do
     mkdir -p $W/upper/$d $W/work/$d
@@ -270,6 +269,19 @@ def copy_tree(dst):
             shutil.copy2(os.path.join(TOP, f), os.path.join(dst, f))
 
 
+def propagation():
+    """unshare's --propagation: private, so that no mount of the sandbox reaches this
+    machine's; in a chroot, whose / is no mount point, its mounts stay as they are (as
+    private as the chroot's own namespace makes them)."""
+    with open("/proc/self/mountinfo") as f:
+        mounts = f.read().splitlines()
+    if any(line.split()[4] == "/" for line in mounts):
+        return "private"
+    shared = [line for line in mounts if "shared:" in line]
+    assert not shared, "shared mounts in this chroot: %s" % shared
+    return "unchanged"
+
+
 def stand_in(w, script, name):
     shutil.copy(os.path.join(HERE, script), os.path.join(w, "bin", name))
     os.chmod(os.path.join(w, "bin", name), 0o755)
@@ -315,8 +327,9 @@ def guide_replayed_on_this_machine():
                if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "BUILD")}
         env["AUTHGUARD_PASSWORD"] = JANE_APP
         print("# Debian %s, Dovecot %s: %d blocks of the guide" % (rel, dovecot, len(blocks)))
-        r = subprocess.run(["unshare", "--mount", "--net", "--pid", "--fork", "--mount-proc",
-                            "bash", os.path.join(w, "sandbox.sh")], stdout=subprocess.PIPE,
+        r = subprocess.run(["unshare", "--mount", "--propagation", propagation(), "--net",
+                            "--pid", "--fork", "--mount-proc", "bash",
+                            os.path.join(w, "sandbox.sh")], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, timeout=900, env=env,
                            stdin=subprocess.DEVNULL)
         out = r.stdout
