@@ -6,7 +6,9 @@
 /* DESCRIPTION
 /*	The input, cut at the first three form feeds, is taken as
 /*	postconf (main.cf values), postconf -P, postconf -M and
-/*	doveconf -n; all of it then goes through the checks.
+/*	doveconf -n (Dovecot 2.3 or 2.4); all of it then goes through
+/*	the checks, with authguard running unprivileged and userdb_upstream
+/*	on Dovecot's auth-userdb.
 /*--*/
 #include <stdlib.h>
 #include <string.h>
@@ -36,13 +38,16 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
 	kvlist_parse(&in.main, part[0], 0);
 	kvlist_parse(&in.overrides, part[1], 0);
 	doctor_parse_master(&in, part[2]);
-	kvlist_parse(&in.dovecot, part[3], 1);
+	doctor_parse_dovecot(&in, part[3]);
 	in.have_dovecot = 1;
 	in.sasl_path = "/var/spool/postfix/private/authguard";
 	in.policy_path = "";
 	in.milter_path = "";
 	in.submission_ports = "587 465";
 	in.submission_daemons = "MSA";
+	in.userdb_path = "/run/dovecot/auth-userdb";
+	in.run_user = "authguard";
+	in.run_group = "authguard";
 	doctor_check(&in, &r);
 	doctor_report_free(&r);
 	doctor_input_free(&in);
