@@ -496,6 +496,37 @@ def rediss_handshake_never_answered_delays_nothing():
 
 
 @tls_test
+def rediss_reload_rereads_the_tls_files():
+    tls_setup()
+    d = os.path.join(S["dir"], "tls", "reload")
+    os.makedirs(d)
+    ca = os.path.join(d, "ca.pem")
+    shutil.copy(S["pki"].ca, ca)
+    g = tls_gate("tr", S["rtls"].tls_url("localhost"), redis_tls_ca=ca)
+    wait_until(lambda: " ready" in g.log_text(), 5, "gate ready on Redis over TLS")
+
+    def reconnected(n):
+        S["rtls"].cli("CLIENT", "KILL", "TYPE", "normal")
+        wait_until(lambda: g.log_text().count("reachable again") >= n, 5, "reconnected")
+
+    with open(ca, "w") as f:            # a broken file: the one read before stays
+        f.write("not a certificate\n")
+    g.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "reloaded" in g.log_text(), 5, "reload")
+    assert "reload: state_backend: redis_tls_ca %s: not a PEM file of CA certificates" % ca \
+        in g.log_text() and "the TLS files read before stay in use" in g.log_text(), \
+        g.log_text()
+    reconnected(1)
+    shutil.copy(S["other_ca"], ca)      # a new CA, read at the reload, used at the next connection
+    g.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: g.log_text().count("reloaded") == 2, 5, "second reload")
+    assert stats(g)["shared"] == "up"   # the connection made before goes on
+    S["rtls"].cli("CLIENT", "KILL", "TYPE", "normal")
+    wait_until(lambda: "TLS: the server's certificate is refused" in g.log_text(), 5,
+               "the new CA refuses the server")
+
+
+@tls_test
 def rediss_files_checked_at_start():
     tls_setup()
     conf = os.path.join(S["dir"], "tls-t.conf")
