@@ -55,7 +55,7 @@ def start_authguard(name):
                          start_new_session=True)
     with open(os.path.join(RUN, name + ".pid"), "w") as f:
         f.write(str(p.pid))
-    deadline = time.time() + 20
+    deadline = time.time() + 60         # systemd's default start timeout is 90 s
     while time.time() < deadline:
         try:
             if ns.recv(256) == b"READY=1":
