@@ -6,14 +6,14 @@ the guide's "apt-get install PACKAGE..." cannot and must not install or upgrade 
 This stands in for it, the way deploy_systemctl.py stands in for systemctl: it checks that every
 package the guide names is installed on this machine, and fails with one line naming those that
 are not (tests/deps.sh installs them); otherwise it succeeds without touching anything.  It
-writes the names it was given, one a line, to /run/deploy-apt/named, so that the replay can
-check that the guide names every package the build needs."""
+adds the names it was given, one a line, to /run/deploy-apt/named (or $DEPLOY_APT_NAMED), so
+that the replay can check that the guide names every package the build needs."""
 
 import os
 import subprocess
 import sys
 
-NAMED = "/run/deploy-apt/named"
+NAMED = os.environ.get("DEPLOY_APT_NAMED", "/run/deploy-apt/named")
 
 
 def installed(pkg):

@@ -299,6 +299,31 @@ def guide_covers_both_releases():
 
 
 @suite.test
+def apt_stand_in_installs_nothing():
+    # The replay's apt-get: installed packages pass, missing ones are named, nothing changes.
+    d = tempfile.mkdtemp(prefix="agdeploy-apt-")
+    try:
+        env = dict(os.environ, DEPLOY_APT_NAMED=os.path.join(d, "named"))
+        apt = [sys.executable, os.path.join(HERE, "deploy_apt.py")]
+        ok = subprocess.run(apt + ["install", "-y", "dpkg", "coreutils"], env=env,
+                            capture_output=True, text=True)
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        bad = subprocess.run(apt + ["install", "-y", "dpkg", "authguard-no-such-package"],
+                             env=env, capture_output=True, text=True)
+        assert bad.returncode != 0 and "not installed" in bad.stderr and \
+            "authguard-no-such-package" in bad.stderr and " dpkg" not in bad.stderr, \
+            bad.stdout + bad.stderr
+        with open(os.path.join(d, "named")) as f:
+            named = f.read().split()
+        assert named == ["dpkg", "coreutils", "dpkg", "authguard-no-such-package"], named
+        other = subprocess.run(apt + ["upgrade", "-y"], env=env, capture_output=True, text=True)
+        assert other.returncode != 0 and "not needed by the guide" in other.stderr, \
+            other.stdout + other.stderr
+    finally:
+        shutil.rmtree(d)
+
+
+@suite.test
 def guide_replayed_on_this_machine():
     rel = release()
     assert rel in ("12", "13"), "Debian %s: the guide covers Debian 12 and 13" % rel
