@@ -7,11 +7,20 @@ namespaces (unshare), /etc, /usr and /var behind overlays whose changes are thro
 empty /run, and only a loopback interface (so the guide's ports 587 and 465 are the real ones).
 When the sandbox's first process ends, the kernel ends every process started inside.  systemd
 is not PID 1 there: tests/lab/deploy_systemctl.py stands in for the systemctl commands the guide
-uses (the units themselves are checked by systemd-analyze in test_ops.py).
+uses (the units themselves are checked by systemd-analyze in test_ops.py).  There is no network
+either: tests/lab/deploy_apt.py stands in for apt-get; it checks that the packages the guide
+names are installed and changes nothing, so that pending updates on this machine play no part.
+The guide's commands run in a copy of the source tree, as a clone would have it: its "make"
+builds there.
+
+The guide covers Debian 13 and Debian 12.  A block for one release only follows a paragraph
+"On Debian 13 ...:" or "On Debian 12 ...:"; the replay runs the blocks without such a paragraph
+and those for this machine's release.
 
 Before the guide, the sandbox is a working mail server as the guide assumes: Postfix with a TLS
-certificate, Dovecot checking two users' passwords.  After it, real SMTP clients check what the
-guide promises."""
+certificate, Dovecot (in the syntax of its release) checking two users' passwords.  After it,
+real SMTP clients check what the guide promises, and the packages the guide's apt-get names are
+checked against the libraries the installed programs link."""
 
 import os
 import re
