@@ -121,6 +121,7 @@ static size_t sh_npending;
 static uint64_t sh_last_answer;		/* ms: anything answered */
 static int sh_replaying;
 static int sh_setup_errors;		/* this connection attempt's */
+static int sh_ready;			/* this connection got ready */
 static uint64_t sh_dropped_logged;
 #ifdef HAVE_HIREDIS_SSL
 static SSL_CTX *sh_tls;			/* rediss:// */
@@ -624,6 +625,7 @@ setup_done(void *arg, const redisReply *r)
 		    "twice; copy one secret file to every server");
 	ev_timer_stop(&sh_deadline);
 	sh_state = SH_UP;
+	sh_ready = 1;
 	sh_last_complaint[0] = 0;
 	if (journal_size())
 		msg_info("shared state: Redis at %s %s; sending %zu changes kept "
@@ -695,7 +697,11 @@ shared_down(const char *why)
 	ev_timer_start(&sh_retry, SHARED_RETRY, retry);
 }
 
-/* conn_error - why a connection failed: TLS's reason, or hiredis's */
+/*
+ * conn_error - why a connection failed: TLS's reason, or hiredis's. A
+ * Redis that wants a client certificate and got none sends an alert and
+ * closes, and the alert may be lost in the reset: say what it may mean.
+ */
 static const char *
 conn_error(const redisAsyncContext *ac)
 {
@@ -704,6 +710,12 @@ conn_error(const redisAsyncContext *ac)
 
 	if (sh_tls && redis_tls_failure(why, sizeof(why)))
 		return why;
+	if (sh_tls && !sh_ready && !*sh_cfg->redis_tls_cert) {
+		snprintf(why, sizeof(why), "%s during the TLS set-up (does Redis "
+		    "ask for a client certificate? see redis_tls_cert)",
+		    ac->errstr);
+		return why;
+	}
 #endif
 	return ac->errstr;
 }
@@ -816,6 +828,7 @@ shared_connect(void)
 	sh_ac = ac;
 	sh_state = SH_CONNECTING;
 	sh_setup_errors = 0;
+	sh_ready = 0;
 	ev_timer_start(&sh_deadline, SHARED_CONNECT, connect_deadline);
 	setup();
 }
