@@ -56,6 +56,9 @@
 #include <unistd.h>
 
 #include <openssl/sha.h>
+#ifdef HAVE_HIREDIS_SSL
+#include <openssl/ssl.h>
+#endif
 
 #include "event.h"
 #include "fingerprint.h"
