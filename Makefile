@@ -55,7 +55,8 @@ POLICY_SRC = policy/main.c policy/event.c policy/conn.c policy/gate.c \
 	  policy/upstream.c policy/userdb.c policy/attempt.c policy/enforce.c policy/store.c policy/session.c policy/policy.c policy/control.c policy/metrics.c policy/redis.c policy/shared.c
 UNIT_SRC = tests/unit/unit.c tests/unit/test_codecs.c tests/unit/test_config.c \
 	  tests/unit/test_misc.c tests/unit/test_limits.c tests/unit/test_policy.c \
-	  tests/unit/test_milter.c tests/unit/test_event.c
+	  tests/unit/test_milter.c tests/unit/test_event.c tests/unit/test_authproto24.c \
+	  tests/unit/test_toolbox.c
 
 LIB_OBJ	= $(LIB_SRC:%.c=$(BUILD)/%.o)
 POLICY_OBJ = $(POLICY_SRC:%.c=$(BUILD)/%.o)
