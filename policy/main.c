@@ -199,6 +199,10 @@ main(int argc, char **argv)
 	daemon_begin("authguard-policyd", argc, argv, &opts, &cfg);
 	config_path = opts.config_path;
 	if (opts.test) {
+		char	err[400];
+
+		if (shared_check(&cfg, err, sizeof(err)) < 0)
+			msg_fatal("%s: state_backend: %s", opts.config_path, err);
 		printf("%s: configuration ok\n", opts.config_path);
 		config_free(&cfg);
 		return 0;
