@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lab import Lab  # noqa: E402
+from lab import Lab, auth_client_handshake  # noqa: E402
 from gatelab import (teardown_suite, Gate, GateClient, auth_line, b64, new_gate_dir, ref_of,  # noqa: E402
                      swaks_auth_reply)
 from tap import Suite  # noqa: E402
@@ -323,6 +323,25 @@ def dovecot_killed_mid_request():
         lab.start_dovecot()
     ev = last_event(lambda e: True)
     assert ev["cause"] == "auth-service-unavailable" and "auth" in ev["event"]
+
+
+@suite.test
+def handshake_mirrors_real_dovecot():
+    # Dovecot 2.3 answers its clients with protocol 1.2, Dovecot 2.4 with 1.3; the gate answers
+    # Postfix with 1.2 either way and offers exactly Dovecot's mechanisms, in Dovecot's order.
+    lab = S["lab"]
+    dovecot = auth_client_handshake(lab.auth_client_socket)
+    want = "VERSION\t1\t3" if lab.dovecot_version >= (2, 4) else "VERSION\t1\t2"
+    assert dovecot[0] == want, (lab.dovecot_version, dovecot)
+    c = GateClient(S["gate"].socket)
+    try:
+        ours = [l.decode() for l in c.handshake]
+    finally:
+        c.close()
+    assert ours[0] == "VERSION\t1\t2" and ours[-1] == "DONE", ours
+    mechs = [l for l in dovecot if l.startswith("MECH\t")]
+    assert mechs == ["MECH\tPLAIN\tplaintext", "MECH\tLOGIN\tplaintext"], dovecot
+    assert [l for l in ours if l.startswith("MECH\t")] == mechs, (ours, dovecot)
 
 
 @suite.test
