@@ -72,7 +72,7 @@ postconf(const char *dir, const char *flag, struct buf *out)
 	return cli_run(argv, out) == 0 ? 0 : -1;
 }
 
-/* dovecot - doveconf -n; 0 when it answered */
+/* dovecot - doveconf -n; 0 when it answered, else its exit status */
 static int
 dovecot(const char *conf, struct buf *out)
 {
@@ -83,8 +83,10 @@ dovecot(const char *conf, struct buf *out)
 		argv[2] = (char *)conf;
 		argv[3] = "-n";
 	}
-	return cli_run(argv, out) == 0 ? 0 : -1;
+	return cli_run(argv, out);
 }
+
+static int doveconf_status;		/* 127: not installed */
 
 /* sock_path - a unix socket's path, "" otherwise */
 static const char *
@@ -127,7 +129,8 @@ gather(const struct config *cfg, const char *pfdir, const char *dvconf,
 		kvlist_parse(&in->main, buf_str(&b[0]), 0);
 		kvlist_parse(&in->overrides, buf_str(&b[1]), 0);
 		doctor_parse_master(in, buf_str(&b[2]));
-		if ((in->have_dovecot = dovecot(dvconf, &b[3]) == 0) != 0)
+		doveconf_status = dovecot(dvconf, &b[3]);
+		if ((in->have_dovecot = doveconf_status == 0) != 0)
 			doctor_parse_dovecot(in, buf_str(&b[3]));
 	}
 	in->sasl_path = sock_path(&cfg->sasl_listen);
@@ -175,8 +178,10 @@ show(const struct doctor_report *r, int json, int have_dovecot)
 		buf_puts(&b, "]\n");
 	else
 		buf_printf(&b, "%zu problem%s found%s\n", r->n, r->n == 1 ? "" :
-		    "s", have_dovecot ? "" : " (doveconf not run: Dovecot "
-		    "settings not checked)");
+		    "s", have_dovecot ? "" : doveconf_status == 127 ?
+		    " (doveconf not run: Dovecot settings not checked)" :
+		    " (doveconf -n failed, see above: Dovecot settings not "
+		    "checked)");
 	fputs(buf_str(&b), stdout);
 	buf_free(&b);
 }

@@ -366,6 +366,14 @@ def doctor_userdb_listener_0666():
     assert rc == 0 and ids == [], out
     rc, ids, out = doctor(extra_conf=upstream + "user = nobody\n", dovecot=fixed)
     assert rc == 0 and ids == [], out
+    bad = os.path.join(S["dir"], "dovecot-refused.conf")
+    with open(bad, "w") as f:
+        f.write("no_such_setting = yes\n")      # doveconf refuses it, 2.3 and 2.4 alike
+    p = subprocess.run([os.path.join(BUILD, "authguard"), "-c", S["dconf"], "doctor", "-c",
+                        lab.postfix_dir, "-d", bad], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stdout.endswith("0 problems found (doveconf -n failed, see "
+                                                    "above: Dovecot settings not checked)\n"), p
+    assert "doveconf: Fatal" in p.stderr, p.stderr
 
 # --- authguard probe against the lab's listeners ---------------------------------------------
 
