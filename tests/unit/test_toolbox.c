@@ -340,6 +340,13 @@ TEST(doctor_userdb_listener_0666)
 	dv_report(&c, &r);
 	CHECK(r.n == 1 && strstr(r.f[0].fix, "unix_listener auth-userdb {"));
 	doctor_report_free(&r);
+	c.doveconf = "service auth {\n  unix_listener lookups {\n"	/* 2.4 */
+	    "    mode = 0666\n    type = userdb\n  }\n  unix_listener "
+	    "x-userdb {\n    mode = 0666\n    type = auth\n  }\n}\n";
+	c.userdb = "/run/dovecot/lookups";
+	CHECK_STR(dv_ids(&c), "dovecot-userdb-restricted ");
+	c.userdb = "/run/dovecot/x-userdb";	/* the type, not the name */
+	CHECK_STR(dv_ids(&c), "");
 }
 
 TEST(doctor_dovecot24_findings)
