@@ -8,10 +8,14 @@ Some cases make the spy rewrite Dovecot's FAIL line or drop the connection ("S>C
 the spy forwarded instead of the line above it).
 
     sudo python3 tests/lab/capture_protocol.py [CASE ...]     (cases 1-10, default all)
+
+It runs against whichever Dovecot is installed (2.3 on Debian 12, 2.4 on Debian 13) and prints
+its version first; the unit tests quote lines captured this way (tests/unit/test_authproto24.c).
 """
 
 import os
 import socket
+import subprocess
 import sys
 import time
 
@@ -262,6 +266,13 @@ def case9(c):
         b"USER\t6\tcarol@example.test\tservice=smtp"])
     print("  without VERSION first:")
     _userdb_session(c.lab.auth_userdb_socket, [b"USER\t1\talice@example.test\tservice=smtp"])
+    # Dovecot 2.4 calls the service "protocol" (service= stays for compatibility); 2.3 knows
+    # only service=.
+    print("  protocol= instead of service=, then both:")
+    _userdb_session(c.lab.auth_userdb_socket, [
+        b"VERSION\t1\t0",
+        b"USER\t1\talice@example.test\tservice=smtp\tprotocol=smtp",
+        b"USER\t2\talice@example.test\tprotocol=smtp"])
     print("  [dovecot log]")
     for line in c.lab.dovecot_log_text(mark).splitlines():
         print("    " + line)
@@ -292,6 +303,11 @@ def case10(c):
 CASES = [case1, case2, case3, case4, case5, case6, case7, case8, case9, case10]
 
 
+def _postfix_version():
+    r = subprocess.run(["postconf", "-dh", "mail_version"], capture_output=True, text=True)
+    return r.stdout.strip() or "?"
+
+
 def main(argv):
     wanted = [int(a) for a in argv[1:]] or range(1, 11)
     t0 = time.monotonic()
@@ -300,9 +316,9 @@ def main(argv):
         spy = SockSpy(lab.sasl_path, lab.auth_client_socket,
                       log_path=os.path.join(lab.dir, "spy.log")).start()
         lab.start()
-        print("lab up in %.2fs: %s (submission %d, smtps %d, sink %d)"
+        print("lab up in %.2fs: %s (submission %d, smtps %d, sink %d); Dovecot %s, Postfix %s"
               % (time.monotonic() - t0, lab.dir, lab.submission_port, lab.smtps_port,
-                 lab.sink_port))
+                 lab.sink_port, ".".join(map(str, lab.dovecot_version)), _postfix_version()))
         c = Capture(lab, spy)
         for n in wanted:
             CASES[n - 1](c)

@@ -54,7 +54,10 @@ def cause_of(text):
 
 
 def dovecot_checks(user):
-    """How many times Dovecot checked a password for user (auth_verbose lines)."""
+    """How many times Dovecot checked a password for user (auth_verbose lines: Dovecot 2.3
+    writes `auth: Info: passwd-file(USER,IP): Password mismatch`, Dovecot 2.4.1
+    `auth(USER,IP,sasl:plain): Info: passwd-file: Password mismatch`; a userdb lookup,
+    `(USER)` alone, is not a password check)."""
     return sum(1 for l in S["lab"].dovecot_log_text().splitlines()
                if "(%s," % user in l and ("Password mismatch" in l or "unknown user" in l))
 
