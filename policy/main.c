@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "accounts.h"
@@ -144,6 +145,41 @@ drop_privileges(const char *user, const char *state_dir)
 	daemon_drop_privileges(user);
 }
 
+/*
+ * check_files - -t: what only a try can tell (the TLS files), read as the
+ * daemon reads them: as "user", when root is to become another user, in
+ * a child that becomes it as the daemon does. Fatal when they do not do.
+ */
+static void
+check_files(const struct config *c, const char *path)
+{
+	struct passwd *pw;
+	char err[400];
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0 || *c->user == 0 || (pw = getpwnam(c->user)) == NULL ||
+	    pw->pw_uid == 0) {
+		if (shared_check(c, err, sizeof(err)) < 0)
+			msg_fatal("%s: state_backend: %s", path, err);
+		return;
+	}
+	if ((pid = fork()) < 0)
+		msg_fatal("fork: %s", strerror(errno));
+	if (pid == 0) {
+		daemon_drop_privileges(c->user);
+		if (shared_check(c, err, sizeof(err)) < 0)
+			msg_fatal("%s: state_backend: %s (read as user \"%s\", as "
+			    "the daemon reads it)", path, err, c->user);
+		_exit(0);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			msg_fatal("waitpid: %s", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		exit(1);		/* the child said why */
+}
+
 /* signals - termination ends the loop; a dead peer is not fatal */
 static void
 signals(void)
@@ -199,10 +235,7 @@ main(int argc, char **argv)
 	daemon_begin("authguard-policyd", argc, argv, &opts, &cfg);
 	config_path = opts.config_path;
 	if (opts.test) {
-		char	err[400];
-
-		if (shared_check(&cfg, err, sizeof(err)) < 0)
-			msg_fatal("%s: state_backend: %s", opts.config_path, err);
+		check_files(&cfg, opts.config_path);
 		printf("%s: configuration ok\n", opts.config_path);
 		config_free(&cfg);
 		return 0;

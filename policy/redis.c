@@ -16,12 +16,14 @@
 /*	certificate is always verified, against redis_tls_ca or else the
 /*	system's CAs, TLS 1.2 at least, and redis_tls_cert with
 /*	redis_tls_key is the client certificate if given. It reads the
-/*	files when it is called (at start and at each reload).
+/*	files when it is called (at start and at each reload); a key
+/*	with a passphrase is refused (OpenSSL would ask on the terminal).
 /*	redis_tls_start() puts TLS on a connection that is still being
 /*	made: hiredis does the handshake as the loop reads and writes,
 /*	so that nothing waits. hiredis sends the server name (SNI) but
 /*	does not check it: here the certificate must name HOST, the host
-/*	name or address that state_backend gives. redis_tls_failure()
+/*	name or address that state_backend gives, in its subjectAltName
+/*	(never in its subject's common name). redis_tls_failure()
 /*	says why a handshake failed (the verification error and the
 /*	certificate's subject, or OpenSSL's reason).
 /*--*/
@@ -164,6 +166,20 @@ tls_verify(int ok, X509_STORE_CTX *x)
 	return ok;
 }
 
+/* Set when OpenSSL asked for a key's passphrase. */
+static int tls_passphrase_asked;
+
+/*
+ * tls_no_passphrase - OpenSSL's password callback: none. Its own would ask
+ * on the terminal, and a daemon (or -t, or a reload) would wait there.
+ */
+static int
+tls_no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+	tls_passphrase_asked = 1;
+	return 0;
+}
+
 /* tls_file_error - why a file did not load: the system's or OpenSSL's word */
 static void
 tls_file_error(const char *key, const char *path, const char *what,
@@ -175,12 +191,28 @@ tls_file_error(const char *key, const char *path, const char *what,
 
 	if (fp == NULL)
 		snprintf(err, len, "%s %s: %s", key, path, strerror(errno));
+	else if (tls_passphrase_asked)
+		snprintf(err, len, "%s %s: it is protected by a passphrase: it must "
+		    "be a PEM private key without a passphrase", key, path);
 	else
 		snprintf(err, len, "%s %s: not %s (%s)", key, path, what,
 		    why ? why : "unknown error");
 	if (fp)
 		fclose(fp);
 	ERR_clear_error();
+}
+
+/*
+ * tls_key_mismatch - the key did load, but it is not the certificate's:
+ * OpenSSL says so from X509_check_private_key()
+ */
+static int
+tls_key_mismatch(void)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	return ERR_GET_LIB(e) == ERR_LIB_X509 &&
+	    ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH;
 }
 
 /*
@@ -198,6 +230,8 @@ redis_tls_context(const char *ca, const char *cert, const char *key,
 		snprintf(err, len, "cannot make a TLS context");
 		return NULL;
 	}
+	SSL_CTX_set_default_passwd_cb(ctx, tls_no_passphrase);
+	tls_passphrase_asked = 0;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls_verify);
 	if (*ca && SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
@@ -209,8 +243,7 @@ redis_tls_context(const char *ca, const char *cert, const char *key,
 		tls_file_error("redis_tls_cert", cert, "a PEM certificate", err,
 		    len);
 	else if (*key && SSL_CTX_use_PrivateKey_file(ctx, key,
-	    SSL_FILETYPE_PEM) != 1 && ERR_GET_REASON(ERR_peek_last_error()) !=
-	    X509_R_KEY_VALUES_MISMATCH)
+	    SSL_FILETYPE_PEM) != 1 && !tls_key_mismatch())
 		tls_file_error("redis_tls_key", key, "a PEM private key "
 		    "(without a passphrase)", err, len);
 	else if (*key && SSL_CTX_check_private_key(ctx) != 1)
@@ -242,7 +275,8 @@ redis_tls_start(redisAsyncContext *ac, SSL_CTX *ctx, const char *host,
 		return -1;
 	}
 	X509_VERIFY_PARAM_set_hostflags(SSL_get0_param(ssl),
-	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
+	    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);	/* subjectAltName only */
 	if (inet_pton(AF_INET, host, addr) == 1 ||
 	    inet_pton(AF_INET6, host, addr) == 1)
 		ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);

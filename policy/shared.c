@@ -703,17 +703,18 @@ shared_down(const char *why)
 /*
  * conn_error - why a connection failed: TLS's reason, or hiredis's. A
  * Redis that wants a client certificate and got none sends an alert and
- * closes, and the alert may be lost in the reset: say what it may mean.
+ * closes, and the alert may be lost in the reset: when the connection
+ * ended during the TLS set-up (handshake set), say what it may mean.
  */
 static const char *
-conn_error(const redisAsyncContext *ac)
+conn_error(const redisAsyncContext *ac, int handshake)
 {
 #ifdef HAVE_HIREDIS_SSL
 	static char why[400];
 
 	if (sh_tls && redis_tls_failure(why, sizeof(why)))
 		return why;
-	if (sh_tls && !sh_ready && !*sh_cfg->redis_tls_cert) {
+	if (sh_tls && handshake && !sh_ready && !*sh_cfg->redis_tls_cert) {
 		snprintf(why, sizeof(why), "%s during the TLS set-up (does Redis "
 		    "ask for a client certificate? see redis_tls_cert)",
 		    ac->errstr);
@@ -723,19 +724,19 @@ conn_error(const redisAsyncContext *ac)
 	return ac->errstr;
 }
 
-/* on_connect - hiredis: connected, or not */
+/* on_connect - hiredis: connected (TCP; TLS comes after), or not */
 static void
 on_connect(const redisAsyncContext *ac, int status)
 {
 	if (status != REDIS_OK)		/* hiredis frees the context */
-		shared_down(conn_error(ac));
+		shared_down(conn_error(ac, 0));
 }
 
 /* on_disconnect - hiredis: the connection ended */
 static void
 on_disconnect(const redisAsyncContext *ac, int status)
 {
-	shared_down(status == REDIS_OK ? "closed" : conn_error(ac));
+	shared_down(status == REDIS_OK ? "closed" : conn_error(ac, 1));
 }
 
 /* kill_now - free the context outside hiredis's callbacks */
