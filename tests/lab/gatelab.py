@@ -3,7 +3,10 @@
     lab = Lab(sasl_path=gate_socket_path())  ...  gate = Gate(lab, client_detail="full").start()
 
 The gate runs in the foreground (-f) with its log on stderr, written to Gate.log; Gate.events()
-parses its logfmt event lines. The binary comes from $AUTHGUARD_BUILD (the build directory that
+parses its logfmt event lines. The gate writes its log lines once per round of its event loop,
+after that round's replies: a client can read a reply before its log line is in the file, so
+Gate.events() first asks the control socket something (answered in a later round) and reads the
+log after that answer. The binary comes from $AUTHGUARD_BUILD (the build directory that
 tests/run.sh exports), so the same tests run the normal and the sanitizer builds.
 """
 
@@ -122,6 +125,7 @@ class Gate(Daemon):
         settings.update({k: v for k, v in conf.items() if v is not None})
         for k in [k for k, v in conf.items() if v is None]:
             settings.pop(k, None)
+        self.settings = settings
         with open(self.conf_path, "w") as f:
             f.write("# written by tests/lab/gatelab.py\n")
             for k, v in settings.items():
@@ -130,7 +134,33 @@ class Gate(Daemon):
     def argv(self):
         return [POLICYD, "-f", "-c", self.conf_path]
 
+    def sync(self, timeout=2):
+        """Return once the gate has written the log lines of every round before now: a control
+        request is answered in a later round of its event loop than any reply already seen,
+        and each round ends by writing its log lines.  No-op without a running gate or
+        control socket."""
+        spec = self.settings.get("control_listen", "")
+        if not self.alive() or not spec.startswith("unix:") or self._stopped_by_signal():
+            return
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(timeout)
+                s.connect(spec[len("unix:"):])
+                s.sendall(b"stats\ttext\t-\n")
+                while s.recv(4096):
+                    pass
+        except OSError:
+            pass
+
+    def _stopped_by_signal(self):
+        try:
+            with open("/proc/%d/stat" % self.proc.pid) as f:
+                return f.read().rsplit(")", 1)[1].split()[0] == "T"
+        except (OSError, IndexError):
+            return False
+
     def events(self, event="auth"):
+        self.sync()
         out = []
         for line in self.log_text().splitlines():
             i = line.find(" event=")
