@@ -996,6 +996,8 @@ base_dir = {base_dir}
 state_dir = {state_dir}
 log_path = {log_path}
 ssl = no
+# auth_allow_cleartext (2.3's disable_plaintext_auth) keeps its default (no): verified, the auth
+# server still accepts PLAIN/LOGIN from Postfix without `secured` (login processes enforce it).
 auth_mechanisms = plain login
 auth_verbose = yes
 # Answer failures at once (production: 2s delay and the anvil penalty, up to 15s per IP).
