@@ -12,7 +12,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lab import Lab, free_port  # noqa: E402
+from lab import Lab, free_port, wait_until  # noqa: E402
 from gatelab import BUILD, teardown_suite, Gate, b64, new_gate_dir, ref_of  # noqa: E402
 from tap import Suite  # noqa: E402
 
@@ -327,7 +327,7 @@ def userdb_listener_0666_warns_once():
             refs.append(ref_of(text.decode()))
         causes = [gate.event(r)["cause"] for r in refs]
         assert causes == ["bad-credentials"] * 3 + ["unknown-user"], causes
-        assert "client doesn't have lookup permissions" in open(lab.dovecot_log).read()
+        lab.wait_log(lab.dovecot_log, "client doesn't have lookup permissions")
         warn = [l for l in gate.log_text().splitlines() if "has mode 0666" in l]
         assert len(warn) == 1, gate.log_text()
         assert lab.auth_userdb_socket in warn[0] and "bad-credentials" in warn[0], warn
@@ -438,8 +438,11 @@ def probe_explains_postfix_texts():
     assert rc == 4 and out["source"] == "Postfix", out
     assert "STARTTLS" in out["auth reply"] and out["auth before TLS"] == "not offered", out
     postconf("-P", "%d/inet/smtpd_tls_security_level=may" % lab.submission_port)
+    mark, old = lab.log_mark(lab.maillog), lab.smtpd_pids()
     subprocess.run(["postfix", "-c", lab.postfix_dir, "reload"], capture_output=True)
-    time.sleep(1.5)
+    # in force once the master has read it and the smtpd processes started before are gone
+    lab.wait_log(lab.maillog, "reload -- version", since=mark)
+    wait_until(lambda: not set(old) & set(lab.smtpd_pids()), 10, "smtpd of the old configuration")
     rc, out = probe(lab.submission_port, ALICE, ALICE_PW, "--tls", "none")
     assert rc == 5 and out["source"] == "Postfix", out
     assert "authentication not enabled" in out["auth reply"], out
@@ -472,7 +475,17 @@ def analyze_reproduces_gate_counts():
             s = lab.smtp_connect(starttls=True, source_address=src)
             s.docmd("AUTH", "PLAIN " + b64("\0%s\0%s" % (user, pw)))
             s.close()
-        time.sleep(1.5)
+        # Postfix (postlogd) and Dovecot (its log process) write a moment after the replies:
+        # wait for each failure's line in both logs
+        failed = [re.compile(r"\(%s,%s[,)].*(Password mismatch|unknown user)"
+                             % (re.escape(user), re.escape(src))) for src, user, _ in tries[:-1]]
+
+        def all_logged():
+            dovecot = lab.dovecot_log_text().splitlines()
+            return (lab.maillog_text().count("authentication failed") == len(failed) and
+                    all(sum(bool(f.search(l)) for l in dovecot) >= failed.count(f)
+                        for f in failed))
+        wait_until(all_logged, 10, "each failure in the Postfix and Dovecot logs")
         p = subprocess.run([os.path.join(BUILD, "authguard"), "-s", gate.control, "--json", "top",
                             "--by", "cause"], capture_output=True, text=True)
         gate_counts = {r["cause"]: int(r["failures"]) for r in json.loads(p.stdout)}
