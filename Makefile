@@ -3,6 +3,8 @@
 #   make              build everything into $(BUILD)/
 #   make check        unit tests + lab tests against real Postfix and Dovecot
 #   make check-asan   the same suite built with ASan+UBSan
+#   make check-pristine DIST=bookworm|trixie
+#                     make demo, then make check, from a clean clone in a minimal Debian
 #   make demo         start the lab and show each client reply beside its log line
 #   make install      PREFIX=/usr/local DESTDIR= (GNU directory variables below)
 
