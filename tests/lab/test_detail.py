@@ -84,6 +84,7 @@ def none_gives_the_ref_alone_and_json_log():
     r = reason(auth("alice@example.test", "x", tls=False))
     ref = ref_of(r)
     assert r == "(ref=%s)" % ref, r
+    S["gate"].event(ref)            # the gate answers, then logs: wait for its line
     lines = [l for l in S["gate"].log_text().splitlines() if ref in l]
     assert len(lines) == 1, lines
     ev = json.loads(lines[0][lines[0].index("{"):])

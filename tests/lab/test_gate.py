@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lab import Lab, auth_client_handshake  # noqa: E402
+from lab import Lab, auth_client_handshake, wait_until  # noqa: E402
 from gatelab import (teardown_suite, Gate, GateClient, auth_line, b64, new_gate_dir, ref_of,  # noqa: E402
                      swaks_auth_reply)
 from tap import Suite  # noqa: E402
@@ -84,6 +84,13 @@ def dovecot_saw(user):
     return user in S["lab"].dovecot_log_text()
 
 
+def unread_by(pids):
+    """Bytes waiting, unread, in the connected unix sockets of these processes (ss -x)."""
+    out = subprocess.run(["ss", "-x", "-p", "-H"], capture_output=True, text=True).stdout
+    return sum(int(l.split()[2]) for l in out.splitlines()
+               if l.split()[1] == "ESTAB" and any("pid=%d," % p in l for p in pids))
+
+
 def last_event(pred):
     evs = [e for e in S["gate"].events() if pred(e)]
     return evs[-1] if evs else None
@@ -120,7 +127,8 @@ def unknown_user():
     ev = expect_fail(swaks_auth("nosuchuser@example.test", "whatever1"), "unknown-user",
                      "no such account")
     assert ev["user"] == "nosuchuser@example.test"
-    assert dovecot_saw("nosuchuser@example.test")   # the control: this one did reach Dovecot
+    # the control: this one did reach Dovecot (its log process writes a moment after the answer)
+    S["lab"].wait_log(S["lab"].dovecot_log, "nosuchuser@example.test")
 
 
 @suite.test
@@ -179,9 +187,11 @@ def tls_required_plain_and_login_never_reach_dovecot():
 
 @suite.test
 def tls_exempt_network():
+    n = len([e for e in S["gate"].events() if e["result"] == "pass"])
     code, text = swaks_auth("alice@example.test", "correct horse", tls="none", li="127.0.0.5")
     assert code == 235, (code, text)
-    ev = last_event(lambda e: e["result"] == "pass")
+    # the gate answers, then logs: wait for this attempt's line
+    ev = S["gate"].wait_events(lambda e: e["result"] == "pass", count=n + 1)[n]
     assert ev["ip"] == "127.0.0.5" and ev["tls"] == "no", ev["_line"]
 
 
@@ -312,10 +322,11 @@ def dovecot_killed_mid_request():
     lab = S["lab"]
     c = GateClient(S["gate"].socket)
     try:
-        for p in lab.dovecot_auth_pids():
+        pids = lab.dovecot_auth_pids()
+        for p in pids:
             os.kill(p, signal.SIGSTOP)
         c.send(auth_line(1, "PLAIN", resp=b64("\0alice@example.test\0correct horse")))
-        time.sleep(0.3)
+        wait_until(lambda: unread_by(pids) > 0, 10, "the request to reach the stopped Dovecot")
         lab.stop_dovecot()
         assert c.closed(timeout=2.5), "gate kept the connection of a lost request"
     finally:
