@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+#include "cause.h"
 #include "cli.h"
 #include "logline.h"
 #include "logscan.h"

@@ -19,12 +19,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "cli.h"
+#include "config.h"
 #include "doctor.h"
 #include "logline.h"
+#include "netaddr.h"
 #include "util.h"
 
 /* cli_run - run argv (no shell), its stdout into out; the exit status */

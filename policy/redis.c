@@ -38,7 +38,9 @@
 
 #include <hiredis/hiredis.h>
 #include <hiredis/hiredis_ssl.h>
+#include <hiredis/read.h>
 #include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #endif

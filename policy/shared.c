@@ -53,13 +53,20 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 #include <unistd.h>
 
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/read.h>
 #include <openssl/sha.h>
 #ifdef HAVE_HIREDIS_SSL
 #include <openssl/ssl.h>
 #endif
 
+#include "authlimits.h"
+#include "backend.h"
 #include "event.h"
 #include "fingerprint.h"
 #include "msg.h"

@@ -17,9 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "conn.h"
+#include "event.h"
 #include "idmap.h"
 #include "msg.h"
 #include "userdb.h"

@@ -6,7 +6,11 @@
 /*--*/
 #include <string.h>
 
+#include "authlimits.h"
+#include "backend.h"
+#include "cause.h"
 #include "config.h"
+#include "logline.h"
 #include "netaddr.h"
 #include "util.h"
 #include "unit.h"

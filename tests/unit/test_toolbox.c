@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cause.h"
 #include "doctor.h"
 #include "logscan.h"
 #include "unit.h"
