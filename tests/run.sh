@@ -11,6 +11,7 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT INT TERM
 
 export AUTHGUARD_BUILD="$(cd "$here/.." && pwd)/$build"
+export AUTHGUARD_TOP="$(cd "$here/.." && pwd)"
 extra_fail=0
 
 run_suite() {

@@ -5,10 +5,12 @@
 /*	unit tests: doctor on doveconf -n of Dovecot 2.3 and 2.4, analyze's
 /*	log lines of Postfix 3.7 and 3.10 and Dovecot 2.3 and 2.4
 /* DESCRIPTION
-/*	The texts are doveconf -n and log lines printed by the real
-/*	programs (tests/fixtures), paths of the throwaway directory they
-/*	ran in replaced by the usual ones.
+/*	The texts are doveconf -n (read from tests/fixtures/doveconf) and
+/*	log lines (those of tests/fixtures/maillog) printed by the real
+/*	programs, paths of the throwaway directory they ran in replaced by
+/*	the usual ones.
 /*--*/
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,173 +20,26 @@
 #include "unit.h"
 #include "util.h"
 
-/* fixtures/doveconf/2.3-userdb-0666.txt */
-static const char dv23_0666[] =
-    "# 2.3.19.1 (9b53102964): /etc/dovecot/dovecot.conf\n"
-    "# Pigeonhole version 0.5.19 (4eae2f79)\n"
-    "# OS: Linux 6.18.44-fc-v669 x86_64 Debian 12.11 \n"
-    "# Hostname: vm\n"
-    "auth_failure_delay = 0\n"
-    "auth_mechanisms = plain login\n"
-    "auth_verbose = yes\n"
-    "base_dir = /run/dovecot\n"
-    "log_path = /var/log/dovecot.log\n"
-    "passdb {\n"
-    "  args = scheme=PLAIN username_format=%u /etc/dovecot/users\n"
-    "  driver = passwd-file\n"
-    "}\n"
-    "service anvil {\n"
-    "  chroot = \n"
-    "}\n"
-    "service auth {\n"
-    "  unix_listener auth-client {\n"
-    "    mode = 0666\n"
-    "  }\n"
-    "  unix_listener auth-userdb {\n"
-    "    mode = 0666\n"
-    "  }\n"
-    "}\n"
-    "state_dir = /var/lib/dovecot\n"
-    "userdb {\n"
-    "  args = username_format=%u /etc/dovecot/users\n"
-    "  driver = passwd-file\n"
-    "}\n";
+/* dv - doveconf -n of a real Dovecot (tests/fixtures/doveconf), read once */
+static const char *
+dv(const char *name)
+{
+	static struct {
+		char	 name[64];
+		char	*text;
+	} seen[8];
+	char path[128];
+	size_t i;
 
-/* fixtures/doveconf/2.4-userdb-0666.txt */
-static const char dv24_0666[] =
-    "# 2.4.1-4 (7d8c0e5759): /etc/dovecot/dovecot.conf\n"
-    "# Pigeonhole version 2.4.1-4 (0a86619f)\n"
-    "# OS: Linux 6.18.44-fc-v669 x86_64 Debian 13.8 \n"
-    "# Hostname: vm\n"
-    "dovecot_config_version = 2.4.1\n"
-    "auth_failure_delay = 0\n"
-    "auth_mechanisms = plain login\n"
-    "auth_verbose = yes\n"
-    "base_dir = /run/dovecot\n"
-    "dovecot_storage_version = 2.4.1\n"
-    "log_path = /var/log/dovecot.log\n"
-    "protocols = \n"
-    "state_dir = /var/lib/dovecot\n"
-    "passdb passwd-file {\n"
-    "  default_password_scheme = PLAIN\n"
-    "  passwd_file_path = /etc/dovecot/users\n"
-    "}\n"
-    "userdb passwd-file {\n"
-    "  passwd_file_path = /etc/dovecot/users\n"
-    "  fields {\n"
-    "    gid = nogroup\n"
-    "    home = /tmp\n"
-    "    uid = nobody\n"
-    "  }\n"
-    "}\n"
-    "service auth {\n"
-    "  unix_listener auth-client {\n"
-    "    mode = 0666\n"
-    "  }\n"
-    "  unix_listener auth-userdb {\n"
-    "    mode = 0666\n"
-    "  }\n"
-    "  unix_listener /var/spool/postfix/private/auth {\n"
-    "    mode = 0660\n"
-    "    user = postfix\n"
-    "  }\n"
-    "}\n"
-    "service anvil {\n"
-    "  chroot = \n"
-    "}\n"
-    "protocol smtp {\n"
-    "  auth_mechanisms = plain\n"
-    "}\n";
-
-/* fixtures/doveconf/2.4-userdb-default.txt */
-static const char dv24_default[] =
-    "# 2.4.1-4 (7d8c0e5759): /etc/dovecot/dovecot.conf\n"
-    "# Pigeonhole version 2.4.1-4 (0a86619f)\n"
-    "# OS: Linux 6.18.44-fc-v669 x86_64 Debian 13.8 \n"
-    "# Hostname: vm\n"
-    "dovecot_config_version = 2.4.1\n"
-    "auth_failure_delay = 0\n"
-    "auth_mechanisms = plain login\n"
-    "auth_verbose = yes\n"
-    "base_dir = /run/dovecot\n"
-    "dovecot_storage_version = 2.4.1\n"
-    "log_path = /var/log/dovecot.log\n"
-    "protocols = \n"
-    "state_dir = /var/lib/dovecot\n"
-    "passdb passwd-file {\n"
-    "  default_password_scheme = PLAIN\n"
-    "  passwd_file_path = /etc/dovecot/users\n"
-    "}\n"
-    "userdb passwd-file {\n"
-    "  passwd_file_path = /etc/dovecot/users\n"
-    "  fields {\n"
-    "    gid = nogroup\n"
-    "    home = /tmp\n"
-    "    uid = nobody\n"
-    "  }\n"
-    "}\n"
-    "service auth {\n"
-    "  unix_listener auth-client {\n"
-    "    mode = 0666\n"
-    "  }\n"
-    "  unix_listener /var/spool/postfix/private/auth {\n"
-    "    mode = 0660\n"
-    "    user = postfix\n"
-    "  }\n"
-    "}\n"
-    "service anvil {\n"
-    "  chroot = \n"
-    "}\n"
-    "protocol smtp {\n"
-    "  auth_mechanisms = plain\n"
-    "}\n";
-
-/* fixtures/doveconf/2.4-cleartext-login-only.txt */
-static const char dv24_login[] =
-    "# 2.4.1-4 (7d8c0e5759): /etc/dovecot/dovecot.conf\n"
-    "# Pigeonhole version 2.4.1-4 (0a86619f)\n"
-    "# OS: Linux 6.18.44-fc-v669 x86_64 Debian 13.8 \n"
-    "# Hostname: vm\n"
-    "dovecot_config_version = 2.4.1\n"
-    "auth_allow_cleartext = yes\n"
-    "auth_failure_delay = 0\n"
-    "auth_mechanisms = login\n"
-    "auth_verbose = yes\n"
-    "base_dir = /run/dovecot\n"
-    "dovecot_storage_version = 2.4.1\n"
-    "log_path = /var/log/dovecot.log\n"
-    "protocols = \n"
-    "state_dir = /var/lib/dovecot\n"
-    "passdb passwd-file {\n"
-    "  default_password_scheme = PLAIN\n"
-    "  passwd_file_path = /etc/dovecot/users\n"
-    "}\n"
-    "userdb passwd-file {\n"
-    "  passwd_file_path = /etc/dovecot/users\n"
-    "  fields {\n"
-    "    gid = nogroup\n"
-    "    home = /tmp\n"
-    "    uid = nobody\n"
-    "  }\n"
-    "}\n"
-    "service auth {\n"
-    "  unix_listener auth-client {\n"
-    "    mode = 0666\n"
-    "  }\n"
-    "  unix_listener auth-userdb {\n"
-    "    mode = 0666\n"
-    "  }\n"
-    "  unix_listener /var/spool/postfix/private/auth {\n"
-    "    mode = 0660\n"
-    "    user = postfix\n"
-    "  }\n"
-    "}\n"
-    "service anvil {\n"
-    "  chroot = \n"
-    "}\n"
-    "protocol smtp {\n"
-    "  auth_mechanisms = plain\n"
-    "}\n";
+	for (i = 0; i < 8 && seen[i].text != NULL; i++)
+		if (strcmp(seen[i].name, name) == 0)
+			return seen[i].text;
+	snprintf(path, sizeof(path), "doveconf/%s", name);
+	if (i == 8)
+		abort();
+	str_copy(seen[i].name, sizeof(seen[i].name), name);
+	return seen[i].text = unit_fixture(path);
+}
 
 /* Postfix with AUTH before TLS on 587: passwords may come in clear. */
 static const char clear_main[] =
@@ -264,7 +119,7 @@ TEST(doctor_dovecot24_syntax)
 	struct doctor_input in;
 
 	memset(&in, 0, sizeof(in));
-	doctor_parse_dovecot(&in, dv24_0666);
+	doctor_parse_dovecot(&in, dv("2.4-userdb-0666.txt"));
 	CHECK(in.dovecot24 == 1);
 	CHECK_STR(kvlist_get(&in.dovecot, "auth_mechanisms"), "plain login");
 	CHECK_STR(kvlist_get(&in.dovecot, "base_dir"), "/run/dovecot");
@@ -278,7 +133,7 @@ TEST(doctor_dovecot24_syntax)
 	CHECK_STR(in.lst[2].user, "postfix");
 	doctor_input_free(&in);
 	memset(&in, 0, sizeof(in));
-	doctor_parse_dovecot(&in, dv23_0666);
+	doctor_parse_dovecot(&in, dv("2.3-userdb-0666.txt"));
 	CHECK(in.dovecot24 == 0 && in.nlst == 2);
 	CHECK_STR(kvlist_get(&in.dovecot, "auth_mechanisms"), "plain login");
 	CHECK(kvlist_get(&in.dovecot, "driver") == NULL);
@@ -295,7 +150,7 @@ TEST(doctor_dovecot24_syntax)
 
 TEST(doctor_userdb_listener_0666)
 {
-	struct dv_case c = {dv23_0666, "authguard", "authguard",
+	struct dv_case c = {dv("2.3-userdb-0666.txt"), "authguard", "authguard",
 	    "/run/dovecot/auth-userdb", 0};
 	const struct finding *f;
 	struct doctor_report r;
@@ -310,15 +165,16 @@ TEST(doctor_userdb_listener_0666)
 		CHECK(strstr(f->problem, "its user (dovecot)") != NULL);
 	}
 	doctor_report_free(&r);
-	c.doveconf = dv24_0666;
+	c.doveconf = dv("2.4-userdb-0666.txt");
 	CHECK_STR(dv_ids(&c), "dovecot-userdb-restricted ");
-	c.doveconf = dv24_default;	/* no auth-userdb block: the default */
+	/* no auth-userdb block: the default */
+	c.doveconf = dv("2.4-userdb-default.txt");
 	dv_report(&c, &r);
 	CHECK(r.n == 1 && strstr(r.f[0].problem, "Dovecot's default"));
 	doctor_report_free(&r);
 	c.group = "dovecot";		/* 2.4's default listener group */
 	CHECK_STR(dv_ids(&c), "");
-	c.doveconf = dv23_0666;		/* 2.3's default group is root's */
+	c.doveconf = dv("2.3-userdb-0666.txt");	/* default group: root */
 	CHECK_STR(dv_ids(&c), "dovecot-userdb-restricted ");
 	c.user = "root";
 	CHECK_STR(dv_ids(&c), "");
@@ -352,7 +208,7 @@ TEST(doctor_userdb_listener_0666)
 
 TEST(doctor_dovecot24_findings)
 {
-	struct dv_case c = {dv24_login, "", "", "", 1};
+	struct dv_case c = {dv("2.4-cleartext-login-only.txt"), "", "", "", 1};
 	struct doctor_report r;
 	const struct finding *f;
 
@@ -363,13 +219,15 @@ TEST(doctor_dovecot24_findings)
 	f = dv_find(&r, "dovecot-no-plain");
 	CHECK(f && strcmp(f->fix, "auth_mechanisms = plain login") == 0);
 	doctor_report_free(&r);
-	c.doveconf = dv24_0666;		/* auth_allow_cleartext = no (default) */
+	/* auth_allow_cleartext = no (the default) */
+	c.doveconf = dv("2.4-userdb-0666.txt");
 	dv_report(&c, &r);
 	f = dv_find(&r, "dovecot-plaintext-mismatch");
 	CHECK(f && strstr(f->problem, "auth_allow_cleartext = no"));
 	CHECK(dv_find(&r, "dovecot-no-plain") == NULL);
 	doctor_report_free(&r);
-	c.doveconf = dv23_0666;		/* disable_plaintext_auth = yes (default) */
+	/* disable_plaintext_auth = yes (the default) */
+	c.doveconf = dv("2.3-userdb-0666.txt");
 	dv_report(&c, &r);
 	f = dv_find(&r, "dovecot-plaintext-mismatch");
 	CHECK(f && strstr(f->problem, "disable_plaintext_auth = yes"));

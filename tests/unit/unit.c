@@ -6,12 +6,15 @@
 /* SYNOPSIS
 /*	unit-tests [name ...]
 /*--*/
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "msg.h"
 #include "unit.h"
+#include "util.h"
 
 #define UNIT_MAX 512
 
@@ -38,6 +41,34 @@ unit_fail(const char *file, int line, const char *what)
 	if (!unit_failed_now)
 		printf("# %s:%d: %s\n", file, line, what);
 	unit_failed_now++;
+}
+
+/* unit_fixture - the text of tests/fixtures/NAME, or "" and a failure */
+char *
+unit_fixture(const char *name)
+{
+	const char *top = getenv("AUTHGUARD_TOP");
+	char path[4096], chunk[4096], *text;
+	struct buf b;
+	FILE *fp;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/tests/fixtures/%s",
+	    top && *top ? top : ".", name);
+	if ((fp = fopen(path, "r")) == NULL) {
+		printf("# fixture %s: %s\n", path, strerror(errno));
+		unit_fail(__FILE__, __LINE__, "fixture readable");
+		return xstrdup("");
+	}
+	buf_init(&b);
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		buf_append(&b, chunk, n);
+	if (ferror(fp))
+		unit_fail(__FILE__, __LINE__, "fixture read");
+	fclose(fp);
+	text = xstrdup(buf_str(&b));
+	buf_free(&b);
+	return text;
 }
 
 /* selected - run this test? */

@@ -7,6 +7,11 @@
 /*	TEST(name) { ... CHECK(cond); ... } registers a test; the
 /*	runner prints "ok - name" or "not ok - name: where what" for
 /*	each, as tests/run.sh counts them.
+/*
+/*	unit_fixture(name) reads tests/fixtures/NAME below the source tree
+/*	($AUTHGUARD_TOP, else the current directory), the texts captured
+/*	from the real programs; the caller frees it. A file that cannot be
+/*	read fails the test and gives an empty string.
 /*--*/
 #ifndef AUTHGUARD_UNIT_H
 #define AUTHGUARD_UNIT_H
@@ -15,6 +20,7 @@
 
 void	unit_register(const char *, void (*)(void));
 void	unit_fail(const char *, int, const char *);
+char	*unit_fixture(const char *);
 
 #define TEST(name) \
 	static void name(void); \
