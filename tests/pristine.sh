@@ -29,7 +29,9 @@
 #
 #	Output: BUILD_DIR/pristine/DIST/run.log has everything; the last lines
 #	printed say how long each step took, the demo's exit status and
-#	make check's closing line. Exit status 0 when both passed.
+#	make check's closing line. Exit status 0 when both passed. A failed
+#	run keeps its root's changes in BUILD_DIR/pristine/DIST/upper for a
+#	look; a run that passed removes them.
 set -eu
 
 dist=${1:?usage: pristine.sh bookworm|trixie [BUILD_DIR]}
@@ -159,4 +161,6 @@ if [ "$status" -ne 0 ]; then
 	grep -E '^(not ok|deps:|make: \*\*\*)' "$dir/run.log" | head -40 >&2
 	exit 1
 fi
+# Passed: the run's changes (a few GB of installed packages) go; a failed run keeps them.
+rm -rf "$dir/upper" "$dir/work" "$dir/src"
 exit 0
