@@ -15,8 +15,9 @@
 #	named here, none comes in as a recommendation). As another user it
 #	lists what is missing and fails.
 #
-#	With "pristine", it also installs what make check-pristine needs on
-#	the host (debootstrap).
+#	With "pristine", it installs and checks only what make check-pristine
+#	needs on the host (debootstrap, unshare, git); the pristine root then
+#	runs this script without it.
 set -eu
 
 # The release decides the versioned names: clang's runtime libraries
@@ -38,8 +39,8 @@ PKGS="$PKGS postfix postfix-cdb dovecot-core dovecot-auth-lua redis-server swaks
 # tools the tests run
 PKGS="$PKGS miltertest valgrind prometheus procps groff-base iproute2 adduser util-linux
       mount systemd clang $CLANG_RT"
-if [ "${1:-}" = pristine ]; then
-	PKGS="$PKGS debootstrap"
+if [ "${1:-}" = pristine ]; then	# the host of make check-pristine needs only these
+	PKGS="debootstrap util-linux mount git coreutils"
 fi
 
 missing=""
@@ -71,6 +72,12 @@ need() {
 		exit 1
 	fi
 }
+
+if [ "${1:-}" = pristine ]; then
+	need debootstrap "debootstrap" debootstrap --version
+	need util-linux "unshare" unshare --version
+	exit 0
+fi
 
 # What the tests use, checked the way they use it.
 need swaks "swaks" swaks --version

@@ -10,13 +10,15 @@
 #	has the package from earlier work.
 #
 #	The root file system comes from debootstrap --variant=minbase with git
-#	and make (what a new user installs first), with the release's updates
-#	and security suites as the installer sets them up. It is cached under
-#	BUILD_DIR/pristine/DIST and made again when its package list, mirror
-#	or this script's version of it changes. Each run starts from the cached
-#	root behind an overlay whose changes are thrown away, so every run is
-#	pristine. Downloaded .deb files are kept beside it, which saves
-#	downloads, not installs.
+#	and make (what a new user installs first) and ca-certificates (which
+#	"apt-get install git" brings along, and an https mirror needs), with
+#	the release's updates and security suites as the installer sets them
+#	up. It is cached under BUILD_DIR/pristine/DIST and made again when its
+#	package list, mirror or this script's version of it changes, and at
+#	least once a week, so that it stays what a new install gets. Each run
+#	starts from the cached root behind an overlay whose changes are thrown
+#	away, so every run is pristine. Downloaded .deb files are kept beside
+#	it (about 200 MB), which saves downloads, not installs.
 #
 #	A run has its own mount and pid namespaces (every process it started
 #	ends with it) and uses the host's network: the tests listen on
@@ -25,7 +27,10 @@
 #	root file system that shares its host's network.
 #
 #	The mirrors are the host's own, read from apt's configuration; MIRROR
-#	and SECURITY_MIRROR override them.
+#	and SECURITY_MIRROR override them. http_proxy, https_proxy and
+#	no_proxy pass through to the run. A run that takes longer than
+#	PRISTINE_TIMEOUT seconds (default 3000) is killed with everything it
+#	started.
 #
 #	Output: BUILD_DIR/pristine/DIST/run.log has everything; the last lines
 #	printed say how long each step took, the demo's exit status and
@@ -48,8 +53,14 @@ dir=$(cd "$top/$build/pristine/$dist" && pwd)
 
 # host_mirror SUITE - the URI apt on this host uses for SUITE/main
 host_mirror() {
-	apt-cache policy 2>/dev/null |
-	    awk -v want="$1/main" '$2 ~ /^https?:\/\// && $3 == want { print $2; exit }'
+	uri=$(apt-cache policy 2>/dev/null |
+	    awk -v want="$1/main" '$3 == want && $2 ~ /^(https?|mirror\+file):/ { print $2; exit }')
+	case "$uri" in
+	mirror+file:*)		# a list of mirrors: its first one
+		sed -n 's/^[[:space:]]*\(https\{0,1\}:\/\/[^[:space:]]*\).*/\1/p' \
+		    "${uri#mirror+file:}" 2>/dev/null | head -1 ;;
+	*) echo "$uri" ;;
+	esac
 }
 
 # mirrors - the host's Debian and Debian security mirrors, or MIRROR/SECURITY_MIRROR
@@ -70,32 +81,38 @@ mirrors() {
 
 # make_base - debootstrap the cached root unless its recipe is unchanged
 make_base() {
-	recipe="dist=$dist variant=minbase include=git,make mirror=$mirror security=$security recipe=2"
+	recipe="dist=$dist variant=minbase include=git,make,ca-certificates mirror=$mirror"
+	recipe="$recipe security=$security week=$(date -u +%G-%V) recipe=3"
 	if [ -f "$dir/base.recipe" ] && [ "$(cat "$dir/base.recipe")" = "$recipe" ] &&
 	    [ -x "$dir/base/usr/bin/git" ]; then
 		echo "pristine: cached $dist root ($dir/base)"
 		return
 	fi
 	echo "pristine: debootstrap $dist"
-	rm -rf "$dir/base" "$dir/base.recipe"
-	debootstrap --variant=minbase --include=git,make "$dist" "$dir/base" "$mirror" \
-	    >"$dir/debootstrap.log" 2>&1 || {
+	rm -f "$dir/base.recipe"
+	rm -rf --one-file-system "$dir/base" "$dir/base.new"
+	# In a mount namespace of its own: the proc and sys that debootstrap mounts in
+	# the new root go with it, even when it is killed.
+	unshare --mount --propagation private --kill-child \
+	    debootstrap --variant=minbase --include=git,make,ca-certificates \
+	    "$dist" "$dir/base.new" "$mirror" >"$dir/debootstrap.log" 2>&1 || {
 		tail -20 "$dir/debootstrap.log" >&2
 		echo "pristine: debootstrap $dist failed; see $dir/debootstrap.log" >&2
 		exit 1
 	}
-	cat >"$dir/base/etc/apt/sources.list" <<-EOF
+	cat >"$dir/base.new/etc/apt/sources.list" <<-EOF
 	deb $mirror $dist main
 	deb $mirror $dist-updates main
 	deb $security $dist-security main
 	EOF
-	printf '#!/bin/sh\nexit 101\n' >"$dir/base/usr/sbin/policy-rc.d"
-	chmod 0755 "$dir/base/usr/sbin/policy-rc.d"
-	rm -f "$dir/base/var/cache/apt/archives/"*.deb
+	printf '#!/bin/sh\nexit 101\n' >"$dir/base.new/usr/sbin/policy-rc.d"
+	chmod 0755 "$dir/base.new/usr/sbin/policy-rc.d"
+	rm -f "$dir/base.new/var/cache/apt/archives/"*.deb
+	mv "$dir/base.new" "$dir/base"
 	echo "$recipe" >"$dir/base.recipe"
 }
 
-# The clean clone: HEAD as committed, nothing of this work tree's build output.
+# clone - a clean clone: HEAD as committed, nothing of the work tree's build output
 clone() {
 	rm -rf "$dir/src"
 	git clone --quiet --no-hardlinks "$top" "$dir/src"
@@ -107,11 +124,12 @@ INSIDE='
 set -eu
 dir=$1
 mount --make-rprivate /
-rm -rf "$dir/upper" "$dir/work" "$dir/root"
+rm -rf --one-file-system "$dir/upper" "$dir/work"
 mkdir -p "$dir/upper" "$dir/work" "$dir/root" "$dir/archives"
 mount -t overlay overlay -o "lowerdir=$dir/base,upperdir=$dir/upper,workdir=$dir/work" "$dir/root"
 r=$dir/root
 mount --rbind /dev "$r/dev"
+mount -t tmpfs -o mode=1777 tmpfs "$r/dev/shm"
 mount -t proc proc "$r/proc"
 mount -t sysfs sysfs "$r/sys"
 mount -t tmpfs -o mode=1777 tmpfs "$r/tmp"
@@ -122,6 +140,8 @@ mkdir -p "$r/root/authguard"
 cp -a "$dir/src/." "$r/root/authguard/"
 exec chroot "$r" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    ${http_proxy:+http_proxy="$http_proxy"} ${https_proxy:+https_proxy="$https_proxy"} \
+    ${no_proxy:+no_proxy="$no_proxy"} \
     sh -c "cd /root/authguard && $2"
 '
 
@@ -131,8 +151,9 @@ step() {
 	t0=$(date +%s)
 	echo "== $dist: $name" >>"$dir/run.log"
 	set +e
-	unshare --mount --pid --fork --propagation private sh -c "$INSIDE" inside "$dir" "$cmd" \
-	    >>"$dir/run.log" 2>&1
+	timeout --kill-after=30 "${PRISTINE_TIMEOUT:-3000}" \
+	    unshare --mount --pid --fork --propagation private --kill-child \
+	    sh -c "$INSIDE" inside "$dir" "$cmd" >>"$dir/run.log" 2>&1
 	rc=$?
 	set -e
 	t=$(($(date +%s) - t0))
@@ -162,5 +183,5 @@ if [ "$status" -ne 0 ]; then
 	exit 1
 fi
 # Passed: the run's changes (a few GB of installed packages) go; a failed run keeps them.
-rm -rf "$dir/upper" "$dir/work" "$dir/src"
+rm -rf --one-file-system "$dir/upper" "$dir/work" "$dir/src"
 exit 0
