@@ -9,10 +9,10 @@
 /* DESCRIPTION
 /*	Runs postconf (every effective value), postconf -P, postconf -M
 /*	and, when doveconf is installed, doveconf -n (Dovecot 2.3 or 2.4),
-/*	and reports each
-/*	problem (lib/doctor.c) with the line to change. Exit status 0
-/*	when nothing was found, 1 when something was, 2 when postconf
-/*	could not be run.
+/*	and reports each problem (lib/doctor.c) with the line to change.
+/*	Exit status 0 when nothing was found, 1 when something was, 2 when
+/*	a configuration could not be read: postconf could not be run, or
+/*	doveconf -n failed (a 2.3 dovecot.conf under Dovecot 2.4).
 /*--*/
 #include <grp.h>
 #include <pwd.h>
@@ -92,6 +92,13 @@ dovecot(const char *conf, struct buf *out)
 
 static int doveconf_status;		/* 127: not installed */
 
+/* doveconf_failed - doveconf is installed but did not answer */
+static int
+doveconf_failed(void)
+{
+	return doveconf_status != 0 && doveconf_status != 127;
+}
+
 /* sock_path - a unix socket's path, "" otherwise */
 static const char *
 sock_path(const struct sockspec *s)
@@ -136,6 +143,10 @@ gather(const struct config *cfg, const char *pfdir, const char *dvconf,
 		doveconf_status = dovecot(dvconf, &b[3]);
 		if ((in->have_dovecot = doveconf_status == 0) != 0)
 			doctor_parse_dovecot(in, buf_str(&b[3]));
+		else if (doveconf_failed())
+			fprintf(stderr, "authguard: doctor: doveconf%s%s -n failed: "
+			    "Dovecot settings not checked\n", dvconf ? " -c " : "",
+			    dvconf ? dvconf : "");
 	}
 	in->sasl_path = sock_path(&cfg->sasl_listen);
 	in->policy_path = sock_path(&cfg->policy_listen);
@@ -219,7 +230,7 @@ cli_doctor(const struct config *cfg, int argc, char **argv, int json)
 	}
 	doctor_check(&in, &r);
 	show(&r, json, in.have_dovecot);
-	rc = r.n ? 1 : 0;
+	rc = doveconf_failed() ? 2 : r.n ? 1 : 0;
 	doctor_report_free(&r);
 	doctor_input_free(&in);
 	return rc;

@@ -369,11 +369,19 @@ def doctor_userdb_listener_0666():
     bad = os.path.join(S["dir"], "dovecot-refused.conf")
     with open(bad, "w") as f:
         f.write("no_such_setting = yes\n")      # doveconf refuses it, 2.3 and 2.4 alike
+    # Dovecot 2.4 refusing a 2.3 dovecot.conf (the Debian 12 to 13 upgrade) is not "healthy":
+    # exit 2, as when postconf cannot be run, in text and JSON alike.
     p = subprocess.run([os.path.join(BUILD, "authguard"), "-c", S["dconf"], "doctor", "-c",
                         lab.postfix_dir, "-d", bad], capture_output=True, text=True, timeout=60)
-    assert p.returncode == 0 and p.stdout.endswith("0 problems found (doveconf -n failed, see "
+    assert p.returncode == 2 and p.stdout.endswith("0 problems found (doveconf -n failed, see "
                                                     "above: Dovecot settings not checked)\n"), p
     assert "doveconf: Fatal" in p.stderr, p.stderr
+    assert "authguard: doctor: doveconf -c %s -n failed" % bad in p.stderr, p.stderr
+    p = subprocess.run([os.path.join(BUILD, "authguard"), "-c", S["dconf"], "--json", "doctor",
+                        "-c", lab.postfix_dir, "-d", bad], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 2 and json.loads(p.stdout) == [], p
+    assert "authguard: doctor: doveconf -c %s -n failed" % bad in p.stderr, p.stderr
 
 # --- authguard probe against the lab's listeners ---------------------------------------------
 
