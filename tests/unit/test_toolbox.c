@@ -126,11 +126,13 @@ TEST(doctor_dovecot24_syntax)
 	CHECK(kvlist_get(&in.dovecot, "passwd_file_path") == NULL);
 	CHECK(kvlist_get(&in.dovecot, "uid") == NULL);	/* userdb fields */
 	CHECK(in.nlst == 3);
-	CHECK_STR(in.lst[1].name, "auth-userdb");
-	CHECK(in.lst[1].mode == 0666 && in.lst[1].user == NULL);
-	CHECK_STR(in.lst[2].name, "/var/spool/postfix/private/auth");
-	CHECK(in.lst[2].mode == 0660);
-	CHECK_STR(in.lst[2].user, "postfix");
+	if (in.nlst == 3) {
+		CHECK_STR(in.lst[1].name, "auth-userdb");
+		CHECK(in.lst[1].mode == 0666 && in.lst[1].user == NULL);
+		CHECK_STR(in.lst[2].name, "/var/spool/postfix/private/auth");
+		CHECK(in.lst[2].mode == 0660);
+		CHECK_STR(in.lst[2].user, "postfix");
+	}
 	doctor_input_free(&in);
 	memset(&in, 0, sizeof(in));
 	doctor_parse_dovecot(&in, dv("2.3-userdb-0666.txt"));
@@ -143,8 +145,10 @@ TEST(doctor_dovecot24_syntax)
 	    "dovecot.conf\nservice auth {\n  unix_listener \"x-userdb\" {\n"
 	    "    mode = 0666\n    group = authguard\n  }\n}\n");
 	CHECK(in.dovecot24 == 1 && in.nlst == 1);
-	CHECK_STR(in.lst[0].name, "x-userdb");
-	CHECK_STR(in.lst[0].group, "authguard");
+	if (in.nlst == 1) {
+		CHECK_STR(in.lst[0].name, "x-userdb");
+		CHECK_STR(in.lst[0].group, "authguard");
+	}
 	doctor_input_free(&in);
 }
 
