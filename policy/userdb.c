@@ -60,30 +60,45 @@ udb_closed(struct conn *c, const char *why)
 		udb.done(req, USERDB_FAIL);
 }
 
+/* udb_user_name - the name of uid for dovecot.conf, never an invented one */
+static const char *
+udb_user_name(uid_t uid)
+{
+	static char name[256];
+	struct passwd *pw;
+
+	/* Dovecot's user = takes a name only: without one, say whose */
+	if ((pw = getpwuid(uid)) != NULL)
+		snprintf(name, sizeof(name), "%s", pw->pw_name);
+	else
+		snprintf(name, sizeof(name), "<the user with uid %lu>",
+		    (unsigned long)uid);
+	return name;
+}
+
 /* udb_warn_fail - once per connection: why Dovecot refuses lookups */
 static void
 udb_warn_fail(void)
 {
 	const char *name;
-	struct passwd *pw;
 	struct stat st;
 	uid_t uid = geteuid();
 
-	if (udb.fail_warned++)
+	if (udb.fail_warned)
 		return;
+	udb.fail_warned = 1;
 	if (udb.spec.kind == SOCK_UNIX && stat(udb.spec.path, &st) == 0 &&
 	    (st.st_mode & 0777) == 0666 && uid != 0 && uid != st.st_uid &&
 	    getegid() != st.st_gid) {
 		name = strrchr(udb.spec.path, '/');
 		name = name ? name + 1 : udb.spec.path;
-		pw = getpwuid(uid);
 		msg_warn("userdb_upstream: Dovecot refused a user lookup: %s "
 		    "has mode 0666, so Dovecot answers only for users whose "
 		    "uid is authguard's (%lu) and every wrong password is "
 		    "reported as bad-credentials; in dovecot.conf set service "
 		    "auth { unix_listener %s { mode = 0660  user = %s } }",
 		    udb.spec.path, (unsigned long)uid, name,
-		    pw ? pw->pw_name : "authguard");
+		    udb_user_name(uid));
 	} else
 		msg_warn("userdb_upstream: Dovecot could not look up a user "
 		    "(FAIL; its log says why): wrong passwords are reported "
