@@ -121,6 +121,19 @@ run_group(const char *user)
 	return name;
 }
 
+/* dovecot_settings - doveconf -n into in; says so when it failed */
+static void
+dovecot_settings(const char *dvconf, struct doctor_input *in, struct buf *b)
+{
+	doveconf_status = dovecot(dvconf, b);
+	if ((in->have_dovecot = doveconf_status == 0) != 0)
+		doctor_parse_dovecot(in, buf_str(b));
+	else if (doveconf_failed())
+		fprintf(stderr, "authguard: doctor: doveconf%s%s -n failed: "
+		    "Dovecot settings not checked\n", dvconf ? " -c " : "",
+		    dvconf ? dvconf : "");
+}
+
 /* gather - every text the checks read */
 static int
 gather(const struct config *cfg, const char *pfdir, const char *dvconf,
@@ -131,7 +144,8 @@ gather(const struct config *cfg, const char *pfdir, const char *dvconf,
 
 	for (i = 0; i < 4; i++)
 		buf_init(&b[i]);
-	if (postconf(pfdir, NULL, &b[0]) < 0 || postconf(pfdir, "-P", &b[1]) < 0 ||
+	if (postconf(pfdir, NULL, &b[0]) < 0 ||
+	    postconf(pfdir, "-P", &b[1]) < 0 ||
 	    postconf(pfdir, "-M", &b[2]) < 0) {
 		fprintf(stderr, "authguard: doctor: postconf%s%s failed\n",
 		    pfdir ? " -c " : "", pfdir ? pfdir : "");
@@ -140,13 +154,7 @@ gather(const struct config *cfg, const char *pfdir, const char *dvconf,
 		kvlist_parse(&in->main, buf_str(&b[0]), 0);
 		kvlist_parse(&in->overrides, buf_str(&b[1]), 0);
 		doctor_parse_master(in, buf_str(&b[2]));
-		doveconf_status = dovecot(dvconf, &b[3]);
-		if ((in->have_dovecot = doveconf_status == 0) != 0)
-			doctor_parse_dovecot(in, buf_str(&b[3]));
-		else if (doveconf_failed())
-			fprintf(stderr, "authguard: doctor: doveconf%s%s -n failed: "
-			    "Dovecot settings not checked\n", dvconf ? " -c " : "",
-			    dvconf ? dvconf : "");
+		dovecot_settings(dvconf, in, &b[3]);
 	}
 	in->sasl_path = sock_path(&cfg->sasl_listen);
 	in->policy_path = sock_path(&cfg->policy_listen);
@@ -177,8 +185,8 @@ show(const struct doctor_report *r, int json, int have_dovecot)
 		const struct finding *f = &r->f[i];
 
 		if (json) {
-			buf_printf(&b, "%s{\"id\":\"%s\",\"where\":", i ? "," : "",
-			    f->id);
+			buf_printf(&b, "%s{\"id\":\"%s\",\"where\":",
+			    i ? "," : "", f->id);
 			escaped_value(&b, LOG_FORMAT_JSON, f->where);
 			buf_puts(&b, ",\"problem\":");
 			escaped_value(&b, LOG_FORMAT_JSON, f->problem);

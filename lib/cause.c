@@ -21,13 +21,14 @@ static const struct cause_info causes[CAUSE_COUNT] = {
 	[CAUSE_NONE] = {"none", "", "", 1, CAUSE_COUNTS_NONE},
 	[CAUSE_BAD_PASSWORD] = {"bad-password",
 	    "wrong password for this account",
-	    "the account exists and the password is wrong: the user or a device "
-	    "has an old or mistyped password; confirm, then reset it or update "
-	    "the device", 0, CAUSE_COUNTS_BOTH},
+	    "the account exists and the password is wrong: the user or a "
+	    "device has an old or mistyped password; confirm, then reset it or "
+	    "update the device", 0, CAUSE_COUNTS_BOTH},
 	[CAUSE_UNKNOWN_USER] = {"unknown-user",
 	    "no such account: the user name is usually the full email address",
 	    "no such account: check the spelling of the user name, and whether "
-	    "the client sends the full address or only the local part", 0, CAUSE_COUNTS_BOTH},
+	    "the client sends the full address or only the local part",
+	    0, CAUSE_COUNTS_BOTH},
 	[CAUSE_BAD_CREDENTIALS] = {"bad-credentials",
 	    "wrong user name or password",
 	    "wrong user name or password; configure userdb_upstream to tell an "
@@ -40,23 +41,29 @@ static const struct cause_info causes[CAUSE_COUNT] = {
 	[CAUSE_APP_PASSWORD_SPACES] = {"app-password-spaces",
 	    "app password typed with spaces: enter it without the spaces",
 	    "an app password was pasted as displayed, in groups with spaces: "
-	    "tell the user to type it without the spaces", 1, CAUSE_COUNTS_BOTH},
+	    "tell the user to type it without the spaces",
+	    1, CAUSE_COUNTS_BOTH},
 	[CAUSE_STALE_PASSWORD] = {"stale-password",
 	    "the password this device uses is no longer valid",
 	    "the same wrong password again and again: a device still has an "
-	    "old password; find the device and update it", 0, CAUSE_COUNTS_BOTH},
+	    "old password; find the device and update it",
+	    0, CAUSE_COUNTS_BOTH},
 	[CAUSE_PASSWORD_GUESSING] = {"password-guessing",
 	    "too many wrong passwords",
 	    "many different wrong passwords: someone is guessing; check the "
-	    "addresses involved and consider blocking them", 0, CAUSE_COUNTS_BOTH},
+	    "addresses involved and consider blocking them",
+	    0, CAUSE_COUNTS_BOTH},
 	[CAUSE_OAUTH_REQUIRED] = {"oauth-required",
-	    "this account signs in with OAuth2 only; passwords are not accepted",
-	    "the account is flagged oauth-only: the client must use OAUTHBEARER "
-	    "or XOAUTH2, or the flag must be removed in accounts_map", 0, CAUSE_COUNTS_NONE},
+	    "this account signs in with OAuth2 only; passwords are not "
+	    "accepted",
+	    "the account is flagged oauth-only: the client must use "
+	    "OAUTHBEARER or XOAUTH2, or the flag must be removed in "
+	    "accounts_map", 0, CAUSE_COUNTS_NONE},
 	[CAUSE_ACCOUNT_DISABLED] = {"account-disabled",
 	    "this account is disabled",
 	    "the account is disabled (accounts_map flag or the password "
-	    "database): enable it if the user should send mail", 0, CAUSE_COUNTS_NONE},
+	    "database): enable it if the user should send mail",
+	    0, CAUSE_COUNTS_NONE},
 	[CAUSE_PASSWORD_EXPIRED] = {"password-expired",
 	    "the password has expired: change it, then sign in again",
 	    "the password database says the password has expired: the user "
@@ -64,22 +71,25 @@ static const struct cause_info causes[CAUSE_COUNT] = {
 	[CAUSE_TLS_REQUIRED] = {"tls-required",
 	    "TLS is required before AUTH: use STARTTLS on port 587 or TLS on "
 	    "port 465",
-	    "the client sent AUTH without TLS; its credentials were not checked: "
-	    "set the client to STARTTLS on 587 or SSL/TLS on 465", 1, CAUSE_COUNTS_ADDRESS},
+	    "the client sent AUTH without TLS; its credentials were not "
+	    "checked: set the client to STARTTLS on 587 or SSL/TLS on 465",
+	    1, CAUSE_COUNTS_ADDRESS},
 	[CAUSE_MALFORMED_RESPONSE] = {"malformed-response",
 	    "malformed AUTH response (invalid base64 or missing fields)",
 	    "the client's SASL response could not be decoded: a broken client "
 	    "or script; check how it builds AUTH PLAIN (base64 of "
 	    "NUL user NUL password)", 1, CAUSE_COUNTS_ADDRESS},
 	[CAUSE_AUTHZID_MISMATCH] = {"authzid-mismatch",
-	    "the authorization identity must be empty or equal to the user name",
+	    "the authorization identity must be empty or equal to the user "
+	    "name",
 	    "the client asked to act as another user (PLAIN authzid): leave "
-	    "the authorization id empty in the client", 1, CAUSE_COUNTS_ADDRESS},
+	    "the authorization id empty in the client",
+	    1, CAUSE_COUNTS_ADDRESS},
 	[CAUSE_ACCOUNT_LOCKED] = {"account-locked",
 	    "too many failed attempts for this account: try again later",
-	    "the account is locked after repeated failures (account_fail_limit): "
-	    "see who failed with authguard why, then wait or authguard unlock",
-	    1, CAUSE_COUNTS_NONE},
+	    "the account is locked after repeated failures "
+	    "(account_fail_limit): see who failed with authguard why, then "
+	    "wait or authguard unlock", 1, CAUSE_COUNTS_NONE},
 	[CAUSE_IP_BLOCKED] = {"ip-blocked",
 	    "too many failed attempts from this address: try again later",
 	    "the client address is blocked after repeated failures "
@@ -88,11 +98,13 @@ static const struct cause_info causes[CAUSE_COUNT] = {
 	[CAUSE_AUTH_SERVICE_UNAVAILABLE] = {"auth-service-unavailable",
 	    "authentication service temporarily unavailable",
 	    "Dovecot's auth service is down, too slow or failing internally: "
-	    "check Dovecot; clients were told to retry (454)", 1, CAUSE_COUNTS_NONE},
+	    "check Dovecot; clients were told to retry (454)",
+	    1, CAUSE_COUNTS_NONE},
 	[CAUSE_NO_AUTH_NO_TLS] = {"no-auth-no-tls",
 	    "authentication required: use STARTTLS, then AUTH",
 	    "the client sent mail without TLS and without AUTH: set the client "
-	    "to STARTTLS on 587 (or SSL/TLS on 465) with authentication on", 1, CAUSE_COUNTS_NONE},
+	    "to STARTTLS on 587 (or SSL/TLS on 465) with authentication on",
+	    1, CAUSE_COUNTS_NONE},
 	[CAUSE_NO_AUTH_ATTEMPTED] = {"no-auth-attempted",
 	    "authentication required: enable SMTP authentication in the client",
 	    "the client used TLS but never sent AUTH: turn on 'my server "

@@ -47,7 +47,7 @@ struct config {
 	unsigned	 history_size;
 	char		*submission_ports;
 	char		*policy_default_action;
-	int		 policy_log;		/* 1: all decisions, 0: refusals */
+	int		 policy_log;	/* 1: all decisions, 0: refusals */
 	char		*user;
 	struct sockspec	 milter_listen;
 	char		*authserv_id;		/* "": the host name */
@@ -72,7 +72,8 @@ int	config_parse(const char *, size_t, const char *, struct config *,
 	    char *, size_t);
 int	config_load(const char *, struct config *, char *, size_t);
 void	config_free(struct config *);
-int	config_keep_fixed(struct config *, const struct config *, char *, size_t);
+int	config_keep_fixed(struct config *, const struct config *, char *,
+	    size_t);
 int	config_duration(const char *, unsigned *);
 
 #endif

@@ -22,12 +22,12 @@ struct kvlist {
 };
 
 struct pf_service {
-	char	*name;			/* "587", "submission", "127.0.0.1:587" */
+	char	*name;			/* 587, submission, 127.0.0.1:587 */
 	char	*type;			/* inet, unix, ... */
 	char	*command;		/* smtpd, ... */
 };
 
-struct dv_listener {			/* service auth { unix_listener NAME } */
+struct dv_listener {		/* service auth { unix_listener NAME } */
 	char	*name;			/* as written: relative to base_dir */
 	int	 mode;			/* -1: not set (Dovecot's default) */
 	char	*user;			/* NULL: not set */
@@ -42,7 +42,7 @@ struct doctor_input {
 	size_t	 nsvc;
 	struct kvlist dovecot;		/* doveconf -n, top level */
 	int	 have_dovecot;
-	int	 dovecot24;		/* 2.4 syntax (dovecot_config_version) */
+	int	 dovecot24;		/* Dovecot 2.4 or later */
 	struct dv_listener *lst;	/* service auth's unix listeners */
 	size_t	 nlst;
 	/* authguard's own settings */

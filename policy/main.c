@@ -145,11 +145,7 @@ drop_privileges(const char *user, const char *state_dir)
 	daemon_drop_privileges(user);
 }
 
-/*
- * check_files - -t: what only a try can tell (the TLS files), read as the
- * daemon reads them: as "user", when root is to become another user, in
- * a child that becomes it as the daemon does. Fatal when they do not do.
- */
+/* check_files - -t: the TLS files, read as the daemon reads them */
 static void
 check_files(const struct config *c, const char *path)
 {
@@ -158,6 +154,11 @@ check_files(const struct config *c, const char *path)
 	int status;
 	pid_t pid;
 
+	/*
+	 * What only a try can tell: as "user" when root is to become another
+	 * user, in a child that becomes it as the daemon does. Fatal when
+	 * they do not do.
+	 */
 	if (geteuid() != 0 || *c->user == 0 || (pw = getpwnam(c->user)) == NULL ||
 	    pw->pw_uid == 0) {
 		if (shared_check(c, err, sizeof(err)) < 0)

@@ -171,13 +171,14 @@ tls_verify(int ok, X509_STORE_CTX *x)
 /* Set when OpenSSL asked for a key's passphrase. */
 static int tls_passphrase_asked;
 
-/*
- * tls_no_passphrase - OpenSSL's password callback: none. Its own would ask
- * on the terminal, and a daemon (or -t, or a reload) would wait there.
- */
+/* tls_no_passphrase - OpenSSL's password callback: none */
 static int
 tls_no_passphrase(char *buf, int size, int rwflag, void *arg)
 {
+	/*
+	 * OpenSSL's own would ask on the terminal, and a daemon (or -t, or a
+	 * reload) would wait there.
+	 */
 	tls_passphrase_asked = 1;
 	return 0;
 }
@@ -204,29 +205,25 @@ tls_file_error(const char *key, const char *path, const char *what,
 	ERR_clear_error();
 }
 
-/*
- * tls_key_mismatch - the key did load, but it is not the certificate's:
- * OpenSSL says so from X509_check_private_key()
- */
+/* tls_key_mismatch - the key loaded but is not the certificate's */
 static int
 tls_key_mismatch(void)
 {
 	unsigned long e = ERR_peek_last_error();
 
+	/* OpenSSL says so from X509_check_private_key() */
 	return ERR_GET_LIB(e) == ERR_LIB_X509 &&
 	    ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH;
 }
 
-/*
- * redis_tls_context - a client context that verifies the server: CA file
- * or the system's, client certificate and key or none; NULL with err
- */
+/* redis_tls_context - a client context that verifies the server; NULL, err */
 SSL_CTX *
 redis_tls_context(const char *ca, const char *cert, const char *key,
     char *err, size_t len)
 {
 	SSL_CTX *ctx;
 
+	/* CA file or the system's; client certificate and key, or none. */
 	ERR_clear_error();
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
 		snprintf(err, len, "cannot make a TLS context");
@@ -258,10 +255,7 @@ redis_tls_context(const char *ca, const char *cert, const char *key,
 	return NULL;
 }
 
-/*
- * redis_tls_start - TLS on a new connection to host (a name: SNI, and the
- * certificate must name it; an address: the certificate must name it)
- */
+/* redis_tls_start - TLS on a new connection; the certificate must name host */
 int
 redis_tls_start(redisAsyncContext *ac, SSL_CTX *ctx, const char *host,
     char *err, size_t len)
@@ -270,6 +264,7 @@ redis_tls_start(redisAsyncContext *ac, SSL_CTX *ctx, const char *host,
 	int ok;
 	SSL *ssl;
 
+	/* A name is also sent as SNI; an address is checked as one. */
 	ERR_clear_error();
 	tls_verify_error = 0;
 	if ((ssl = SSL_new(ctx)) == NULL) {
