@@ -406,9 +406,10 @@ check_tls(const struct doctor_input *in, const struct pf_service *s,
 	    word_in(port, in->submission_ports));
 
 	if (strcmp(port, "465") == 0 && !wrapper)
-		add(r, "wrapper-mode-off", where, "-o smtpd_tls_wrappermode=yes",
-		    "port 465 speaks TLS from the first byte (implicit TLS), but "
-		    "smtpd waits for plaintext: clients set to SSL/TLS time out");
+		add(r, "wrapper-mode-off", where,
+		    "-o smtpd_tls_wrappermode=yes", "port 465 speaks TLS from "
+		    "the first byte (implicit TLS), but smtpd waits for "
+		    "plaintext: clients set to SSL/TLS time out");
 	if (submission && !wrapper && !encrypt)
 		add(r, "tls-not-enforced", where,
 		    "-o smtpd_tls_security_level=encrypt",
@@ -443,7 +444,8 @@ check_sasl(const struct doctor_input *in, const struct pf_service *s,
 		    "smtpd_sasl_type = dovecot", "smtpd_sasl_type is %s: AUTH "
 		    "does not reach authguard", eff(in, s, "smtpd_sasl_type"));
 	else if (*in->sasl_path && strcmp(path, in->sasl_path) != 0) {
-		snprintf(fix, sizeof(fix), "smtpd_sasl_path = %s", in->sasl_path);
+		snprintf(fix, sizeof(fix), "smtpd_sasl_path = %s",
+		    in->sasl_path);
 		add(r, "sasl-not-through-gate", where, fix, "smtpd_sasl_path "
 		    "is %s, authguard listens on %s: AUTH bypasses it", path,
 		    in->sasl_path);
@@ -458,8 +460,8 @@ check_sasl(const struct doctor_input *in, const struct pf_service *s,
 		    "reject", *in->policy_path ? in->policy_path :
 		    "private/authguard-policy");
 		add(r, "no-policy-service", where, fix, "no "
-		    "check_policy_service for authguard here: mail without AUTH "
-		    "is refused without its reason");
+		    "check_policy_service for authguard here: mail without "
+		    "AUTH is refused without its reason");
 	} else if (strcmp(ctx, "submission") != 0 && !word_in(port,
 	    in->submission_ports))
 		add(r, "no-policy-service", where,
@@ -504,8 +506,8 @@ check_milter(const struct doctor_input *in, struct doctor_report *r)
 	for (i = 0; i < NELEM(mail); i++)
 		if (!has_macro(in, "milter_mail_macros", mail[i])) {
 			snprintf(fix, sizeof(fix), "milter_mail_macros = i "
-			    "{auth_type} {auth_authen} {auth_author} {mail_addr} "
-			    "{tls_version} {cipher}");
+			    "{auth_type} {auth_authen} {auth_author} "
+			    "{mail_addr} {tls_version} {cipher}");
 			add(r, "milter-macros", "main.cf", fix, "%s is not in "
 			    "milter_mail_macros: authguard-milter cannot see "
 			    "the authentication", mail[i]);
@@ -521,9 +523,9 @@ check_milter(const struct doctor_input *in, struct doctor_report *r)
 	if (*in->submission_daemons && !has_macro(in, "milter_connect_macros",
 	    "{daemon_name}"))
 		add(r, "milter-macros", "main.cf", "milter_connect_macros = j "
-		    "{daemon_name} {daemon_addr} v _ {client_addr} {client_port}",
-		    "{daemon_name} is not sent: milter_submission_daemons "
-		    "cannot apply");
+		    "{daemon_name} {daemon_addr} v _ {client_addr} "
+		    "{client_port}", "{daemon_name} is not sent: "
+		    "milter_submission_daemons cannot apply");
 }
 
 /* cleartext_off - Dovecot refuses passwords in clear on its own logins */
@@ -552,7 +554,8 @@ internal_user(const struct doctor_input *in, const char *v, int group)
 		return "";
 	if (strcmp(v, group ? "$default_internal_group" :
 	    "$default_internal_user") == 0 || strcmp(v, group ?
-	    "$SET:default_internal_group" : "$SET:default_internal_user") == 0) {
+	    "$SET:default_internal_group" :
+	    "$SET:default_internal_user") == 0) {
 		d = kvlist_get(&in->dovecot, group ? "default_internal_group" :
 		    "default_internal_user");
 		return d && *d ? d : "dovecot";
@@ -620,12 +623,14 @@ userdb_listener(const struct doctor_input *in)
 		else
 			snprintf(path, sizeof(path), "%s/%s", base, n);
 		if (strcmp(path, in->userdb_path) == 0)
-			return lookup_listener(&in->lst[i]) ? &in->lst[i] : NULL;
+			return lookup_listener(&in->lst[i]) ? &in->lst[i] :
+			    NULL;
 	}
 	for (i = 0; i < in->nlst; i++)	/* another base_dir spelling */
 		if (*in->lst[i].name != '/' && strcmp(in->lst[i].name,
 		    basename_of(in->userdb_path)) == 0)
-			return lookup_listener(&in->lst[i]) ? &in->lst[i] : NULL;
+			return lookup_listener(&in->lst[i]) ? &in->lst[i] :
+			    NULL;
 	return NULL;
 }
 
@@ -663,10 +668,10 @@ check_userdb(const struct doctor_input *in, struct doctor_report *r)
 	snprintf(fix, sizeof(fix), "service auth { unix_listener %s { mode = "
 	    "0660  user = %s } }", l->name, in->run_user);
 	add(r, "dovecot-userdb-restricted", "dovecot.conf service auth", fix,
-	    "unix_listener %s has mode 0666%s and authguard runs as %s, neither "
-	    "its user (%s) nor its group: Dovecot answers authguard's lookups "
-	    "only for users whose uid is authguard's, so every wrong password "
-	    "is reported as bad-credentials", l->name, l->mode < 0 ?
+	    "unix_listener %s has mode 0666%s and authguard runs as %s, "
+	    "neither its user (%s) nor its group: Dovecot answers authguard's "
+	    "lookups only for users whose uid is authguard's, so every wrong "
+	    "password is reported as bad-credentials", l->name, l->mode < 0 ?
 	    " (Dovecot's default)" : "", in->run_user, *user ? user : "root");
 }
 

@@ -83,8 +83,9 @@ reload(void)
 
 	daemon_notify("RELOADING=1");
 	if (config_load(config_path, &next, err, sizeof(err)) < 0) {
-		msg_error("reload refused: %s; the running configuration stays%s",
-		    err, access(config_path, R_OK) < 0 && errno == EACCES ?
+		msg_error("reload refused: %s; the running configuration "
+		    "stays%s", err,
+		    access(config_path, R_OK) < 0 && errno == EACCES ?
 		    " (the file must be readable by \"user\": chgrp it to "
 		    "that user's group, mode 0640)" : "");
 		daemon_notify("READY=1");
@@ -159,8 +160,8 @@ check_files(const struct config *c, const char *path)
 	 * user, in a child that becomes it as the daemon does. Fatal when
 	 * they do not do.
 	 */
-	if (geteuid() != 0 || *c->user == 0 || (pw = getpwnam(c->user)) == NULL ||
-	    pw->pw_uid == 0) {
+	if (geteuid() != 0 || *c->user == 0 ||
+	    (pw = getpwnam(c->user)) == NULL || pw->pw_uid == 0) {
 		if (shared_check(c, err, sizeof(err)) < 0)
 			msg_fatal("%s: state_backend: %s", path, err);
 		return;
@@ -170,8 +171,9 @@ check_files(const struct config *c, const char *path)
 	if (pid == 0) {
 		daemon_drop_privileges(c->user);
 		if (shared_check(c, err, sizeof(err)) < 0)
-			msg_fatal("%s: state_backend: %s (read as user \"%s\", as "
-			    "the daemon reads it)", path, err, c->user);
+			msg_fatal("%s: state_backend: %s (read as user "
+			    "\"%s\", as the daemon reads it)", path, err,
+			    c->user);
 		_exit(0);
 	}
 	while (waitpid(pid, &status, 0) < 0)

@@ -163,8 +163,8 @@ tls_verify(int ok, X509_STORE_CTX *x)
 	tls_verify_error = X509_STORE_CTX_get_error(x);
 	tls_verify_subject[0] = 0;
 	if ((cert = X509_STORE_CTX_get_current_cert(x)) != NULL)
-		X509_NAME_oneline(X509_get_subject_name(cert), tls_verify_subject,
-		    sizeof(tls_verify_subject));	/* escapes what is odd */
+		X509_NAME_oneline(X509_get_subject_name(cert),	/* escapes */
+		    tls_verify_subject, sizeof(tls_verify_subject));
 	return ok;
 }
 
@@ -195,8 +195,9 @@ tls_file_error(const char *key, const char *path, const char *what,
 	if (fp == NULL)
 		snprintf(err, len, "%s %s: %s", key, path, strerror(errno));
 	else if (tls_passphrase_asked)
-		snprintf(err, len, "%s %s: it is protected by a passphrase: it must "
-		    "be a PEM private key without a passphrase", key, path);
+		snprintf(err, len, "%s %s: it is protected by a passphrase: it "
+		    "must be a PEM private key without a passphrase", key,
+		    path);
 	else
 		snprintf(err, len, "%s %s: not %s (%s)", key, path, what,
 		    why ? why : "unknown error");
@@ -234,8 +235,8 @@ redis_tls_context(const char *ca, const char *cert, const char *key,
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls_verify);
 	if (*ca && SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
-		tls_file_error("redis_tls_ca", ca, "a PEM file of CA certificates",
-		    err, len);
+		tls_file_error("redis_tls_ca", ca,
+		    "a PEM file of CA certificates", err, len);
 	else if (*ca == 0 && SSL_CTX_set_default_verify_paths(ctx) != 1)
 		snprintf(err, len, "cannot load the system's CA certificates");
 	else if (*cert && SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
@@ -271,9 +272,9 @@ redis_tls_start(redisAsyncContext *ac, SSL_CTX *ctx, const char *host,
 		snprintf(err, len, "TLS: out of memory");
 		return -1;
 	}
-	X509_VERIFY_PARAM_set_hostflags(SSL_get0_param(ssl),
+	X509_VERIFY_PARAM_set_hostflags(SSL_get0_param(ssl),	/* SAN only */
 	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
-	    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);	/* subjectAltName only */
+	    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
 	if (inet_pton(AF_INET, host, addr) == 1 ||
 	    inet_pton(AF_INET6, host, addr) == 1)
 		ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);
@@ -285,7 +286,8 @@ redis_tls_start(redisAsyncContext *ac, SSL_CTX *ctx, const char *host,
 		SSL_free(ssl);
 		return -1;
 	}
-	if (redisInitiateSSL(&ac->c, ssl) != REDIS_OK) {	/* a quick server */
+	/* A quick server can refuse the handshake here already. */
+	if (redisInitiateSSL(&ac->c, ssl) != REDIS_OK) {
 		if (!redis_tls_failure(err, len))
 			snprintf(err, len, "%s", ac->c.errstr);
 		SSL_free(ssl);		/* hiredis took it only on success */
@@ -302,8 +304,8 @@ redis_tls_failure(char *buf, size_t len)
 	const char *why = e ? ERR_reason_error_string(e) : NULL;
 
 	if (tls_verify_error)
-		snprintf(buf, len, "TLS: the server's certificate is refused: %s "
-		    "(%s)", X509_verify_cert_error_string(tls_verify_error),
+		snprintf(buf, len, "TLS: the server's certificate is refused: "
+		    "%s (%s)", X509_verify_cert_error_string(tls_verify_error),
 		    tls_verify_subject[0] ? tls_verify_subject : "no subject");
 	else if (why)
 		snprintf(buf, len, "TLS: %s", why);

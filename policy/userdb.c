@@ -116,7 +116,8 @@ udb_line(struct conn *c, char *line, size_t len)
 
 	if (authline_split(line, len, &al) < 0)
 		return;
-	if (strcmp(al.argv[0], "VERSION") == 0 || strcmp(al.argv[0], "SPID") == 0)
+	if (strcmp(al.argv[0], "VERSION") == 0 ||
+	    strcmp(al.argv[0], "SPID") == 0)
 		return;
 	if (authproto_parse_userdb(&al, &id, &kind) < 0) {
 		msg_warn("userdb_upstream: unexpected line: %.40s", al.argv[0]);

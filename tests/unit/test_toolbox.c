@@ -54,7 +54,7 @@ struct dv_case {
 	const char *doveconf;
 	const char *user, *group;	/* authguard's */
 	const char *userdb;		/* userdb_upstream's path */
-	int	 clear;			/* AUTH before TLS, require_tls_for_auth no */
+	int	 clear;			/* AUTH before TLS, no TLS required */
 };
 
 /* dv_report - doctor's findings on one Dovecot configuration */
@@ -189,7 +189,8 @@ TEST(doctor_userdb_listener_0666)
 	CHECK_STR(dv_ids(&c), "");
 	c.userdb = "/run/dovecot/auth-client";	/* 0666, but not a userdb */
 	CHECK_STR(dv_ids(&c), "");
-	c.userdb = "/var/run/dovecot/auth-userdb";	/* base_dir spelt apart */
+	/* base_dir spelt apart */
+	c.userdb = "/var/run/dovecot/auth-userdb";
 	CHECK_STR(dv_ids(&c), "dovecot-userdb-restricted ");
 	c.doveconf = "service auth {\n  unix_listener "
 	    "/var/spool/postfix/private/auth-userdb {\n    mode = 0660\n"
@@ -201,9 +202,10 @@ TEST(doctor_userdb_listener_0666)
 	dv_report(&c, &r);
 	CHECK(r.n == 1 && strstr(r.f[0].fix, "unix_listener auth-userdb {"));
 	doctor_report_free(&r);
-	c.doveconf = "service auth {\n  unix_listener lookups {\n"	/* 2.4 */
-	    "    mode = 0666\n    type = userdb\n  }\n  unix_listener "
-	    "x-userdb {\n    mode = 0666\n    type = auth\n  }\n}\n";
+	c.doveconf = "service auth {\n"	/* 2.4 */
+	    "  unix_listener lookups {\n    mode = 0666\n    type = userdb\n"
+	    "  }\n  unix_listener x-userdb {\n    mode = 0666\n"
+	    "    type = auth\n  }\n}\n";
 	c.userdb = "/run/dovecot/lookups";
 	CHECK_STR(dv_ids(&c), "dovecot-userdb-restricted ");
 	c.userdb = "/run/dovecot/x-userdb";	/* the type, not the name */
@@ -319,13 +321,14 @@ TEST(logscan_postfix_3_10_and_dovecot_2_4)
 TEST(logscan_join_dovecot_2_4)
 {
 	const char *const lines[] = {dv24_start, dv24_mismatch,
-	    "Dec 01 22:00:58 lab postfix/smtpd[174]: warning: unknown[127.0.0.21]"
-	    ": SASL PLAIN authentication failed: (reason unavailable), "
+	    "Dec 01 22:00:58 lab postfix/smtpd[174]: warning: "
+	    "unknown[127.0.0.21]: SASL PLAIN authentication failed: "
+	    "(reason unavailable), "
 	    "sasl_username=alice@example.test", dv24_unknown,
-	    "Dec 01 22:00:58 lab postfix/smtpd[174]: warning: unknown[127.0.0.22]"
-	    ": SASL PLAIN authentication failed: (reason unavailable), "
-	    "sasl_username=ghost@example.test", dv24_login_fail, pf310_login_fail,
-	    pf310_reject};
+	    "Dec 01 22:00:58 lab postfix/smtpd[174]: warning: "
+	    "unknown[127.0.0.22]: SASL PLAIN authentication failed: "
+	    "(reason unavailable), sasl_username=ghost@example.test",
+	    dv24_login_fail, pf310_login_fail, pf310_reject};
 	struct logscan ls;
 	struct log_failure *f;
 	size_t i, n;
