@@ -67,7 +67,7 @@ struct mlfi_conn {
 	unsigned long pflags;		/* SMFIP_ flags the MTA agreed to */
 	char	 addr[64];
 	char	 port[8];
-	unsigned long since;		/* unix seconds at connect */
+	unsigned long since;		/* unix seconds at connect, before AUTH */
 	struct mlfi_msg *msg;
 };
 
@@ -161,7 +161,7 @@ mlfi_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	if (strcmp(c->port, "0") == 0)
 		c->port[0] = 0;
 	c->since = (unsigned long)time(NULL);
-	return reply(c, SMFIP_NR_CONN);
+	return SMFIS_CONTINUE;		/* awaited: see mlfi_negotiate */
 }
 
 /* mlfi_helo - registered so that the MTA sends the HELO macros (TLS) */
@@ -405,16 +405,19 @@ mlfi_close(SMFICTX *ctx)
 
 /*
  * mlfi_negotiate - ask the MTA for no more than is used: no replies to
- * connect, HELO and each header (no decision is made there), and none
- * of RCPT, DATA, EOH, body or unknown commands. Each saved round trip
- * is one less wait in smtpd or cleanup for every message.
+ * HELO and each header (no decision is made there), and none of RCPT,
+ * DATA, EOH, body or unknown commands. Each saved round trip is one
+ * less wait in smtpd or cleanup for every message. Connect does get its
+ * reply: the MTA waits for it before it greets the client, so the time
+ * mlfi_connect takes as the session's start comes before any AUTH of
+ * the session, however late a busy milter gets to the connection.
  */
 static sfsistat
 mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	unsigned long skip = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR |
+	unsigned long skip = SMFIP_NR_HELO | SMFIP_NR_HDR |
 	    SMFIP_NORCPT | SMFIP_NODATA | SMFIP_NOEOH | SMFIP_NOBODY |
 	    SMFIP_NOUNKNOWN;
 
