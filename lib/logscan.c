@@ -142,11 +142,28 @@ dovecot_cause(const char *m)
 	return CAUSE_NONE;
 }
 
+/* dovecot_event - the failure of "(user,ip[,...])" from lp to rp */
+static int
+dovecot_event(struct log_event *ev, const char *lp, const char *comma,
+    const char *rp, const char *message)
+{
+	const char *ipend;
+
+	if ((ipend = memchr(comma + 1, ',', (size_t)(rp - comma - 1))) == NULL)
+		ipend = rp;
+	if ((ev->cause = dovecot_cause(message)) == CAUSE_NONE ||
+	    copy_span(ev->user, sizeof(ev->user), lp + 1, comma) < 0 ||
+	    copy_span(ev->ip, sizeof(ev->ip), comma + 1, ipend) < 0)
+		return 0;
+	ev->kind = LOG_DOVECOT_FAIL;
+	return 1;
+}
+
 /* dovecot_fail - "auth: [Info: ]driver(user,ip...): message" */
 static int
 dovecot_fail(const char *msg, struct log_event *ev)
 {
-	const char *p = strstr(msg, "auth: "), *w, *lp, *rp, *comma, *ipend;
+	const char *p = strstr(msg, "auth: "), *w, *lp, *rp, *comma;
 
 	if ((w = strstr(msg, "auth-worker(")) != NULL && (p == NULL || w < p) &&
 	    (w = strstr(w, "): ")) != NULL)
@@ -163,14 +180,7 @@ dovecot_fail(const char *msg, struct log_event *ev)
 	for (; p < lp; p++)
 		if (!isalnum((unsigned char)*p) && !strchr("-_", *p))
 			return 0;
-	if ((ipend = memchr(comma + 1, ',', (size_t)(rp - comma - 1))) == NULL)
-		ipend = rp;
-	if ((ev->cause = dovecot_cause(rp + 3)) == CAUSE_NONE ||
-	    copy_span(ev->user, sizeof(ev->user), lp + 1, comma) < 0 ||
-	    copy_span(ev->ip, sizeof(ev->ip), comma + 1, ipend) < 0)
-		return 0;
-	ev->kind = LOG_DOVECOT_FAIL;
-	return 1;
+	return dovecot_event(ev, lp, comma, rp, rp + 3);
 }
 
 /* event_prefix - Dovecot 2.4's "auth(" or "auth-worker(" at a word start */
@@ -192,7 +202,7 @@ event_prefix(const char *msg)
 static int
 dovecot24_fail(const char *msg, struct log_event *ev)
 {
-	const char *lp, *rp, *comma, *ipend, *p;
+	const char *lp, *rp, *comma, *p;
 
 	if ((lp = event_prefix(msg)) == NULL || (rp = strchr(lp, ')')) == NULL ||
 	    (comma = memchr(lp, ',', (size_t)(rp - lp))) == NULL)
@@ -210,14 +220,7 @@ dovecot24_fail(const char *msg, struct log_event *ev)
 		p++;
 	if (strncmp(p, ": ", 2) != 0)
 		return 0;
-	if ((ipend = memchr(comma + 1, ',', (size_t)(rp - comma - 1))) == NULL)
-		ipend = rp;
-	if ((ev->cause = dovecot_cause(p + 2)) == CAUSE_NONE ||
-	    copy_span(ev->user, sizeof(ev->user), lp + 1, comma) < 0 ||
-	    copy_span(ev->ip, sizeof(ev->ip), comma + 1, ipend) < 0)
-		return 0;
-	ev->kind = LOG_DOVECOT_FAIL;
-	return 1;
+	return dovecot_event(ev, lp, comma, rp, p + 2);
 }
 
 /* logscan_line - one line to an event (LOG_NONE: nothing for us) */
