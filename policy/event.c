@@ -17,11 +17,17 @@
 /*	the memory outlives the current batch of epoll events, so an
 /*	event already fetched for a closed connection finds fd == -1
 /*	and is dropped instead of touching freed memory.
+/*
+/*	ev_clock_virtual() hands the clock to a caller that moves it with
+/*	ev_advance() and turns the loop with ev_once(): the deterministic
+/*	simulation runs the daemon's real code that way. ev_wall() is the
+/*	wall clock the failure windows use, moved with it.
 /*--*/
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "event.h"
@@ -32,6 +38,8 @@ static int ev_epfd = -1;
 static struct ev_timer **ev_heap;	/* ev_heap[0] fires first */
 static size_t ev_nheap, ev_heapcap;
 static uint64_t ev_clock, ev_seq;
+static int ev_virtual;			/* the simulation drives the clock */
+static int64_t ev_wall_offset;		/* virtual: ms added to the real epoch */
 
 struct ev_deferred {
 	void	(*fn)(void *);
@@ -46,7 +54,33 @@ ev_init(void)
 {
 	if ((ev_epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		msg_fatal("epoll_create1: %s", strerror(errno));
-	ev_clock = now_ms();
+	if (!ev_virtual)
+		ev_clock = now_ms();
+}
+
+/* ev_clock_virtual - from now on the clock moves only by ev_advance() */
+void
+ev_clock_virtual(uint64_t start_ms)
+{
+	ev_virtual = 1;
+	ev_clock = start_ms;
+	ev_wall_offset = (int64_t)time(NULL) * 1000 - (int64_t)start_ms;
+}
+
+/* ev_advance - move the virtual clock forward */
+void
+ev_advance(uint64_t ms)
+{
+	ev_clock += ms;
+}
+
+/* ev_wall - wall clock seconds; virtual: the epoch when it started, moved */
+uint32_t
+ev_wall(void)
+{
+	if (!ev_virtual)
+		return (uint32_t)time(NULL);
+	return (uint32_t)(((int64_t)ev_clock + ev_wall_offset) / 1000);
 }
 
 /* ev_now - the loop's cached clock, in ms */
@@ -229,38 +263,56 @@ ev_wait_ms(void)
 	return (int)(ev_heap[0]->when - ev_clock);
 }
 
-/* ev_run - the loop; returns when *stop becomes non-zero */
-void
-ev_run(volatile sig_atomic_t *stop)
+/* ev_once - one round: wait up to wait_ms for events, handle them, timers */
+int
+ev_once(int wait_ms)
 {
 	struct epoll_event ev[64];
 	struct ev_io *io;
 	unsigned what;
 	int n, i;
 
-	while (!*stop) {
-		n = epoll_wait(ev_epfd, ev, (int)NELEM(ev), ev_wait_ms());
-		if (n < 0 && errno != EINTR)
-			msg_fatal("epoll_wait: %s", strerror(errno));
+	n = epoll_wait(ev_epfd, ev, (int)NELEM(ev), wait_ms);
+	if (n < 0 && errno != EINTR)
+		msg_fatal("epoll_wait: %s", strerror(errno));
+	if (!ev_virtual)
 		ev_clock = now_ms();
-		for (i = 0; i < n; i++) {
-			io = ev[i].data.ptr;
-			if (io->fd < 0)
-				continue;
-			what = 0;
-			if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-				what |= io->want & EV_READ ? EV_READ : 0;
-			if (ev[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
-				what |= io->want & EV_WRITE ? EV_WRITE : 0;
-			if (what == 0)
-				what = io->want;
-			io->cb(io, what);
-		}
-		ev_run_deferred();
-		ev_run_timers();
-		ev_run_deferred();
-		msg_flush();	/* one write for the batch's log lines */
+	for (i = 0; i < n; i++) {
+		io = ev[i].data.ptr;
+		if (io->fd < 0)
+			continue;
+		what = 0;
+		if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+			what |= io->want & EV_READ ? EV_READ : 0;
+		if (ev[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+			what |= io->want & EV_WRITE ? EV_WRITE : 0;
+		if (what == 0)
+			what = io->want;
+		io->cb(io, what);
 	}
+	ev_run_deferred();
+	ev_run_timers();
+	ev_run_deferred();
+	msg_flush();	/* one write for the batch's log lines */
+	return n > 0 ? n : 0;
+}
+
+/* ev_next_timer - ms until the next timer fires; -1: none armed */
+int64_t
+ev_next_timer(void)
+{
+	if (ev_nheap == 0)
+		return -1;
+	return ev_heap[0]->when <= ev_clock ? 0 :
+	    (int64_t)(ev_heap[0]->when - ev_clock);
+}
+
+/* ev_run - the loop; returns when *stop becomes non-zero */
+void
+ev_run(volatile sig_atomic_t *stop)
+{
+	while (!*stop)
+		(void)ev_once(ev_wait_ms());
 }
 
 /* ev_shutdown - run what is left to free, close the epoll set */

@@ -55,7 +55,7 @@ static unsigned store_history_ttl;	/* seconds, in Redis */
 uint32_t
 store_now(void)
 {
-	return (uint32_t)time(NULL);
+	return ev_wall();
 }
 
 /* store_secret_load - read or create the fingerprint key */
