@@ -9,7 +9,12 @@
 /*	purpose writes a snapshot (state_dir/state, see state 3) to a
 /*	temporary file, syncs it and renames it into place: the event
 /*	loop never waits for the disk, the file is never half written,
-/*	and a kill -9 loses at most the last second. A state file that
+/*	and a kill -9 loses at most the last second. The child closes
+/*	every descriptor it inherited but stdin, stdout and stderr before
+/*	anything else: a connection the daemon closes meanwhile is closed
+/*	at once for its peer (smtpd sees the end of its connection, not
+/*	the end of the write), and no socket with a password in flight is
+/*	held by a second process. A state file that
 /*	cannot be read, or is not ours, is set aside as state.bad, an
 /*	error is logged, and the daemon starts empty.
 /*
@@ -169,6 +174,23 @@ store_write_file(void)
 	return rename(store_tmp, store_path);
 }
 
+/*
+ * store_close_inherited - in the child, first thing: every descriptor
+ * above stderr (sockets, listeners, the log), so that the child holds
+ * nothing of the daemon's connections while it writes
+ */
+static void
+store_close_inherited(void)
+{
+	long fd, max;
+
+	if (close_range(3, ~0U, 0) == 0)
+		return;
+	max = sysconf(_SC_OPEN_MAX);
+	for (fd = 3; fd < (max > 0 ? max : 65536); fd++)
+		(void)close((int)fd);
+}
+
 /* store_reap - collect the snapshot writer */
 static void
 store_reap(void)
@@ -194,8 +216,10 @@ store_tick(struct ev_timer *t)
 	store_reap();
 	if (store_is_dirty && store_child == 0) {
 		store_is_dirty = 0;
-		if ((pid = fork()) == 0)
+		if ((pid = fork()) == 0) {
+			store_close_inherited();
 			_exit(store_write_file() == 0 ? 0 : 1);
+		}
 		if (pid < 0) {
 			msg_error("fork: %s; state not saved", strerror(errno));
 			store_is_dirty = 1;

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Operations: SIGHUP reload without dropping connections or state, a bad new configuration
 refused, SIGUSR1, systemd's readiness protocol, the systemd units checked by systemd-analyze, and
-make install's layout (GNU directories, an existing configuration never replaced)."""
+make install's layout (GNU directories, an existing configuration never replaced), the state
+writer holding none of the daemon's descriptors, and the metrics listener's limits (idle
+clients, too many clients, oversized requests)."""
 
 import os
 import re
@@ -15,6 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gatelab  # noqa: E402
 from fakeauth import FakeAuth  # noqa: E402
 from gatelab import GateClient, NoLab, auth_line, b64, new_gate_dir  # noqa: E402
+from lab import wait_until  # noqa: E402
 from milterlab import Milter  # noqa: E402
 from tap import Suite  # noqa: E402
 
@@ -211,5 +214,84 @@ def make_install_gnu_layout_keeps_the_config():
     assert "/etc/authguard/authguard.conf" in r.stdout + r.stderr, r.stdout + r.stderr
 
 
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def fd_targets(pid):
+    """{fd: what it points to} of a process, or None once it is gone."""
+    d = "/proc/%d/fd" % pid
+    try:
+        out = {}
+        for fd in os.listdir(d):
+            try:
+                out[int(fd)] = os.readlink(os.path.join(d, fd))
+            except OSError:
+                pass
+        return out
+    except OSError:
+        return None
+
+
+def big_state(path, entries):
+    """A state file whose snapshot takes a while to write: many accounts, each with failures."""
+    now = int(time.time())
+    with open(path, "w") as f:
+        f.write("authguard-state 1\n")
+        for i in range(entries):
+            f.write("E a bulk-%07d@example.test 0 0 0\n" % i)
+            for j in range(4):
+                f.write("F %d %d %d\n" % (now - j, 1 + i * 4 + j, 7))
+
+
+@suite.test
+def state_writer_holds_no_connection():
+    """While the child that writes the snapshot runs (stopped here in the middle of a large
+    write), it holds no descriptor but stdin, stdout, stderr and its output file: a connection
+    the gate closes meanwhile ends at once for its peer (smtpd's 454), not when the child ends."""
+    d = os.path.join(S["dir"], "writer")
+    os.makedirs(os.path.join(d, "state"))
+    big_state(os.path.join(d, "state", "state"), 150000)
+    g = gatelab.Gate(NoLab(S["dir"]), d, max_tracked="1000000").start(timeout=60)
+    child = None
+    try:
+        wait_until(lambda: "state loaded" in g.log_text(), 60, "the state to load")
+        c = GateClient(g.socket)                  # smtpd's connection, open across the fork
+        assert answer(c, 1, "fail-writer").startswith("FAIL")   # the state changed
+        tmp = os.path.join(g.state_dir, "state.tmp")
+        deadline = time.time() + 10
+        while child is None:                      # the child, caught while it writes
+            assert time.time() < deadline, "no state writer seen"
+            for pid in children(g.proc.pid):
+                fds = fd_targets(pid) or {}
+                if tmp in fds.values():
+                    os.kill(pid, signal.SIGSTOP)
+                    child = pid
+                    break
+            time.sleep(0.001)
+        fds = fd_targets(child)
+        rest = {fd: t for fd, t in fds.items() if fd > 2}
+        assert list(rest.values()) == [tmp], "the state writer holds %r" % rest
+        c.send(b"VERSION\t2\t0\n")             # the gate closes this connection
+        t0 = time.time()
+        assert c.closed(timeout=3), "no EOF while the state writer runs"
+        print("# writer fds %s; EOF after %.3f s" % (sorted(fds), time.time() - t0))
+        c.s.close()
+    finally:
+        if child:
+            os.kill(child, signal.SIGCONT)
+    wait_until(lambda: child not in children(g.proc.pid), 30, "the writer to finish")
+    c = GateClient(g.socket)
+    assert answer(c, 2, "ok-writer").startswith("OK\t2")
+    c.close()
+    assert g.stop() == 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 1:       # only the named tests
+        suite.tests = [t for t in suite.tests if t.__name__ in sys.argv[1:]]
     suite.run(setup, teardown)
