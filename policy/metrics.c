@@ -13,7 +13,14 @@
 /*
 /*	metrics_listen serves "GET /metrics" over HTTP/1.0: one request
 /*	per connection, answered and closed. Anything else gets 404 or
-/*	405; a request line or header over 1 KiB ends the connection.
+/*	405. A request line or header over 1 KiB, or a request over 8 KiB
+/*	in all, gets 431 and the connection is closed. A client has 10
+/*	seconds from its connect to send its request and read the answer;
+/*	then the connection is closed (408 if no request came). At most
+/*	64 clients are served at once: one more closes the oldest that
+/*	has not sent its whole request yet (a scraper sends it at once,
+/*	so idle clients cannot keep it out), with a warning at most once
+/*	a minute.
 /*--*/
 #include <stddef.h>
 #include <stdio.h>
@@ -29,12 +36,18 @@
 #include "gate.h"
 #include "history.h"
 #include "metrics.h"
+#include "msg.h"
 #include "shared.h"
 #include "store.h"
 #include "upstream.h"
 #include "util.h"
 
 #define METRICS_RESULTS	3	/* enum attempt_result */
+#define METRICS_LINE_MAX	1024	/* request line or header */
+#define METRICS_REQUEST_MAX	8192	/* request line and headers */
+#define METRICS_TIMEOUT_MS	10000	/* from connect to closed */
+#define METRICS_CONNS_MAX	64
+#define METRICS_WARN_MS		60000	/* between warnings about clients */
 
 /* Gate latency buckets, seconds (from AUTH to Postfix's answer). */
 static const double lat_le[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1,
@@ -52,14 +65,19 @@ static struct {
 struct metrics_conn {
 	struct conn	 c;
 	int		 lines;
+	size_t		 bytes;		/* of the request so far */
 	int		 status;	/* 0 until the request line is read */
 	int		 replied;
-	LIST_ENTRY(metrics_conn) link;
+	struct ev_timer	 deadline;
+	TAILQ_ENTRY(metrics_conn) link;	/* oldest first */
 };
 
 static struct listener met_listener;
 static int met_running;
-static LIST_HEAD(, metrics_conn) met_conns = LIST_HEAD_INITIALIZER(met_conns);
+static TAILQ_HEAD(, metrics_conn) met_conns = TAILQ_HEAD_INITIALIZER(met_conns);
+static size_t met_count;
+static unsigned long met_evicted;	/* since the last warning */
+static uint64_t met_warned;		/* ev_now() of it; 0: never */
 
 /* metrics_attempt - one attempt ended */
 void
@@ -248,8 +266,8 @@ static void
 met_reply(struct metrics_conn *mc, int status)
 {
 	static const char *const reason[] = {[200] = "OK", [404] = "Not Found",
-	    [405] = "Method Not Allowed", [431] = "Request Header Fields Too "
-	    "Large"};
+	    [405] = "Method Not Allowed", [408] = "Request Timeout",
+	    [431] = "Request Header Fields Too Large"};
 	struct buf body, out;
 
 	if (mc->replied++)
@@ -277,8 +295,13 @@ met_line(struct conn *c, char *line, size_t len)
 {
 	struct metrics_conn *mc = (struct metrics_conn *)c;
 
+	mc->bytes += len + 1;
 	if (len && line[len - 1] == '\r')
 		len--;
+	if (mc->bytes > METRICS_REQUEST_MAX) {
+		met_reply(mc, 431);
+		return;
+	}
 	if (mc->lines++ == 0) {
 		if (len < 4 || memcmp(line, "GET ", 4) != 0)
 			mc->status = 405;
@@ -288,8 +311,8 @@ met_line(struct conn *c, char *line, size_t len)
 		else
 			mc->status = 404;
 	}
-	if (len == 0 || mc->lines > 100)
-		met_reply(mc, mc->lines > 100 ? 431 : mc->status);
+	if (len == 0)
+		met_reply(mc, mc->status);
 }
 
 /* met_overlong - a request line or header over the cap */
@@ -314,8 +337,47 @@ met_closed(struct conn *c, const char *why)
 	struct metrics_conn *mc = (struct metrics_conn *)c;
 
 	conn_close(c);
-	LIST_REMOVE(mc, link);
+	ev_timer_stop(&mc->deadline);
+	TAILQ_REMOVE(&met_conns, mc, link);
+	met_count--;
 	ev_defer_free(met_conn_free, mc);
+}
+
+/* met_timeout - the client had its time: 408 if it sent nothing whole */
+static void
+met_timeout(struct ev_timer *t)
+{
+	struct metrics_conn *mc = (struct metrics_conn *)((char *)t -
+	    offsetof(struct metrics_conn, deadline));
+
+	if (!mc->replied)
+		met_reply(mc, 408);
+	if (!mc->c.dead)		/* the answer is not read: give up */
+		met_closed(&mc->c, "timeout");
+}
+
+/* met_make_room - at the cap: close the oldest client still sending */
+static void
+met_make_room(void)
+{
+	struct metrics_conn *mc;
+
+	if (met_count < METRICS_CONNS_MAX)
+		return;
+	TAILQ_FOREACH(mc, &met_conns, link)
+		if (!mc->replied)
+			break;
+	if (mc == NULL)
+		mc = TAILQ_FIRST(&met_conns);
+	met_closed(&mc->c, "too many clients");
+	met_evicted++;
+	if (met_warned == 0 || ev_now() - met_warned >= METRICS_WARN_MS) {
+		msg_warn("metrics_listen: more than %d clients at once; closed "
+		    "the oldest (%lu since the last warning)", METRICS_CONNS_MAX,
+		    met_evicted);
+		met_warned = ev_now() ? ev_now() : 1;
+		met_evicted = 0;
+	}
 }
 
 static const struct conn_ops met_ops = {
@@ -328,10 +390,14 @@ static const struct conn_ops met_ops = {
 static void
 met_accepted(int fd, pid_t pid)
 {
-	struct metrics_conn *mc = xcalloc(1, sizeof(*mc));
+	struct metrics_conn *mc;
 
-	conn_init(&mc->c, fd, 1024, &met_ops, mc, "metrics client");
-	LIST_INSERT_HEAD(&met_conns, mc, link);
+	met_make_room();
+	mc = xcalloc(1, sizeof(*mc));
+	conn_init(&mc->c, fd, METRICS_LINE_MAX, &met_ops, mc, "metrics client");
+	TAILQ_INSERT_TAIL(&met_conns, mc, link);
+	met_count++;
+	ev_timer_start(&mc->deadline, METRICS_TIMEOUT_MS, met_timeout);
 }
 
 /* metrics_init - serve on a listening socket */
@@ -349,7 +415,7 @@ metrics_shutdown(void)
 	if (!met_running)
 		return;
 	listener_stop(&met_listener);
-	while (!LIST_EMPTY(&met_conns))
-		met_closed(&LIST_FIRST(&met_conns)->c, "stopping");
+	while (!TAILQ_EMPTY(&met_conns))
+		met_closed(&TAILQ_FIRST(&met_conns)->c, "stopping");
 	met_running = 0;
 }

@@ -12,12 +12,13 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gatelab  # noqa: E402
 from fakeauth import FakeAuth  # noqa: E402
 from gatelab import GateClient, NoLab, auth_line, b64, new_gate_dir  # noqa: E402
-from lab import wait_until  # noqa: E402
+from lab import free_port, wait_until  # noqa: E402
 from milterlab import Milter  # noqa: E402
 from tap import Suite  # noqa: E402
 
@@ -289,6 +290,98 @@ def state_writer_holds_no_connection():
     assert answer(c, 2, "ok-writer").startswith("OK\t2")
     c.close()
     assert g.stop() == 0
+
+
+def http_exchange(port, data, timeout=5):
+    """Send data, read to EOF: (reply bytes, whether the server closed within timeout)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        got = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return got, True
+            got += chunk
+    except socket.timeout:
+        return got, False
+    except (ConnectionResetError, BrokenPipeError):
+        return got, True
+    finally:
+        s.close()
+
+
+def eof_within(s, timeout):
+    """Seconds until the peer closes s (EOF or reset), or None."""
+    t0 = time.time()
+    s.settimeout(timeout)
+    try:
+        while s.recv(65536):
+            pass
+    except socket.timeout:
+        return None
+    except ConnectionResetError:
+        pass
+    return time.time() - t0
+
+
+@suite.test
+def metrics_listener_limits():
+    """metrics_listen: a client that never finishes its request is closed after 10 s; a request
+    over 8 KiB of headers gets 431 and is closed; 200 idle clients do not keep a scrape out (the
+    oldest idle ones are closed, with one warning); the daemon serves on."""
+    d = os.path.join(S["dir"], "metrics")
+    os.makedirs(d)
+    port = free_port()
+    g = gatelab.Gate(NoLab(S["dir"]), d, metrics_listen="inet:127.0.0.1:%d" % port).start()
+    url = "http://127.0.0.1:%d/metrics" % port
+    held = []
+    try:
+        slow = socket.create_connection(("127.0.0.1", port), timeout=5)
+        t_slow = time.time()
+        slow.sendall(b"GET /metrics HTTP/1.0\r\nHost: x")   # and never the rest
+        # 90 headers of 200 bytes: each within the 1 KiB line cap, 18 KB in all.
+        big = b"GET /metrics HTTP/1.0\r\n" + b"".join(
+            b"X-Pad-%02d: %s\r\n" % (i, b"p" * 190) for i in range(90)) + b"\r\n"
+        reply, closed = http_exchange(port, big)
+        assert reply.startswith(b"HTTP/1.0 431") and closed, reply[:200]
+        with urllib.request.urlopen(url, timeout=5) as r:
+            assert r.status == 200 and b"authguard_auth_attempts_total" in r.read()
+        closed = eof_within(slow, 15)
+        slow.close()
+        assert closed is not None, "a client that never finished its request is still open"
+        took = time.time() - t_slow
+        assert 9 <= took <= 13, "closed after %.1f s" % took
+        print("# unfinished request closed after %.1f s" % took)
+        mark = len(g.log_text())
+        for i in range(200):
+            c = socket.create_connection(("127.0.0.1", port), timeout=5)
+            if i % 2:
+                c.sendall(b"GET /metr")
+            held.append(c)
+        time.sleep(0.5)
+        t0 = time.time()
+        with urllib.request.urlopen(url, timeout=5) as r:
+            body = r.read()
+        assert r.status == 200 and b"authguard_upstream_up" in body
+        print("# scrape with 200 idle clients took %.3f s" % (time.time() - t0))
+        warned = g.log_text()[mark:].count("more than 64 clients")
+        assert warned == 1, g.log_text()[mark:]
+        open_now = 0
+        for c in held:
+            c.setblocking(False)
+            try:
+                open_now += c.recv(1) != b""
+            except BlockingIOError:
+                open_now += 1
+            except ConnectionResetError:
+                pass
+        assert open_now <= 64, "%d idle clients still open" % open_now
+        assert g.alive()
+    finally:
+        for c in held:
+            c.close()
+        assert g.stop() == 0
 
 
 if __name__ == "__main__":
