@@ -36,6 +36,18 @@
 /*	A request whose smtpd connection goes away while Dovecot is
 /*	still deciding is kept until the outcome arrives, so that the
 /*	outcome is logged.
+/*
+/*	Ending one request can end others: its end lets waiting
+/*	requests try again (gate_wake_parked), and any of them may be
+/*	refused, fail or find Dovecot down at once. Code that walks a
+/*	list of requests therefore never keeps a pointer to the next
+/*	one across a call that can end requests: it starts over from
+/*	the head. A connection that must close because of a request
+/*	(req_unavailable) is marked closing and stops reading and
+/*	writing at once; its remaining requests end from the event
+/*	loop, never inside the code that failed. The requests of a
+/*	closing connection are never woken, and gate_conn_close() is
+/*	idempotent.
 /*--*/
 #include <errno.h>
 #include <stddef.h>
@@ -108,6 +120,9 @@ struct gate_conn {
 	struct conn	 c;		/* first: conn callbacks cast back */
 	pid_t		 pid;		/* smtpd: SO_PEERCRED, else CPID */
 	int		 peercred;
+	int		 closing;	/* no more input or output */
+	int		 closed;	/* gate_conn_close() ran */
+	struct ev_timer	 close_later;	/* its requests end from the loop */
 	LIST_HEAD(, gate_req) reqs;
 	LIST_ENTRY(gate_conn) link;	/* all smtpd connections */
 };
@@ -122,6 +137,7 @@ static int gate_waking;
 static struct ev_timer gate_park_timer;
 
 static void gate_conn_close(struct gate_conn *, const char *);
+static void gate_conn_close_later(struct gate_conn *);
 static void gate_req_forward(struct gate_req *);
 static void gate_wake_parked(const char *, const char *);
 static void req_fail_answer(struct gate_req *, enum cause);
@@ -320,9 +336,16 @@ req_unavailable(struct gate_req *r, const char *why)
 	r->at.result = ATTEMPT_FAIL;
 	r->at.cause = CAUSE_AUTH_SERVICE_UNAVAILABLE;
 	attempt_set_detail(&r->at, why);
+	if (gc)			/* first: its other requests are not woken */
+		gate_conn_close_later(gc);
 	req_end(r);
-	if (gc)
-		gate_conn_close(gc, NULL);
+}
+
+/* req_orphan - nobody reads this request's answer any more */
+static int
+req_orphan(const struct gate_req *r)
+{
+	return r->gc == NULL || r->gc->closing;
 }
 
 /* req_abort - the client will not finish this exchange */
@@ -586,7 +609,7 @@ gate_check_done(void *arg, enum limits_verdict v)
 {
 	struct gate_req *r = arg;
 
-	if (r->gc == NULL)	/* smtpd went away meanwhile: nothing to ask */
+	if (req_orphan(r))	/* smtpd went away meanwhile: nothing to ask */
 		req_abort(r, "smtpd connection closed");
 	else
 		req_verdict(r, v);
@@ -625,6 +648,8 @@ static int
 parked_concerns(const struct gate_req *r, const char *account,
     const char *addr)
 {
+	if (req_orphan(r))	/* its connection ends it */
+		return 0;
 	if (account == NULL || !shared_enabled())
 		return 1;
 	return (*account && strcmp(r->enf.account, account) == 0) ||
@@ -790,7 +815,7 @@ gate_upstream_reply(void *arg, const struct auth_reply *rep,
 			r->uid = 0;
 			req_unavailable(r, "Dovecot asked to continue a PLAIN "
 			    "exchange");
-		} else if (r->gc == NULL)
+		} else if (req_orphan(r))
 			req_abort(r, "smtpd connection closed");
 		else
 			gate_send_cont(r, rep->data);
@@ -825,17 +850,29 @@ gate_find(struct gate_conn *gc, unsigned cid)
 	return NULL;
 }
 
-/* gate_abandon_waiting - a new AUTH ends exchanges left half-way */
+/* gate_first_waiting - a request of gc waiting for the client, or NULL */
+static struct gate_req *
+gate_first_waiting(struct gate_conn *gc)
+{
+	struct gate_req *r;
+
+	LIST_FOREACH(r, &gc->reqs, conn_link)
+		if (r->state == RS_CLIENT)
+			return r;
+	return NULL;
+}
+
+/*
+ * gate_abandon_waiting - a new AUTH ends exchanges left half-way (from the
+ * head each time: an end can end other requests of gc)
+ */
 static void
 gate_abandon_waiting(struct gate_conn *gc)
 {
-	struct gate_req *r, *next;
+	struct gate_req *r;
 
-	for (r = LIST_FIRST(&gc->reqs); r; r = next) {
-		next = LIST_NEXT(r, conn_link);
-		if (r->state == RS_CLIENT)
-			req_abort(r, "client cancelled or started over");
-	}
+	while ((r = gate_first_waiting(gc)) != NULL)
+		req_abort(r, "client cancelled or started over");
 }
 
 /* req_new - an attempt for an AUTH line */
@@ -921,6 +958,8 @@ gate_auth(struct gate_conn *gc, struct authline *al)
 	unsigned id;
 
 	gate_abandon_waiting(gc);
+	if (gc->closing)
+		return;
 	if (authproto_parse_auth(al, &ar, &err) < 0) {
 		if (al->argc < 2 || authline_id(al->argv[1], &id) < 0)
 			msg_warn("%s: AUTH without a valid id ignored: %s",
@@ -1045,7 +1084,7 @@ gate_unparsable(struct gate_conn *gc, char *line, size_t len, const char *why)
 		return;
 	if (strcmp(cmd, "AUTH") == 0) {
 		gate_abandon_waiting(gc);
-		if (gate_find(gc, id) != NULL)
+		if (gc->closing || gate_find(gc, id) != NULL)
 			return;
 		if (authline_split(line, strnlen(line, len), &al) < 0)
 			al.argc = 0;
@@ -1078,25 +1117,55 @@ gate_conn_free(void *p)
 	free(gc);
 }
 
-/* gate_conn_close - end an smtpd connection; why NULL: on purpose */
+/*
+ * gate_conn_close - end an smtpd connection and its requests; why NULL: on
+ * purpose. Idempotent. An abort can end other requests of gc, so each
+ * round takes the head of the list again.
+ */
 static void
 gate_conn_close(struct gate_conn *gc, const char *why)
 {
-	struct gate_req *r, *next;
+	struct gate_req *r;
 
+	if (gc->closed)
+		return;
+	gc->closed = gc->closing = 1;
 	if (why)
 		msg_warn("%s: closing: %s", gc->c.name, why);
+	ev_timer_stop(&gc->close_later);
 	conn_close(&gc->c);
-	for (r = LIST_FIRST(&gc->reqs); r; r = next) {
-		next = LIST_NEXT(r, conn_link);
+	LIST_REMOVE(gc, link);
+	gate_nconn--;
+	while ((r = LIST_FIRST(&gc->reqs)) != NULL) {
 		if (r->state == RS_CLIENT || r->state == RS_PARKED)
 			req_abort(r, "smtpd connection closed");
 		else
 			req_unlink(r);	/* keep it to log its outcome */
 	}
-	LIST_REMOVE(gc, link);
-	gate_nconn--;
 	ev_defer_free(gate_conn_free, gc);
+}
+
+/* gate_conn_close_timer - the deferred end of a closing connection */
+static void
+gate_conn_close_timer(struct ev_timer *t)
+{
+	gate_conn_close((struct gate_conn *)((char *)t -
+	    offsetof(struct gate_conn, close_later)), NULL);
+}
+
+/*
+ * gate_conn_close_later - smtpd must see the connection end now (its 454),
+ * but the caller is in the middle of a request: stop all I/O here, end the
+ * other requests from the event loop
+ */
+static void
+gate_conn_close_later(struct gate_conn *gc)
+{
+	if (gc->closing)
+		return;
+	gc->closing = 1;
+	conn_close(&gc->c);
+	ev_timer_start(&gc->close_later, 0, gate_conn_close_timer);
 }
 
 /* gate_closed - smtpd went away (normal at smtpd exit) */

@@ -13,6 +13,12 @@ see the gate survive it. What it does with a request is chosen by the PLAIN user
     silent      never answers
     anything else: FAIL <id>
 
+A request whose password is in FakeAuth.hold is never answered, whatever its user. Every PLAIN
+AUTH line is also kept in FakeAuth.auths as (connection number, id, user, password), so that a
+test can tell which request reached "Dovecot" and on which connection. hang_up() shuts down
+every connection at once (Dovecot's auth process going away with requests in flight); with
+listen=False it also stops accepting, so that reconnecting fails.
+
 Mechanisms CRAM-MD5 and DIGEST-MD5 (a challenge of 300 base64 bytes) are answered with a
 challenge and then OK user=cram-user.
 handshake: "normal", "never" (no DONE), "version2" (VERSION 2), "dovecot24" (Dovecot 2.4.1's
@@ -34,6 +40,8 @@ class FakeAuth:
         self.handshake = handshake
         self.mechs = mechs
         self.requests = []          # (mech, user) seen
+        self.auths = []             # (connection number, id, user, password) of PLAIN
+        self.hold = set()           # passwords never answered
         self.connections = 0
         if os.path.exists(path):
             os.unlink(path)
@@ -56,6 +64,19 @@ class FakeAuth:
         if os.path.exists(self.path):
             os.unlink(self.path)
 
+    def hang_up(self, listen=True):
+        """Shut down every connection now; listen=False: and accept no more."""
+        if not listen:
+            self.stopping = True
+            self.sock.close()
+            if os.path.exists(self.path):
+                os.unlink(self.path)
+        for c in self.conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def _accept(self):
         while not self.stopping:
             try:
@@ -64,7 +85,8 @@ class FakeAuth:
                 return
             self.connections += 1
             self.conns.append(c)
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+            threading.Thread(target=self._serve, args=(c, self.connections),
+                             daemon=True).start()
 
     def _hello(self, c):
         if self.handshake == "never":
@@ -79,7 +101,7 @@ class FakeAuth:
         out += "SPID\t1\nCUID\t1\nCOOKIE\t00\nDONE\n"
         c.sendall(out.encode())
 
-    def _serve(self, c):
+    def _serve(self, c, number=0):
         buf = b""
         try:
             self._hello(c)
@@ -90,13 +112,13 @@ class FakeAuth:
                 buf += data
                 while b"\n" in buf:
                     line, buf = buf.split(b"\n", 1)
-                    if not self._line(c, line.decode("utf-8", "replace")):
+                    if not self._line(c, line.decode("utf-8", "replace"), number):
                         c.close()
                         return
         except OSError:
             return
 
-    def _line(self, c, line):
+    def _line(self, c, line, number=0):
         f = line.split("\t")
         if f[0] == "CONT" and len(f) >= 3:
             c.sendall(("OK\t%s\tuser=cram-user\n" % f[1]).encode())
@@ -111,9 +133,14 @@ class FakeAuth:
                 b'realm="example.test",nonce="' + b"n" * 200 + b'",qop="auth",algorithm=md5-sess'
             c.sendall(("CONT\t%s\t%s\n" % (rid, base64.b64encode(challenge).decode())).encode())
             return True
-        user = base64.b64decode(params.get("resp", "")).split(b"\0")[1].decode()
+        plain = base64.b64decode(params.get("resp", "")).split(b"\0")
+        user = plain[1].decode()
+        password = plain[2].decode() if len(plain) > 2 else ""
         self.requests.append((mech, user))
-        if user.startswith("ok-"):
+        self.auths.append((number, rid, user, password))
+        if password in self.hold:
+            pass
+        elif user.startswith("ok-"):
             c.sendall(("OK\t%s\tuser=%s\n" % (rid, user)).encode())
         elif user == "overlong":
             c.sendall(("FAIL\t%s\treason=%s\n" % (rid, "x" * 20000)).encode())
