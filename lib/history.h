@@ -19,7 +19,7 @@ struct hist_rec {
 	uint8_t		 tls;
 	uint32_t	 t;		/* unix seconds */
 	int32_t		 smtpd_pid;
-	char		 mech[16];
+	char		 mech[24];	/* RFC 4422: names of 20 at most */
 	char		 ip[46];
 	char		 server[32];	/* with a shared state: which host */
 	char		*user;

@@ -384,6 +384,32 @@ def metrics_listener_limits():
         assert g.stop() == 0
 
 
+@suite.test
+def long_mechanism_names_kept_in_recent_attempts():
+    """A recent attempt with a mechanism name of 18 characters (SCRAM-SHA-256-PLUS; RFC 4422
+    allows 20) is read back from the state file whole, and shown by authguard why."""
+    d = os.path.join(S["dir"], "mech")
+    os.makedirs(os.path.join(d, "state"))
+    now = int(time.time())
+    with open(os.path.join(d, "state", "state"), "w") as f:
+        f.write("authguard-state 1\n")
+        f.write("H MECH000001 %d 1 1 1 4242 SCRAM-SHA-256-PLUS 192.0.2.7 mech-user\n" % now)
+        f.write("H MECH000002 %d 1 1 1 4243 ABCDEFGHIJKLMNOPQRST 192.0.2.7 mech-user\n" % now)
+    g = gatelab.Gate(NoLab(S["dir"]), d).start()
+    try:
+        wait_until(lambda: "state loaded" in g.log_text(), 10, "the state to load")
+        assert "unreadable" not in g.log_text(), g.log_text()
+        r = subprocess.run([os.path.join(gatelab.BUILD, "authguard"), "-s", g.control, "--json",
+                            "why", "mech-user"], capture_output=True, text=True, timeout=10)
+        assert r.returncode == 0, r.stdout + r.stderr
+        for mech in ("SCRAM-SHA-256-PLUS", "ABCDEFGHIJKLMNOPQRST"):
+            assert '"mech":"%s"' % mech in r.stdout.replace(" ", ""), r.stdout
+    finally:
+        assert g.stop() == 0
+    with open(os.path.join(d, "state", "state")) as f:
+        assert " SCRAM-SHA-256-PLUS 192.0.2.7 mech-user" in f.read()
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1:       # only the named tests
         suite.tests = [t for t in suite.tests if t.__name__ in sys.argv[1:]]
