@@ -22,7 +22,9 @@
 /*	addresses or causes with the most failures, with the dominant
 /*	cause, stale-password or password-guessing, and the lock.
 /*	lock USER|ADDRESS locks now (for= or lockout_time); unlock
-/*	USER|ADDRESS lifts a lock and clears the window. stats (any argument) counts what is
+/*	USER|ADDRESS lifts a lock and clears the window; either way,
+/*	attempts waiting at the limits for that key are decided at
+/*	once (gate_limits_changed). stats (any argument) counts what is
 /*	tracked and evicted, the upstream state and the open SASL
 /*	connections. session ADDRESS PORT SINCE: the AUTH attempts of
 /*	one SMTP session, for authguard-milter. Text output escapes whatever came from the
@@ -594,6 +596,7 @@ lock(struct buf *b, enum log_format fmt, const char *arg,
 	enforce_lock(key, is_addr, now + (uint32_t)secs);
 	msg_warn("control: locked %s until %s by the admin", key,
 	    iso_time(now + (uint32_t)secs, until, sizeof(until)));
+	gate_limits_changed(is_addr ? NULL : key, is_addr ? key : NULL);
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "OK\n{" : "OK\n");
 	kv(b, fmt, &first, "locked", key);
 	kv(b, fmt, &first, "until", until);
@@ -617,6 +620,7 @@ unlock(struct buf *b, enum log_format fmt, const char *arg)
 		return -1;
 	}
 	msg_info("control: unlocked %s", key);
+	gate_limits_changed(key, key);	/* either tracker may have held it */
 	if (fmt == LOG_FORMAT_JSON) {
 		buf_puts(b, "OK\n{\"unlocked\":");
 		escaped_value(b, fmt, key);

@@ -679,6 +679,20 @@ gate_wake_parked(const char *account, const char *addr)
 	gate_waking = 0;
 }
 
+/*
+ * gate_limits_changed - the admin locked or unlocked an account or address
+ * key (NULL both: anything may have changed): requests waiting for it are
+ * decided now, not when an earlier attempt ends or they time out
+ */
+void
+gate_limits_changed(const char *account, const char *addr)
+{
+	if (account == NULL && addr == NULL)
+		gate_wake_parked(NULL, NULL);
+	else
+		gate_wake_parked(account ? account : "", addr ? addr : "");
+}
+
 /* gate_req_forward - a decoded PLAIN/LOGIN response: check, then forward */
 static void
 gate_req_forward(struct gate_req *r)

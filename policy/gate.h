@@ -13,6 +13,7 @@
 void	gate_init(const struct config *, struct accounts_map *);
 void	gate_listen(int);
 unsigned gate_connections(void);
+void	gate_limits_changed(const char *, const char *);
 void	gate_shutdown(void);
 
 #endif
