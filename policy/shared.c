@@ -162,16 +162,21 @@ complain(const char *fmt, ...)
 	msg_error("shared state: %s", text);
 }
 
-/* cmd_free - a command and its strings */
+/*
+ * cmd_free - a command and its strings, wiped: one of them is the Redis
+ * password (AUTH), and a record names a user
+ */
 static void
 cmd_free(struct shared_cmd *c)
 {
 	int i;
 
 	for (i = 0; i < c->argc; i++)
-		free(c->argv[i]);
-	free(c->wire);
-	free(c);
+		if (c->argv[i])
+			wipe_free(c->argv[i], c->len[i] + 1);
+	if (c->wire)
+		wipe_free(c->wire, c->wirelen);
+	wipe_free(c, sizeof(*c));
 }
 
 /* cmd_set - one argument, copied */
@@ -984,6 +989,7 @@ shared_shutdown(void)
 	SSL_CTX_free(sh_tls);
 	sh_tls = NULL;
 #endif
+	wipe(sh_be.password, sizeof(sh_be.password));
 }
 
 /* shared_enabled - does state_backend name Redis? */
