@@ -524,12 +524,14 @@ saslpeek_push(struct saslpeek *sp, int initial, const char *b64, size_t len,
 	enum saslpeek_status s;
 
 	id->user[0] = id->authzid[0] = 0;
+	if (sp->over)
+		return SASLPEEK_NOT_THIS_STEP;
 	if (sp->mech == SASLPEEK_MECH_OTHER) {
 		sp->over = 1;
 		sp->why = "the mechanism carries no account in clear";
 		return SASLPEEK_NONE;
 	}
-	if (sp->over || !carrying_step(sp, initial, len)) {
+	if (!carrying_step(sp, initial, len)) {
 		if (sp->conts > 0)	/* the carrying step has passed */
 			sp->over = 1;
 		return SASLPEEK_NOT_THIS_STEP;

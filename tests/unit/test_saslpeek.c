@@ -254,8 +254,9 @@ TEST(saslpeek_none)
 		saslpeek_start(&sp, mechs[i]);
 		CHECK(sp.mech == SASLPEEK_MECH_OTHER);
 		CHECK(push(&sp, 1, "n,,n=user,r=x") == SASLPEEK_NONE);
+		CHECK(sp.over);
 		CHECK(push(&sp, 0, "tim b913a602c7eda7a495b4e6e7334d3890") ==
-		    SASLPEEK_NONE);
+		    SASLPEEK_NOT_THIS_STEP);
 	}
 	saslpeek_start(&sp, NULL);
 	CHECK(sp.mech == SASLPEEK_MECH_OTHER);
