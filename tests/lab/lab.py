@@ -293,7 +293,7 @@ class Lab:
     """A throwaway Postfix + Dovecot on loopback.  See the module docstring."""
 
     def __init__(self, sasl_path=None, extra_main_cf=None, maxproc=1, extra_dovecot_conf="",
-                 keep_dir=None):
+                 keep_dir=None, auth_mechanisms="plain login"):
         if os.geteuid() != 0:
             raise RuntimeError("lab: must run as root (Postfix and Dovecot need it)")
         _become_subreaper()
@@ -303,6 +303,9 @@ class Lab:
         self._popen = {}             # name -> subprocess.Popen (to reap our direct children)
         self._all_sids = set()       # every session id ever started (for the final sweep)
         self.keep_dir = (os.environ.get("AUTHGUARD_LAB_KEEP") == "1") if keep_dir is None else keep_dir
+        # Dovecot's auth_mechanisms: the passwd-file's {PLAIN} passwords serve every one of
+        # them (cram-md5, digest-md5, scram-sha-1, scram-sha-256 too).
+        self.auth_mechanisms = auth_mechanisms
 
         # The directory: 0755 and every parent traversable, so postfix and dovecot users get in.
         base = tempfile.gettempdir()
@@ -357,7 +360,8 @@ class Lab:
         _write(self.dovecot_conf, template.format(
             base_dir=run_dir, state_dir=os.path.join(self.dovecot_dir, "state"),
             log_path=self.dovecot_log, lua_file=self.lua_file, users_file=self.users_file,
-            special=" ".join(SPECIAL_USERS), extra=extra_dovecot_conf), 0o644)
+            special=" ".join(SPECIAL_USERS), mechanisms=self.auth_mechanisms,
+            extra=extra_dovecot_conf), 0o644)
 
         # TLS: a self-signed certificate for smtpd.
         tls_dir = os.path.join(d, "tls")
@@ -963,7 +967,7 @@ log_path = {log_path}
 ssl = no
 # disable_plaintext_auth keeps its default (yes): verified, it does not stop the auth server
 # from accepting cleartext PLAIN/LOGIN from Postfix without `secured` (login processes enforce it).
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 auth_verbose = yes
 # Answer failures at once (production: 2s delay and the anvil penalty, up to 15s per IP).
 auth_failure_delay = 0
@@ -1002,7 +1006,7 @@ log_path = {log_path}
 ssl = no
 # auth_allow_cleartext (2.3's disable_plaintext_auth) keeps its default (no): verified, the auth
 # server still accepts PLAIN/LOGIN from Postfix without `secured` (login processes enforce it).
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 auth_verbose = yes
 # Answer failures at once (production: 2s delay and the anvil penalty, up to 15s per IP).
 auth_failure_delay = 0
