@@ -19,7 +19,13 @@
 /*	defaults to PLAIN and LOGIN when nothing is known.
 /*
 /*	When the connection is lost every request in flight is handed
-/*	back through callbacks->lost: the caller answers for it.
+/*	back through callbacks->lost: the caller answers for it. Those
+/*	callbacks may submit new requests (an answer lets waiting
+/*	attempts go ahead); while the lost requests are handed back,
+/*	upstream_auth() refuses, so that no request is answered as lost
+/*	and then sent to the next connection. A request forgotten with
+/*	upstream_cancel() before the handshake is DONE leaves the
+/*	queue too: an answered request is never sent afterwards.
 /*--*/
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +63,7 @@ static struct {
 	struct buf	 mechs;		/* offered to Postfix */
 	struct buf	 new_mechs;	/* being received */
 	struct buf	 queued;	/* lines waiting for DONE */
+	int		 failing;	/* up_fail_all() runs */
 } up;
 
 static void up_connect(void);
@@ -123,14 +130,19 @@ up_save_mechs(void)
 	}
 }
 
-/* up_fail_all - every request in flight gets no answer */
+/*
+ * up_fail_all - every request in flight gets no answer; what the callbacks
+ * submit meanwhile is refused (see upstream_auth)
+ */
 static void
 up_fail_all(const char *why)
 {
 	void *req;
 
+	up.failing++;
 	while ((req = idmap_pop(&up.reqs)) != NULL)
 		up.cb->lost(req, why);
+	up.failing--;
 }
 
 static void up_retry(struct ev_timer *);
@@ -381,6 +393,10 @@ upstream_auth(void *req, const char *mech, const char *params,
 	struct buf line;
 	unsigned id;
 
+	if (up.failing) {	/* it would be failed too, or sent unanswered */
+		*err = "connection to Dovecot lost";
+		return 0;
+	}
 	if (up.state == UP_DOWN)
 		up_connect();
 	if (up.state == UP_DOWN) {
@@ -413,7 +429,33 @@ upstream_cont(unsigned id, const char *data)
 	buf_free(&line);
 }
 
-/* upstream_cancel - forget a request; Dovecot is told when reachable */
+/* up_unqueue - drop a request's lines from the queue (wiped) */
+static void
+up_unqueue(unsigned id)
+{
+	const char *p, *end, *nl, *tab;
+	struct buf keep;
+	char tag[16];
+	size_t n;
+
+	n = (size_t)snprintf(tag, sizeof(tag), "\t%u\t", id);
+	buf_init(&keep);
+	for (p = up.queued.data, end = p + up.queued.len; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end - 1;
+		tab = memchr(p, '\t', (size_t)(nl - p));
+		if (tab && (size_t)(nl - tab) >= n && memcmp(tab, tag, n) == 0)
+			continue;
+		buf_append(&keep, p, (size_t)(nl + 1 - p));
+	}
+	buf_free(&up.queued);
+	up.queued = keep;
+}
+
+/*
+ * upstream_cancel - forget a request; Dovecot is told when reachable, and
+ * what still waits for the handshake is never sent
+ */
 void
 upstream_cancel(unsigned id)
 {
@@ -421,6 +463,8 @@ upstream_cancel(unsigned id)
 
 	if (idmap_del(&up.reqs, id) == NULL)
 		return;
+	if (up.state != UP_READY && up.queued.len)
+		up_unqueue(id);
 	if (up.state == UP_READY) {
 		snprintf(line, sizeof(line), "CANCEL\t%u\n", id);
 		conn_puts(up.c, line);

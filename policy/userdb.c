@@ -10,7 +10,10 @@
 /*	password (USER). The connection is opened on demand and kept;
 /*	when it is lost, pending lookups end as USERDB_FAIL, which the
 /*	gate reports as bad-credentials. Lookups never delay an answer
-/*	beyond the gate's own deadline: the gate cancels them.
+/*	beyond the gate's own deadline: the gate cancels them. While
+/*	the pending lookups of a lost connection are handed back, the
+/*	callbacks may ask for new ones: those are refused, so that no
+/*	lookup is both answered as failed and sent afterwards.
 /*--*/
 #include <pwd.h>
 #include <stdio.h>
@@ -36,6 +39,7 @@ static struct {
 	void		(*done)(void *, enum userdb_reply_kind);
 	int		 warned;
 	int		 fail_warned;	/* on this connection */
+	int		 failing;	/* udb_fail_all() runs */
 } udb;
 
 /* udb_free_conn - deferred release */
@@ -46,18 +50,27 @@ udb_free_conn(void *p)
 	free(p);
 }
 
+/* udb_fail_all - every pending lookup fails; new ones are refused meanwhile */
+static void
+udb_fail_all(void)
+{
+	void *req;
+
+	udb.failing++;
+	while ((req = idmap_pop(&udb.reqs)) != NULL)
+		udb.done(req, USERDB_FAIL);
+	udb.failing--;
+}
+
 /* udb_closed - fail pending lookups */
 static void
 udb_closed(struct conn *c, const char *why)
 {
-	void *req;
-
 	msg_warn("userdb_upstream: connection lost: %s", why);
 	conn_close(c);
 	ev_defer_free(udb_free_conn, c);
 	udb.c = NULL;
-	while ((req = idmap_pop(&udb.reqs)) != NULL)
-		udb.done(req, USERDB_FAIL);
+	udb_fail_all();
 }
 
 /* udb_user_name - the name of uid for dovecot.conf, never an invented one */
@@ -195,7 +208,8 @@ userdb_lookup(void *req, const char *user)
 	struct buf line;
 	unsigned id;
 
-	if (!userdb_enabled() || (udb.c == NULL && udb_connect() < 0))
+	if (!userdb_enabled() || udb.failing ||
+	    (udb.c == NULL && udb_connect() < 0))
 		return 0;
 	if ((id = udb.next_id++) == 0)
 		id = udb.next_id++;
@@ -222,10 +236,7 @@ userdb_cancel(unsigned id)
 void
 userdb_shutdown(void)
 {
-	void *req;
-
-	while ((req = idmap_pop(&udb.reqs)) != NULL)
-		udb.done(req, USERDB_FAIL);
+	udb_fail_all();
 	if (udb.c) {
 		conn_close(udb.c);
 		ev_defer_free(udb_free_conn, udb.c);

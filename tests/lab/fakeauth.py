@@ -17,7 +17,8 @@ A request whose password is in FakeAuth.hold is never answered, whatever its use
 AUTH line is also kept in FakeAuth.auths as (connection number, id, user, password), so that a
 test can tell which request reached "Dovecot" and on which connection. hang_up() shuts down
 every connection at once (Dovecot's auth process going away with requests in flight); with
-listen=False it also stops accepting, so that reconnecting fails.
+listen=False it also stops accepting, so that reconnecting fails. handshake_delay (seconds) holds
+back the handshake of new connections (a Dovecot slow to start).
 
 Mechanisms CRAM-MD5 and DIGEST-MD5 (a challenge of 300 base64 bytes) are answered with a
 challenge and then OK user=cram-user.
@@ -31,6 +32,7 @@ import base64
 import os
 import socket
 import threading
+import time
 
 
 class FakeAuth:
@@ -42,6 +44,7 @@ class FakeAuth:
         self.requests = []          # (mech, user) seen
         self.auths = []             # (connection number, id, user, password) of PLAIN
         self.hold = set()           # passwords never answered
+        self.handshake_delay = 0
         self.connections = 0
         if os.path.exists(path):
             os.unlink(path)
@@ -91,6 +94,8 @@ class FakeAuth:
     def _hello(self, c):
         if self.handshake == "never":
             return
+        if self.handshake_delay:
+            time.sleep(self.handshake_delay)
         version = "2" if self.handshake == "version2" else "1"
         minor = "3" if self.handshake == "dovecot24" else "2"
         out = "VERSION\t%s\t%s\n" % (version, minor)

@@ -268,5 +268,33 @@ def answered_request_is_never_sent_after_a_hangup():
             cl.close()
 
 
+@suite.test
+def cancelled_before_the_handshake_is_never_sent():
+    # Dovecot hangs up and is slow to greet the gate when it reconnects: a request queued for
+    # the handshake, then cancelled, must leave the queue with its password.
+    with lab() as (fake, gate):
+        still_serves(gate, fake)
+        fake.handshake_delay = 1.5
+        c = GateClient(gate.socket)
+        c.send(auth_line(1, "PLAIN", resp=plain("hangup", "pw-c")))
+        assert c.closed(timeout=3)
+        c.close()
+        wait_for(lambda: fake.connections >= 2, what="the reconnection")
+        d = GateClient(gate.socket)
+        d.send(auth_line(1, "PLAIN", resp=plain("ok-d", "pw-d")))
+        time.sleep(0.2)
+        gate.sync()
+        d.send("CANCEL\t1\n")
+        time.sleep(0.2)
+        gate.sync()
+        fake.handshake_delay = 0
+        time.sleep(1.6)                   # the handshake is done
+        still_serves(gate, fake)
+        assert "pw-d" not in passwords_sent(fake), fake.auths
+        evs = one_line_each(gate, lambda e: e.get("user") == "ok-d", 1)
+        assert evs[0]["result"] == "abort", evs[0]["_line"]
+        d.close()
+
+
 if __name__ == "__main__":
     suite.run()
