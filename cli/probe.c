@@ -5,7 +5,7 @@
 /*	authguard probe: a user's submission session, from the outside, explained
 /* SYNOPSIS
 /*	authguard [--json] probe HOST[:PORT] --user USER [--tls starttls|implicit|none]
-/*		[--mech plain|login] [--timeout SECONDS]
+/*		[--mech plain|login] [--timeout SECONDS] [--ca FILE] [--insecure]
 /* DESCRIPTION
 /*	What "openssl s_client -starttls smtp" is used for by hand: connect,
 /*	EHLO, STARTTLS (587, 25) or TLS from the first byte (465), the
@@ -13,7 +13,13 @@
 /*	after TLS, then AUTH, and what the answer means (lib/smtpreply.c).
 /*	The password comes from AUTHGUARD_PASSWORD or is asked on the
 /*	terminal without echo; it is never printed (the transcript shows
-/*	"<credentials hidden>") and is wiped after use.
+/*	"<credentials hidden>"), and every copy of it (the environment's,
+/*	the AUTH line) is wiped after use. Core dumps are off.
+/*
+/*	The server's certificate is verified (the system's CAs, or --ca
+/*	FILE; the name or address given must match it): when it is not
+/*	trusted, the probe stops after the handshake and sends no
+/*	credentials. --insecure skips the check, with a warning.
 /*
 /*	Exit status: 0 authenticated; 1 AUTH refused (5xx); 2 usage;
 /*	3 no connection, or the server broke the dialog; 4 TLS could not be
@@ -31,6 +37,7 @@
 #include <sys/types.h>
 #include <termios.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -42,6 +49,7 @@
 #include "buf.h"
 #include "cause.h"
 #include "cli.h"
+#include "daemon.h"
 #include "logline.h"
 #include "sasl.h"
 #include "smtpreply.h"
@@ -56,7 +64,10 @@ enum probe_exit {
 
 struct probe {
 	const char *host, *port, *user, *tls, *mech;
+	const char *ca;			/* NULL: the system's CAs */
 	int	 timeout, json;
+	int	 insecure;		/* --insecure: no certificate check */
+	int	 untrusted;		/* the handshake failed on it */
 	int	 fd;
 	SSL_CTX	*ctx;
 	SSL	*ssl;
@@ -164,9 +175,12 @@ static int
 p_cmd(struct probe *p, const char *cmd, struct smtp_reply *r)
 {
 	char line[PROBE_LINE_MAX];
+	int rc;
 
 	snprintf(line, sizeof(line), "%s\r\n", cmd);
-	if (p_write(p, line, strlen(line)) < 0)
+	rc = p_write(p, line, strlen(line));
+	wipe(line, sizeof(line));	/* it may be an AUTH line */
+	if (rc < 0)
 		return -1;
 	return p_reply(p, r);
 }
@@ -230,6 +244,38 @@ p_connect(struct probe *p)
 	return p->fd = fd;
 }
 
+/*
+ * p_tls_setup - the context and connection: verify against the system's
+ * CAs or --ca, the host name (or address) given; -1 if --ca is unusable
+ */
+static int
+p_tls_setup(struct probe *p)
+{
+	unsigned char addr[16];
+	char buf[1024];
+	int ip = inet_pton(AF_INET, p->host, addr) == 1 ||
+	    inet_pton(AF_INET6, p->host, addr) == 1;
+
+	p->ctx = SSL_CTX_new(TLS_client_method());
+	if (p->ca ? SSL_CTX_load_verify_locations(p->ctx, p->ca, NULL) != 1 :
+	    SSL_CTX_set_default_verify_paths(p->ctx) != 1) {
+		ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
+		field(p, "tls", buf);
+		return -1;
+	}
+	SSL_CTX_set_verify(p->ctx, p->insecure ? SSL_VERIFY_NONE :
+	    SSL_VERIFY_PEER, NULL);
+	p->ssl = SSL_new(p->ctx);
+	SSL_set_fd(p->ssl, p->fd);
+	if (ip)
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(p->ssl), p->host);
+	else {
+		SSL_set_tlsext_host_name(p->ssl, p->host);
+		SSL_set1_host(p->ssl, p->host);
+	}
+	return 0;
+}
+
 /* p_tls - handshake; report version, cipher and certificate */
 static int
 p_tls(struct probe *p)
@@ -238,16 +284,14 @@ p_tls(struct probe *p)
 	X509 *cert;
 	long v;
 
-	p->ctx = SSL_CTX_new(TLS_client_method());
-	SSL_CTX_set_default_verify_paths(p->ctx);
-	SSL_CTX_set_verify(p->ctx, SSL_VERIFY_NONE, NULL);
-	p->ssl = SSL_new(p->ctx);
-	SSL_set_fd(p->ssl, p->fd);
-	SSL_set_tlsext_host_name(p->ssl, p->host);
-	SSL_set1_host(p->ssl, p->host);
+	if (p_tls_setup(p) < 0)
+		return -1;
 	if (SSL_connect(p->ssl) != 1) {
+		v = SSL_get_verify_result(p->ssl);
 		ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
 		field(p, "tls", buf);
+		if ((p->untrusted = v != X509_V_OK))
+			field(p, "verify", X509_verify_cert_error_string(v));
 		SSL_free(p->ssl);
 		p->ssl = NULL;
 		return -1;
@@ -266,6 +310,11 @@ p_tls(struct probe *p)
 	v = SSL_get_verify_result(p->ssl);
 	field(p, "verify", v == X509_V_OK ? "ok: trusted, and the name matches" :
 	    X509_verify_cert_error_string(v));
+	if (v != X509_V_OK && !p->insecure)
+		return -1;	/* never reached: SSL_VERIFY_PEER failed it */
+	if (v != X509_V_OK)
+		field(p, "tls warning", "the certificate is not verified "
+		    "(--insecure): the credentials go to whoever answered");
 	return 0;
 }
 
@@ -275,13 +324,17 @@ password(void)
 {
 	struct termios old, quiet;
 	char line[1024], *nl;
-	const char *env = getenv("AUTHGUARD_PASSWORD");
+	char *env = getenv("AUTHGUARD_PASSWORD");
 	FILE *tty;
 
-	if (env)
-		return xstrdup(env);
+	if (env) {
+		nl = xstrdup(env);
+		wipe(env, strlen(env));	/* the environment's copy */
+		return nl;
+	}
 	if ((tty = fopen("/dev/tty", "r+")) == NULL)
 		return NULL;
+	setvbuf(tty, NULL, _IONBF, 0);	/* no copy in a stdio buffer */
 	fputs("Password: ", tty);
 	fflush(tty);
 	tcgetattr(fileno(tty), &old);
@@ -398,6 +451,16 @@ greet(struct probe *p, struct smtp_reply *r, const char *label)
 	return p_cmd(p, "EHLO probe.authguard.invalid", r) < 0 ? -1 : 0;
 }
 
+/* tls_failed - the result when TLS did not start: no credentials sent */
+static const char *
+tls_failed(const struct probe *p)
+{
+	return p->untrusted ?
+	    "the server's certificate is not trusted: no credentials sent "
+	    "(--ca FILE, or --insecure to skip the check)" :
+	    "TLS handshake failed";
+}
+
 /* session - the dialog up to the final AUTH reply */
 static int
 session(struct probe *p, struct smtp_reply *r)
@@ -406,7 +469,7 @@ session(struct probe *p, struct smtp_reply *r)
 	char *pass;
 
 	if (implicit && p_tls(p) < 0)
-		return finish(p, PX_TLS, "TLS handshake failed");
+		return finish(p, PX_TLS, tls_failed(p));
 	if ((rc = greet(p, r, "banner")) != 0)
 		return rc < 0 ? finish(p, PX_CONNECT, "the server closed or "
 		    "broke the dialog") : outcome(p, r, "refused at connect");
@@ -423,7 +486,7 @@ session(struct probe *p, struct smtp_reply *r)
 			return r->code ? outcome(p, r, "starttls reply") :
 			    finish(p, PX_CONNECT, "no answer to STARTTLS");
 		if (p_tls(p) < 0)
-			return finish(p, PX_TLS, "TLS handshake failed");
+			return finish(p, PX_TLS, tls_failed(p));
 		if (greet(p, r, "ehlo") < 0)
 			return finish(p, PX_CONNECT, "no answer to EHLO");
 	}
@@ -474,9 +537,17 @@ probe_args(struct probe *p, int argc, char **argv)
 	p->tls = strcmp(p->port, "465") == 0 ? "implicit" : "starttls";
 	p->mech = "plain";
 	p->timeout = 15;
-	for (i = 1; i + 1 < argc; i += 2) {
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--insecure") == 0) {
+			p->insecure = 1;
+			continue;
+		}
+		if (i + 1 >= argc)
+			return -1;
 		if (strcmp(argv[i], "--user") == 0)
 			p->user = argv[i + 1];
+		else if (strcmp(argv[i], "--ca") == 0)
+			p->ca = argv[i + 1];
 		else if (strcmp(argv[i], "--tls") == 0)
 			p->tls = argv[i + 1];
 		else if (strcmp(argv[i], "--mech") == 0)
@@ -485,6 +556,7 @@ probe_args(struct probe *p, int argc, char **argv)
 			p->timeout = atoi(argv[i + 1]);
 		else
 			return -1;
+		i++;
 	}
 	if (i != argc || p->user == NULL || p->timeout <= 0 ||
 	    (strcmp(p->tls, "starttls") && strcmp(p->tls, "implicit") &&
@@ -503,6 +575,7 @@ cli_probe(int argc, char **argv, int json)
 	char where[400];
 	int rc;
 
+	daemon_no_core_dumps();		/* a password will be in memory */
 	memset(&p, 0, sizeof(p));
 	p.json = json;
 	p.first = 1;
@@ -510,9 +583,12 @@ cli_probe(int argc, char **argv, int json)
 	if (probe_args(&p, argc, argv) < 0) {
 		fprintf(stderr, "usage: authguard probe HOST[:PORT] --user USER "
 		    "[--tls starttls|implicit|none] [--mech plain|login] "
-		    "[--timeout SECONDS]\n");
+		    "[--timeout SECONDS] [--ca FILE] [--insecure]\n");
 		return PX_USAGE;
 	}
+	if (p.insecure)
+		fprintf(stderr, "authguard probe: warning: --insecure: the "
+		    "server's certificate is not verified\n");
 	buf_init(&p.out);
 	smtp_reply_init(&r);
 	snprintf(where, sizeof(where), "%s port %s (%s)", p.host, p.port,

@@ -2,7 +2,8 @@
 """Faults and hostile input against authguard-policyd behind real Postfix and Dovecot: thousands
 of idle connections, 10 MiB lines on every socket, a state directory that is full and then
 read-only, a truncated state file, the daemon killed while Postfix sessions are open, and user
-names built to break log lines.  Each test asserts that nothing is lost and that service goes on."""
+names built to break log lines.  Each test asserts that nothing is lost and that service goes on.
+authguard probe sends no credentials to a server whose certificate it cannot verify."""
 
 import json
 import re
@@ -59,7 +60,27 @@ def setup():
                    check=True)
     S["gate"] = Gate(S["lab"], d, policy_listen="unix:" + S["policy"], state_dir=S["state"],
                      account_fail_limit="3/10m", guessing_threshold="255").start()
+    lab_ca(S["lab"], d)
     S["lab"].start_postfix()
+
+
+def lab_ca(lab, d):
+    """Postfix's certificate, signed by a CA of this test (for 127.0.0.1 and lab.example.test),
+    in place of the lab's self-signed one."""
+    ca_key, ca = os.path.join(d, "ca.key"), os.path.join(d, "ca.pem")
+    csr, ext = os.path.join(d, "smtpd.csr"), os.path.join(d, "smtpd.ext")
+    run = lambda *a: subprocess.run(["openssl"] + list(a), check=True, capture_output=True,
+                                    stdin=subprocess.DEVNULL)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+        "/CN=authguard test CA", "-keyout", ca_key, "-out", ca)
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=lab.example.test", "-keyout",
+        lab.tls_key, "-out", csr)
+    with open(ext, "w") as f:
+        f.write("subjectAltName = DNS:lab.example.test, IP:127.0.0.1\n")
+    run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-days", "2",
+        "-extfile", ext, "-out", lab.tls_cert)
+    os.chmod(lab.tls_key, 0o600)
+    S["ca"] = ca
 
 
 def teardown():
@@ -443,6 +464,45 @@ def hostile_policy_attributes_stay_one_escaped_line():
         assert not any(ch in l for ch in "\r\x1b\x7f\x00\t"), repr(l[:200])
         ev = parse_logfmt(l[l.index(" event=") + 1:])
         assert ev.get("ref") and ev.get("action"), l[:300]
+
+
+def probe(*extra, host="127.0.0.1"):
+    p = subprocess.run([os.path.join(gatelab.BUILD, "authguard"), "--json", "probe",
+                        "%s:%d" % (host, S["lab"].submission_port), "--user", ALICE] +
+                       list(extra), capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, AUTHGUARD_PASSWORD=ALICE_PW))
+    out = json.loads(p.stdout)
+    assert out["exit"] == str(p.returncode), out
+    return p.returncode, out, p.stderr
+
+
+@suite.test
+def probe_sends_no_credentials_to_an_unverified_server():
+    """Postfix's certificate is signed by a CA the system does not know: authguard probe stops
+    after the handshake (exit 4), and neither Postfix nor the gate sees an AUTH. With that CA
+    (--ca) it logs in; with a name the certificate does not carry it stops again; --insecure
+    logs in with a warning."""
+    g, lab = S["gate"], S["lab"]
+    for extra, host in (((), "127.0.0.1"), (("--ca", S["ca"]), "localhost")):
+        mark, gmark = lab.log_mark(lab.maillog), len(g.log_text())
+        rc, out, _ = probe(*extra, host=host)
+        assert rc == 4 and "no credentials sent" in out["result"], out
+        assert out["verify"] in ("unable to get local issuer certificate",
+                                 "Hostname mismatch", "hostname mismatch"), out
+        assert "auth after TLS" not in out and "auth reply" not in out, out
+        lab.wait_log(lab.maillog, "disconnect from", since=mark, timeout=10)
+        with open(lab.maillog, "rb") as f:
+            log = f.read()[mark:].decode("utf-8", "replace")
+        assert "auth=" not in log and "sasl_" not in log, log
+        g.sync()
+        assert " event=auth " not in g.log_text()[gmark:], g.log_text()[gmark:]
+    rc, out, err = probe("--ca", S["ca"])
+    assert rc == 0 and out["verify"] == "ok: trusted, and the name matches", out
+    assert "tls warning" not in out and "warning" not in err, (out, err)
+    rc, out, err = probe("--insecure")
+    assert rc == 0 and out["result"] == "authenticated", out
+    assert out["verify"] == "unable to get local issuer certificate", out
+    assert "not verified" in out["tls warning"] and "--insecure" in err, (out, err)
 
 
 if __name__ == "__main__":
