@@ -52,13 +52,13 @@ LDLIBS	= $(PKG_LIBS)
 LIB_SRC	= lib/util.c lib/buf.c lib/msg.c lib/logline.c lib/linereader.c \
 	  lib/base64.c lib/sasl.c lib/authproto.c lib/cause.c lib/netaddr.c \
 	  lib/ref.c lib/accounts.c lib/config.c lib/idmap.c lib/limits.c lib/fingerprint.c lib/history.c lib/state.c lib/policyproto.c lib/submission.c \
-	  lib/authres.c lib/ctlclient.c lib/daemon.c lib/doctor.c lib/smtpreply.c lib/logscan.c lib/tally.c lib/backend.c
+	  lib/authres.c lib/ctlclient.c lib/daemon.c lib/doctor.c lib/smtpreply.c lib/logscan.c lib/tally.c lib/backend.c lib/keyedhash.c lib/saslpeek.c
 POLICY_SRC = policy/main.c policy/event.c policy/conn.c policy/gate.c \
 	  policy/upstream.c policy/userdb.c policy/attempt.c policy/enforce.c policy/store.c policy/session.c policy/policy.c policy/control.c policy/metrics.c policy/redis.c policy/shared.c
 UNIT_SRC = tests/unit/unit.c tests/unit/test_codecs.c tests/unit/test_config.c \
 	  tests/unit/test_misc.c tests/unit/test_limits.c tests/unit/test_policy.c \
 	  tests/unit/test_milter.c tests/unit/test_event.c tests/unit/test_authproto24.c \
-	  tests/unit/test_toolbox.c
+	  tests/unit/test_toolbox.c tests/unit/test_saslpeek.c
 
 LIB_OBJ	= $(LIB_SRC:%.c=$(BUILD)/%.o)
 POLICY_OBJ = $(POLICY_SRC:%.c=$(BUILD)/%.o)
@@ -73,9 +73,12 @@ CLI_OBJ	= $(CLI_SRC:%.c=$(BUILD)/%.o)
 PROGS	= $(BUILD)/authguard-policyd $(BUILD)/authguard-milter $(BUILD)/authguard
 # Each fuzz target, linked without libFuzzer, replays tests/fuzz/corpus/<name>
 # (seeds and former crashes) in make check and make check-asan.
-FUZZ_TARGETS = authproto sasl config logline policy milter doctor smtpreply logscan
+FUZZ_TARGETS = authproto sasl config logline policy milter doctor smtpreply logscan saslpeek
 FUZZ_REPLAY = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
-TESTS	= $(BUILD)/unit-tests $(FUZZ_REPLAY)
+# The deterministic simulation of authguard-policyd (tests/sim/sim.c): the
+# daemon's objects without main(), its schedules in tests/fuzz/corpus/sim.
+SIM_OBJ	= $(filter-out $(BUILD)/policy/main.o,$(POLICY_OBJ))
+TESTS	= $(BUILD)/unit-tests $(FUZZ_REPLAY) $(BUILD)/fuzz/replay_sim
 
 all: $(PROGS) $(TESTS)
 
@@ -112,6 +115,12 @@ $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libauth
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< tests/fuzz/replay.c \
 	    $(BUILD)/libauthguard.a $(LDLIBS)
+
+$(BUILD)/fuzz/replay_sim: tests/sim/sim.c tests/fuzz/replay.c $(SIM_OBJ) \
+	    $(BUILD)/libauthguard.a $(wildcard lib/*.h policy/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -iquote policy -o $@ tests/sim/sim.c tests/fuzz/replay.c \
+	    $(SIM_OBJ) $(BUILD)/libauthguard.a $(REDIS_LIBS) $(LDLIBS)
 
 $(BUILD)/policyload: bench/policyload.c bench/loadstat.h
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-comment -o $@ $<
@@ -153,11 +162,21 @@ FUZZ_SECONDS ?= 10
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Wno-comment -iquote lib $(PKG_CFLAGS) \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-fuzz-build: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
+fuzz-build: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%) build-fuzz/fuzz_sim
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(wildcard lib/*.h)
 	@mkdir -p build-fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+build-fuzz/fuzz_sim: tests/sim/sim.c $(LIB_SRC) $(filter-out policy/main.c,$(POLICY_SRC)) \
+	    $(wildcard lib/*.h policy/*.h) policy/shared.lua
+	@mkdir -p build-fuzz/policy
+	{ echo 'static const char shared_lua[] ='; \
+	  sed 's/\\/\\\\/g; s/"/\\"/g; s/^/"/; s/$$/\\n"/' policy/shared.lua; echo ';'; } \
+	    >build-fuzz/policy/shared_lua.h
+	clang $(FUZZ_CFLAGS) $(REDIS_TLS_CFLAGS) -iquote policy -iquote build-fuzz/policy \
+	    -o $@ tests/sim/sim.c $(LIB_SRC) $(filter-out policy/main.c,$(POLICY_SRC)) \
+	    $(REDIS_LIBS) $(LDLIBS)
 
 fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \

@@ -33,6 +33,7 @@ static const char *msg_name = "authguard";
 static long msg_pid;		/* getpid() is a system call: asked once */
 static int msg_stderr = 1;
 static int msg_batch;		/* stderr fully buffered, flushed by msg_flush */
+static void (*msg_sink)(int, const char *, const char *);
 
 /* msg_open - choose the destination */
 void
@@ -89,12 +90,23 @@ msg_stamp(time_t sec)
 	return stamp;
 }
 
+/* msg_set_sink - every line goes to fn instead (a test reads them) */
+void
+msg_set_sink(void (*fn)(int, const char *, const char *))
+{
+	msg_sink = fn;
+}
+
 /* msg_emit - write one line at a syslog priority */
 static void
 msg_emit(int pri, const char *level, const char *text)
 {
 	struct timeval tv;
 
+	if (msg_sink) {
+		msg_sink(pri, level, text);
+		return;
+	}
 	if (!msg_stderr) {
 		if (level)
 			syslog(pri, "%s: %s", level, text);

@@ -20,6 +20,7 @@ char	*msg_printable(char *);
 void	msg_batch_stderr(void);
 void	msg_reopen(void);
 void	msg_flush(void);
+void	msg_set_sink(void (*)(int, const char *, const char *));
 
 extern int msg_verbose;
 

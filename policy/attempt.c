@@ -22,6 +22,8 @@
 #include "msg.h"
 #include "util.h"
 
+static unsigned long attempt_nlive;	/* begun, not yet freed */
+
 /* attempt_init - a new attempt with a fresh ref */
 void
 attempt_init(struct attempt *a, const char *mech, const char *ip, int tls,
@@ -37,6 +39,14 @@ attempt_init(struct attempt *a, const char *mech, const char *ip, int tls,
 	a->tls = tls;
 	a->smtpd_pid = pid;
 	a->started = now;
+	attempt_nlive++;
+}
+
+/* attempt_live - attempts begun and not yet freed */
+unsigned long
+attempt_live(void)
+{
+	return attempt_nlive;
 }
 
 /* attempt_set_user - record the user name */
@@ -64,11 +74,16 @@ attempt_result_name(enum attempt_result r)
 
 /* attempt_log - the one line for this attempt */
 void
-attempt_log(const struct attempt *a, enum log_format fmt, uint64_t now)
+attempt_log(struct attempt *a, enum log_format fmt, uint64_t now)
 {
 	struct logline l;
 	int failed = a->result == ATTEMPT_FAIL;
 
+	if (a->logged++) {
+		msg_warn("bug: a second log line for attempt ref=%s "
+		    "suppressed", a->ref);
+		return;
+	}
 	logline_begin(&l, fmt);
 	logline_str(&l, "event", "auth");
 	logline_str(&l, "ref", a->ref);
@@ -89,10 +104,14 @@ attempt_log(const struct attempt *a, enum log_format fmt, uint64_t now)
 	logline_free(&l);
 }
 
-/* attempt_free - release */
+/* attempt_free - release; every attempt ends in exactly one line */
 void
 attempt_free(struct attempt *a)
 {
+	if (!a->logged)
+		msg_warn("bug: attempt ref=%s ended without its log line",
+		    a->ref);
+	attempt_nlive--;
 	free(a->user);
 	free(a->detail);
 	a->user = a->detail = NULL;

@@ -28,13 +28,15 @@ struct attempt {
 	uint64_t	 started;	/* ms, monotonic */
 	char		*detail;	/* why, in more words: decode error,
 					 * Dovecot's reason */
+	int		 logged;	/* its one line was written */
 };
 
 void	attempt_init(struct attempt *, const char *, const char *, int, pid_t,
 	    uint64_t);
 void	attempt_set_user(struct attempt *, const char *);
 void	attempt_set_detail(struct attempt *, const char *);
-void	attempt_log(const struct attempt *, enum log_format, uint64_t);
+void	attempt_log(struct attempt *, enum log_format, uint64_t);
 void	attempt_free(struct attempt *);
+unsigned long attempt_live(void);
 
 #endif

@@ -58,13 +58,16 @@ ev_init(void)
 		ev_clock = now_ms();
 }
 
-/* ev_clock_virtual - from now on the clock moves only by ev_advance() */
+/*
+ * ev_clock_virtual - from now on the clock moves only by ev_advance(); it
+ * reads start_ms, and the wall clock wall_s seconds
+ */
 void
-ev_clock_virtual(uint64_t start_ms)
+ev_clock_virtual(uint64_t start_ms, uint32_t wall_s)
 {
 	ev_virtual = 1;
 	ev_clock = start_ms;
-	ev_wall_offset = (int64_t)time(NULL) * 1000 - (int64_t)start_ms;
+	ev_wall_offset = (int64_t)wall_s * 1000 - (int64_t)start_ms;
 }
 
 /* ev_advance - move the virtual clock forward */

@@ -40,7 +40,7 @@ uint64_t ev_now(void);
 void	 ev_run(volatile sig_atomic_t *);
 int	 ev_once(int);
 int64_t	 ev_next_timer(void);
-void	 ev_clock_virtual(uint64_t);
+void	 ev_clock_virtual(uint64_t, uint32_t);
 void	 ev_advance(uint64_t);
 uint32_t ev_wall(void);
 void	 ev_shutdown(void);

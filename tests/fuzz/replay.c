@@ -4,7 +4,7 @@
 /* SUMMARY
 /*	run a fuzz target over saved inputs, without libFuzzer
 /* SYNOPSIS
-/*	replay_TARGET DIRECTORY...
+/*	replay_TARGET DIRECTORY|FILE...
 /* DESCRIPTION
 /*	Linked with one tests/fuzz/fuzz_TARGET.c, this feeds every file of
 /*	each DIRECTORY to LLVMFuzzerTestOneInput(), once, and prints one
@@ -15,6 +15,7 @@
 /*	A crash or a sanitizer report ends the process: the suite fails.
 /*--*/
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,7 @@ replay_dir(const char *dir)
 	int n = 0, len;
 
 	if ((d = opendir(dir)) == NULL)
-		return -1;
+		return errno == ENOTDIR && replay_file(dir) == 0 ? 1 : -1;
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -83,7 +84,7 @@ main(int argc, char **argv)
 	int i, n, total = 0;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s DIRECTORY...\n", name);
+		fprintf(stderr, "usage: %s DIRECTORY|FILE...\n", name);
 		return 2;
 	}
 	for (i = 1; i < argc; i++) {
