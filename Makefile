@@ -78,7 +78,8 @@ FUZZ_REPLAY = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 # The deterministic simulation of authguard-policyd (tests/sim/sim.c): the
 # daemon's objects without main(), its schedules in tests/fuzz/corpus/sim.
 SIM_OBJ	= $(filter-out $(BUILD)/policy/main.o,$(POLICY_OBJ))
-TESTS	= $(BUILD)/unit-tests $(FUZZ_REPLAY) $(BUILD)/fuzz/replay_sim
+SIM_TESTS = $(wildcard tests/sim/test_*.c)
+TESTS	= $(BUILD)/unit-tests $(FUZZ_REPLAY) $(BUILD)/fuzz/replay_sim $(BUILD)/sim-tests
 
 all: $(PROGS) $(TESTS)
 
@@ -116,11 +117,18 @@ $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libauth
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< tests/fuzz/replay.c \
 	    $(BUILD)/libauthguard.a $(LDLIBS)
 
-$(BUILD)/fuzz/replay_sim: tests/sim/sim.c tests/fuzz/replay.c $(SIM_OBJ) \
-	    $(BUILD)/libauthguard.a $(wildcard lib/*.h policy/*.h)
+$(BUILD)/fuzz/replay_sim: tests/sim/fuzz_sim.c tests/sim/sim.c tests/sim/sim.h \
+	    tests/fuzz/replay.c $(SIM_OBJ) $(BUILD)/libauthguard.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -iquote policy -o $@ tests/sim/sim.c tests/fuzz/replay.c \
-	    $(SIM_OBJ) $(BUILD)/libauthguard.a $(REDIS_LIBS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -iquote policy -o $@ tests/sim/fuzz_sim.c tests/sim/sim.c \
+	    tests/fuzz/replay.c $(SIM_OBJ) $(BUILD)/libauthguard.a $(REDIS_LIBS) $(LDLIBS)
+
+# The gate, enforce, upstream, userdb and control, tested on the simulation.
+$(BUILD)/sim-tests: tests/sim/sim.c tests/sim/sim.h $(SIM_TESTS) tests/unit/unit.c \
+	    tests/unit/unit.h $(SIM_OBJ) $(BUILD)/libauthguard.a
+	$(CC) $(ALL_CFLAGS) -iquote policy -iquote tests/unit -iquote tests/sim -o $@ \
+	    tests/sim/sim.c $(SIM_TESTS) tests/unit/unit.c $(SIM_OBJ) \
+	    $(BUILD)/libauthguard.a $(REDIS_LIBS) $(LDLIBS)
 
 $(BUILD)/policyload: bench/policyload.c bench/loadstat.h
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-comment -o $@ $<
@@ -168,14 +176,15 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(wildcard lib/*.h)
 	@mkdir -p build-fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
 
-build-fuzz/fuzz_sim: tests/sim/sim.c $(LIB_SRC) $(filter-out policy/main.c,$(POLICY_SRC)) \
+build-fuzz/fuzz_sim: tests/sim/fuzz_sim.c tests/sim/sim.c tests/sim/sim.h $(LIB_SRC) $(filter-out policy/main.c,$(POLICY_SRC)) \
 	    $(wildcard lib/*.h policy/*.h) policy/shared.lua
 	@mkdir -p build-fuzz/policy
 	{ echo 'static const char shared_lua[] ='; \
 	  sed 's/\\/\\\\/g; s/"/\\"/g; s/^/"/; s/$$/\\n"/' policy/shared.lua; echo ';'; } \
 	    >build-fuzz/policy/shared_lua.h
 	clang $(FUZZ_CFLAGS) $(REDIS_TLS_CFLAGS) -iquote policy -iquote build-fuzz/policy \
-	    -o $@ tests/sim/sim.c $(LIB_SRC) $(filter-out policy/main.c,$(POLICY_SRC)) \
+	    -o $@ tests/sim/fuzz_sim.c tests/sim/sim.c $(LIB_SRC) \
+	    $(filter-out policy/main.c,$(POLICY_SRC)) \
 	    $(REDIS_LIBS) $(LDLIBS)
 
 fuzz: fuzz-build

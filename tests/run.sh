@@ -30,6 +30,7 @@ run_suite() {
 rm -f "$build/results.txt"
 : >"$build/results.txt"
 run_suite unit "$build/unit-tests"
+run_suite sim "$build/sim-tests" --fork
 for r in "$build"/fuzz/replay_*; do
 	[ -e "$r" ] || continue
 	t=${r##*/replay_}

@@ -4,7 +4,7 @@
 /* SUMMARY
 /*	deterministic simulation of authguard-policyd
 /* SYNOPSIS
-/*	fuzz_sim (libFuzzer) or replay_sim DIRECTORY...
+/*	#include "sim.h"
 /* DESCRIPTION
 /*	Runs the daemon's real code (the event loop, gate, enforce,
 /*	upstream, userdb, control, store, session, attempt) on a virtual
@@ -41,6 +41,10 @@
 /*
 /*	SIM_TRACE=1 in the environment prints each step and every line
 /*	the peers exchange.
+/*
+/*	fuzz_sim.c feeds schedules to sim_step(); the sim-tests suite
+/*	(test_*.c here) calls the operations one by one and looks at
+/*	what each peer saw (sim.h).
 /*--*/
 #include <errno.h>
 #include <fcntl.h>
@@ -73,22 +77,16 @@
 #include "shared.h"
 #include "store.h"
 #include "util.h"
+#include "sim.h"
 
-int	LLVMFuzzerTestOneInput(const unsigned char *, size_t);
-
-#define SIM_CONNS	4		/* smtpd connections at once */
-#define SIM_REQS	64		/* AUTH requests per schedule */
-#define SIM_STEPS	256
 #define SIM_DOVE_MAX	64		/* Dovecot's requests in flight */
 #define SIM_UDB_MAX	64
 #define SIM_START_MS	1000000000ULL	/* the virtual clock's start */
 #define SIM_WALL_S	1767225600U	/* and the wall clock's: 2026-01-01 */
-#define SIM_ACCT_LIMIT	3
-#define SIM_ADDR_LIMIT	5
 
-static const char *const sim_users[] = {"v", "W", "u@example.org", NULL};
-static const char *const sim_addrs[] = {"192.0.2.1", "198.51.100.7",
-    "2001:db8::5", "203.0.113.9"};
+const char *const sim_users[] = {"v", "W", "u@example.org", NULL};
+const char *const sim_addrs[] = {"192.0.2.1", "198.51.100.7", "2001:db8::5",
+    "203.0.113.9"};
 
 /* One peer's socket and what it has not yet read as a line. */
 struct peer {
@@ -112,6 +110,7 @@ struct sim_req {
 	int		 cred_step;	/* when the credentials were sent */
 	int		 locked_at_cred; /* the account or address was */
 	int		 forwarded;	/* Dovecot saw it */
+	char		 reply[512];	/* smtpd's last line for it */
 };
 
 struct sim_conn {
@@ -152,7 +151,9 @@ static struct {
 	struct dove_req	 dreq[SIM_DOVE_MAX];
 	struct udb_req	 ureq[SIM_UDB_MAX];
 	int		 locked_acct[4], locked_addr[4];	/* at step start */
-	int		 violations;
+	unsigned	 dove_creds[4];	/* credentials Dovecot got, per user */
+	char		 log[SIM_LOG_KEEP][512];	/* the daemon's last lines */
+	unsigned	 nlog;
 } sim;
 
 /* sim_fail - an invariant broke: say which and where, then abort */
@@ -191,6 +192,8 @@ sim_log(int pri, const char *level, const char *text)
 	if (sim.trace)
 		fprintf(stderr, "log[%d] %s%s%s\n", sim.step, level ? level : "",
 		    level ? ": " : "", text);
+	snprintf(sim.log[sim.nlog++ % SIM_LOG_KEEP], sizeof(sim.log[0]),
+	    "%s%s%s", level ? level : "", level ? ": " : "", text);
 	if (strncmp(text, "bug: ", 5) == 0 || pri <= LOG_CRIT)
 		sim_fail("the daemon said: %s", text);
 }
@@ -386,6 +389,7 @@ smtpd_line(int c, char *line)
 	struct authline al;
 	struct sim_req *q;
 	unsigned id;
+	int i;
 
 	sim_trace("smtpd %d -> %s", c, line);
 	if (authline_split(line, strlen(line), &al) < 0 || al.argc < 2 ||
@@ -404,6 +408,10 @@ smtpd_line(int c, char *line)
 	if (q->turn != T_SERVER)
 		sim_fail("smtpd %d: %s for id %u while it is the client's turn",
 		    c, al.argv[0], id);
+	snprintf(q->reply, sizeof(q->reply), "%s", al.argv[0]);
+	for (i = 2; i < al.argc; i++)
+		snprintf(q->reply + strlen(q->reply), sizeof(q->reply) -
+		    strlen(q->reply), "\t%s", al.argv[i]);
 	if (strcmp(al.argv[0], "CONT") == 0)
 		q->turn = T_CLIENT;
 	else
@@ -475,6 +483,8 @@ cred_check(int qi, const char *user)
 		    q->answered_step);
 	if (!q->secured)
 		sim_fail("request %d reached Dovecot without TLS", qi);
+	if (q->cred_step > 0)
+		sim.dove_creds[q->user]++;
 	if (q->locked_at_cred) {
 		snapshot_locks();
 		if (sim.locked_acct[q->user] || sim.locked_addr[q->addr])
@@ -1127,12 +1137,33 @@ op_udb_state(void)
 	}
 }
 
-/* step - one operation of the schedule */
+/* step_begin - before an operation: the step's lock state, Dovecot's hello */
 static void
-step(unsigned op, unsigned a, unsigned b)
+step_begin(void)
+{
+	sim.step++;
+	snapshot_locks();
+	if (sim.dove_hello_due && sim.dove.fd >= 0) {
+		sim.dove_hello_due = 0;
+		dove_hello();
+	}
+}
+
+/* step_end - after an operation: let everything settle, check */
+static void
+step_end(void)
+{
+	pump();
+	check_windows();
+}
+
+/* sim_step - one step of a schedule: an operation and its two arguments */
+void
+sim_step(unsigned op, unsigned a, unsigned b)
 {
 	int c = (int)(a % SIM_CONNS);
 
+	step_begin();
 	sim_trace("op %u %u %u", op % 13, a, b);
 	switch (op % 13) {
 	case 0: op_open(); break;
@@ -1153,13 +1184,237 @@ step(unsigned op, unsigned a, unsigned b)
 			op_advance(b);
 		break;
 	}
+	step_end();
 }
 
-/* write_config - the daemon's configuration, in the private directory */
-static void
-write_config(void)
+/* sim_open - a new smtpd connection; its index, -1 when all are open */
+int
+sim_open(void)
 {
+	int c;
+
+	for (c = 0; c < SIM_CONNS && sim.conn[c].open; c++)
+		;
+	if (c == SIM_CONNS)
+		return -1;
+	step_begin();
+	op_open();
+	step_end();
+	return c;
+}
+
+/* sim_close - smtpd closes a connection */
+void
+sim_close(int c)
+{
+	step_begin();
+	op_close(c);
+	step_end();
+}
+
+/* sim_auth - AUTH on connection c; the request's index, -1 if none */
+int
+sim_auth(int c, enum sim_mech mech, int user, int addr, int resp, int tls)
+{
+	int before = sim.nreq;
+
+	step_begin();
+	op_auth(c, tls ? 0 : 1, (unsigned)mech | (unsigned)user << 2 |
+	    (unsigned)addr << 4 | (resp ? 0x40u : 0));
+	step_end();
+	return sim.nreq > before ? before : -1;
+}
+
+/* sim_cont - the client's next response to request q */
+void
+sim_cont(int q, int garbage)
+{
+	struct sim_req *r = &sim.req[q];
+	unsigned k = 0;
+	int i;
+
+	for (i = 0; i < q; i++)		/* its place among those waiting */
+		if (sim.req[i].conn == r->conn && sim.req[i].turn == T_CLIENT)
+			k++;
+	step_begin();
+	op_cont(r->conn, k | (garbage ? 0x80u : 0));
+	step_end();
+}
+
+/* sim_cancel - the client gives request q up */
+void
+sim_cancel(int q)
+{
+	struct sim_req *r = &sim.req[q];
+	unsigned k = 0;
+	int i;
+
+	for (i = 0; i < q; i++)
+		if (sim.req[i].conn == r->conn && sim.req[i].turn == T_CLIENT)
+			k++;
+	step_begin();
+	op_cancel(r->conn, k);
+	step_end();
+}
+
+/* sim_hostile - a line real smtpd would not send (kind 0..7) */
+void
+sim_hostile(int c, int kind)
+{
+	step_begin();
+	op_hostile(c, (unsigned)kind);
+	step_end();
+}
+
+/* sim_dovecot - Dovecot answers the k-th request it owes */
+void
+sim_dovecot(int k, enum sim_dove kind)
+{
+	step_begin();
+	op_dovecot((unsigned)k, (unsigned)kind);
+	step_end();
+}
+
+/* sim_userdb - auth-userdb answers the k-th lookup */
+void
+sim_userdb(int k, enum sim_udb kind)
+{
+	step_begin();
+	op_userdb((unsigned)k, (unsigned)kind);
+	step_end();
+}
+
+/* sim_admin - authguard lock/unlock: an account, or (addr) an address */
+void
+sim_admin(int unlock, int addr, int which)
+{
+	step_begin();
+	op_admin(unlock ? 1 : 0, (addr ? 4u : 0) | (unsigned)which);
+	step_end();
+}
+
+/* sim_advance - time passes */
+void
+sim_advance(uint64_t ms)
+{
+	step_begin();
+	advance(ms);
+	step_end();
+}
+
+/* sim_dovecot_state - Dovecot hangs up (0), goes down (1), comes back (2) */
+void
+sim_dovecot_state(int how)
+{
+	step_begin();
+	op_dove_state((unsigned)how);
+	step_end();
+}
+
+/* sim_userdb_hangup - auth-userdb closes its connection */
+void
+sim_userdb_hangup(void)
+{
+	step_begin();
+	op_udb_state();
+	step_end();
+}
+
+/* sim_reply - smtpd's last line for request q, "" if none yet */
+const char *
+sim_reply(int q)
+{
+	return sim.req[q].reply;
+}
+
+/* sim_answered - request q has its answer, or its connection is gone */
+int
+sim_answered(int q)
+{
+	return sim.req[q].turn == T_DONE;
+}
+
+/* sim_conn_open - is smtpd connection c open (neither side closed it)? */
+int
+sim_conn_open(int c)
+{
+	return sim.conn[c].open;
+}
+
+/* sim_forwarded - did Dovecot see request q? */
+int
+sim_forwarded(int q)
+{
+	return sim.req[q].forwarded;
+}
+
+/* sim_dovecot_creds - credentials of a user Dovecot received */
+unsigned
+sim_dovecot_creds(int user)
+{
+	return sim.dove_creds[user];
+}
+
+/* sim_dovecot_owed - requests Dovecot has not answered */
+int
+sim_dovecot_owed(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < SIM_DOVE_MAX; i++)
+		n += sim.dreq[i].live;
+	return n;
+}
+
+/* sim_log_find - the latest of the daemon's recent lines holding text */
+const char *
+sim_log_find(const char *text)
+{
+	unsigned i, n = sim.nlog < SIM_LOG_KEEP ? sim.nlog : SIM_LOG_KEEP;
+
+	for (i = 1; i <= n; i++)
+		if (strstr(sim.log[(sim.nlog - i) % SIM_LOG_KEEP], text))
+			return sim.log[(sim.nlog - i) % SIM_LOG_KEEP];
+	return NULL;
+}
+
+/* sim_account_failures - failures of an account in its window now */
+unsigned
+sim_account_failures(int user)
+{
+	char key[300];
+	struct track *t;
+
+	acct_key(user, key, sizeof(key));
+	t = limits_find(&store_limits.acct, key);
+	return t ? limits_window_count(&store_limits.acct, t, store_now()) : 0;
+}
+
+/* sim_account_locked - is an account locked now? */
+int
+sim_account_locked(int user)
+{
+	char key[300];
+
+	acct_key(user, key, sizeof(key));
+	return key_locked(&store_limits.acct, key);
+}
+
+#define SIM_XSTR(x)	#x
+#define SIM_STR(x)	SIM_XSTR(x)
+
+/* write_config - the daemon's configuration; extra lines replace defaults */
+static void
+write_config(const char *extra)
+{
+	char line[256];
+	const char *defaults[] = {"upstream_timeout = 8s",
+	    "require_tls_for_auth = yes", "client_detail = safe",
+	    "account_fail_limit = " SIM_STR(SIM_ACCT_LIMIT) "/15m",
+	    "ip_fail_limit = " SIM_STR(SIM_ADDR_LIMIT) "/15m",
+	    "lockout_time = 15m"};
 	FILE *fp = fopen(sim.conf, "w");
+	size_t i, klen;
 
 	if (fp == NULL)
 		msg_fatal("sim: %s: %s", sim.conf, strerror(errno));
@@ -1167,19 +1422,40 @@ write_config(void)
 	    "sasl_upstream = unix:%s/dovecot\n"
 	    "userdb_upstream = unix:%s/userdb\n"
 	    "control_listen = unix:%s/control\n"
-	    "state_dir = %s/state\n"
-	    "upstream_timeout = 8s\n"
-	    "require_tls_for_auth = yes\n"
-	    "client_detail = safe\n"
-	    "account_fail_limit = %d/15m\n"
-	    "ip_fail_limit = %d/15m\n"
-	    "lockout_time = 15m\n",
-	    sim.dir, sim.dir, sim.dir, sim.dir, sim.dir, SIM_ACCT_LIMIT,
-	    SIM_ADDR_LIMIT);
+	    "state_dir = %s/state\n", sim.dir, sim.dir, sim.dir, sim.dir,
+	    sim.dir);
+	for (i = 0; i < NELEM(defaults); i++) {
+		klen = strcspn(defaults[i], " ");
+		snprintf(line, sizeof(line), "\n%.*s =", (int)klen, defaults[i]);
+		if (extra == NULL || (strncmp(extra, line + 1, strlen(line + 1))
+		    != 0 && strstr(extra, line) == NULL))
+			fprintf(fp, "%s\n", defaults[i]);
+	}
+	fprintf(fp, "%s", extra ? extra : "");
 	fclose(fp);
 }
 
-/* sim_once - per process: the private directory and its configuration */
+/* sim_cleanup - at exit: the private directory goes */
+static void
+sim_cleanup(void)
+{
+	static const char *const files[] = {"state/state", "state/state.tmp",
+	    "state/state.bad", "state/secret", "state/mechanisms", "state",
+	    "auth", "control", "dovecot", "userdb", "authguard.conf"};
+	char path[160];
+	size_t i;
+
+	for (i = 0; i < NELEM(files); i++) {
+		snprintf(path, sizeof(path), "%s/%s", sim.dir, files[i]);
+		if (unlink(path) < 0 && errno == EISDIR)
+			rmdir(path);
+		else if (errno == EISDIR || errno == EPERM)
+			rmdir(path);
+	}
+	rmdir(sim.dir);
+}
+
+/* sim_once - per process: the private directory */
 static void
 sim_once(void)
 {
@@ -1193,7 +1469,7 @@ sim_once(void)
 	snprintf(sim.conf, sizeof(sim.conf), "%s/authguard.conf", sim.dir);
 	snprintf(state, sizeof(state), "%s/state", sim.dir);
 	mkdir(state, 0700);
-	write_config();
+	atexit(sim_cleanup);
 	sim.trace = getenv("SIM_TRACE") != NULL;
 	msg_set_sink(sim_log);
 	signal(SIGPIPE, SIG_IGN);	/* as the daemon: a closed peer is no crash */
@@ -1214,20 +1490,25 @@ sim_clean_state(void)
 	}
 }
 
-/* sim_start - the daemon, as main() starts it, on the private sockets */
-static void
-sim_start(void)
+/* sim_begin - the daemon, as main() starts it, on the private sockets;
+ * extra: more configuration lines, or NULL */
+void
+sim_begin(const char *extra)
 {
 	char err[CONFIG_ERR_MAX + 4096];
 	int fd, cfd;
 	int i;
 
+	sim_once();
+	write_config(extra);
 	memset(&sim.cfg, 0, sizeof(sim.cfg));
 	if (config_load(sim.conf, &sim.cfg, err, sizeof(err)) < 0)
 		msg_fatal("sim: %s", err);
 	sim_clean_state();
 	sim.step = 0;
 	sim.nreq = 0;
+	sim.nlog = 0;
+	memset(sim.dove_creds, 0, sizeof(sim.dove_creds));
 	sim.dove.fd = sim.udb.fd = sim.ctl.fd = -1;
 	buf_init(&sim.dove.in);
 	buf_init(&sim.udb.in);
@@ -1255,6 +1536,8 @@ sim_start(void)
 	gate_listen(fd);
 	control_init(&sim.cfg, cfd);
 	pump();
+	step_begin();		/* Dovecot's hello */
+	step_end();
 }
 
 /* sim_stop - the daemon's own shutdown, then the peers' */
@@ -1285,18 +1568,14 @@ sim_stop(void)
 	close(sim.udb_lfd);
 }
 
-/* sim_drain - after the schedule: every deadline passes, all is answered */
-static void
-sim_drain(void)
+/* sim_end - every deadline passes, all is answered and ends; then stop */
+void
+sim_end(void)
 {
 	int i;
 
-	sim.step++;
+	step_begin();
 	sim.dove_refuse = 0;
-	if (sim.dove_hello_due && sim.dove.fd >= 0) {
-		sim.dove_hello_due = 0;
-		dove_hello();
-	}
 	advance(20000);		/* past upstream_timeout: all is answered */
 	for (i = 0; i < sim.nreq; i++)
 		if (sim.req[i].turn == T_SERVER && sim.conn[sim.req[i].conn].open)
@@ -1310,29 +1589,5 @@ sim_drain(void)
 	if (attempt_live() != 0)
 		sim_fail("%lu attempts left alive", attempt_live());
 	check_windows();
-}
-
-/* LLVMFuzzerTestOneInput - one schedule */
-int
-LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
-{
-	size_t i;
-
-	sim_once();
-	sim_start();
-	for (i = 0; i < len && i / 3 < SIM_STEPS; i += 3) {
-		sim.step++;
-		snapshot_locks();
-		if (sim.dove_hello_due && sim.dove.fd >= 0) {
-			sim.dove_hello_due = 0;
-			dove_hello();
-		}
-		step(data[i], i + 1 < len ? data[i + 1] : 0,
-		    i + 2 < len ? data[i + 2] : 0);
-		pump();
-		check_windows();
-	}
-	sim_drain();
 	sim_stop();
-	return 0;
 }

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "msg.h"
@@ -85,21 +88,58 @@ selected(const char *name, int argc, char **argv)
 	return 0;
 }
 
+/* run_forked - one test in a child: a crash or an abort fails it alone */
+static int
+run_forked(int i)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	if ((pid = fork()) < 0) {
+		perror("fork");
+		return 1;
+	}
+	if (pid == 0) {
+		unit_failed_now = 0;
+		unit_tests[i].fn();
+		fflush(stdout);
+		exit(unit_failed_now ? 1 : 0);	/* LeakSanitizer looks */
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return 1;
+	if (WIFSIGNALED(status))
+		printf("unit/%s: died with signal %d\n", unit_tests[i].name,
+		    WTERMSIG(status));
+	return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+}
+
+/* main - run the selected tests (all without names); --fork: each in a child */
 int
 main(int argc, char **argv)
 {
-	int i, failed = 0;
+	int i, failed = 0, forked = argc > 1 && strcmp(argv[1], "--fork") == 0;
+	int now;
 
 	msg_open("unit-tests", 1);
+	if (forked) {
+		argc--;
+		argv++;
+	}
 	for (i = 0; i < unit_count; i++) {
 		if (!selected(unit_tests[i].name, argc, argv))
 			continue;
-		unit_failed_now = 0;
-		unit_tests[i].fn();
-		printf("%s - unit/%s\n", unit_failed_now ? "not ok" : "ok",
+		if (forked)
+			now = run_forked(i);
+		else {
+			unit_failed_now = 0;
+			unit_tests[i].fn();
+			now = unit_failed_now;
+		}
+		printf("%s - unit/%s\n", now ? "not ok" : "ok",
 		    unit_tests[i].name);
 		fflush(stdout);
-		if (unit_failed_now)
+		if (now)
 			failed++;
 	}
 	return failed ? 1 : 0;

@@ -1,0 +1,372 @@
+/*++
+/* NAME
+/*	test_gate 1
+/* SUMMARY
+/*	the gate's request life, on the simulation
+/* DESCRIPTION
+/*	Each test starts authguard-policyd's real code on the simulation
+/*	(sim 3), plays smtpd, Dovecot, auth-userdb and the admin step by
+/*	step, and checks what each of them saw. sim_end() then runs every
+/*	deadline out and checks the simulation's invariants.
+/*--*/
+#include <string.h>
+
+#include "sim.h"
+#include "unit.h"
+
+#define V	0		/* sim_users[0] */
+#define W	1
+#define A0	0		/* sim_addrs[0] */
+
+/* has - does s hold text? */
+static int
+has(const char *s, const char *text)
+{
+	return s != NULL && strstr(s, text) != NULL;
+}
+
+/* fail_once - a wrong password for user from address a, to its end */
+static void
+fail_once(int c, int user, int a)
+{
+	int q = sim_auth(c, SIM_PLAIN, user, a, 1, 1);
+
+	sim_dovecot(0, SD_FAIL);
+	sim_userdb(0, SU_USER);
+	CHECK(has(sim_reply(q), "FAIL"));
+}
+
+TEST(sim_gate_plain_passes)
+{
+	int c, q;
+
+	sim_begin(NULL);
+	c = sim_open();
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
+	CHECK(sim_forwarded(q));
+	CHECK(!sim_answered(q));
+	sim_dovecot(0, SD_OK);
+	CHECK(has(sim_reply(q), "OK"));
+	CHECK(has(sim_log_find("event=auth"), "result=pass"));
+	sim_end();
+}
+
+TEST(sim_gate_login_two_steps)
+{
+	int c, q;
+
+	sim_begin(NULL);
+	c = sim_open();
+	q = sim_auth(c, SIM_LOGIN, W, A0, 0, 1);
+	CHECK(has(sim_reply(q), "CONT"));	/* Username: */
+	sim_cont(q, 0);
+	CHECK(has(sim_reply(q), "CONT"));	/* Password: */
+	CHECK(!sim_forwarded(q));
+	sim_cont(q, 0);
+	CHECK(sim_forwarded(q));
+	sim_dovecot(0, SD_OK);
+	CHECK(has(sim_reply(q), "OK"));
+	sim_end();
+}
+
+TEST(sim_gate_tls_required_never_forwarded)
+{
+	int c, q;
+
+	sim_begin(NULL);
+	c = sim_open();
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 0);
+	CHECK(has(sim_reply(q), "FAIL"));
+	CHECK(!sim_forwarded(q));
+	CHECK(sim_dovecot_creds(V) == 0);
+	CHECK(has(sim_log_find("event=auth"), "cause=tls-required"));
+	sim_end();
+}
+
+TEST(sim_gate_unknown_user_from_userdb)
+{
+	int c, q;
+
+	sim_begin(NULL);
+	c = sim_open();
+	q = sim_auth(c, SIM_PLAIN, W, A0, 1, 1);
+	sim_dovecot(0, SD_FAIL);
+	CHECK(!sim_answered(q));		/* asking auth-userdb */
+	sim_userdb(0, SU_NOTFOUND);
+	CHECK(has(sim_reply(q), "FAIL"));
+	CHECK(has(sim_log_find("event=auth"), "cause=unknown-user"));
+	sim_end();
+}
+
+TEST(sim_gate_userdb_stall_decides_in_time)
+{
+	int c, q;
+
+	sim_begin(NULL);
+	c = sim_open();
+	q = sim_auth(c, SIM_PLAIN, W, A0, 1, 1);
+	sim_dovecot(0, SD_FAIL);
+	sim_advance(1000);
+	CHECK(!sim_answered(q));
+	sim_advance(1100);		/* the lookup's budget is 2 s */
+	CHECK(has(sim_reply(q), "FAIL"));
+	CHECK(has(sim_log_find("event=auth"), "result=fail"));
+	sim_end();
+}
+
+TEST(sim_gate_account_locks_at_its_limit)
+{
+	unsigned before;
+	int c, i, q;
+
+	sim_begin(NULL);
+	c = sim_open();
+	for (i = 0; i < SIM_ACCT_LIMIT; i++)
+		fail_once(c, V, A0);
+	CHECK(sim_account_locked(V));
+	CHECK(sim_account_failures(V) == 0);	/* the lock took the window */
+	before = sim_dovecot_creds(V);
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
+	CHECK(has(sim_reply(q), "too many failed attempts for this account"));
+	CHECK(sim_dovecot_creds(V) == before);	/* Dovecot not asked */
+	sim_end();
+}
+
+TEST(sim_gate_waits_at_the_limit_then_goes)
+{
+	int c, q, parked;
+
+	sim_begin(NULL);
+	c = sim_open();
+	fail_once(c, V, A0);
+	fail_once(c, V, A0);
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);	/* the last place */
+	CHECK(sim_forwarded(q));
+	parked = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
+	CHECK(!sim_forwarded(parked));
+	CHECK(!sim_answered(parked));
+	sim_dovecot(0, SD_OK);			/* the place is free again */
+	CHECK(has(sim_reply(q), "OK"));
+	CHECK(sim_forwarded(parked));
+	sim_dovecot(0, SD_OK);
+	CHECK(has(sim_reply(parked), "OK"));
+	sim_end();
+}
+
+TEST(sim_gate_admin_unlock_wakes_a_waiting_request)
+{
+	int c, q, parked;
+
+	sim_begin(NULL);
+	c = sim_open();
+	fail_once(c, V, A0);
+	fail_once(c, V, A0);
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
+	parked = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
+	CHECK(!sim_forwarded(parked));
+	sim_admin(1, 0, V);			/* the window is cleared */
+	CHECK(sim_forwarded(parked));		/* at once, not at a timeout */
+	CHECK(!sim_answered(q));
+	sim_end();
+}
+
+TEST(sim_gate_admin_lock_refuses_a_waiting_request)
+{
+	unsigned before;
+	int c, parked;
+
+	sim_begin(NULL);
+	c = sim_open();
+	fail_once(c, V, A0);
+	fail_once(c, V, A0);
+	(void)sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
+	parked = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
+	before = sim_dovecot_creds(V);
+	sim_admin(0, 0, V);
+	CHECK(has(sim_reply(parked), "too many failed attempts for this "
+	    "account"));
+	CHECK(sim_dovecot_creds(V) == before);
+	sim_end();
+}
+
+TEST(sim_gate_address_lock_refuses_before_dovecot)
+{
+	int c, q, other;
+
+	sim_begin(NULL);
+	c = sim_open();
+	sim_admin(0, 1, 1);			/* lock sim_addrs[1] */
+	q = sim_auth(c, SIM_PLAIN, V, 1, 1, 1);
+	CHECK(has(sim_reply(q), "too many failed attempts for this address"));
+	CHECK(!sim_forwarded(q));
+	other = sim_auth(c, SIM_PLAIN, V, 2, 1, 1);
+	CHECK(sim_forwarded(other));
+	sim_dovecot(0, SD_OK);
+	CHECK(has(sim_reply(other), "OK"));
+	sim_end();
+}
+
+/*
+ * The use-after-free at teardown: with a limit of 1, a request of
+ * connection B waits behind A's, a LOGIN of B waits for its user name,
+ * the admin locks the account, and B closes.
+ */
+TEST(sim_gate_teardown_with_waiting_requests)
+{
+	int a, b, qa, parked, login;
+
+	sim_begin("account_fail_limit = 1/15m\n");
+	a = sim_open();
+	b = sim_open();
+	qa = sim_auth(a, SIM_PLAIN, V, A0, 1, 1);
+	parked = sim_auth(b, SIM_PLAIN, V, A0, 1, 1);
+	CHECK(!sim_forwarded(parked));
+	login = sim_auth(b, SIM_LOGIN, W, A0, 0, 1);
+	CHECK(has(sim_reply(login), "CONT"));
+	sim_admin(0, 0, V);
+	sim_close(b);
+	CHECK(!sim_forwarded(parked));
+	CHECK(!sim_answered(qa));
+	sim_dovecot(0, SD_OK);
+	CHECK(sim_answered(qa));
+	sim_end();
+}
+
+/* The same without the lock: closing B wakes its own waiting request. */
+TEST(sim_gate_teardown_wakes_nothing_of_its_own)
+{
+	int a, b, parked;
+
+	sim_begin("account_fail_limit = 1/15m\n");
+	a = sim_open();
+	b = sim_open();
+	(void)sim_auth(a, SIM_PLAIN, V, A0, 1, 1);
+	parked = sim_auth(b, SIM_PLAIN, V, A0, 1, 1);
+	(void)sim_auth(b, SIM_LOGIN, W, A0, 0, 1);
+	(void)sim_auth(b, SIM_LOGIN, W, A0, 0, 1);	/* abandons the first */
+	sim_close(b);
+	sim_dovecot(0, SD_FAIL);
+	sim_userdb(0, SU_USER);
+	CHECK(!sim_forwarded(parked));
+	sim_end();
+}
+
+/*
+ * Dovecot hangs up while a request waits behind one in flight: the waiting
+ * request is woken by the lost one's end, and must not be sent to the next
+ * connection after its smtpd was told 454 (the invariant checks it).
+ */
+TEST(sim_gate_hangup_with_a_waiting_request)
+{
+	int a, b, qa, parked;
+
+	sim_begin("account_fail_limit = 1/15m\n");
+	a = sim_open();
+	b = sim_open();
+	qa = sim_auth(a, SIM_PLAIN, V, A0, 1, 1);
+	parked = sim_auth(b, SIM_PLAIN, V, A0, 1, 1);
+	sim_dovecot_state(0);
+	CHECK(sim_answered(qa));
+	CHECK(!sim_conn_open(a));		/* 454 */
+	sim_advance(1000);			/* it reconnects */
+	sim_advance(1000);
+	if (sim_answered(parked))
+		CHECK(!sim_forwarded(parked));
+	sim_end();
+}
+
+TEST(sim_gate_dovecot_down_answers_454)
+{
+	int c, q;
+
+	sim_begin(NULL);
+	sim_dovecot_state(1);
+	c = sim_open();
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
+	sim_advance(9000);
+	CHECK(sim_answered(q));
+	CHECK(!sim_conn_open(c));
+	CHECK(has(sim_log_find("event=auth"),
+	    "cause=auth-service-unavailable"));
+	sim_dovecot_state(2);
+	sim_advance(5000);
+	c = sim_open();
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
+	CHECK(sim_forwarded(q));
+	sim_dovecot(0, SD_OK);
+	CHECK(has(sim_reply(q), "OK"));
+	sim_end();
+}
+
+TEST(sim_gate_tempfail_closes_the_connection)
+{
+	int c, q;
+
+	sim_begin(NULL);
+	c = sim_open();
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
+	sim_dovecot(0, SD_TEMPFAIL);
+	CHECK(sim_answered(q));
+	CHECK(!sim_conn_open(c));
+	CHECK(has(sim_log_find("event=auth"),
+	    "cause=auth-service-unavailable"));
+	sim_end();
+}
+
+TEST(sim_gate_cram_md5_relayed)
+{
+	int c, q;
+
+	sim_begin(NULL);
+	c = sim_open();
+	q = sim_auth(c, SIM_CRAM, W, A0, 0, 1);
+	CHECK(sim_forwarded(q));
+	sim_dovecot(0, SD_CONT);
+	CHECK(has(sim_reply(q), "CONT"));
+	sim_cont(q, 0);
+	sim_dovecot(0, SD_OK);
+	CHECK(has(sim_reply(q), "OK"));
+	sim_end();
+}
+
+/* A locked account's CRAM-MD5 response never reaches Dovecot. */
+TEST(sim_gate_cram_md5_locked_account)
+{
+	unsigned before;
+	int c, q;
+
+	sim_begin(NULL);
+	c = sim_open();
+	sim_admin(0, 0, V);
+	q = sim_auth(c, SIM_CRAM, V, A0, 0, 1);
+	before = sim_dovecot_creds(V);
+	if (sim_forwarded(q))
+		sim_dovecot(0, SD_CONT);
+	if (has(sim_reply(q), "CONT"))
+		sim_cont(q, 0);
+	CHECK(sim_dovecot_creds(V) == before);
+	CHECK(has(sim_reply(q), "too many failed attempts for this account"));
+	sim_end();
+}
+
+TEST(sim_gate_cancel_and_garbage)
+{
+	int c, q;
+
+	sim_begin(NULL);
+	c = sim_open();
+	q = sim_auth(c, SIM_PLAIN, V, A0, 0, 1);
+	CHECK(has(sim_reply(q), "CONT"));
+	sim_cancel(q);
+	CHECK(has(sim_log_find("event=auth"), "result=abort"));
+	q = sim_auth(c, SIM_LOGIN, V, A0, 0, 1);
+	sim_cont(q, 1);
+	CHECK(has(sim_reply(q), "FAIL"));
+	CHECK(has(sim_log_find("event=auth"), "cause=malformed-response"));
+	sim_hostile(c, 6);			/* a line over 16 KiB */
+	CHECK(sim_conn_open(c));		/* and it keeps serving */
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
+	sim_dovecot(0, SD_OK);
+	CHECK(has(sim_reply(q), "OK"));
+	sim_end();
+}
