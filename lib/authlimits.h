@@ -123,6 +123,7 @@ struct track *limits_find(struct tracker *, const char *);
 unsigned limits_window_count(const struct tracker *, const struct track *,
 	    uint32_t);
 int	 limits_is_locked(const struct track *, uint32_t);
+unsigned limits_level(const struct limits *, const struct track *, uint32_t);
 int	 limits_familiar(const struct limits *, const char *, const char *,
 	    uint32_t);
 

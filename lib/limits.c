@@ -386,19 +386,38 @@ limits_set_lock(struct tracker *tr, struct track *t, uint32_t until,
 	tracker_touch(tr, t, now);
 }
 
-/* lock_entry - the limit was reached: lock, longer each time */
+/*
+ * limits_level - the lock level that still counts: none once the entry
+ * has been quiet for twice lockout_max (for a lock set by hand, so that
+ * it does not bring back a level that had lapsed)
+ */
+unsigned
+limits_level(const struct limits *l, const struct track *t, uint32_t now)
+{
+	if (t->last_lock && now - t->last_lock > 2ULL * l->cfg.lockout_max)
+		return 0;		/* quiet for long enough: start over */
+	return t->lock_level;
+}
+
+/*
+ * lock_entry - the limit was reached: lock, longer each time. A lock
+ * already running past the new one (the admin's, or a longer one that
+ * failures in flight reach again) is never shortened.
+ */
 static uint32_t
 lock_entry(struct limits *l, struct tracker *tr, struct track *t, uint32_t now)
 {
-	unsigned level = t->lock_level;
+	unsigned level = limits_level(l, t, now);
 	unsigned long long secs;
+	uint32_t until;
 
-	if (t->last_lock && now - t->last_lock > 2ULL * l->cfg.lockout_max)
-		level = 0;		/* quiet for long enough: start over */
 	secs = (unsigned long long)l->cfg.lockout_time << (level < 30 ? level : 30);
 	if (secs > l->cfg.lockout_max)
 		secs = l->cfg.lockout_max;
-	limits_set_lock(tr, t, now + (uint32_t)secs, level + 1, now, now);
+	until = now + (uint32_t)secs;
+	if (t->locked_until > until)
+		until = t->locked_until;
+	limits_set_lock(tr, t, until, level + 1, now, now);
 	return t->locked_until;
 }
 

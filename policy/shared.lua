@@ -71,7 +71,8 @@ local function save(e)
 		ttl = math.max(ttl, x[2] - now)
 	end
 	ttl = math.max(ttl, e.lu - now)
-	if e.ll > 0 then ttl = math.max(ttl, e.lt + 2 * lock_max - now) end
+	-- the level counts until 2 * lock_max have passed, that second too
+	if e.ll > 0 then ttl = math.max(ttl, e.lt + 2 * lock_max - now + 1) end
 	if ttl <= 0 then
 		redis.call('DEL', e.key)
 		return
@@ -252,6 +253,8 @@ if op == 'lock' then
 	if e.lt > now then		-- sent again after a later lock: keep that
 		e.lu = math.max(e.lu, tonumber(ARGV[16]))
 	else
+		-- a level that had lapsed (lock) does not come back with it
+		if e.lt > 0 and now - e.lt > 2 * lock_max then e.ll = 0 end
 		e.lu, e.lt = tonumber(ARGV[16]), now
 	end
 	forget(e)
