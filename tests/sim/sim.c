@@ -147,6 +147,8 @@ static struct {
 	int		 dove_lfd, udb_lfd;
 	struct peer	 dove, udb, ctl;
 	int		 dove_hello_due;	/* accepted; handshake next step */
+	int		 dove_mute;		/* Dovecot never finishes its hello */
+	struct buf	 ctl_answer;		/* the control socket's answer */
 	int		 dove_refuse;		/* Dovecot is down */
 	struct dove_req	 dreq[SIM_DOVE_MAX];
 	struct udb_req	 ureq[SIM_UDB_MAX];
@@ -450,6 +452,11 @@ smtpd_read(void)
 static void
 dove_hello(void)
 {
+	if (sim.dove_mute) {
+		peer_puts(&sim.dove, "dovecot", "VERSION\t1\t2\n"
+		    "MECH\tPLAIN\tplaintext\n");
+		return;
+	}
 	peer_puts(&sim.dove, "dovecot", "VERSION\t1\t2\n"
 	    "MECH\tPLAIN\tplaintext\nMECH\tLOGIN\tplaintext\n"
 	    "MECH\tCRAM-MD5\tdictionary\tactive\n"
@@ -674,8 +681,11 @@ ctl_read(void)
 	if (sim.ctl.fd < 0)
 		return 0;
 	eof = peer_read(&sim.ctl);
-	if (sim.ctl.in.len)
-		sim_trace("control -> %.*s", (int)sim.ctl.in.len, sim.ctl.in.data);
+	if (sim.ctl.in.len) {
+		sim_trace("control -> %.*s", (int)sim.ctl.in.len,
+		    sim.ctl.in.data);
+		buf_append(&sim.ctl_answer, sim.ctl.in.data, sim.ctl.in.len);
+	}
 	buf_reset(&sim.ctl.in);
 	if (eof)
 		peer_close(&sim.ctl);
@@ -1096,6 +1106,7 @@ op_admin(unsigned a, unsigned b)
 
 	if (sim.ctl.fd >= 0)
 		return;
+	buf_reset(&sim.ctl_answer);
 	sim.ctl.fd = peer_connect("control");
 	snprintf(line, sizeof(line), "%s\ttext\t%s%s\n", a & 1 ? "unlock" :
 	    "lock", what, a & 1 ? "" : "\tfor=600");
@@ -1400,6 +1411,56 @@ sim_account_locked(int user)
 	return key_locked(&store_limits.acct, key);
 }
 
+/* sim_control - one request on the control socket; its whole answer */
+const char *
+sim_control(const char *request)
+{
+	step_begin();
+	if (sim.ctl.fd < 0) {
+		buf_reset(&sim.ctl_answer);
+		sim.ctl.fd = peer_connect("control");
+		peer_puts(&sim.ctl, "control", request);
+	}
+	step_end();
+	return buf_str(&sim.ctl_answer);
+}
+
+/* sim_dovecot_line - Dovecot sends any line of its own (with its LF) */
+void
+sim_dovecot_line(const char *line)
+{
+	step_begin();
+	peer_puts(&sim.dove, "dovecot", line);
+	step_end();
+}
+
+/* sim_dovecot_id - the gate's id of the k-th request Dovecot owes, 0: none */
+unsigned
+sim_dovecot_id(int k)
+{
+	struct dove_req *d = dove_pick((unsigned)k);
+
+	return d ? d->id : 0;
+}
+
+/* sim_dovecot_mute - from the next connection on, Dovecot never says DONE */
+void
+sim_dovecot_mute(int mute)
+{
+	sim.dove_mute = mute;
+}
+
+/* sim_userdb_owed - lookups auth-userdb has not answered */
+int
+sim_userdb_owed(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < SIM_UDB_MAX; i++)
+		n += sim.ureq[i].live;
+	return n;
+}
+
 #define SIM_XSTR(x)	#x
 #define SIM_STR(x)	SIM_XSTR(x)
 
@@ -1513,6 +1574,8 @@ sim_begin(const char *extra)
 	buf_init(&sim.dove.in);
 	buf_init(&sim.udb.in);
 	buf_init(&sim.ctl.in);
+	buf_init(&sim.ctl_answer);
+	sim.dove_mute = 0;
 	for (i = 0; i < SIM_CONNS; i++) {
 		sim.conn[i].open = 0;
 		sim.conn[i].nextid = 0;
@@ -1564,6 +1627,7 @@ sim_stop(void)
 	buf_free(&sim.dove.in);
 	buf_free(&sim.udb.in);
 	buf_free(&sim.ctl.in);
+	buf_free(&sim.ctl_answer);
 	close(sim.dove_lfd);
 	close(sim.udb_lfd);
 }

@@ -43,6 +43,11 @@ void	 sim_admin(int, int, int);
 void	 sim_advance(uint64_t);
 void	 sim_dovecot_state(int);
 void	 sim_userdb_hangup(void);
+const char *sim_control(const char *);
+void	 sim_dovecot_line(const char *);
+unsigned sim_dovecot_id(int);
+void	 sim_dovecot_mute(int);
+int	 sim_userdb_owed(void);
 
 const char *sim_reply(int);
 int	 sim_answered(int);
