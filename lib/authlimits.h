@@ -41,7 +41,7 @@ struct familiar {
 
 struct track {
 	struct track	*hnext, *lprev, *lnext;
-	uint32_t	 hash;
+	uint32_t	 hash;		/* bucket: keyed (keyedhash 3) */
 	uint32_t	 locked_until;
 	uint32_t	 last_lock;
 	uint16_t	 inflight;

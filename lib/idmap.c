@@ -9,18 +9,24 @@
 /*	returns any one entry, for draining the map when a connection
 /*	is lost. Ids are unique within one map; putting an id twice is
 /*	a caller bug.
+/*
+/*	Some ids come from peers (an smtpd's process id): buckets are
+/*	picked by a keyed hash (keyedhash 3), so that no choice of ids
+/*	makes one chain as long as the map.
 /*--*/
 #include <stdlib.h>
 
 #include "idmap.h"
+#include "keyedhash.h"
 #include "util.h"
 
-#define IDMAP_HASH(id, n)	(((id) * 2654435761u) & ((n) - 1))
+#define IDMAP_HASH(id, n)	(keyedhash_u32(id) & ((n) - 1))
 
 /* idmap_init - empty map */
 void
 idmap_init(struct idmap *m)
 {
+	keyedhash_init();
 	m->nbucket = 64;
 	m->bucket = xcalloc(m->nbucket, sizeof(*m->bucket));
 	m->count = 0;

@@ -30,6 +30,13 @@
 /*	still held to its own address limit), so an attacker cannot lock
 /*	a user out of their usual device.
 /*
+/*	Entries are found by a keyed hash of their key (keyedhash 3,
+/*	a random key per process), so that no client can choose names
+/*	that share a bucket. limits_hash() is another thing: a stable
+/*	32-bit name of an account or address key ("who" in failure records
+/*	and familiar addresses), the same on every server that shares
+/*	state and across restarts, never used to pick a bucket.
+/*
 /*	Memory is bounded: each tracker holds at most max_tracked
 /*	entries and evicts the least recently used, taking locked and
 /*	familiar entries only when nothing else is left. Entries with
@@ -48,6 +55,7 @@
 
 #include "config.h"
 #include "authlimits.h"
+#include "keyedhash.h"
 #include "util.h"
 
 /* limit_parse - "N/DURATION" */
@@ -72,7 +80,7 @@ limit_parse(const char *s, struct limit *l)
 	return 0;
 }
 
-/* limits_hash - FNV-1a of a string */
+/* limits_hash - FNV-1a of a string: a stable name, not a bucket */
 uint32_t
 limits_hash(const char *s)
 {
@@ -150,12 +158,20 @@ tracker_touch(struct tracker *tr, struct track *t, uint32_t now)
 	lru_push(tr, t, track_list(t, now));
 }
 
+/* bucket_hash - where a key's entry lives: keyed, unpredictable */
+static uint32_t
+bucket_hash(const char *key)
+{
+	return (uint32_t)keyedhash_str(key);
+}
+
 /* tracker_init - empty tracker */
 static void
 tracker_init(struct tracker *tr, const struct limit *lim, size_t max)
 {
 	int i;
 
+	keyedhash_init();
 	memset(tr, 0, sizeof(*tr));
 	tr->nbucket = 1024;
 	tr->bucket = xcalloc(tr->nbucket, sizeof(*tr->bucket));
@@ -231,7 +247,7 @@ tracker_evict(struct tracker *tr)
 struct track *
 limits_find(struct tracker *tr, const char *key)
 {
-	uint32_t h = limits_hash(key);
+	uint32_t h = bucket_hash(key);
 	struct track *t;
 
 	for (t = tr->bucket[h & (tr->nbucket - 1)]; t; t = t->hnext)
@@ -258,7 +274,7 @@ limits_get(struct tracker *tr, const char *key, uint32_t now)
 	len = strlen(key);
 	t = xcalloc(1, sizeof(*t) + len + 1);
 	memcpy(t->key, key, len + 1);
-	t->hash = limits_hash(key);
+	t->hash = bucket_hash(key);
 	t->hnext = tr->bucket[t->hash & (tr->nbucket - 1)];
 	tr->bucket[t->hash & (tr->nbucket - 1)] = t;
 	lru_push(tr, t, 0);
