@@ -13,6 +13,10 @@
 /*	M WHO T						a familiar address of it
 /*	H REF T RESULT CAUSE TLS PID MECH IP USER	a recent attempt
 /*
+/*	FP is a password fingerprint (fingerprint 3); one wider than
+/*	FINGERPRINT_BITS comes from a version that kept 32 bits, and is
+/*	cut to the same first bits, so that it still matches.
+/*
 /*	state_write() writes what is still alive at "now"; the loader
 /*	takes lines one at a time (a pure push API), skips and counts
 /*	the ones it cannot read, and drops what has expired meanwhile.
@@ -23,6 +27,7 @@
 #include <string.h>
 
 #include "cause.h"
+#include "fingerprint.h"
 #include "ref.h"
 #include "state.h"
 #include "util.h"
@@ -212,6 +217,8 @@ load_fail(struct state_loader *ld, char **f, int n)
 	if (n != 4 || ld->cur == NULL || num(f[1], 0xffffffffUL, &t) < 0 ||
 	    num(f[2], 0xffffffffUL, &fp) < 0 || num(f[3], 0xffffffffUL, &who) < 0)
 		return -1;
+	if (fp > FINGERPRINT_MAX)	/* written with 32-bit fingerprints */
+		fp = fingerprint_narrow((uint32_t)fp);
 	if (t + ld->tr->lim.secs > ld->now && t <= ld->now)
 		limits_add_fail(ld->tr, ld->cur, (uint32_t)t, (uint32_t)fp,
 		    (uint32_t)who);

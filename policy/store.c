@@ -18,8 +18,14 @@
 /*	cannot be read, or is not ours, is set aside as state.bad, an
 /*	error is logged, and the daemon starts empty.
 /*
-/*	state_dir/secret holds the fingerprint key: 32 random bytes,
-/*	created with mode 0600 on first start.
+/*	The fingerprint key is read from the fingerprint_key file, apart
+/*	from state_dir, so that a copy of the state (which holds the
+/*	fingerprints of wrong passwords) cannot be used to test guesses
+/*	against them. A state_dir/secret left by an older version is used
+/*	while that file does not exist, with a warning, and removed once
+/*	it holds the same key; with neither, the key is made for the run
+/*	(a configuration without fingerprint_key: state_dir/secret, 32
+/*	random bytes made with mode 0600 on first start).
 /*--*/
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +38,8 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <openssl/sha.h>
 
 #include "authlimits.h"
 #include "buf.h"
@@ -62,15 +70,98 @@ store_now(void)
 	return ev_wall();
 }
 
+#ifdef CONFIG_FINGERPRINT_KEY
+/*
+ * store_key_read - a fingerprint key file: 32 bytes are the key itself
+ * (a state_dir/secret moved there keeps its fingerprints), more are
+ * hashed to 32 (SHA-256). 1 read, 0 absent, -1 unusable (logged).
+ */
+static int
+store_key_read(const char *path, unsigned char *key)
+{
+	unsigned char data[4096];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		msg_error("fingerprint key %s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = read(fd, data, sizeof(data));
+	if (fstat(fd, &st) == 0 && (st.st_mode & 0004))
+		msg_warn("fingerprint key %s: readable by every user; make it "
+		    "mode 0640 or 0600", path);
+	close(fd);
+	if (n < FINGERPRINT_KEY_LEN || n == (ssize_t)sizeof(data)) {
+		msg_error("fingerprint key %s: %s (it takes 32 to 4095 bytes, "
+		    "e.g. head -c 32 /dev/urandom)", path, n < 0 ?
+		    strerror(errno) : "wrong size");
+		wipe(data, sizeof(data));
+		return -1;
+	}
+	if (n == FINGERPRINT_KEY_LEN)
+		memcpy(key, data, FINGERPRINT_KEY_LEN);
+	else
+		SHA256(data, (size_t)n, key);
+	wipe(data, sizeof(data));
+	return 1;
+}
+
+/*
+ * store_secret_load - the fingerprint key, kept out of state_dir: a
+ * copy of the state (the fingerprints) must not carry their key. From
+ * fingerprint_key; else from state_dir/secret, where older versions
+ * made it (with a warning); else made for this run only.
+ */
+static void
+store_secret_load(const struct config *cfg)
+{
+	unsigned char old[FINGERPRINT_KEY_LEN];
+	char legacy[4096];
+	int r, have_old;
+
+	if (snprintf(legacy, sizeof(legacy), "%s/secret", cfg->state_dir) >=
+	    (int)sizeof(legacy))
+		msg_fatal("state_dir path too long");
+	r = store_key_read(cfg->fingerprint_key, store_secret);
+	have_old = store_key_read(legacy, old) > 0;
+	if (r > 0 && have_old && memcmp(old, store_secret, sizeof(old)) == 0) {
+		if (unlink(legacy) == 0)
+			msg_info("removed %s: the same key is in %s", legacy,
+			    cfg->fingerprint_key);
+	} else if (r > 0 && have_old)
+		msg_warn("%s is not the fingerprint key (%s is): remove it",
+		    legacy, cfg->fingerprint_key);
+	else if (have_old) {
+		memcpy(store_secret, old, sizeof(old));
+		msg_warn("fingerprint key read from %s, where a copy of the state "
+		    "carries it with the fingerprints it keys: move it to %s",
+		    legacy, cfg->fingerprint_key);
+	}
+	wipe(old, sizeof(old));
+	if (r > 0 || have_old)
+		return;
+	if (getrandom(store_secret, sizeof(store_secret), 0) !=
+	    (ssize_t)sizeof(store_secret))
+		msg_fatal("getrandom: %s", strerror(errno));
+	msg_warn("no fingerprint key in %s: using one for this run only (a "
+	    "wrong password repeated across a restart counts again; servers "
+	    "sharing Redis need one key file)", cfg->fingerprint_key);
+}
+#else
 /* store_secret_load - read or create the fingerprint key */
 static void
-store_secret_load(const char *dir)
+store_secret_load(const struct config *cfg)
 {
 	char path[4096];
 	ssize_t n;
 	int fd;
 
-	if (snprintf(path, sizeof(path), "%s/secret", dir) >= (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/secret", cfg->state_dir) >=
+	    (int)sizeof(path))
 		msg_fatal("state_dir path too long");
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
 		n = read(fd, store_secret, sizeof(store_secret));
@@ -90,6 +181,7 @@ store_secret_load(const char *dir)
 		    "passwords are recognised until the next restart only",
 		    path, strerror(errno));
 }
+#endif
 
 /* store_set_aside - keep a bad file for inspection, start empty */
 static void
@@ -329,7 +421,7 @@ store_init(const struct config *cfg)
 	char path[4096];
 
 	store_settings(cfg, &lc);
-	store_secret_load(cfg->state_dir);
+	store_secret_load(cfg);
 	snprintf(path, sizeof(path), "%s/state", cfg->state_dir);
 	store_path = xstrdup(path);
 	snprintf(path, sizeof(path), "%s/state.tmp", cfg->state_dir);

@@ -5,6 +5,8 @@ make install's layout (GNU directories, an existing configuration never replaced
 writer holding none of the daemon's descriptors, and the metrics listener's limits (idle
 clients, too many clients, oversized requests)."""
 
+import hashlib
+import hmac
 import os
 import re
 import signal
@@ -408,6 +410,104 @@ def long_mechanism_names_kept_in_recent_attempts():
         assert g.stop() == 0
     with open(os.path.join(d, "state", "state")) as f:
         assert " SCRAM-SHA-256-PLUS 192.0.2.7 mech-user" in f.read()
+
+
+def mac32(key, account, password):
+    """The first 32 bits of HMAC-SHA256(key, account NUL password)."""
+    d = hmac.new(key, account.encode() + b"\0" + password.encode(), hashlib.sha256).digest()
+    return int.from_bytes(d[:4], "big")
+
+
+def fp20(key, account, password):
+    return (mac32(key, account, password) >> 12) or 1
+
+
+def saved_fps(state_dir, account):
+    """The fingerprints of an account's failures in the state file."""
+    fps, cur = [], None
+    with open(os.path.join(state_dir, "state")) as f:
+        for l in f:
+            w = l.split()
+            if w[0] == "E":
+                cur = w[1:3] == ["a", account]
+            elif w[0] == "F" and cur:
+                fps.append(int(w[2]))
+    return fps
+
+
+@suite.test
+def fingerprints_are_20_bits_and_old_ones_still_match():
+    """A failed password's fingerprint is the first 20 bits of HMAC-SHA256(key, account NUL
+    password); a 32-bit one in a state file of the former width still matches the same
+    password again (stale-password, not counted), and is saved cut to 20 bits."""
+    d = os.path.join(S["dir"], "fp")
+    state = os.path.join(d, "state")
+    os.makedirs(state)
+    key = os.urandom(32)
+    with open(os.path.join(state, "secret"), "wb") as f:     # the former place of the key
+        f.write(key)
+    os.chmod(os.path.join(state, "secret"), 0o600)
+    now = int(time.time())
+    old = mac32(key, "fail-fp", "pw-old")
+    with open(os.path.join(state, "state"), "w") as f:
+        f.write("authguard-state 1\nE a fail-fp 0 0 0\nF %d %d 7\n" % (now - 30, old))
+    g = gatelab.Gate(NoLab(S["dir"]), d, account_fail_limit="3/10m").start()
+    try:
+        c = GateClient(g.socket)
+        c.send(auth_line(1, "PLAIN", resp=plain("fail-fp", "pw-old")))
+        r = c.line().decode()
+        assert cause_of(g, r) == "stale-password", r
+        c.send(auth_line(2, "PLAIN", resp=plain("fail-fp", "pw-new")))
+        r = c.line().decode()
+        assert cause_of(g, r) != "stale-password", r
+        c.close()
+    finally:
+        assert g.stop() == 0
+    fps = saved_fps(state, "fail-fp")
+    assert sorted(fps) == sorted([(old >> 12) or 1, fp20(key, "fail-fp", "pw-new")]), \
+        (fps, old)
+    assert all(0 < v < 1 << 20 for v in fps), fps
+
+
+@suite.test
+def fingerprint_key_lives_outside_state_dir():
+    """The fingerprint key is read from fingerprint_key, and nothing in state_dir carries it: a
+    copy of the state cannot be used to test guesses. A state_dir/secret of an older version
+    holding the same key is removed; without any key file the daemon uses one for this run
+    only and writes none."""
+    d = os.path.join(S["dir"], "fpkey")
+    state = os.path.join(d, "state")
+    os.makedirs(state)
+    key = os.urandom(32)
+    keyfile = os.path.join(S["dir"], "fingerprint.key")
+    with open(keyfile, "wb") as f:
+        f.write(key)
+    os.chmod(keyfile, 0o640)
+    with open(os.path.join(state, "secret"), "wb") as f:     # the older version's copy
+        f.write(key)
+    g = gatelab.Gate(NoLab(S["dir"]), d, fingerprint_key=keyfile).start()
+    try:
+        c = GateClient(g.socket)
+        assert answer(c, 1, "fail-key").startswith("FAIL")
+        c.close()
+        assert "removed %s/secret" % state in g.log_text(), g.log_text()
+    finally:
+        assert g.stop() == 0
+    assert "secret" not in os.listdir(state), os.listdir(state)
+    assert saved_fps(state, "fail-key") == [fp20(key, "fail-key", "pw-1")]
+    # No key file at all: a key for this run only, said once, and no file made anywhere.
+    missing = os.path.join(S["dir"], "no-such.key")
+    set_conf(g, fingerprint_key=missing)
+    g.start()
+    try:
+        c = GateClient(g.socket)
+        assert answer(c, 2, "fail-key").startswith("FAIL")
+        c.close()
+        assert g.log_text().count("for this run only") == 1, g.log_text()
+    finally:
+        assert g.stop() == 0
+    assert not os.path.exists(missing)
+    assert "secret" not in os.listdir(state), os.listdir(state)
 
 
 if __name__ == "__main__":
