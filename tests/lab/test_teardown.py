@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gatelab  # noqa: E402
 from fakeauth import FakeAuth  # noqa: E402
 from gatelab import GateClient, NoLab, auth_line, b64, new_gate_dir  # noqa: E402
+from redislab import Redis  # noqa: E402
 from tap import Suite  # noqa: E402
 
 suite = Suite("teardown")
@@ -31,20 +32,28 @@ def plain(user, pw):
 
 
 @contextlib.contextmanager
-def lab(**conf):
-    """A FakeAuth and a gate on it; at the end the gate must exit cleanly, sanitizers silent."""
+def lab(shared=False, **conf):
+    """A FakeAuth and a gate on it (shared: with a real redis-server as its shared state); at
+    the end the gate must exit cleanly, sanitizers silent."""
     d = new_gate_dir()
     fake = FakeAuth(os.path.join(d, "fake-auth"))
     conf.setdefault("upstream_timeout", "4s")
-    gate = None
+    gate = redis = None
     try:
+        if shared:
+            redis = Redis(d).start()
+            conf.update(state_backend=redis.url(), redis_prefix="teardown:")
         gate = gatelab.Gate(NoLab(d), d, **conf).start()
+        if shared:
+            wait_for(lambda: "shared=up" in cli(gate, "stats").split(), what="Redis")
         yield fake, gate
         assert gate.alive(), gate.log_text()[-3000:]
     finally:
         rc = gate.stop() if gate else None
         log = gate.log_text() if gate else ""
         fake.stop()
+        if redis:
+            redis.stop()
         subprocess.run(["rm", "-rf", d])
     assert rc == 0, "authguard-policyd exited %s:\n%s" % (rc, log[-3000:])
     for bad in ("AddressSanitizer", "runtime error:", "LeakSanitizer"):
@@ -183,8 +192,8 @@ def requests_of_one_connection_lost_with_dovecot():
 
 
 @suite.test
-def unlock_lets_a_waiting_request_go_at_once():
-    with lab(account_fail_limit="2/15m") as (fake, gate):
+def unlock_lets_a_waiting_request_go_at_once(shared=False):
+    with lab(shared, account_fail_limit="2/15m") as (fake, gate):
         c = GateClient(gate.socket)
         c.send(auth_line(1, "PLAIN", resp=plain("vic", "wrong-1")))
         assert c.line().startswith(b"FAIL\t1\t")
@@ -205,8 +214,8 @@ def unlock_lets_a_waiting_request_go_at_once():
 
 
 @suite.test
-def lock_refuses_waiting_requests_at_once():
-    with lab(account_fail_limit="1/15m", ip_fail_limit="1/15m") as (fake, gate):
+def lock_refuses_waiting_requests_at_once(shared=False):
+    with lab(shared, account_fail_limit="1/15m", ip_fail_limit="1/15m") as (fake, gate):
         fake.hold.add("held")
         a = in_flight(fake, gate, "vic", "held", rip="192.0.2.1")
         b = GateClient(gate.socket)
@@ -236,6 +245,15 @@ def lock_refuses_waiting_requests_at_once():
 
 
 @suite.test
+def lock_and_unlock_with_a_shared_state():
+    # With Redis, the lock or unlock goes to Redis and the waiting request asks Redis again
+    # (behind the change, on the same connection). The 100 ms poll of waiting requests would
+    # find the change too: this checks the wake's keys and that Redis sees the change first.
+    unlock_lets_a_waiting_request_go_at_once(shared=True)
+    lock_refuses_waiting_requests_at_once(shared=True)
+
+
+@suite.test
 def answered_request_is_never_sent_after_a_hangup():
     # A's attempt for V is at Dovecot; B's waits behind it; Dovecot hangs up (on C's request)
     # and takes new connections. A's loss lets B go ahead while the gate is still handing
@@ -246,23 +264,18 @@ def answered_request_is_never_sent_after_a_hangup():
         parked(gate, b, 1, "silent", "pw-b")
         c = GateClient(gate.socket)
         c.send(auth_line(1, "PLAIN", resp=plain("hangup", "pw-c")))
-        answered = {}
         for name, cl in (("a", a), ("c", c)):
             assert cl.closed(timeout=3), name
-        # B: either closed (454) now, or sent to the new connection and answered later
-        t0 = time.time()
-        b_closed = b.closed(timeout=6)
-        answered["b"] = time.time()
+        assert b.closed(timeout=6), "B got no 454"
         wait_for(lambda: fake.connections >= 2, what="the reconnection")
-        still_serves(gate, fake)
+        still_serves(gate, fake)          # the new connection's handshake is done
         time.sleep(0.5)
         gate.sync()
         late = [x for x in fake.auths if x[3] == "pw-b"]
+        assert not late, "B's AUTH reached Dovecot after B was answered: %r" % late
         evs = one_line_each(gate, lambda e: e.get("user") == "silent", 2)
         assert {e["cause"] for e in evs} == {"auth-service-unavailable"}, \
             [e["_line"] for e in evs]
-        assert b_closed, "B got no 454 after %.1fs" % (answered["b"] - t0)
-        assert not late, "B's AUTH reached Dovecot after B was answered: %r" % late
         one_line_each(gate, lambda e: e.get("user") == "hangup", 1)
         for cl in (a, b, c):
             cl.close()
