@@ -143,6 +143,10 @@ die(const char *fmt, ...)
 	printf("\n");
 	if (redis_pid > 0)
 		kill(redis_pid, SIGKILL);
+	if (sock[0]) {
+		unlink(sock);
+		rmdir(tmpdir);		/* the log stays, when there is one */
+	}
 	exit(1);
 }
 
@@ -399,6 +403,16 @@ struct lua_args {
 	int		 with16;
 };
 
+/* redis_key - prefix, kind, name, as shared_key(); "" for no name */
+static void
+redis_key(char *buf, size_t len, const char *kind, const char *name)
+{
+	if (name)
+		snprintf(buf, len, "ag:%s:%s", kind, name);
+	else
+		buf[0] = 0;
+}
+
 /* lua - EVALSHA shared.lua; the reply (never NULL, may be an error) */
 static redisReply *
 lua(struct seq *s, const struct lua_args *a)
@@ -419,9 +433,9 @@ lua(struct seq *s, const struct lua_args *a)
 		flags |= SF_ADDRESS;
 	if (a->acct >= 0 && s->no_limit[a->acct])
 		flags |= SF_NO_LIMIT;
-	snprintf(keys[0], sizeof(keys[0]), ak ? "ag:a:%s" : "", ak);
-	snprintf(keys[1], sizeof(keys[1]), ik ? "ag:i:%s" : "", ik);
-	snprintf(keys[2], sizeof(keys[2]), a->fkey ? "ag:f:%s" : "", a->fkey);
+	redis_key(keys[0], sizeof(keys[0]), "a", ak);
+	redis_key(keys[1], sizeof(keys[1]), "i", ik);
+	redis_key(keys[2], sizeof(keys[2]), "f", a->fkey);
 	argv[0] = "EVALSHA";
 	argv[1] = sha;
 	argv[2] = "3";
