@@ -130,6 +130,8 @@ static char sock[128];
 static pid_t redis_pid;
 static int verbose;
 
+static void redis_stop(void);
+
 /* die - a setup failure: one "not ok" line, exit */
 static void
 die(const char *fmt, ...)
@@ -141,12 +143,13 @@ die(const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
-	if (redis_pid > 0)
+	if (redis_pid > 0) {
 		kill(redis_pid, SIGKILL);
-	if (sock[0]) {
-		unlink(sock);
-		rmdir(tmpdir);		/* the log stays, when there is one */
+		waitpid(redis_pid, NULL, 0);
+		redis_pid = 0;
 	}
+	if (tmpdir[0])
+		redis_stop();
 	exit(1);
 }
 
