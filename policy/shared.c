@@ -44,8 +44,14 @@
 /*	it) and again at each reload (an error keeps the ones read
 /*	before). A refused handshake is a connection that failed: logged
 /*	with its reason, decisions made locally, tried again.
+/*
+/*	The Redis password is wiped wherever it was copied for sending:
+/*	the AUTH command's strings when freed, and, with hiredis 1.0 or
+/*	later, hiredis's own buffers (its allocator wipes what it frees or
+/*	moves); hiredis 0.14 frees its output buffer unwiped.
 /*--*/
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -907,6 +913,46 @@ tls_init(const struct config *cfg)
 #endif
 }
 
+#if HIREDIS_MAJOR >= 1
+/* hi_wiping_free - hiredis frees: wiped first (the AUTH it sent) */
+static void
+hi_wiping_free(void *p)
+{
+	if (p != NULL)
+		wipe_free(p, malloc_usable_size(p));
+}
+
+/* hi_wiping_realloc - a move leaves no copy behind */
+static void *
+hi_wiping_realloc(void *p, size_t n)
+{
+	size_t old;
+	void *q;
+
+	if (p == NULL)
+		return malloc(n);
+	old = malloc_usable_size(p);
+	if ((q = malloc(n ? n : 1)) == NULL)
+		return NULL;
+	memcpy(q, p, old < n ? old : n);
+	wipe_free(p, old);
+	return q;
+}
+
+/* hi_wiping_allocators - hiredis's buffers wiped when freed */
+static void
+hi_wiping_allocators(void)
+{
+	hiredisAllocFuncs ha = {
+		.mallocFn = malloc, .callocFn = calloc,
+		.reallocFn = hi_wiping_realloc, .strdupFn = strdup,
+		.freeFn = hi_wiping_free,
+	};
+
+	hiredisSetAllocators(&ha);
+}
+#endif
+
 /* shared_init - connect when state_backend names Redis */
 void
 shared_init(const struct config *cfg, const unsigned char *key, size_t keylen)
@@ -918,6 +964,9 @@ shared_init(const struct config *cfg, const unsigned char *key, size_t keylen)
 	sh_be = cfg->state_backend;
 	if (sh_be.kind != BACKEND_REDIS)
 		return;
+#if HIREDIS_MAJOR >= 1
+	hi_wiping_allocators();
+#endif
 	if (backend_describe(&sh_be, sh_where, sizeof(sh_where)) < 0)
 		str_copy(sh_where, sizeof(sh_where), "redis");
 	SHA1((const unsigned char *)shared_lua, strlen(shared_lua), md);
