@@ -103,6 +103,7 @@ reload(void)
 	upstream_set_timeout(cfg.upstream_timeout);
 	accounts_close(&accounts);
 	accounts_open(&accounts, cfg.accounts_map);
+	gate_limits_changed(NULL, NULL);	/* waiting attempts, new limits */
 	msg_info("reloaded %s", config_path);
 	daemon_notify("READY=1");
 }
