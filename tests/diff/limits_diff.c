@@ -46,7 +46,7 @@
 /*	the seed, the step, what differs and the steps that led there.
 /*	"limits_diff -S SEED -n 1 -v" replays one sequence.
 /* .IP -n
-/*	sequences (default 2000)
+/*	sequences (default 1000)
 /* .IP -s
 /*	steps per sequence (default 50)
 /* .IP -v
@@ -1095,7 +1095,7 @@ main(int argc, char **argv)
 {
 	const char *top = getenv("AUTHGUARD_TOP"), *script;
 	unsigned long seed = 1, i, bad = 0, firstbad = 0;
-	long n = 2000, steps = 50;
+	long n = 1000, steps = 50;
 	char path[4096];
 	size_t k;
 	int c, rc_exit = 0;
