@@ -54,7 +54,7 @@ LIB_SRC	= lib/util.c lib/buf.c lib/msg.c lib/logline.c lib/linereader.c \
 	  lib/ref.c lib/accounts.c lib/config.c lib/idmap.c lib/limits.c lib/fingerprint.c lib/history.c lib/state.c lib/policyproto.c lib/submission.c \
 	  lib/authres.c lib/ctlclient.c lib/daemon.c lib/doctor.c lib/smtpreply.c lib/logscan.c lib/tally.c lib/backend.c lib/keyedhash.c lib/saslpeek.c
 POLICY_SRC = policy/main.c policy/event.c policy/conn.c policy/gate.c \
-	  policy/upstream.c policy/userdb.c policy/attempt.c policy/enforce.c policy/store.c policy/session.c policy/policy.c policy/control.c policy/metrics.c policy/redis.c policy/shared.c
+	  policy/upstream.c policy/userdb.c policy/attempt.c policy/enforce.c policy/store.c policy/session.c policy/policy.c policy/control.c policy/metrics.c policy/redis.c policy/shared.c policy/reload.c
 UNIT_SRC = tests/unit/unit.c tests/unit/test_codecs.c tests/unit/test_config.c \
 	  tests/unit/test_misc.c tests/unit/test_limits.c tests/unit/test_policy.c \
 	  tests/unit/test_milter.c tests/unit/test_event.c tests/unit/test_authproto24.c \

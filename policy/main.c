@@ -49,9 +49,9 @@
 #include "msg.h"
 #include "netaddr.h"
 #include "policy.h"
+#include "reload.h"
 #include "shared.h"
 #include "store.h"
-#include "upstream.h"
 #include "util.h"
 
 static volatile sig_atomic_t policyd_stop, policyd_reload, policyd_reopen;
@@ -78,33 +78,8 @@ on_signal(int sig)
 static void
 reload(void)
 {
-	char err[CONFIG_ERR_MAX + 4096], fixed[512];
-	struct config next;
-
 	daemon_notify("RELOADING=1");
-	if (config_load(config_path, &next, err, sizeof(err)) < 0) {
-		msg_error("reload refused: %s; the running configuration "
-		    "stays%s", err,
-		    access(config_path, R_OK) < 0 && errno == EACCES ?
-		    " (the file must be readable by \"user\": chgrp it to "
-		    "that user's group, mode 0640)" : "");
-		daemon_notify("READY=1");
-		return;
-	}
-	if (config_keep_fixed(&next, &cfg, fixed, sizeof(fixed)) < 0)
-		str_copy(fixed, sizeof(fixed), "several keys");
-	if (*fixed)
-		msg_warn("reload: %s changed: that takes a restart; running "
-		    "with the old value until then", fixed);
-	config_free(&cfg);
-	cfg = next;
-	store_reconfigure(&cfg);
-	shared_reconfigure(&cfg);
-	upstream_set_timeout(cfg.upstream_timeout);
-	accounts_close(&accounts);
-	accounts_open(&accounts, cfg.accounts_map);
-	gate_limits_changed(NULL, NULL);	/* waiting attempts, new limits */
-	msg_info("reloaded %s", config_path);
+	(void)reload_config(config_path, &cfg, &accounts);
 	daemon_notify("READY=1");
 }
 

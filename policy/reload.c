@@ -1,0 +1,68 @@
+/*++
+/* NAME
+/*	reload 3
+/* SUMMARY
+/*	a new configuration for the running daemon
+/* SYNOPSIS
+/*	#include "reload.h"
+/*
+/*	int	reload_config(path, cfg, accounts)
+/*	const char *path;
+/*	struct config *cfg;
+/*	struct accounts_map *accounts;
+/* DESCRIPTION
+/*	reload_config() reads path. When it is valid it replaces *cfg in
+/*	place (every module points to it), keeping the keys that take a
+/*	restart at their running values with a warning, hands the new
+/*	values to the modules that copy them, reopens accounts_map, and
+/*	decides the attempts waiting at the limits against the new limits.
+/*	When it is not valid, the running configuration stays and the
+/*	error is logged. The result is 0, or -1 when the file was refused.
+/*
+/*	authguard-policyd calls it on SIGHUP; the simulation (sim 3)
+/*	calls it as a schedule's reload.
+/*--*/
+#include <errno.h>
+#include <unistd.h>
+
+#include "accounts.h"
+#include "config.h"
+#include "gate.h"
+#include "msg.h"
+#include "reload.h"
+#include "shared.h"
+#include "store.h"
+#include "upstream.h"
+#include "util.h"
+
+/* reload_config - a new configuration, or the running one kept */
+int
+reload_config(const char *path, struct config *cfg,
+    struct accounts_map *accounts)
+{
+	char err[CONFIG_ERR_MAX + 4096], fixed[512];
+	struct config next;
+
+	if (config_load(path, &next, err, sizeof(err)) < 0) {
+		msg_error("reload refused: %s; the running configuration "
+		    "stays%s", err, access(path, R_OK) < 0 && errno == EACCES ?
+		    " (the file must be readable by \"user\": chgrp it to "
+		    "that user's group, mode 0640)" : "");
+		return -1;
+	}
+	if (config_keep_fixed(&next, cfg, fixed, sizeof(fixed)) < 0)
+		str_copy(fixed, sizeof(fixed), "several keys");
+	if (*fixed)
+		msg_warn("reload: %s changed: that takes a restart; running "
+		    "with the old value until then", fixed);
+	config_free(cfg);
+	*cfg = next;
+	store_reconfigure(cfg);
+	shared_reconfigure(cfg);
+	upstream_set_timeout(cfg->upstream_timeout);
+	accounts_close(accounts);
+	accounts_open(accounts, cfg->accounts_map);
+	gate_limits_changed(NULL, NULL);	/* waiting attempts, new limits */
+	msg_info("reloaded %s", path);
+	return 0;
+}
