@@ -57,6 +57,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -117,6 +118,7 @@ struct sim_conn {
 	struct peer	 p;
 	int		 open;
 	unsigned	 nextid;
+	char		 mechs[256];	/* MECH names of the daemon's hello */
 };
 
 struct dove_req {
@@ -148,6 +150,12 @@ static struct {
 	struct peer	 dove, udb, ctl;
 	int		 dove_hello_due;	/* accepted; handshake next step */
 	int		 dove_mute;		/* Dovecot never finishes its hello */
+	const char	*dove_hello_text;	/* a handshake of the test's own */
+	const char	*password;		/* every request's, or NULL */
+	unsigned	 dove_connects;		/* connections Dovecot accepted */
+	unsigned	 dove_cancels;		/* CANCEL lines Dovecot got */
+	unsigned	 udb_connects;		/* connections auth-userdb accepted */
+	unsigned	 udb_lookups;		/* USER lines auth-userdb got */
 	struct buf	 ctl_answer;		/* the control socket's answer */
 	int		 dove_refuse;		/* Dovecot is down */
 	struct dove_req	 dreq[SIM_DOVE_MAX];
@@ -394,8 +402,15 @@ smtpd_line(int c, char *line)
 	int i;
 
 	sim_trace("smtpd %d -> %s", c, line);
-	if (authline_split(line, strlen(line), &al) < 0 || al.argc < 2 ||
-	    authline_id(al.argv[1], &id) < 0)
+	if (authline_split(line, strlen(line), &al) < 0 || al.argc < 2)
+		return;
+	if (strcmp(al.argv[0], "MECH") == 0) {	/* the handshake's list */
+		snprintf(sim.conn[c].mechs + strlen(sim.conn[c].mechs),
+		    sizeof(sim.conn[c].mechs) - strlen(sim.conn[c].mechs),
+		    "%s%s", *sim.conn[c].mechs ? " " : "", al.argv[1]);
+		return;
+	}
+	if (authline_id(al.argv[1], &id) < 0)
 		return;		/* the handshake */
 	if (strcmp(al.argv[0], "OK") != 0 && strcmp(al.argv[0], "FAIL") != 0 &&
 	    strcmp(al.argv[0], "CONT") != 0)
@@ -452,6 +467,10 @@ smtpd_read(void)
 static void
 dove_hello(void)
 {
+	if (sim.dove_hello_text) {
+		peer_puts(&sim.dove, "dovecot", sim.dove_hello_text);
+		return;
+	}
 	if (sim.dove_mute) {
 		peer_puts(&sim.dove, "dovecot", "VERSION\t1\t2\n"
 		    "MECH\tPLAIN\tplaintext\n");
@@ -597,6 +616,7 @@ dove_cancel(struct authline *al)
 
 	if (al->argc < 2 || authline_id(al->argv[1], &id) < 0)
 		sim_fail("Dovecot got a malformed CANCEL");
+	sim.dove_cancels++;
 	for (i = 0; i < SIM_DOVE_MAX; i++)
 		if (sim.dreq[i].live && sim.dreq[i].id == id)
 			sim.dreq[i].live = 0;
@@ -660,6 +680,7 @@ udb_read(void)
 			sim_fail("more than %d user lookups in flight",
 			    SIM_UDB_MAX);
 		sim.ureq[i].live = 1;
+		sim.udb_lookups++;
 		sim.ureq[i].id = id;
 		str_copy(sim.ureq[i].user, sizeof(sim.ureq[i].user), al.argv[2]);
 	}
@@ -700,7 +721,16 @@ accept_peers(void)
 
 	if ((fd = accept4(sim.dove_lfd, NULL, NULL,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		if (sim.dove_refuse || sim.dove.fd >= 0)
+		sim.dove_connects++;
+		if (sim.dove.fd >= 0 && !sim.dove_refuse) {
+			/* the daemon holds one connection: the old one is
+			 * closed, its end maybe not yet seen (a copy of it in
+			 * a forked child): what it sent first, then it goes */
+			(void)dove_read();
+			if (sim.dove.fd >= 0)
+				dove_forget();
+		}
+		if (sim.dove_refuse)
 			close(fd);
 		else {
 			sim.dove.fd = fd;
@@ -714,6 +744,7 @@ accept_peers(void)
 		if (sim.udb.fd >= 0)
 			close(fd);
 		else {
+			sim.udb_connects++;
 			sim.udb.fd = fd;
 			peer_puts(&sim.udb, "userdb", "VERSION\t1\t0\n"
 			    "SPID\t4243\n");
@@ -742,11 +773,27 @@ check_windows(void)
 					    tr, store_now()), t[i]->lim.n);
 }
 
+/*
+ * writer_gone - wait until the state writer the daemon forked (if any) has
+ * ended, leaving it for the daemon to collect: until then it holds copies
+ * of every socket of this process, peers' ends included, and an end closed
+ * here or there would be seen only when it exits, at a time of its own.
+ * 1 when there was one.
+ */
+static int
+writer_gone(void)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_ALL, 0, &si, WEXITED | WNOWAIT) == 0 && si.si_pid != 0;
+}
+
 /* pump - turn the loop and serve the peers until nothing moves */
 static void
 pump(void)
 {
-	int rounds, moved;
+	int rounds, moved, waited = 0;
 
 	for (rounds = 0; rounds < 10000; rounds++) {
 		moved = ev_once(0) > 0;
@@ -755,7 +802,7 @@ pump(void)
 		moved |= dove_read();
 		moved |= udb_read();
 		moved |= ctl_read();
-		if (!moved && ev_next_timer() != 0)
+		if (!moved && ev_next_timer() != 0 && (waited++ || !writer_gone()))
 			return;
 	}
 	sim_fail("the daemon does not settle (a busy loop)");
@@ -789,7 +836,10 @@ b64(struct buf *out, const char *s, size_t len)
 static void
 req_password(int qi, char *pw, size_t len)
 {
-	snprintf(pw, len, "pw%d", qi);
+	if (sim.password)
+		snprintf(pw, len, "%s", sim.password);
+	else
+		snprintf(pw, len, "pw%d", qi);
 }
 
 /* note_credentials - the client sends credentials now */
@@ -804,7 +854,7 @@ note_credentials(struct sim_req *q)
 static void
 plain_resp(int qi, struct buf *out)
 {
-	char raw[600], pw[16];
+	char raw[600], pw[64];
 	int n;
 
 	req_password(qi, pw, sizeof(pw));
@@ -828,6 +878,7 @@ op_open(void)
 		return;
 	sim.conn[c].p.fd = peer_connect("auth");
 	sim.conn[c].open = 1;
+	sim.conn[c].mechs[0] = 0;
 	snprintf(hello, sizeof(hello), "VERSION\t1\t1\nCPID\t%d\n", 7000 + c);
 	peer_puts(&sim.conn[c].p, "smtpd", hello);
 }
@@ -932,7 +983,7 @@ op_cont(int c, unsigned b)
 {
 	struct sim_req *q = pick_client_turn(c, b & 0x7f);
 	struct buf line, resp;
-	char pw[16], raw[400];
+	char pw[64], raw[400];
 	int qi, n;
 
 	if (!sim.conn[c].open || q == NULL)
@@ -1416,11 +1467,11 @@ const char *
 sim_control(const char *request)
 {
 	step_begin();
-	if (sim.ctl.fd < 0) {
-		buf_reset(&sim.ctl_answer);
-		sim.ctl.fd = peer_connect("control");
-		peer_puts(&sim.ctl, "control", request);
-	}
+	/* the last answer was read whole: the daemon writes it at once */
+	peer_close(&sim.ctl);
+	buf_reset(&sim.ctl_answer);
+	sim.ctl.fd = peer_connect("control");
+	peer_puts(&sim.ctl, "control", request);
 	step_end();
 	return buf_str(&sim.ctl_answer);
 }
@@ -1429,6 +1480,16 @@ sim_control(const char *request)
 void
 sim_dovecot_line(const char *line)
 {
+	unsigned long id;
+	const char *p = strchr(line, '\t');
+	int i;
+
+	/* an OK or FAIL of its own: Dovecot owes that request nothing more */
+	if (p && (strncmp(line, "OK\t", 3) == 0 || strncmp(line, "FAIL\t", 5)
+	    == 0) && (id = strtoul(p + 1, NULL, 10)) != 0)
+		for (i = 0; i < SIM_DOVE_MAX; i++)
+			if (sim.dreq[i].live && sim.dreq[i].id == id)
+				sim.dreq[i].live = 0;
 	step_begin();
 	peer_puts(&sim.dove, "dovecot", line);
 	step_end();
@@ -1459,6 +1520,151 @@ sim_userdb_owed(void)
 	for (i = 0; i < SIM_UDB_MAX; i++)
 		n += sim.ureq[i].live;
 	return n;
+}
+
+/* sim_dovecot_hello - Dovecot's handshake on later connections (its
+ * lines, LFs included; NULL: the usual one) */
+void
+sim_dovecot_hello(const char *text)
+{
+	sim.dove_hello_text = text;
+}
+
+/* sim_dovecot_connects - connections Dovecot accepted (refused ones too) */
+unsigned
+sim_dovecot_connects(void)
+{
+	return sim.dove_connects;
+}
+
+/* sim_dovecot_cancels - CANCEL lines Dovecot received */
+unsigned
+sim_dovecot_cancels(void)
+{
+	return sim.dove_cancels;
+}
+
+/* sim_cancel_any - smtpd sends CANCEL for request q, whoever's turn it is
+ * (real smtpd cancels only at the client's turn) */
+void
+sim_cancel_any(int q)
+{
+	struct sim_req *r = &sim.req[q];
+	char line[64];
+
+	step_begin();
+	if (sim.conn[r->conn].open && r->turn != T_DONE) {
+		snprintf(line, sizeof(line), "CANCEL\t%u\n", r->id);
+		req_answered(r);	/* no answer follows */
+		peer_puts(&sim.conn[r->conn].p, "smtpd", line);
+	}
+	step_end();
+}
+
+/* sim_conn_mechs - the mechanisms smtpd connection c was offered */
+const char *
+sim_conn_mechs(int c)
+{
+	return sim.conn[c].mechs;
+}
+
+/* sim_password - the password of every later request; NULL: one each */
+void
+sim_password(const char *pw)
+{
+	sim.password = pw;
+}
+
+/* sim_userdb_line - auth-userdb sends any line of its own (with its LF) */
+void
+sim_userdb_line(const char *line)
+{
+	step_begin();
+	peer_puts(&sim.udb, "userdb", line);
+	step_end();
+}
+
+/* sim_userdb_id - the id of the k-th lookup auth-userdb owes, 0: none */
+unsigned
+sim_userdb_id(int k)
+{
+	int i, n = 0;
+
+	for (i = 0; i < SIM_UDB_MAX; i++)
+		if (sim.ureq[i].live && n++ == k)
+			return sim.ureq[i].id;
+	return 0;
+}
+
+/* sim_userdb_forget - auth-userdb forgets the lookup with this id */
+void
+sim_userdb_forget(unsigned id)
+{
+	int i;
+
+	for (i = 0; i < SIM_UDB_MAX; i++)
+		if (sim.ureq[i].live && sim.ureq[i].id == id)
+			sim.ureq[i].live = 0;
+}
+
+/* sim_userdb_connects - connections auth-userdb accepted */
+unsigned
+sim_userdb_connects(void)
+{
+	return sim.udb_connects;
+}
+
+/* sim_userdb_lookups - USER lookups auth-userdb received */
+unsigned
+sim_userdb_lookups(void)
+{
+	return sim.udb_lookups;
+}
+
+/* sim_control_raw - a request of any bytes on the control socket */
+const char *
+sim_control_raw(const char *data, size_t len)
+{
+	step_begin();
+	peer_close(&sim.ctl);		/* as sim_control */
+	buf_reset(&sim.ctl_answer);
+	sim.ctl.fd = peer_connect("control");
+	peer_send(&sim.ctl, "control", data, len);
+	step_end();
+	return buf_str(&sim.ctl_answer);
+}
+
+/* sim_log_count - how many of the daemon's recent lines hold text */
+unsigned
+sim_log_count(const char *text)
+{
+	unsigned i, k = 0, n = sim.nlog < SIM_LOG_KEEP ? sim.nlog : SIM_LOG_KEEP;
+
+	for (i = 1; i <= n; i++)
+		k += strstr(sim.log[(sim.nlog - i) % SIM_LOG_KEEP], text) != NULL;
+	return k;
+}
+
+/* sim_address_failures - failures of an address in its window now */
+unsigned
+sim_address_failures(int addr)
+{
+	char key[300];
+	struct track *t;
+
+	addr_key(addr, key, sizeof(key));
+	t = *key ? limits_find(&store_limits.addr, key) : NULL;
+	return t ? limits_window_count(&store_limits.addr, t, store_now()) : 0;
+}
+
+/* sim_address_locked - is an address locked now? */
+int
+sim_address_locked(int addr)
+{
+	char key[300];
+
+	addr_key(addr, key, sizeof(key));
+	return *key && key_locked(&store_limits.addr, key);
 }
 
 #define SIM_XSTR(x)	#x
@@ -1576,6 +1782,10 @@ sim_begin(const char *extra)
 	buf_init(&sim.ctl.in);
 	buf_init(&sim.ctl_answer);
 	sim.dove_mute = 0;
+	sim.dove_hello_text = NULL;
+	sim.password = NULL;
+	sim.dove_connects = sim.dove_cancels = 0;
+	sim.udb_connects = sim.udb_lookups = 0;
 	for (i = 0; i < SIM_CONNS; i++) {
 		sim.conn[i].open = 0;
 		sim.conn[i].nextid = 0;

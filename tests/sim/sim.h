@@ -7,6 +7,7 @@
 #ifndef AUTHGUARD_SIM_H
 #define AUTHGUARD_SIM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define SIM_CONNS	4		/* smtpd connections at once */
@@ -48,6 +49,21 @@ void	 sim_dovecot_line(const char *);
 unsigned sim_dovecot_id(int);
 void	 sim_dovecot_mute(int);
 int	 sim_userdb_owed(void);
+void	 sim_dovecot_hello(const char *);
+unsigned sim_dovecot_connects(void);
+unsigned sim_dovecot_cancels(void);
+void	 sim_cancel_any(int);
+const char *sim_conn_mechs(int);
+void	 sim_password(const char *);
+void	 sim_userdb_line(const char *);
+unsigned sim_userdb_id(int);
+void	 sim_userdb_forget(unsigned);
+unsigned sim_userdb_connects(void);
+unsigned sim_userdb_lookups(void);
+const char *sim_control_raw(const char *, size_t);
+unsigned sim_log_count(const char *);
+unsigned sim_address_failures(int);
+int	 sim_address_locked(int);
 
 const char *sim_reply(int);
 int	 sim_answered(int);
