@@ -58,7 +58,8 @@ POLICY_SRC = policy/main.c policy/event.c policy/conn.c policy/gate.c \
 UNIT_SRC = tests/unit/unit.c tests/unit/test_codecs.c tests/unit/test_config.c \
 	  tests/unit/test_misc.c tests/unit/test_limits.c tests/unit/test_policy.c \
 	  tests/unit/test_milter.c tests/unit/test_event.c tests/unit/test_authproto24.c \
-	  tests/unit/test_toolbox.c tests/unit/test_saslpeek.c
+	  tests/unit/test_toolbox.c tests/unit/test_saslpeek.c \
+	  tests/unit/test_keyedhash.c
 
 LIB_OBJ	= $(LIB_SRC:%.c=$(BUILD)/%.o)
 POLICY_OBJ = $(POLICY_SRC:%.c=$(BUILD)/%.o)
@@ -79,7 +80,8 @@ FUZZ_REPLAY = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 # daemon's objects without main(), its schedules in tests/fuzz/corpus/sim.
 SIM_OBJ	= $(filter-out $(BUILD)/policy/main.o,$(POLICY_OBJ))
 SIM_TESTS = $(wildcard tests/sim/test_*.c)
-TESTS	= $(BUILD)/unit-tests $(FUZZ_REPLAY) $(BUILD)/fuzz/replay_sim $(BUILD)/sim-tests
+TESTS	= $(BUILD)/unit-tests $(FUZZ_REPLAY) $(BUILD)/fuzz/replay_sim $(BUILD)/sim-tests \
+	  $(BUILD)/limits_diff
 
 all: $(PROGS) $(TESTS)
 
@@ -129,6 +131,18 @@ $(BUILD)/sim-tests: tests/sim/sim.c tests/sim/sim.h $(SIM_TESTS) tests/unit/unit
 	$(CC) $(ALL_CFLAGS) -iquote policy -iquote tests/unit -iquote tests/sim -o $@ \
 	    tests/sim/sim.c $(SIM_TESTS) tests/unit/unit.c $(SIM_OBJ) \
 	    $(BUILD)/libauthguard.a $(REDIS_LIBS) $(LDLIBS)
+
+# lib/limits.c against policy/shared.lua in a real redis-server (tests/diff).
+$(BUILD)/limits_diff: tests/diff/limits_diff.c $(BUILD)/libauthguard.a
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libauthguard.a $(REDIS_LIBS) $(LDLIBS)
+
+$(BUILD)/hashcollide: bench/hashcollide.c $(BUILD)/libauthguard.a
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-comment -iquote lib \
+	    -o $@ $< $(BUILD)/libauthguard.a $(LDLIBS)
+
+$(BUILD)/hashcost: bench/hashcost.c $(BUILD)/libauthguard.a
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-comment -iquote lib \
+	    -o $@ $< $(BUILD)/libauthguard.a $(LDLIBS)
 
 $(BUILD)/policyload: bench/policyload.c bench/loadstat.h
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-comment -o $@ $<

@@ -164,7 +164,8 @@ mirror_lock(struct tracker *tr, const char *key, uint32_t until)
 	struct track *t = limits_get(tr, key, now);
 
 	if (t->locked_until < until) {
-		limits_set_lock(tr, t, until, t->lock_level, now, now);
+		limits_set_lock(tr, t, until, limits_level(&store_limits, t,
+		    now), now, now);
 		store_dirty();
 	}
 }
@@ -471,7 +472,8 @@ enforce_lock(const char *key, int is_addr, uint32_t until)
 	struct track *t = limits_get(tr, key, now);
 	struct shared_cmd *c;
 
-	limits_set_lock(tr, t, until, t->lock_level, now, now);
+	limits_set_lock(tr, t, until, limits_level(&store_limits, t, now), now,
+	    now);
 	store_dirty();
 	if (!shared_enabled())
 		return 0;

@@ -36,6 +36,7 @@ for r in "$build"/fuzz/replay_*; do
 	t=${r##*/replay_}
 	run_suite "fuzz/$t" "$r" "$here/fuzz/corpus/$t"
 done
+run_suite diff/limits "$build/limits_diff"
 for t in "$here"/lab/test_*.py; do
 	[ -e "$t" ] || continue
 	run_suite "lab/$(basename "$t" .py)" python3 "$t"
