@@ -1,0 +1,310 @@
+/*++
+/* NAME
+/*	test_control 1
+/* SUMMARY
+/*	the control socket's requests and answers, on the simulation
+/* DESCRIPTION
+/*	Each test starts authguard-policyd's real code on the simulation
+/*	(sim 3), makes real attempts through smtpd and Dovecot where the
+/*	question needs them, and asks the control socket as the admin's
+/*	CLI does: stats, lock, unlock, why (by ref, user and address) and
+/*	top, well-formed or not. The answers are compared with what the
+/*	attempts were, and locks with what the next attempt is told.
+/*	The virtual wall clock starts at 2026-01-01T00:00:00Z.
+/*--*/
+#include <stdio.h>
+#include <string.h>
+
+#include "sim.h"
+#include "unit.h"
+
+#define V	0		/* sim_users[0] */
+#define W	1
+#define A0	0		/* sim_addrs[0]: 192.0.2.1 */
+#define A1	1		/* sim_addrs[1]: 198.51.100.7 */
+#define A2	2		/* sim_addrs[2]: 2001:db8::5 */
+
+/* has - does s hold text? */
+static int
+has(const char *s, const char *text)
+{
+	return s != NULL && strstr(s, text) != NULL;
+}
+
+/* is - is the answer the one wanted? (says what it was when not) */
+static int
+is(const char *got, const char *want)
+{
+	if (got != NULL && strcmp(got, want) == 0)
+		return 1;
+	fprintf(stderr, "# got: %s\n", got ? got : "(null)");
+	return 0;
+}
+
+/* starts - does the answer begin with prefix? (says what it was when not) */
+static int
+starts(const char *got, const char *prefix)
+{
+	if (got != NULL && strncmp(got, prefix, strlen(prefix)) == 0)
+		return 1;
+	fprintf(stderr, "# got: %s\n", got ? got : "(null)");
+	return 0;
+}
+
+/* fail_once - a wrong password for user from address a, to its end */
+static int
+fail_once(int c, int user, int a)
+{
+	int q = sim_auth(c, SIM_PLAIN, user, a, 1, 1);
+
+	sim_dovecot(0, SD_FAIL);
+	sim_userdb(0, SU_USER);
+	CHECK(has(sim_reply(q), "FAIL"));
+	return q;
+}
+
+/* ref_of - the ref= smtpd was told for request q */
+static void
+ref_of(int q, char *ref, size_t len)
+{
+	const char *p = strstr(sim_reply(q), "(ref=");
+
+	*ref = 0;
+	if (p)
+		snprintf(ref, len, "%.*s", (int)strcspn(p + 5, ")"), p + 5);
+}
+
+TEST(sim_control_stats)
+{
+	int c;
+
+	sim_begin(NULL);
+	CHECK(is(sim_control("stats\ttext\t-\n"), "OK\nupstream=ready "
+	    "accounts_tracked=0 addresses_tracked=0 max_tracked=100000 "
+	    "accounts_evicted=0 addresses_evicted=0 recent_attempts=0 "
+	    "sasl_connections=0\n"));
+	c = sim_open();
+	(void)fail_once(c, V, A0);
+	CHECK(is(sim_control("stats\ttext\t-\n"), "OK\nupstream=ready "
+	    "accounts_tracked=1 addresses_tracked=1 max_tracked=100000 "
+	    "accounts_evicted=0 addresses_evicted=0 recent_attempts=1 "
+	    "sasl_connections=1\n"));
+	CHECK(is(sim_control("stats\tjson\t-\n"), "OK\n{\"upstream\":\"ready\","
+	    "\"accounts_tracked\":1,\"addresses_tracked\":1,\"max_tracked\":"
+	    "100000,\"accounts_evicted\":0,\"addresses_evicted\":0,"
+	    "\"recent_attempts\":1,\"sasl_connections\":1}\n"));
+	sim_end();
+}
+
+/* Malformed and unknown requests: one ERR line each, nothing done. */
+TEST(sim_control_refuses_bad_requests)
+{
+	static const char *const usage = "ERR usage: COMMAND<TAB>text|json<TAB>"
+	    "ARGUMENT[<TAB>NAME=VALUE...]\n";
+	static const char *const opts = "ERR options: since=SECONDS, "
+	    "by=user|address|cause, for=SECONDS\n";
+	char big[2100];
+	int c, q;
+
+	sim_begin(NULL);
+	CHECK(is(sim_control("frob\ttext\tx\n"), "ERR unknown command\n"));
+	CHECK(is(sim_control("why\n"), usage));
+	CHECK(is(sim_control("why\ttext\n"), usage));
+	CHECK(is(sim_control("why\txml\tv\n"), usage));
+	CHECK(is(sim_control("lock\ttext\tv\tfor=31536001\n"),
+	    "ERR for: 1s to 365d\n"));
+	CHECK(is(sim_control("lock\ttext\tv\tfor\n"), opts));
+	CHECK(is(sim_control("lock\ttext\tv\tfor=10m\n"), opts));
+	CHECK(is(sim_control("lock\ttext\tv\twhen=3\n"), opts));
+	CHECK(is(sim_control("top\ttext\t-\tby=zone\n"),
+	    "ERR by: user, address or cause\n"));
+	CHECK(is(sim_control("unlock\ttext\tnobody\n"),
+	    "ERR nothing is tracked under nobody\n"));
+	CHECK(is(sim_control("why\ttext\tZZZZZZZZZZ\n"),
+	    "ERR no attempt with ref ZZZZZZZZZZ among the last 0\n"));
+	CHECK(is(sim_control("session\ttext\tnot-an-address 25 0\n"),
+	    "ERR usage: session ADDRESS PORT SINCE\n"));
+	CHECK(is(sim_control_raw("lock\ttext\tv\0x\n", 14),
+	    "ERR NUL byte in request\n"));
+	memset(big, 'a', sizeof(big) - 2);
+	memcpy(big, "lock\ttext\t", 10);
+	big[sizeof(big) - 2] = '\n';
+	big[sizeof(big) - 1] = 0;
+	CHECK(is(sim_control(big), "ERR request too long\n"));
+	memset(big, 'a', 400);
+	memcpy(big, "lock\ttext\t", 10);
+	strcpy(big + 400, "\n");
+	CHECK(is(sim_control(big), "ERR bad account or address\n"));
+	/* none of them locked anything */
+	CHECK(!sim_account_locked(V));
+	c = sim_open();
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
+	CHECK(sim_forwarded(q));
+	sim_dovecot(0, SD_OK);
+	sim_end();
+}
+
+/* One request per connection: a second line is not answered. */
+TEST(sim_control_one_request_per_connection)
+{
+	sim_begin(NULL);
+	CHECK(is(sim_control("unlock\ttext\tnobody\nlock\ttext\tv\n"),
+	    "ERR nothing is tracked under nobody\n"));
+	CHECK(!sim_account_locked(V));
+	sim_end();
+}
+
+/* lock and unlock of an account: what the next attempt is told. */
+TEST(sim_control_lock_unlock_account)
+{
+	int c, q;
+
+	sim_begin(NULL);
+	CHECK(is(sim_control("lock\ttext\tV\n"),
+	    "OK\nlocked=v until=2026-01-01T00:15:00Z\n"));
+	CHECK(has(sim_log_find("control: locked"),
+	    "locked v until 2026-01-01T00:15:00Z by the admin"));
+	CHECK(sim_account_locked(V));
+	c = sim_open();
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
+	CHECK(!sim_forwarded(q));
+	CHECK(has(sim_reply(q), "too many failed attempts for this account: "
+	    "try again in 15 minutes"));
+	CHECK(has(sim_log_find("event=auth"), "cause=account-locked"));
+	CHECK(is(sim_control("unlock\tjson\tv\n"), "OK\n{\"unlocked\":\"v\"}\n"));
+	CHECK(has(sim_log_find("control: unlocked"), "unlocked v"));
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
+	CHECK(sim_forwarded(q));
+	sim_dovecot(0, SD_OK);
+	CHECK(has(sim_reply(q), "OK"));
+	CHECK(is(sim_control("lock\tjson\tw\tfor=90\n"),
+	    "OK\n{\"locked\":\"w\",\"until\":\"2026-01-01T00:01:30Z\"}\n"));
+	q = sim_auth(c, SIM_PLAIN, W, A0, 1, 1);
+	CHECK(has(sim_reply(q), "try again in 90 seconds"));
+	CHECK(is(sim_control("unlock\ttext\tW\n"), "OK\nunlocked w\n"));
+	sim_end();
+}
+
+/* lock of an address (and of an IPv6 /64), and its end in time. */
+TEST(sim_control_lock_address)
+{
+	int c, q;
+
+	sim_begin(NULL);
+	CHECK(is(sim_control("lock\ttext\t198.51.100.7\tfor=60\n"),
+	    "OK\nlocked=198.51.100.7/32 until=2026-01-01T00:01:00Z\n"));
+	CHECK(sim_address_locked(A1));
+	CHECK(!sim_address_locked(A0));
+	c = sim_open();
+	q = sim_auth(c, SIM_PLAIN, V, A1, 1, 1);
+	CHECK(!sim_forwarded(q));
+	CHECK(has(sim_reply(q), "too many failed attempts for this address: "
+	    "try again in 60 seconds"));
+	CHECK(has(sim_log_find("event=auth"), "cause=ip-blocked"));
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
+	CHECK(sim_forwarded(q));
+	sim_dovecot(0, SD_OK);
+	sim_advance(60000);			/* the lock ends */
+	q = sim_auth(c, SIM_PLAIN, V, A1, 1, 1);
+	CHECK(sim_forwarded(q));
+	sim_dovecot(0, SD_OK);
+	CHECK(has(sim_reply(q), "OK"));
+	/* another address of the same IPv6 /64 */
+	CHECK(has(sim_control("lock\ttext\t2001:db8::77\n"),
+	    "OK\nlocked=2001:db8::/64 until="));
+	CHECK(sim_address_locked(A2));
+	q = sim_auth(c, SIM_PLAIN, V, A2, 1, 1);
+	CHECK(!sim_forwarded(q));
+	CHECK(has(sim_reply(q), "this address"));
+	sim_end();
+}
+
+/* why, by the ref of a real failed attempt, by user and by address. */
+TEST(sim_control_why_by_ref_user_address)
+{
+	char ref[32], req[64], want[256];
+	const char *a;
+	int c, q;
+
+	sim_begin(NULL);
+	c = sim_open();
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
+	sim_dovecot(0, SD_OK);
+	q = fail_once(c, V, A0);
+	ref_of(q, ref, sizeof(ref));
+	CHECK(strlen(ref) == 10);
+	snprintf(req, sizeof(req), "why\ttext\t%s\n", ref);
+	a = sim_control(req);
+	snprintf(want, sizeof(want), "OK\n1 recent attempt:\n  time=2026-01-01T"
+	    "00:00:00Z ref=%s result=fail cause=bad-password user=v "
+	    "ip=192.0.2.1 mech=PLAIN tls=yes smtpd_pid=", ref);
+	CHECK(starts(a, want));
+	CHECK(has(a, "\naccount: key=v locked=no failures_in_window=1 "
+	    "familiar_addresses=1\n"));
+	CHECK(has(a, "\naddress: key=192.0.2.1/32 locked=no "
+	    "failures_in_window=1\n"));
+	CHECK(has(a, "\nwhat to do about bad-password: "));
+	a = sim_control("why\ttext\tV\n");	/* by user: both attempts */
+	CHECK(has(a, "OK\n2 recent attempts:\n"));
+	CHECK(has(a, "result=pass user=v"));
+	CHECK(strstr(a, "result=pass") < strstr(a, "result=fail"));
+	a = sim_control("why\ttext\t192.0.2.1\n");
+	CHECK(has(a, "OK\n2 recent attempts:\n"));
+	CHECK(!has(a, "\naccount:"));
+	CHECK(has(a, "\naddress: key=192.0.2.1/32 locked=no"));
+	snprintf(req, sizeof(req), "why\tjson\t%s\n", ref);
+	a = sim_control(req);
+	snprintf(want, sizeof(want), "OK\n{\"query\":\"%s\",\"attempts\":"
+	    "[{\"time\":\"2026-01-01T00:00:00Z\",\"ref\":\"%s\",\"result\":"
+	    "\"fail\",\"cause\":\"bad-password\"", ref, ref);
+	CHECK(starts(a, want));
+	CHECK(has(sim_control("why\ttext\tnobody\n"), "OK\n0 recent attempts:\n"));
+	sim_end();
+}
+
+/* top: who fails most, by user, address and cause, and the lock. */
+TEST(sim_control_top_after_failures)
+{
+	const char *a;
+	int c;
+
+	sim_begin(NULL);
+	CHECK(is(sim_control("top\ttext\t-\n"), "OK\nno failures\n"));
+	c = sim_open();
+	(void)fail_once(c, V, A0);
+	(void)fail_once(c, W, A0);
+	(void)fail_once(c, V, A1);
+	a = sim_control("top\ttext\t-\n");
+	CHECK(starts(a, "OK\n  user=v failures=2 passes=0 dominant_cause="
+	    "bad-password pattern=- locked_until=no last=2026-01-01T00:00:00Z\n"));
+	CHECK(has(a, "\n  user=w failures=1 passes=0 "));
+	a = sim_control("top\ttext\t-\tby=address\n");
+	CHECK(starts(a, "OK\n  address=192.0.2.1 failures=2 passes=0 "));
+	CHECK(has(a, "\n  address=198.51.100.7 failures=1 "));
+	a = sim_control("top\ttext\t-\tby=cause\n");
+	CHECK(is(a, "OK\n  cause=bad-password failures=3 passes=0 "
+	    "last=2026-01-01T00:00:00Z\n"));
+	(void)fail_once(c, V, A1);		/* the third: locked */
+	CHECK(sim_account_locked(V));
+	a = sim_control("top\ttext\t-\n");
+	CHECK(has(a, "user=v failures=3 passes=0 dominant_cause=bad-password "
+	    "pattern=- locked_until=2026-01-01T00:15:00Z"));
+	a = sim_control("top\tjson\t-\n");
+	CHECK(starts(a, "OK\n[{\"user\":\"v\",\"failures\":\"3\",\"passes\":"
+	    "\"0\",\"dominant_cause\":\"bad-password\",\"pattern\":\"-\","
+	    "\"locked_until\":\"2026-01-01T00:15:00Z\""));
+	sim_end();
+}
+
+/*
+ * for=0 is outside "1s to 365d", as the answer to a longer one says; it
+ * is taken as no for= at all, and the key is locked for lockout_time.
+ */
+TEST(sim_control_lock_for_zero_refused)
+{
+	sim_begin(NULL);
+	CHECK(is(sim_control("lock\ttext\tv\tfor=0\n"),
+	    "ERR for: 1s to 365d\n"));
+	CHECK(!sim_account_locked(V));
+	sim_end();
+}
