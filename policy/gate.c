@@ -13,6 +13,8 @@
 /*	RS_CLIENT	waiting for the client's next response (PLAIN
 /*			without initial response, the two LOGIN steps,
 /*			or a relayed mechanism's challenge);
+/*	RS_PARKED	waiting until earlier attempts of the same
+/*			account or address end (the failure limits);
 /*	RS_UPSTREAM	forwarded to Dovecot, waiting for OK/FAIL/CONT;
 /*	RS_USERDB	Dovecot said FAIL without a reason; asking the
 /*			auth-userdb socket whether the user exists;
@@ -23,7 +25,29 @@
 /*	PLAIN and LOGIN are decoded here, checked (TLS, syntax,
 /*	authzid, accounts_map flags) and forwarded as PLAIN with an
 /*	initial response, so that refused credentials never reach
-/*	Dovecot. Other mechanisms are relayed as they are.
+/*	Dovecot.
+/*
+/*	Other mechanisms are relayed as they are, each client response
+/*	read on its way (saslpeek 3) for the account that the mechanism
+/*	carries in clear: CRAM-MD5 and DIGEST-MD5 in the response to the
+/*	first challenge, SCRAM-* in its client-first message, OAUTHBEARER
+/*	(a=) and XOAUTH2 (user=) in their first response. Until that
+/*	response comes, only the address limits apply: an AUTH whose
+/*	account comes later is forwarded at once, so that Dovecot sends
+/*	its challenge, which holds no secret. The response that names
+/*	the account is held back and checked as PLAIN is (authzid,
+/*	accounts_map flags, then the account's limits with the address's
+/*	again): a refused one never reaches Dovecot, whose open request
+/*	is cancelled; an allowed one goes on in the same Dovecot request,
+/*	after waiting for its turn if it must. A response that cannot be
+/*	what the mechanism sends is refused as malformed, not forwarded.
+/*
+/*	Where no account can be read (GSSAPI, OAUTHBEARER without a=,
+/*	...), the account is known once Dovecot names it in its OK or
+/*	FAIL. Both are then treated alike: a locked account, a disabled
+/*	one, or one restricted to OAuth on another mechanism gets the
+/*	same refusal whether Dovecot said OK or FAIL, so that the reply
+/*	never tells a right password from a wrong one.
 /*
 /*	Every request ends in exactly one attempt log line: pass, fail
 /*	(with a cause and a ref that the client also sees), or abort
@@ -75,6 +99,7 @@
 #include "msg.h"
 #include "netaddr.h"
 #include "sasl.h"
+#include "saslpeek.h"
 #include "session.h"
 #include "shared.h"
 #include "store.h"
@@ -104,9 +129,13 @@ struct gate_req {
 	char		*authzid;
 	char		*user;
 	char		*pass;		/* wiped when the request ends */
-	char		*resp;		/* relayed: the initial response */
-	char		*ok_args;	/* relayed OK held for the shared lock
-					 * check: its fields after the id */
+	char		*resp;		/* relayed: the response held back
+					 * until the limits allow it */
+	char		*ok_args;	/* relayed OK held for the lock check:
+					 * its fields after the id */
+	enum cause	 up_cause;	/* relayed FAIL held for the lock
+					 * check: its code= */
+	struct saslpeek	 peek;		/* relayed: where the account is */
 	unsigned	 flags;		/* accounts_map */
 	uint64_t	 asked;		/* when Postfix last sent us something */
 	struct attempt	 at;
@@ -142,7 +171,6 @@ static void gate_req_forward(struct gate_req *);
 static void gate_wake_parked(const char *, const char *);
 static void req_fail_answer(struct gate_req *, enum cause);
 static void req_enter(struct gate_req *, enum req_state);
-static void req_relay_learn(struct gate_req *, const char *);
 static void gate_unparsable(struct gate_conn *, char *, size_t, const char *);
 
 /* gate_connections - how many smtpd connections are open */
@@ -170,21 +198,12 @@ req_wipe_secrets(struct gate_req *r)
 	r->pass = NULL;
 }
 
-/* req_unpark - off the waiting list */
-static void
-req_unpark(struct gate_req *r)
-{
-	if (r->state != RS_PARKED)
-		return;
-	TAILQ_REMOVE(&gate_parked, r, park_link);
-	r->state = RS_CLIENT;
-}
-
 /* req_free - end of a request */
 static void
 req_free(struct gate_req *r)
 {
-	req_unpark(r);
+	if (r->state == RS_PARKED)
+		TAILQ_REMOVE(&gate_parked, r, park_link);
 	if (r->enf_ready)
 		enforce_release(&r->enf);
 	req_unlink(r);
@@ -434,13 +453,21 @@ req_userdb_budget(const struct gate_req *r)
 	return left < GATE_USERDB_MIN ? GATE_USERDB_MIN : (unsigned)left;
 }
 
-/* req_enter - one place for state changes and their deadlines */
+/*
+ * req_enter - one place for state changes, their deadlines and the
+ * waiting list (a request is on it exactly while RS_PARKED)
+ */
 static void
 req_enter(struct gate_req *r, enum req_state s)
 {
 	uint64_t spent = ev_now() - r->asked;
 	unsigned ms;
 
+	if (r->state == RS_PARKED && s != RS_PARKED)
+		TAILQ_REMOVE(&gate_parked, r, park_link);
+	else if (r->state != RS_PARKED && s == RS_PARKED)
+		TAILQ_INSERT_TAIL(&gate_parked, r, park_link);	/* first come,
+								 * first go */
 	r->state = s;
 	if (s == RS_CLIENT)
 		ms = GATE_CLIENT_IDLE;
@@ -518,6 +545,24 @@ req_login(struct gate_req *r, const char *b64)
 	gate_req_forward(r);
 }
 
+/* mech_is_oauth - an OAuth mechanism (what ACCT_OAUTH_ONLY allows) */
+static int
+mech_is_oauth(const char *mech)
+{
+	return strcmp(mech, "OAUTHBEARER") == 0 || strcmp(mech, "XOAUTH2") == 0;
+}
+
+/* req_account_check - what the accounts_map flags refuse (r->flags known) */
+static enum cause
+req_account_check(const struct gate_req *r)
+{
+	if (r->flags & ACCT_DISABLED)
+		return CAUSE_ACCOUNT_DISABLED;
+	if ((r->flags & ACCT_OAUTH_ONLY) && !mech_is_oauth(r->at.mech))
+		return CAUSE_OAUTH_REQUIRED;
+	return CAUSE_NONE;
+}
+
 /* req_precheck - refusals decided before Dovecot sees anything */
 static enum cause
 req_precheck(struct gate_req *r)
@@ -526,11 +571,7 @@ req_precheck(struct gate_req *r)
 		return CAUSE_AUTHZID_MISMATCH;
 	if (accounts_lookup(gate_accounts, r->user, &r->flags) < 0)
 		r->flags = 0;
-	if (r->flags & ACCT_DISABLED)
-		return CAUSE_ACCOUNT_DISABLED;
-	if (r->flags & ACCT_OAUTH_ONLY)
-		return CAUSE_OAUTH_REQUIRED;
-	return CAUSE_NONE;
+	return req_account_check(r);
 }
 
 /* req_submit - hand the request to Dovecot */
@@ -546,7 +587,10 @@ req_submit(struct gate_req *r, const char *mech, const char *resp)
 	req_enter(r, RS_UPSTREAM);
 }
 
-/* req_go - past every check: to Dovecot (PLAIN and LOGIN as PLAIN) */
+/*
+ * req_go - past every check: to Dovecot (PLAIN and LOGIN as PLAIN; a
+ * relayed response held back goes on in its open Dovecot request)
+ */
 static void
 req_go(struct gate_req *r, const char *mech, const char *resp)
 {
@@ -554,7 +598,11 @@ req_go(struct gate_req *r, const char *mech, const char *resp)
 
 	if (r->kind == RK_RELAY) {
 		r->resp = NULL;		/* req_submit may end r */
-		req_submit(r, mech, resp);
+		if (r->uid) {
+			upstream_cont(r->uid, resp ? resp : "");
+			req_enter(r, RS_UPSTREAM);
+		} else
+			req_submit(r, mech, resp);
 		wipe_str((char *)resp);
 		return;
 	}
@@ -577,7 +625,6 @@ gate_park_poll(struct ev_timer *t)
 static void
 req_park(struct gate_req *r)
 {
-	TAILQ_INSERT_TAIL(&gate_parked, r, park_link);	/* first come, first go */
 	req_enter(r, RS_PARKED);
 	if (shared_enabled() && !gate_park_timer.slot)
 		ev_timer_start(&gate_park_timer, GATE_PARK_POLL, gate_park_poll);
@@ -621,10 +668,8 @@ req_check(struct gate_req *r)
 {
 	int v = enforce_check(&r->enf, gate_check_done, r);
 
-	if (v == ENFORCE_ASKED) {
-		req_unpark(r);
+	if (v == ENFORCE_ASKED)
 		req_enter(r, RS_SHARED);
-	}
 	return v;
 }
 
@@ -671,10 +716,8 @@ gate_wake_parked(const char *account, const char *addr)
 			if (parked_concerns(r, account, addr) &&
 			    (v = req_check(r)) != LV_WAIT)
 				break;
-		if (r && v != ENFORCE_ASKED) {
-			req_unpark(r);
+		if (r && v != ENFORCE_ASKED)	/* its next state takes it off */
 			req_verdict(r, (enum limits_verdict)v);
-		}
 	} while (r);
 	gate_waking = 0;
 }
@@ -706,25 +749,17 @@ gate_req_forward(struct gate_req *r)
 	req_limits(r);
 }
 
-/* req_classify - Dovecot said FAIL: find out why */
+/*
+ * req_classify - Dovecot said FAIL (cause: from its code=, temp_fail
+ * excepted) about who: find out why
+ */
 static void
-req_classify(struct gate_req *r, const struct auth_reply *rep)
+req_classify(struct gate_req *r, enum cause cause, const char *who)
 {
-	enum cause cause = cause_from_code(rep->code);
-	const char *who = rep->user ? rep->user : r->user;
-
-	if (rep->reason)
-		attempt_set_detail(&r->at, rep->reason);
-	if (cause == CAUSE_AUTH_SERVICE_UNAVAILABLE) {
-		req_unavailable(r, "Dovecot: temp_fail");
-		return;
-	}
 	if (cause != CAUSE_NONE) {
 		req_fail(r, cause);
 		return;
 	}
-	if (r->kind == RK_RELAY && r->user == NULL && rep->user)
-		req_relay_learn(r, rep->user);
 	cause = cause_after_fail(r->pass, r->flags, -1);
 	if (cause == CAUSE_APP_PASSWORD_SPACES || who == NULL ||
 	    (r->udb_id = userdb_lookup(r, who)) == 0) {
@@ -745,52 +780,175 @@ gate_userdb_done(void *arg, enum userdb_reply_kind kind)
 	req_fail(r, cause_after_fail(r->pass, r->flags, known));
 }
 
-/* req_relay_learn - a relayed mechanism's user, known once Dovecot names it */
+/*
+ * req_relay_learn - a relayed mechanism's account, read from the client's
+ * response (before req_enforce_ready()) or, when none could be read,
+ * named by Dovecot (then the place held is the address's alone): its
+ * flags, and its window and lock from now on
+ */
 static void
 req_relay_learn(struct gate_req *r, const char *user)
 {
+	free(r->user);
 	r->user = xstrdup(user);
 	attempt_set_user(&r->at, user);
 	if (accounts_lookup(gate_accounts, user, &r->flags) < 0)
 		r->flags = 0;
-	/* the account's window and lock apply from now on */
+	if (!r->enf_ready)		/* req_enforce_ready() takes it */
+		return;
 	if (str_copy(r->enf.account, sizeof(r->enf.account), user) == 0)
 		str_lower(r->enf.account);
 	r->enf.no_limit = (r->flags & ACCT_NO_LIMIT) != 0;
 }
 
-/* req_relay_ok_check - what PLAIN/LOGIN check before Dovecot, after OK */
-static enum cause
-req_relay_ok_check(struct gate_req *r, const struct auth_reply *rep)
+/*
+ * req_relay_found - a relayed response names the account: checked as
+ * PLAIN is before it goes on; a place held for the address alone (the
+ * exchange's first step) is given back and taken again with the account
+ */
+static void
+req_relay_found(struct gate_req *r, const struct saslpeek_id *id)
 {
-	static const char *const oauth[] = {"OAUTHBEARER", "XOAUTH2"};
-	size_t i;
+	enum cause cause;
 
-	if (r->kind != RK_RELAY || rep->user == NULL)
-		return CAUSE_NONE;
-	req_relay_learn(r, rep->user);
-	if (r->flags & ACCT_DISABLED)
-		return CAUSE_ACCOUNT_DISABLED;
-	for (i = 0; i < NELEM(oauth); i++)
-		if (strcmp(r->at.mech, oauth[i]) == 0)
-			return CAUSE_NONE;
-	return r->flags & ACCT_OAUTH_ONLY ? CAUSE_OAUTH_REQUIRED : CAUSE_NONE;
+	if (r->enf_ready) {
+		enforce_release(&r->enf);
+		r->enf_ready = 0;
+	}
+	free(r->authzid);
+	r->authzid = xstrdup(id->authzid);
+	req_relay_learn(r, id->user);
+	if ((cause = req_precheck(r)) != CAUSE_NONE)
+		req_fail(r, cause);
+	else
+		req_limits(r);
+}
+
+/* req_relay_malformed - a relayed response no client of its mechanism sends */
+static void
+req_relay_malformed(struct gate_req *r)
+{
+	attempt_set_detail(&r->at, r->peek.why);
+	req_fail(r, CAUSE_MALFORMED_RESPONSE);
 }
 
 /*
- * gate_relay_lock_done - a relayed mechanism's OK, once the account's
- * lock is known, here or from the shared state (locked: the lock holds
- * whatever Dovecot said)
+ * req_relay_start - a relayed AUTH: its initial response read, then
+ * checked with the account if it names one, else with the address only
+ * (the account comes later, or never in clear)
+ */
+static void
+req_relay_start(struct gate_req *r)
+{
+	enum saslpeek_status s = SASLPEEK_NOT_THIS_STEP;
+	struct saslpeek_id id;
+
+	saslpeek_start(&r->peek, r->at.mech);
+	if (r->resp)
+		s = saslpeek_push(&r->peek, 1, r->resp, strlen(r->resp), &id);
+	if (s == SASLPEEK_FOUND)
+		req_relay_found(r, &id);
+	else if (s == SASLPEEK_MALFORMED)
+		req_relay_malformed(r);
+	else
+		req_limits(r);
+}
+
+/* req_relay_cont - a relayed response to a challenge: on, or held back */
+static void
+req_relay_cont(struct gate_req *r, const char *b64)
+{
+	enum saslpeek_status s;
+	struct saslpeek_id id;
+
+	s = saslpeek_push(&r->peek, 0, b64, strlen(b64), &id);
+	if (s == SASLPEEK_FOUND) {
+		wipe_str(r->resp);
+		r->resp = xstrdup(b64);
+		req_relay_found(r, &id);
+	} else if (s == SASLPEEK_MALFORMED)
+		req_relay_malformed(r);
+	else {
+		upstream_cont(r->uid, b64);
+		req_enter(r, RS_UPSTREAM);
+	}
+}
+
+/*
+ * gate_relay_lock_done - a relayed mechanism's OK (r->ok_args) or FAIL
+ * (r->up_cause), once the lock of the account Dovecot named is known,
+ * here or from the shared state: a locked account, and what the accounts
+ * map refuses, get the same answer whatever Dovecot said
  */
 static void
 gate_relay_lock_done(void *arg, int locked)
 {
 	struct gate_req *r = arg;
+	enum cause cause = CAUSE_NONE;
 
 	if (locked)
-		req_fail(r, CAUSE_ACCOUNT_LOCKED);
-	else
+		cause = CAUSE_ACCOUNT_LOCKED;
+	else if (r->user)
+		cause = req_account_check(r);
+	if (cause != CAUSE_NONE)
+		req_fail(r, cause);
+	else if (r->ok_args)
 		req_pass(r, r->ok_args);
+	else
+		req_classify(r, r->up_cause, r->user);
+}
+
+/* req_relay_outcome - a relayed mechanism's OK or FAIL: the lock first */
+static void
+req_relay_outcome(struct gate_req *r)
+{
+	int locked;
+
+	req_enforce_ready(r);
+	locked = r->user ? enforce_locked(&r->enf, gate_relay_lock_done, r) : 0;
+	if (locked == ENFORCE_ASKED)
+		req_enter(r, RS_SHARED);
+	else
+		gate_relay_lock_done(r, locked);
+}
+
+/* gate_upstream_fail - FAIL from Dovecot */
+static void
+gate_upstream_fail(struct gate_req *r, const struct auth_reply *rep)
+{
+	enum cause cause = cause_from_code(rep->code);
+
+	if (rep->reason)
+		attempt_set_detail(&r->at, rep->reason);
+	if (cause == CAUSE_AUTH_SERVICE_UNAVAILABLE) {
+		req_unavailable(r, "Dovecot: temp_fail");
+		return;
+	}
+	if (r->kind != RK_RELAY) {
+		req_classify(r, cause, rep->user ? rep->user : r->user);
+		return;
+	}
+	if (r->user == NULL && rep->user)	/* else the name it was checked as */
+		req_relay_learn(r, rep->user);
+	r->up_cause = cause;
+	req_relay_outcome(r);
+}
+
+/* gate_upstream_ok - OK from Dovecot */
+static void
+gate_upstream_ok(struct gate_req *r, const struct auth_reply *rep,
+    const struct authline *al)
+{
+	r->ok_args = ok_args(al);
+	if (r->kind != RK_RELAY) {
+		if (r->user == NULL && rep->user)
+			attempt_set_user(&r->at, rep->user);
+		req_pass(r, r->ok_args);
+		return;
+	}
+	if (r->user == NULL && rep->user)	/* else the name it was checked as */
+		req_relay_learn(r, rep->user);
+	req_relay_outcome(r);
 }
 
 /* gate_upstream_reply - OK, FAIL or CONT from Dovecot */
@@ -799,29 +957,15 @@ gate_upstream_reply(void *arg, const struct auth_reply *rep,
     struct authline *al)
 {
 	struct gate_req *r = arg;
-	enum cause cause;
-	int locked;
 
 	if (rep->kind != AUTH_REPLY_CONT)
 		r->uid = 0;
 	switch (rep->kind) {
 	case AUTH_REPLY_OK:
-		if ((cause = req_relay_ok_check(r, rep)) != CAUSE_NONE) {
-			req_fail(r, cause);
-			break;
-		}
-		if (r->user == NULL && rep->user)
-			attempt_set_user(&r->at, rep->user);
-		r->ok_args = ok_args(al);
-		locked = r->kind == RK_RELAY && rep->user ?
-		    enforce_locked(&r->enf, gate_relay_lock_done, r) : 0;
-		if (locked == ENFORCE_ASKED)
-			req_enter(r, RS_SHARED);
-		else
-			gate_relay_lock_done(r, locked);
+		gate_upstream_ok(r, rep, al);
 		break;
 	case AUTH_REPLY_FAIL:
-		req_classify(r, rep);
+		gate_upstream_fail(r, rep);
 		break;
 	case AUTH_REPLY_CONT:
 		if (r->kind != RK_RELAY) {
@@ -995,7 +1139,7 @@ gate_auth(struct gate_conn *gc, struct authline *al)
 	r->params = join_params(al, ar.first_param);
 	if (r->kind == RK_RELAY) {
 		r->resp = ar.resp ? xstrdup(ar.resp) : NULL;
-		req_limits(r);
+		req_relay_start(r);
 	}
 	else if (r->kind == RK_PLAIN && ar.resp)
 		req_plain(r, ar.resp);
@@ -1034,10 +1178,8 @@ gate_cont(struct gate_conn *gc, struct authline *al)
 		req_plain(r, al->argv[2]);
 	else if (r->kind == RK_LOGIN)
 		req_login(r, al->argv[2]);
-	else {
-		upstream_cont(r->uid, al->argv[2]);
-		req_enter(r, RS_UPSTREAM);
-	}
+	else
+		req_relay_cont(r, al->argv[2]);
 }
 
 /* gate_cancel - CANCEL from a client: drop the request */
