@@ -30,9 +30,11 @@
 /*	- every request ends in exactly one attempt line (attempt 3
 /*	  reports a missing or second line; none may be reported);
 /*	- no credentials reach Dovecot for an account or address that
-/*	  was locked when the client sent them, for a request refused
-/*	  for want of TLS, or for a request whose smtpd had its answer
-/*	  in an earlier step (Dovecot's handshake after a reconnection
+/*	  was locked when the client sent them (an exempt network is
+/*	  held to no lock, a familiar address not to the account's),
+/*	  for a request refused for want of TLS, or for a request
+/*	  whose smtpd had its answer in an earlier step (Dovecot's
+/*	  handshake after a reconnection
 /*	  comes one step later, so a request queued for it is seen);
 /*	- the failures in a window never pass the window's limit;
 /*	- when the schedule has ended, no attempt is left alive and no
@@ -74,6 +76,7 @@
 #include "event.h"
 #include "gate.h"
 #include "msg.h"
+#include "netaddr.h"
 #include "session.h"
 #include "shared.h"
 #include "store.h"
@@ -357,6 +360,28 @@ snapshot_locks(void)
 	}
 }
 
+/*
+ * lock_applies - is a lock, as snapshot_locks() saw them, one this user's
+ * attempt from this address is held to? An exempt network is held to
+ * none, and a familiar address (one the account logged in from) not to
+ * the account's lock: the daemon lets those through, by design.
+ */
+static int
+lock_applies(int user, int addr)
+{
+	char akey[300], ikey[300];
+
+	if (netlist_match_str(&sim.cfg.limit_exempt_networks, sim_addrs[addr]))
+		return 0;
+	if (sim.locked_addr[addr])
+		return 1;
+	if (!sim.locked_acct[user])
+		return 0;
+	acct_key(user, akey, sizeof(akey));
+	addr_key(addr, ikey, sizeof(ikey));
+	return !*ikey || !limits_familiar(&store_limits, akey, ikey, store_now());
+}
+
 /* req_answered - smtpd has its answer, or lost its connection */
 static void
 req_answered(struct sim_req *q)
@@ -513,7 +538,7 @@ cred_check(int qi, const char *user)
 		sim.dove_creds[q->user]++;
 	if (q->locked_at_cred) {
 		snapshot_locks();
-		if (sim.locked_acct[q->user] || sim.locked_addr[q->addr])
+		if (lock_applies(q->user, q->addr))
 			sim_fail("request %d: credentials for a locked account "
 			    "or address reached Dovecot", qi);
 	}
@@ -847,7 +872,7 @@ static void
 note_credentials(struct sim_req *q)
 {
 	q->cred_step = sim.step;
-	q->locked_at_cred = sim.locked_acct[q->user] || sim.locked_addr[q->addr];
+	q->locked_at_cred = lock_applies(q->user, q->addr);
 }
 
 /* plain_resp - \0user\0password, base64 */
