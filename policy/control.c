@@ -77,7 +77,8 @@
 struct ctl_opts {
 	unsigned long	 since;		/* seconds back, 0: all */
 	char		 by[16];
-	unsigned long	 for_secs;	/* lock: 0 = lockout_time */
+	unsigned long	 for_secs;	/* lock: how long, when for_set */
+	int		 for_set;	/* else lockout_time */
 };
 
 /* What Redis said for why: other servers' attempts, the shared windows. */
@@ -583,7 +584,7 @@ static int
 lock(struct buf *b, enum log_format fmt, const char *arg,
     const struct ctl_opts *o)
 {
-	unsigned long secs = o->for_secs ? o->for_secs :
+	unsigned long secs = o->for_set ? o->for_secs :
 	    ctl_cfg->lockout_time / 1000;
 	uint32_t now = store_now();
 	char key[256], until[32];
@@ -707,9 +708,10 @@ ctl_opts_parse(char *save, struct ctl_opts *o)
 			return -1;
 		if (strcmp(f, "since") == 0)
 			o->since = n;
-		else if (strcmp(f, "for") == 0)
+		else if (strcmp(f, "for") == 0) {
 			o->for_secs = n;
-		else
+			o->for_set = 1;
+		} else
 			return -1;
 	}
 	return 0;
