@@ -57,6 +57,7 @@ static const struct config_param config_table[] = {
 	CR(control_listen, "unix:/run/authguard/control", CT_SOCKET_OPT),
 	CR(metrics_listen, "", CT_SOCKET_OPT),
 	CR(state_dir, "/var/lib/authguard", CT_STRING),
+	CR(fingerprint_key, "/etc/authguard/fingerprint.key", CT_STRING),
 	CP(accounts_map, "", CT_STRING),
 	CP(require_tls_for_auth, "yes", CT_BOOL),
 	CP(tls_exempt_networks, "", CT_NETLIST),
@@ -342,7 +343,7 @@ config_parse(const char *text, size_t len, const char *name, struct config *c,
 		snprintf(errbuf, errlen, "%s: %s", name, err);
 		rc = -1;
 	}
-	free(copy);
+	wipe_free(copy, len + 1);	/* state_backend may hold a password */
 	if (rc < 0)
 		config_free(c);
 	return rc;
@@ -372,7 +373,7 @@ config_load(const char *path, struct config *c, char *errbuf, size_t errlen)
 	}
 	fclose(fp);
 	rc = config_parse(text, n, path, c, errbuf, errlen);
-	free(text);
+	wipe_free(text, (1 << 20) + 1);
 	return rc;
 }
 
@@ -387,10 +388,10 @@ config_free(struct config *c)
 		slot = (char *)c + config_table[i].offset;
 		if (config_table[i].type == CT_STRING ||
 		    config_table[i].type == CT_FILE)
-			free(*(char **)slot);
+			wipe_str(*(char **)slot);
 		else if (config_table[i].type == CT_NETLIST)
 			netlist_free(slot);
-		free(c->text[i]);
+		wipe_str(c->text[i]);	/* state_backend's holds a password */
 	}
 	memset(c, 0, sizeof(*c));
 }

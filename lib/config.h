@@ -15,7 +15,7 @@
 #include "logline.h"
 #include "netaddr.h"
 
-#define CONFIG_KEYS	45	/* rows of the table in config.c */
+#define CONFIG_KEYS	46	/* rows of the table in config.c */
 
 struct config {
 	struct sockspec	sasl_listen;
@@ -25,6 +25,7 @@ struct config {
 	struct sockspec	control_listen;
 	struct sockspec	metrics_listen;
 	char		*state_dir;
+	char		*fingerprint_key;
 	char		*accounts_map;
 	int		 require_tls_for_auth;
 	struct netlist	 tls_exempt_networks;

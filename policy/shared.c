@@ -641,9 +641,9 @@ setup_done(void *arg, const redisReply *r)
 	sh_st.key_mismatch = strcmp(r->str, sh_keycheck) != 0;
 	if (sh_st.key_mismatch)
 		msg_error("shared state: this server's fingerprint key "
-		    "(state_dir/secret) differs from the one the other servers "
+		    "(fingerprint_key) differs from the one the other servers "
 		    "use: a wrong password repeated on two servers counts "
-		    "twice; copy one secret file to every server");
+		    "twice; copy one fingerprint_key file to every server");
 	ev_timer_stop(&sh_deadline);
 	sh_state = SH_UP;
 	sh_ready = 1;
@@ -977,7 +977,7 @@ shared_init(const struct config *cfg, const unsigned char *key, size_t keylen)
 	for (i = 0; i < 8; i++)
 		snprintf(sh_idbase + 2 * i, 3, "%02x", rnd[i]);
 	snprintf(sh_keycheck, sizeof(sh_keycheck), "%08x", (unsigned)
-	    fingerprint(key, keylen, "authguard", "key check"));
+	    fingerprint_check(key, keylen));
 	if (gethostname(sh_server, sizeof(sh_server)) < 0)
 		str_copy(sh_server, sizeof(sh_server), "?");
 	sh_server[sizeof(sh_server) - 1] = 0;

@@ -70,7 +70,6 @@ store_now(void)
 	return ev_wall();
 }
 
-#ifdef CONFIG_FINGERPRINT_KEY
 /*
  * store_key_read - a fingerprint key file: 32 bytes are the key itself
  * (a state_dir/secret moved there keeps its fingerprints), more are
@@ -151,37 +150,6 @@ store_secret_load(const struct config *cfg)
 	    "wrong password repeated across a restart counts again; servers "
 	    "sharing Redis need one key file)", cfg->fingerprint_key);
 }
-#else
-/* store_secret_load - read or create the fingerprint key */
-static void
-store_secret_load(const struct config *cfg)
-{
-	char path[4096];
-	ssize_t n;
-	int fd;
-
-	if (snprintf(path, sizeof(path), "%s/secret", cfg->state_dir) >=
-	    (int)sizeof(path))
-		msg_fatal("state_dir path too long");
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
-		n = read(fd, store_secret, sizeof(store_secret));
-		close(fd);
-		if (n == (ssize_t)sizeof(store_secret))
-			return;
-		msg_error("%s: short or unreadable; making a new one", path);
-	}
-	if (getrandom(store_secret, sizeof(store_secret), 0) !=
-	    (ssize_t)sizeof(store_secret))
-		msg_fatal("getrandom: %s", strerror(errno));
-	unlink(path);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, store_secret, sizeof(store_secret)) !=
-	    (ssize_t)sizeof(store_secret) || fsync(fd) < 0 || close(fd) < 0)
-		msg_error("%s: cannot save the fingerprint key: %s; stale "
-		    "passwords are recognised until the next restart only",
-		    path, strerror(errno));
-}
-#endif
 
 /* store_set_aside - keep a bad file for inspection, start empty */
 static void
