@@ -63,6 +63,13 @@ static int store_is_dirty;
 static pid_t store_child;
 static unsigned store_history_ttl;	/* seconds, in Redis */
 
+/* store_writer - the snapshot writer's pid while it runs, else 0 */
+pid_t
+store_writer(void)
+{
+	return store_child > 0 ? store_child : 0;
+}
+
 /* store_now - wall clock seconds, for windows that survive restarts */
 uint32_t
 store_now(void)

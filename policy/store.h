@@ -8,6 +8,7 @@
 #define AUTHGUARD_STORE_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "fingerprint.h"
@@ -24,5 +25,6 @@ void	store_dirty(void);
 void	store_history_add(struct hist_rec *, const char *);
 void	store_shutdown(void);
 uint32_t store_now(void);
+pid_t	store_writer(void);
 
 #endif

@@ -74,6 +74,7 @@
 #include "control.h"
 #include "enforce.h"
 #include "event.h"
+#include "fingerprint.h"
 #include "gate.h"
 #include "msg.h"
 #include "netaddr.h"
@@ -169,6 +170,8 @@ static struct {
 	unsigned	 nlog;
 } sim;
 
+static void sim_cleanup(void);
+
 /* sim_fail - an invariant broke: say which and where, then abort */
 static void __attribute__((format(printf, 1, 2), noreturn))
 sim_fail(const char *fmt, ...)
@@ -180,6 +183,7 @@ sim_fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	sim_cleanup();
 	abort();
 }
 
@@ -808,10 +812,11 @@ check_windows(void)
 static int
 writer_gone(void)
 {
+	pid_t pid = store_writer();
 	siginfo_t si;
 
 	memset(&si, 0, sizeof(si));
-	return waitid(P_ALL, 0, &si, WEXITED | WNOWAIT) == 0 && si.si_pid != 0;
+	return pid > 0 && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == 0;
 }
 
 /* pump - turn the loop and serve the peers until nothing moves */
@@ -1714,8 +1719,9 @@ write_config(const char *extra)
 	    "sasl_upstream = unix:%s/dovecot\n"
 	    "userdb_upstream = unix:%s/userdb\n"
 	    "control_listen = unix:%s/control\n"
-	    "state_dir = %s/state\n", sim.dir, sim.dir, sim.dir, sim.dir,
-	    sim.dir);
+	    "state_dir = %s/state\n"
+	    "fingerprint_key = %s/fingerprint.key\n", sim.dir, sim.dir, sim.dir,
+	    sim.dir, sim.dir, sim.dir);
 	for (i = 0; i < NELEM(defaults); i++) {
 		klen = strcspn(defaults[i], " ");
 		snprintf(line, sizeof(line), "\n%.*s =", (int)klen, defaults[i]);
@@ -1733,7 +1739,8 @@ sim_cleanup(void)
 {
 	static const char *const files[] = {"state/state", "state/state.tmp",
 	    "state/state.bad", "state/secret", "state/mechanisms", "state",
-	    "auth", "control", "dovecot", "userdb", "authguard.conf"};
+	    "auth", "control", "dovecot", "userdb", "authguard.conf",
+	    "fingerprint.key"};
 	char path[160];
 	size_t i;
 
@@ -1745,6 +1752,22 @@ sim_cleanup(void)
 			rmdir(path);
 	}
 	rmdir(sim.dir);
+}
+
+/* write_key - the same fingerprint key for every run */
+static void
+write_key(void)
+{
+	unsigned char key[FINGERPRINT_KEY_LEN];
+	char path[160];
+	int fd;
+
+	memset(key, 0x5a, sizeof(key));
+	snprintf(path, sizeof(path), "%s/fingerprint.key", sim.dir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
+	    write(fd, key, sizeof(key)) != (ssize_t)sizeof(key))
+		msg_fatal("sim: %s: %s", path, strerror(errno));
+	close(fd);
 }
 
 /* sim_once - per process: the private directory */
@@ -1761,6 +1784,7 @@ sim_once(void)
 	snprintf(sim.conf, sizeof(sim.conf), "%s/authguard.conf", sim.dir);
 	snprintf(state, sizeof(state), "%s/state", sim.dir);
 	mkdir(state, 0700);
+	write_key();
 	atexit(sim_cleanup);
 	sim.trace = getenv("SIM_TRACE") != NULL;
 	msg_set_sink(sim_log);
