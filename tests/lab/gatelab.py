@@ -13,6 +13,7 @@ tests/run.sh exports), so the same tests run the normal and the sanitizer builds
 import base64
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -121,15 +122,31 @@ class Gate(Daemon):
             "socket_mode": "0666",
             "client_detail": "full",
             "user": "root",             # the lab runs as root; a daemon needs it said
+            # The gate's own key, kept across its restarts (the default is a file in /etc).
+            "fingerprint_key": os.path.join(gate_dir, "fingerprint.key"),
         }
         settings.update({k: v for k, v in conf.items() if v is not None})
         for k in [k for k, v in conf.items() if v is None]:
             settings.pop(k, None)
         self.settings = settings
+        if settings.get("fingerprint_key") == os.path.join(gate_dir, "fingerprint.key"):
+            self._make_key(settings["fingerprint_key"], settings.get("user"))
         with open(self.conf_path, "w") as f:
             f.write("# written by tests/lab/gatelab.py\n")
             for k, v in settings.items():
                 f.write("%s = %s\n" % (k, v))
+
+    @staticmethod
+    def _make_key(path, user):
+        """32 random bytes at path unless it exists, mode 0600, owned by the daemon's user:
+        the daemon reads its key after it has become that user."""
+        if not os.path.exists(path):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(os.urandom(32))
+        if os.geteuid() == 0 and user:
+            pw = pwd.getpwnam(user)
+            os.chown(path, pw.pw_uid, pw.pw_gid)
 
     def argv(self):
         return [POLICYD, "-f", "-c", self.conf_path]
