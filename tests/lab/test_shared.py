@@ -52,8 +52,8 @@ def start_gate(name, env=None, **conf):
     d = os.path.join(S["dir"], name)
     os.makedirs(os.path.join(d, "state"), exist_ok=True)
     os.chmod(d, 0o755)
-    shutil.copy(S["secret"], os.path.join(d, "state", "secret"))  # one key for all
-    settings = dict(LIMITS, state_backend=S["redis"].url(), redis_prefix="lab:")
+    settings = dict(LIMITS, state_backend=S["redis"].url(), redis_prefix="lab:",
+                    fingerprint_key=S["secret"])    # one key file for all
     settings.update(conf)
     return Gate(S["lab"], d, **settings).start(env=env)
 
@@ -63,6 +63,7 @@ def setup():
     S["secret"] = os.path.join(S["dir"], "secret")
     with open(S["secret"], "wb") as f:
         f.write(os.urandom(32))
+    os.chmod(S["secret"], 0o600)
     S["redis"] = Redis(S["dir"], password="lab pass:1").start()
     # CRAM-MD5 too: a mechanism the gate relays without seeing the user until Dovecot's OK
     S["lab"] = Lab(sasl_path=os.path.join(S["dir"], "unused"),
@@ -359,12 +360,14 @@ def a_refused_password_is_logged_and_the_server_decides_alone():
 
 @suite.test
 def a_server_with_another_fingerprint_key_is_told():
-    d = os.path.join(S["dir"], "c", "state")
+    d = os.path.join(S["dir"], "c")
     os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "secret"), "wb") as f:
+    other = os.path.join(d, "other.key")
+    with open(other, "wb") as f:
         f.write(os.urandom(32))
-    S["c"] = Gate(S["lab"], os.path.join(S["dir"], "c"), state_backend=S["redis"].url(),
-                  redis_prefix="lab:").start()
+    os.chmod(other, 0o600)
+    S["c"] = Gate(S["lab"], d, state_backend=S["redis"].url(), redis_prefix="lab:",
+                  fingerprint_key=other).start()
     wait_until(lambda: "differs from the one the other servers use" in S["c"].log_text(), 5,
                "key mismatch logged")
     assert stats(S["c"])["shared_key_mismatch"] == "1"
