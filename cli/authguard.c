@@ -47,6 +47,7 @@ usage(void)
 	    "  doctor [-c postfix_config_dir] [-d dovecot.conf]\n"
 	    "  probe HOST[:PORT] --user USER [--tls starttls|implicit|none] "
 	    "[--mech plain|login]\n"
+	    "        [--timeout SECONDS] [--ca FILE] [--insecure]\n"
 	    "  analyze [--by user|address|cause] [FILE ...|-]\n"
 	    "  metrics          (the Prometheus exposition of metrics_listen)\n");
 	exit(2);
