@@ -50,6 +50,7 @@
 /*--*/
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -819,6 +820,28 @@ writer_gone(void)
 	return pid > 0 && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == 0;
 }
 
+/* peers_ready - has any peer something to read or accept? (one poll) */
+static int
+peers_ready(void)
+{
+	struct pollfd pfd[SIM_CONNS + 5];
+	int fds[SIM_CONNS + 5], n = 0, i;
+
+	fds[n++] = sim.dove_lfd;
+	fds[n++] = sim.udb_lfd;
+	fds[n++] = sim.dove.fd;
+	fds[n++] = sim.udb.fd;
+	fds[n++] = sim.ctl.fd;
+	for (i = 0; i < SIM_CONNS; i++)
+		fds[n++] = sim.conn[i].open ? sim.conn[i].p.fd : -1;
+	for (i = 0; i < n; i++) {
+		pfd[i].fd = fds[i];
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
+	}
+	return poll(pfd, (nfds_t)n, 0) > 0;
+}
+
 /* pump - turn the loop and serve the peers until nothing moves */
 static void
 pump(void)
@@ -827,11 +850,13 @@ pump(void)
 
 	for (rounds = 0; rounds < 10000; rounds++) {
 		moved = ev_once(0) > 0;
-		moved |= accept_peers();
-		moved |= smtpd_read();
-		moved |= dove_read();
-		moved |= udb_read();
-		moved |= ctl_read();
+		if (peers_ready()) {
+			moved |= accept_peers();
+			moved |= smtpd_read();
+			moved |= dove_read();
+			moved |= udb_read();
+			moved |= ctl_read();
+		}
 		if (!moved && ev_next_timer() != 0 && (waited++ || !writer_gone()))
 			return;
 	}
