@@ -2,15 +2,20 @@
 /* NAME
 /*	test_policy 1
 /* SUMMARY
-/*	unit tests: policy requests, the submission decision, state file
+/*	unit tests: policy requests, the submission decision, state file,
+/*	fingerprints
 /*--*/
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "buf.h"
 #include "cause.h"
+#include "fingerprint.h"
 #include "history.h"
 #include "authlimits.h"
 #include "netaddr.h"
@@ -160,7 +165,7 @@ TEST(state_file_roundtrip)
 	}
 	memset(&rec, 0, sizeof(rec));
 	strcpy(rec.ref, "ABCDEFGHIJ");
-	strcpy(rec.mech, "PLAIN");
+	strcpy(rec.mech, "SCRAM-SHA-256-PLUS");	/* the longest name relayed */
 	strcpy(rec.ip, "192.0.2.1");
 	rec.t = 1000;
 	rec.cause = 1;
@@ -179,6 +184,7 @@ TEST(state_file_roundtrip)
 	CHECK(retry == 1900);
 	CHECK(limits_familiar(&l2, "bob", "10.0.0.1/32", 1002));
 	CHECK(h2.n == 1 && strcmp(history_nth(&h2, 0)->user, "jane doe\t%") == 0);
+	CHECK_STR(history_nth(&h2, 0)->mech, "SCRAM-SHA-256-PLUS");
 	/* damage: unknown records and bad numbers are counted, not fatal */
 	{
 		char bad1[] = "E a x notanumber 0 0", bad2[] = "Z what",
@@ -196,6 +202,103 @@ TEST(state_file_roundtrip)
 	limits_free(&l2);
 	history_free(&h);
 	history_free(&h2);
+}
+
+/* mac32 - the first 32 bits of HMAC-SHA256(key, a NUL p), computed apart */
+static uint32_t
+mac32(const unsigned char *key, size_t keylen, const char *a, const char *p)
+{
+	unsigned char msg[256], mac[EVP_MAX_MD_SIZE];
+	unsigned maclen = 0;
+	size_t alen = strlen(a), plen = strlen(p);
+
+	memcpy(msg, a, alen + 1);
+	memcpy(msg + alen + 1, p, plen);
+	if (HMAC(EVP_sha256(), key, (int)keylen, msg, alen + 1 + plen, mac,
+	    &maclen) == NULL || maclen < 4)
+		return 0;
+	return (uint32_t)mac[0] << 24 | (uint32_t)mac[1] << 16 |
+	    (uint32_t)mac[2] << 8 | mac[3];
+}
+
+/* has_fail_fp - whether an account's loaded failures hold this fingerprint */
+static int
+has_fail_fp(struct limits *l, const char *account, uint32_t fp)
+{
+	struct track *t = limits_find(&l->acct, account);
+	unsigned i;
+
+	for (i = 0; t && i < t->nfail; i++)
+		if (t->fails[i].fp == fp)
+			return 1;
+	return 0;
+}
+
+TEST(fingerprint_width)
+{
+	unsigned char key[FINGERPRINT_KEY_LEN];
+	static const char *const pw[] = {"", "a", "correct horse", "Summer2026!",
+	    "\xff\x01 with spaces"};
+	struct limits_config cfg;
+	struct limits l;
+	struct history h;
+	struct state_loader ld;
+	char line[128], magic[] = STATE_MAGIC, entry[] = "E a fp-user 0 0 0";
+	uint32_t fp, now = 100000;
+	size_t i;
+
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (unsigned char)(i * 7 + 1);
+	/* FINGERPRINT_BITS of the HMAC, never 0: the first 20 of the former 32 */
+	CHECK(FINGERPRINT_MAX == 0xFFFFF);
+	for (i = 0; i < sizeof(pw) / sizeof(pw[0]); i++) {
+		fp = fingerprint(key, sizeof(key), "jane@example.test", pw[i]);
+		CHECK(fp >= 1 && fp <= FINGERPRINT_MAX);
+		CHECK(fp == fingerprint_narrow(mac32(key, sizeof(key),
+		    "jane@example.test", pw[i])));
+		CHECK(fp == fingerprint(key, sizeof(key), "jane@example.test",
+		    pw[i]));
+	}
+	/* the account is part of the input */
+	CHECK(fingerprint(key, sizeof(key), "a", "pw") != fingerprint(key,
+	    sizeof(key), "b", "pw"));
+	CHECK(fingerprint_narrow(0xFFFFFFFF) == 0xFFFFF);
+	CHECK(fingerprint_narrow(0xDEADBEEF) == 0xDEADB);
+	CHECK(fingerprint_narrow(0x1000) == 1);
+	CHECK(fingerprint_narrow(0xFFF) == 1);	/* 0 means none: 1 instead */
+	CHECK(fingerprint_narrow(0) == 1);
+	/* the key check value keeps its 32-bit form (values kept in Redis) */
+	CHECK(fingerprint_check(key, sizeof(key)) == mac32(key, sizeof(key),
+	    "authguard", "key check"));
+
+	/* a state file of the former width: cut to the same first 20 bits */
+	memset(&cfg, 0, sizeof(cfg));
+	limit_parse("5/10m", &cfg.account);
+	limit_parse("9/10m", &cfg.address);
+	cfg.lockout_time = 900;
+	cfg.lockout_max = 3600;
+	cfg.familiar_ttl = 86400;
+	cfg.guess_distinct = 9;
+	cfg.max_tracked = 100;
+	limits_init(&l, &cfg);
+	history_init(&h, 4);
+	state_loader_init(&ld, &l, &h, now);
+	CHECK(state_load_line(&ld, magic) == 0);
+	CHECK(state_load_line(&ld, entry) == 0);
+	snprintf(line, sizeof(line), "F %u 3735928559 7", (unsigned)now - 30);
+	CHECK(state_load_line(&ld, line) == 0);
+	snprintf(line, sizeof(line), "F %u 1048576 7", (unsigned)now - 20);
+	CHECK(state_load_line(&ld, line) == 0);	/* 0x100000: first 20 bits, 0x100 */
+	snprintf(line, sizeof(line), "F %u 1048575 7", (unsigned)now - 10);
+	CHECK(state_load_line(&ld, line) == 0);	/* FINGERPRINT_MAX: as it is */
+	CHECK(ld.bad == 0);
+	CHECK(has_fail_fp(&l, "fp-user", 0xDEADB));
+	CHECK(has_fail_fp(&l, "fp-user", 3735928559U) == 0);
+	CHECK(has_fail_fp(&l, "fp-user", 0x100));
+	CHECK(has_fail_fp(&l, "fp-user", 1048576) == 0);
+	CHECK(has_fail_fp(&l, "fp-user", 1048575));
+	limits_free(&l);
+	history_free(&h);
 }
 
 TEST(history_ring)
