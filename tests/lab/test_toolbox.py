@@ -386,8 +386,10 @@ def doctor_userdb_listener_0666():
 # --- authguard probe against the lab's listeners ---------------------------------------------
 
 def probe(port, user, password, *extra):
+    """The lab's certificate is self-signed for lab.example.test, not for the 127.0.0.1 probed:
+    --insecure (the verification itself is test_hardening's, with a CA and names that match)."""
     p = subprocess.run([os.path.join(BUILD, "authguard"), "--json", "probe",
-                        "127.0.0.1:%d" % port, "--user", user] + list(extra),
+                        "127.0.0.1:%d" % port, "--user", user, "--insecure"] + list(extra),
                        capture_output=True, text=True, timeout=60,
                        env=dict(os.environ, AUTHGUARD_PASSWORD=password))
     assert p.stdout, p.stderr
@@ -405,6 +407,7 @@ def probe_explains_gate_scenarios():
     assert out["tls"].startswith("TLSv1.") and "PLAIN" in out["auth after TLS"], out
     assert out["starttls"] == "offered" and "CN=" in out["certificate"], out
     assert out["verify"] != "ok: trusted, and the name matches"      # the lab's self-signed
+    assert "not verified" in out["tls warning"], out                  # said, with --insecure
     rc, out = probe(lab.smtps_port, ALICE, ALICE_PW, "--tls", "implicit")
     assert rc == 0 and "auth before TLS" not in out, out
     rc, out = probe(lab.submission_port, ALICE, ALICE_PW, "--mech", "login")
