@@ -28,11 +28,11 @@ struct limits_config {
 struct fail_rec {
 	uint32_t	t;		/* when (unix seconds) */
 	uint32_t	fp;		/* keyed password fingerprint, 0: none */
-	uint32_t	who;		/* the other side: address or account */
+	uint32_t	who;		/* the other side: limits_hash() of it */
 };
 
 struct familiar {
-	uint32_t	who;		/* address key hash */
+	uint32_t	who;		/* limits_hash() of the address key */
 	uint32_t	t;		/* last success */
 };
 
@@ -105,6 +105,7 @@ struct limits_outcome {
 
 int	 limit_parse(const char *, struct limit *);
 uint32_t limits_hash(const char *);
+void	 limits_set_who_key(const unsigned char *, size_t);
 int	 limits_addr_key(const char *, unsigned, unsigned, char *, size_t);
 void	 limits_init(struct limits *, const struct limits_config *);
 void	 limits_reconfigure(struct limits *, const struct limits_config *);

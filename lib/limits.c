@@ -35,7 +35,17 @@
 /*	that share a bucket. limits_hash() is another thing: a stable
 /*	32-bit name of an account or address key ("who" in failure records
 /*	and familiar addresses), the same on every server that shares
-/*	state and across restarts, never used to pick a bucket.
+/*	state and across restarts, never used to pick a bucket. It is
+/*	keyed too: SipHash-2-4 under a key that limits_set_who_key()
+/*	derives from the fingerprint key (HMAC-SHA256 of "authguard"
+/*	NUL "who", its first 16 bytes), which every server sharing state
+/*	holds. Unkeyed, someone who knows a user's usual address key and
+/*	holds many networks (an IPv6 /32 has 2^32 /64s) could compute
+/*	one whose name equals it, and be taken for the familiar address;
+/*	keyed, a match can only be found by trying logins, one network
+/*	at a time, about 2^29 of them. Until limits_set_who_key() is
+/*	called (and after limits_set_who_key(NULL, 0)) the key is a fixed
+/*	one, for tests.
 /*
 /*	Memory is bounded: each tracker holds at most max_tracked
 /*	entries and evicts the least recently used, taking locked and
@@ -53,9 +63,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "config.h"
 #include "authlimits.h"
 #include "keyedhash.h"
+#include "msg.h"
 #include "util.h"
 
 /* limit_parse - "N/DURATION" */
@@ -80,14 +94,44 @@ limit_parse(const char *s, struct limit *l)
 	return 0;
 }
 
-/* limits_hash - FNV-1a of a string: a stable name, not a bucket */
+/* The key of limits_hash(): a fixed one until limits_set_who_key(). */
+static const unsigned char who_fixed[SIPHASH_KEY_LEN] = {
+	0x61, 0x75, 0x74, 0x68, 0x67, 0x75, 0x61, 0x72,	/* "authguard-who-00" */
+	0x64, 0x2d, 0x77, 0x68, 0x6f, 0x2d, 0x30, 0x30,
+};
+static unsigned char who_set[SIPHASH_KEY_LEN];
+static const unsigned char *who_key = who_fixed;
+
+/*
+ * limits_set_who_key - key limits_hash() from the fingerprint key;
+ * NULL: back to the fixed key (tests)
+ */
+void
+limits_set_who_key(const unsigned char *key, size_t len)
+{
+	static const char label[] = "authguard\0who";
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if (key == NULL) {
+		wipe(who_set, sizeof(who_set));
+		who_key = who_fixed;
+		return;
+	}
+	if (HMAC(EVP_sha256(), key, (int)len, (const unsigned char *)label,
+	    sizeof(label) - 1, mac, &n) == NULL || n < sizeof(who_set))
+		msg_fatal("HMAC-SHA256 failed");
+	memcpy(who_set, mac, sizeof(who_set));
+	wipe(mac, sizeof(mac));
+	who_key = who_set;
+}
+
+/* limits_hash - keyed 32-bit name of a string, never 0: not a bucket */
 uint32_t
 limits_hash(const char *s)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = (uint32_t)siphash24(who_key, s, strlen(s));
 
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
 	return h ? h : 1;
 }
 

@@ -4,8 +4,9 @@
 /* SUMMARY
 /*	the state file: limits and recent attempts as versioned text
 /* DESCRIPTION
-/*	The first line is STATE_MAGIC; a file without it is not ours
-/*	or from another version, and is not read. Then one record per
+/*	The first line is STATE_MAGIC (or STATE_MAGIC_V1, below); a
+/*	file without it is not ours or from another version, and is
+/*	not read. Then one record per
 /*	line, fields separated by one space, text fields %-escaped:
 /*
 /*	E a|i KEY LOCKED_UNTIL LOCK_LEVEL LAST_LOCK	an account/address
@@ -15,7 +16,14 @@
 /*
 /*	FP is a password fingerprint (fingerprint 3); one wider than
 /*	FINGERPRINT_BITS comes from a version that kept 32 bits, and is
-/*	cut to the same first bits, so that it still matches.
+/*	cut to the same first bits, so that it still matches. WHO is
+/*	limits_hash() of the other side (limits 3), a keyed value.
+/*
+/*	Version 1 (STATE_MAGIC_V1) had the same lines, with an unkeyed
+/*	WHO that no value computed now can equal: its familiar addresses
+/*	are dropped (counted in old_familiar; they are learned again at
+/*	the next successful login), and the WHO of its failures is read
+/*	as 0, "not known", which counts towards no distinct total.
 /*
 /*	state_write() writes what is still alive at "now"; the loader
 /*	takes lines one at a time (a pure push API), skips and counts
@@ -219,6 +227,8 @@ load_fail(struct state_loader *ld, char **f, int n)
 		return -1;
 	if (fp > FINGERPRINT_MAX)	/* written with 32-bit fingerprints */
 		fp = fingerprint_narrow((uint32_t)fp);
+	if (ld->v1)			/* unkeyed: matches nothing now */
+		who = 0;
 	if (t + ld->tr->lim.secs > ld->now && t <= ld->now)
 		limits_add_fail(ld->tr, ld->cur, (uint32_t)t, (uint32_t)fp,
 		    (uint32_t)who);
@@ -234,7 +244,9 @@ load_familiar(struct state_loader *ld, char **f, int n)
 	if (n != 3 || ld->cur == NULL || ld->tr != &ld->limits->acct ||
 	    num(f[1], 0xffffffffUL, &who) < 0 || num(f[2], 0xffffffffUL, &t) < 0)
 		return -1;
-	if (t + ld->limits->cfg.familiar_ttl > ld->now && who != 0)
+	if (ld->v1 && t + ld->limits->cfg.familiar_ttl > ld->now)
+		ld->old_familiar++;	/* unkeyed: could never match */
+	else if (t + ld->limits->cfg.familiar_ttl > ld->now && who != 0)
 		limits_add_familiar(ld->limits, ld->cur, (uint32_t)who,
 		    (uint32_t)t);
 	return 0;
@@ -305,7 +317,9 @@ state_load_line(struct state_loader *ld, char *line)
 
 	ld->lines++;
 	if (!ld->header) {
-		if (strcmp(line, STATE_MAGIC) != 0)
+		if (strcmp(line, STATE_MAGIC_V1) == 0)
+			ld->v1 = 1;
+		else if (strcmp(line, STATE_MAGIC) != 0)
 			return -1;
 		ld->header = 1;
 		return 0;

@@ -14,7 +14,8 @@
 #include "history.h"
 #include "authlimits.h"
 
-#define STATE_MAGIC	"authguard-state 1"
+#define STATE_MAGIC	"authguard-state 2"
+#define STATE_MAGIC_V1	"authguard-state 1"	/* unkeyed WHO values */
 
 struct state_loader {
 	struct limits	*limits;
@@ -25,6 +26,8 @@ struct state_loader {
 	unsigned long	 lines;
 	unsigned long	 bad;		/* lines ignored */
 	int		 header;	/* the magic line was seen */
+	int		 v1;		/* the file is version 1 */
+	unsigned long	 old_familiar;	/* version 1 familiar records dropped */
 };
 
 void	state_escape(FILE *, const char *);

@@ -25,7 +25,9 @@
 /*	while that file does not exist, with a warning, and removed once
 /*	it holds the same key; with neither, the key is made for the run
 /*	(a configuration without fingerprint_key: state_dir/secret, 32
-/*	random bytes made with mode 0600 on first start).
+/*	random bytes made with mode 0600 on first start). The same key,
+/*	through limits_set_who_key(), keys the names of the other side
+/*	in failures and familiar addresses (limits 3), here and in Redis.
 /*--*/
 #include <errno.h>
 #include <fcntl.h>
@@ -154,8 +156,9 @@ store_secret_load(const struct config *cfg)
 	    (ssize_t)sizeof(store_secret))
 		msg_fatal("getrandom: %s", strerror(errno));
 	msg_warn("no fingerprint key in %s: using one for this run only (a "
-	    "wrong password repeated across a restart counts again; servers "
-	    "sharing Redis need one key file)", cfg->fingerprint_key);
+	    "wrong password repeated across a restart counts again, familiar "
+	    "addresses are learned again; servers sharing Redis need one key "
+	    "file)", cfg->fingerprint_key);
 }
 
 /* store_set_aside - keep a bad file for inspection, start empty */
@@ -211,6 +214,10 @@ store_load(const struct limits_config *lc, size_t hist)
 		if (ld.bad)
 			msg_error("state file %s: %lu unreadable lines ignored",
 			    store_path, ld.bad);
+		if (ld.old_familiar)
+			msg_info("state file %s: %lu familiar addresses from an "
+			    "older version dropped; each is learned again at its "
+			    "next successful login", store_path, ld.old_familiar);
 		msg_info("state loaded: %zu accounts, %zu addresses, %zu recent "
 		    "attempts", store_limits.acct.count, store_limits.addr.count,
 		    store_history.n);
@@ -397,6 +404,7 @@ store_init(const struct config *cfg)
 
 	store_settings(cfg, &lc);
 	store_secret_load(cfg);
+	limits_set_who_key(store_secret, sizeof(store_secret));
 	snprintf(path, sizeof(path), "%s/state", cfg->state_dir);
 	store_path = xstrdup(path);
 	snprintf(path, sizeof(path), "%s/state.tmp", cfg->state_dir);
@@ -422,4 +430,5 @@ store_shutdown(void)
 	free(store_path);
 	free(store_tmp);
 	wipe(store_secret, sizeof(store_secret));
+	limits_set_who_key(NULL, 0);
 }

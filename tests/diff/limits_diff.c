@@ -19,7 +19,9 @@
 /*	on, by small steps and to the edges of every window.
 /*
 /*	The C side calls lib/limits.c as enforce.c does; the Lua side
-/*	gets EVALSHA with the keys and arguments policy/shared.c builds.
+/*	gets EVALSHA with the keys and arguments policy/shared.c builds,
+/*	the other sides named by limits_hash() under a key set as the
+/*	daemon sets it from its fingerprint key.
 /*	After every step, for every account and address of the sequence:
 /* .IP \(bu
 /*	the answers agree (verdict and retry time, reservations made;
@@ -1090,6 +1092,13 @@ static const struct {
 	{0, NULL},
 };
 
+/*
+ * The fingerprint key of the run, as store_init() gives it to
+ * limits_set_who_key(): the other sides are named with keyed values
+ * on both sides. Fixed, so that a seed replays the same values.
+ */
+static const unsigned char who_key[32] = "limits_diff: a fingerprint key";
+
 int
 main(int argc, char **argv)
 {
@@ -1123,6 +1132,7 @@ main(int argc, char **argv)
 	    top && *top ? top : ".");
 	script = optind < argc ? argv[optind] : path;
 	signal(SIGPIPE, SIG_IGN);
+	limits_set_who_key(who_key, sizeof(who_key));
 	redis_start();
 	script_load(script);
 	for (k = 0; regressions[k].what; k++) {
