@@ -103,6 +103,7 @@ script(const struct enforce *e, const char *op, unsigned flags,
 	if (*e->addr)
 		shared_key(c, 2, "i:", e->addr);
 	shared_arg_num(c, 12, e->fp);
+	/* keyed by the fingerprint key: the same on every server sharing Redis */
 	shared_arg_num(c, 13, *e->addr ? limits_hash(e->addr) : 0);
 	shared_arg(c, 15, e->resid);
 	return c;
