@@ -20,7 +20,7 @@ struct tally_row {
 };
 
 struct tally {
-	struct tally_row *v;
+	struct tally_row *v;		/* cap rows, then their index (tally 3) */
 	size_t	 n, cap;
 };
 
