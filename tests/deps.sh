@@ -35,7 +35,7 @@ esac
 PKGS="gcc make pkg-config libc6-dev libcdb-dev tinycdb libssl-dev libmilter-dev libhiredis-dev"
 # the lab: the real servers and clients the tests start
 PKGS="$PKGS postfix postfix-cdb dovecot-core dovecot-auth-lua redis-server swaks
-      libnet-ssleay-perl python3 openssl"
+      libnet-ssleay-perl python3 openssl ca-certificates"
 # tools the tests run
 PKGS="$PKGS miltertest valgrind prometheus procps groff-base iproute2 adduser util-linux
       mount systemd clang $CLANG_RT"
@@ -96,6 +96,8 @@ need iproute2 "ip" ip -V
 need util-linux "unshare" unshare --version
 need procps "ps, pkill" pkill -V
 need openssl "openssl" openssl version
+need ca-certificates "the system's CAs (update-ca-certificates)" \
+	test -x /usr/sbin/update-ca-certificates
 need python3 "python3" python3 -c 'import ssl, smtplib'
 need clang "clang" clang --version
 need "$CLANG_RT" "clang's sanitizer and fuzzer runtime" \

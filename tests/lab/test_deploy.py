@@ -45,6 +45,10 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mail.example.com \
     -keyout /etc/postfix/tls.key -out /etc/postfix/tls.crt 2>/dev/null
 install -m 0600 /etc/postfix/tls.key /etc/dovecot/private/dovecot.key
 install -m 0644 /etc/postfix/tls.crt /etc/dovecot/private/dovecot.pem
+# The server's name and its CA, as a real server's clients have them.
+echo "127.0.0.1 mail.example.com" >> /etc/hosts
+cp /etc/postfix/tls.crt /usr/local/share/ca-certificates/mail.example.com.crt
+update-ca-certificates >/dev/null
 postconf -e myhostname=mail.example.com mydomain=example.com myorigin=example.com \
     mydestination=localhost inet_protocols=ipv4 maillog_file=/var/log/postfix.log \
     smtpd_tls_cert_file=/etc/postfix/tls.crt smtpd_tls_key_file=/etc/postfix/tls.key \
