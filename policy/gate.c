@@ -37,10 +37,12 @@
 /*	its challenge, which holds no secret. The response that names
 /*	the account is held back and checked as PLAIN is (authzid,
 /*	accounts_map flags, then the account's limits with the address's
-/*	again): a refused one never reaches Dovecot, whose open request
-/*	is cancelled; an allowed one goes on in the same Dovecot request,
-/*	after waiting for its turn if it must. A response that cannot be
-/*	what the mechanism sends is refused as malformed, not forwarded.
+/*	again), and so is every later one, which may carry a proof of
+/*	the password while a lock began meanwhile: a refused response
+/*	never reaches Dovecot, whose open request is cancelled; an
+/*	allowed one goes on in the same Dovecot request, after waiting
+/*	for its turn if it must. A response that cannot be what the
+/*	mechanism sends is refused as malformed, not forwarded.
 /*
 /*	Where no account can be read (GSSAPI, OAUTHBEARER without a=,
 /*	...), the account is known once Dovecot names it in its OK or
@@ -854,7 +856,12 @@ req_relay_start(struct gate_req *r)
 		req_limits(r);
 }
 
-/* req_relay_cont - a relayed response to a challenge: on, or held back */
+/*
+ * req_relay_cont - a relayed response to a challenge, held back until the
+ * limits allow it: each response may carry a proof of the password, and
+ * the account or address may have been locked since the last one (its
+ * place is given back and taken again, as for a new attempt)
+ */
 static void
 req_relay_cont(struct gate_req *r, const char *b64)
 {
@@ -862,15 +869,17 @@ req_relay_cont(struct gate_req *r, const char *b64)
 	struct saslpeek_id id;
 
 	s = saslpeek_push(&r->peek, 0, b64, strlen(b64), &id);
-	if (s == SASLPEEK_FOUND) {
-		wipe_str(r->resp);
-		r->resp = xstrdup(b64);
-		req_relay_found(r, &id);
-	} else if (s == SASLPEEK_MALFORMED)
+	if (s == SASLPEEK_MALFORMED) {
 		req_relay_malformed(r);
+		return;
+	}
+	wipe_str(r->resp);
+	r->resp = xstrdup(b64);
+	if (s == SASLPEEK_FOUND)
+		req_relay_found(r, &id);
 	else {
-		upstream_cont(r->uid, b64);
-		req_enter(r, RS_UPSTREAM);
+		enforce_release(&r->enf);
+		req_limits(r);
 	}
 }
 
