@@ -59,7 +59,7 @@ UNIT_SRC = tests/unit/unit.c tests/unit/test_codecs.c tests/unit/test_config.c \
 	  tests/unit/test_misc.c tests/unit/test_limits.c tests/unit/test_policy.c \
 	  tests/unit/test_milter.c tests/unit/test_event.c tests/unit/test_authproto24.c \
 	  tests/unit/test_toolbox.c tests/unit/test_saslpeek.c \
-	  tests/unit/test_keyedhash.c
+	  tests/unit/test_keyedhash.c tests/unit/test_who.c tests/unit/test_tally.c
 
 LIB_OBJ	= $(LIB_SRC:%.c=$(BUILD)/%.o)
 POLICY_OBJ = $(POLICY_SRC:%.c=$(BUILD)/%.o)
@@ -137,6 +137,10 @@ $(BUILD)/limits_diff: tests/diff/limits_diff.c $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libauthguard.a $(REDIS_LIBS) $(LDLIBS)
 
 $(BUILD)/hashcollide: bench/hashcollide.c $(BUILD)/libauthguard.a
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-comment -iquote lib \
+	    -o $@ $< $(BUILD)/libauthguard.a $(LDLIBS)
+
+$(BUILD)/tallybench: bench/tallybench.c $(BUILD)/libauthguard.a
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-comment -iquote lib \
 	    -o $@ $< $(BUILD)/libauthguard.a $(LDLIBS)
 

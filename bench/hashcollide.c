@@ -46,6 +46,17 @@ now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* fnv1a - FNV-1a of a string, the trackers' old bucket hash */
+static uint32_t
+fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
 /* fnv_block - FNV-1a state after 3 characters */
 static uint32_t
 fnv_block(uint32_t h, const char *s)
@@ -202,8 +213,7 @@ main(int argc, char **argv)
 	name_of(0, a);
 	name_of(n - 1, b);
 	printf("# FNV-1a low %d bits: %s %05x, %s %05x\n", BITS, a,
-	    limits_hash(a) & ((1u << BITS) - 1), b,
-	    limits_hash(b) & ((1u << BITS) - 1));
+	    fnv1a(a) & ((1u << BITS) - 1), b, fnv1a(b) & ((1u << BITS) - 1));
 	bench_tracker(n);
 	bench_idmap();
 	return 0;

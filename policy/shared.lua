@@ -10,7 +10,8 @@
 -- one SET to write):
 --   LU LL LT  locked until, lock level, when last locked (unix seconds)
 --   F         failures in the window, "T:FP:WHO:ID," each (FP a keyed
---             password fingerprint, WHO a hash of the other side, ID
+--             password fingerprint, WHO the keyed name of the other side
+--             (limits_hash, keyed by the fingerprint key), ID
 --             unique per failure so that a merge never counts twice)
 --   M         familiar addresses, "WHO:T," (account entries)
 --   R         reservations of attempts in flight, "ID:EXPIRES,"
