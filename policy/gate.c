@@ -846,8 +846,9 @@ req_relay_start(struct gate_req *r)
 	struct saslpeek_id id;
 
 	saslpeek_start(&r->peek, r->at.mech);
-	if (r->resp)
-		s = saslpeek_push(&r->peek, 1, r->resp, strlen(r->resp), &id);
+	if (r->resp)		/* "=": SMTP's empty one, as if none */
+		s = saslpeek_push(&r->peek, 1, r->resp, strcmp(r->resp, "=") ?
+		    strlen(r->resp) : 0, &id);
 	if (s == SASLPEEK_FOUND)
 		req_relay_found(r, &id);
 	else if (s == SASLPEEK_MALFORMED)
@@ -885,9 +886,9 @@ req_relay_cont(struct gate_req *r, const char *b64)
 
 /*
  * gate_relay_lock_done - a relayed mechanism's OK (r->ok_args) or FAIL
- * (r->up_cause), once the lock of the account Dovecot named is known,
- * here or from the shared state: a locked account, and what the accounts
- * map refuses, get the same answer whatever Dovecot said
+ * (r->up_cause), once the account's lock is known, here or from the
+ * shared state: a locked account, and what the accounts map refuses, get
+ * the same answer whatever Dovecot said
  */
 static void
 gate_relay_lock_done(void *arg, int locked)
