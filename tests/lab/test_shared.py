@@ -250,6 +250,8 @@ def redis_killed_and_restarted_mid_run():
     wait_until(lambda: stats(S["a"])["shared"] == "up" and
                int(stats(S["a"])["shared_kept"]) == 0, 10, "gate a back on Redis")
     assert int(stats(S["a"])["shared_merged"]) >= 4, stats(S["a"])
+    # server b lost Redis too: it must be back before its attempts can see a's
+    wait_until(lambda: stats(S["b"])["shared"] == "up", 10, "gate b back on Redis")
     # Redis came back empty; the 4 failures server a saw are there again: one more
     # on server b reaches the limit of 5 and locks, the next is refused
     line, _ = attempt(S["b"], user, "after-5", "127.0.7.2")
