@@ -253,13 +253,17 @@ dm_value(struct dm_cur *c, char *out, size_t size)
 	return 0;
 }
 
-/* dm_user_realm - the account as Dovecot builds it: user[@realm] */
+/*
+ * dm_user_realm - the account as Dovecot builds it: user@realm when the
+ * user name has no '@' of its own, else the user name as it is (a realm
+ * added to "a@b" would name another account than the one Dovecot checks)
+ */
 static int
 dm_user_realm(struct saslpeek_id *id, const char *realm)
 {
 	size_t u = strlen(id->user), r = strlen(realm);
 
-	if (r == 0)
+	if (r == 0 || strchr(id->user, '@') != NULL)
 		return 0;
 	if (u + 1 + r > SASLPEEK_NAME_MAX)
 		return -1;

@@ -490,6 +490,14 @@ gate_send_cont(struct gate_req *r, const char *b64)
 {
 	struct buf line;
 
+	/*
+	 * While the client answers a relayed challenge, the request holds no
+	 * place in the limits (its next response is checked anew): else a
+	 * client that never answers would keep the account's places, and
+	 * with them the account's owner, waiting.
+	 */
+	if (r->kind == RK_RELAY && r->enf_ready)
+		enforce_release(&r->enf);
 	buf_init(&line);
 	buf_printf(&line, "CONT\t%u\t%s\n", r->cid, b64);
 	req_enter(r, RS_CLIENT);
@@ -596,15 +604,17 @@ req_submit(struct gate_req *r, const char *mech, const char *resp)
 static void
 req_go(struct gate_req *r, const char *mech, const char *resp)
 {
+	const char *err;
 	struct buf b;
 
 	if (r->kind == RK_RELAY) {
 		r->resp = NULL;		/* req_submit may end r */
-		if (r->uid) {
-			upstream_cont(r->uid, resp ? resp : "");
-			req_enter(r, RS_UPSTREAM);
-		} else
+		if (r->uid == 0)
 			req_submit(r, mech, resp);
+		else if (upstream_cont(r->uid, resp ? resp : "", &err) < 0)
+			req_unavailable(r, err);
+		else
+			req_enter(r, RS_UPSTREAM);
 		wipe_str((char *)resp);
 		return;
 	}

@@ -82,17 +82,18 @@ store_now(void)
 /*
  * store_key_read - a fingerprint key file: 32 bytes are the key itself
  * (a state_dir/secret moved there keeps its fingerprints), more are
- * hashed to 32 (SHA-256). 1 read, 0 absent, -1 unusable (logged).
+ * hashed to 32 (SHA-256); flags: more open(2) flags. 1 read, 0 absent,
+ * -1 unusable (logged).
  */
 static int
-store_key_read(const char *path, unsigned char *key)
+store_key_read(const char *path, int flags, unsigned char *key)
 {
 	unsigned char data[4096];
 	struct stat st;
 	ssize_t n;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | flags)) < 0) {
 		if (errno == ENOENT)
 			return 0;
 		msg_error("fingerprint key %s: %s", path, strerror(errno));
@@ -134,8 +135,9 @@ store_secret_load(const struct config *cfg)
 	if (snprintf(legacy, sizeof(legacy), "%s/secret", cfg->state_dir) >=
 	    (int)sizeof(legacy))
 		msg_fatal("state_dir path too long");
-	r = store_key_read(cfg->fingerprint_key, store_secret);
-	have_old = store_key_read(legacy, old) > 0;
+	r = store_key_read(cfg->fingerprint_key, 0, store_secret);
+	/* state_dir is the daemon's own: a link planted there is not followed */
+	have_old = store_key_read(legacy, O_NOFOLLOW, old) > 0;
 	if (r > 0 && have_old && memcmp(old, store_secret, sizeof(old)) == 0) {
 		if (unlink(legacy) == 0)
 			msg_info("removed %s: the same key is in %s", legacy,

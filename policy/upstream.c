@@ -417,16 +417,31 @@ upstream_auth(void *req, const char *mech, const char *params,
 	return id;
 }
 
-/* upstream_cont - forward a client's continuation (relayed mechanisms) */
-void
-upstream_cont(unsigned id, const char *data)
+/*
+ * upstream_cont - forward a client's continuation (relayed mechanisms) on
+ * the connection that knows its id; -1 and *err when that one is gone
+ */
+int
+upstream_cont(unsigned id, const char *data, const char **err)
 {
 	struct buf line;
 
+	/*
+	 * Only the connection that opened the request knows its id: once it
+	 * is lost (or being failed), a continuation queued for the next one
+	 * would carry a proof of the password nobody answers for.
+	 */
+	if (up.state != UP_READY || up.failing || idmap_get(&up.reqs, id) ==
+	    NULL) {
+		*err = "connection to Dovecot lost during the exchange";
+		return -1;
+	}
 	buf_init(&line);
 	buf_printf(&line, "CONT\t%u\t%s\n", id, data);
-	up_send(&line);
+	conn_send(up.c, line.data, line.len);
+	wipe(line.data, line.len);	/* it may carry a proof */
 	buf_free(&line);
+	return 0;
 }
 
 /* up_unqueue - drop a request's lines from the queue (wiped) */

@@ -22,7 +22,7 @@ void	 upstream_init(const struct sockspec *, const char *, unsigned,
 	    const struct upstream_callbacks *);
 unsigned upstream_auth(void *, const char *, const char *, const char *,
 	    const char **);
-void	 upstream_cont(unsigned, const char *);
+int	 upstream_cont(unsigned, const char *, const char **);
 void	 upstream_cancel(unsigned);
 const char *upstream_mechs(void);
 const char *upstream_state(void);

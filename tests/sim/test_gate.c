@@ -370,3 +370,56 @@ TEST(sim_gate_cancel_and_garbage)
 	CHECK(has(sim_reply(q), "OK"));
 	sim_end();
 }
+
+/*
+ * Dovecot hangs up while a relayed response waits at the limit behind a
+ * request in flight: the waiting request, woken by the lost one's end,
+ * must not queue its response (a proof of the password) for the next
+ * connection, where its id means nothing (the invariant checks it).
+ */
+TEST(sim_gate_hangup_with_a_waiting_relayed_response)
+{
+	int a, b, qa, qb;
+
+	sim_begin("account_fail_limit = 1/15m\n");
+	a = sim_open();
+	b = sim_open();
+	qa = sim_auth(a, SIM_PLAIN, V, A0, 1, 1);
+	qb = sim_auth(b, SIM_CRAM, V, A0, 0, 1);
+	CHECK(sim_forwarded(qb));		/* for its challenge */
+	sim_dovecot(1, SD_CONT);
+	CHECK(has(sim_reply(qb), "CONT"));
+	sim_cont(qb, 0);			/* names v: waits behind qa */
+	CHECK(sim_dovecot_creds(V) == 1);
+	sim_dovecot_state(0);
+	CHECK(sim_answered(qa));
+	CHECK(sim_answered(qb));
+	sim_advance(1000);			/* a new connection, its hello */
+	sim_advance(1000);
+	CHECK(sim_dovecot_creds(V) == 1);
+	sim_end();
+}
+
+/*
+ * While the client answers a relayed challenge, its request holds no
+ * place at the limit: a client that never answers keeps nobody waiting.
+ */
+TEST(sim_gate_relayed_challenge_holds_no_place)
+{
+	int a, b, qa, qb;
+
+	sim_begin("account_fail_limit = 1/15m\n");
+	a = sim_open();
+	b = sim_open();
+	qb = sim_auth(b, SIM_CRAM, V, A0, 0, 1);
+	sim_dovecot(0, SD_CONT);
+	sim_cont(qb, 0);			/* names v, goes on */
+	CHECK(sim_dovecot_creds(V) == 1);
+	sim_dovecot(0, SD_CONT);		/* a second challenge */
+	CHECK(has(sim_reply(qb), "CONT"));
+	qa = sim_auth(a, SIM_PLAIN, V, A0, 1, 1);
+	CHECK(sim_forwarded(qa));		/* not kept waiting */
+	sim_dovecot(1, SD_OK);
+	CHECK(has(sim_reply(qa), "OK"));
+	sim_end();
+}

@@ -126,6 +126,22 @@ TEST(saslpeek_digest_rfc2831)
 	CHECK(push(&sp, 0, "") == SASLPEEK_NOT_THIS_STEP);	/* rspauth ack */
 }
 
+/*
+ * A user name with an '@' of its own is the account Dovecot checks, realm
+ * or not (it adds the realm only to a name without one): "alice@x" with
+ * realm "y" must not be read as "alice@x@y", an account that is never
+ * locked while Dovecot checks alice@x's password.
+ */
+TEST(saslpeek_digest_realm_only_without_at)
+{
+	CHECK(one("DIGEST-MD5", "username=\"alice@example.com\",realm=\"x\","
+	    "nonce=\"n\",response=0123") == SASLPEEK_FOUND);
+	CHECK_STR(id.user, "alice@example.com");
+	CHECK(one("DIGEST-MD5", "realm=\"example.com\",username=\"alice\"")
+	    == SASLPEEK_FOUND);
+	CHECK_STR(id.user, "alice@example.com");
+}
+
 TEST(saslpeek_digest_forms)
 {
 	CHECK(one("digest-md5", "username=\"a\\\"b\\\\c\",nonce=\"x\"") ==
