@@ -1490,6 +1490,13 @@ sim_account_failures(int user)
 	return t ? limits_window_count(&store_limits.acct, t, store_now()) : 0;
 }
 
+/* sim_has - does s (a reply or log line, maybe NULL) hold text? */
+int
+sim_has(const char *s, const char *text)
+{
+	return s != NULL && strstr(s, text) != NULL;
+}
+
 /* sim_account_locked - is an account locked now? */
 int
 sim_account_locked(int user)

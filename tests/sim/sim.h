@@ -28,6 +28,14 @@ enum sim_udb { SU_USER, SU_NOTFOUND, SU_FAIL };
 extern const char *const sim_users[];
 extern const char *const sim_addrs[];
 
+/* Their indexes, as the tests name them. */
+#define V	0		/* sim_users[0]: v */
+#define W	1		/* W */
+#define U	2		/* u@example.org */
+#define A0	0		/* sim_addrs[0]: 192.0.2.1 */
+#define A1	1		/* sim_addrs[1]: 198.51.100.7 */
+#define A2	2		/* sim_addrs[2]: 2001:db8::5 */
+
 void	 sim_begin(const char *);
 void	 sim_end(void);
 void	 sim_step(unsigned, unsigned, unsigned);
@@ -74,5 +82,6 @@ int	 sim_dovecot_owed(void);
 const char *sim_log_find(const char *);
 unsigned sim_account_failures(int);
 int	 sim_account_locked(int);
+int	 sim_has(const char *, const char *);
 
 #endif

@@ -18,18 +18,6 @@
 #include "sim.h"
 #include "unit.h"
 
-#define V	0		/* sim_users[0] */
-#define W	1
-#define A0	0		/* sim_addrs[0]: 192.0.2.1 */
-#define A1	1		/* sim_addrs[1]: 198.51.100.7 */
-#define A2	2		/* sim_addrs[2]: 2001:db8::5 */
-
-/* has - does s hold text? */
-static int
-has(const char *s, const char *text)
-{
-	return s != NULL && strstr(s, text) != NULL;
-}
 
 /* is - is the answer the one wanted? (says what it was when not) */
 static int
@@ -59,7 +47,7 @@ fail_once(int c, int user, int a)
 
 	sim_dovecot(0, SD_FAIL);
 	sim_userdb(0, SU_USER);
-	CHECK(has(sim_reply(q), "FAIL"));
+	CHECK(sim_has(sim_reply(q), "FAIL"));
 	return q;
 }
 
@@ -162,25 +150,25 @@ TEST(sim_control_lock_unlock_account)
 	sim_begin(NULL);
 	CHECK(is(sim_control("lock\ttext\tV\n"),
 	    "OK\nlocked=v until=2026-01-01T00:15:00Z\n"));
-	CHECK(has(sim_log_find("control: locked"),
+	CHECK(sim_has(sim_log_find("control: locked"),
 	    "locked v until 2026-01-01T00:15:00Z by the admin"));
 	CHECK(sim_account_locked(V));
 	c = sim_open();
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
 	CHECK(!sim_forwarded(q));
-	CHECK(has(sim_reply(q), "too many failed attempts for this account: "
+	CHECK(sim_has(sim_reply(q), "too many failed attempts for this account: "
 	    "try again in 15 minutes"));
-	CHECK(has(sim_log_find("event=auth"), "cause=account-locked"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=account-locked"));
 	CHECK(is(sim_control("unlock\tjson\tv\n"), "OK\n{\"unlocked\":\"v\"}\n"));
-	CHECK(has(sim_log_find("control: unlocked"), "unlocked v"));
+	CHECK(sim_has(sim_log_find("control: unlocked"), "unlocked v"));
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
 	CHECK(sim_forwarded(q));
 	sim_dovecot(0, SD_OK);
-	CHECK(has(sim_reply(q), "OK"));
+	CHECK(sim_has(sim_reply(q), "OK"));
 	CHECK(is(sim_control("lock\tjson\tw\tfor=90\n"),
 	    "OK\n{\"locked\":\"w\",\"until\":\"2026-01-01T00:01:30Z\"}\n"));
 	q = sim_auth(c, SIM_PLAIN, W, A0, 1, 1);
-	CHECK(has(sim_reply(q), "try again in 90 seconds"));
+	CHECK(sim_has(sim_reply(q), "try again in 90 seconds"));
 	CHECK(is(sim_control("unlock\ttext\tW\n"), "OK\nunlocked w\n"));
 	sim_end();
 }
@@ -198,9 +186,9 @@ TEST(sim_control_lock_address)
 	c = sim_open();
 	q = sim_auth(c, SIM_PLAIN, V, A1, 1, 1);
 	CHECK(!sim_forwarded(q));
-	CHECK(has(sim_reply(q), "too many failed attempts for this address: "
+	CHECK(sim_has(sim_reply(q), "too many failed attempts for this address: "
 	    "try again in 60 seconds"));
-	CHECK(has(sim_log_find("event=auth"), "cause=ip-blocked"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=ip-blocked"));
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
 	CHECK(sim_forwarded(q));
 	sim_dovecot(0, SD_OK);
@@ -208,14 +196,14 @@ TEST(sim_control_lock_address)
 	q = sim_auth(c, SIM_PLAIN, V, A1, 1, 1);
 	CHECK(sim_forwarded(q));
 	sim_dovecot(0, SD_OK);
-	CHECK(has(sim_reply(q), "OK"));
+	CHECK(sim_has(sim_reply(q), "OK"));
 	/* another address of the same IPv6 /64 */
-	CHECK(has(sim_control("lock\ttext\t2001:db8::77\n"),
+	CHECK(sim_has(sim_control("lock\ttext\t2001:db8::77\n"),
 	    "OK\nlocked=2001:db8::/64 until="));
 	CHECK(sim_address_locked(A2));
 	q = sim_auth(c, SIM_PLAIN, V, A2, 1, 1);
 	CHECK(!sim_forwarded(q));
-	CHECK(has(sim_reply(q), "this address"));
+	CHECK(sim_has(sim_reply(q), "this address"));
 	sim_end();
 }
 
@@ -239,26 +227,26 @@ TEST(sim_control_why_by_ref_user_address)
 	    "00:00:00Z ref=%s result=fail cause=bad-password user=v "
 	    "ip=192.0.2.1 mech=PLAIN tls=yes smtpd_pid=", ref);
 	CHECK(starts(a, want));
-	CHECK(has(a, "\naccount: key=v locked=no failures_in_window=1 "
+	CHECK(sim_has(a, "\naccount: key=v locked=no failures_in_window=1 "
 	    "familiar_addresses=1\n"));
-	CHECK(has(a, "\naddress: key=192.0.2.1/32 locked=no "
+	CHECK(sim_has(a, "\naddress: key=192.0.2.1/32 locked=no "
 	    "failures_in_window=1\n"));
-	CHECK(has(a, "\nwhat to do about bad-password: "));
+	CHECK(sim_has(a, "\nwhat to do about bad-password: "));
 	a = sim_control("why\ttext\tV\n");	/* by user: both attempts */
-	CHECK(has(a, "OK\n2 recent attempts:\n"));
-	CHECK(has(a, "result=pass user=v"));
+	CHECK(sim_has(a, "OK\n2 recent attempts:\n"));
+	CHECK(sim_has(a, "result=pass user=v"));
 	CHECK(strstr(a, "result=pass") < strstr(a, "result=fail"));
 	a = sim_control("why\ttext\t192.0.2.1\n");
-	CHECK(has(a, "OK\n2 recent attempts:\n"));
-	CHECK(!has(a, "\naccount:"));
-	CHECK(has(a, "\naddress: key=192.0.2.1/32 locked=no"));
+	CHECK(sim_has(a, "OK\n2 recent attempts:\n"));
+	CHECK(!sim_has(a, "\naccount:"));
+	CHECK(sim_has(a, "\naddress: key=192.0.2.1/32 locked=no"));
 	snprintf(req, sizeof(req), "why\tjson\t%s\n", ref);
 	a = sim_control(req);
 	snprintf(want, sizeof(want), "OK\n{\"query\":\"%s\",\"attempts\":"
 	    "[{\"time\":\"2026-01-01T00:00:00Z\",\"ref\":\"%s\",\"result\":"
 	    "\"fail\",\"cause\":\"bad-password\"", ref, ref);
 	CHECK(starts(a, want));
-	CHECK(has(sim_control("why\ttext\tnobody\n"), "OK\n0 recent attempts:\n"));
+	CHECK(sim_has(sim_control("why\ttext\tnobody\n"), "OK\n0 recent attempts:\n"));
 	sim_end();
 }
 
@@ -277,17 +265,17 @@ TEST(sim_control_top_after_failures)
 	a = sim_control("top\ttext\t-\n");
 	CHECK(starts(a, "OK\n  user=v failures=2 passes=0 dominant_cause="
 	    "bad-password pattern=- locked_until=no last=2026-01-01T00:00:00Z\n"));
-	CHECK(has(a, "\n  user=w failures=1 passes=0 "));
+	CHECK(sim_has(a, "\n  user=w failures=1 passes=0 "));
 	a = sim_control("top\ttext\t-\tby=address\n");
 	CHECK(starts(a, "OK\n  address=192.0.2.1 failures=2 passes=0 "));
-	CHECK(has(a, "\n  address=198.51.100.7 failures=1 "));
+	CHECK(sim_has(a, "\n  address=198.51.100.7 failures=1 "));
 	a = sim_control("top\ttext\t-\tby=cause\n");
 	CHECK(is(a, "OK\n  cause=bad-password failures=3 passes=0 "
 	    "last=2026-01-01T00:00:00Z\n"));
 	(void)fail_once(c, V, A1);		/* the third: locked */
 	CHECK(sim_account_locked(V));
 	a = sim_control("top\ttext\t-\n");
-	CHECK(has(a, "user=v failures=3 passes=0 dominant_cause=bad-password "
+	CHECK(sim_has(a, "user=v failures=3 passes=0 dominant_cause=bad-password "
 	    "pattern=- locked_until=2026-01-01T00:15:00Z"));
 	a = sim_control("top\tjson\t-\n");
 	CHECK(starts(a, "OK\n[{\"user\":\"v\",\"failures\":\"3\",\"passes\":"

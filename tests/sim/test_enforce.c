@@ -12,24 +12,9 @@
 /*	length, exempt networks, address prefixes, familiar addresses,
 /*	and the causes a repeated or guessed password is logged with.
 /*--*/
-#include <stdio.h>
-#include <string.h>
-
 #include "sim.h"
 #include "unit.h"
 
-#define V	0		/* sim_users[0] */
-#define W	1
-#define U	2		/* u@example.org */
-#define A0	0		/* sim_addrs[0]: 192.0.2.1 */
-#define A1	1		/* sim_addrs[1]: 198.51.100.7 */
-
-/* has - does s hold text? */
-static int
-has(const char *s, const char *text)
-{
-	return s != NULL && strstr(s, text) != NULL;
-}
 
 /* fail_once - a wrong password of an existing user, to its end */
 static int
@@ -40,7 +25,7 @@ fail_once(int c, int user, int a)
 	CHECK(sim_forwarded(q));
 	sim_dovecot(0, SD_FAIL);
 	sim_userdb(0, SU_USER);
-	CHECK(has(sim_reply(q), "FAIL"));
+	CHECK(sim_has(sim_reply(q), "FAIL"));
 	return q;
 }
 
@@ -52,7 +37,7 @@ pass_once(int c, int user, int a)
 
 	CHECK(sim_forwarded(q));
 	sim_dovecot(0, SD_OK);
-	CHECK(has(sim_reply(q), "OK"));
+	CHECK(sim_has(sim_reply(q), "OK"));
 }
 
 /* refused - an attempt refused before Dovecot, with the client's text */
@@ -61,7 +46,7 @@ refused(int c, int user, int a, const char *text)
 {
 	int q = sim_auth(c, SIM_PLAIN, user, a, 1, 1);
 
-	return !sim_forwarded(q) && has(sim_reply(q), text);
+	return !sim_forwarded(q) && sim_has(sim_reply(q), text);
 }
 
 /* An account's and an address's failures are counted apart. */
@@ -83,14 +68,14 @@ TEST(sim_enforce_account_and_address_windows_apart)
 	(void)fail_once(c, U, A0);		/* the address's fifth */
 	CHECK(sim_address_locked(A0));
 	CHECK(!sim_account_locked(U));
-	CHECK(has(sim_log_find("event=lock"), "kind=address key=192.0.2.1/32 "
+	CHECK(sim_has(sim_log_find("event=lock"), "kind=address key=192.0.2.1/32 "
 	    "seconds=900"));
 	CHECK(refused(c, V, A0, "too many failed attempts for this address"));
-	CHECK(has(sim_log_find("event=auth"), "cause=ip-blocked"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=ip-blocked"));
 	CHECK(sim_account_failures(V) == 2);	/* a refusal counts nowhere */
 	(void)fail_once(c, V, A1);		/* the account's third */
 	CHECK(sim_account_locked(V));
-	CHECK(has(sim_log_find("event=lock"), "kind=account key=v seconds=900"));
+	CHECK(sim_has(sim_log_find("event=lock"), "kind=account key=v seconds=900"));
 	CHECK(!sim_address_locked(A1));
 	CHECK(refused(c, V, A1, "too many failed attempts for this account"));
 	pass_once(c, W, A1);
@@ -145,7 +130,7 @@ TEST(sim_enforce_lock_expires_and_doubles)
 	c = sim_open();
 	for (i = 0; i < 3; i++)
 		(void)fail_once(c, V, A0);
-	CHECK(has(sim_log_find("event=lock"), "kind=account key=v seconds=900"));
+	CHECK(sim_has(sim_log_find("event=lock"), "kind=account key=v seconds=900"));
 	CHECK(refused(c, V, A0, "try again in 15 minutes"));
 	sim_advance(899000);
 	CHECK(sim_account_locked(V));
@@ -154,17 +139,17 @@ TEST(sim_enforce_lock_expires_and_doubles)
 	CHECK(!sim_account_locked(V));
 	for (i = 0; i < 3; i++)		/* another address: its own window */
 		(void)fail_once(c, V, A1);
-	CHECK(has(sim_log_find("event=lock"), "kind=account key=v seconds=1800"));
+	CHECK(sim_has(sim_log_find("event=lock"), "kind=account key=v seconds=1800"));
 	CHECK(refused(c, V, A1, "try again in 30 minutes"));
 	sim_advance(1800000);
 	for (i = 0; i < 3; i++)
 		(void)fail_once(c, V, 2);
-	CHECK(has(sim_log_find("event=lock"), "kind=account key=v seconds=3600"));
+	CHECK(sim_has(sim_log_find("event=lock"), "kind=account key=v seconds=3600"));
 	/* the admin's unlock starts the doubling over */
-	CHECK(has(sim_control("unlock\ttext\tv\n"), "OK\n"));
+	CHECK(sim_has(sim_control("unlock\ttext\tv\n"), "OK\n"));
 	for (i = 0; i < 3; i++)
 		(void)fail_once(c, V, 3);
-	CHECK(has(sim_log_find("event=lock"), "kind=account key=v seconds=900"));
+	CHECK(sim_has(sim_log_find("event=lock"), "kind=account key=v seconds=900"));
 	sim_end();
 }
 
@@ -177,22 +162,22 @@ TEST(sim_enforce_repeated_password_is_stale)
 	c = sim_open();
 	sim_password("old-password");
 	(void)fail_once(c, V, A0);
-	CHECK(has(sim_log_find("event=auth"), "cause=bad-password"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=bad-password"));
 	(void)fail_once(c, V, A0);		/* at once: one mistake */
-	CHECK(has(sim_log_find("event=auth"), "cause=bad-password"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=bad-password"));
 	CHECK(sim_account_failures(V) == 1);
 	CHECK(sim_address_failures(A0) == 1);
 	sim_advance(10000);
 	for (i = 0; i < 5; i++) {		/* an old device, retrying */
 		(void)fail_once(c, V, A0);
-		CHECK(has(sim_log_find("event=auth"), "cause=stale-password"));
+		CHECK(sim_has(sim_log_find("event=auth"), "cause=stale-password"));
 	}
 	CHECK(sim_account_failures(V) == 1);
 	CHECK(!sim_account_locked(V));
-	CHECK(has(sim_control("top\ttext\t-\n"), "pattern=stale-password"));
+	CHECK(sim_has(sim_control("top\ttext\t-\n"), "pattern=stale-password"));
 	sim_password(NULL);			/* another password counts */
 	(void)fail_once(c, V, A0);
-	CHECK(has(sim_log_find("event=auth"), "cause=bad-password"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=bad-password"));
 	CHECK(sim_account_failures(V) == 2);
 	sim_end();
 }
@@ -206,12 +191,12 @@ TEST(sim_enforce_distinct_passwords_are_guessing)
 	c = sim_open();
 	for (i = 0; i < 3; i++) {
 		(void)fail_once(c, V, A0);
-		CHECK(has(sim_log_find("event=auth"), "cause=bad-password"));
+		CHECK(sim_has(sim_log_find("event=auth"), "cause=bad-password"));
 	}
 	(void)fail_once(c, V, A0);		/* the fourth distinct one */
-	CHECK(has(sim_log_find("event=auth"), "cause=password-guessing"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=password-guessing"));
 	CHECK(sim_account_failures(V) == 4);
-	CHECK(has(sim_control("top\ttext\t-\n"), "pattern=password-guessing"));
+	CHECK(sim_has(sim_control("top\ttext\t-\n"), "pattern=password-guessing"));
 	sim_end();
 }
 
@@ -228,7 +213,7 @@ TEST(sim_enforce_familiar_address_passes_a_lock)
 	CHECK(sim_account_locked(V));
 	CHECK(refused(c, V, A1, "this account"));
 	pass_once(c, V, A0);
-	CHECK(has(sim_control("why\ttext\tv\n"), "familiar_addresses=1"));
+	CHECK(sim_has(sim_control("why\ttext\tv\n"), "familiar_addresses=1"));
 	sim_end();
 }
 
@@ -238,21 +223,21 @@ TEST(sim_enforce_ipv4_prefix)
 	int c;
 
 	sim_begin(NULL);
-	CHECK(has(sim_control("lock\ttext\t192.0.2.77\n"),
+	CHECK(sim_has(sim_control("lock\ttext\t192.0.2.77\n"),
 	    "locked=192.0.2.77/32"));
 	c = sim_open();
 	pass_once(c, V, A0);			/* another /32 */
 	sim_end();
 
 	sim_begin("ipv4_prefix = 24\n");
-	CHECK(has(sim_control("lock\ttext\t192.0.2.77\n"),
+	CHECK(sim_has(sim_control("lock\ttext\t192.0.2.77\n"),
 	    "locked=192.0.2.0/24"));
 	CHECK(sim_address_locked(A0));
 	c = sim_open();
 	CHECK(refused(c, V, A0, "this address"));
-	CHECK(has(sim_control("unlock\ttext\t192.0.2.200\n"), "OK\n"));
+	CHECK(sim_has(sim_control("unlock\ttext\t192.0.2.200\n"), "OK\n"));
 	(void)fail_once(c, V, A0);
-	CHECK(has(sim_control("why\ttext\t192.0.2.9\n"),
+	CHECK(sim_has(sim_control("why\ttext\t192.0.2.9\n"),
 	    "address: key=192.0.2.0/24 locked=no failures_in_window=1"));
 	sim_end();
 }
@@ -265,20 +250,20 @@ TEST(sim_enforce_what_each_cause_counts)
 	sim_begin(NULL);
 	c = sim_open();
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 0);	/* no TLS */
-	CHECK(has(sim_log_find("event=auth"), "cause=tls-required"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=tls-required"));
 	CHECK(sim_account_failures(V) == 0 && sim_address_failures(A0) == 1);
 	q = sim_auth(c, SIM_PLAIN, V, A0, 0, 1);
 	sim_cont(q, 1);				/* garbage */
-	CHECK(has(sim_log_find("event=auth"), "cause=malformed-response"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=malformed-response"));
 	CHECK(sim_account_failures(V) == 0 && sim_address_failures(A0) == 2);
 	q = sim_auth(c, SIM_PLAIN, W, A0, 1, 1);
 	sim_dovecot(0, SD_FAIL);
 	sim_userdb(0, SU_NOTFOUND);
-	CHECK(has(sim_log_find("event=auth"), "cause=unknown-user"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=unknown-user"));
 	CHECK(sim_account_failures(W) == 1 && sim_address_failures(A0) == 3);
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
 	sim_dovecot(0, SD_DISABLED);
-	CHECK(has(sim_log_find("event=auth"), "cause=account-disabled"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=account-disabled"));
 	CHECK(sim_account_failures(V) == 0 && sim_address_failures(A0) == 3);
 	sim_end();
 }

@@ -9,21 +9,9 @@
 /*	step, and checks what each of them saw. sim_end() then runs every
 /*	deadline out and checks the simulation's invariants.
 /*--*/
-#include <string.h>
-
 #include "sim.h"
 #include "unit.h"
 
-#define V	0		/* sim_users[0] */
-#define W	1
-#define A0	0		/* sim_addrs[0] */
-
-/* has - does s hold text? */
-static int
-has(const char *s, const char *text)
-{
-	return s != NULL && strstr(s, text) != NULL;
-}
 
 /* fail_once - a wrong password for user from address a, to its end */
 static void
@@ -33,7 +21,7 @@ fail_once(int c, int user, int a)
 
 	sim_dovecot(0, SD_FAIL);
 	sim_userdb(0, SU_USER);
-	CHECK(has(sim_reply(q), "FAIL"));
+	CHECK(sim_has(sim_reply(q), "FAIL"));
 }
 
 TEST(sim_gate_plain_passes)
@@ -46,8 +34,8 @@ TEST(sim_gate_plain_passes)
 	CHECK(sim_forwarded(q));
 	CHECK(!sim_answered(q));
 	sim_dovecot(0, SD_OK);
-	CHECK(has(sim_reply(q), "OK"));
-	CHECK(has(sim_log_find("event=auth"), "result=pass"));
+	CHECK(sim_has(sim_reply(q), "OK"));
+	CHECK(sim_has(sim_log_find("event=auth"), "result=pass"));
 	sim_end();
 }
 
@@ -58,14 +46,14 @@ TEST(sim_gate_login_two_steps)
 	sim_begin(NULL);
 	c = sim_open();
 	q = sim_auth(c, SIM_LOGIN, W, A0, 0, 1);
-	CHECK(has(sim_reply(q), "CONT"));	/* Username: */
+	CHECK(sim_has(sim_reply(q), "CONT"));	/* Username: */
 	sim_cont(q, 0);
-	CHECK(has(sim_reply(q), "CONT"));	/* Password: */
+	CHECK(sim_has(sim_reply(q), "CONT"));	/* Password: */
 	CHECK(!sim_forwarded(q));
 	sim_cont(q, 0);
 	CHECK(sim_forwarded(q));
 	sim_dovecot(0, SD_OK);
-	CHECK(has(sim_reply(q), "OK"));
+	CHECK(sim_has(sim_reply(q), "OK"));
 	sim_end();
 }
 
@@ -76,10 +64,10 @@ TEST(sim_gate_tls_required_never_forwarded)
 	sim_begin(NULL);
 	c = sim_open();
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 0);
-	CHECK(has(sim_reply(q), "FAIL"));
+	CHECK(sim_has(sim_reply(q), "FAIL"));
 	CHECK(!sim_forwarded(q));
 	CHECK(sim_dovecot_creds(V) == 0);
-	CHECK(has(sim_log_find("event=auth"), "cause=tls-required"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=tls-required"));
 	sim_end();
 }
 
@@ -93,8 +81,8 @@ TEST(sim_gate_unknown_user_from_userdb)
 	sim_dovecot(0, SD_FAIL);
 	CHECK(!sim_answered(q));		/* asking auth-userdb */
 	sim_userdb(0, SU_NOTFOUND);
-	CHECK(has(sim_reply(q), "FAIL"));
-	CHECK(has(sim_log_find("event=auth"), "cause=unknown-user"));
+	CHECK(sim_has(sim_reply(q), "FAIL"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=unknown-user"));
 	sim_end();
 }
 
@@ -109,8 +97,8 @@ TEST(sim_gate_userdb_stall_decides_in_time)
 	sim_advance(1000);
 	CHECK(!sim_answered(q));
 	sim_advance(1100);		/* the lookup's budget is 2 s */
-	CHECK(has(sim_reply(q), "FAIL"));
-	CHECK(has(sim_log_find("event=auth"), "result=fail"));
+	CHECK(sim_has(sim_reply(q), "FAIL"));
+	CHECK(sim_has(sim_log_find("event=auth"), "result=fail"));
 	sim_end();
 }
 
@@ -127,7 +115,7 @@ TEST(sim_gate_account_locks_at_its_limit)
 	CHECK(sim_account_failures(V) == 0);	/* the lock took the window */
 	before = sim_dovecot_creds(V);
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
-	CHECK(has(sim_reply(q), "too many failed attempts for this account"));
+	CHECK(sim_has(sim_reply(q), "too many failed attempts for this account"));
 	CHECK(sim_dovecot_creds(V) == before);	/* Dovecot not asked */
 	sim_end();
 }
@@ -146,10 +134,10 @@ TEST(sim_gate_waits_at_the_limit_then_goes)
 	CHECK(!sim_forwarded(parked));
 	CHECK(!sim_answered(parked));
 	sim_dovecot(0, SD_OK);			/* the place is free again */
-	CHECK(has(sim_reply(q), "OK"));
+	CHECK(sim_has(sim_reply(q), "OK"));
 	CHECK(sim_forwarded(parked));
 	sim_dovecot(0, SD_OK);
-	CHECK(has(sim_reply(parked), "OK"));
+	CHECK(sim_has(sim_reply(parked), "OK"));
 	sim_end();
 }
 
@@ -183,7 +171,7 @@ TEST(sim_gate_admin_lock_refuses_a_waiting_request)
 	parked = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
 	before = sim_dovecot_creds(V);
 	sim_admin(0, 0, V);
-	CHECK(has(sim_reply(parked), "too many failed attempts for this "
+	CHECK(sim_has(sim_reply(parked), "too many failed attempts for this "
 	    "account"));
 	CHECK(sim_dovecot_creds(V) == before);
 	sim_end();
@@ -197,12 +185,12 @@ TEST(sim_gate_address_lock_refuses_before_dovecot)
 	c = sim_open();
 	sim_admin(0, 1, 1);			/* lock sim_addrs[1] */
 	q = sim_auth(c, SIM_PLAIN, V, 1, 1, 1);
-	CHECK(has(sim_reply(q), "too many failed attempts for this address"));
+	CHECK(sim_has(sim_reply(q), "too many failed attempts for this address"));
 	CHECK(!sim_forwarded(q));
 	other = sim_auth(c, SIM_PLAIN, V, 2, 1, 1);
 	CHECK(sim_forwarded(other));
 	sim_dovecot(0, SD_OK);
-	CHECK(has(sim_reply(other), "OK"));
+	CHECK(sim_has(sim_reply(other), "OK"));
 	sim_end();
 }
 
@@ -222,7 +210,7 @@ TEST(sim_gate_teardown_with_waiting_requests)
 	parked = sim_auth(b, SIM_PLAIN, V, A0, 1, 1);
 	CHECK(!sim_forwarded(parked));
 	login = sim_auth(b, SIM_LOGIN, W, A0, 0, 1);
-	CHECK(has(sim_reply(login), "CONT"));
+	CHECK(sim_has(sim_reply(login), "CONT"));
 	sim_admin(0, 0, V);
 	sim_close(b);
 	CHECK(!sim_forwarded(parked));
@@ -286,7 +274,7 @@ TEST(sim_gate_dovecot_down_answers_454)
 	sim_advance(9000);
 	CHECK(sim_answered(q));
 	CHECK(!sim_conn_open(c));
-	CHECK(has(sim_log_find("event=auth"),
+	CHECK(sim_has(sim_log_find("event=auth"),
 	    "cause=auth-service-unavailable"));
 	sim_dovecot_state(2);
 	sim_advance(5000);
@@ -294,7 +282,7 @@ TEST(sim_gate_dovecot_down_answers_454)
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
 	CHECK(sim_forwarded(q));
 	sim_dovecot(0, SD_OK);
-	CHECK(has(sim_reply(q), "OK"));
+	CHECK(sim_has(sim_reply(q), "OK"));
 	sim_end();
 }
 
@@ -308,7 +296,7 @@ TEST(sim_gate_tempfail_closes_the_connection)
 	sim_dovecot(0, SD_TEMPFAIL);
 	CHECK(sim_answered(q));
 	CHECK(!sim_conn_open(c));
-	CHECK(has(sim_log_find("event=auth"),
+	CHECK(sim_has(sim_log_find("event=auth"),
 	    "cause=auth-service-unavailable"));
 	sim_end();
 }
@@ -322,10 +310,10 @@ TEST(sim_gate_cram_md5_relayed)
 	q = sim_auth(c, SIM_CRAM, W, A0, 0, 1);
 	CHECK(sim_forwarded(q));
 	sim_dovecot(0, SD_CONT);
-	CHECK(has(sim_reply(q), "CONT"));
+	CHECK(sim_has(sim_reply(q), "CONT"));
 	sim_cont(q, 0);
 	sim_dovecot(0, SD_OK);
-	CHECK(has(sim_reply(q), "OK"));
+	CHECK(sim_has(sim_reply(q), "OK"));
 	sim_end();
 }
 
@@ -342,10 +330,10 @@ TEST(sim_gate_cram_md5_locked_account)
 	before = sim_dovecot_creds(V);
 	if (sim_forwarded(q))
 		sim_dovecot(0, SD_CONT);
-	if (has(sim_reply(q), "CONT"))
+	if (sim_has(sim_reply(q), "CONT"))
 		sim_cont(q, 0);
 	CHECK(sim_dovecot_creds(V) == before);
-	CHECK(has(sim_reply(q), "too many failed attempts for this account"));
+	CHECK(sim_has(sim_reply(q), "too many failed attempts for this account"));
 	sim_end();
 }
 
@@ -356,18 +344,18 @@ TEST(sim_gate_cancel_and_garbage)
 	sim_begin(NULL);
 	c = sim_open();
 	q = sim_auth(c, SIM_PLAIN, V, A0, 0, 1);
-	CHECK(has(sim_reply(q), "CONT"));
+	CHECK(sim_has(sim_reply(q), "CONT"));
 	sim_cancel(q);
-	CHECK(has(sim_log_find("event=auth"), "result=abort"));
+	CHECK(sim_has(sim_log_find("event=auth"), "result=abort"));
 	q = sim_auth(c, SIM_LOGIN, V, A0, 0, 1);
 	sim_cont(q, 1);
-	CHECK(has(sim_reply(q), "FAIL"));
-	CHECK(has(sim_log_find("event=auth"), "cause=malformed-response"));
+	CHECK(sim_has(sim_reply(q), "FAIL"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=malformed-response"));
 	sim_hostile(c, 6);			/* a line over 16 KiB */
 	CHECK(sim_conn_open(c));		/* and it keeps serving */
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
 	sim_dovecot(0, SD_OK);
-	CHECK(has(sim_reply(q), "OK"));
+	CHECK(sim_has(sim_reply(q), "OK"));
 	sim_end();
 }
 
@@ -388,7 +376,7 @@ TEST(sim_gate_hangup_with_a_waiting_relayed_response)
 	qb = sim_auth(b, SIM_CRAM, V, A0, 0, 1);
 	CHECK(sim_forwarded(qb));		/* for its challenge */
 	sim_dovecot(1, SD_CONT);
-	CHECK(has(sim_reply(qb), "CONT"));
+	CHECK(sim_has(sim_reply(qb), "CONT"));
 	sim_cont(qb, 0);			/* names v: waits behind qa */
 	CHECK(sim_dovecot_creds(V) == 1);
 	sim_dovecot_state(0);
@@ -416,10 +404,10 @@ TEST(sim_gate_relayed_challenge_holds_no_place)
 	sim_cont(qb, 0);			/* names v, goes on */
 	CHECK(sim_dovecot_creds(V) == 1);
 	sim_dovecot(0, SD_CONT);		/* a second challenge */
-	CHECK(has(sim_reply(qb), "CONT"));
+	CHECK(sim_has(sim_reply(qb), "CONT"));
 	qa = sim_auth(a, SIM_PLAIN, V, A0, 1, 1);
 	CHECK(sim_forwarded(qa));		/* not kept waiting */
 	sim_dovecot(1, SD_OK);
-	CHECK(has(sim_reply(qa), "OK"));
+	CHECK(sim_has(sim_reply(qa), "OK"));
 	sim_end();
 }

@@ -20,17 +20,7 @@
 #include "sim.h"
 #include "unit.h"
 
-#define V	0		/* sim_users[0] */
-#define W	1
-#define A0	0		/* sim_addrs[0] */
 #define STATS	"stats\ttext\t-\n"
-
-/* has - does s hold text? */
-static int
-has(const char *s, const char *text)
-{
-	return s != NULL && strstr(s, text) != NULL;
-}
 
 /* mute_reconnect - Dovecot hangs up and its next handshake never ends */
 static void
@@ -52,16 +42,16 @@ TEST(sim_upstream_handshake_timeout_backs_off)
 
 	sim_begin(NULL);
 	CHECK(sim_dovecot_connects() == 1);
-	CHECK(has(sim_control(STATS), "upstream=ready"));
+	CHECK(sim_has(sim_control(STATS), "upstream=ready"));
 	sim_dovecot_mute(1);
 	sim_dovecot_state(0);			/* t=0: hangs up */
-	CHECK(has(sim_log_find("sasl_upstream"), "connection to Dovecot lost"));
+	CHECK(sim_has(sim_log_find("sasl_upstream"), "connection to Dovecot lost"));
 	sim_advance(99);
 	CHECK(sim_dovecot_connects() == 1);
 	sim_advance(1);				/* t=100: tries again */
 	CHECK(sim_dovecot_connects() == 2);
 	sim_advance(1);				/* VERSION, MECH, no DONE */
-	CHECK(has(sim_control(STATS), "upstream=handshake"));
+	CHECK(sim_has(sim_control(STATS), "upstream=handshake"));
 	c = sim_open();
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
 	CHECK(!sim_forwarded(q));
@@ -72,8 +62,8 @@ TEST(sim_upstream_handshake_timeout_backs_off)
 	CHECK(sim_answered(q));
 	CHECK(!sim_conn_open(c));		/* 454 */
 	CHECK(!sim_forwarded(q));
-	CHECK(has(sim_log_find("sasl_upstream: no handshake"), "within 8000 ms"));
-	CHECK(has(sim_log_find("event=auth"), "cause=auth-service-unavailable"));
+	CHECK(sim_has(sim_log_find("sasl_upstream: no handshake"), "within 8000 ms"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=auth-service-unavailable"));
 	sim_advance(199);
 	CHECK(sim_dovecot_connects() == 2);
 	sim_advance(1);				/* 200 ms later */
@@ -81,20 +71,20 @@ TEST(sim_upstream_handshake_timeout_backs_off)
 	sim_advance(1);				/* mute again */
 	sim_dovecot_mute(0);
 	sim_advance(7999);			/* t=16300 */
-	CHECK(has(sim_control(STATS), "upstream=connecting") ||
-	    has(sim_control(STATS), "upstream=down"));
+	CHECK(sim_has(sim_control(STATS), "upstream=connecting") ||
+	    sim_has(sim_control(STATS), "upstream=down"));
 	sim_advance(399);
 	CHECK(sim_dovecot_connects() == 3);
 	sim_advance(1);				/* 400 ms later */
 	CHECK(sim_dovecot_connects() == 4);
 	sim_advance(1);				/* a whole handshake */
-	CHECK(has(sim_control(STATS), "upstream=ready"));
-	CHECK(has(sim_log_find("sasl_upstream"), "connected to Dovecot"));
+	CHECK(sim_has(sim_control(STATS), "upstream=ready"));
+	CHECK(sim_has(sim_log_find("sasl_upstream"), "connected to Dovecot"));
 	c = sim_open();
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
 	CHECK(sim_forwarded(q));
 	sim_dovecot(0, SD_OK);
-	CHECK(has(sim_reply(q), "OK"));
+	CHECK(sim_has(sim_reply(q), "OK"));
 	sim_end();
 }
 
@@ -114,12 +104,12 @@ TEST(sim_upstream_refused_backoff_caps_at_10s)
 		sim_advance(1);
 		CHECK(sim_dovecot_connects() == ++n);
 	}
-	CHECK(!has(sim_control(STATS), "upstream=ready"));
+	CHECK(!sim_has(sim_control(STATS), "upstream=ready"));
 	sim_dovecot_state(2);			/* back */
 	sim_advance(10000);
 	CHECK(sim_dovecot_connects() == ++n);
 	sim_advance(1);
-	CHECK(has(sim_control(STATS), "upstream=ready"));
+	CHECK(sim_has(sim_control(STATS), "upstream=ready"));
 	sim_dovecot_state(0);			/* the backoff starts over */
 	sim_advance(100);
 	CHECK(sim_dovecot_connects() == ++n);
@@ -140,15 +130,15 @@ TEST(sim_upstream_queued_until_done)
 	CHECK(!sim_forwarded(q));
 	CHECK(!sim_forwarded(r));
 	CHECK(!sim_answered(q));
-	CHECK(has(sim_conn_mechs(c), "PLAIN LOGIN CRAM-MD5"));
+	CHECK(sim_has(sim_conn_mechs(c), "PLAIN LOGIN CRAM-MD5"));
 	sim_dovecot_line("DONE\n");
 	CHECK(sim_forwarded(q));
 	CHECK(sim_forwarded(r));
-	CHECK(has(sim_control(STATS), "upstream=ready"));
+	CHECK(sim_has(sim_control(STATS), "upstream=ready"));
 	sim_dovecot(0, SD_OK);
 	sim_dovecot(0, SD_OK);
-	CHECK(has(sim_reply(q), "OK"));
-	CHECK(has(sim_reply(r), "OK"));
+	CHECK(sim_has(sim_reply(q), "OK"));
+	CHECK(sim_has(sim_reply(r), "OK"));
 	/* the unfinished handshake's MECH list is Dovecot's last one now */
 	d = sim_open();
 	CHECK(strcmp(sim_conn_mechs(d), "PLAIN") == 0);
@@ -166,7 +156,7 @@ TEST(sim_upstream_cancel_while_queued)
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
 	r = sim_auth(c, SIM_PLAIN, W, A0, 1, 1);
 	sim_cancel_any(q);
-	CHECK(has(sim_log_find("event=auth"), "result=abort"));
+	CHECK(sim_has(sim_log_find("event=auth"), "result=abort"));
 	sim_dovecot_line("DONE\n");
 	CHECK(!sim_forwarded(q));
 	CHECK(sim_dovecot_creds(V) == 0);
@@ -174,7 +164,7 @@ TEST(sim_upstream_cancel_while_queued)
 	CHECK(sim_dovecot_owed() == 1);
 	CHECK(sim_dovecot_cancels() == 0);	/* nothing to cancel there */
 	sim_dovecot(0, SD_OK);
-	CHECK(has(sim_reply(r), "OK"));
+	CHECK(sim_has(sim_reply(r), "OK"));
 	sim_end();
 }
 
@@ -190,10 +180,10 @@ TEST(sim_upstream_cancel_sent_when_a_request_ends)
 	sim_cancel_any(q);			/* smtpd gives it up */
 	CHECK(sim_dovecot_cancels() == 1);
 	CHECK(sim_dovecot_owed() == 0);
-	CHECK(has(sim_log_find("event=auth"), "cancelled by the client"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cancelled by the client"));
 	q = sim_auth(c, SIM_CRAM, W, A0, 0, 1);	/* relayed */
 	sim_dovecot(0, SD_CONT);
-	CHECK(has(sim_reply(q), "CONT"));
+	CHECK(sim_has(sim_reply(q), "CONT"));
 	sim_cancel(q);				/* at the client's turn */
 	CHECK(sim_dovecot_cancels() == 2);
 	CHECK(sim_dovecot_owed() == 0);
@@ -218,15 +208,15 @@ TEST(sim_upstream_timeout_cancels)
 	CHECK(sim_answered(q));
 	CHECK(!sim_conn_open(c));
 	CHECK(sim_dovecot_cancels() == 1);
-	CHECK(has(sim_log_find("event=auth"), "no answer from Dovecot in time"));
+	CHECK(sim_has(sim_log_find("event=auth"), "no answer from Dovecot in time"));
 	snprintf(line, sizeof(line), "OK\t%u\tuser=v\n", id);
 	sim_dovecot_line(line);			/* too late: ignored */
-	CHECK(has(sim_control(STATS), "upstream=ready"));
+	CHECK(sim_has(sim_control(STATS), "upstream=ready"));
 	c = sim_open();
 	r = sim_auth(c, SIM_PLAIN, W, A0, 1, 1);
 	CHECK(sim_dovecot_id(0) != id);
 	sim_dovecot(0, SD_OK);
-	CHECK(has(sim_reply(r), "OK"));
+	CHECK(sim_has(sim_reply(r), "OK"));
 	sim_end();
 }
 
@@ -243,17 +233,17 @@ TEST(sim_upstream_reconnects_after_hangup)
 	sim_dovecot_state(0);
 	CHECK(sim_answered(qa) && sim_answered(qb));
 	CHECK(!sim_conn_open(a) && !sim_conn_open(b));
-	CHECK(has(sim_log_find("sasl_upstream"), "connection to Dovecot lost"));
+	CHECK(sim_has(sim_log_find("sasl_upstream"), "connection to Dovecot lost"));
 	CHECK(sim_log_count("cause=auth-service-unavailable") == 2);
 	sim_advance(100);
 	CHECK(sim_dovecot_connects() == 2);
 	sim_advance(1);
-	CHECK(has(sim_control(STATS), "upstream=ready"));
+	CHECK(sim_has(sim_control(STATS), "upstream=ready"));
 	a = sim_open();
 	qa = sim_auth(a, SIM_PLAIN, V, A0, 1, 1);
 	CHECK(sim_forwarded(qa));
 	sim_dovecot(0, SD_OK);
-	CHECK(has(sim_reply(qa), "OK"));
+	CHECK(sim_has(sim_reply(qa), "OK"));
 	sim_end();
 }
 
@@ -278,14 +268,14 @@ TEST(sim_upstream_overlong_reply_fails_one_request)
 	free(line);
 	CHECK(sim_answered(qa));
 	CHECK(!sim_conn_open(a));		/* 454 */
-	CHECK(has(sim_log_find("sasl_upstream: line from Dovecot"),
+	CHECK(sim_has(sim_log_find("sasl_upstream: line from Dovecot"),
 	    "longer than 16384 bytes"));
-	CHECK(has(sim_log_find("event=auth"), "overlong reply from Dovecot"));
+	CHECK(sim_has(sim_log_find("event=auth"), "overlong reply from Dovecot"));
 	CHECK(!sim_answered(qb));
 	CHECK(sim_conn_open(b));
 	CHECK(sim_dovecot_connects() == 1);	/* kept */
 	sim_dovecot(0, SD_OK);
-	CHECK(has(sim_reply(qb), "OK"));
+	CHECK(sim_has(sim_reply(qb), "OK"));
 	sim_end();
 }
 
@@ -305,16 +295,16 @@ TEST(sim_upstream_unknown_ids_and_lines_ignored)
 	sim_dovecot_line("CONT\t9997\tAAAA\n");
 	CHECK(!sim_answered(q));
 	sim_dovecot_line("FROB\t1\n");
-	CHECK(has(sim_log_find("sasl_upstream: unexpected"), "FROB"));
+	CHECK(sim_has(sim_log_find("sasl_upstream: unexpected"), "FROB"));
 	sim_dovecot_line("MECH\tEVIL\tplaintext\n");	/* after DONE */
-	CHECK(has(sim_log_find("sasl_upstream: unexpected"), "MECH"));
+	CHECK(sim_has(sim_log_find("sasl_upstream: unexpected"), "MECH"));
 	CHECK(!sim_answered(q));
 	CHECK(sim_conn_open(c));
 	snprintf(line, sizeof(line), "OK\t%u\tuser=v\tnopassword\tfoo=bar\n",
 	    id);
 	sim_dovecot_line(line);
 	CHECK(strcmp(sim_reply(q), "OK\tuser=v\tnopassword\tfoo=bar") == 0);
-	CHECK(has(sim_log_find("event=auth"), "result=pass"));
+	CHECK(sim_has(sim_log_find("event=auth"), "result=pass"));
 	c = sim_open();
 	CHECK(strcmp(sim_conn_mechs(c), "PLAIN LOGIN CRAM-MD5") == 0);
 	sim_end();
@@ -331,8 +321,8 @@ TEST(sim_upstream_version_2_refused)
 	sim_dovecot_state(0);
 	sim_advance(100);
 	sim_advance(1);
-	CHECK(has(sim_log_find("sasl_upstream: unsupported"), "version 2"));
-	CHECK(!has(sim_control(STATS), "upstream=ready"));
+	CHECK(sim_has(sim_log_find("sasl_upstream: unsupported"), "version 2"));
+	CHECK(!sim_has(sim_control(STATS), "upstream=ready"));
 	n = sim_dovecot_connects();
 	c = sim_open();
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);	/* connects at once */
@@ -341,11 +331,11 @@ TEST(sim_upstream_version_2_refused)
 	CHECK(sim_answered(q));
 	CHECK(!sim_forwarded(q));
 	CHECK(!sim_conn_open(c));
-	CHECK(has(sim_log_find("event=auth"), "cause=auth-service-unavailable"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=auth-service-unavailable"));
 	sim_dovecot_hello(NULL);
 	sim_advance(10000);
 	sim_advance(1);
-	CHECK(has(sim_control(STATS), "upstream=ready"));
+	CHECK(sim_has(sim_control(STATS), "upstream=ready"));
 	sim_end();
 }
 
@@ -363,8 +353,8 @@ TEST(sim_upstream_mechanisms_follow_dovecot)
 	    "SPID\t1\nCUID\t1\nCOOKIE\t00\nDONE\n");
 	sim_dovecot_state(0);
 	sim_advance(101);
-	CHECK(has(sim_control(STATS), "upstream=ready"));
-	CHECK(has(sim_log_find("sasl_upstream: mechanism"),
+	CHECK(sim_has(sim_control(STATS), "upstream=ready"));
+	CHECK(sim_has(sim_log_find("sasl_upstream: mechanism"),
 	    "SCRAM-SHA-256-PLUS needs TLS channel binding"));
 	d = sim_open();
 	CHECK(strcmp(sim_conn_mechs(d), "PLAIN SCRAM-SHA-256") == 0);
@@ -373,7 +363,7 @@ TEST(sim_upstream_mechanisms_follow_dovecot)
 	sim_dovecot_hello("VERSION\t1\t2\nDONE\n");
 	sim_dovecot_state(0);
 	sim_advance(101);
-	CHECK(has(sim_control(STATS), "upstream=ready"));
+	CHECK(sim_has(sim_control(STATS), "upstream=ready"));
 	e = sim_open();
 	CHECK(strcmp(sim_conn_mechs(e), "PLAIN SCRAM-SHA-256") == 0);
 	sim_end();

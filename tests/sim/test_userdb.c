@@ -19,16 +19,6 @@
 #include "sim.h"
 #include "unit.h"
 
-#define V	0		/* sim_users[0] */
-#define W	1
-#define A0	0		/* sim_addrs[0] */
-
-/* has - does s hold text? */
-static int
-has(const char *s, const char *text)
-{
-	return s != NULL && strstr(s, text) != NULL;
-}
 
 /* rejected - a request Dovecot rejects without a reason; its index */
 static int
@@ -49,26 +39,26 @@ TEST(sim_userdb_on_demand_and_kept)
 	c = sim_open();
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
 	sim_dovecot(0, SD_OK);
-	CHECK(has(sim_reply(q), "OK"));
+	CHECK(sim_has(sim_reply(q), "OK"));
 	CHECK(sim_userdb_connects() == 0);	/* nothing to ask yet */
 	q = rejected(c, V);
 	CHECK(sim_userdb_connects() == 1);
 	CHECK(sim_userdb_lookups() == 1);
 	CHECK(!sim_answered(q));
 	sim_userdb(0, SU_USER);
-	CHECK(has(sim_reply(q), "FAIL"));
-	CHECK(has(sim_log_find("event=auth"), "cause=bad-password"));
+	CHECK(sim_has(sim_reply(q), "FAIL"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=bad-password"));
 	q = rejected(c, W);
 	CHECK(sim_userdb_lookups() == 2);
 	CHECK(sim_userdb_connects() == 1);	/* the same connection */
 	sim_userdb(0, SU_NOTFOUND);
-	CHECK(has(sim_log_find("event=auth"), "cause=unknown-user"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=unknown-user"));
 	/* Dovecot said why: no lookup */
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
 	sim_dovecot(0, SD_DISABLED);
-	CHECK(has(sim_reply(q), "FAIL"));
+	CHECK(sim_has(sim_reply(q), "FAIL"));
 	CHECK(sim_userdb_lookups() == 2);
-	CHECK(has(sim_log_find("event=auth"), "cause=account-disabled"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=account-disabled"));
 	sim_end();
 }
 
@@ -85,8 +75,8 @@ TEST(sim_userdb_hangup_decides_pending)
 	CHECK(sim_userdb_owed() == 2);
 	CHECK(!sim_answered(qa) && !sim_answered(qb));
 	sim_userdb_hangup();
-	CHECK(has(sim_reply(qa), "FAIL"));
-	CHECK(has(sim_reply(qb), "FAIL"));
+	CHECK(sim_has(sim_reply(qa), "FAIL"));
+	CHECK(sim_has(sim_reply(qb), "FAIL"));
 	CHECK(sim_conn_open(a) && sim_conn_open(b));	/* no 454 */
 	CHECK(sim_log_find("userdb_upstream: connection lost") != NULL);
 	CHECK(sim_log_count("cause=bad-credentials") == 2);
@@ -94,7 +84,7 @@ TEST(sim_userdb_hangup_decides_pending)
 	qa = rejected(a, V);
 	CHECK(sim_userdb_connects() == 2);
 	sim_userdb(0, SU_NOTFOUND);
-	CHECK(has(sim_log_find("event=auth"), "cause=unknown-user"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=unknown-user"));
 	sim_end();
 }
 
@@ -107,11 +97,11 @@ TEST(sim_userdb_fail_warns_once_per_connection)
 	c = sim_open();
 	(void)rejected(c, V);
 	sim_userdb(0, SU_FAIL);
-	CHECK(has(sim_log_find("event=auth"), "cause=bad-credentials"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=bad-credentials"));
 	CHECK(sim_log_count("Dovecot could not look up a user") == 1);
 	(void)rejected(c, W);
 	sim_userdb(0, SU_FAIL);
-	CHECK(has(sim_log_find("event=auth"), "cause=bad-credentials"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=bad-credentials"));
 	CHECK(sim_log_count("Dovecot could not look up a user") == 1);
 	sim_userdb_hangup();
 	(void)rejected(c, W);
@@ -132,8 +122,8 @@ TEST(sim_userdb_stall_within_budget)
 	sim_advance(1999);
 	CHECK(!sim_answered(q));
 	sim_advance(1);
-	CHECK(has(sim_reply(q), "FAIL"));
-	CHECK(has(sim_log_find("event=auth"), "cause=bad-credentials"));
+	CHECK(sim_has(sim_reply(q), "FAIL"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=bad-credentials"));
 	sim_userdb(0, SU_NOTFOUND);		/* too late: ignored */
 	CHECK(sim_log_count("event=auth") == 1);
 	/* Dovecot took 7 s: 1 s is left of upstream_timeout */
@@ -144,7 +134,7 @@ TEST(sim_userdb_stall_within_budget)
 	sim_advance(999);
 	CHECK(!sim_answered(q));
 	sim_advance(1);
-	CHECK(has(sim_reply(q), "FAIL"));
+	CHECK(sim_has(sim_reply(q), "FAIL"));
 	sim_userdb(0, SU_USER);
 	/* Dovecot took 7.95 s: still 100 ms for the lookup */
 	q = sim_auth(c, SIM_PLAIN, W, A0, 1, 1);
@@ -153,7 +143,7 @@ TEST(sim_userdb_stall_within_budget)
 	sim_advance(99);
 	CHECK(!sim_answered(q));
 	sim_advance(1);
-	CHECK(has(sim_reply(q), "FAIL"));
+	CHECK(sim_has(sim_reply(q), "FAIL"));
 	sim_end();
 }
 
@@ -174,10 +164,10 @@ TEST(sim_userdb_unknown_ids_and_lines_ignored)
 	sim_userdb_line("USER\t4242\tv\tuid=8\n");
 	CHECK(!sim_answered(q));
 	sim_userdb_line("FROB\t1\n");
-	CHECK(has(sim_log_find("userdb_upstream: unexpected"), "FROB"));
+	CHECK(sim_has(sim_log_find("userdb_upstream: unexpected"), "FROB"));
 	CHECK(!sim_answered(q));
 	sim_userdb(0, SU_USER);
-	CHECK(has(sim_log_find("event=auth"), "cause=bad-password"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=bad-password"));
 	sim_end();
 }
 
@@ -198,8 +188,8 @@ TEST(sim_userdb_overlong_answers)
 	strcpy(line + n + 20000, "\n");
 	sim_userdb_forget(id);
 	sim_userdb_line(line);
-	CHECK(has(sim_reply(q), "FAIL"));
-	CHECK(has(sim_log_find("event=auth"), "cause=bad-password"));
+	CHECK(sim_has(sim_reply(q), "FAIL"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=bad-password"));
 	q = rejected(c, W);
 	id = sim_userdb_id(0);
 	n = snprintf(line, 100, "NOTFOUND\t%u\tx=", id);
@@ -207,8 +197,8 @@ TEST(sim_userdb_overlong_answers)
 	strcpy(line + n + 20000, "\n");
 	sim_userdb_forget(id);
 	sim_userdb_line(line);
-	CHECK(has(sim_reply(q), "FAIL"));
-	CHECK(has(sim_log_find("event=auth"), "cause=bad-credentials"));
+	CHECK(sim_has(sim_reply(q), "FAIL"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=bad-credentials"));
 	free(line);
 	CHECK(sim_userdb_connects() == 1);
 	sim_end();
@@ -223,8 +213,8 @@ TEST(sim_userdb_not_asked_for_spaced_app_password)
 	sim_password("abcd efgh ijkl mnop");
 	c = sim_open();
 	q = rejected(c, V);
-	CHECK(has(sim_reply(q), "FAIL"));
+	CHECK(sim_has(sim_reply(q), "FAIL"));
 	CHECK(sim_userdb_lookups() == 0);
-	CHECK(has(sim_log_find("event=auth"), "cause=app-password-spaces"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=app-password-spaces"));
 	sim_end();
 }
