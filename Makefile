@@ -59,7 +59,8 @@ UNIT_SRC = tests/unit/unit.c tests/unit/test_codecs.c tests/unit/test_config.c \
 	  tests/unit/test_misc.c tests/unit/test_limits.c tests/unit/test_policy.c \
 	  tests/unit/test_milter.c tests/unit/test_event.c tests/unit/test_authproto24.c \
 	  tests/unit/test_toolbox.c tests/unit/test_saslpeek.c \
-	  tests/unit/test_keyedhash.c tests/unit/test_who.c tests/unit/test_tally.c
+	  tests/unit/test_keyedhash.c tests/unit/test_who.c tests/unit/test_tally.c \
+	  tests/unit/test_netaddr.c tests/unit/test_longnames.c tests/unit/test_accounts.c
 
 LIB_OBJ	= $(LIB_SRC:%.c=$(BUILD)/%.o)
 POLICY_OBJ = $(POLICY_SRC:%.c=$(BUILD)/%.o)
