@@ -10,6 +10,20 @@
 /*	and a client seen as ::ffff:192.0.2.7 matches 192.0.2.0/24.
 /*	sockspec_parse() reads "unix:/path" or "inet:host:port", the
 /*	host numeric, IPv6 in brackets.
+/*
+/*	netaddr_canon() gives every address one text, so that it is
+/*	counted, locked, logged and stored under one name whoever wrote
+/*	it: an IPv4-mapped IPv6 address in any spelling (::ffff:a.b.c.d,
+/*	::FFFF:a.b.c.d, 0:0:0:0:0:ffff:a.b.c.d, ::ffff:c000:24d) is its
+/*	dotted IPv4; any other IPv6 address is inet_ntop()'s lower-case,
+/*	compressed form. An IPv4-compatible address (::a.b.c.d, deprecated
+/*	by RFC 4291) is not mapped and stays IPv6. A zone ("%eth0", RFC
+/*	4007) is kept after a canonical IPv6 address; it must be 1 to
+/*	NETADDR_ZONE_MAX letters, digits, '.', '_' or '-', or the text is
+/*	no address. A mapped address loses its zone: IPv4 has none. The
+/*	result is in out; when in is no address (an account name,
+/*	"unknown"), or out is shorter than the result, in itself comes
+/*	back unchanged. NETADDR_CANON_MAX bytes always suffice.
 /*--*/
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -45,6 +59,63 @@ ipaddr_is_v4(const struct ipaddr *a)
 	    0xff, 0xff};
 
 	return memcmp(a->b, mapped, 12) == 0;
+}
+
+/* zone_valid - a zone we keep: an interface name or index */
+static int
+zone_valid(const char *z)
+{
+	size_t n;
+
+	for (n = 0; z[n]; n++)
+		if (n == NETADDR_ZONE_MAX || !(isalnum((unsigned char)z[n]) ||
+		    z[n] == '.' || z[n] == '_' || z[n] == '-'))
+			return 0;
+	return n > 0;
+}
+
+/* canon_text - address, zone: the text, or -1 when it is none */
+static int
+canon_text(const char *addr, const char *zone, char *text)
+{
+	struct ipaddr a;
+	int v4;
+
+	if (inet_pton(AF_INET, addr, a.b + 12) == 1)
+		v4 = zone == NULL ? 1 : -1;	/* no zones on IPv4 text */
+	else if (inet_pton(AF_INET6, addr, a.b) == 1)
+		v4 = ipaddr_is_v4(&a);
+	else
+		v4 = -1;
+	if (v4 < 0 || (zone && !zone_valid(zone)) ||
+	    inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? a.b + 12 : a.b, text,
+	    INET6_ADDRSTRLEN) == NULL)
+		return -1;
+	if (zone && !v4)
+		strcat(strcat(text, "%"), zone);
+	return 0;
+}
+
+/* netaddr_canon - the one text form of an address; in unchanged if it is none */
+const char *
+netaddr_canon(const char *in, char *out, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN], text[NETADDR_CANON_MAX];
+	const char *pct;
+	size_t alen;
+
+	if (in == NULL || out == NULL)
+		return in;
+	pct = strchr(in, '%');
+	alen = pct ? (size_t)(pct - in) : strlen(in);
+	if (alen >= sizeof(addr))
+		return in;
+	memcpy(addr, in, alen);
+	addr[alen] = 0;
+	if (canon_text(addr, pct ? pct + 1 : NULL, text) < 0 ||
+	    strlen(text) >= len)
+		return in;
+	return strcpy(out, text);
 }
 
 /* netmask_parse - one "addr[/prefix]" */

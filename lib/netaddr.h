@@ -35,6 +35,11 @@ struct sockspec {
 	unsigned	 port;
 };
 
+#define NETADDR_CANON_MAX 64	/* room for any canonical text, with its NUL */
+#define NETADDR_ZONE_MAX 15	/* longest zone kept (an interface name) */
+
+/* netaddr_canon - the one text form of an address; in unchanged if it is none */
+const char *netaddr_canon(const char *in, char *out, size_t len);
 int	ipaddr_parse(const char *, struct ipaddr *);
 int	netlist_parse(const char *, struct netlist *, const char **);
 int	netlist_match(const struct netlist *, const struct ipaddr *);
