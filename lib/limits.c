@@ -8,7 +8,10 @@
 /*
 /*	Two trackers, one for accounts (login name, lower case) and one
 /*	for client addresses (limits_addr_key(): IPv4 /32 and IPv6 /64
-/*	by default). Each entry keeps the failures of its sliding window
+/*	by default, of the address's canonical form, netaddr_canon(), so
+/*	that ::ffff:192.0.2.7 is counted as 192.0.2.7/32; a zone such as
+/*	"%eth0" names the local interface, not the client, and is not part
+/*	of the key). Each entry keeps the failures of its sliding window
 /*	as a ring of up to limit.n records (time, keyed password
 /*	fingerprint, the other side; allocated as failures come, since
 /*	most entries see one or two), so that the window slides by the
@@ -70,6 +73,7 @@
 #include "authlimits.h"
 #include "keyedhash.h"
 #include "msg.h"
+#include "netaddr.h"
 #include "util.h"
 
 /* limit_parse - "N/DURATION" */
@@ -141,12 +145,15 @@ limits_addr_key(const char *ip, unsigned v4_prefix, unsigned v6_prefix,
     char *out, size_t len)
 {
 	unsigned char b[16];
-	char text[INET6_ADDRSTRLEN];
+	char canon[NETADDR_CANON_MAX], text[INET6_ADDRSTRLEN];
 	unsigned bits, i;
 	int v4, n;
 
-	if ((v4 = inet_pton(AF_INET, ip, b)) != 1 &&
-	    inet_pton(AF_INET6, ip, b) != 1)
+	if (ip == NULL || netaddr_canon(ip, canon, sizeof(canon)) != canon)
+		return -1;
+	canon[strcspn(canon, "%")] = 0;		/* the zone: a local name */
+	if ((v4 = inet_pton(AF_INET, canon, b)) != 1 &&
+	    inet_pton(AF_INET6, canon, b) != 1)
 		return -1;
 	bits = v4 ? v4_prefix : v6_prefix;
 	for (i = 0; i < (v4 ? 4u : 16u); i++) {

@@ -84,6 +84,70 @@ TEST(addr_keys)
 	CHECK(limits_addr_key("192.0.2.77", 32, 64, k, 5) < 0);
 }
 
+TEST(addr_keys_mapped_are_ipv4)
+{
+	static const char *const mapped[] = {
+		"::ffff:192.0.2.77", "::FFFF:192.0.2.77",
+		"0:0:0:0:0:ffff:192.0.2.77", "::ffff:c000:24d",
+	};
+	char k[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(mapped) / sizeof(mapped[0]); i++) {
+		CHECK(limits_addr_key(mapped[i], 32, 64, k, sizeof(k)) == 0);
+		CHECK_STR(k, "192.0.2.77/32");
+		CHECK(limits_addr_key(mapped[i], 24, 64, k, sizeof(k)) == 0);
+		CHECK_STR(k, "192.0.2.0/24");
+	}
+	/* two mapped clients are two addresses, not one ::/64 */
+	CHECK(limits_addr_key("::ffff:203.0.113.9", 32, 64, k, sizeof(k)) == 0);
+	CHECK_STR(k, "203.0.113.9/32");
+	/* IPv4-compatible is IPv6 */
+	CHECK(limits_addr_key("::192.0.2.77", 32, 64, k, sizeof(k)) == 0);
+	CHECK_STR(k, "::/64");
+}
+
+TEST(addr_keys_zones_dropped)
+{
+	char k[64];
+
+	CHECK(limits_addr_key("fe80::1%eth0", 32, 64, k, sizeof(k)) == 0);
+	CHECK_STR(k, "fe80::/64");
+	CHECK(limits_addr_key("FE80::1:2:3:4%2", 32, 128, k, sizeof(k)) == 0);
+	CHECK_STR(k, "fe80::1:2:3:4/128");
+	CHECK(limits_addr_key("fe80::1%", 32, 64, k, sizeof(k)) < 0);
+	CHECK(limits_addr_key("fe80::1%eth 0", 32, 64, k, sizeof(k)) < 0);
+	CHECK(limits_addr_key("192.0.2.77%eth0", 32, 64, k, sizeof(k)) < 0);
+}
+
+TEST(mapped_client_locks_its_ipv4)
+{
+	struct limits l;
+	struct limits_outcome out;
+	struct limits_query qq;
+	char k4[64], k6[64], other[64];
+	uint32_t retry;
+	int i;
+
+	setup(&l, 100);
+	CHECK(limits_addr_key("::ffff:192.0.2.77", 32, 64, k6, sizeof(k6)) == 0);
+	CHECK(limits_addr_key("192.0.2.77", 32, 64, k4, sizeof(k4)) == 0);
+	CHECK(limits_addr_key("::ffff:203.0.113.9", 32, 64, other,
+	    sizeof(other)) == 0);
+	for (i = 0; i < 5; i++) {
+		char acct[16];
+
+		snprintf(acct, sizeof(acct), "user%d", i);
+		qq = q(acct, k6, 0x100 + (uint32_t)i);
+		attempt(&l, &qq, 1000, &out);
+	}
+	qq = q("nobody", k4, 0x999);
+	CHECK(limits_check(&l, &qq, 1001, &retry) == LV_IP_BLOCKED);
+	qq = q("nobody", other, 0x999);
+	CHECK(limits_check(&l, &qq, 1001, &retry) == LV_ALLOW);
+	limits_free(&l);
+}
+
 TEST(lockout_at_exactly_the_limit)
 {
 	struct limits l;
