@@ -19,9 +19,9 @@
 /*	no one can choose names that share a slot). It lives in the same
 /*	allocation, after the rows, so that struct tally keeps the fields
 /*	its users initialise; it is built again when the rows grow or are
-/*	sorted. It holds the first row of each key: a key too long for a
-/*	row is kept as an empty one, as before, and found by no lookup
-/*	but one for the empty key, which finds the first such row.
+/*	sorted. It holds the first row of each key. A row keeps a copy of
+/*	its key of whatever length: a user name of SASL_FIELD_MAX bytes is
+/*	a row of its own like any other.
 /*--*/
 #include <ctype.h>
 #include <stdalign.h>
@@ -36,7 +36,7 @@
 #include "util.h"
 
 #define TALLY_FIRST	64		/* rows at first; a power of two */
-#define KEY_MAX		sizeof(((struct tally_row *)0)->key)
+#define KEY_ON_STACK	256		/* longer keys are lower-cased in the heap */
 
 /* idx_offset - where the index starts, after cap rows */
 static size_t
@@ -54,20 +54,23 @@ idx_of(const struct tally *t)
 	return (size_t *)(void *)((char *)t->v + idx_offset(t->cap));
 }
 
-/* key_hash - keyedhash of the key in lower case; -1 if no row holds it */
-static int
-key_hash(const char *key, uint64_t *h)
+/* key_hash - keyedhash of the key in lower case */
+static uint64_t
+key_hash(const char *key)
 {
-	char low[KEY_MAX];
-	size_t i;
+	char stack[KEY_ON_STACK], *low = stack;
+	size_t i, n = strlen(key);
+	uint64_t h;
 
-	for (i = 0; key[i]; i++) {
-		if (i == KEY_MAX - 1)
-			return -1;	/* longer than any row's key */
+	if (n >= sizeof(stack))
+		low = xmalloc(n + 1);
+	for (i = 0; i < n; i++)
 		low[i] = (char)tolower((unsigned char)key[i]);
-	}
-	*h = keyedhash(low, i);
-	return 0;
+	low[n] = 0;
+	h = keyedhash(low, n);
+	if (low != stack)
+		free(low);
+	return h;
 }
 
 /* probe - the slot holding key's row, or the empty slot it would take */
@@ -85,12 +88,9 @@ probe(const struct tally *t, const char *key, uint64_t h)
 static void
 index_row(struct tally *t, size_t i)
 {
-	size_t *slot;
-	uint64_t h;
+	size_t *slot = probe(t, t->v[i].key, key_hash(t->v[i].key));
 
-	if (key_hash(t->v[i].key, &h) < 0)
-		return;		/* not reached: a row's key fits */
-	if (*(slot = probe(t, t->v[i].key, h)) == 0)
+	if (*slot == 0)
 		*slot = i + 1;
 }
 
@@ -125,15 +125,14 @@ tally_row(struct tally *t, const char *key)
 {
 	struct tally_row *r;
 	size_t *slot;
-	uint64_t h;
 
-	if (t->cap && key_hash(key, &h) == 0 && *(slot = probe(t, key, h)))
+	if (t->cap && *(slot = probe(t, key, key_hash(key))))
 		return &t->v[*slot - 1];
 	if (t->n == t->cap)
 		grow(t);
 	r = &t->v[t->n];
 	memset(r, 0, sizeof(*r));
-	str_copy(r->key, sizeof(r->key), key);
+	r->key = xstrdup(key);
 	index_row(t, t->n++);
 	return r;
 }
@@ -171,10 +170,14 @@ tally_dominant(const struct tally_row *r)
 	return (enum cause)best;
 }
 
-/* tally_free - release (the rows and their index) */
+/* tally_free - release (the rows, their keys and their index) */
 void
 tally_free(struct tally *t)
 {
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		free(t->v[i].key);
 	free(t->v);
 	memset(t, 0, sizeof(*t));
 }

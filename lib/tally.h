@@ -13,7 +13,7 @@
 #include "cause.h"
 
 struct tally_row {
-	char	 key[256];
+	char	*key;			/* as first seen, any length */
 	unsigned fails, passes;
 	unsigned causes[CAUSE_COUNT];	/* of the failures */
 	uint32_t last;			/* unix seconds, 0 when unknown */

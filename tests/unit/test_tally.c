@@ -7,8 +7,9 @@
 /*	tally_row() finds a key's row through an index (tally 3). These
 /*	tests hold it to what a reading of every row finds (the first row
 /*	whose key equals without case, else a new row at the end) over
-/*	random keys, cases, sorts, empty keys and keys too long for a row,
-/*	and to many distinct names.
+/*	random keys, cases, sorts, empty keys and long keys, and to many
+/*	distinct names. A key of any length is a row of its own, kept
+/*	whole: a user name of 140 or 1024 bytes is not hidden.
 /*--*/
 #include <ctype.h>
 #include <stdint.h>
@@ -47,7 +48,7 @@ random_key(uint32_t *s, char *out, size_t len)
 	uint32_t k = rnd(s) % 320;
 	char *p;
 
-	if (k >= 310) {			/* longer than a row's key */
+	if (k >= 310) {			/* 299 or 399 bytes */
 		memset(out, 'a' + (int)(k % 3), len - 1);
 		out[len - 1] = 0;
 		return;
@@ -124,5 +125,48 @@ TEST(tally_many_names)
 		wrong += tally_row(&t, name)->fails != 1;
 	}
 	CHECK(t.n == 50000 && wrong == 0);
+	tally_free(&t);
+}
+
+/* long_name - n bytes: a prefix telling them apart, then 'x' */
+static char *
+long_name(size_t n, int tag)
+{
+	char *s = malloc(n + 1);
+
+	memset(s, 'x', n);
+	s[n] = 0;
+	s[0] = (char)('A' + tag);
+	return s;
+}
+
+/* Keys of 127 to 5000 bytes: a row each, kept whole, found in any case. */
+TEST(tally_long_keys_kept_whole)
+{
+	static const size_t lens[] = {127, 128, 140, 255, 256, 1024, 5000};
+	struct tally t = {NULL, 0, 0};
+	char *k, *lower;
+	size_t i, whole = 0, found = 0;
+
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		k = long_name(lens[i], (int)i);
+		tally_row(&t, k)->fails += (unsigned)i + 1;
+		free(k);
+	}
+	CHECK(t.n == sizeof(lens) / sizeof(lens[0]));
+	tally_sort(&t);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		k = long_name(lens[i], (int)i);
+		lower = strdup(k);
+		lower[0] = (char)tolower((unsigned char)lower[0]);
+		whole += t.v[t.n - 1 - i].key != NULL &&
+		    strcmp(t.v[t.n - 1 - i].key, k) == 0;
+		found += tally_row(&t, lower)->fails == i + 1;
+		free(lower);
+		free(k);
+	}
+	CHECK(whole == sizeof(lens) / sizeof(lens[0]));
+	CHECK(found == sizeof(lens) / sizeof(lens[0]));
+	CHECK(t.n == sizeof(lens) / sizeof(lens[0]));
 	tally_free(&t);
 }
