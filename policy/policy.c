@@ -11,6 +11,11 @@
 /*	"530 5.7.0 <text> (ref=...)", otherwise DUNNO. A malformed
 /*	request gets policy_default_action and a warning; the connection
 /*	and everyone else go on.
+/*
+/*	The client_address is taken in its canonical form (netaddr_canon:
+/*	::ffff:192.0.2.7 is 192.0.2.7) for the session it is matched
+/*	against, the log line and the history, so that it reads as the
+/*	gate, the limits and the control socket read it.
 /*--*/
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +32,7 @@
 #include "logline.h"
 #include "msg.h"
 #include "metrics.h"
+#include "netaddr.h"
 #include "policy.h"
 #include "policyproto.h"
 #include "ref.h"
@@ -41,6 +47,7 @@ struct policy_conn {
 	struct conn	 c;		/* first: conn callbacks cast back */
 	pid_t		 pid;
 	struct policy_req req;
+	char		 client[NETADDR_CANON_MAX];	/* policy_client() */
 	LIST_ENTRY(policy_conn) link;
 };
 
@@ -48,6 +55,22 @@ static const struct config *pol_cfg;
 static struct listener pol_listener;
 static LIST_HEAD(, policy_conn) pol_conns = LIST_HEAD_INITIALIZER(pol_conns);
 static struct ev_timer pol_sweep;
+
+/* policy_client - the request's client_address, canonical; NULL if absent */
+static const char *
+policy_client(struct policy_conn *pc)
+{
+	return netaddr_canon(policy_req_attr(&pc->req, PA_CLIENT_ADDRESS),
+	    pc->client, sizeof(pc->client));
+}
+
+/* policy_log_value - an attribute as logged: the client address canonical */
+static const char *
+policy_log_value(struct policy_conn *pc, enum policy_attr a)
+{
+	return a == PA_CLIENT_ADDRESS ? policy_client(pc) :
+	    policy_req_attr(&pc->req, a);
+}
 
 /* policy_log - the decision's one line */
 static void
@@ -66,7 +89,7 @@ policy_log(struct policy_conn *pc, const char *ref, const char *action,
 	for (i = 0; i < PA_COUNT; i++)
 		if (i != PA_POLICY_CONTEXT)
 			logline_str(&l, policy_attr_name((enum policy_attr)i),
-			    policy_req_attr(&pc->req, (enum policy_attr)i));
+			    policy_log_value(pc, (enum policy_attr)i));
 	logline_uint(&l, "smtpd_pid", (unsigned long long)pc->pid);
 	if (sv && sv->auth_failed)
 		logline_str(&l, "auth_ref", sv->ref);
@@ -82,7 +105,7 @@ static void
 policy_remember(struct policy_conn *pc, const char *ref, enum cause cause)
 {
 	const char *tls = policy_req_attr(&pc->req, PA_ENCRYPTION_PROTOCOL);
-	const char *ip = policy_req_attr(&pc->req, PA_CLIENT_ADDRESS);
+	const char *ip = policy_client(pc);
 	const char *state = policy_req_attr(&pc->req, PA_PROTOCOL_STATE);
 	struct hist_rec h;
 
@@ -126,8 +149,8 @@ policy_answer(struct policy_conn *pc)
 	ref_new(ref);
 	memset(&sv, 0, sizeof(sv));
 	if (pc->req.error == NULL) {
-		session_lookup(pc->pid, policy_req_attr(&pc->req, PA_CLIENT_ADDRESS), policy_req_attr(&pc->req, PA_CLIENT_PORT),
-		    ev_now(), &sv);
+		session_lookup(pc->pid, policy_client(pc),
+		    policy_req_attr(&pc->req, PA_CLIENT_PORT), ev_now(), &sv);
 		cause = submission_decide(&pc->req, &sc, sv.auth_failed);
 		action = "DUNNO";
 	}
