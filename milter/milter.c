@@ -25,8 +25,17 @@
 /*	authguard-policyd's control socket, bounded by
 /*	milter_control_timeout: without an answer the header says
 /*	details=unavailable and the mail goes on.
+/*
+/*	One form for what the macros say, whoever wrote it: the client
+/*	address is canonical (netaddr_canon: ::ffff:192.0.2.7 is
+/*	192.0.2.7; Sendmail's "IPv6:" prefix dropped), as the daemon
+/*	logs and counts it, and the mechanism ({auth_type}) is upper
+/*	case, as mechanism names are case-blind (RFC 4954) and an MTA
+/*	passes on what the client typed: "AUTH plain" shows as PLAIN in
+/*	the headers and the log.
 /*--*/
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -65,7 +74,7 @@ struct mlfi_msg {
 
 struct mlfi_conn {
 	unsigned long pflags;		/* SMFIP_ flags the MTA agreed to */
-	char	 addr[64];
+	char	 addr[NETADDR_CANON_MAX];
 	char	 port[8];
 	unsigned long since;		/* unix seconds at connect, before AUTH */
 	struct mlfi_msg *msg;
@@ -88,6 +97,17 @@ static char *
 dup_or_null(const char *s)
 {
 	return s ? xstrdup(s) : NULL;
+}
+
+/* mech_dup - the mechanism, upper case; NULL kept */
+static char *
+mech_dup(const char *s)
+{
+	char *m = dup_or_null(s), *p;
+
+	for (p = m; p && *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	return m;
 }
 
 /* msg_free - the one cleanup for eom, abort, a new MAIL and close */
@@ -124,6 +144,19 @@ conn_addr(struct mlfi_conn *c, const struct sockaddr *sa)
 	}
 }
 
+/* addr_canon - the client address in its one form (see DESCRIPTION) */
+static void
+addr_canon(struct mlfi_conn *c)
+{
+	char text[NETADDR_CANON_MAX];
+	const char *bare = c->addr;
+
+	if (strncasecmp(bare, "IPv6:", 5) == 0)
+		bare += 5;
+	if (netaddr_canon(bare, text, sizeof(text)) == text)
+		str_copy(c->addr, sizeof(c->addr), text);
+}
+
 /* conn_get - the connection context, made by negotiate or here */
 static struct mlfi_conn *
 conn_get(SMFICTX *ctx)
@@ -155,6 +188,7 @@ mlfi_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	/* Macros win: behind a proxy they name the real client. */
 	if ((v = macro(ctx, "{client_addr}")) != NULL)
 		str_copy(c->addr, sizeof(c->addr), v);
+	addr_canon(c);
 	if ((v = macro(ctx, "{client_port}")) != NULL &&
 	    str_copy(c->port, sizeof(c->port), v) < 0)
 		c->port[0] = 0;
@@ -278,7 +312,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	msg_free(c);
 	c->msg = m = xcalloc(1, sizeof(*m));
 	ref_new(m->ref);
-	m->mech = dup_or_null(macro(ctx, "{auth_type}"));
+	m->mech = mech_dup(macro(ctx, "{auth_type}"));
 	m->user = dup_or_null(macro(ctx, "{auth_authen}"));
 	m->tls_version = dup_or_null(macro(ctx, "{tls_version}"));
 	m->cipher = dup_or_null(macro(ctx, "{cipher}"));

@@ -23,6 +23,7 @@ suite = Suite("milter")
 S = {}
 SERVID = "mx.example.test"
 ALICE, ALICE_PW = "alice@example.test", "correct horse"
+HERE = os.path.dirname(os.path.abspath(__file__))
 SANITIZED = "asan" in os.path.basename(os.path.normpath(BUILD))
 
 
@@ -141,6 +142,66 @@ def miltertest_headers_switched_off():
     run_script(m, "headers_off", policyd=False)
 
 
+# One session as Postfix drives the milter, with the client address and the mechanism the
+# client typed in the macros (globals CLIENT, MECH, QID): the diagnostic header it inserts.
+ONE_FORM_LUA = """
+dofile(DIR .. "/common.lua")
+local conn = open({"j", "lab.example.test", "{daemon_name}", "ORIGINATING",
+	"{client_addr}", CLIENT, "{client_port}", "40003"}, POSTFIX_TLS)
+check(mail(conn, {"i", QID, "{auth_type}", MECH, "{auth_authen}", "alice@example.test",
+	"{mail_addr}", "alice@example.test"}) == SMFIR_CONTINUE, "MAIL continues")
+message(conn, {})
+local flat = string.gsub(tostring(mt.getheader(conn, "X-Authguard", 0)), "%s+", " ")
+print("HEADER " .. flat)
+mt.disconnect(conn)
+"""
+
+
+def one_form(client, mech):
+    """The X-Authguard header and the event=milter line of one message through miltertest."""
+    script = os.path.join(S["dir"], "one_form.lua")
+    with open(script, "w") as f:
+        f.write(ONE_FORM_LUA)
+    qid = "Q" + os.urandom(5).hex().upper()
+    m = S["milter"]
+    p = subprocess.run(["/usr/bin/miltertest", "-D", "SOCK=unix:" + m.socket,
+                        "-D", "SERVID=" + SERVID, "-D", "SCRIPT=one_form",
+                        "-D", "DIR=" + os.path.join(HERE, "..", "milter"),
+                        "-D", "CLIENT=" + client, "-D", "MECH=" + mech, "-D", "QID=" + qid,
+                        "-s", script], stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=60)
+    lines = p.stdout.splitlines()
+    assert p.returncode == 0 and not [l for l in lines if l.startswith("not ok")], p
+    header = [l[7:] for l in lines if l.startswith("HEADER ")]
+    assert len(header) == 1, lines
+    wait_until(lambda: any(e.get("queue_id") == qid for e in m.events()), 5,
+               "the milter's line for %s" % qid)
+    ev = [e for e in m.events() if e.get("queue_id") == qid]
+    assert len(ev) == 1, ev
+    return " ".join(header[0].split()), ev[0]
+
+
+@suite.test
+def mechanism_typed_in_lower_case_shows_upper_case():
+    """{auth_type} is what the client typed (Postfix passes "AUTH plain" on as "plain"):
+    mechanism names are case-blind (RFC 4954), so the header and the log say PLAIN."""
+    for typed in ("plain", "Plain", "PLAIN", "login"):
+        d, ev = one_form("127.0.0.1", typed)
+        assert "auth=%s;" % typed.upper() in d + ";", (typed, d)
+        assert ev["sasl_method"] == typed.upper(), (typed, ev["_line"])
+
+
+@suite.test
+def client_address_in_one_form():
+    """An IPv4-mapped {client_addr} is its IPv4, Sendmail's "IPv6:" literal a bare address, in
+    the milter's log line, as the daemon counts and logs them."""
+    for given, want in (("::ffff:192.0.2.77", "192.0.2.77"), ("::FFFF:C000:24D", "192.0.2.77"),
+                        ("IPv6:2001:DB8:0:0:0:0:0:1", "2001:db8::1"),
+                        ("IPv6:::ffff:192.0.2.78", "192.0.2.78"), ("192.0.2.79", "192.0.2.79")):
+        d, ev = one_form(given, "PLAIN")
+        assert ev["client_address"] == want, (given, ev["_line"])
+
+
 if not SANITIZED:
     @suite.test
     def valgrind_miltertest_suite():
@@ -257,6 +318,23 @@ def unauthenticated_after_failed_auth_refused_at_mail():
     assert ref and ref != fail_ref, text
     ev = [e for e in S["milter"].events() if e.get("ref") == ref]
     assert len(ev) == 1 and ev[0]["cause"] == "auth-failed-then-sent", ev
+
+
+@suite.test
+def auth_plain_typed_lower_case_through_postfix():
+    """AUTH plain through Postfix: the delivered message's X-Authguard says auth=PLAIN, and so
+    does the milter's line (needs the gate to take mechanism names in any case)."""
+    s = session("127.0.0.27")
+    code, text = s.docmd("AUTH", "plain " + b64("\0%s\0%s" % (ALICE, ALICE_PW)))
+    assert code == 235, (code, text)
+    s.sendmail(ALICE, ["bob@example.net"], "Subject: e2e-plain-lower\r\n\r\nhi\r\n")
+    s.quit()
+    msg, _ = delivered("e2e-plain-lower")
+    d = " ".join(msg["X-Authguard"].split())
+    assert "auth=PLAIN;" in d + ";" and "auth=plain" not in d, d
+    ev = [e for e in S["milter"].events() if e.get("action") == "accept"
+          and e.get("client_address") == "127.0.0.27"]
+    assert ev and ev[-1]["sasl_method"] == "PLAIN", S["milter"].events()[-2:]
 
 
 @suite.test
