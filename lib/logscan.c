@@ -28,6 +28,11 @@
 /*	auth_failure_delay and auth_penalty in between) or 2 s after.
 /*	Without one (Cyrus SASL, auth_verbose off) the cause is
 /*	bad-credentials: wrong user name or password, as Postfix knows it.
+/*
+/*	Addresses are taken in their canonical form (netaddr_canon), so
+/*	that Dovecot's ::ffff:192.0.2.7 (a dual-stack listener) joins
+/*	Postfix's 192.0.2.7 and counts as one address; mechanism names
+/*	are upper case, as the client may have typed them in any case.
 /*--*/
 #include <ctype.h>
 #include <stdlib.h>
@@ -35,6 +40,7 @@
 #include <strings.h>
 
 #include "logscan.h"
+#include "netaddr.h"
 #include "util.h"
 
 /* num - n digits at p, -1 when not digits */
@@ -223,6 +229,19 @@ dovecot24_fail(const char *msg, struct log_event *ev)
 	return dovecot_event(ev, lp, comma, rp, p + 2);
 }
 
+/* event_canon - the event's address and mechanism in their one form */
+static void
+event_canon(struct log_event *ev)
+{
+	char text[NETADDR_CANON_MAX];
+	char *p;
+
+	if (netaddr_canon(ev->ip, text, sizeof(text)) == text)
+		str_copy(ev->ip, sizeof(ev->ip), text);
+	for (p = ev->mech; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+}
+
 /* logscan_line - one line to an event (LOG_NONE: nothing for us) */
 enum log_kind
 logscan_line(const char *line, size_t n, struct log_event *ev)
@@ -238,11 +257,12 @@ logscan_line(const char *line, size_t n, struct log_event *ev)
 	buf[n] = 0;
 	if ((s = stamp(buf, n, &ev->t)) == 0)
 		return LOG_NONE;
-	if (strstr(buf + s, "postfix") && (msg = strstr(buf + s,
-	    "]: warning: ")) != NULL && postfix_fail(msg + 3, ev))
+	if ((strstr(buf + s, "postfix") && (msg = strstr(buf + s,
+	    "]: warning: ")) != NULL && postfix_fail(msg + 3, ev)) ||
+	    dovecot_fail(buf + s, ev) || dovecot24_fail(buf + s, ev)) {
+		event_canon(ev);
 		return ev->kind;
-	if (dovecot_fail(buf + s, ev) || dovecot24_fail(buf + s, ev))
-		return ev->kind;
+	}
 	memset(ev, 0, sizeof(*ev));
 	return LOG_NONE;
 }

@@ -404,3 +404,41 @@ TEST(logscan_lines_and_join)
 	free(f);
 	logscan_free(&ls);
 }
+
+TEST(logscan_addresses_in_one_form)
+{
+	static const char *const lines[] = {
+	    /* Dovecot on a dual-stack socket: the IPv4-mapped form */
+	    "Nov 27 04:00:01 auth: Info: passwd-file(carol@example.test,"
+	    "::ffff:192.0.2.77): Password mismatch",
+	    "Nov 27 04:00:02 mx postfix/smtpd[7]: warning: unknown["
+	    "192.0.2.77]: SASL plain authentication failed: (reason "
+	    "unavailable), sasl_username=carol@example.test",
+	    "Nov 27 04:00:03 mx dovecot: auth(dave@example.test,"
+	    "2001:DB8:0:0:0:0:0:1,sasl:plain): Info: passwd-file: unknown user",
+	    "Nov 27 04:00:04 mx postfix/smtpd[7]: warning: unknown["
+	    "2001:db8::1]: SASL LOGIN authentication failed: "
+	    "authentication failure, sasl_username=dave@example.test",
+	};
+	struct logscan ls;
+	struct log_failure *f;
+	struct log_event ev;
+	size_t i, n;
+
+	CHECK(logscan_line(lines[0], strlen(lines[0]), &ev) == LOG_DOVECOT_FAIL);
+	CHECK_STR(ev.ip, "192.0.2.77");
+	CHECK(logscan_line(lines[1], strlen(lines[1]), &ev) == LOG_POSTFIX_FAIL);
+	CHECK_STR(ev.mech, "PLAIN");
+	CHECK(logscan_line(lines[2], strlen(lines[2]), &ev) == LOG_DOVECOT_FAIL);
+	CHECK_STR(ev.ip, "2001:db8::1");
+	logscan_init(&ls);
+	for (i = 0; i < NELEM(lines); i++)
+		logscan_add(&ls, lines[i], strlen(lines[i]));
+	n = logscan_join(&ls, &f);
+	CHECK(n == 2);
+	CHECK(n > 0 && f[0].cause == CAUSE_BAD_PASSWORD);
+	CHECK(n > 0 && strcmp(f[0].ip, "192.0.2.77") == 0);
+	CHECK(n > 1 && f[1].cause == CAUSE_UNKNOWN_USER);
+	free(f);
+	logscan_free(&ls);
+}
