@@ -7,6 +7,7 @@
 #ifndef AUTHGUARD_ACCOUNTS_H
 #define AUTHGUARD_ACCOUNTS_H
 
+#include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -15,19 +16,32 @@
 #define ACCT_DISABLED			(1u << 2)
 #define ACCT_NO_LIMIT			(1u << 3)
 
-struct accounts_map {
-	char	*path;
-	int	 fd;
+#define ACCOUNTS_ERR_MAX	512
+
+/* which file: a rebuilt map (postmap renames it into place) is another */
+struct accounts_id {
 	dev_t	 dev;
 	ino_t	 ino;
+	off_t	 size;
 	struct timespec mtime;
-	int	 open_ok;
-	int	 warned;
-	void	*cdb;		/* struct cdb */
+};
+
+struct accounts_map {
+	char	*path;			/* NULL: no map configured */
+	int	 fd;
+	void	*cdb;			/* struct cdb; NULL: no map in use */
+	struct accounts_id cur;		/* the file in use */
+	struct accounts_id bad;		/* the last file that could not be used */
+	int	 have_bad;
+	int	 gone;			/* the path was missing (said once) */
+	char	 err[ACCOUNTS_ERR_MAX];	/* why accounts_open() failed */
 };
 
 int	accounts_flags_parse(const char *, size_t, unsigned *, const char **);
-void	accounts_open(struct accounts_map *, const char *);
+size_t	accounts_flags_unknown(const char *, size_t, char *, size_t);
+void	accounts_flags_format(unsigned, char *, size_t);
+int	accounts_open(struct accounts_map *, const char *);
+int	accounts_check(const char *);
 int	accounts_lookup(struct accounts_map *, const char *, unsigned *);
 void	accounts_close(struct accounts_map *);
 

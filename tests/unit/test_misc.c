@@ -2,7 +2,7 @@
 /* NAME
 /*	test_misc 1
 /* SUMMARY
-/*	unit tests: causes, refs, log lines, account flags, id map
+/*	unit tests: causes, refs, log lines, id map
 /*--*/
 #include <fcntl.h>
 #include <stdio.h>
@@ -240,59 +240,6 @@ TEST(logline_utf8)
 	CHECK(utf8_valid_prefix((const unsigned char *)"a\xe2\x82", 3) == 1);
 	CHECK(utf8_valid_prefix((const unsigned char *)"\xf0\x9f\x98\x80", 4)
 	    == 4);
-}
-
-TEST(account_flags)
-{
-	const char *err;
-	unsigned f;
-
-	CHECK(accounts_flags_parse("disabled", 8, &f, &err) == 0 &&
-	    f == ACCT_DISABLED);
-	CHECK(accounts_flags_parse("app-password-required, oauth-only", 33, &f,
-	    &err) == 0 && f == (ACCT_APP_PASSWORD_REQUIRED | ACCT_OAUTH_ONLY));
-	CHECK(accounts_flags_parse("no-limit disabled\n", 18, &f, &err) == 0 &&
-	    f == (ACCT_NO_LIMIT | ACCT_DISABLED));
-	CHECK(accounts_flags_parse("", 0, &f, &err) == 0 && f == 0);
-	CHECK(accounts_flags_parse("disabled\0", 9, &f, &err) == 0);
-	CHECK(accounts_flags_parse("dis\0abled", 9, &f, &err) < 0);
-	CHECK(accounts_flags_parse("disable", 7, &f, &err) < 0);
-	CHECK(accounts_flags_parse("disabledx", 9, &f, &err) < 0);
-}
-
-TEST(account_map_cdb)
-{
-	char dir[] = "/tmp/agtestXXXXXX", path[128], cmd[512];
-	struct accounts_map m;
-	unsigned f;
-
-	if (mkdtemp(dir) == NULL) {
-		CHECK(!"mkdtemp");
-		return;
-	}
-	snprintf(path, sizeof(path), "%s/accounts", dir);
-	snprintf(cmd, sizeof(cmd), "printf 'bob@example.test disabled\\n"
-	    "carol@example.test app-password-required\\n' | cdb -c -m %s", path);
-	CHECK(system(cmd) == 0);
-	accounts_open(&m, path);
-	CHECK(accounts_lookup(&m, "BOB@Example.Test", &f) == 1 &&
-	    f == ACCT_DISABLED);
-	CHECK(accounts_lookup(&m, "carol@example.test", &f) == 1 &&
-	    f == ACCT_APP_PASSWORD_REQUIRED);
-	CHECK(accounts_lookup(&m, "alice@example.test", &f) == 0 && f == 0);
-	/* a rebuilt map takes effect without reopening by hand */
-	snprintf(cmd, sizeof(cmd), "printf 'alice@example.test oauth-only\\n' "
-	    "| cdb -c -m %s", path);
-	CHECK(system(cmd) == 0);
-	CHECK(accounts_lookup(&m, "alice@example.test", &f) == 1 &&
-	    f == ACCT_OAUTH_ONLY);
-	CHECK(accounts_lookup(&m, "bob@example.test", &f) == 0);
-	accounts_close(&m);
-	accounts_open(&m, "/nonexistent/accounts");
-	CHECK(accounts_lookup(&m, "bob@example.test", &f) < 0 && f == 0);
-	accounts_close(&m);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	CHECK(system(cmd) == 0);
 }
 
 TEST(idmap_basics)
