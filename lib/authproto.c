@@ -22,6 +22,12 @@
 /*	client that announced less, its lines are those of 2.3. FAIL
 /*	codes are the same in both.
 /*
+/*	SMTP mechanism names are case-blind (RFC 4954): Postfix passes
+/*	the name as the client typed it. authproto_valid_mech() takes
+/*	either case, and authproto_parse_auth() upper-cases the name in
+/*	place, so that everything after it (the limits, the log's mech=,
+/*	the request relayed to Dovecot) sees one spelling.
+/*
 /*	Dovecot escapes TAB, LF, CR and \\001 in values as \\001
 /*	followed by 't', 'n', 'r' or '1' (str_tabescape); the same
 /*	escaping is used for anything written here.
@@ -138,7 +144,7 @@ authproto_parse_mech(const struct authline *al, struct auth_mech *m)
 	return 0;
 }
 
-/* authproto_valid_mech - SASL mechanism name (RFC 4422 charset) */
+/* authproto_valid_mech - SASL mechanism name (RFC 4422 charset, any case) */
 int
 authproto_valid_mech(const char *m)
 {
@@ -146,12 +152,13 @@ authproto_valid_mech(const char *m)
 
 	if (n == 0 || n > 20)
 		return 0;
-	return strspn(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == n;
+	return strspn(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_") == n;
 }
 
-/* authproto_parse_auth - AUTH <id> <mech> [params...] */
+/* authproto_parse_auth - AUTH <id> <mech> [params...]; mech upper-cased */
 int
-authproto_parse_auth(const struct authline *al, struct auth_request *ar,
+authproto_parse_auth(struct authline *al, struct auth_request *ar,
     const char **err)
 {
 	memset(ar, 0, sizeof(*ar));
@@ -167,6 +174,7 @@ authproto_parse_auth(const struct authline *al, struct auth_request *ar,
 		*err = "invalid mechanism name";
 		return -1;
 	}
+	str_upper(al->argv[2]);
 	ar->mech = al->argv[2];
 	ar->first_param = 3;
 	ar->resp = authline_param(al, 3, "resp");

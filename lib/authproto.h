@@ -65,7 +65,7 @@ enum userdb_reply_kind { USERDB_FOUND, USERDB_NOTFOUND, USERDB_FAIL };
 int	 authline_split(char *, size_t, struct authline *);
 const char *authline_param(const struct authline *, int, const char *);
 int	 authline_id(const char *, unsigned *);
-int	 authproto_parse_auth(const struct authline *, struct auth_request *,
+int	 authproto_parse_auth(struct authline *, struct auth_request *,
 	    const char **);
 int	 authproto_parse_reply(const struct authline *, struct auth_reply *);
 int	 authproto_parse_userdb(const struct authline *, unsigned *,

@@ -27,7 +27,7 @@
 enum config_type {
 	CT_SOCKET, CT_SOCKET_OPT, CT_STRING, CT_BOOL, CT_NETLIST, CT_DETAIL,
 	CT_LOGFMT, CT_DURATION, CT_MODE, CT_LIMIT, CT_UINT, CT_POLICY_LOG,
-	CT_BACKEND, CT_FILE,
+	CT_BACKEND, CT_FILE, CT_REFUSAL_DELAY,
 };
 
 struct config_param {
@@ -64,6 +64,7 @@ static const struct config_param config_table[] = {
 	CP(client_detail, "safe", CT_DETAIL),
 	CP(log_format, "logfmt", CT_LOGFMT),
 	CP(upstream_timeout, "8s", CT_DURATION),
+	CP(refusal_delay, "dovecot", CT_REFUSAL_DELAY),
 	CR(socket_owner, "", CT_STRING),
 	CR(socket_group, "", CT_STRING),
 	CR(socket_mode, "0660", CT_MODE),
@@ -191,6 +192,16 @@ config_set(struct config *c, const struct config_param *p, const char *v,
 	case CT_DURATION:
 		if (config_duration(v, slot) < 0)
 			return *err = "want a duration like 500ms, 30s, 10m, 1h, 1d",
+			    -1;
+		return 0;
+	case CT_REFUSAL_DELAY:
+		if (strcmp(v, "dovecot") == 0) {
+			*(unsigned *)slot = REFUSAL_DELAY_DOVECOT;
+			return 0;
+		}
+		if (config_duration(v, slot) < 0 ||
+		    *(unsigned *)slot >= REFUSAL_DELAY_DOVECOT)
+			return *err = "want dovecot, or a duration like 2s or 0s",
 			    -1;
 		return 0;
 	case CT_POLICY_LOG:

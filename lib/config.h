@@ -15,7 +15,8 @@
 #include "logline.h"
 #include "netaddr.h"
 
-#define CONFIG_KEYS	46	/* rows of the table in config.c */
+#define REFUSAL_DELAY_DOVECOT	0xffffffffu	/* as Dovecot's failures take */
+#define CONFIG_KEYS	47	/* rows of the table in config.c */
 
 struct config {
 	struct sockspec	sasl_listen;
@@ -32,6 +33,7 @@ struct config {
 	enum client_detail client_detail;
 	enum log_format	 log_format;
 	unsigned	 upstream_timeout;	/* ms */
+	unsigned	 refusal_delay;		/* ms, or REFUSAL_DELAY_DOVECOT */
 	char		*socket_owner;
 	char		*socket_group;
 	unsigned	 socket_mode;

@@ -123,6 +123,14 @@ str_lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
+/* str_upper - ASCII upper case, in place */
+void
+str_upper(char *s)
+{
+	for (; *s; s++)
+		*s = (char)toupper((unsigned char)*s);
+}
+
 /* parse_uint - strict decimal, no sign, no junk, at most max */
 int
 parse_uint(const char *s, unsigned long max, unsigned long *out)

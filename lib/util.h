@@ -20,6 +20,7 @@ void	 wipe_free(void *, size_t);
 void	 wipe_str(char *);
 int	 str_copy(char *, size_t, const char *);
 void	 str_lower(char *);
+void	 str_upper(char *);
 int	 parse_uint(const char *, unsigned long max, unsigned long *);
 int	 hex_digit(char);
 uint64_t now_ms(void);

@@ -20,7 +20,26 @@
 /*			auth-userdb socket whether the user exists;
 /*	RS_SHARED	asking the shared state (Redis) whether it may go
 /*			ahead, or to record its failure (at most
-/*			redis_timeout, see enforce 3).
+/*			redis_timeout, see enforce 3);
+/*	RS_DELAYED	refused here, in client_detail safe or none:
+/*			the answer waits as long as one of Dovecot's
+/*			failures would have taken (refusal_delay).
+/*
+/*	Mechanism names are case-blind (authproto 3 upper-cases them).
+/*	A mechanism that Dovecot did not list in its last handshake is
+/*	refused here as malformed-response: Dovecot would take the
+/*	request as a protocol error and drop its connection, and with it
+/*	every other client's attempt in flight.
+/*
+/*	Equal texts take equal time. Dovecot holds each of its failures
+/*	for auth_failure_delay, while a refusal decided here (an account
+/*	that the accounts map restricts, a lock, a malformed response)
+/*	needs no answer from it. Where the client text does not tell
+/*	causes apart, the time must not either: such a refusal waits as
+/*	long as one of Dovecot's recent failures took, drawn at random
+/*	from the last GATE_DELAY_SAMPLES measured (refusal_delay =
+/*	dovecot), or a fixed time, within what is left of smtpd's wait.
+/*	While it waits, it holds no place at the limits.
 /*
 /*	PLAIN and LOGIN are decoded here, checked (TLS, syntax,
 /*	authzid, accounts_map flags) and forwarded as PLAIN with an
@@ -113,8 +132,12 @@
 #define GATE_USERDB_MAX		2000	/* ms for a user lookup at most */
 #define GATE_USERDB_MIN		100
 #define GATE_PARK_POLL		100	/* ms: attempts elsewhere end unseen */
+#define GATE_DELAY_SAMPLES	64	/* Dovecot's failure delays kept */
+#define GATE_DELAY_DEFAULT	2000	/* ms: auth_failure_delay's default */
 
-enum req_state { RS_CLIENT, RS_PARKED, RS_UPSTREAM, RS_USERDB, RS_SHARED };
+enum req_state {
+	RS_CLIENT, RS_PARKED, RS_UPSTREAM, RS_USERDB, RS_SHARED, RS_DELAYED
+};
 enum req_kind { RK_PLAIN, RK_LOGIN, RK_RELAY };
 
 struct gate_conn;
@@ -140,6 +163,9 @@ struct gate_req {
 	struct saslpeek	 peek;		/* relayed: where the account is */
 	unsigned	 flags;		/* accounts_map */
 	uint64_t	 asked;		/* when Postfix last sent us something */
+	uint64_t	 up_sent;	/* when Dovecot last got something */
+	int		 up_failed;	/* Dovecot said FAIL: its delay is spent */
+	unsigned	 delay_ms;	/* RS_DELAYED: how long */
 	struct attempt	 at;
 	struct ev_timer	 timer;
 	struct enforce	 enf;		/* its place in the failure limits */
@@ -166,6 +192,7 @@ static unsigned gate_nconn, gate_cuid;
 static TAILQ_HEAD(, gate_req) gate_parked = TAILQ_HEAD_INITIALIZER(gate_parked);
 static int gate_waking;
 static struct ev_timer gate_park_timer;
+static unsigned gate_fail_ms[GATE_DELAY_SAMPLES], gate_fail_n, gate_fail_next;
 
 static void gate_conn_close(struct gate_conn *, const char *);
 static void gate_conn_close_later(struct gate_conn *);
@@ -180,6 +207,13 @@ unsigned
 gate_connections(void)
 {
 	return gate_nconn;
+}
+
+/* req_orphan - nobody reads this request's answer any more */
+static int
+req_orphan(const struct gate_req *r)
+{
+	return r->gc == NULL || r->gc->closing;
 }
 
 /* req_unlink - detach from the smtpd connection */
@@ -322,29 +356,90 @@ req_fail(struct gate_req *r, enum cause cause)
 		req_fail_answer(r, (enum cause)c);
 }
 
-/* req_fail_answer - answer FAIL with cause and ref, log, end */
+/* req_fail_send - FAIL with r->at.cause's text and the ref */
 static void
-req_fail_answer(struct gate_req *r, enum cause cause)
+req_fail_send(struct gate_req *r)
 {
+	enum cause cause = r->at.cause;
 	const char *text;
 	struct buf line;
 	char locked[128];
 
+	if (req_orphan(r))
+		return;
 	text = cause_client_text(cause, gate_cfg->client_detail);
 	if (text && (cause == CAUSE_ACCOUNT_LOCKED || cause == CAUSE_IP_BLOCKED))
 		text = locked_text(cause, r->enf.retry_at, locked, sizeof(locked));
+	buf_init(&line);
+	buf_printf(&line, "FAIL\t%u", r->cid);
+	if (r->at.user && user_printable(r->at.user))
+		buf_printf(&line, "\tuser=%s", r->at.user);
+	buf_printf(&line, "\treason=%s%s(ref=%s)\n", text ? text : "",
+	    text ? " " : "", r->at.ref);
+	conn_send(&r->gc->c, line.data, line.len);
+	buf_free(&line);
+}
+
+/* gate_fail_sample - how long Dovecot took to say FAIL, kept */
+static void
+gate_fail_sample(uint64_t ms)
+{
+	gate_fail_ms[gate_fail_next] = ms > gate_cfg->upstream_timeout ?
+	    gate_cfg->upstream_timeout : (unsigned)ms;
+	gate_fail_next = (gate_fail_next + 1) % GATE_DELAY_SAMPLES;
+	if (gate_fail_n < GATE_DELAY_SAMPLES)
+		gate_fail_n++;
+}
+
+/* gate_refusal_ms - how long a refusal decided here takes in all */
+static unsigned
+gate_refusal_ms(void)
+{
+	if (gate_cfg->refusal_delay != REFUSAL_DELAY_DOVECOT)
+		return gate_cfg->refusal_delay;
+	if (gate_fail_n == 0)
+		return GATE_DELAY_DEFAULT;
+	return gate_fail_ms[arc4random_uniform(gate_fail_n)];
+}
+
+/*
+ * req_delay - a refusal decided here, where texts do not tell causes
+ * apart: answer when one of Dovecot's would have come (counted from the
+ * client's response, within smtpd's wait); its place at the limits is
+ * given back now. 0: answer at once.
+ */
+static int
+req_delay(struct gate_req *r)
+{
+	uint64_t spent = ev_now() - r->asked, want = gate_refusal_ms();
+	uint64_t most = gate_cfg->upstream_timeout > GATE_USERDB_MIN ?
+	    gate_cfg->upstream_timeout - GATE_USERDB_MIN : 0;
+
+	if (gate_cfg->client_detail == DETAIL_FULL || r->up_failed ||
+	    req_orphan(r))
+		return 0;
+	if (want > most)
+		want = most;
+	if (want <= spent)
+		return 0;
+	r->delay_ms = (unsigned)(want - spent);
+	req_enter(r, RS_DELAYED);
+	if (r->enf_ready) {
+		enforce_release(&r->enf);
+		gate_wake_parked(r->enf.account, r->enf.addr);
+	}
+	return 1;
+}
+
+/* req_fail_answer - answer FAIL with cause and ref (maybe later), log, end */
+static void
+req_fail_answer(struct gate_req *r, enum cause cause)
+{
 	r->at.result = ATTEMPT_FAIL;
 	r->at.cause = cause;
-	if (r->gc) {
-		buf_init(&line);
-		buf_printf(&line, "FAIL\t%u", r->cid);
-		if (r->at.user && user_printable(r->at.user))
-			buf_printf(&line, "\tuser=%s", r->at.user);
-		buf_printf(&line, "\treason=%s%s(ref=%s)\n", text ? text : "",
-		    text ? " " : "", r->at.ref);
-		conn_send(&r->gc->c, line.data, line.len);
-		buf_free(&line);
-	}
+	if (req_delay(r))
+		return;
+	req_fail_send(r);
 	req_end(r);
 }
 
@@ -360,13 +455,6 @@ req_unavailable(struct gate_req *r, const char *why)
 	if (gc)			/* first: its other requests are not woken */
 		gate_conn_close_later(gc);
 	req_end(r);
-}
-
-/* req_orphan - nobody reads this request's answer any more */
-static int
-req_orphan(const struct gate_req *r)
-{
-	return r->gc == NULL || r->gc->closing;
 }
 
 /* req_abort - the client will not finish this exchange */
@@ -439,6 +527,10 @@ req_timeout(struct ev_timer *t)
 	case RS_SHARED:		/* Redis answers or times out well before */
 		req_unavailable(r, "no answer from the shared state in time");
 		break;
+	case RS_DELAYED:
+		req_fail_send(r);
+		req_end(r);
+		break;
 	}
 }
 
@@ -473,6 +565,8 @@ req_enter(struct gate_req *r, enum req_state s)
 	r->state = s;
 	if (s == RS_CLIENT)
 		ms = GATE_CLIENT_IDLE;
+	else if (s == RS_DELAYED)
+		ms = r->delay_ms;
 	else if (s == RS_USERDB)
 		ms = req_userdb_budget(r);
 	else	/* waiting and Dovecot share what is left of smtpd's wait */
@@ -594,6 +688,7 @@ req_submit(struct gate_req *r, const char *mech, const char *resp)
 		req_unavailable(r, err);
 		return;
 	}
+	r->up_sent = ev_now();
 	req_enter(r, RS_UPSTREAM);
 }
 
@@ -613,8 +708,10 @@ req_go(struct gate_req *r, const char *mech, const char *resp)
 			req_submit(r, mech, resp);
 		else if (upstream_cont(r->uid, resp ? resp : "", &err) < 0)
 			req_unavailable(r, err);
-		else
+		else {
+			r->up_sent = ev_now();
 			req_enter(r, RS_UPSTREAM);
+		}
 		wipe_str((char *)resp);
 		return;
 	}
@@ -944,6 +1041,8 @@ gate_upstream_fail(struct gate_req *r, const struct auth_reply *rep)
 		req_unavailable(r, "Dovecot: temp_fail");
 		return;
 	}
+	gate_fail_sample(ev_now() - r->up_sent);
+	r->up_failed = 1;
 	if (r->kind != RK_RELAY) {
 		req_classify(r, cause, rep->user ? rep->user : r->user);
 		return;
@@ -1111,14 +1210,40 @@ req_tls_refused(struct gate_req *r, const struct auth_request *ar)
 	return 1;
 }
 
+/*
+ * req_mech_refused - a mechanism Dovecot did not offer (PLAIN and LOGIN
+ * go to it as PLAIN): refused here, as Dovecot would drop its connection
+ */
+static int
+req_mech_refused(struct gate_req *r)
+{
+	const char *missing = NULL;
+	char why[96];
+
+	if (!upstream_offers(r->at.mech))
+		missing = r->at.mech;
+	else if (r->kind != RK_RELAY && !upstream_offers("PLAIN"))
+		missing = "PLAIN (what the gate sends Dovecot)";
+	if (missing == NULL)
+		return 0;
+	snprintf(why, sizeof(why), "mechanism %s is not offered by Dovecot",
+	    missing);
+	attempt_set_detail(&r->at, why);
+	req_fail(r, CAUSE_MALFORMED_RESPONSE);
+	return 1;
+}
+
 /* req_refuse_line - an AUTH line that cannot be served: FAIL it with a ref */
 static void
 req_refuse_line(struct gate_conn *gc, unsigned id, const struct authline *al,
     const char *why)
 {
-	const char *mech = al->argc > 2 && authproto_valid_mech(al->argv[2]) ?
-	    al->argv[2] : "?";
+	char mech[32] = "?";
 	struct gate_req *r;
+
+	if (al->argc > 2 && authproto_valid_mech(al->argv[2]) &&
+	    str_copy(mech, sizeof(mech), al->argv[2]) == 0)
+		str_upper(mech);
 
 	r = req_new(gc, id, mech, authline_param(al, 3, "rip"),
 	    authline_param(al, 3, "secured") != NULL);
@@ -1154,7 +1279,7 @@ gate_auth(struct gate_conn *gc, struct authline *al)
 	r = req_new(gc, ar.id, ar.mech, ar.rip, ar.secured);
 	r->kind = strcmp(ar.mech, "PLAIN") == 0 ? RK_PLAIN :
 	    strcmp(ar.mech, "LOGIN") == 0 ? RK_LOGIN : RK_RELAY;
-	if (req_tls_refused(r, &ar))
+	if (req_mech_refused(r) || req_tls_refused(r, &ar))
 		return;
 	r->params = join_params(al, ar.first_param);
 	if (r->kind == RK_RELAY) {
@@ -1209,8 +1334,12 @@ gate_cancel(struct gate_conn *gc, struct authline *al)
 	struct gate_req *r;
 	unsigned id;
 
-	if (al->argc >= 2 && authline_id(al->argv[1], &id) == 0 &&
-	    (r = gate_find(gc, id)) != NULL)
+	if (al->argc < 2 || authline_id(al->argv[1], &id) < 0 ||
+	    (r = gate_find(gc, id)) == NULL)
+		return;
+	if (r->state == RS_DELAYED)	/* refused already: no answer wanted */
+		req_end(r);
+	else
 		req_abort(r, "cancelled by the client");
 }
 
@@ -1313,7 +1442,9 @@ gate_conn_close(struct gate_conn *gc, const char *why)
 	LIST_REMOVE(gc, link);
 	gate_nconn--;
 	while ((r = LIST_FIRST(&gc->reqs)) != NULL) {
-		if (r->state == RS_CLIENT || r->state == RS_PARKED)
+		if (r->state == RS_DELAYED)	/* decided: logged as it is */
+			req_end(r);
+		else if (r->state == RS_CLIENT || r->state == RS_PARKED)
 			req_abort(r, "smtpd connection closed");
 		else
 			req_unlink(r);	/* keep it to log its outcome */

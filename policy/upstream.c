@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -373,6 +374,28 @@ const char *
 upstream_mechs(void)
 {
 	return buf_str(&up.mechs);
+}
+
+/*
+ * upstream_offers - is mech (any case) in the list offered to Postfix?
+ * Dovecot takes a request for a mechanism it did not list as a protocol
+ * error and drops the connection, with every request on it.
+ */
+int
+upstream_offers(const char *mech)
+{
+	const char *p = buf_str(&up.mechs), *nl;
+	size_t n = strlen(mech);
+
+	for (; *p; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			break;
+		if (strncmp(p, "MECH\t", 5) == 0 && (size_t)(nl - p) >= 5 + n &&
+		    strncasecmp(p + 5, mech, n) == 0 &&
+		    (p[5 + n] == '\t' || p[5 + n] == '\n'))
+			return 1;
+	}
+	return 0;
 }
 
 /* up_send - write a line now, or queue it until the handshake is done */

@@ -25,6 +25,7 @@ unsigned upstream_auth(void *, const char *, const char *, const char *,
 int	 upstream_cont(unsigned, const char *, const char **);
 void	 upstream_cancel(unsigned);
 const char *upstream_mechs(void);
+int	 upstream_offers(const char *);
 const char *upstream_state(void);
 void	 upstream_shutdown(void);
 

@@ -59,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -495,24 +496,41 @@ smtpd_read(void)
 	return any;
 }
 
+/* dove_hello_text - what Dovecot's half of the handshake says */
+static const char *
+dove_hello_text(void)
+{
+	if (sim.dove_hello_text)
+		return sim.dove_hello_text;
+	if (sim.dove_mute)
+		return "VERSION\t1\t2\nMECH\tPLAIN\tplaintext\n";
+	return "VERSION\t1\t2\n"
+	    "MECH\tPLAIN\tplaintext\nMECH\tLOGIN\tplaintext\n"
+	    "MECH\tCRAM-MD5\tdictionary\tactive\n"
+	    "SPID\t4242\nCUID\t1\nCOOKIE\t0123456789abcdef0123456789abcdef\n"
+	    "DONE\n";
+}
+
 /* dove_hello - Dovecot's half of the handshake */
 static void
 dove_hello(void)
 {
-	if (sim.dove_hello_text) {
-		peer_puts(&sim.dove, "dovecot", sim.dove_hello_text);
-		return;
+	peer_puts(&sim.dove, "dovecot", dove_hello_text());
+}
+
+/* dove_offers - did the handshake list mech (any case, as Dovecot finds it)? */
+static int
+dove_offers(const char *mech)
+{
+	const char *p = dove_hello_text();
+	size_t n = strlen(mech);
+
+	while ((p = strstr(p, "MECH\t")) != NULL) {
+		p += 5;
+		if (strncasecmp(p, mech, n) == 0 && (p[n] == '\t' || p[n] == '\n'))
+			return 1;
 	}
-	if (sim.dove_mute) {
-		peer_puts(&sim.dove, "dovecot", "VERSION\t1\t2\n"
-		    "MECH\tPLAIN\tplaintext\n");
-		return;
-	}
-	peer_puts(&sim.dove, "dovecot", "VERSION\t1\t2\n"
-	    "MECH\tPLAIN\tplaintext\nMECH\tLOGIN\tplaintext\n"
-	    "MECH\tCRAM-MD5\tdictionary\tactive\n"
-	    "SPID\t4242\nCUID\t1\nCOOKIE\t0123456789abcdef0123456789abcdef\n"
-	    "DONE\n");
+	return 0;
 }
 
 /* dove_forget - Dovecot's connection went away with its requests */
@@ -581,8 +599,12 @@ plain_user(const char *b64, char *user, size_t len)
 	wipe(raw, sizeof(raw));
 }
 
-/* dove_auth - an AUTH line from the gate */
-static void
+/*
+ * dove_auth - an AUTH line from the gate; -1: a mechanism Dovecot did not
+ * list, which it takes as a protocol error ("BUG: Authentication client
+ * requested unsupported authentication mechanism") and drops the connection
+ */
+static int
 dove_auth(struct authline *al)
 {
 	struct dove_req *d = NULL;
@@ -592,6 +614,8 @@ dove_auth(struct authline *al)
 
 	if (al->argc < 3 || authline_id(al->argv[1], &id) < 0)
 		sim_fail("Dovecot got a malformed AUTH");
+	if (!dove_offers(al->argv[2]))
+		return -1;
 	for (i = 0; i < SIM_DOVE_MAX && d == NULL; i++)
 		if (!sim.dreq[i].live)
 			d = &sim.dreq[i];
@@ -608,6 +632,7 @@ dove_auth(struct authline *al)
 		cred_check(d->req, d->user);
 	if (d->req >= 0)
 		sim.req[d->req].forwarded = 1;
+	return 0;
 }
 
 /* dove_cont - a CONT line from the gate (a relayed response) */
@@ -672,9 +697,12 @@ dove_read(void)
 		sim_trace("dovecot -> %.200s", line);
 		if (authline_split(line, strlen(line), &al) < 0)
 			sim_fail("the gate sent Dovecot an unparsable line");
-		if (strcmp(al.argv[0], "AUTH") == 0)
-			dove_auth(&al);
-		else if (strcmp(al.argv[0], "CONT") == 0)
+		if (strcmp(al.argv[0], "AUTH") == 0 && dove_auth(&al) < 0) {
+			sim_trace("dovecot: unsupported mechanism %s: hangs up",
+			    al.argv[2]);
+			eof = 1;
+			break;
+		} else if (strcmp(al.argv[0], "CONT") == 0)
 			dove_cont(&al);
 		else if (strcmp(al.argv[0], "CANCEL") == 0)
 			dove_cancel(&al);
@@ -972,6 +1000,7 @@ op_auth(int c, unsigned a, unsigned b)
 {
 	struct sim_req *q;
 	struct buf line, resp;
+	char mech[16];
 	int qi;
 
 	if (!sim.conn[c].open || (q = new_req(c)) == NULL)
@@ -982,10 +1011,15 @@ op_auth(int c, unsigned a, unsigned b)
 	q->user = (int)(((b >> 2) & 3) % 3);
 	q->addr = (int)((b >> 4) & 3);
 	q->secured = (a & 1) == 0;
+	snprintf(mech, sizeof(mech), "%s", a & 2 ? "NTLM" : sim_mechs[q->mech]);
+	if (a & 2)		/* not offered by Dovecot: refused, no exchange */
+		q->mech = -1;
+	if (b & 0x80)		/* case-blind (RFC 4954), as a client types it */
+		str_lower(mech);
 	buf_init(&line);
 	buf_init(&resp);
 	buf_printf(&line, "AUTH\t%u\t%s\tservice=smtp\tnologin\tlip=192.0.2.200"
-	    "\trip=%s\t%ssession=T%d", q->id, sim_mechs[q->mech],
+	    "\trip=%s\t%ssession=T%d", q->id, mech,
 	    sim_addrs[q->addr], q->secured ? "secured\t" : "", qi);
 	if (b & 0x40 && q->mech == 0) {
 		plain_resp(qi, &resp);
@@ -1321,6 +1355,31 @@ sim_auth(int c, enum sim_mech mech, int user, int addr, int resp, int tls)
 	step_begin();
 	op_auth(c, tls ? 0 : 1, (unsigned)mech | (unsigned)user << 2 |
 	    (unsigned)addr << 4 | (resp ? 0x40u : 0));
+	step_end();
+	return sim.nreq > before ? before : -1;
+}
+
+/* sim_auth_lower - sim_auth, the mechanism's name in lower case */
+int
+sim_auth_lower(int c, enum sim_mech mech, int user, int addr, int resp, int tls)
+{
+	int before = sim.nreq;
+
+	step_begin();
+	op_auth(c, tls ? 0 : 1, (unsigned)mech | (unsigned)user << 2 |
+	    (unsigned)addr << 4 | (resp ? 0x40u : 0) | 0x80u);
+	step_end();
+	return sim.nreq > before ? before : -1;
+}
+
+/* sim_auth_unoffered - AUTH NTLM, which Dovecot did not list */
+int
+sim_auth_unoffered(int c, int addr, int tls)
+{
+	int before = sim.nreq;
+
+	step_begin();
+	op_auth(c, (tls ? 0 : 1) | 2, (unsigned)addr << 4);
 	step_end();
 	return sim.nreq > before ? before : -1;
 }
@@ -1724,7 +1783,10 @@ write_config(const char *extra)
 	    "require_tls_for_auth = yes", "client_detail = safe",
 	    "account_fail_limit = " SIM_STR(SIM_ACCT_LIMIT) "/15m",
 	    "ip_fail_limit = " SIM_STR(SIM_ADDR_LIMIT) "/15m",
-	    "lockout_time = 15m"};
+	    "lockout_time = 15m",
+	    /* at once, as client_detail = full answers: the tests of refusals
+	     * held as long as Dovecot's (and fuzz_sim) set it */
+	    "refusal_delay = 0s"};
 	FILE *fp = fopen(sim.conf, "w");
 	size_t i, klen;
 

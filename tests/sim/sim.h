@@ -43,6 +43,8 @@ void	 sim_step(unsigned, unsigned, unsigned);
 int	 sim_open(void);
 void	 sim_close(int);
 int	 sim_auth(int, enum sim_mech, int, int, int, int);
+int	 sim_auth_lower(int, enum sim_mech, int, int, int, int);
+int	 sim_auth_unoffered(int, int, int);
 void	 sim_cont(int, int);
 void	 sim_cancel(int);
 void	 sim_hostile(int, int);

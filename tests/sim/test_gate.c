@@ -411,3 +411,149 @@ TEST(sim_gate_relayed_challenge_holds_no_place)
 	CHECK(sim_has(sim_reply(qa), "OK"));
 	sim_end();
 }
+
+/* Mechanism names are case-blind (RFC 4954): Postfix passes them on as typed. */
+TEST(sim_gate_mechanism_names_case_blind)
+{
+	int c, q;
+
+	sim_begin(NULL);
+	c = sim_open();
+	q = sim_auth_lower(c, SIM_PLAIN, V, A0, 1, 1);
+	CHECK(sim_forwarded(q));
+	sim_dovecot(0, SD_OK);
+	CHECK(sim_has(sim_reply(q), "OK"));
+	CHECK(sim_has(sim_log_find("event=auth"), "mech=PLAIN"));
+	q = sim_auth_lower(c, SIM_LOGIN, W, A0, 0, 1);
+	CHECK(sim_has(sim_reply(q), "CONT"));	/* Username: */
+	sim_cont(q, 0);
+	sim_cont(q, 0);
+	CHECK(sim_forwarded(q));
+	sim_dovecot(0, SD_OK);
+	CHECK(sim_has(sim_reply(q), "OK"));
+	CHECK(sim_has(sim_log_find("event=auth"), "mech=LOGIN"));
+	q = sim_auth_lower(c, SIM_CRAM, U, A0, 0, 1);
+	CHECK(sim_forwarded(q));		/* relayed as CRAM-MD5 */
+	sim_dovecot(0, SD_CONT);
+	sim_cont(q, 0);
+	sim_dovecot(0, SD_OK);
+	CHECK(sim_has(sim_reply(q), "OK"));
+	CHECK(sim_has(sim_log_find("event=auth"), "mech=CRAM-MD5"));
+	sim_end();
+}
+
+/*
+ * A mechanism Dovecot did not list is refused by the gate: sent on, it
+ * would make Dovecot drop its connection and every attempt in flight
+ * on it would get 454.
+ */
+TEST(sim_gate_unoffered_mechanism_costs_nobody)
+{
+	int a, b, qa, qb;
+
+	sim_begin(NULL);
+	a = sim_open();
+	b = sim_open();
+	qa = sim_auth(a, SIM_PLAIN, V, A0, 1, 1);
+	CHECK(sim_forwarded(qa));
+	qb = sim_auth_unoffered(b, A1, 1);
+	CHECK(sim_has(sim_reply(qb), "FAIL"));
+	CHECK(!sim_forwarded(qb));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=malformed-response"));
+	CHECK(sim_has(sim_log_find("event=auth"),
+	    "mechanism NTLM is not offered by Dovecot"));
+	CHECK(sim_conn_open(b));		/* its smtpd goes on too */
+	CHECK(!sim_answered(qa));
+	sim_dovecot(0, SD_OK);			/* the same connection answers */
+	CHECK(sim_has(sim_reply(qa), "OK"));
+	CHECK(sim_dovecot_connects() == 1);
+	sim_end();
+}
+
+/* Before Dovecot has failed anyone, a refusal decided here takes 2 s. */
+TEST(sim_gate_refusal_waits_as_dovecot_would)
+{
+	int c, q;
+
+	sim_begin("refusal_delay = dovecot\n");
+	c = sim_open();
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 0);	/* no TLS */
+	CHECK(!sim_answered(q));
+	CHECK(!sim_forwarded(q));
+	sim_advance(1999);
+	CHECK(!sim_answered(q));
+	sim_advance(1);
+	CHECK(sim_has(sim_reply(q), "FAIL"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=tls-required"));
+	CHECK(sim_dovecot_creds(V) == 0);
+	sim_end();
+}
+
+/* Once Dovecot has failed someone, a refusal takes as long as that did. */
+TEST(sim_gate_refusal_follows_dovecots_delay)
+{
+	int c, q;
+
+	sim_begin("refusal_delay = dovecot\n");
+	c = sim_open();
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
+	sim_advance(1300);
+	sim_dovecot(0, SD_FAIL);		/* Dovecot's failure: 1.3 s */
+	sim_userdb(0, SU_USER);
+	CHECK(sim_has(sim_reply(q), "FAIL"));	/* not held a second time */
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 0);
+	sim_advance(1299);
+	CHECK(!sim_answered(q));
+	sim_advance(1);
+	CHECK(sim_has(sim_reply(q), "FAIL"));
+	sim_end();
+}
+
+/* client_detail = full tells the causes apart in words: no wait. */
+TEST(sim_gate_refusal_at_once_with_full_detail)
+{
+	int c, q;
+
+	sim_begin("refusal_delay = dovecot\nclient_detail = full\n");
+	c = sim_open();
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 0);
+	CHECK(sim_has(sim_reply(q), "FAIL"));
+	sim_end();
+}
+
+/* The wait stays within smtpd's, whatever refusal_delay says. */
+TEST(sim_gate_refusal_delay_within_smtpds_wait)
+{
+	int c, q;
+
+	sim_begin("refusal_delay = 1h\n");
+	c = sim_open();
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 0);
+	sim_advance(7899);
+	CHECK(!sim_answered(q));
+	sim_advance(1);				/* upstream_timeout 8 s - 100 ms */
+	CHECK(sim_has(sim_reply(q), "FAIL"));
+	sim_end();
+}
+
+/*
+ * A refusal that waits is decided: cancelled or with smtpd gone, it is
+ * logged as the failure it is, and nothing more is sent.
+ */
+TEST(sim_gate_waiting_refusal_cancelled_or_closed)
+{
+	int c, q;
+
+	sim_begin("refusal_delay = 2s\n");
+	c = sim_open();
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 0);
+	sim_cancel_any(q);
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=tls-required"));
+	CHECK(sim_has(sim_log_find("event=auth"), "result=fail"));
+	q = sim_auth(c, SIM_PLAIN, W, A0, 1, 0);
+	sim_close(c);
+	CHECK(sim_has(sim_log_find("event=auth"), "user=W"));
+	CHECK(sim_has(sim_log_find("event=auth"), "result=fail"));
+	(void)q;
+	sim_end();
+}

@@ -194,6 +194,31 @@ TEST(authline_split_and_params)
 	CHECK(authline_param(&al, 3, "nolog") == NULL);
 }
 
+TEST(authline_mechanism_case_blind)
+{
+	char l1[] = "AUTH\t1\tplain\tservice=smtp", l2[] =
+	    "AUTH\t2\tCram-Md5\tservice=smtp", l3[] = "AUTH\t3\tscram-sha-256";
+	struct auth_request ar;
+	struct authline al;
+	const char *err;
+
+	CHECK(authproto_valid_mech("plain") && authproto_valid_mech("Plain") &&
+	    authproto_valid_mech("SCRAM-SHA-256") &&
+	    authproto_valid_mech("x-oauth_2"));
+	CHECK(!authproto_valid_mech("pl ain") && !authproto_valid_mech("") &&
+	    !authproto_valid_mech("a.b") &&
+	    !authproto_valid_mech("abcdefghijklmnopqrstu"));	/* 21 */
+	CHECK(authline_split(l1, strlen(l1), &al) == 0 &&
+	    authproto_parse_auth(&al, &ar, &err) == 0);
+	CHECK_STR(ar.mech, "PLAIN");
+	CHECK(authline_split(l2, strlen(l2), &al) == 0 &&
+	    authproto_parse_auth(&al, &ar, &err) == 0);
+	CHECK_STR(ar.mech, "CRAM-MD5");
+	CHECK(authline_split(l3, strlen(l3), &al) == 0 &&
+	    authproto_parse_auth(&al, &ar, &err) == 0);
+	CHECK_STR(ar.mech, "SCRAM-SHA-256");
+}
+
 TEST(authline_rejects)
 {
 	char nul[] = "AUTH\t1\tPL\0AIN";

@@ -34,6 +34,7 @@ TEST(config_defaults)
 	CHECK(c.client_detail == DETAIL_SAFE);
 	CHECK(c.log_format == LOG_FORMAT_LOGFMT);
 	CHECK(c.upstream_timeout == 8000);
+	CHECK(c.refusal_delay == REFUSAL_DELAY_DOVECOT);
 	CHECK(c.socket_mode == 0660);
 	config_free(&c);
 }
@@ -117,6 +118,16 @@ TEST(config_errors_name_the_line)
 	    sizeof(err)) < 0);
 	CHECK(parse("socket_mode = 0999\n", &c, err, sizeof(err)) < 0);
 	CHECK(parse("client_detail = verbose\n", &c, err, sizeof(err)) < 0);
+	CHECK(parse("refusal_delay = later\n", &c, err, sizeof(err)) < 0);
+	CHECK(parse("refusal_delay = 2\n", &c, err, sizeof(err)) < 0);
+	CHECK(parse("refusal_delay = 4294967295ms\n", &c, err,
+	    sizeof(err)) < 0);		/* the value that means "dovecot" */
+	CHECK(parse("refusal_delay = 1500ms\n", &c, err, sizeof(err)) == 0 &&
+	    c.refusal_delay == 1500);
+	config_free(&c);
+	CHECK(parse("refusal_delay = 0s\n", &c, err, sizeof(err)) == 0 &&
+	    c.refusal_delay == 0);
+	config_free(&c);
 	CHECK(config_parse("a\0b", 3, "t", &c, err, sizeof(err)) < 0);
 }
 
