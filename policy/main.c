@@ -12,17 +12,28 @@
 /*	Dovecot, records every AUTH attempt and gives each failure a
 /*	cause and a reference.
 /*
+/*	A file it must read and cannot stops the start with an error:
+/*	the configuration, a configured accounts_map that is missing,
+/*	unreadable or not a cdb map, a state file that exists but cannot
+/*	be read (its lockouts would be lost), a fingerprint key file that
+/*	exists but cannot be read or has the wrong size. A state file
+/*	that is not one of ours is set aside and the daemon starts empty.
+/*
 /*	SIGHUP reloads the configuration and the accounts map: open
-/*	connections, lockouts and history stay; a file with an error is
-/*	refused, with the error logged, and the running configuration
-/*	stays; keys that only a restart can change (sockets, user, state
-/*	directory, sizes fixed at start) keep their running values, with
-/*	a warning. SIGUSR1 reconnects to syslog. SIGTERM and SIGINT
-/*	stop it after a last save of the state.
+/*	connections, lockouts and history stay; a file with an error, or
+/*	an accounts_map that cannot be read, is refused, with the error
+/*	logged, and the running configuration and map stay; keys that only
+/*	a restart can change (sockets, user, state directory, fingerprint
+/*	key, sizes fixed at start) keep their running values, with a
+/*	warning. SIGUSR1 reconnects to syslog. SIGTERM and SIGINT stop it
+/*	after a last save of the state.
 /*
 /*	-c file	configuration (default /etc/authguard/authguard.conf)
 /*	-f	stay in the foreground, log to stderr
-/*	-t	check the configuration and exit
+/*	-t	check the configuration and the files it names, read as
+/*		"user": every accounts_map entry (an unknown flag is an
+/*		error), the fingerprint key, the state file, the TLS files;
+/*		exit 1 naming each problem
 /*	-v	verbose logging
 /*--*/
 #include <errno.h>
@@ -122,12 +133,36 @@ drop_privileges(const char *user, const char *state_dir)
 	daemon_drop_privileges(user);
 }
 
-/* check_files - -t: the TLS files, read as the daemon reads them */
+/*
+ * check_readable - -t: what the daemon reads as "user" (as: how it was
+ * read, for the messages): the accounts map entry by entry, the
+ * fingerprint key, the state file, the TLS files. 0, or -1 (said).
+ */
+static int
+check_readable(const struct config *c, const char *path, const char *as)
+{
+	char err[400];
+	int rc = 0;
+
+	if (*c->accounts_map && accounts_check(c->accounts_map) < 0)
+		rc = -1;
+	if (store_check(c) < 0)
+		rc = -1;
+	if (shared_check(c, err, sizeof(err)) < 0) {
+		msg_error("%s: state_backend: %s%s", path, err, as);
+		rc = -1;
+	}
+	if (rc < 0 && *as)
+		msg_error("%s: the files above were read%s", path, as);
+	return rc;
+}
+
+/* check_files - -t: the files the daemon reads, read as the daemon reads them */
 static void
 check_files(const struct config *c, const char *path)
 {
 	struct passwd *pw;
-	char err[400];
+	char as[300];
 	int status;
 	pid_t pid;
 
@@ -138,19 +173,17 @@ check_files(const struct config *c, const char *path)
 	 */
 	if (geteuid() != 0 || *c->user == 0 ||
 	    (pw = getpwnam(c->user)) == NULL || pw->pw_uid == 0) {
-		if (shared_check(c, err, sizeof(err)) < 0)
-			msg_fatal("%s: state_backend: %s", path, err);
+		if (check_readable(c, path, "") < 0)
+			exit(1);
 		return;
 	}
+	snprintf(as, sizeof(as), " (read as user \"%s\", as the daemon reads "
+	    "it)", c->user);
 	if ((pid = fork()) < 0)
 		msg_fatal("fork: %s", strerror(errno));
 	if (pid == 0) {
 		daemon_drop_privileges(c->user);
-		if (shared_check(c, err, sizeof(err)) < 0)
-			msg_fatal("%s: state_backend: %s (read as user "
-			    "\"%s\", as the daemon reads it)", path, err,
-			    c->user);
-		_exit(0);
+		_exit(check_readable(c, path, as) < 0 ? 1 : 0);
 	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
@@ -205,6 +238,17 @@ unlink_socket(const struct sockspec *ss)
 		unlink(ss->path);
 }
 
+/* start_refused - a file the daemon must read cannot be: no start */
+static void
+start_refused(const char *what)
+{
+	unlink_socket(&cfg.sasl_listen);	/* as far as "user" may */
+	unlink_socket(&cfg.policy_listen);
+	unlink_socket(&cfg.control_listen);
+	unlink_socket(&cfg.metrics_listen);
+	msg_fatal("%s: not starting", what);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -238,8 +282,14 @@ main(int argc, char **argv)
 	mfd = cfg.metrics_listen.kind == SOCK_NONE ? -1 :
 	    listen_socket(&cfg.metrics_listen, 64, cfg.user, NULL, 0600);
 	drop_privileges(cfg.user, cfg.state_dir);
-	accounts_open(&accounts, cfg.accounts_map);
-	store_init(&cfg);
+	if (accounts_open(&accounts, cfg.accounts_map) < 0) {
+		msg_error("accounts_map %s: %s (the account flags cannot be "
+		    "read; the map is read as \"%s\")", cfg.accounts_map,
+		    accounts.err, *cfg.user ? cfg.user : "root");
+		start_refused("accounts_map");
+	}
+	if (store_init(&cfg) < 0)
+		start_refused("state_dir or fingerprint_key");
 	shared_init(&cfg, store_secret, sizeof(store_secret));
 	enforce_init(&cfg);
 	gate_init(&cfg, &accounts);

@@ -14,18 +14,27 @@
 /*	anything else: a connection the daemon closes meanwhile is closed
 /*	at once for its peer (smtpd sees the end of its connection, not
 /*	the end of the write), and no socket with a password in flight is
-/*	held by a second process. A state file that
-/*	cannot be read, or is not ours, is set aside as state.bad, an
-/*	error is logged, and the daemon starts empty.
+/*	held by a second process.
+/*
+/*	A state file that exists but cannot be read (EACCES, EIO) stops
+/*	the start (store_init() returns -1): starting empty would lift
+/*	every lockout. One that is not ours, or of another version, is
+/*	set aside as state.bad, an error is logged, and the daemon starts
+/*	empty: only the daemon writes it, whole, by rename, so damage
+/*	comes from outside, and refusing to start would stop every login
+/*	for the sake of lockouts that end by themselves; damaged lines
+/*	in a file that is ours are skipped.
 /*
 /*	The fingerprint key is read from the fingerprint_key file, apart
 /*	from state_dir, so that a copy of the state (which holds the
 /*	fingerprints of wrong passwords) cannot be used to test guesses
 /*	against them. A state_dir/secret left by an older version is used
 /*	while that file does not exist, with a warning, and removed once
-/*	it holds the same key; with neither, the key is made for the run
-/*	(a configuration without fingerprint_key: state_dir/secret, 32
-/*	random bytes made with mode 0600 on first start). The same key,
+/*	it holds the same key; with neither, the key is made for the run.
+/*	A key file that exists but cannot be read, or has the wrong size
+/*	(a state_dir/secret too, when it is the key), stops the start: a
+/*	key made for the run would silently change every fingerprint and
+/*	every keyed name. The key is read at start only. The same key,
 /*	through limits_set_who_key(), keys the names of the other side
 /*	in failures and familiar addresses (limits 3), here and in Redis.
 /*--*/
@@ -120,40 +129,65 @@ store_key_read(const char *path, int flags, unsigned char *key)
 }
 
 /*
- * store_secret_load - the fingerprint key, kept out of state_dir: a
- * copy of the state (the fingerprints) must not carry their key. From
- * fingerprint_key; else from state_dir/secret, where older versions
- * made it (with a warning); else made for this run only.
+ * store_secret_read - the fingerprint key, kept out of state_dir: a copy
+ * of the state (the fingerprints) must not carry their key. From
+ * fingerprint_key; else from state_dir/secret, where older versions made
+ * it (with a warning). 1 read, 0 none, -1 when the file that holds the
+ * key exists but cannot be used (said): a key of its own for the run
+ * would silently change every fingerprint. check (-t): nothing removed.
  */
-static void
-store_secret_load(const struct config *cfg)
+static int
+store_secret_read(const struct config *cfg, unsigned char *key, int check)
 {
 	unsigned char old[FINGERPRINT_KEY_LEN];
 	char legacy[4096];
-	int r, have_old;
+	int r, o, rc = 1;
 
 	if (snprintf(legacy, sizeof(legacy), "%s/secret", cfg->state_dir) >=
-	    (int)sizeof(legacy))
-		msg_fatal("state_dir path too long");
-	r = store_key_read(cfg->fingerprint_key, 0, store_secret);
+	    (int)sizeof(legacy)) {
+		msg_error("state_dir path too long");
+		return -1;
+	}
+	r = store_key_read(cfg->fingerprint_key, 0, key);
 	/* state_dir is the daemon's own: a link planted there is not followed */
-	have_old = store_key_read(legacy, O_NOFOLLOW, old) > 0;
-	if (r > 0 && have_old && memcmp(old, store_secret, sizeof(old)) == 0) {
-		if (unlink(legacy) == 0)
+	o = store_key_read(legacy, O_NOFOLLOW, old);
+	if (r < 0) {
+		msg_error("fingerprint_key %s exists but cannot be used: fix its "
+		    "owner, mode or size (the daemon reads it as its \"user\")",
+		    cfg->fingerprint_key);
+		rc = -1;
+	} else if (r > 0 && o > 0 && memcmp(old, key, sizeof(old)) == 0) {
+		if (!check && unlink(legacy) == 0)
 			msg_info("removed %s: the same key is in %s", legacy,
 			    cfg->fingerprint_key);
-	} else if (r > 0 && have_old)
+	} else if (r > 0 && o != 0)
 		msg_warn("%s is not the fingerprint key (%s is): remove it",
 		    legacy, cfg->fingerprint_key);
-	else if (have_old) {
-		memcpy(store_secret, old, sizeof(old));
+	else if (r == 0 && o < 0) {
+		msg_error("%s, the fingerprint key of an older version, exists "
+		    "but cannot be used, and %s does not exist: fix it, or put "
+		    "the key in %s", legacy, cfg->fingerprint_key,
+		    cfg->fingerprint_key);
+		rc = -1;
+	} else if (r == 0 && o > 0) {
+		memcpy(key, old, sizeof(old));
 		msg_warn("fingerprint key read from %s, where a copy of the state "
 		    "carries it with the fingerprints it keys: move it to %s",
 		    legacy, cfg->fingerprint_key);
-	}
+	} else if (r == 0)
+		rc = 0;
 	wipe(old, sizeof(old));
-	if (r > 0 || have_old)
-		return;
+	return rc;
+}
+
+/* store_secret_load - the fingerprint key, or one for this run; 0 or -1 */
+static int
+store_secret_load(const struct config *cfg)
+{
+	int r;
+
+	if ((r = store_secret_read(cfg, store_secret, 0)) != 0)
+		return r < 0 ? -1 : 0;
 	if (getrandom(store_secret, sizeof(store_secret), 0) !=
 	    (ssize_t)sizeof(store_secret))
 		msg_fatal("getrandom: %s", strerror(errno));
@@ -161,6 +195,7 @@ store_secret_load(const struct config *cfg)
 	    "wrong password repeated across a restart counts again, familiar "
 	    "addresses are learned again; servers sharing Redis need one key "
 	    "file)", cfg->fingerprint_key);
+	return 0;
 }
 
 /* store_set_aside - keep a bad file for inspection, start empty */
@@ -177,38 +212,59 @@ store_set_aside(const char *why)
 	history_free(&store_history);
 }
 
-/* store_load - read the snapshot, tolerating damage */
+/* store_unreadable - the state file exists and cannot be read: said */
 static void
+store_unreadable(const char *why)
+{
+	msg_error("state file %s: %s: the lockouts and failure windows it "
+	    "holds cannot be read, and starting without them would lift "
+	    "every lockout: make it readable by the daemon's \"user\", or "
+	    "move it away to start empty", store_path, why);
+}
+
+/*
+ * store_load - read the snapshot: 0, or -1 when it exists and cannot be
+ * read (said). A file that is not one of ours is set aside (the daemon
+ * writes it whole, by rename: only something else damages it) and the
+ * state starts empty; damaged lines are skipped.
+ */
+static int
 store_load(const struct limits_config *lc, size_t hist)
 {
 	struct state_loader ld;
 	char *line = xmalloc(STORE_LINE_MAX);
 	size_t len;
 	FILE *fp;
+	int rerr;
 
 	limits_init(&store_limits, lc);
 	history_init(&store_history, hist);
 	if ((fp = fopen(store_path, "r")) == NULL) {
 		if (errno != ENOENT)
-			msg_error("state file %s: %s; starting empty", store_path,
-			    strerror(errno));
+			store_unreadable(strerror(errno));
 		free(line);
-		return;
+		return errno == ENOENT ? 0 : -1;
 	}
 	state_loader_init(&ld, &store_limits, &store_history, store_now());
+	errno = 0;
 	while (fgets(line, STORE_LINE_MAX, fp)) {
 		len = strlen(line);
 		if (len && line[len - 1] == '\n')
 			line[--len] = 0;
 		if (state_load_line(&ld, line) < 0 && !ld.header)
 			break;
+		errno = 0;
 	}
-	if (ferror(fp) || !ld.header) {
-		int rerr = ferror(fp);
-
+	rerr = ferror(fp) ? (errno ? errno : EIO) : 0;
+	if (rerr) {
 		fclose(fp);
-		store_set_aside(rerr ? "read error" : "not an authguard state "
-		    "file of this version");
+		store_unreadable(strerror(rerr));
+		free(line);
+		return -1;
+	}
+	if (!ld.header) {
+		fclose(fp);
+		store_set_aside("not an authguard state file of this version");
 		limits_init(&store_limits, lc);
 		history_init(&store_history, hist);
 	} else {
@@ -225,6 +281,31 @@ store_load(const struct limits_config *lc, size_t hist)
 		    store_history.n);
 	}
 	free(line);
+	return 0;
+}
+
+/* store_check_state - -t: the state file reads through; 0 or -1 (said) */
+static int
+store_check_state(const char *path)
+{
+	char buf[8192];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		msg_error("state file %s: %s: the daemon would not start",
+		    path, strerror(errno));
+		return -1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	if (n < 0)
+		msg_error("state file %s: %s: the daemon would not start", path,
+		    strerror(errno));
+	close(fd);
+	return n < 0 ? -1 : 0;
 }
 
 /* store_write_file - write the snapshot to the temporary file, rename */
@@ -324,7 +405,7 @@ store_history_share(const struct hist_rec *h, const char *user)
 {
 	struct hist_rec r = *h;
 	struct buf line;
-	char lower[256], ttl[16], max[16];
+	char *lower = xstrdup(user), ttl[16], max[16];
 	const char *kind[2] = {"hu:", "hi:"}, *name[2] = {lower, h->ip};
 	int i;
 
@@ -336,9 +417,7 @@ store_history_share(const struct hist_rec *h, const char *user)
 	snprintf(max, sizeof(max), "%d", STORE_SHARED_LIST - 1);
 	share_cmd(shared_command(5, "SET", "", line.data, "EX", ttl), 1, "h:",
 	    h->ref);
-	if (str_copy(lower, sizeof(lower), user) < 0)
-		lower[0] = 0;
-	str_lower(lower);
+	str_lower(lower);		/* whole: names up to SASL_FIELD_MAX */
 	for (i = 0; i < 2; i++) {
 		if (*name[i] == 0)
 			continue;
@@ -350,6 +429,7 @@ store_history_share(const struct hist_rec *h, const char *user)
 		    name[i]);
 	}
 	buf_free(&line);
+	free(lower);
 }
 
 /* store_history_add - a recent attempt, here and, if shared, in Redis */
@@ -397,22 +477,44 @@ store_reconfigure(const struct config *cfg)
 	limits_reconfigure(&store_limits, &lc);
 }
 
-/* store_init - load the secret and the state, start saving */
-void
+/*
+ * store_init - load the secret and the state, start saving: 0, or -1 when
+ * a file that exists cannot be used (said): the caller does not start
+ */
+int
 store_init(const struct config *cfg)
 {
 	struct limits_config lc;
 	char path[4096];
 
 	store_settings(cfg, &lc);
-	store_secret_load(cfg);
+	if (store_secret_load(cfg) < 0)
+		return -1;
 	limits_set_who_key(store_secret, sizeof(store_secret));
 	snprintf(path, sizeof(path), "%s/state", cfg->state_dir);
 	store_path = xstrdup(path);
 	snprintf(path, sizeof(path), "%s/state.tmp", cfg->state_dir);
 	store_tmp = xstrdup(path);
-	store_load(&lc, cfg->history_size);
+	if (store_load(&lc, cfg->history_size) < 0)
+		return -1;
 	ev_timer_start(&store_timer, 1000, store_tick);
+	return 0;
+}
+
+/* store_check - -t: the fingerprint key and the state file; 0 or -1 (said) */
+int
+store_check(const struct config *cfg)
+{
+	unsigned char key[FINGERPRINT_KEY_LEN];
+	char path[4096];
+	int rc;
+
+	rc = store_secret_read(cfg, key, 1) < 0 ? -1 : 0;
+	wipe(key, sizeof(key));
+	if (snprintf(path, sizeof(path), "%s/state", cfg->state_dir) >=
+	    (int)sizeof(path) || store_check_state(path) < 0)
+		rc = -1;
+	return rc;
 }
 
 /* store_shutdown - final snapshot, in this process */

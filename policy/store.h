@@ -19,7 +19,8 @@ extern struct limits store_limits;
 extern struct history store_history;
 extern unsigned char store_secret[FINGERPRINT_KEY_LEN];
 
-void	store_init(const struct config *);
+int	store_init(const struct config *);
+int	store_check(const struct config *);
 void	store_reconfigure(const struct config *);
 void	store_dirty(void);
 void	store_history_add(struct hist_rec *, const char *);
