@@ -162,6 +162,8 @@ struct gate_req {
 					 * check: its code= */
 	struct saslpeek	 peek;		/* relayed: where the account is */
 	unsigned	 flags;		/* accounts_map */
+	int		 map_err;	/* the map could not be read: no flags
+					 * known, so nothing may pass */
 	uint64_t	 asked;		/* when Postfix last sent us something */
 	uint64_t	 up_sent;	/* when Dovecot last got something */
 	int		 up_failed;	/* Dovecot said FAIL: its delay is spent */
@@ -656,10 +658,19 @@ mech_is_oauth(const char *mech)
 	return strcmp(mech, "OAUTHBEARER") == 0 || strcmp(mech, "XOAUTH2") == 0;
 }
 
+/* req_lookup_flags - the accounts_map flags of user, or a read error */
+static void
+req_lookup_flags(struct gate_req *r, const char *user)
+{
+	r->map_err = accounts_lookup(gate_accounts, user, &r->flags) < 0;
+}
+
 /* req_account_check - what the accounts_map flags refuse (r->flags known) */
 static enum cause
 req_account_check(const struct gate_req *r)
 {
+	if (r->map_err)		/* fail closed: a temporary error, 454 */
+		return CAUSE_AUTH_SERVICE_UNAVAILABLE;
 	if (r->flags & ACCT_DISABLED)
 		return CAUSE_ACCOUNT_DISABLED;
 	if ((r->flags & ACCT_OAUTH_ONLY) && !mech_is_oauth(r->at.mech))
@@ -673,9 +684,21 @@ req_precheck(struct gate_req *r)
 {
 	if (*r->authzid && strcmp(r->authzid, r->user) != 0)
 		return CAUSE_AUTHZID_MISMATCH;
-	if (accounts_lookup(gate_accounts, r->user, &r->flags) < 0)
-		r->flags = 0;
+	req_lookup_flags(r, r->user);
 	return req_account_check(r);
+}
+
+/*
+ * req_refuse - what the checks before Dovecot refused: a failure with
+ * its cause, or a temporary error when the accounts map cannot be read
+ */
+static void
+req_refuse(struct gate_req *r, enum cause cause)
+{
+	if (cause == CAUSE_AUTH_SERVICE_UNAVAILABLE)
+		req_unavailable(r, "accounts_map cannot be read");
+	else
+		req_fail(r, cause);
 }
 
 /* req_submit - hand the request to Dovecot */
@@ -852,7 +875,7 @@ gate_req_forward(struct gate_req *r)
 	enum cause cause;
 
 	if ((cause = req_precheck(r)) != CAUSE_NONE) {
-		req_fail(r, cause);
+		req_refuse(r, cause);
 		return;
 	}
 	req_limits(r);
@@ -901,8 +924,7 @@ req_relay_learn(struct gate_req *r, const char *user)
 	free(r->user);
 	r->user = xstrdup(user);
 	attempt_set_user(&r->at, user);
-	if (accounts_lookup(gate_accounts, user, &r->flags) < 0)
-		r->flags = 0;
+	req_lookup_flags(r, user);
 	if (!r->enf_ready)		/* req_enforce_ready() takes it */
 		return;
 	if (str_copy(r->enf.account, sizeof(r->enf.account), user) == 0)
@@ -928,7 +950,7 @@ req_relay_found(struct gate_req *r, const struct saslpeek_id *id)
 	r->authzid = xstrdup(id->authzid);
 	req_relay_learn(r, id->user);
 	if ((cause = req_precheck(r)) != CAUSE_NONE)
-		req_fail(r, cause);
+		req_refuse(r, cause);
 	else
 		req_limits(r);
 }
@@ -1008,7 +1030,7 @@ gate_relay_lock_done(void *arg, int locked)
 	else if (r->user)
 		cause = req_account_check(r);
 	if (cause != CAUSE_NONE)
-		req_fail(r, cause);
+		req_refuse(r, cause);
 	else if (r->ok_args)
 		req_pass(r, r->ok_args);
 	else
@@ -1158,10 +1180,13 @@ req_new(struct gate_conn *gc, unsigned cid, const char *mech, const char *rip,
     int secured)
 {
 	struct gate_req *r = xcalloc(1, sizeof(*r));
+	char canon[NETADDR_CANON_MAX];
 
 	r->gc = gc;
 	r->cid = cid;
 	r->asked = ev_now();
+	if (rip)		/* ::ffff:192.0.2.7 is 192.0.2.7 everywhere */
+		rip = netaddr_canon(rip, canon, sizeof(canon));
 	attempt_init(&r->at, mech, rip, secured, gc->pid, ev_now());
 	LIST_INSERT_HEAD(&gc->reqs, r, conn_link);
 	return r;

@@ -27,9 +27,12 @@ def close(c):
     return (1, c, 0)
 
 
-def auth(c, mech=PLAIN, user=V, addr=0, resp=True, tls=True):
-    a = c | ((0 if tls else 1) << 2)
-    b = mech | (user << 2) | (addr << 4) | (0x40 if resp else 0)
+def auth(c, mech=PLAIN, user=V, addr=0, resp=True, tls=True, lower=False,
+         unoffered=False):
+    """AUTH; lower: the name in lower case; unoffered: NTLM, never listed."""
+    a = c | ((0 if tls else 1) << 2) | (8 if unoffered else 0)
+    b = (mech | (user << 2) | (addr << 4) | (0x40 if resp else 0) |
+         (0x80 if lower else 0))
     return (2, a, b)
 
 
@@ -138,6 +141,20 @@ SCHEDULES = {
         open_(), open_(), auth(0), auth(0), auth(0), auth(1), unlock(V),
         lock(V), auth(1, user=V), advance(100), dovecot(0, FAIL),
         dovecot(0, FAIL), dovecot(0, FAIL), userdb(0, USER), advance(9000)],
+    # Mechanism names in lower case; NTLM, which Dovecot did not list, while
+    # another attempt is at Dovecot (it must not cost that one a 454).
+    "seed-dialects": [
+        open_(), open_(), auth(0, lower=True), dovecot(0, OK),
+        auth(0, LOGIN, resp=False, lower=True), cont(0), cont(0),
+        auth(1, unoffered=True), dovecot(0, FAIL), userdb(0, USER),
+        auth(1, CRAM, lower=True), dovecot(0, DOVE_CONT), cont(1),
+        dovecot(0, OK)],
+    # Refusals decided by the gate wait (fuzz_sim: refusal_delay = 2s):
+    # one cancelled, one whose smtpd goes away, one that runs its time.
+    "seed-refusal-wait": [
+        open_(), open_(), auth(0, tls=False), cancel(0), auth(1, tls=False),
+        close(1), auth(0, tls=False), advance(1000), advance(1000),
+        auth(0, unoffered=True), advance(5000)],
     # An address lock.
     "seed-address-lock": [
         open_(), lock(addr(1)), auth(0, addr=1), auth(0, addr=2),

@@ -50,6 +50,7 @@
 /*	(test_*.c here) calls the operations one by one and looks at
 /*	what each peer saw (sim.h).
 /*--*/
+#include <cdb.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -1797,8 +1798,9 @@ write_config(const char *extra)
 	    "userdb_upstream = unix:%s/userdb\n"
 	    "control_listen = unix:%s/control\n"
 	    "state_dir = %s/state\n"
-	    "fingerprint_key = %s/fingerprint.key\n", sim.dir, sim.dir, sim.dir,
-	    sim.dir, sim.dir, sim.dir);
+	    "fingerprint_key = %s/fingerprint.key\n"
+	    "accounts_map = %s/accounts.cdb\n", sim.dir, sim.dir, sim.dir,
+	    sim.dir, sim.dir, sim.dir, sim.dir);
 	for (i = 0; i < NELEM(defaults); i++) {
 		klen = strcspn(defaults[i], " ");
 		snprintf(line, sizeof(line), "\n%.*s =", (int)klen, defaults[i]);
@@ -1817,7 +1819,7 @@ sim_cleanup(void)
 	static const char *const files[] = {"state/state", "state/state.tmp",
 	    "state/state.bad", "state/secret", "state/mechanisms", "state",
 	    "auth", "control", "dovecot", "userdb", "authguard.conf",
-	    "fingerprint.key"};
+	    "fingerprint.key", "accounts.cdb", "accounts.tmp"};
 	char path[160];
 	size_t i;
 
@@ -1829,6 +1831,48 @@ sim_cleanup(void)
 			rmdir(path);
 	}
 	rmdir(sim.dir);
+}
+
+/*
+ * sim_accounts - the accounts map becomes these "name flags" lines,
+ * built as postmap does: a new file renamed into place
+ */
+void
+sim_accounts(const char *text)
+{
+	struct cdb_make cm;
+	char tmp[160], path[160], line[256], *sp;
+	const char *p, *nl;
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s/accounts.tmp", sim.dir);
+	snprintf(path, sizeof(path), "%s/accounts.cdb", sim.dir);
+	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC, 0600)) < 0)
+		msg_fatal("sim: %s: %s", tmp, strerror(errno));
+	cdb_make_start(&cm, fd);
+	for (p = text; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		snprintf(line, sizeof(line), "%.*s", (int)(nl - p), p);
+		if ((sp = strchr(line, ' ')) == NULL)
+			continue;
+		*sp++ = 0;
+		cdb_make_add(&cm, line, (unsigned)strlen(line), sp,
+		    (unsigned)strlen(sp));
+	}
+	if (cdb_make_finish(&cm) < 0 || close(fd) < 0 || rename(tmp, path) < 0)
+		msg_fatal("sim: %s: %s", path, strerror(errno));
+}
+
+/* sim_accounts_break - the map is overwritten in place with junk */
+void
+sim_accounts_break(void)
+{
+	char path[160];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/accounts.cdb", sim.dir);
+	if ((fd = open(path, O_WRONLY | O_TRUNC)) < 0 || write(fd, "x\n", 2) != 2)
+		msg_fatal("sim: %s: %s", path, strerror(errno));
+	close(fd);
 }
 
 /* write_key - the same fingerprint key for every run */
@@ -1893,6 +1937,7 @@ sim_begin(const char *extra)
 	int i;
 
 	sim_once();
+	sim_accounts("nobody@example.org disabled\n");	/* flags for no user */
 	write_config(extra);
 	memset(&sim.cfg, 0, sizeof(sim.cfg));
 	if (config_load(sim.conf, &sim.cfg, err, sizeof(err)) < 0)
@@ -1927,7 +1972,8 @@ sim_begin(const char *extra)
 	ev_init();
 	fd = listen_socket(&sim.cfg.sasl_listen, 64, "", NULL, 0600);
 	cfd = listen_socket(&sim.cfg.control_listen, 16, "", NULL, 0600);
-	accounts_open(&sim.accounts, sim.cfg.accounts_map);
+	if (accounts_open(&sim.accounts, sim.cfg.accounts_map) < 0)
+		msg_fatal("sim: accounts_map: %s", sim.accounts.err);
 	store_init(&sim.cfg);
 	shared_init(&sim.cfg, store_secret, sizeof(store_secret));
 	enforce_init(&sim.cfg);

@@ -37,6 +37,8 @@ extern const char *const sim_addrs[];
 #define A2	2		/* sim_addrs[2]: 2001:db8::5 */
 
 void	 sim_begin(const char *);
+void	 sim_accounts(const char *);
+void	 sim_accounts_break(void);
 void	 sim_end(void);
 void	 sim_step(unsigned, unsigned, unsigned);
 

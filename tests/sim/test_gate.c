@@ -557,3 +557,56 @@ TEST(sim_gate_waiting_refusal_cancelled_or_closed)
 	(void)q;
 	sim_end();
 }
+
+/*
+ * An entry with a flag the daemon does not know keeps its known flags:
+ * "oauth-only, no_limit" still refuses W's password, in Dovecot's time.
+ */
+TEST(sim_gate_unknown_flag_keeps_the_known_ones)
+{
+	int c, q;
+
+	sim_begin("refusal_delay = 2s\n");
+	sim_accounts("w oauth-only, no_limit\n");
+	c = sim_open();
+	q = sim_auth(c, SIM_PLAIN, W, A0, 1, 1);
+	CHECK(!sim_forwarded(q));
+	CHECK(sim_dovecot_creds(W) == 0);
+	sim_advance(1999);
+	CHECK(!sim_answered(q));
+	sim_advance(1);
+	CHECK(sim_has(sim_reply(q), "FAIL"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=oauth-required"));
+	CHECK(sim_log_count("no_limit") >= 1);	/* the warning names it */
+	sim_end();
+}
+
+/*
+ * The map in use rewritten in place cannot be read: nothing passes, a
+ * 454, not "no flags" (a replacement that cannot be read is not used:
+ * the last good map stays, as test_accounts shows)
+ */
+TEST(sim_gate_unreadable_map_fails_closed)
+{
+	int c, q;
+
+	sim_begin(NULL);
+	sim_accounts("w oauth-only\n");
+	c = sim_open();
+	q = sim_auth(c, SIM_PLAIN, W, A0, 1, 1);	/* the new map in use */
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=oauth-required"));
+	sim_accounts_break();
+	q = sim_auth(c, SIM_PLAIN, W, A0, 1, 1);
+	CHECK(!sim_forwarded(q));
+	CHECK(sim_dovecot_creds(W) == 0);
+	CHECK(!sim_conn_open(c));		/* smtpd says 454 */
+	CHECK(sim_has(sim_log_find("event=auth"),
+	    "cause=auth-service-unavailable"));
+	sim_accounts("w oauth-only\n");		/* rebuilt: served again */
+	c = sim_open();
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
+	CHECK(sim_forwarded(q));
+	sim_dovecot(0, SD_OK);
+	CHECK(sim_has(sim_reply(q), "OK"));
+	sim_end();
+}
