@@ -21,9 +21,9 @@
 /*	RS_SHARED	asking the shared state (Redis) whether it may go
 /*			ahead, or to record its failure (at most
 /*			redis_timeout, see enforce 3);
-/*	RS_DELAYED	refused here, in client_detail safe or none:
-/*			the answer waits as long as one of Dovecot's
-/*			failures would have taken (refusal_delay).
+/*	RS_DELAYED	failed, in client_detail safe or none: the
+/*			answer waits until Dovecot's failures come
+/*			(refusal_delay).
 /*
 /*	Mechanism names are case-blind (authproto 3 upper-cases them).
 /*	A mechanism that Dovecot did not list in its last handshake is
@@ -32,14 +32,19 @@
 /*	every other client's attempt in flight.
 /*
 /*	Equal texts take equal time. Dovecot holds each of its failures
-/*	for auth_failure_delay, while a refusal decided here (an account
-/*	that the accounts map restricts, a lock, a malformed response)
-/*	needs no answer from it. Where the client text does not tell
-/*	causes apart, the time must not either: such a refusal waits as
-/*	long as one of Dovecot's recent failures took, drawn at random
-/*	from the last GATE_DELAY_SAMPLES measured (refusal_delay =
-/*	dovecot), or a fixed time, within what is left of smtpd's wait.
-/*	While it waits, it holds no place at the limits.
+/*	for auth_failure_delay (Dovecot 2.3 counts it in whole seconds,
+/*	so 2 s comes as 1 to 2.5 s), while a refusal decided here (an
+/*	account that the accounts map restricts, a lock, a malformed
+/*	response) needs no answer from it. Where the client text does
+/*	not tell causes apart, the time must not either: no failure is
+/*	sent before the time by which nine in ten of Dovecot's last
+/*	GATE_DELAY_SAMPLES failures had come (refusal_delay = dovecot;
+/*	2 s until one is seen), or a fixed time, counted from the
+/*	client's response and within what is left of smtpd's wait. A
+/*	refusal decided here and a failure of Dovecot's that came early
+/*	both wait for it, so that nearly every failure is sent at the
+/*	same time after the response. While it waits, a request holds no
+/*	place at the limits.
 /*
 /*	PLAIN and LOGIN are decoded here, checked (TLS, syntax,
 /*	authzid, accounts_map flags) and forwarded as PLAIN with an
@@ -166,7 +171,6 @@ struct gate_req {
 					 * known, so nothing may pass */
 	uint64_t	 asked;		/* when Postfix last sent us something */
 	uint64_t	 up_sent;	/* when Dovecot last got something */
-	int		 up_failed;	/* Dovecot said FAIL: its delay is spent */
 	unsigned	 delay_ms;	/* RS_DELAYED: how long */
 	struct attempt	 at;
 	struct ev_timer	 timer;
@@ -195,6 +199,7 @@ static TAILQ_HEAD(, gate_req) gate_parked = TAILQ_HEAD_INITIALIZER(gate_parked);
 static int gate_waking;
 static struct ev_timer gate_park_timer;
 static unsigned gate_fail_ms[GATE_DELAY_SAMPLES], gate_fail_n, gate_fail_next;
+static unsigned gate_fail_p90 = GATE_DELAY_DEFAULT;
 
 static void gate_conn_close(struct gate_conn *, const char *);
 static void gate_conn_close_later(struct gate_conn *);
@@ -382,33 +387,48 @@ req_fail_send(struct gate_req *r)
 	buf_free(&line);
 }
 
-/* gate_fail_sample - how long Dovecot took to say FAIL, kept */
+/* uint_cmp - qsort order of unsigned */
+static int
+uint_cmp(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * gate_fail_sample - how long Dovecot took to say FAIL: kept with the
+ * last ones, and the time by which nine in ten of them had come
+ */
 static void
 gate_fail_sample(uint64_t ms)
 {
+	unsigned sorted[GATE_DELAY_SAMPLES];
+
 	gate_fail_ms[gate_fail_next] = ms > gate_cfg->upstream_timeout ?
 	    gate_cfg->upstream_timeout : (unsigned)ms;
 	gate_fail_next = (gate_fail_next + 1) % GATE_DELAY_SAMPLES;
 	if (gate_fail_n < GATE_DELAY_SAMPLES)
 		gate_fail_n++;
+	memcpy(sorted, gate_fail_ms, gate_fail_n * sizeof(sorted[0]));
+	qsort(sorted, gate_fail_n, sizeof(sorted[0]), uint_cmp);
+	gate_fail_p90 = sorted[gate_fail_n * 9 / 10];
 }
 
-/* gate_refusal_ms - how long a refusal decided here takes in all */
+/* gate_refusal_ms - when, from the client's response, a failure is sent */
 static unsigned
 gate_refusal_ms(void)
 {
 	if (gate_cfg->refusal_delay != REFUSAL_DELAY_DOVECOT)
 		return gate_cfg->refusal_delay;
-	if (gate_fail_n == 0)
-		return GATE_DELAY_DEFAULT;
-	return gate_fail_ms[arc4random_uniform(gate_fail_n)];
+	return gate_fail_p90;
 }
 
 /*
- * req_delay - a refusal decided here, where texts do not tell causes
- * apart: answer when one of Dovecot's would have come (counted from the
- * client's response, within smtpd's wait); its place at the limits is
- * given back now. 0: answer at once.
+ * req_delay - where texts do not tell causes apart, no failure is sent
+ * before the time Dovecot's take (counted from the client's response,
+ * within smtpd's wait): one decided here, or one of Dovecot's that came
+ * early, waits; its place at the limits is given back now. 0: send now.
  */
 static int
 req_delay(struct gate_req *r)
@@ -417,8 +437,7 @@ req_delay(struct gate_req *r)
 	uint64_t most = gate_cfg->upstream_timeout > GATE_USERDB_MIN ?
 	    gate_cfg->upstream_timeout - GATE_USERDB_MIN : 0;
 
-	if (gate_cfg->client_detail == DETAIL_FULL || r->up_failed ||
-	    req_orphan(r))
+	if (gate_cfg->client_detail == DETAIL_FULL || req_orphan(r))
 		return 0;
 	if (want > most)
 		want = most;
@@ -1064,7 +1083,6 @@ gate_upstream_fail(struct gate_req *r, const struct auth_reply *rep)
 		return;
 	}
 	gate_fail_sample(ev_now() - r->up_sent);
-	r->up_failed = 1;
 	if (r->kind != RK_RELAY) {
 		req_classify(r, cause, rep->user ? rep->user : r->user);
 		return;

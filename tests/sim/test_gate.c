@@ -489,10 +489,14 @@ TEST(sim_gate_refusal_waits_as_dovecot_would)
 	sim_end();
 }
 
-/* Once Dovecot has failed someone, a refusal takes as long as that did. */
+/*
+ * Once Dovecot has failed someone, failures are sent when nine in ten of
+ * Dovecot's came: a refusal decided here waits for that time, and so
+ * does a failure of Dovecot's that came earlier.
+ */
 TEST(sim_gate_refusal_follows_dovecots_delay)
 {
-	int c, q;
+	int c, q, i;
 
 	sim_begin("refusal_delay = dovecot\n");
 	c = sim_open();
@@ -500,12 +504,40 @@ TEST(sim_gate_refusal_follows_dovecots_delay)
 	sim_advance(1300);
 	sim_dovecot(0, SD_FAIL);		/* Dovecot's failure: 1.3 s */
 	sim_userdb(0, SU_USER);
-	CHECK(sim_has(sim_reply(q), "FAIL"));	/* not held a second time */
-	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 0);
+	CHECK(sim_has(sim_reply(q), "FAIL"));	/* the one seen: sent now */
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 0);	/* decided here */
 	sim_advance(1299);
 	CHECK(!sim_answered(q));
 	sim_advance(1);
 	CHECK(sim_has(sim_reply(q), "FAIL"));
+	for (i = 0; i < 9; i++) {		/* nine more at 1.5 s */
+		q = sim_auth(c, SIM_PLAIN, W, A1, 1, 1);
+		sim_advance(1500);
+		sim_dovecot(0, SD_FAIL);
+		sim_userdb(0, SU_USER);
+		CHECK(sim_has(sim_reply(q), "FAIL"));	/* later than 1.3 s */
+	}
+	q = sim_auth(c, SIM_PLAIN, W, A1, 1, 1);
+	sim_advance(200);
+	sim_dovecot(0, SD_FAIL);		/* early: held to 1.5 s */
+	sim_userdb(0, SU_USER);
+	sim_advance(1299);
+	CHECK(!sim_answered(q));
+	sim_advance(1);
+	CHECK(sim_has(sim_reply(q), "FAIL"));
+	sim_end();
+}
+
+/* A success is never held. */
+TEST(sim_gate_success_not_held)
+{
+	int c, q;
+
+	sim_begin("refusal_delay = 2s\n");
+	c = sim_open();
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
+	sim_dovecot(0, SD_OK);
+	CHECK(sim_has(sim_reply(q), "OK"));
 	sim_end();
 }
 
