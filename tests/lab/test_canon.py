@@ -4,10 +4,12 @@ IPv4-mapped IPv6 address (::ffff:a.b.c.d) is the IPv4 address a.b.c.d in the lim
 locks, the admin's commands, the policy service and the logs, and an address with a zone
 (fe80::1%eth0) is tracked under its network without the zone.
 
-Postfix hands on a mapped address when its smtpd speaks IPv6 only: XCLIENT ADDR=IPv6:::ffff:...
+Postfix keeps a mapped address when its smtpd speaks IPv6 only: XCLIENT ADDR=IPv6:::ffff:...
 on a listener with inet_protocols = ipv6 (Postfix converts a mapped address to IPv4 only when
 IPv4 is on).  This suite adds such a listener on [::1] next to the lab's IPv4 ones, and lets
-both take XCLIENT from the test."""
+both take XCLIENT from the test.  smtpd then logs the mapped form; Postfix 3.7 also sends it to
+the gate (rip=) and the policy service (client_address=), while Postfix 3.10 sends the gate the
+IPv4 form.  The policy service is also asked directly, with the mapped form, as smtpd asks."""
 
 import os
 import smtplib
