@@ -16,6 +16,12 @@
 
 #define STATE_MAGIC	"authguard-state 2"
 #define STATE_MAGIC_V1	"authguard-state 1"	/* unkeyed WHO values */
+/*
+ * The longest line a reader takes, with its newline and NUL: room for a
+ * recent attempt whose user name of SASL_FIELD_MAX bytes is escaped whole
+ * (3 bytes each), with the longest mechanism, address and server.
+ */
+#define STATE_LINE_MAX	8192
 
 struct state_loader {
 	struct limits	*limits;

@@ -35,6 +35,14 @@
 /*	server= that saw it), and the lock state and window there. It
 /*	answers from this server alone, saying so, when Redis does not
 /*	answer within redis_timeout. lock and unlock act on both.
+/*
+/*	Lengths: a request line may be CTL_REQUEST_MAX bytes, room for
+/*	any command with an argument of SASL_FIELD_MAX bytes (the longest
+/*	user name the gate accepts) and every option. A longer line, or a
+/*	longer argument, is refused with an ERR that says so and a log
+/*	line; nothing is cut short. An address argument is taken in its
+/*	canonical form (netaddr_canon(): ::ffff:192.0.2.7 is 192.0.2.7),
+/*	as the gate records and counts it.
 /*--*/
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +61,7 @@
 #include "cause.h"
 #include "conn.h"
 #include "control.h"
+#include "ctlclient.h"
 #include "event.h"
 #include "gate.h"
 #include "history.h"
@@ -62,6 +71,7 @@
 #include "netaddr.h"
 #include "enforce.h"
 #include "ref.h"
+#include "sasl.h"
 #include "session.h"
 #include "shared.h"
 #include "state.h"
@@ -72,6 +82,8 @@
 
 #define CONTROL_SHOW_MAX	100	/* attempts shown by why */
 #define CONTROL_TOP_MAX		20	/* rows shown by top */
+
+#define CONTROL_NAME_MAX	SASL_FIELD_MAX	/* longest argument */
 
 /* Options after the argument: "since=SECONDS", "by=user|address|cause", "for=SECONDS" */
 struct ctl_opts {
@@ -91,11 +103,21 @@ struct why_remote {
 	long long	 info[5];	/* shared.lua "info" */
 };
 
+/* One request line, split in place. */
+struct ctl_req {
+	char		*copy;		/* the line's copy, split */
+	const char	*cmd;
+	const char	*arg;		/* canonical if an address */
+	enum log_format	 fmt;
+	struct ctl_opts	 o;
+	char		 canon[NETADDR_CANON_MAX];
+};
+
 /* A why waiting for Redis. */
 struct why_fetch {
 	struct control_conn *cc;
-	char		 line[1024];
-	char		 account[256];
+	char		*line;
+	char		 account[CONTROL_NAME_MAX + 1];
 	char		 addr[64];
 	int		 kind;		/* why_kind() */
 	char		 ref[REF_LEN + 1];	/* kind 'r' */
@@ -311,8 +333,9 @@ why_keys(int kind, const char *arg, const struct hist_rec *first,
     char *account, size_t alen, char *addr, size_t ilen)
 {
 	*account = *addr = 0;
-	if (kind != 'i')
-		str_copy(account, alen, kind == 'r' ? first->user : arg);
+	if (kind != 'i' && str_copy(account, alen, kind == 'r' ? first->user :
+	    arg) < 0)
+		*account = 0;		/* longer than any tracked account */
 	str_lower(account);
 	limits_addr_key(kind == 'r' ? first->ip : kind == 'i' ? arg : "",
 	    ctl_cfg->ipv4_prefix, ctl_cfg->ipv6_prefix, addr, ilen);
@@ -371,7 +394,7 @@ why(struct buf *b, enum log_format fmt, const char *arg,
 {
 	const struct hist_rec *shown[CONTROL_SHOW_MAX];
 	unsigned char seen[CAUSE_COUNT] = {0};
-	char account[256], addr[64];
+	char account[CONTROL_NAME_MAX + 1], addr[64];
 	int kind = why_kind(arg), n, i, first = 1;
 
 	n = why_collect(kind, arg, o, shown);
@@ -450,19 +473,19 @@ session(struct buf *b, enum log_format fmt, const char *arg)
 	return 0;
 }
 
-/* top_key - what a record is counted under; NULL: not counted */
+/*
+ * top_key - what a record is counted under, of any length; NULL: not
+ * counted. A user name's row compares without case, and is shown lower-cased.
+ */
 static const char *
-top_key(const struct hist_rec *r, const char *by, char *buf, size_t len)
+top_key(const struct hist_rec *r, const char *by)
 {
 	if (strcmp(by, "address") == 0)
 		return r->ip;
 	if (strcmp(by, "cause") == 0)
 		return r->result == ATTEMPT_FAIL || r->result == 3 ?
 		    cause_id((enum cause)r->cause) : NULL;
-	if (r->user == NULL || str_copy(buf, len, r->user) < 0)
-		return NULL;
-	str_lower(buf);
-	return buf;
+	return r->user;
 }
 
 /* pattern - stale password or guessing, when the limits saw either */
@@ -532,14 +555,15 @@ top(struct buf *b, enum log_format fmt, const struct ctl_opts *o)
 	struct tally_row *t;
 	const struct hist_rec *r;
 	size_t k;
-	char kbuf[128];
 
 	if (strcmp(by, "user") && strcmp(by, "address") && strcmp(by, "cause"))
 		return buf_puts(b, "ERR by: user, address or cause\n"), -1;
 	for (k = 0; (r = history_nth(&store_history, k)) && recent(r, o); k++) {
-		if ((key = top_key(r, by, kbuf, sizeof(kbuf))) == NULL || !*key)
+		if ((key = top_key(r, by)) == NULL || !*key)
 			continue;
 		t = tally_row(&rows, key);
+		if (t->fails + t->passes == 0 && strcmp(by, "user") == 0)
+			str_lower(t->key);	/* still found: compared without case */
 		if (r->result == ATTEMPT_PASS)
 			t->passes++;
 		else if (r->result == ATTEMPT_FAIL || r->result == 3) {
@@ -561,6 +585,22 @@ top(struct buf *b, enum log_format fmt, const struct ctl_opts *o)
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "]\n" : "");
 	tally_free(&rows);
 	return 0;
+}
+
+/* log_admin - "control: locked KEY until T by the admin", KEY escaped */
+static void
+log_admin(const char *what, const char *key, const char *until)
+{
+	struct buf l;
+
+	buf_init(&l);
+	escaped_value(&l, LOG_FORMAT_LOGFMT, key);
+	if (until)
+		msg_warn("control: %s %s until %s by the admin", what,
+		    buf_str(&l), until);
+	else
+		msg_info("control: %s %s", what, buf_str(&l));
+	buf_free(&l);
 }
 
 /* admin_key - an account (lower-cased) or an address's key; -1 bad */
@@ -587,7 +627,7 @@ lock(struct buf *b, enum log_format fmt, const char *arg,
 	unsigned long secs = o->for_set ? o->for_secs :
 	    ctl_cfg->lockout_time / 1000;
 	uint32_t now = store_now();
-	char key[256], until[32];
+	char key[CONTROL_NAME_MAX + 1], until[32];
 	int is_addr, first = 1;
 
 	if (admin_key(arg, key, sizeof(key), &is_addr) < 0)
@@ -595,8 +635,8 @@ lock(struct buf *b, enum log_format fmt, const char *arg,
 	if (secs == 0 || secs > 365UL * 86400)
 		return buf_puts(b, "ERR for: 1s to 365d\n"), -1;
 	enforce_lock(key, is_addr, now + (uint32_t)secs);
-	msg_warn("control: locked %s until %s by the admin", key,
-	    iso_time(now + (uint32_t)secs, until, sizeof(until)));
+	iso_time(now + (uint32_t)secs, until, sizeof(until));
+	log_admin("locked", key, until);
 	gate_limits_changed(is_addr ? NULL : key, is_addr ? key : NULL);
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "OK\n{" : "OK\n");
 	kv(b, fmt, &first, "locked", key);
@@ -609,7 +649,7 @@ lock(struct buf *b, enum log_format fmt, const char *arg,
 static int
 unlock(struct buf *b, enum log_format fmt, const char *arg)
 {
-	char key[256];
+	char key[CONTROL_NAME_MAX + 1];
 	int is_addr;
 
 	if (admin_key(arg, key, sizeof(key), &is_addr) < 0)
@@ -620,7 +660,7 @@ unlock(struct buf *b, enum log_format fmt, const char *arg)
 		buf_putc(b, '\n');
 		return -1;
 	}
-	msg_info("control: unlocked %s", key);
+	log_admin("unlocked", key, NULL);
 	gate_limits_changed(key, key);	/* either tracker may have held it */
 	if (fmt == LOG_FORMAT_JSON) {
 		buf_puts(b, "OK\n{\"unlocked\":");
@@ -717,33 +757,72 @@ ctl_opts_parse(char *save, struct ctl_opts *o)
 	return 0;
 }
 
-/* control_command - one request line to its answer */
-int
-control_command(const char *line, struct buf *b)
+/* too_long - refuse an argument no account can have, saying so, and log it */
+static int
+too_long(struct buf *b, const char *cmd, size_t len)
 {
-	char copy[1024], *cmd, *fmt, *arg, *save = NULL;
-	struct ctl_opts o;
-	enum log_format f;
+	struct buf l;
 
-	if (str_copy(copy, sizeof(copy), line) < 0)
-		return buf_puts(b, "ERR request too long\n"), -1;
-	cmd = strtok_r(copy, "\t", &save);
+	buf_init(&l);
+	escaped_value(&l, LOG_FORMAT_LOGFMT, cmd);
+	msg_warn("control: %s refused: an argument of %zu bytes, longer than "
+	    "the %d of the longest user name", buf_str(&l), len,
+	    CONTROL_NAME_MAX);
+	buf_free(&l);
+	buf_printf(b, "ERR argument of %zu bytes: no user name is longer than "
+	    "%d bytes\n", len, CONTROL_NAME_MAX);
+	return -1;
+}
+
+/*
+ * req_parse - split a request line (copied: free with req_free); -1
+ * with the ERR answer in b
+ */
+static int
+req_parse(const char *line, struct ctl_req *q, struct buf *b)
+{
+	char *fmt, *arg, *save = NULL;
+
+	memset(q, 0, sizeof(*q));
+	q->copy = xstrdup(line);
+	q->cmd = strtok_r(q->copy, "\t", &save);
 	fmt = strtok_r(NULL, "\t", &save);
 	arg = strtok_r(NULL, "\t", &save);
-	if (cmd == NULL || fmt == NULL || arg == NULL || *arg == 0 ||
+	if (q->cmd == NULL || fmt == NULL || arg == NULL || *arg == 0 ||
 	    (strcmp(fmt, "text") && strcmp(fmt, "json")))
 		return buf_puts(b, "ERR usage: COMMAND<TAB>text|json<TAB>"
 		    "ARGUMENT[<TAB>NAME=VALUE...]\n"), -1;
-	if (ctl_opts_parse(save, &o) < 0)
+	if (strlen(arg) > CONTROL_NAME_MAX)
+		return too_long(b, q->cmd, strlen(arg));
+	if (ctl_opts_parse(save, &q->o) < 0)
 		return buf_puts(b, "ERR options: since=SECONDS, by=user|"
 		    "address|cause, for=SECONDS\n"), -1;
-	f = strcmp(fmt, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_LOGFMT;
+	q->fmt = strcmp(fmt, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_LOGFMT;
+	q->arg = netaddr_canon(arg, q->canon, sizeof(q->canon));
+	return 0;
+}
+
+/* req_free - release a parsed request */
+static void
+req_free(struct ctl_req *q)
+{
+	free(q->copy);
+	q->copy = NULL;
+}
+
+/* req_run - a parsed request to its answer */
+static int
+req_run(const struct ctl_req *q, struct buf *b)
+{
+	const char *cmd = q->cmd, *arg = q->arg;
+	enum log_format f = q->fmt;
+
 	if (strcmp(cmd, "why") == 0)
-		return why(b, f, arg, &o);
+		return why(b, f, arg, &q->o);
 	if (strcmp(cmd, "top") == 0)
-		return top(b, f, &o);
+		return top(b, f, &q->o);
 	if (strcmp(cmd, "lock") == 0)
-		return lock(b, f, arg, &o);
+		return lock(b, f, arg, &q->o);
 	if (strcmp(cmd, "unlock") == 0)
 		return unlock(b, f, arg);
 	if (strcmp(cmd, "stats") == 0)
@@ -757,6 +836,19 @@ control_command(const char *line, struct buf *b)
 	}
 	buf_puts(b, "ERR unknown command\n");
 	return -1;
+}
+
+/* control_command - one request line to its answer */
+int
+control_command(const char *line, struct buf *b)
+{
+	struct ctl_req q;
+	int rc = -1;
+
+	if (req_parse(line, &q, b) == 0)
+		rc = req_run(&q, b);
+	req_free(&q);
+	return rc;
 }
 
 /* local_ref - this server's record of a ref, or NULL */
@@ -782,6 +874,7 @@ fetch_free(struct why_fetch *wf)
 		shared_forget(wf->op);
 	for (i = 0; i < wf->rem.n; i++)
 		free(wf->rem.lines[i]);
+	free(wf->line);
 	if (wf->cc)
 		wf->cc->fetch = NULL;
 	free(wf);
@@ -876,70 +969,85 @@ fetch_records(void *arg, const redisReply *r)
 		fetch_answer(wf);
 }
 
-/* fetch_start - why, with a shared state: ask Redis first */
-static int
-fetch_start(struct control_conn *cc, const char *line)
+/* fetch_new - the why fetch of a parsed request */
+static struct why_fetch *
+fetch_new(struct control_conn *cc, const char *line, const char *arg)
 {
-	struct why_fetch *wf;
-	struct shared_cmd *c;
-	char copy[1024], *cmd, *fmt, *arg, *save = NULL, lower[256], last[16];
-	int kind;
+	struct why_fetch *wf = xcalloc(1, sizeof(*wf));
 
-	if (!shared_enabled() || str_copy(copy, sizeof(copy), line) < 0 ||
-	    (cmd = strtok_r(copy, "\t", &save)) == NULL ||
-	    strcmp(cmd, "why") || (fmt = strtok_r(NULL, "\t", &save)) == NULL ||
-	    (arg = strtok_r(NULL, "\t", &save)) == NULL || *arg == 0)
-		return 0;
-	wf = xcalloc(1, sizeof(*wf));
 	wf->cc = cc;
-	str_copy(wf->line, sizeof(wf->line), line);
-	wf->kind = kind = why_kind(arg);
-	if (kind == 'r')
+	wf->line = xstrdup(line);
+	wf->kind = why_kind(arg);
+	if (wf->kind == 'r')
 		str_copy(wf->ref, sizeof(wf->ref), arg);
 	else
-		why_keys(kind, arg, NULL, wf->account, sizeof(wf->account),
+		why_keys(wf->kind, arg, NULL, wf->account, sizeof(wf->account),
 		    wf->addr, sizeof(wf->addr));
-	str_copy(lower, sizeof(lower), arg);
+	return wf;
+}
+
+/* fetch_start - why, with a shared state: ask Redis first */
+static void
+fetch_start(struct control_conn *cc, const char *line, const struct ctl_req *q)
+{
+	struct why_fetch *wf = fetch_new(cc, line, q->arg);
+	struct shared_cmd *c;
+	char *lower = xstrdup(q->arg), last[16];
+
 	str_lower(lower);
 	snprintf(last, sizeof(last), "%d", CONTROL_SHOW_MAX - 1);
-	if (kind == 'r')
+	if (wf->kind == 'r')
 		c = shared_command(2, "GET", "");
 	else
 		c = shared_command(4, "LRANGE", "", "0", last);
-	shared_key_at(c, 1, kind == 'r' ? "h:" : kind == 'i' ? "hi:" : "hu:",
-	    kind == 'u' ? lower : arg);
+	shared_key_at(c, 1, wf->kind == 'r' ? "h:" : wf->kind == 'i' ? "hi:" :
+	    "hu:", wf->kind == 'u' ? lower : q->arg);
+	free(lower);
 	cc->fetch = wf;
 	if ((wf->op = shared_send(c, fetch_records, wf, NULL)) == NULL)
 		fetch_answer(wf);
-	return 1;
 }
 
-/* control_line - the request */
+/* control_line - the request: answered now, or once Redis has answered */
 static void
 control_line(struct conn *c, char *line, size_t len)
 {
 	struct control_conn *cc = (struct control_conn *)c;
+	struct ctl_req q;
 	struct buf b;
+	int asked = 0;
 
 	if (cc->fetch)
 		return;		/* one request per connection */
-	if (!memchr(line, 0, len) && fetch_start(cc, line))
-		return;
 	buf_init(&b);
+	memset(&q, 0, sizeof(q));
 	if (memchr(line, 0, len))
 		buf_puts(&b, "ERR NUL byte in request\n");
-	else
-		control_command(line, &b);
-	conn_send(c, b.data, b.len);
+	else if (req_parse(line, &q, &b) == 0) {
+		if ((asked = shared_enabled() && strcmp(q.cmd, "why") == 0))
+			fetch_start(cc, line, &q);	/* it answers */
+		else
+			req_run(&q, &b);
+	}
+	req_free(&q);
+	if (!asked) {
+		conn_send(c, b.data, b.len);
+		conn_finish(c);
+	}
 	buf_free(&b);
-	conn_finish(c);
 }
 
-/* control_overlong - refuse */
+/* control_overlong - refuse, saying how long a request may be, and log it */
 static void
 control_overlong(struct conn *c, char *prefix, size_t len)
 {
-	conn_puts(c, "ERR request too long\n");
+	char text[96];
+
+	msg_warn("control: refused a request longer than %d bytes",
+	    CTL_REQUEST_MAX);
+	snprintf(text, sizeof(text), "ERR request too long: more than %d "
+	    "bytes\n", CTL_REQUEST_MAX);
+	conn_puts(c, text);
 	conn_finish(c);
 }
 
@@ -976,7 +1084,8 @@ control_accepted(int fd, pid_t pid)
 {
 	struct control_conn *cc = xcalloc(1, sizeof(*cc));
 
-	conn_init(&cc->c, fd, 1024, &control_ops, cc, "control client");
+	conn_init(&cc->c, fd, CTL_REQUEST_MAX, &control_ops, cc,
+	    "control client");
 	LIST_INSERT_HEAD(&ctl_conns, cc, link);
 }
 

@@ -20,6 +20,11 @@
 /*	state too, which decides when Redis does not answer; a lock that
 /*	Redis reports is copied into it, so that it outlives an outage.
 /*	Successes and releases are sent without waiting.
+/*
+/*	Every user name the gate accepts (up to SASL_FIELD_MAX bytes) is
+/*	an account of its own. A longer one, which only Dovecot can name
+/*	(a relayed mechanism's OK), is not tracked per account: that is
+/*	logged, never silent, and enforce_set_account() returns -1.
 /*--*/
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +41,7 @@
 #include "logline.h"
 #include "msg.h"
 #include "netaddr.h"
+#include "sasl.h"
 #include "shared.h"
 #include "store.h"
 #include "util.h"
@@ -70,14 +76,32 @@ query(const struct enforce *e)
 	return q;
 }
 
+/*
+ * enforce_set_account - the account an attempt counts against, lower-cased;
+ * -1 (logged, none) for a name longer than any the gate accepts
+ */
+int
+enforce_set_account(struct enforce *e, const char *user)
+{
+	if (str_copy(e->account, sizeof(e->account), user) < 0) {
+		e->account[0] = 0;
+		msg_warn("a user name of %zu bytes, longer than %d, is not "
+		    "tracked per account; its address is", strlen(user),
+		    SASL_FIELD_MAX);
+		return -1;
+	}
+	str_lower(e->account);
+	return 0;
+}
+
 /* enforce_fill - user, address, password (may be NULL), account flags */
 void
 enforce_fill(struct enforce *e, const char *user, const char *ip,
     const char *pass, unsigned flags)
 {
 	memset(e, 0, sizeof(*e));
-	if (user && str_copy(e->account, sizeof(e->account), user) == 0)
-		str_lower(e->account);
+	if (user)
+		enforce_set_account(e, user);
 	if (ip == NULL || limits_addr_key(ip, enf_cfg->ipv4_prefix,
 	    enf_cfg->ipv6_prefix, e->addr, sizeof(e->addr)) < 0)
 		e->addr[0] = 0;

@@ -12,6 +12,7 @@
 #include "cause.h"
 #include "config.h"
 #include "authlimits.h"
+#include "sasl.h"
 
 /* Returned instead of an answer: the shared state was asked, a callback follows. */
 #define ENFORCE_ASKED	(-1)
@@ -19,7 +20,7 @@
 struct shared_op;
 
 struct enforce {
-	char		 account[256];	/* lower case; empty: unknown */
+	char		 account[SASL_FIELD_MAX + 1];	/* lower case; empty: unknown */
 	char		 addr[64];	/* limits_addr_key; empty: unknown */
 	uint32_t	 fp;
 	int		 exempt;
@@ -42,6 +43,7 @@ struct enforce {
 void	enforce_init(const struct config *);
 void	enforce_fill(struct enforce *, const char *, const char *, const char *,
 	    unsigned);
+int	enforce_set_account(struct enforce *, const char *);
 int	enforce_check(struct enforce *, void (*)(void *, enum limits_verdict),
 	    void *);
 int	enforce_fail(struct enforce *, enum cause, const char *,
