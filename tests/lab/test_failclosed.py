@@ -262,5 +262,36 @@ def unusable_fingerprint_key_stops_the_start():
         assert g.stop() == 0
 
 
+@suite.test
+def long_user_names_shared_whole():
+    """A recent attempt is kept in Redis under its whole user name, in lower case, as authguard
+    why asks for it, for every name the gate takes (up to 1024 bytes): none is left out."""
+    from redislab import Redis
+    d = os.path.join(S["dir"], "shared")
+    os.makedirs(d)
+    os.chmod(d, 0o755)
+    r = Redis(d).start()
+    g = None
+    try:
+        g = Gate(S["lab"], d, state_backend=r.url(), redis_prefix="lab:", **NO_LIMITS).start()
+        wait_until(lambda: "shared state: Redis at" in g.log_text(), 5, "the gate on Redis")
+        c = GateClient(g.socket)
+        for i, n in enumerate((127, 128, 255, 256, 1024)):
+            name = "Long-" + "x" * (n - 18) + "@example.test"
+            assert len(name) == n
+            c.send(auth_line(i + 1, "PLAIN", resp=b64(b"\0%s\0wrong" % name.encode())))
+            reply = c.line()            # Dovecot's FAIL: the gate took the name
+            assert reply.startswith(b"FAIL\t%d" % (i + 1)) and b"malformed" not in reply, \
+                (n, reply[:120])
+            key = "lab:hu:" + name.lower()
+            wait_until(lambda: r.cli("LLEN", key).strip() == "1", 5,
+                       "the attempt of a %d-byte name in Redis" % n)
+        c.close()
+    finally:
+        if g:
+            assert g.stop() == 0
+        r.stop()
+
+
 if __name__ == "__main__":
     suite.run(setup, teardown)
