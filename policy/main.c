@@ -136,7 +136,7 @@ drop_privileges(const char *user, const char *state_dir)
 /*
  * check_readable - -t: what the daemon reads as "user" (as: how it was
  * read, for the messages): the accounts map entry by entry, the
- * fingerprint key, the state file, the TLS files. 0, or -1 (said).
+ * fingerprint key, the TLS files. 0, or -1 (said).
  */
 static int
 check_readable(const struct config *c, const char *path, const char *as)
@@ -146,7 +146,7 @@ check_readable(const struct config *c, const char *path, const char *as)
 
 	if (*c->accounts_map && accounts_check(c->accounts_map) < 0)
 		rc = -1;
-	if (store_check(c) < 0)
+	if (store_check(c, STORE_CHECK_KEY) < 0)
 		rc = -1;
 	if (shared_check(c, err, sizeof(err)) < 0) {
 		msg_error("%s: state_backend: %s%s", path, err, as);
@@ -163,8 +163,11 @@ check_files(const struct config *c, const char *path)
 {
 	struct passwd *pw;
 	char as[300];
-	int status;
+	int status, state;
 	pid_t pid;
+
+	/* the state: here, as the start hands state_dir to "user" first */
+	state = store_check(c, STORE_CHECK_STATE);
 
 	/*
 	 * What only a try can tell: as "user" when root is to become another
@@ -173,7 +176,7 @@ check_files(const struct config *c, const char *path)
 	 */
 	if (geteuid() != 0 || *c->user == 0 ||
 	    (pw = getpwnam(c->user)) == NULL || pw->pw_uid == 0) {
-		if (check_readable(c, path, "") < 0)
+		if (check_readable(c, path, "") < 0 || state < 0)
 			exit(1);
 		return;
 	}
@@ -188,8 +191,8 @@ check_files(const struct config *c, const char *path)
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			msg_fatal("waitpid: %s", strerror(errno));
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		exit(1);		/* the child said why */
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || state < 0)
+		exit(1);		/* the child, or the state check, said why */
 }
 
 /* signals - termination ends the loop; a dead peer is not fatal */

@@ -284,10 +284,15 @@ store_load(const struct limits_config *lc, size_t hist)
 	return 0;
 }
 
-/* store_check_state - -t: the state file reads through; 0 or -1 (said) */
+/*
+ * store_check_state - -t: the state file reads through; owner_read: the
+ * start gives it to "user" (root checks for it), so its owner must be
+ * able to read it. 0 or -1 (said).
+ */
 static int
-store_check_state(const char *path)
+store_check_state(const char *path, int owner_read)
 {
+	struct stat st;
 	char buf[8192];
 	ssize_t n;
 	int fd;
@@ -297,6 +302,12 @@ store_check_state(const char *path)
 			return 0;
 		msg_error("state file %s: %s: the daemon would not start",
 		    path, strerror(errno));
+		return -1;
+	}
+	if (owner_read && fstat(fd, &st) == 0 && !(st.st_mode & S_IRUSR)) {
+		msg_error("state file %s: Permission denied (mode %04o): the "
+		    "daemon would not start", path, (unsigned)(st.st_mode & 07777));
+		close(fd);
 		return -1;
 	}
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
@@ -501,18 +512,43 @@ store_init(const struct config *cfg)
 	return 0;
 }
 
-/* store_check - -t: the fingerprint key and the state file; 0 or -1 (said) */
+/*
+ * store_check - -t: STORE_CHECK_KEY: the fingerprint key (read as
+ * "user": the start does not give it away); STORE_CHECK_STATE: the state
+ * file and an older version's state_dir/secret when it would be the key
+ * (read by whoever starts the daemon: the start gives state_dir to
+ * "user" first). 0 or -1 (said).
+ */
 int
-store_check(const struct config *cfg)
+store_check(const struct config *cfg, int what)
 {
 	unsigned char key[FINGERPRINT_KEY_LEN];
 	char path[4096];
-	int rc;
+	int rc = 0;
 
-	rc = store_secret_read(cfg, key, 1) < 0 ? -1 : 0;
+	if ((what & STORE_CHECK_KEY) &&
+	    store_key_read(cfg->fingerprint_key, 0, key) < 0) {
+		msg_error("fingerprint_key %s exists but cannot be used: the "
+		    "daemon would not start", cfg->fingerprint_key);
+		rc = -1;
+	}
 	wipe(key, sizeof(key));
-	if (snprintf(path, sizeof(path), "%s/state", cfg->state_dir) >=
-	    (int)sizeof(path) || store_check_state(path) < 0)
+	if ((what & STORE_CHECK_STATE) == 0)
+		return rc;
+	if (snprintf(path, sizeof(path), "%s/secret", cfg->state_dir) >=
+	    (int)sizeof(path))
+		return -1;
+	if (access(cfg->fingerprint_key, F_OK) < 0 && errno == ENOENT &&
+	    store_key_read(path, O_NOFOLLOW, key) < 0) {
+		msg_error("%s, the fingerprint key of an older version, cannot "
+		    "be used, and %s does not exist: the daemon would not start",
+		    path, cfg->fingerprint_key);
+		rc = -1;
+	}
+	wipe(key, sizeof(key));
+	snprintf(path, sizeof(path), "%s/state", cfg->state_dir);
+	if (store_check_state(path, geteuid() == 0 && *cfg->user &&
+	    strcmp(cfg->user, "root") != 0) < 0)
 		rc = -1;
 	return rc;
 }

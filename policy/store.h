@@ -20,7 +20,10 @@ extern struct history store_history;
 extern unsigned char store_secret[FINGERPRINT_KEY_LEN];
 
 int	store_init(const struct config *);
-int	store_check(const struct config *);
+int	store_check(const struct config *, int);
+
+#define STORE_CHECK_KEY		1	/* the fingerprint key file */
+#define STORE_CHECK_STATE	2	/* the state file, state_dir/secret */
 void	store_reconfigure(const struct config *);
 void	store_dirty(void);
 void	store_history_add(struct hist_rec *, const char *);
