@@ -24,6 +24,9 @@
 /*	result is in out; when in is no address (an account name,
 /*	"unknown"), or out is shorter than the result, in itself comes
 /*	back unchanged. NETADDR_CANON_MAX bytes always suffice.
+/*	netaddr_valid() says whether a text is an address in that sense,
+/*	a zone allowed (ipaddr_parse() takes none: a socket's host has
+/*	no zone here).
 /*--*/
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -116,6 +119,15 @@ netaddr_canon(const char *in, char *out, size_t len)
 	    strlen(text) >= len)
 		return in;
 	return strcpy(out, text);
+}
+
+/* netaddr_valid - an address for netaddr_canon (a zone allowed)? */
+int
+netaddr_valid(const char *s)
+{
+	char out[NETADDR_CANON_MAX];
+
+	return s != NULL && netaddr_canon(s, out, sizeof(out)) == out;
 }
 
 /* netmask_parse - one "addr[/prefix]" */

@@ -40,6 +40,7 @@ struct sockspec {
 
 /* netaddr_canon - the one text form of an address; in unchanged if it is none */
 const char *netaddr_canon(const char *in, char *out, size_t len);
+int	netaddr_valid(const char *);
 int	ipaddr_parse(const char *, struct ipaddr *);
 int	netlist_parse(const char *, struct netlist *, const char **);
 int	netlist_match(const struct netlist *, const struct ipaddr *);

@@ -127,3 +127,17 @@ TEST(canon_is_stable)
 		CHECK_STR(twice, once);
 	}
 }
+
+TEST(valid_addresses)
+{
+	CHECK(netaddr_valid("192.0.2.77"));
+	CHECK(netaddr_valid("::ffff:192.0.2.77"));
+	CHECK(netaddr_valid("2001:db8::1"));
+	CHECK(netaddr_valid("fe80::1%eth0"));
+	CHECK(!netaddr_valid("fe80::1%"));
+	CHECK(!netaddr_valid("192.0.2.77%eth0"));
+	CHECK(!netaddr_valid("alice@example.test"));
+	CHECK(!netaddr_valid("ABCDEFGH12"));
+	CHECK(!netaddr_valid(""));
+	CHECK(!netaddr_valid(NULL));
+}
