@@ -37,14 +37,14 @@
 /*	account that the accounts map restricts, a lock, a malformed
 /*	response) needs no answer from it. Where the client text does
 /*	not tell causes apart, the time must not either: no failure is
-/*	sent before the time by which nine in ten of Dovecot's last
-/*	GATE_DELAY_SAMPLES failures had come (refusal_delay = dovecot;
-/*	2 s until one is seen), or a fixed time, counted from the
-/*	client's response and within what is left of smtpd's wait. A
-/*	refusal decided here and a failure of Dovecot's that came early
-/*	both wait for it, so that nearly every failure is sent at the
-/*	same time after the response. While it waits, a request holds no
-/*	place at the limits.
+/*	sent before the longest time one of Dovecot's last
+/*	GATE_DELAY_SAMPLES failures took (refusal_delay = dovecot; 2 s
+/*	until one is seen), or a fixed time, counted from the client's
+/*	response and within what is left of smtpd's wait. A refusal
+/*	decided here and a failure of Dovecot's that came early both wait
+/*	for it, so that failures are sent at one time after the response
+/*	(a Dovecot failure slower than all before it comes when it
+/*	comes). While it waits, a request holds no place at the limits.
 /*
 /*	PLAIN and LOGIN are decoded here, checked (TLS, syntax,
 /*	authzid, accounts_map flags) and forwarded as PLAIN with an
@@ -199,7 +199,7 @@ static TAILQ_HEAD(, gate_req) gate_parked = TAILQ_HEAD_INITIALIZER(gate_parked);
 static int gate_waking;
 static struct ev_timer gate_park_timer;
 static unsigned gate_fail_ms[GATE_DELAY_SAMPLES], gate_fail_n, gate_fail_next;
-static unsigned gate_fail_p90 = GATE_DELAY_DEFAULT;
+static unsigned gate_fail_max = GATE_DELAY_DEFAULT;
 
 static void gate_conn_close(struct gate_conn *, const char *);
 static void gate_conn_close_later(struct gate_conn *);
@@ -387,32 +387,24 @@ req_fail_send(struct gate_req *r)
 	buf_free(&line);
 }
 
-/* uint_cmp - qsort order of unsigned */
-static int
-uint_cmp(const void *a, const void *b)
-{
-	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * gate_fail_sample - how long Dovecot took to say FAIL: kept with the
- * last ones, and the time by which nine in ten of them had come
+ * last ones, and the longest of them
  */
 static void
 gate_fail_sample(uint64_t ms)
 {
-	unsigned sorted[GATE_DELAY_SAMPLES];
+	unsigned i;
 
 	gate_fail_ms[gate_fail_next] = ms > gate_cfg->upstream_timeout ?
 	    gate_cfg->upstream_timeout : (unsigned)ms;
 	gate_fail_next = (gate_fail_next + 1) % GATE_DELAY_SAMPLES;
 	if (gate_fail_n < GATE_DELAY_SAMPLES)
 		gate_fail_n++;
-	memcpy(sorted, gate_fail_ms, gate_fail_n * sizeof(sorted[0]));
-	qsort(sorted, gate_fail_n, sizeof(sorted[0]), uint_cmp);
-	gate_fail_p90 = sorted[gate_fail_n * 9 / 10];
+	gate_fail_max = 0;
+	for (i = 0; i < gate_fail_n; i++)
+		if (gate_fail_ms[i] > gate_fail_max)
+			gate_fail_max = gate_fail_ms[i];
 }
 
 /* gate_refusal_ms - when, from the client's response, a failure is sent */
@@ -421,7 +413,7 @@ gate_refusal_ms(void)
 {
 	if (gate_cfg->refusal_delay != REFUSAL_DELAY_DOVECOT)
 		return gate_cfg->refusal_delay;
-	return gate_fail_p90;
+	return gate_fail_max;
 }
 
 /*

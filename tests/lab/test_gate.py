@@ -117,6 +117,31 @@ def pass_login_implicit_tls():
 
 
 @suite.test
+def mechanism_names_case_blind():
+    """SMTP mechanism names are case-blind (RFC 4954): Postfix passes AUTH plain on as typed."""
+    user, pw = "alice@example.test", "correct horse"
+    n = len(S["gate"].events())
+    for mech in ("plain", "Plain"):
+        s = S["lab"].smtp_connect(starttls=True)
+        try:
+            code, resp = s.docmd("AUTH", "%s %s" % (mech, b64("\0%s\0%s" % (user, pw))))
+        finally:
+            s.close()
+        assert code == 235, (mech, code, resp)
+    s = S["lab"].smtp_connect(starttls=True)
+    try:
+        assert s.docmd("AUTH", "login")[0] == 334
+        assert s.docmd(b64(user))[0] == 334
+        code, resp = s.docmd(b64(pw))
+    finally:
+        s.close()
+    assert code == 235, (code, resp)
+    evs = S["gate"].events()[n:]
+    assert [(e["result"], e["mech"]) for e in evs] == \
+        [("pass", "PLAIN"), ("pass", "PLAIN"), ("pass", "LOGIN")], [e["_line"] for e in evs]
+
+
+@suite.test
 def bad_password():
     expect_fail(swaks_auth("alice@example.test", "wrong horse"), "bad-password",
                 "wrong password for this account")

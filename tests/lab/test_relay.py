@@ -21,7 +21,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lab import Lab, USERS  # noqa: E402
-from gatelab import teardown_suite, Gate, b64, new_gate_dir, ref_of  # noqa: E402
+from gatelab import (teardown_suite, Gate, GateClient, auth_line, b64, new_gate_dir,  # noqa: E402
+                     ref_of)
 from tap import Suite  # noqa: E402
 
 suite = Suite("relay")
@@ -226,6 +227,37 @@ def cram_md5_locked_account():
 @suite.test
 def scram_sha256_locked_account():
     check_locked("SCRAM-SHA-256", scram_sha256, "bob@example.test", "127.0.0.5")
+
+
+
+@suite.test
+def unoffered_mechanism_costs_nobody_a_454():
+    """A mechanism Dovecot did not list is refused by the gate as malformed: relayed, Dovecot
+    would take it as a protocol error and drop its connection, and the attempt another client
+    has in flight on it would get 454."""
+    gate, user = S["gate"], "alice@example.test"
+    a, b = GateClient(gate.socket), GateClient(gate.socket)
+    try:
+        a.send(auth_line(1, "cram-md5"))            # case-blind; at Dovecot, its challenge back
+        line = a.line().decode()
+        assert line.startswith("CONT\t1\t"), line
+        challenge = base64.b64decode(line.split("\t")[2])
+        b.send(auth_line(1, "NTLM", resp=b64("TlRMTVNTUAAB")))
+        line = b.line().decode()
+        assert line.startswith("FAIL\t1\t") and "malformed" in line, line
+        ev = gate.event(ref_of(line))
+        assert ev["cause"] == "malformed-response" and ev["mech"] == "NTLM", ev["_line"]
+        assert "mechanism NTLM is not offered by Dovecot" in ev["detail"], ev["_line"]
+        digest = hmac.new(USERS[user].encode(), challenge, hashlib.md5).hexdigest()
+        a.send("CONT\t1\t%s\n" % b64("%s %s" % (user, digest)))
+        line = a.line().decode()                     # the same Dovecot connection answers
+        assert line.startswith("OK\t1\t"), line
+        assert gate.wait_events(lambda e: e["result"] == "pass" and e["mech"] == "CRAM-MD5")
+    finally:
+        a.close()
+        b.close()
+    log = S["lab"].dovecot_log_text()
+    assert "unsupported authentication mechanism" not in log, log[-2000:]
 
 
 if __name__ == "__main__":

@@ -490,9 +490,9 @@ TEST(sim_gate_refusal_waits_as_dovecot_would)
 }
 
 /*
- * Once Dovecot has failed someone, failures are sent when nine in ten of
- * Dovecot's came: a refusal decided here waits for that time, and so
- * does a failure of Dovecot's that came earlier.
+ * Once Dovecot has failed someone, failures are sent when the slowest of
+ * Dovecot's last ones came: a refusal decided here waits for that time,
+ * and so does a failure of Dovecot's that came earlier.
  */
 TEST(sim_gate_refusal_follows_dovecots_delay)
 {
