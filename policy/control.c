@@ -1043,7 +1043,7 @@ control_overlong(struct conn *c, char *prefix, size_t len)
 {
 	char text[96];
 
-	msg_warn("control: refused a request longer than %d bytes",
+	msg_warn("control: request too long: more than %d bytes, refused",
 	    CTL_REQUEST_MAX);
 	snprintf(text, sizeof(text), "ERR request too long: more than %d "
 	    "bytes\n", CTL_REQUEST_MAX);

@@ -198,7 +198,7 @@ def longer_arguments_and_lines_refused_with_their_cause():
                 break
             reply += chunk
     assert reply.startswith(b"ERR request too long: more than "), reply
-    wait_until(lambda: "refused a request longer than" in S["gate"].log_text()[mark:], 5,
+    wait_until(lambda: "control: request too long: more than" in S["gate"].log_text()[mark:], 5,
                "the overlong line logged")
     # a request with the longest name and every option still fits
     rc, out, err = cli("--json", "why", NAMES[1024], "--since", "30d")
