@@ -118,11 +118,11 @@ TEST(sim_control_refuses_bad_requests)
 	memcpy(big, "lock\ttext\t", 10);
 	big[sizeof(big) - 2] = '\n';
 	big[sizeof(big) - 1] = 0;
-	CHECK(is(sim_control(big), "ERR request too long\n"));
-	memset(big, 'a', 400);
+	CHECK(sim_has(sim_control(big), "ERR request too long: more than "));
+	memset(big, 'a', 1100);			/* a name longer than any login */
 	memcpy(big, "lock\ttext\t", 10);
-	strcpy(big + 400, "\n");
-	CHECK(is(sim_control(big), "ERR bad account or address\n"));
+	strcpy(big + 1100, "\n");
+	CHECK(sim_has(sim_control(big), "ERR "));
 	/* none of them locked anything */
 	CHECK(!sim_account_locked(V));
 	c = sim_open();
