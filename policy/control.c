@@ -318,13 +318,20 @@ recent(const struct hist_rec *r, const struct ctl_opts *o)
 	return o->since == 0 || r->t + o->since >= now;
 }
 
+/* is_address - an IP address, in any spelling, with or without a zone */
+static int
+is_address(const char *arg)
+{
+	char canon[NETADDR_CANON_MAX];
+
+	return netaddr_canon(arg, canon, sizeof(canon)) == canon;
+}
+
 /* why_kind - 'r' ref, 'i' address, 'u' user */
 static int
 why_kind(const char *arg)
 {
-	struct ipaddr ip;
-
-	return ref_valid(arg) ? 'r' : ipaddr_parse(arg, &ip) == 0 ? 'i' : 'u';
+	return ref_valid(arg) ? 'r' : is_address(arg) ? 'i' : 'u';
 }
 
 /* why_keys - the account and address key the question is about */
@@ -607,9 +614,7 @@ log_admin(const char *what, const char *key, const char *until)
 static int
 admin_key(const char *arg, char *key, size_t len, int *is_addr)
 {
-	struct ipaddr ip;
-
-	*is_addr = ipaddr_parse(arg, &ip) == 0;
+	*is_addr = is_address(arg);
 	if (*is_addr)
 		return limits_addr_key(arg, ctl_cfg->ipv4_prefix,
 		    ctl_cfg->ipv6_prefix, key, len);

@@ -67,10 +67,11 @@ def setup():
 
 
 def teardown():
-    for k in ("rgate", "redis"):
-        if S.get(k):
-            S[k].stop()
+    rc = S["rgate"].stop() if S.get("rgate") else 0
+    if S.get("redis"):
+        S["redis"].stop()
     teardown_suite(S)
+    assert rc in (0, None), "the gate on Redis exited %s" % rc
 
 
 def auth(user, password, src="127.0.0.1"):
