@@ -25,6 +25,10 @@
 /*	the next successful login), and the WHO of its failures is read
 /*	as 0, "not known", which counts towards no distinct total.
 /*
+/*	A line holding a user name of SASL_FIELD_MAX bytes, every byte of
+/*	it escaped, stays below STATE_LINE_MAX, the longest line a reader
+/*	must take.
+/*
 /*	state_write() writes what is still alive at "now"; the loader
 /*	takes lines one at a time (a pure push API), skips and counts
 /*	the ones it cannot read, and drops what has expired meanwhile.
