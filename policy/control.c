@@ -103,7 +103,7 @@ struct why_remote {
 	long long	 info[5];	/* shared.lua "info" */
 };
 
-/* One request line, split in place. */
+/* One request line, split in a copy of its own. */
 struct ctl_req {
 	char		*copy;		/* the line's copy, split */
 	const char	*cmd;
