@@ -25,17 +25,18 @@
 #include <string.h>
 
 #include "idmap.h"
+#include "netaddr.h"
 #include "session.h"
 #include "util.h"
 
 struct sess {
 	char	 port[8];
-	char	 client_ip[46];		/* of the policy requests */
+	char	 client_ip[NETADDR_CANON_MAX];	/* of the policy requests */
 	uint64_t since;			/* this session began after */
 	uint64_t last_policy;
 	uint64_t auth_t;		/* last finished attempt */
 	int	 auth_failed;
-	char	 auth_ip[46];
+	char	 auth_ip[NETADDR_CANON_MAX];
 	char	 auth_ref[REF_LEN + 1];
 	uint64_t touched;
 };

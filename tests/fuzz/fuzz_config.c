@@ -2,9 +2,11 @@
 /* NAME
 /*	fuzz_config 1
 /* SUMMARY
-/*	libFuzzer target: configuration files and account flag values
+/*	libFuzzer target: configuration files, account flag values and
+/*	address texts (netaddr_canon: its form is stable)
 /*--*/
 #include <stdlib.h>
+#include <string.h>
 
 #include "accounts.h"
 #include "backend.h"
@@ -13,6 +15,18 @@
 #include "util.h"
 
 int	LLVMFuzzerTestOneInput(const unsigned char *, size_t);
+
+/* canon_stable - the canonical form of an address is its own */
+static void
+canon_stable(const char *s)
+{
+	char once[NETADDR_CANON_MAX], twice[NETADDR_CANON_MAX];
+	const char *c = netaddr_canon(s, once, sizeof(once));
+
+	if (c != s && (netaddr_canon(c, twice, sizeof(twice)) != twice ||
+	    strcmp(twice, c) != 0))
+		abort();
+}
 
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
@@ -37,6 +51,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
 		netlist_match_str(&nl, "192.0.2.1");
 		netlist_free(&nl);
 	}
+	canon_stable(s);
 	free(s);
 	return 0;
 }
