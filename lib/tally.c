@@ -36,7 +36,7 @@
 #include "util.h"
 
 #define TALLY_FIRST	64		/* rows at first; a power of two */
-#define KEY_ON_STACK	256		/* longer keys are lower-cased in the heap */
+#define KEY_ON_STACK	256		/* longer ones lower-cased in the heap */
 
 /* idx_offset - where the index starts, after cap rows */
 static size_t

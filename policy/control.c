@@ -570,7 +570,7 @@ top(struct buf *b, enum log_format fmt, const struct ctl_opts *o)
 			continue;
 		t = tally_row(&rows, key);
 		if (t->fails + t->passes == 0 && strcmp(by, "user") == 0)
-			str_lower(t->key);	/* still found: compared without case */
+			str_lower(t->key);	/* found still: rows ignore case */
 		if (r->result == ATTEMPT_PASS)
 			t->passes++;
 		else if (r->result == ATTEMPT_FAIL || r->result == 3) {

@@ -20,7 +20,8 @@
 struct shared_op;
 
 struct enforce {
-	char		 account[SASL_FIELD_MAX + 1];	/* lower case; empty: unknown */
+	/* lower case; empty: unknown (or longer than any the gate accepts) */
+	char		 account[SASL_FIELD_MAX + 1];
 	char		 addr[64];	/* limits_addr_key; empty: unknown */
 	uint32_t	 fp;
 	int		 exempt;

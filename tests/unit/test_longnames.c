@@ -50,7 +50,7 @@ plain_b64(struct buf *b, const char *user, const char *pass)
 	sasl_plain_encode(b, "", user, pass);
 }
 
-/* PLAIN: users and passwords of up to SASL_FIELD_MAX bytes, one more refused. */
+/* PLAIN: users and passwords of SASL_FIELD_MAX bytes pass, one more does not */
 TEST(longnames_plain_up_to_the_field_max)
 {
 	struct sasl_plain sp;
@@ -164,7 +164,7 @@ fill(struct limits *l, struct history *h, char **names)
 	}
 }
 
-/* Every name, every byte escaped: each line fits, each name comes back whole. */
+/* Every byte of every name escaped: each line fits, each name comes back. */
 TEST(longnames_state_file_round_trip)
 {
 	struct limits l, l2;
