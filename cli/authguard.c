@@ -15,7 +15,10 @@
 /*	in the configuration, or -s unix:/path / -s /path) and prints
 /*	the answer: text, or JSON with --json. Exit status 0 when the
 /*	daemon answered OK, 1 when it said why not, 2 on usage or
-/*	connection errors.
+/*	connection errors. USER is any login name the gate accepts, up
+/*	to 1024 bytes (SASL_FIELD_MAX), shown whole; the daemon refuses a
+/*	longer one and says so. ADDRESS may be written in any form
+/*	(::ffff:192.0.2.7 is 192.0.2.7).
 /*--*/
 #include <stdio.h>
 #include <stdlib.h>
