@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "netaddr.h"
 #include "ref.h"
 
 struct hist_rec {
@@ -20,8 +21,8 @@ struct hist_rec {
 	uint32_t	 t;		/* unix seconds */
 	int32_t		 smtpd_pid;
 	char		 mech[24];	/* RFC 4422: names of 20 at most */
-	char		 ip[46];
-	char		 server[32];	/* with a shared state: which host */
+	char		 ip[NETADDR_CANON_MAX];	/* any canonical form, a zone too */
+	char		 server[64];	/* with a shared state: which host */
 	char		*user;
 };
 

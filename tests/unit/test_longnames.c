@@ -211,9 +211,13 @@ TEST(longnames_state_file_round_trip)
 	history_free(&h2);
 }
 
-/* A record as Redis keeps it (state_history_format) parses back whole. */
+/*
+ * A record as Redis keeps it (state_history_format) parses back whole:
+ * the longest name, a zoned address, a host name of 63 bytes.
+ */
 TEST(longnames_shared_record_round_trip)
 {
+	static const char zoned[] = "fe80::ffff:ffff:ffff:ffff%abcdefghijklmno";
 	struct hist_rec rec, back;
 	struct buf b;
 	char *name = worst(SASL_FIELD_MAX), *user, *copy;
@@ -221,15 +225,16 @@ TEST(longnames_shared_record_round_trip)
 	memset(&rec, 0, sizeof(rec));
 	strcpy(rec.ref, "ABCDEFGHJK");
 	strcpy(rec.mech, "PLAIN");
-	strcpy(rec.ip, "192.0.2.1");
-	strcpy(rec.server, "mx1");
+	strcpy(rec.ip, zoned);
+	memset(rec.server, 'h', sizeof(rec.server) - 1);
 	rec.user = name;
 	buf_init(&b);
 	state_history_format(&b, &rec);
 	copy = strdup(buf_str(&b));
 	CHECK(state_history_parse(copy, &back, &user) == 0);
 	CHECK(user != NULL && strcmp(user, name) == 0);
-	CHECK_STR(back.server, "mx1");
+	CHECK_STR(back.ip, zoned);
+	CHECK(strlen(back.server) == 63 && strcmp(back.server, rec.server) == 0);
 	free(copy);
 	free(name);
 	buf_free(&b);
