@@ -287,7 +287,7 @@ accounts_scan(struct cdb *cdb, off_t fsize, const char *path, int strict)
 	if (rc < 0)
 		return errno = EPROTO, -1;
 	if (!strict && bad > ACCOUNTS_SHOW_MAX)
-		msg_warn("accounts_map %s: %ld entries with a problem in all "
+		msg_warn("accounts_map %s: entries with a problem: %ld in all "
 		    "(authguard-policyd -t names each)", path, bad);
 	return bad;
 }
@@ -357,7 +357,7 @@ accounts_attach(const char *path, int strict, int *fdp, struct cdb **cdbp,
 			snprintf(why, len, "not a cdb map (damaged): build it with "
 			    "postmap cdb:FILE");
 		else
-			snprintf(why, len, "%ld entries with a problem", bad);
+			snprintf(why, len, "entries with a problem: %ld", bad);
 		accounts_free(cdb, fd);
 		return -1;
 	}

@@ -153,7 +153,7 @@ check_readable(const struct config *c, const char *path, const char *as)
 		rc = -1;
 	}
 	if (rc < 0 && *as)
-		msg_error("%s: the files above were read%s", path, as);
+		msg_error("%s: check failed%s", path, as);
 	return rc;
 }
 
@@ -241,6 +241,20 @@ unlink_socket(const struct sockspec *ss)
 		unlink(ss->path);
 }
 
+/* who_am_i - the user the daemon runs as, for a message */
+static const char *
+who_am_i(void)
+{
+	static char name[64];
+	struct passwd *pw = getpwuid(geteuid());
+
+	if (pw)
+		snprintf(name, sizeof(name), "user \"%s\"", pw->pw_name);
+	else
+		snprintf(name, sizeof(name), "uid %ld", (long)geteuid());
+	return name;
+}
+
 /* start_refused - a file the daemon must read cannot be: no start */
 static void
 start_refused(const char *what)
@@ -287,12 +301,12 @@ main(int argc, char **argv)
 	drop_privileges(cfg.user, cfg.state_dir);
 	if (accounts_open(&accounts, cfg.accounts_map) < 0) {
 		msg_error("accounts_map %s: %s (the account flags cannot be "
-		    "read; the map is read as \"%s\")", cfg.accounts_map,
-		    accounts.err, *cfg.user ? cfg.user : "root");
+		    "read; read as %s)", cfg.accounts_map, accounts.err,
+		    who_am_i());
 		start_refused("accounts_map");
 	}
 	if (store_init(&cfg) < 0)
-		start_refused("state_dir or fingerprint_key");
+		start_refused("the file named above cannot be used");
 	shared_init(&cfg, store_secret, sizeof(store_secret));
 	enforce_init(&cfg);
 	gate_init(&cfg, &accounts);

@@ -240,10 +240,11 @@ store_load(const struct limits_config *lc, size_t hist)
 	limits_init(&store_limits, lc);
 	history_init(&store_history, hist);
 	if ((fp = fopen(store_path, "r")) == NULL) {
-		if (errno != ENOENT)
-			store_unreadable(strerror(errno));
+		rerr = errno;
+		if (rerr != ENOENT)
+			store_unreadable(strerror(rerr));
 		free(line);
-		return errno == ENOENT ? 0 : -1;
+		return rerr == ENOENT ? 0 : -1;
 	}
 	state_loader_init(&ld, &store_limits, &store_history, store_now());
 	errno = 0;
