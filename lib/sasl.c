@@ -65,8 +65,8 @@ sasl_plain_decode(const char *b64, size_t len, struct sasl_plain *sp)
 	else if (nul2 + 1 == mem + n)
 		err = SASL_EMPTY_PASSWORD;
 	else if ((size_t)(nul1 - mem) > SASL_FIELD_MAX ||
-	    (size_t)(nul2 - nul1) > SASL_FIELD_MAX ||
-	    (size_t)(mem + n - nul2) > SASL_FIELD_MAX)
+	    (size_t)(nul2 - nul1 - 1) > SASL_FIELD_MAX ||
+	    (size_t)(mem + n - nul2 - 1) > SASL_FIELD_MAX)
 		err = SASL_TOO_LONG;
 	if (err != SASL_OK) {
 		sasl_plain_wipe(sp);

@@ -938,8 +938,7 @@ req_relay_learn(struct gate_req *r, const char *user)
 	req_lookup_flags(r, user);
 	if (!r->enf_ready)		/* req_enforce_ready() takes it */
 		return;
-	if (str_copy(r->enf.account, sizeof(r->enf.account), user) == 0)
-		str_lower(r->enf.account);
+	enforce_set_account(&r->enf, user);
 	r->enf.no_limit = (r->flags & ACCT_NO_LIMIT) != 0;
 }
 

@@ -31,6 +31,8 @@
 #include "userdb.h"
 #include "util.h"
 
+#define USERDB_LINE_MAX	1024	/* Dovecot's auth-master input, newline included */
+
 static struct {
 	struct sockspec	 spec;
 	struct conn	*c;
@@ -217,6 +219,13 @@ userdb_lookup(void *req, const char *user)
 	buf_printf(&line, "USER\t%u\t", id);
 	authproto_escape(&line, user);
 	buf_puts(&line, "\tservice=smtp\n");
+	if (line.len > USERDB_LINE_MAX) {	/* it would drop the connection */
+		msg_warn("userdb_upstream: a user name of %zu bytes is not looked "
+		    "up: Dovecot's auth-userdb takes lines of %d bytes at most",
+		    strlen(user), USERDB_LINE_MAX);
+		buf_free(&line);
+		return 0;
+	}
 	conn_send(udb.c, line.data, line.len);
 	buf_free(&line);
 	if (udb.c == NULL)
