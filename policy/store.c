@@ -61,7 +61,6 @@
 #include "store.h"
 #include "util.h"
 
-#define STORE_LINE_MAX	8192
 #define STORE_SHARED_LIST	100	/* recent attempts per user, address */
 
 struct limits store_limits;
@@ -232,7 +231,7 @@ static int
 store_load(const struct limits_config *lc, size_t hist)
 {
 	struct state_loader ld;
-	char *line = xmalloc(STORE_LINE_MAX);
+	char *line = xmalloc(STATE_LINE_MAX);
 	size_t len;
 	FILE *fp;
 	int rerr;
@@ -248,7 +247,7 @@ store_load(const struct limits_config *lc, size_t hist)
 	}
 	state_loader_init(&ld, &store_limits, &store_history, store_now());
 	errno = 0;
-	while (fgets(line, STORE_LINE_MAX, fp)) {
+	while (fgets(line, STATE_LINE_MAX, fp)) {
 		len = strlen(line);
 		if (len && line[len - 1] == '\n')
 			line[--len] = 0;

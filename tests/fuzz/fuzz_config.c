@@ -37,12 +37,14 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
 	const char *e;
 	unsigned flags;
 	struct backend b;
-	char *s, text[512];
+	char *s, text[512], unknown[256];
 
 	if (config_parse((const char *)data, len, "fuzz", &c, err,
 	    sizeof(err)) == 0)
 		config_free(&c);
 	accounts_flags_parse((const char *)data, len, &flags, &e);
+	(void)accounts_flags_unknown((const char *)data, len, unknown,
+	    sizeof(unknown));
 	s = xstrndup((const char *)data, len);
 	if (backend_parse(s, &b, &e) == 0 &&
 	    backend_describe(&b, text, sizeof(text)) < 0 && !b.path[0])
