@@ -9,6 +9,8 @@
 /*	step, and checks what each of them saw. sim_end() then runs every
 /*	deadline out and checks the simulation's invariants.
 /*--*/
+#include <stdint.h>
+
 #include "sim.h"
 #include "unit.h"
 
@@ -21,6 +23,16 @@ fail_once(int c, int user, int a)
 
 	sim_dovecot(0, SD_FAIL);
 	sim_userdb(0, SU_USER);
+	CHECK(sim_has(sim_reply(q), "FAIL"));
+}
+
+/* fail_after - request q is answered FAIL ms from now, not a millisecond earlier */
+static void
+fail_after(int q, uint64_t ms)
+{
+	sim_advance(ms - 1);
+	CHECK(!sim_answered(q));
+	sim_advance(1);
 	CHECK(sim_has(sim_reply(q), "FAIL"));
 }
 
@@ -480,10 +492,7 @@ TEST(sim_gate_refusal_waits_as_dovecot_would)
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 0);	/* no TLS */
 	CHECK(!sim_answered(q));
 	CHECK(!sim_forwarded(q));
-	sim_advance(1999);
-	CHECK(!sim_answered(q));
-	sim_advance(1);
-	CHECK(sim_has(sim_reply(q), "FAIL"));
+	fail_after(q, 2000);
 	CHECK(sim_has(sim_log_find("event=auth"), "cause=tls-required"));
 	CHECK(sim_dovecot_creds(V) == 0);
 	sim_end();
@@ -506,10 +515,7 @@ TEST(sim_gate_refusal_follows_dovecots_delay)
 	sim_userdb(0, SU_USER);
 	CHECK(sim_has(sim_reply(q), "FAIL"));	/* the one seen: sent now */
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 0);	/* decided here */
-	sim_advance(1299);
-	CHECK(!sim_answered(q));
-	sim_advance(1);
-	CHECK(sim_has(sim_reply(q), "FAIL"));
+	fail_after(q, 1300);
 	for (i = 0; i < 9; i++) {		/* nine more at 1.5 s */
 		q = sim_auth(c, SIM_PLAIN, W, A1, 1, 1);
 		sim_advance(1500);
@@ -521,10 +527,7 @@ TEST(sim_gate_refusal_follows_dovecots_delay)
 	sim_advance(200);
 	sim_dovecot(0, SD_FAIL);		/* early: held to 1.5 s */
 	sim_userdb(0, SU_USER);
-	sim_advance(1299);
-	CHECK(!sim_answered(q));
-	sim_advance(1);
-	CHECK(sim_has(sim_reply(q), "FAIL"));
+	fail_after(q, 1300);
 	sim_end();
 }
 
@@ -561,10 +564,7 @@ TEST(sim_gate_refusal_delay_within_smtpds_wait)
 	sim_begin("refusal_delay = 1h\n");
 	c = sim_open();
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 0);
-	sim_advance(7899);
-	CHECK(!sim_answered(q));
-	sim_advance(1);				/* upstream_timeout 8 s - 100 ms */
-	CHECK(sim_has(sim_reply(q), "FAIL"));
+	fail_after(q, 7900);	/* upstream_timeout 8 s - 100 ms */
 	sim_end();
 }
 
@@ -604,10 +604,7 @@ TEST(sim_gate_unknown_flag_keeps_the_known_ones)
 	q = sim_auth(c, SIM_PLAIN, W, A0, 1, 1);
 	CHECK(!sim_forwarded(q));
 	CHECK(sim_dovecot_creds(W) == 0);
-	sim_advance(1999);
-	CHECK(!sim_answered(q));
-	sim_advance(1);
-	CHECK(sim_has(sim_reply(q), "FAIL"));
+	fail_after(q, 2000);
 	CHECK(sim_has(sim_log_find("event=auth"), "cause=oauth-required"));
 	CHECK(sim_log_count("no_limit") >= 1);	/* the warning names it */
 	sim_end();
