@@ -73,7 +73,11 @@
 /*	FAIL. Both are then treated alike: a locked account, a disabled
 /*	one, or one restricted to OAuth on another mechanism gets the
 /*	same refusal whether Dovecot said OK or FAIL, so that the reply
-/*	never tells a right password from a wrong one.
+/*	never tells a right password from a wrong one. The same holds
+/*	when Dovecot answers a PLAIN or LOGIN attempt for another account
+/*	than the one typed (auth_default_realm, auth_username_format):
+/*	the flags and the lock of the account it names apply too, and
+/*	the outcome counts for that account.
 /*
 /*	Every request ends in exactly one attempt log line: pass, fail
 /*	(with a cause and a ref that the client also sees), or abort
@@ -105,6 +109,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -436,6 +441,10 @@ req_delay(struct gate_req *r)
 	if (want <= spent)
 		return 0;
 	r->delay_ms = (unsigned)(want - spent);
+	if (r->uid) {		/* decided: Dovecot's open exchange is not */
+		upstream_cancel(r->uid);
+		r->uid = 0;
+	}
 	req_enter(r, RS_DELAYED);
 	if (r->enf_ready) {
 		enforce_release(&r->enf);
@@ -924,13 +933,14 @@ gate_userdb_done(void *arg, enum userdb_reply_kind kind)
 }
 
 /*
- * req_relay_learn - a relayed mechanism's account, read from the client's
- * response (before req_enforce_ready()) or, when none could be read,
- * named by Dovecot (then the place held is the address's alone): its
+ * req_learn_account - a relayed mechanism's account, read from the
+ * client's response (before req_enforce_ready()) or, when none could be
+ * read, named by Dovecot (then the place held is the address's alone),
+ * or the account Dovecot renamed a typed one to (req_renamed): its
  * flags, and its window and lock from now on
  */
 static void
-req_relay_learn(struct gate_req *r, const char *user)
+req_learn_account(struct gate_req *r, const char *user)
 {
 	free(r->user);
 	r->user = xstrdup(user);
@@ -958,7 +968,7 @@ req_relay_found(struct gate_req *r, const struct saslpeek_id *id)
 	}
 	free(r->authzid);
 	r->authzid = xstrdup(id->authzid);
-	req_relay_learn(r, id->user);
+	req_learn_account(r, id->user);
 	if ((cause = req_precheck(r)) != CAUSE_NONE)
 		req_refuse(r, cause);
 	else
@@ -1061,6 +1071,25 @@ req_relay_outcome(struct gate_req *r)
 		gate_relay_lock_done(r, locked);
 }
 
+/*
+ * req_renamed - Dovecot answered for another account than the one typed
+ * (auth_default_realm, auth_username_format: "alice" is
+ * alice@example.com): that account's flags and lock apply too, and the
+ * outcome counts for it, as for a relayed mechanism. The place held
+ * under the typed name is given back first (it is released by its key).
+ */
+static int
+req_renamed(struct gate_req *r, const char *user)
+{
+	if (r->kind == RK_RELAY || user == NULL || r->user == NULL ||
+	    strcasecmp(user, r->user) == 0)
+		return 0;
+	if (r->enf_ready)
+		enforce_release(&r->enf);
+	req_learn_account(r, user);
+	return 1;
+}
+
 /* gate_upstream_fail - FAIL from Dovecot */
 static void
 gate_upstream_fail(struct gate_req *r, const struct auth_reply *rep)
@@ -1073,13 +1102,25 @@ gate_upstream_fail(struct gate_req *r, const struct auth_reply *rep)
 		req_unavailable(r, "Dovecot: temp_fail");
 		return;
 	}
-	gate_fail_sample(ev_now() - r->up_sent);
+	/*
+	 * Only Dovecot's failures of credentials the gate built itself are
+	 * held for auth_failure_delay: one with a code= (invalid_base64 of
+	 * a relayed response) comes at once, and a client that sent many
+	 * would bring the wait down to nothing.
+	 */
+	if (r->kind != RK_RELAY && rep->code == NULL)
+		gate_fail_sample(ev_now() - r->up_sent);
+	if (req_renamed(r, rep->user)) {
+		r->up_cause = cause;
+		req_relay_outcome(r);
+		return;
+	}
 	if (r->kind != RK_RELAY) {
 		req_classify(r, cause, rep->user ? rep->user : r->user);
 		return;
 	}
 	if (r->user == NULL && rep->user)	/* else the name it was checked as */
-		req_relay_learn(r, rep->user);
+		req_learn_account(r, rep->user);
 	r->up_cause = cause;
 	req_relay_outcome(r);
 }
@@ -1090,6 +1131,10 @@ gate_upstream_ok(struct gate_req *r, const struct auth_reply *rep,
     const struct authline *al)
 {
 	r->ok_args = ok_args(al);
+	if (req_renamed(r, rep->user)) {
+		req_relay_outcome(r);
+		return;
+	}
 	if (r->kind != RK_RELAY) {
 		if (r->user == NULL && rep->user)
 			attempt_set_user(&r->at, rep->user);
@@ -1097,7 +1142,7 @@ gate_upstream_ok(struct gate_req *r, const struct auth_reply *rep,
 		return;
 	}
 	if (r->user == NULL && rep->user)	/* else the name it was checked as */
-		req_relay_learn(r, rep->user);
+		req_learn_account(r, rep->user);
 	req_relay_outcome(r);
 }
 
@@ -1131,6 +1176,23 @@ gate_upstream_reply(void *arg, const struct auth_reply *rep,
 	}
 }
 
+/*
+ * gate_upstream_refused - the request was held for Dovecot's handshake,
+ * whose new list lacks its mechanism: refused as req_mech_refused() does
+ */
+static void
+gate_upstream_refused(void *arg, const char *mech)
+{
+	struct gate_req *r = arg;
+	char why[96];
+
+	r->uid = 0;
+	snprintf(why, sizeof(why), "mechanism %s is no longer offered by "
+	    "Dovecot", mech);
+	attempt_set_detail(&r->at, why);
+	req_fail(r, CAUSE_MALFORMED_RESPONSE);
+}
+
 /* gate_upstream_lost - Dovecot will not answer this request */
 static void
 gate_upstream_lost(void *arg, const char *why)
@@ -1144,6 +1206,7 @@ gate_upstream_lost(void *arg, const char *why)
 static const struct upstream_callbacks gate_upstream_cb = {
 	.reply = gate_upstream_reply,
 	.lost = gate_upstream_lost,
+	.refused = gate_upstream_refused,
 };
 
 /* gate_find - the request with Postfix's id on this connection */
@@ -1571,6 +1634,9 @@ gate_init(const struct config *cfg, struct accounts_map *accounts)
 {
 	gate_cfg = cfg;
 	gate_accounts = accounts;
+	memset(gate_fail_ms, 0, sizeof(gate_fail_ms));
+	gate_fail_n = gate_fail_next = 0;
+	gate_fail_max = GATE_DELAY_DEFAULT;
 	upstream_init(&cfg->sasl_upstream, cfg->state_dir, cfg->upstream_timeout,
 	    &gate_upstream_cb);
 	userdb_init(&cfg->userdb_upstream, gate_userdb_done);

@@ -16,7 +16,10 @@
 /*	The mechanism list of Dovecot's last handshake is what the gate
 /*	offers Postfix; it is kept in state_dir/mechanisms so that a
 /*	restart while Dovecot is down still offers the right list, and
-/*	defaults to PLAIN and LOGIN when nothing is known.
+/*	defaults to PLAIN and LOGIN when nothing is known. Requests
+/*	made while a handshake runs wait for its DONE; one whose
+/*	mechanism the new list lacks is not sent (Dovecot would drop the
+/*	connection for it) but handed back through callbacks->refused.
 /*
 /*	When the connection is lost every request in flight is handed
 /*	back through callbacks->lost: the caller answers for it. Those
@@ -216,6 +219,71 @@ up_mech_line(struct authline *al)
 	buf_putc(&up.new_mechs, '\n');
 }
 
+/*
+ * up_queued_unoffered - a queued line is an AUTH for a mechanism the new
+ * list lacks: its id and mechanism
+ */
+static int
+up_queued_unoffered(const char *p, const char *nl, unsigned *id,
+    char *mech, size_t len)
+{
+	const char *m, *e;
+	char num[16];
+
+	if ((size_t)(nl - p) < 5 || strncmp(p, "AUTH\t", 5) != 0 ||
+	    (m = memchr(p + 5, '\t', (size_t)(nl - p - 5))) == NULL ||
+	    (size_t)(m - p - 5) >= sizeof(num))
+		return 0;
+	memcpy(num, p + 5, (size_t)(m - p - 5));
+	num[m - p - 5] = 0;
+	m++;
+	e = m + strcspn(m, "\t\n");
+	if (authline_id(num, id) < 0 || (size_t)(e - m) >= len)
+		return 0;
+	memcpy(mech, m, (size_t)(e - m));
+	mech[e - m] = 0;
+	return !upstream_offers(mech);
+}
+
+/*
+ * up_drop_unoffered - the handshake brought a new list: AUTHs queued
+ * meanwhile for a mechanism it lacks are taken out (Dovecot would drop
+ * the connection for them), and their owners told once the rest is sent
+ */
+static void
+up_drop_unoffered(void)
+{
+	struct buf keep, why;
+	char *p = up.queued.data, *end = p + up.queued.len, *nl, mech[32];
+	void **gone = NULL;
+	size_t n = 0, i;
+	unsigned id;
+
+	buf_init(&keep);
+	buf_init(&why);
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end - 1;
+		if (up_queued_unoffered(p, nl, &id, mech, sizeof(mech))) {
+			gone = xrealloc(gone, (n + 1) * sizeof(*gone));
+			gone[n++] = idmap_del(&up.reqs, id);
+			buf_printf(&why, "%s%c", mech, 0);
+		} else
+			buf_append(&keep, p, (size_t)(nl - p + 1));
+	}
+	buf_free(&up.queued);		/* wiped: it held credentials */
+	up.queued = keep;
+	if (up.queued.len) {
+		conn_send(up.c, up.queued.data, up.queued.len);
+		buf_reset(&up.queued);
+	}
+	for (i = 0, p = why.data; i < n; p += strlen(p) + 1, i++)
+		if (gone[i])
+			up.cb->refused(gone[i], p);
+	buf_free(&why);
+	free(gone);
+}
+
 /* up_handshake_line - VERSION, MECH, ..., DONE */
 static void
 up_handshake_line(struct authline *al)
@@ -239,10 +307,7 @@ up_handshake_line(struct authline *al)
 			up_save_mechs();
 		}
 		up_enter(UP_READY);
-		if (up.queued.len) {
-			conn_send(up.c, up.queued.data, up.queued.len);
-			buf_reset(&up.queued);
-		}
+		up_drop_unoffered();
 	}
 }
 

@@ -15,6 +15,8 @@ struct upstream_callbacks {
 	void	(*reply)(void *, const struct auth_reply *, struct authline *);
 	/* the request will get no answer: connection lost or failed */
 	void	(*lost)(void *, const char *);
+	/* the request was not sent: Dovecot no longer lists its mechanism */
+	void	(*refused)(void *, const char *);
 };
 
 void	 upstream_set_timeout(unsigned);

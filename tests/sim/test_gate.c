@@ -10,6 +10,7 @@
 /*	deadline out and checks the simulation's invariants.
 /*--*/
 #include <stdint.h>
+#include <stdio.h>
 
 #include "sim.h"
 #include "unit.h"
@@ -637,5 +638,131 @@ TEST(sim_gate_unreadable_map_fails_closed)
 	CHECK(sim_forwarded(q));
 	sim_dovecot(0, SD_OK);
 	CHECK(sim_has(sim_reply(q), "OK"));
+	sim_end();
+}
+
+/*
+ * A failure Dovecot sends at once (invalid_base64, for a relayed response
+ * the gate does not read) is no measure of its failure delay: were it
+ * one, a client could send such requests until refusals decided here
+ * came at once again, while Dovecot's own still took their time.
+ */
+TEST(sim_gate_fast_failures_do_not_shorten_the_wait)
+{
+	char line[128];
+	int c, q;
+
+	sim_begin("refusal_delay = dovecot\n");
+	c = sim_open();
+	q = sim_auth(c, SIM_CRAM, U, A1, 1, 1);
+	CHECK(sim_forwarded(q));
+	snprintf(line, sizeof(line), "FAIL\t%u\tcode=invalid_base64\t"
+	    "reason=Invalid base64 data in initial response\n",
+	    sim_dovecot_id(0));
+	sim_dovecot_line(line);
+	sim_advance(2000);
+	CHECK(sim_has(sim_reply(q), "FAIL"));
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 0);	/* decided here */
+	fail_after(q, 2000);
+	sim_end();
+}
+
+/*
+ * A relayed exchange refused half-way waits with Dovecot's request
+ * cancelled: Dovecot hanging up meanwhile changes nothing (it made the
+ * decided refusal a 454).
+ */
+TEST(sim_gate_waiting_refusal_holds_no_dovecot_request)
+{
+	int c, q;
+
+	sim_begin("refusal_delay = 2s\n");
+	sim_accounts("u@example.org oauth-only\n");
+	c = sim_open();
+	q = sim_auth(c, SIM_CRAM, U, A0, 0, 1);
+	sim_dovecot(0, SD_CONT);
+	sim_cont(q, 0);				/* names u: refused, waits */
+	CHECK(!sim_answered(q));
+	CHECK(sim_dovecot_cancels() == 1);
+	sim_advance(500);
+	sim_dovecot_state(0);			/* Dovecot hangs up */
+	CHECK(!sim_answered(q));
+	sim_advance(1500);
+	CHECK(sim_has(sim_reply(q), "FAIL"));
+	CHECK(sim_conn_open(c));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=oauth-required"));
+	sim_end();
+}
+
+/*
+ * Dovecot comes back without CRAM-MD5 while requests wait for its
+ * handshake: the CRAM-MD5 one is refused, not sent (Dovecot would drop the
+ * connection, and the PLAIN one with it).
+ */
+TEST(sim_gate_queued_request_for_a_dropped_mechanism)
+{
+	int a, b, qa, qb;
+
+	sim_begin(NULL);
+	a = sim_open();
+	b = sim_open();
+	sim_dovecot_hello("VERSION\t1\t2\nMECH\tPLAIN\tplaintext\n"
+	    "MECH\tLOGIN\tplaintext\nSPID\t4242\nCUID\t1\n"
+	    "COOKIE\t0123456789abcdef0123456789abcdef\nDONE\n");
+	sim_dovecot_state(0);			/* a restart: it hangs up */
+	qb = sim_auth(b, SIM_CRAM, U, A1, 0, 1);	/* b's list has CRAM-MD5 */
+	qa = sim_auth(a, SIM_PLAIN, V, A0, 1, 1);
+	sim_advance(100);			/* the new handshake */
+	CHECK(sim_has(sim_reply(qb), "FAIL"));
+	CHECK(!sim_forwarded(qb));
+	CHECK(sim_log_count("mechanism CRAM-MD5 is no longer offered by "
+	    "Dovecot") == 1);
+	CHECK(sim_forwarded(qa));
+	sim_dovecot(0, SD_OK);
+	CHECK(sim_has(sim_reply(qa), "OK"));
+	CHECK(sim_conn_open(a) && sim_conn_open(b));
+	CHECK(sim_log_count("cause=auth-service-unavailable") == 0);
+	sim_end();
+}
+
+/*
+ * Dovecot answers for another account than the one typed ("v" is
+ * u@example.org, as auth_default_realm or auth_username_format make it):
+ * that account's lock and flags apply, and its failures count for it.
+ */
+TEST(sim_gate_renamed_account_keeps_its_lock_and_flags)
+{
+	char line[128];
+	unsigned before;
+	int c, q;
+
+	sim_begin(NULL);
+	c = sim_open();
+	CHECK(sim_has(sim_control("lock\ttext\tu@example.org\n"), "OK"));
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);	/* right password */
+	CHECK(sim_forwarded(q));
+	snprintf(line, sizeof(line), "OK\t%u\tuser=u@example.org\n",
+	    sim_dovecot_id(0));
+	sim_dovecot_line(line);
+	CHECK(sim_has(sim_reply(q), "too many failed attempts for this account"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=account-locked"));
+	CHECK(sim_has(sim_log_find("event=auth"), "user=u@example.org"));
+	CHECK(sim_has(sim_control("unlock\ttext\tu@example.org\n"), "OK"));
+	sim_accounts("u@example.org oauth-only\n");
+	q = sim_auth(c, SIM_PLAIN, W, A0, 1, 1);
+	snprintf(line, sizeof(line), "OK\t%u\tuser=u@example.org\n",
+	    sim_dovecot_id(0));
+	sim_dovecot_line(line);
+	CHECK(sim_has(sim_reply(q), "FAIL"));
+	CHECK(sim_has(sim_log_find("event=auth"), "cause=oauth-required"));
+	sim_accounts("nobody@example.org disabled\n");
+	before = sim_account_failures(U);
+	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
+	snprintf(line, sizeof(line), "FAIL\t%u\tuser=u@example.org\n",
+	    sim_dovecot_id(0));
+	sim_dovecot_line(line);
+	sim_userdb(0, SU_USER);
+	CHECK(sim_has(sim_reply(q), "FAIL"));
+	CHECK(sim_account_failures(U) == before + 1);	/* counted for u */
 	sim_end();
 }
