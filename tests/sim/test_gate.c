@@ -580,14 +580,23 @@ TEST(sim_gate_waiting_refusal_cancelled_or_closed)
 	sim_begin("refusal_delay = 2s\n");
 	c = sim_open();
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 0);
-	sim_cancel_any(q);
+	sim_advance(1000);
+	CHECK(!sim_answered(q));		/* waiting */
+	CHECK(sim_log_count("event=auth") == 0);
+	sim_cancel_any(q);		/* a FAIL after it breaks invariant I1 */
+	CHECK(sim_log_count("event=auth") == 1);
 	CHECK(sim_has(sim_log_find("event=auth"), "cause=tls-required"));
 	CHECK(sim_has(sim_log_find("event=auth"), "result=fail"));
+	sim_advance(2000);			/* its time passes: nothing */
 	q = sim_auth(c, SIM_PLAIN, W, A0, 1, 0);
+	sim_advance(1000);
+	CHECK(!sim_answered(q));
 	sim_close(c);
+	CHECK(sim_log_count("event=auth") == 2);
 	CHECK(sim_has(sim_log_find("event=auth"), "user=W"));
 	CHECK(sim_has(sim_log_find("event=auth"), "result=fail"));
-	(void)q;
+	sim_advance(2000);
+	CHECK(sim_log_count("event=auth") == 2);
 	sim_end();
 }
 
