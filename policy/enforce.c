@@ -83,15 +83,26 @@ query(const struct enforce *e)
 int
 enforce_set_account(struct enforce *e, const char *user)
 {
-	if (str_copy(e->account, sizeof(e->account), user) < 0) {
-		e->account[0] = 0;
+	size_t n = strlen(user);
+
+	free(e->account);
+	if (n > SASL_FIELD_MAX) {
+		e->account = xstrdup("");
 		msg_warn("a user name of %zu bytes, longer than %d, is not "
-		    "tracked per account; its address is", strlen(user),
-		    SASL_FIELD_MAX);
+		    "tracked per account; its address is", n, SASL_FIELD_MAX);
 		return -1;
 	}
+	e->account = xstrdup(user);
 	str_lower(e->account);
 	return 0;
+}
+
+/* enforce_free - release what enforce_fill() took (its place: enforce_release) */
+void
+enforce_free(struct enforce *e)
+{
+	free(e->account);
+	e->account = NULL;
 }
 
 /* enforce_fill - user, address, password (may be NULL), account flags */
@@ -99,9 +110,12 @@ void
 enforce_fill(struct enforce *e, const char *user, const char *ip,
     const char *pass, unsigned flags)
 {
+	free(e->account);
 	memset(e, 0, sizeof(*e));
 	if (user)
 		enforce_set_account(e, user);
+	else
+		e->account = xstrdup("");
 	if (ip == NULL || limits_addr_key(ip, enf_cfg->ipv4_prefix,
 	    enf_cfg->ipv6_prefix, e->addr, sizeof(e->addr)) < 0)
 		e->addr[0] = 0;

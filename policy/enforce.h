@@ -12,7 +12,6 @@
 #include "cause.h"
 #include "config.h"
 #include "authlimits.h"
-#include "sasl.h"
 
 /* Returned instead of an answer: the shared state was asked, a callback follows. */
 #define ENFORCE_ASKED	(-1)
@@ -20,8 +19,9 @@
 struct shared_op;
 
 struct enforce {
-	/* lower case; empty: unknown (or longer than any the gate accepts) */
-	char		 account[SASL_FIELD_MAX + 1];
+	/* lower case, owned (enforce_free); "": unknown (or longer than any
+	 * the gate accepts); NULL before enforce_fill */
+	char		*account;
 	char		 addr[64];	/* limits_addr_key; empty: unknown */
 	uint32_t	 fp;
 	int		 exempt;
@@ -45,6 +45,7 @@ void	enforce_init(const struct config *);
 void	enforce_fill(struct enforce *, const char *, const char *, const char *,
 	    unsigned);
 int	enforce_set_account(struct enforce *, const char *);
+void	enforce_free(struct enforce *);
 int	enforce_check(struct enforce *, void (*)(void *, enum limits_verdict),
 	    void *);
 int	enforce_fail(struct enforce *, enum cause, const char *,

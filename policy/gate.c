@@ -254,6 +254,7 @@ req_free(struct gate_req *r)
 		TAILQ_REMOVE(&gate_parked, r, park_link);
 	if (r->enf_ready)
 		enforce_release(&r->enf);
+	enforce_free(&r->enf);
 	req_unlink(r);
 	ev_timer_stop(&r->timer);
 	if (r->uid)
@@ -297,15 +298,16 @@ req_log(struct gate_req *r)
 static void
 req_end(struct gate_req *r)
 {
-	char account[sizeof(r->enf.account)] = "", addr[sizeof(r->enf.addr)] = "";
+	char *account = NULL, addr[sizeof(r->enf.addr)] = "";
 
 	if (r->enf_ready) {
-		memcpy(account, r->enf.account, sizeof(account));
+		account = xstrdup(r->enf.account);
 		memcpy(addr, r->enf.addr, sizeof(addr));
 	}
 	req_log(r);
 	req_free(r);
-	gate_wake_parked(account, addr);	/* it may have held a place */
+	gate_wake_parked(account ? account : "", addr);	/* it held a place */
+	free(account);
 }
 
 /* req_enforce_ready - the attempt's limits query, built once */
