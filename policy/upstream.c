@@ -254,11 +254,15 @@ static void
 up_drop_unoffered(void)
 {
 	struct buf keep, why;
-	char *p = up.queued.data, *end = p + up.queued.len, *nl, mech[32];
+	char *p, *end, *nl, mech[32];
 	void **gone = NULL;
 	size_t n = 0, i;
 	unsigned id;
 
+	if (up.queued.len == 0)
+		return;
+	p = up.queued.data;
+	end = p + up.queued.len;
 	buf_init(&keep);
 	buf_init(&why);
 	for (; p < end; p = nl + 1) {
