@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """An account Dovecot renames keeps its lock and its flags.
 
-With auth_default_realm (or auth_username_format), Dovecot authenticates "alice" as
-alice@example.test. The gate checks the name the client typed before Dovecot, and the account
+With auth_default_realm (Dovecot 2.4: auth_default_domain), or auth_username_format, Dovecot
+authenticates "alice" as alice@example.test. The gate checks the name the client typed before Dovecot, and the account
 Dovecot names in its answer after: a lock of alice@example.test, or carol@example.test's
 oauth-only flag, must not be escaped by typing the short name, and failures under the short
 name count for the account. Through the auth-client protocol, as smtpd speaks it.
@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gatelab  # noqa: E402
-from lab import Lab, USERS  # noqa: E402
+from lab import Lab, USERS, dovecot_version  # noqa: E402
 from gatelab import teardown_suite, Gate, GateClient, auth_line, b64, new_gate_dir  # noqa: E402
 from tap import Suite  # noqa: E402
 
@@ -24,8 +24,10 @@ S = {}
 
 def setup():
     gdir = S["dir"] = new_gate_dir()
+    # Dovecot 2.4 renamed auth_default_realm to auth_default_domain
+    key = "auth_default_domain" if dovecot_version() >= (2, 4) else "auth_default_realm"
     lab = S["lab"] = Lab(sasl_path=os.path.join(gdir, "auth"),
-                         extra_dovecot_conf="auth_default_realm = example.test\n")
+                         extra_dovecot_conf="%s = example.test\n" % key)
     with open(os.path.join(gdir, "accounts"), "w") as f:
         f.write("carol@example.test oauth-only\n")
     subprocess.run(["postmap", "-c", lab.postfix_dir, "cdb:" + os.path.join(gdir, "accounts")],
