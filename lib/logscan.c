@@ -234,12 +234,10 @@ static void
 event_canon(struct log_event *ev)
 {
 	char text[NETADDR_CANON_MAX];
-	char *p;
 
 	if (netaddr_canon(ev->ip, text, sizeof(text)) == text)
 		str_copy(ev->ip, sizeof(ev->ip), text);
-	for (p = ev->mech; *p; p++)
-		*p = (char)toupper((unsigned char)*p);
+	str_upper(ev->mech);
 }
 
 /* logscan_line - one line to an event (LOG_NONE: nothing for us) */

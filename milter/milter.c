@@ -35,7 +35,6 @@
 /*	the headers and the log.
 /*--*/
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -103,10 +102,10 @@ dup_or_null(const char *s)
 static char *
 mech_dup(const char *s)
 {
-	char *m = dup_or_null(s), *p;
+	char *m = dup_or_null(s);
 
-	for (p = m; p && *p; p++)
-		*p = (char)toupper((unsigned char)*p);
+	if (m)
+		str_upper(m);
 	return m;
 }
 
