@@ -49,27 +49,20 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) $(HARDEN) -iquote lib $(PK
 	  $(SAN) $(CFLAGS)
 LDLIBS	= $(PKG_LIBS)
 
-LIB_SRC	= lib/util.c lib/buf.c lib/msg.c lib/logline.c lib/linereader.c \
-	  lib/base64.c lib/sasl.c lib/authproto.c lib/cause.c lib/netaddr.c \
-	  lib/ref.c lib/accounts.c lib/config.c lib/idmap.c lib/limits.c lib/fingerprint.c lib/history.c lib/state.c lib/policyproto.c lib/submission.c \
-	  lib/authres.c lib/ctlclient.c lib/daemon.c lib/doctor.c lib/smtpreply.c lib/logscan.c lib/tally.c lib/backend.c lib/keyedhash.c lib/saslpeek.c
-POLICY_SRC = policy/main.c policy/event.c policy/conn.c policy/gate.c \
-	  policy/upstream.c policy/userdb.c policy/attempt.c policy/enforce.c policy/store.c policy/session.c policy/policy.c policy/control.c policy/metrics.c policy/redis.c policy/shared.c policy/reload.c
-UNIT_SRC = tests/unit/unit.c tests/unit/test_codecs.c tests/unit/test_config.c \
-	  tests/unit/test_misc.c tests/unit/test_limits.c tests/unit/test_policy.c \
-	  tests/unit/test_milter.c tests/unit/test_event.c tests/unit/test_authproto24.c \
-	  tests/unit/test_toolbox.c tests/unit/test_saslpeek.c \
-	  tests/unit/test_keyedhash.c tests/unit/test_who.c tests/unit/test_tally.c \
-	  tests/unit/test_netaddr.c tests/unit/test_longnames.c tests/unit/test_accounts.c
+# Every source file of a folder belongs to its program: a new module needs
+# no line here.
+LIB_SRC	= $(sort $(wildcard lib/*.c))
+POLICY_SRC = $(sort $(wildcard policy/*.c))
+UNIT_SRC = $(sort $(wildcard tests/unit/*.c))
 
 LIB_OBJ	= $(LIB_SRC:%.c=$(BUILD)/%.o)
 POLICY_OBJ = $(POLICY_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
-MILTER_SRC = milter/main.c milter/milter.c
+MILTER_SRC = $(sort $(wildcard milter/*.c))
 MILTER_OBJ = $(MILTER_SRC:%.c=$(BUILD)/%.o)
 
-CLI_SRC	= cli/authguard.c cli/doctor.c cli/probe.c cli/analyze.c
+CLI_SRC	= $(sort $(wildcard cli/*.c))
 CLI_OBJ	= $(CLI_SRC:%.c=$(BUILD)/%.o)
 
 PROGS	= $(BUILD)/authguard-policyd $(BUILD)/authguard-milter $(BUILD)/authguard
