@@ -14,9 +14,9 @@
 /*	hold a waiter.
 /*
 /*	When an attempt ends, or gives its place back while its refusal
-/*	waits, park_wake() lets the waiters of its account and of its
-/*	address try again, the two queues merged in arrival order; no
-/*	other waiter is looked at. The admin's lock and unlock of a key
+/*	waits or its client answers a relayed challenge, park_wake() lets
+/*	the waiters of its account and of its address try again, the two
+/*	queues merged in arrival order; no other waiter is looked at. The admin's lock and unlock of a key
 /*	wake its queues the same way, and a reload (new limits) wakes
 /*	all. With a shared state (shared 3), attempts on other servers
 /*	end unseen: while anybody waits, every GATE_PARK_POLL ms all

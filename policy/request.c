@@ -508,21 +508,25 @@ req_enter(struct gate_req *r, enum req_state s)
 void
 req_send_cont(struct gate_req *r, const char *b64)
 {
+	int gives_back = r->kind == RK_RELAY && r->enf_ready;
 	struct buf line;
 
 	/*
 	 * While the client answers a relayed challenge, the request holds no
 	 * place in the limits (its next response is checked anew): else a
 	 * client that never answers would keep the account's places, and
-	 * with them the account's owner, waiting.
+	 * with them the account's owner, waiting. Those who wait for the
+	 * place go on now.
 	 */
-	if (r->kind == RK_RELAY && r->enf_ready)
+	if (gives_back)
 		enforce_release(&r->enf);
 	buf_init(&line);
 	buf_printf(&line, "CONT\t%u\t%s\n", r->cid, b64);
 	req_enter(r, RS_CLIENT);
 	conn_send(&r->gc->c, line.data, line.len);
 	buf_free(&line);
+	if (gives_back)		/* last: a waiter that goes on can end others */
+		park_wake(r->enf.account, r->enf.addr);
 }
 
 /* req_malformed - the client's response could not be decoded */

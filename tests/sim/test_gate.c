@@ -775,3 +775,27 @@ TEST(sim_gate_renamed_account_keeps_its_lock_and_flags)
 	CHECK(sim_account_failures(U) == before + 1);	/* counted for u */
 	sim_end();
 }
+
+/*
+ * A relayed challenge gives back the place its request held: a request
+ * that waits for that place goes on at once, not when the exchange ends.
+ */
+TEST(sim_gate_relayed_challenge_wakes_a_waiting_request)
+{
+	int a, b, qa, qb;
+
+	sim_begin("account_fail_limit = 1/15m\n");
+	a = sim_open();
+	b = sim_open();
+	qb = sim_auth(b, SIM_CRAM, V, A0, 0, 1);
+	sim_dovecot(0, SD_CONT);
+	sim_cont(qb, 0);			/* names v, holds v's place */
+	qa = sim_auth(a, SIM_PLAIN, V, A0, 1, 1);
+	CHECK(!sim_forwarded(qa));		/* waits behind it */
+	sim_dovecot(0, SD_CONT);		/* a second challenge */
+	CHECK(sim_has(sim_reply(qb), "CONT"));
+	CHECK(sim_forwarded(qa));		/* the place is free */
+	sim_dovecot(1, SD_OK);
+	CHECK(sim_has(sim_reply(qa), "OK"));
+	sim_end();
+}
