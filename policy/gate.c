@@ -51,12 +51,12 @@
 #include "park.h"
 #include "relay.h"
 #include "request.h"
+#include "server.h"
 #include "upstream.h"
 #include "util.h"
 
-static struct listener gate_listener;
-static LIST_HEAD(, gate_conn) gate_conns = LIST_HEAD_INITIALIZER(gate_conns);
-static unsigned gate_nconn, gate_cuid;
+static struct server gate_server;
+static unsigned gate_cuid;
 
 static void gate_conn_close(struct gate_conn *, const char *);
 static void gate_unparsable(struct gate_conn *, char *, size_t, const char *);
@@ -65,7 +65,7 @@ static void gate_unparsable(struct gate_conn *, char *, size_t, const char *);
 unsigned
 gate_connections(void)
 {
-	return gate_nconn;
+	return (unsigned)server_count(&gate_server);
 }
 
 /*
@@ -316,36 +316,34 @@ gate_overlong(struct conn *c, char *prefix, size_t len)
 	    "line longer than 16 KiB");
 }
 
-/* gate_conn_free - deferred release */
-static void
-gate_conn_free(void *p)
-{
-	struct gate_conn *gc = p;
-
-	conn_free(&gc->c);
-	free((char *)gc->c.name);
-	free(gc);
-}
-
 /*
  * gate_conn_close - end an smtpd connection and its requests; why NULL: on
- * purpose. Idempotent. An abort can end other requests of gc, so each
- * round takes the head of the list again.
+ * purpose. Idempotent.
  */
 static void
 gate_conn_close(struct gate_conn *gc, const char *why)
 {
-	struct gate_req *r;
-
 	if (gc->closed)
 		return;
-	gc->closed = gc->closing = 1;
 	if (why)
 		msg_warn("%s: closing: %s", gc->c.name, why);
+	server_close(&gate_server, &gc->c);
+}
+
+/*
+ * gate_close - the gate's part of closing a connection: its requests end
+ * (an abort can end other requests of gc, so each round takes the head of
+ * the list again)
+ */
+static void
+gate_close(struct conn *c)
+{
+	struct gate_conn *gc = (struct gate_conn *)c;
+	struct gate_req *r;
+
+	gc->closed = gc->closing = 1;
 	ev_timer_stop(&gc->close_later);
 	conn_close(&gc->c);
-	LIST_REMOVE(gc, link);
-	gate_nconn--;
 	while ((r = LIST_FIRST(&gc->reqs)) != NULL) {
 		if (r->state == RS_DELAYED)	/* decided: logged as it is */
 			req_end(r);
@@ -354,7 +352,13 @@ gate_conn_close(struct gate_conn *gc, const char *why)
 		else
 			req_unlink(r);	/* keep it to log its outcome */
 	}
-	ev_defer_free(gate_conn_free, gc);
+}
+
+/* gate_release - the name gate_open() gave */
+static void
+gate_release(struct conn *c)
+{
+	free((char *)c->name);
 }
 
 /* gate_conn_close_timer - the deferred end of a closing connection */
@@ -419,22 +423,31 @@ gate_hello(struct gate_conn *gc)
 	buf_free(&b);
 }
 
-/* gate_accepted - a new smtpd connection */
+/* gate_open - a new smtpd connection */
 static void
-gate_accepted(int fd, pid_t pid)
+gate_open(struct conn *c, pid_t pid)
 {
-	struct gate_conn *gc = xcalloc(1, sizeof(*gc));
+	struct gate_conn *gc = (struct gate_conn *)c;
 	char name[48];
 
 	gc->pid = pid;
 	gc->peercred = pid > 0;
 	snprintf(name, sizeof(name), "sasl client pid %ld", (long)gc->pid);
-	conn_init(&gc->c, fd, AUTHPROTO_LINE_MAX, &gate_ops, gc, xstrdup(name));
+	c->name = xstrdup(name);
 	LIST_INIT(&gc->reqs);
-	LIST_INSERT_HEAD(&gate_conns, gc, link);
-	gate_nconn++;
 	gate_hello(gc);
 }
+
+static const struct server_ops gate_server_ops = {
+	.listen_name = "sasl_listen",
+	.conn_name = "sasl client",
+	.size = sizeof(struct gate_conn),
+	.line_max = AUTHPROTO_LINE_MAX,
+	.conn_ops = &gate_ops,
+	.open = gate_open,
+	.close = gate_close,
+	.release = gate_release,
+};
 
 /* gate_init - wire the gate to its upstreams */
 void
@@ -447,15 +460,13 @@ gate_init(const struct config *cfg, struct accounts_map *accounts)
 void
 gate_listen(int fd)
 {
-	listener_start(&gate_listener, fd, "sasl_listen", gate_accepted);
+	server_start(&gate_server, fd, &gate_server_ops);
 }
 
 /* gate_shutdown - close the listener and every smtpd connection */
 void
 gate_shutdown(void)
 {
-	listener_stop(&gate_listener);
-	while (!LIST_EMPTY(&gate_conns))
-		gate_conn_close(LIST_FIRST(&gate_conns), NULL);
+	server_stop(&gate_server);
 	req_shutdown();
 }

@@ -27,16 +27,15 @@ enum req_state {
 };
 enum req_kind { RK_PLAIN, RK_LOGIN, RK_RELAY };
 
-/* An smtpd connection (gate 3); its requests read and mark it. */
+/* An smtpd connection (gate 3, server 3); its requests read and mark it. */
 struct gate_conn {
 	struct conn	 c;		/* first: conn callbacks cast back */
 	pid_t		 pid;		/* smtpd: SO_PEERCRED, else CPID */
 	int		 peercred;
 	int		 closing;	/* no more input or output */
-	int		 closed;	/* gate_conn_close() ran */
+	int		 closed;	/* its close began (gate_close) */
 	struct ev_timer	 close_later;	/* its requests end from the loop */
 	LIST_HEAD(, gate_req) reqs;
-	LIST_ENTRY(gate_conn) link;	/* all smtpd connections */
 };
 
 struct gate_req {
