@@ -7,13 +7,12 @@
 #ifndef AUTHGUARD_SHAREDCMD_H
 #define AUTHGUARD_SHAREDCMD_H
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct limits_config;
 
-/* One Redis command; EVALSHA of shared.lua when built by sharedcmd_script. */
+/* One Redis command; EVALSHA of shared.lua when built by shared_cmd_script. */
 #define SHARED_ARGS	24
 #define SHARED_ARGV(n)	(5 + (n))	/* the script's ARGV[n] */
 #define SHARED_KEYS(n)	(2 + (n))	/* the script's KEYS[n] (1-3) */
@@ -39,16 +38,16 @@ struct shared_cmd {
 #define SF_COUNT_ACCT	8u	/* fail: in the account's window */
 #define SF_COUNT_ADDR	16u	/* fail: in the address's window */
 
-struct shared_cmd *sharedcmd_new(int, va_list);
-void	 sharedcmd_set(struct shared_cmd *, int, const char *, size_t);
-void	 sharedcmd_arg(struct shared_cmd *, int, const char *);
-void	 sharedcmd_arg_num(struct shared_cmd *, int, unsigned long long);
-void	 sharedcmd_key_at(struct shared_cmd *, int, const char *, const char *,
+struct shared_cmd *shared_command(int, ...);
+void	 shared_cmd_set(struct shared_cmd *, int, const char *, size_t);
+void	 shared_arg(struct shared_cmd *, int, const char *);
+void	 shared_arg_num(struct shared_cmd *, int, unsigned long long);
+void	 shared_cmd_key(struct shared_cmd *, int, const char *, const char *,
 	    const char *);
-struct shared_cmd *sharedcmd_script(const char *, const struct limits_config *,
+struct shared_cmd *shared_cmd_script(const char *, const struct limits_config *,
 	    const char *, uint32_t, unsigned);
-char	*sharedcmd_to_wire(struct shared_cmd *, size_t *);
-struct shared_cmd *sharedcmd_of_wire(int, char *, size_t);
-void	 sharedcmd_free(struct shared_cmd *);
+char	*shared_cmd_to_wire(struct shared_cmd *, size_t *);
+struct shared_cmd *shared_cmd_of_wire(int, char *, size_t);
+void	 shared_cmd_free(struct shared_cmd *);
 
 #endif

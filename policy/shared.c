@@ -160,33 +160,6 @@ complain(const char *fmt, ...)
 	msg_error("shared state: %s", text);
 }
 
-/* shared_command - a plain command: argc strings */
-struct shared_cmd *
-shared_command(int argc, ...)
-{
-	struct shared_cmd *c;
-	va_list ap;
-
-	va_start(ap, argc);
-	c = sharedcmd_new(argc, ap);
-	va_end(ap);
-	return c;
-}
-
-/* shared_arg - the script's ARGV[n] */
-void
-shared_arg(struct shared_cmd *c, int n, const char *s)
-{
-	sharedcmd_arg(c, n, s);
-}
-
-/* shared_arg_num - the script's ARGV[n], a number */
-void
-shared_arg_num(struct shared_cmd *c, int n, unsigned long long v)
-{
-	sharedcmd_arg_num(c, n, v);
-}
-
 /* shared_key - the script's KEYS[n] (1-3) */
 void
 shared_key(struct shared_cmd *c, int n, const char *kind, const char *name)
@@ -198,7 +171,7 @@ shared_key(struct shared_cmd *c, int n, const char *kind, const char *name)
 void
 shared_key_at(struct shared_cmd *c, int i, const char *kind, const char *name)
 {
-	sharedcmd_key_at(c, i, sh_cfg->redis_prefix, kind, name);
+	shared_cmd_key(c, i, sh_cfg->redis_prefix, kind, name);
 }
 
 /*
@@ -208,7 +181,7 @@ shared_key_at(struct shared_cmd *c, int i, const char *kind, const char *name)
 struct shared_cmd *
 shared_script(const char *op, uint32_t now, unsigned flags)
 {
-	return sharedcmd_script(sh_sha, &sh_limits, op, now, flags);
+	return shared_cmd_script(sh_sha, &sh_limits, op, now, flags);
 }
 
 /* shared_new_id - unique among all servers: this run's random base, a count */
@@ -232,7 +205,7 @@ journal_keep(struct journal *j, struct shared_cmd *c, int where)
 	struct journal_item it;
 	int k = journal_kind(c);
 
-	it.data = sharedcmd_to_wire(c, &it.len);
+	it.data = shared_cmd_to_wire(c, &it.len);
 	return journal_put(j, k, it, where);
 }
 
@@ -245,7 +218,7 @@ journal_oldest(void)
 
 	if ((it = journal_next(&sh_journal, &k)).data == NULL)
 		return NULL;
-	return sharedcmd_of_wire(k == JOURNAL_RECORDS ? SHARED_RECORD :
+	return shared_cmd_of_wire(k == JOURNAL_RECORDS ? SHARED_RECORD :
 	    SHARED_CHANGE, it.data, it.len);
 }
 
@@ -270,7 +243,7 @@ journal_store(struct shared_cmd *c, int where)
 	struct journal_item gone;
 
 	if (sh_state == SH_OFF) {	/* stopping: nothing comes next */
-		sharedcmd_free(c);
+		shared_cmd_free(c);
 		return;
 	}
 	if ((gone = journal_keep(&sh_journal, c, where)).data != NULL)
@@ -305,7 +278,7 @@ op_end(struct shared_op *op)
 	sh_npending--;
 	ev_timer_stop(&op->timer);
 	if (op->cmd)
-		sharedcmd_free(op->cmd);
+		shared_cmd_free(op->cmd);
 	free(op);
 }
 
@@ -440,7 +413,7 @@ shared_send(struct shared_cmd *c, shared_cb cb, void *arg,
 		if (c->write)
 			journal_store(c, JOURNAL_TAIL);
 		else
-			sharedcmd_free(c);
+			shared_cmd_free(c);
 		if (sh_state == SH_UP)
 			replay();
 	}
@@ -500,7 +473,7 @@ replay(void)
 		if (op_send(c, replay_next, NULL, NULL, 0))
 			sh_replaying = 1;
 		else
-			sharedcmd_free(c);
+			shared_cmd_free(c);
 	}
 }
 
@@ -550,7 +523,7 @@ static void
 setup_send(struct shared_cmd *c, shared_cb cb)
 {
 	if (op_send(c, cb, NULL, NULL, 0) == NULL)
-		sharedcmd_free(c);
+		shared_cmd_free(c);
 }
 
 /* setup - what a new connection sends first (queued until connected) */

@@ -47,11 +47,8 @@ int	 shared_enabled(void);
 int	 shared_up(void);
 int	 shared_settled(void);
 struct shared_cmd *shared_script(const char *, uint32_t, unsigned);
-struct shared_cmd *shared_command(int, ...);
 void	 shared_key(struct shared_cmd *, int, const char *, const char *);
 void	 shared_key_at(struct shared_cmd *, int, const char *, const char *);
-void	 shared_arg(struct shared_cmd *, int, const char *);
-void	 shared_arg_num(struct shared_cmd *, int, unsigned long long);
 struct shared_op *shared_send(struct shared_cmd *, shared_cb, void *,
 	    shared_late_cb);
 void	 shared_forget(struct shared_op *);

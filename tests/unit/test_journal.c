@@ -42,6 +42,20 @@ put(struct journal *j, int kind, const char *s, int where)
 	return gone.data ? -1 : 0;
 }
 
+/* put_all - keep each of the names (spaced) at the tail; how many dropped */
+static int
+put_all(struct journal *j, int kind, const char *names)
+{
+	char buf[256], *name, *save = NULL;
+	int dropped = 0;
+
+	str_copy(buf, sizeof(buf), names);
+	for (name = strtok_r(buf, " ", &save); name;
+	    name = strtok_r(NULL, " ", &save))
+		dropped -= put(j, kind, name, JOURNAL_TAIL);
+	return dropped;
+}
+
 /* is - the item is s (and is freed); s NULL: no item */
 static int
 is(struct journal_item it, const char *s)
@@ -98,8 +112,7 @@ TEST(journal_changes_before_records_each_oldest_first)
 	CHECK(put(&j, JOURNAL_RECORDS, "r1", JOURNAL_TAIL) == 0);
 	CHECK(put(&j, JOURNAL_CHANGES, "c1", JOURNAL_TAIL) == 0);
 	CHECK(put(&j, JOURNAL_RECORDS, "r2", JOURNAL_TAIL) == 0);
-	CHECK(put(&j, JOURNAL_CHANGES, "c2", JOURNAL_TAIL) == 0);
-	CHECK(put(&j, JOURNAL_CHANGES, "c3", JOURNAL_TAIL) == 0);
+	CHECK(put_all(&j, JOURNAL_CHANGES, "c2 c3") == 0);
 	CHECK(journal_count(&j, JOURNAL_CHANGES) == 3);
 	CHECK(journal_count(&j, JOURNAL_RECORDS) == 2);
 	CHECK(journal_size(&j) == 5);
@@ -127,16 +140,13 @@ TEST(journal_full_drops_the_oldest_of_its_kind)
 	struct journal j = {.max = 3};
 	struct journal_item gone;
 
-	put(&j, JOURNAL_CHANGES, "c1", JOURNAL_TAIL);
-	put(&j, JOURNAL_CHANGES, "c2", JOURNAL_TAIL);
-	put(&j, JOURNAL_CHANGES, "c3", JOURNAL_TAIL);
+	CHECK(put_all(&j, JOURNAL_CHANGES, "c1 c2 c3") == 0);
 	put(&j, JOURNAL_RECORDS, "r1", JOURNAL_TAIL);
 	gone = journal_put(&j, JOURNAL_CHANGES, item("c4"), JOURNAL_TAIL);
 	CHECK(is(gone, "c1"));		/* handed back, for the caller */
 	CHECK(journal_count(&j, JOURNAL_CHANGES) == 3);
 	CHECK(journal_count(&j, JOURNAL_RECORDS) == 1);	/* untouched */
-	put(&j, JOURNAL_RECORDS, "r2", JOURNAL_TAIL);
-	put(&j, JOURNAL_RECORDS, "r3", JOURNAL_TAIL);
+	CHECK(put_all(&j, JOURNAL_RECORDS, "r2 r3") == 0);
 	gone = journal_put(&j, JOURNAL_RECORDS, item("r4"), JOURNAL_TAIL);
 	CHECK(is(gone, "r1"));
 	CHECK(journal_size(&j) == 6);	/* max of each kind */
@@ -148,8 +158,7 @@ TEST(journal_full_at_the_head_drops_the_oldest_first)
 	struct journal j = {.max = 2};
 	struct journal_item gone;
 
-	put(&j, JOURNAL_CHANGES, "c1", JOURNAL_TAIL);
-	put(&j, JOURNAL_CHANGES, "c2", JOURNAL_TAIL);
+	CHECK(put_all(&j, JOURNAL_CHANGES, "c1 c2") == 0);
 	gone = journal_put(&j, JOURNAL_CHANGES, item("c0"), JOURNAL_HEAD);
 	CHECK(is(gone, "c1"));
 	CHECK(drains_as(&j, "c:c0 c:c2"));
@@ -173,8 +182,7 @@ TEST(journal_prepend_puts_unanswered_changes_first)
 	struct journal j = {.max = 2};
 	struct journal older = {.max = (size_t)-1};
 
-	put(&j, JOURNAL_CHANGES, "k1", JOURNAL_TAIL);	/* kept since */
-	put(&j, JOURNAL_CHANGES, "k2", JOURNAL_TAIL);
+	put_all(&j, JOURNAL_CHANGES, "k1 k2");	/* kept since */
 	put(&j, JOURNAL_RECORDS, "kr1", JOURNAL_TAIL);
 	put(&older, JOURNAL_CHANGES, "p1", JOURNAL_TAIL);	/* sent first */
 	put(&older, JOURNAL_RECORDS, "pr1", JOURNAL_TAIL);
@@ -196,8 +204,7 @@ TEST(journal_prepend_into_an_empty_journal)
 	struct journal j = {.max = 5};
 	struct journal older = {.max = (size_t)-1};
 
-	put(&older, JOURNAL_CHANGES, "p1", JOURNAL_TAIL);
-	put(&older, JOURNAL_CHANGES, "p2", JOURNAL_TAIL);
+	put_all(&older, JOURNAL_CHANGES, "p1 p2");
 	journal_prepend(&j, &older);
 	journal_prepend(&j, &older);	/* nothing more: a no-op */
 	put(&j, JOURNAL_CHANGES, "n1", JOURNAL_TAIL);	/* after them */

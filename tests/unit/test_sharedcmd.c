@@ -12,7 +12,6 @@
 /*	wire form (Redis's protocol) byte for byte, which is what a kept
 /*	change is sent as after an outage.
 /*--*/
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,19 +27,6 @@ static const struct limits_config test_limits = {
 	.lockout_max = 86400, .familiar_ttl = 2592000, .guess_distinct = 3,
 	.max_tracked = 100000,
 };
-
-/* cmd - a plain command of argc strings */
-static struct shared_cmd *
-cmd(int argc, ...)
-{
-	struct shared_cmd *c;
-	va_list ap;
-
-	va_start(ap, argc);
-	c = sharedcmd_new(argc, ap);
-	va_end(ap);
-	return c;
-}
 
 /* same_args - the command holds exactly these arguments */
 static int
@@ -63,14 +49,14 @@ static int
 wire_is(struct shared_cmd *c, const char *want, size_t wantlen)
 {
 	size_t len;
-	char *w = sharedcmd_to_wire(c, &len);
+	char *w = shared_cmd_to_wire(c, &len);
 	int ok = len == wantlen && memcmp(w, want, len) == 0 && w[len] == 0;
 
 	free(w);
 	return ok;
 }
 
-TEST(sharedcmd_script_every_argument_in_order)
+TEST(shared_cmd_script_every_argument_in_order)
 {
 	static const char *const ops[] = {"check", "fail", "pass", "release",
 	    "lock", "unlock", "info", "keycheck"};
@@ -82,17 +68,17 @@ TEST(sharedcmd_script_every_argument_in_order)
 
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
 		want[SHARED_ARGV(1)] = ops[i];
-		c = sharedcmd_script(SHA, &test_limits, ops[i], 1700000000u,
+		c = shared_cmd_script(SHA, &test_limits, ops[i], 1700000000u,
 		    SF_ACCOUNT | SF_COUNT_ACCT);
 		CHECK(c->argc == SHARED_ARGS);
 		CHECK(same_args(c, want, SHARED_ARGS));
 		CHECK(c->write == 0);
 		CHECK(c->wire == NULL);
-		sharedcmd_free(c);
+		shared_cmd_free(c);
 	}
 }
 
-TEST(sharedcmd_script_follows_the_limits_given)
+TEST(shared_cmd_script_follows_the_limits_given)
 {
 	struct limits_config l = test_limits;
 	struct shared_cmd *c;
@@ -100,54 +86,54 @@ TEST(sharedcmd_script_follows_the_limits_given)
 	l.account.n = 1;
 	l.address.secs = 7;
 	l.guess_distinct = 0;
-	c = sharedcmd_script(SHA, &l, "check", 0, 0);
+	c = shared_cmd_script(SHA, &l, "check", 0, 0);
 	CHECK_STR(c->argv[SHARED_ARGV(2)], "0");
 	CHECK_STR(c->argv[SHARED_ARGV(3)], "1");
 	CHECK_STR(c->argv[SHARED_ARGV(6)], "7");
 	CHECK_STR(c->argv[SHARED_ARGV(10)], "0");
 	CHECK_STR(c->argv[SHARED_ARGV(14)], "0");
-	sharedcmd_free(c);
+	shared_cmd_free(c);
 }
 
 TEST(sharedcmd_keys_carry_the_prefix_and_kind)
 {
-	struct shared_cmd *c = sharedcmd_script(SHA, &test_limits, "fail",
+	struct shared_cmd *c = shared_cmd_script(SHA, &test_limits, "fail",
 	    1, SF_ACCOUNT | SF_ADDRESS);
 
-	sharedcmd_key_at(c, SHARED_KEYS(1), "authguard:", "a:",
+	shared_cmd_key(c, SHARED_KEYS(1), "authguard:", "a:",
 	    "user@example.com");
-	sharedcmd_key_at(c, SHARED_KEYS(2), "authguard:", "i:", "192.0.2.1");
-	sharedcmd_key_at(c, SHARED_KEYS(3), "", "f:", "ab12.7");
+	shared_cmd_key(c, SHARED_KEYS(2), "authguard:", "i:", "192.0.2.1");
+	shared_cmd_key(c, SHARED_KEYS(3), "", "f:", "ab12.7");
 	CHECK_STR(c->argv[3], "authguard:a:user@example.com");
 	CHECK(c->len[3] == strlen("authguard:a:user@example.com"));
 	CHECK_STR(c->argv[4], "authguard:i:192.0.2.1");
 	CHECK(c->len[4] == strlen("authguard:i:192.0.2.1"));
 	CHECK_STR(c->argv[5], "f:ab12.7");
 	CHECK(c->len[5] == 8);
-	sharedcmd_key_at(c, SHARED_KEYS(1), "p:", "a:", "");	/* replaced */
+	shared_cmd_key(c, SHARED_KEYS(1), "p:", "a:", "");	/* replaced */
 	CHECK_STR(c->argv[3], "p:a:");
 	CHECK(c->len[3] == 4);
 	CHECK_STR(c->argv[SHARED_ARGV(1)], "fail");	/* ARGV untouched */
-	sharedcmd_free(c);
+	shared_cmd_free(c);
 }
 
-TEST(sharedcmd_arguments_set_and_replaced)
+TEST(shared_arguments_set_and_replaced)
 {
-	struct shared_cmd *c = sharedcmd_script(SHA, &test_limits, "check",
+	struct shared_cmd *c = shared_cmd_script(SHA, &test_limits, "check",
 	    1, 0);
 
-	sharedcmd_arg_num(c, 12, 305419896u);
-	sharedcmd_arg_num(c, 13, 18446744073709551615ull);
-	sharedcmd_arg(c, 15, "res.1");
-	sharedcmd_arg(c, 15, "res.22");
-	sharedcmd_arg_num(c, 16, 0);
+	shared_arg_num(c, 12, 305419896u);
+	shared_arg_num(c, 13, 18446744073709551615ull);
+	shared_arg(c, 15, "res.1");
+	shared_arg(c, 15, "res.22");
+	shared_arg_num(c, 16, 0);
 	CHECK_STR(c->argv[SHARED_ARGV(12)], "305419896");
 	CHECK_STR(c->argv[SHARED_ARGV(13)], "18446744073709551615");
 	CHECK_STR(c->argv[SHARED_ARGV(15)], "res.22");
 	CHECK(c->len[SHARED_ARGV(15)] == 6);
 	CHECK_STR(c->argv[SHARED_ARGV(16)], "0");
 	CHECK(c->argc == SHARED_ARGS);
-	sharedcmd_free(c);
+	shared_cmd_free(c);
 }
 
 TEST(sharedcmd_plain_commands_of_a_record)
@@ -160,19 +146,19 @@ TEST(sharedcmd_plain_commands_of_a_record)
 	    "0", "49"};
 	struct shared_cmd *c;
 
-	c = cmd(5, "SET", "", "line", "EX", "86400");
-	sharedcmd_key_at(c, 1, "authguard:", "h:", "REF0000001");
+	c = shared_command(5, "SET", "", "line", "EX", "86400");
+	shared_cmd_key(c, 1, "authguard:", "h:", "REF0000001");
 	CHECK(same_args(c, set, 5));
-	sharedcmd_free(c);
-	c = cmd(3, "LPUSH", "", "line");
-	sharedcmd_key_at(c, 1, "authguard:", "hu:", "bob");
+	shared_cmd_free(c);
+	c = shared_command(3, "LPUSH", "", "line");
+	shared_cmd_key(c, 1, "authguard:", "hu:", "bob");
 	CHECK(same_args(c, lpush, 3));
-	sharedcmd_free(c);
-	c = cmd(4, "LTRIM", "", "0", "49");
-	sharedcmd_key_at(c, 1, "authguard:", "hi:", "192.0.2.1");
+	shared_cmd_free(c);
+	c = shared_command(4, "LTRIM", "", "0", "49");
+	shared_cmd_key(c, 1, "authguard:", "hi:", "192.0.2.1");
 	CHECK(same_args(c, ltrim, 4));
 	CHECK(c->write == 0);
-	sharedcmd_free(c);
+	shared_cmd_free(c);
 }
 
 TEST(sharedcmd_wire_of_plain_commands)
@@ -183,11 +169,11 @@ TEST(sharedcmd_wire_of_plain_commands)
 	static const char bin[] = "*2\r\n$4\r\nECHO\r\n$7\r\na\r\n\0b c\r\n";
 	struct shared_cmd *c;
 
-	CHECK(wire_is(cmd(1, "PING"), ping, sizeof(ping) - 1));
-	CHECK(wire_is(cmd(3, "AUTH", "alice", ""), auth, sizeof(auth) - 1));
-	CHECK(wire_is(cmd(0), "*0\r\n", 4));
-	c = cmd(2, "ECHO", "");
-	sharedcmd_set(c, 1, "a\r\n\0b c", 7);	/* bytes, not a string */
+	CHECK(wire_is(shared_command(1, "PING"), ping, sizeof(ping) - 1));
+	CHECK(wire_is(shared_command(3, "AUTH", "alice", ""), auth, sizeof(auth) - 1));
+	CHECK(wire_is(shared_command(0), "*0\r\n", 4));
+	c = shared_command(2, "ECHO", "");
+	shared_cmd_set(c, 1, "a\r\n\0b c", 7);	/* bytes, not a string */
 	CHECK(wire_is(c, bin, sizeof(bin) - 1));
 }
 
@@ -203,36 +189,36 @@ TEST(sharedcmd_wire_of_a_check_byte_for_byte)
 	    "$2\r\n10\r\n" "$9\r\n305419896\r\n" "$1\r\n0\r\n"
 	    "$1\r\n3\r\n" "$5\r\nres.7\r\n" "$1\r\n0\r\n" "$1\r\n0\r\n"
 	    "$1\r\n0\r\n";
-	struct shared_cmd *c = sharedcmd_script(SHA, &test_limits, "check",
+	struct shared_cmd *c = shared_cmd_script(SHA, &test_limits, "check",
 	    1700000000u, SF_ACCOUNT | SF_ADDRESS);
 
-	sharedcmd_key_at(c, SHARED_KEYS(1), "authguard:", "a:",
+	shared_cmd_key(c, SHARED_KEYS(1), "authguard:", "a:",
 	    "user@example.com");
-	sharedcmd_key_at(c, SHARED_KEYS(2), "authguard:", "i:", "192.0.2.1");
-	sharedcmd_arg_num(c, 12, 305419896u);
-	sharedcmd_arg(c, 15, "res.7");
+	shared_cmd_key(c, SHARED_KEYS(2), "authguard:", "i:", "192.0.2.1");
+	shared_arg_num(c, 12, 305419896u);
+	shared_arg(c, 15, "res.7");
 	CHECK(sizeof(want) - 1 == 312);
 	CHECK(wire_is(c, want, sizeof(want) - 1));
 }
 
 TEST(sharedcmd_kept_wire_sent_again_unchanged)
 {
-	struct shared_cmd *c = sharedcmd_script(SHA, &test_limits, "pass", 5,
+	struct shared_cmd *c = shared_cmd_script(SHA, &test_limits, "pass", 5,
 	    SF_ACCOUNT);
 	struct shared_cmd *kept;
 	char *first, *again, *copy;
 	size_t len, len2;
 
-	sharedcmd_key_at(c, SHARED_KEYS(1), "", "a:", "carol");
+	shared_cmd_key(c, SHARED_KEYS(1), "", "a:", "carol");
 	c->write = SHARED_CHANGE;
-	first = sharedcmd_to_wire(c, &len);
+	first = shared_cmd_to_wire(c, &len);
 	copy = malloc(len);
 	memcpy(copy, first, len);
-	kept = sharedcmd_of_wire(SHARED_RECORD, first, len);
+	kept = shared_cmd_of_wire(SHARED_RECORD, first, len);
 	CHECK(kept->write == SHARED_RECORD);
 	CHECK(kept->argc == 0);
 	CHECK(kept->wire == first && kept->wirelen == len);
-	again = sharedcmd_to_wire(kept, &len2);	/* taken as it is */
+	again = shared_cmd_to_wire(kept, &len2);	/* taken as it is */
 	CHECK(again == first);
 	CHECK(len2 == len && memcmp(again, copy, len) == 0);
 	free(again);
