@@ -45,6 +45,10 @@
 /*	before). A refused handshake is a connection that failed: logged
 /*	with its reason, decisions made locally, tried again.
 /*
+/*	The commands are built by sharedcmd (3), and kept in a journal
+/*	(3) while they wait; this module owns the connection, the replay,
+/*	and the counts and logs of both.
+/*
 /*	The Redis password is wiped wherever it was copied for sending:
 /*	the AUTH command's strings when freed, and, with hiredis 1.0 or
 /*	later, hiredis's own buffers (its allocator wipes what it frees or
@@ -191,27 +195,27 @@ shared_new_id(char *buf, size_t len)
 	snprintf(buf, len, "%s.%llu", sh_idbase, ++sh_idseq);
 }
 
-/* journal_kind - the journal of a change: limits, or recent attempts */
+/* change_kind - the journal of a change: limits, or recent attempts */
 static int
-journal_kind(const struct shared_cmd *c)
+change_kind(const struct shared_cmd *c)
 {
 	return c->write == SHARED_RECORD ? JOURNAL_RECORDS : JOURNAL_CHANGES;
 }
 
-/* journal_keep - a change into a journal, in its wire form (takes it) */
+/* keep_in - a change into a journal, in its wire form (takes it); what went */
 static struct journal_item
-journal_keep(struct journal *j, struct shared_cmd *c, int where)
+keep_in(struct journal *j, struct shared_cmd *c, int where)
 {
 	struct journal_item it;
-	int k = journal_kind(c);
+	int k = change_kind(c);
 
 	it.data = shared_cmd_to_wire(c, &it.len);
 	return journal_put(j, k, it, where);
 }
 
-/* journal_oldest - the oldest kept command (limits first), or NULL */
+/* kept_oldest - the oldest kept command (limits first), or NULL */
 static struct shared_cmd *
-journal_oldest(void)
+kept_oldest(void)
 {
 	struct journal_item it;
 	int k;
@@ -222,9 +226,9 @@ journal_oldest(void)
 	    SHARED_CHANGE, it.data, it.len);
 }
 
-/* journal_dropped - the oldest of a kind went to make room: counted, said */
+/* kept_dropped - the oldest of a kind went to make room: counted, said */
 static void
-journal_dropped(struct journal_item gone)
+kept_dropped(struct journal_item gone)
 {
 	journal_item_free(gone);
 	if (sh_st.dropped++ == 0 || ev_now() - sh_dropped_logged >=
@@ -236,9 +240,9 @@ journal_dropped(struct journal_item gone)
 	}
 }
 
-/* journal_store - keep a change at the tail (or head) of its journal */
+/* keep - a change at the tail (or head) of the journal; none when stopping */
 static void
-journal_store(struct shared_cmd *c, int where)
+keep(struct shared_cmd *c, int where)
 {
 	struct journal_item gone;
 
@@ -246,8 +250,8 @@ journal_store(struct shared_cmd *c, int where)
 		shared_cmd_free(c);
 		return;
 	}
-	if ((gone = journal_keep(&sh_journal, c, where)).data != NULL)
-		journal_dropped(gone);
+	if ((gone = keep_in(&sh_journal, c, where)).data != NULL)
+		kept_dropped(gone);
 }
 
 /*
@@ -264,7 +268,7 @@ keep_pending(void)
 	TAILQ_FOREACH(op, &sh_pending, link) {
 		if (op->cmd == NULL || !op->cmd->write)
 			continue;
-		journal_keep(&older, op->cmd, JOURNAL_TAIL);
+		keep_in(&older, op->cmd, JOURNAL_TAIL);
 		op->cmd = NULL;
 	}
 	journal_prepend(&sh_journal, &older);
@@ -411,7 +415,7 @@ shared_send(struct shared_cmd *c, shared_cb cb, void *arg,
 		    sh_cfg->redis_timeout : 1);
 	if (op == NULL) {
 		if (c->write)
-			journal_store(c, JOURNAL_TAIL);
+			keep(c, JOURNAL_TAIL);
 		else
 			shared_cmd_free(c);
 		if (sh_state == SH_UP)
@@ -460,10 +464,10 @@ replay(void)
 	if (sh_replaying)
 		return;
 	for (n = 0; n < SHARED_REPLAY_BATCH && sh_state == SH_UP; n++) {
-		if ((c = journal_oldest()) == NULL)
+		if ((c = kept_oldest()) == NULL)
 			break;
 		if (op_send(c, NULL, NULL, NULL, 0) == NULL) {
-			journal_store(c, JOURNAL_HEAD);	/* the connection is going */
+			keep(c, JOURNAL_HEAD);	/* the connection is going */
 			return;
 		}
 		sh_st.merged++;
