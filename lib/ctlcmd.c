@@ -15,9 +15,10 @@
 /*	field ("since").
 /*
 /*	ctl_synopsis() appends one command's synopsis:
-/*	"why REF|USER|ADDRESS [--since DURATION]". ctl_usage() appends
-/*	a line for each command the CLI offers: two spaces, the
-/*	synopsis, and its help in a column.
+/*	"why REF|USER|ADDRESS [--since DURATION]". ctl_usage_line()
+/*	appends a usage line: two spaces, a synopsis (its last line, if
+/*	it has more), and the help in a column. ctl_usage() appends one
+/*	for each command the CLI offers.
 /*--*/
 #include <string.h>
 
@@ -25,7 +26,7 @@
 #include "ctlcmd.h"
 #include "util.h"
 
-#define CTL_HELP_COLUMN	50	/* the usage's help, after the longest synopsis */
+#define CTL_HELP_COLUMN	54	/* the usage's help, after the longest synopsis */
 
 const struct ctl_cmd ctl_cmds[CTL_CMD_COUNT] = {
 #define CTL_CMD_ROW(name, arg, opts, flags, help) \
@@ -91,22 +92,36 @@ ctl_synopsis(struct buf *b, const struct ctl_cmd *c)
 			    ctl_opts[i].value);
 }
 
+/* ctl_usage_line - "  SYNOPSIS   HELP" */
+void
+ctl_usage_line(struct buf *b, const char *synopsis, const char *help)
+{
+	const char *nl;
+	size_t start;
+
+	buf_printf(b, "  %s", synopsis);
+	nl = memrchr(b->data, '\n', b->len);
+	start = nl ? (size_t)(nl - b->data) + 1 : 0;
+	do
+		buf_putc(b, ' ');
+	while (b->len - start < CTL_HELP_COLUMN);
+	buf_printf(b, "%s\n", help);
+}
+
 /* ctl_usage - a line for each command the CLI offers */
 void
 ctl_usage(struct buf *b)
 {
-	size_t start;
+	struct buf syn;
 	int i;
 
+	buf_init(&syn);
 	for (i = 0; i < CTL_CMD_COUNT; i++) {
 		if (!(ctl_cmds[i].flags & CTL_CLI))
 			continue;
-		start = b->len;
-		buf_puts(b, "  ");
-		ctl_synopsis(b, &ctl_cmds[i]);
-		do
-			buf_putc(b, ' ');
-		while (b->len - start < CTL_HELP_COLUMN);
-		buf_printf(b, "%s\n", ctl_cmds[i].help);
+		buf_reset(&syn);
+		ctl_synopsis(&syn, &ctl_cmds[i]);
+		ctl_usage_line(b, buf_str(&syn), ctl_cmds[i].help);
 	}
+	buf_free(&syn);
 }

@@ -42,7 +42,7 @@
 	X(stats, NULL, 0, CTL_CLI, \
 	    "what is tracked") \
 	X(metrics, NULL, 0, CTL_CLI, \
-	    "metrics_listen's exposition") \
+	    "the Prometheus metrics") \
 	X(session, "ADDRESS PORT SINCE", 0, 0, \
 	    "one SMTP session's attempts, for authguard-milter")
 
@@ -76,6 +76,7 @@ int	ctl_cmd_find(const char *);
 const struct ctl_opt *ctl_opt_flag(const struct ctl_cmd *, const char *);
 const struct ctl_opt *ctl_opt_field(const char *);
 void	ctl_synopsis(struct buf *, const struct ctl_cmd *);
+void	ctl_usage_line(struct buf *, const char *, const char *);
 void	ctl_usage(struct buf *);
 
 #endif
