@@ -78,13 +78,13 @@ opt_set(const struct ctl_opt *opt, const char *v, struct ctl_opts *o)
 
 	if (opt == NULL)
 		return -1;
-	if (!opt->duration)		/* by= */
+	if (opt->bit == CTL_OPT_BY)
 		return str_copy(o->by, sizeof(o->by), v) < 0 ? -1 : 0;
 	if (parse_uint(v, 0xffffffffUL, &n) < 0)
 		return -1;
 	if (opt->bit == CTL_OPT_SINCE)
 		o->since = n;
-	else {
+	else {				/* CTL_OPT_FOR */
 		o->for_secs = n;
 		o->for_set = 1;
 	}
