@@ -367,8 +367,12 @@ int
 main(int argc, char **argv)
 {
 	struct cmdline cl;
+	int rc;
 
 	msg_open("authguard", 1);
 	cmdline_parse(argc, argv, &cl);
-	return cl.local ? cl.local->run(&cl) : ask_daemon(&cl);
+	rc = cl.local ? cl.local->run(&cl) : ask_daemon(&cl);
+	free(cl.v);
+	free(cl.kind);
+	return rc;
 }
