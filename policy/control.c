@@ -23,6 +23,7 @@
 /*	connection then waits, and is answered by control_reply(). Text
 /*	output escapes whatever came from the network, as the log does.
 /*
+/*	The listener and its connections are a server (server 3).
 /*	control_command() answers a request line at once, as a handler
 /*	answers without a shared state.
 /*
@@ -35,10 +36,8 @@
 /*	as the gate records and counts it.
 /*--*/
 #include <stdio.h>
-#include <sys/queue.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
 
 #include "buf.h"
 #include "config.h"
@@ -47,10 +46,10 @@
 #include "ctl.h"
 #include "ctlclient.h"
 #include "ctlcmd.h"
-#include "event.h"
 #include "logline.h"
 #include "msg.h"
 #include "netaddr.h"
+#include "server.h"
 #include "util.h"
 
 /* The handler of each command of CTL_COMMANDS(): ctl_NAME, by the same list. */
@@ -62,13 +61,11 @@ static const ctl_handler ctl_handlers[CTL_CMD_COUNT] = {
 
 struct control_conn {
 	struct conn	 c;
-	LIST_ENTRY(control_conn) link;
 	struct ctl_pending *pending;	/* its handler is asking */
 };
 
 static const struct config *ctl_cfg;
-static struct listener ctl_listener;
-static LIST_HEAD(, control_conn) ctl_conns = LIST_HEAD_INITIALIZER(ctl_conns);
+static struct server ctl_server;
 
 /* opt_set - one "name=value" field of the table's options into o */
 static int
@@ -240,25 +237,21 @@ control_overlong(struct conn *c, char *prefix, size_t len)
 	conn_finish(c);
 }
 
-/* control_conn_free - deferred release */
-static void
-control_conn_free(void *p)
-{
-	conn_free(p);
-	free(p);
-}
-
 /* control_closed - done or gone */
 static void
-control_closed(struct conn *c, const char *why_)
+control_closed(struct conn *c, const char *why)
+{
+	server_close(&ctl_server, c);
+}
+
+/* control_close - what its handler waits for goes with the connection */
+static void
+control_close(struct conn *c)
 {
 	struct control_conn *cc = (struct control_conn *)c;
 
 	if (cc->pending)
 		ctl_pending_cancel(cc->pending);
-	conn_close(c);
-	LIST_REMOVE(cc, link);
-	ev_defer_free(control_conn_free, cc);
 }
 
 static const struct conn_ops control_ops = {
@@ -267,32 +260,26 @@ static const struct conn_ops control_ops = {
 	.closed = control_closed,
 };
 
-/* control_accepted - a CLI connection */
-static void
-control_accepted(int fd, pid_t pid)
-{
-	struct control_conn *cc = xcalloc(1, sizeof(*cc));
-
-	conn_init(&cc->c, fd, CTL_REQUEST_MAX, &control_ops, cc,
-	    "control client");
-	LIST_INSERT_HEAD(&ctl_conns, cc, link);
-}
+static const struct server_ops control_server_ops = {
+	.listen_name = "control_listen",
+	.conn_name = "control client",
+	.size = sizeof(struct control_conn),
+	.line_max = CTL_REQUEST_MAX,
+	.conn_ops = &control_ops,
+	.close = control_close,
+};
 
 /* control_init - start accepting */
 void
 control_init(const struct config *cfg, int fd)
 {
 	ctl_cfg = cfg;
-	listener_start(&ctl_listener, fd, "control_listen", control_accepted);
+	server_start(&ctl_server, fd, &control_server_ops);
 }
 
 /* control_shutdown - close everything */
 void
 control_shutdown(void)
 {
-	if (ctl_cfg == NULL)
-		return;
-	listener_stop(&ctl_listener);
-	while (!LIST_EMPTY(&ctl_conns))
-		control_closed(&LIST_FIRST(&ctl_conns)->c, "stopping");
+	server_stop(&ctl_server);
 }
