@@ -2,7 +2,7 @@
 /* NAME
 /*	control 3h
 /* SUMMARY
-/*	the control socket: why, unlock
+/*	the control socket: a request, its command's handler, the answer
 /*--*/
 #ifndef AUTHGUARD_CONTROL_H
 #define AUTHGUARD_CONTROL_H

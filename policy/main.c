@@ -307,7 +307,8 @@ main(int argc, char **argv)
 	}
 	if (store_init(&cfg) < 0)
 		start_refused("the file named above cannot be used");
-	shared_init(&cfg, store_secret, sizeof(store_secret));
+	shared_init(&cfg, &store_limits.cfg, store_secret,
+	    sizeof(store_secret));
 	enforce_init(&cfg);
 	gate_init(&cfg, &accounts);
 	gate_listen(fd);

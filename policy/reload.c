@@ -73,7 +73,7 @@ reload_config(const char *path, struct config *cfg,
 	config_free(cfg);
 	*cfg = next;
 	store_reconfigure(cfg);
-	shared_reconfigure(cfg);
+	shared_reconfigure(cfg, &store_limits.cfg);
 	upstream_set_timeout(cfg->upstream_timeout);
 	accounts_close(accounts);
 	*accounts = map;		/* the gate points to *accounts */

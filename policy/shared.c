@@ -45,6 +45,10 @@
 /*	before). A refused handshake is a connection that failed: logged
 /*	with its reason, decisions made locally, tried again.
 /*
+/*	The commands are built by sharedcmd (3), and kept in a journal
+/*	(3) while they wait; this module owns the connection, the replay,
+/*	and the counts and logs of both.
+/*
 /*	The Redis password is wiped wherever it was copied for sending:
 /*	the AUTH command's strings when freed, and, with hiredis 1.0 or
 /*	later, hiredis's own buffers (its allocator wipes what it frees or
@@ -54,6 +58,8 @@
 #include <malloc.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,13 +79,15 @@
 
 #include "authlimits.h"
 #include "backend.h"
+#include "buf.h"
 #include "event.h"
 #include "fingerprint.h"
+#include "journal.h"
 #include "msg.h"
 #include "redis.h"
 #include "shared.h"
 #include "shared_lua.h"
-#include "store.h"
+#include "sharedcmd.h"
 #include "util.h"
 
 #define SHARED_RETRY		1000	/* ms between connection attempts */
@@ -88,7 +96,6 @@
 #define SHARED_BUSY		1000	/* unanswered: checks decide locally */
 #define SHARED_REPLAY_BATCH	256	/* kept changes sent at a time */
 #define SHARED_JOURNAL_MAX	50000	/* of each kind; ~300 bytes each */
-#define SHARED_SCRIPT_ARGS	18	/* ARGV of shared.lua */
 #define SHARED_COMPLAIN_EVERY	60	/* seconds between repeats of a log */
 
 enum shared_state { SH_OFF, SH_DOWN, SH_CONNECTING, SH_UP };
@@ -103,14 +110,8 @@ struct shared_op {
 	uint64_t	 sent;
 };
 
-/* A kept change, in its wire form only (a few hundred bytes). */
-struct journal_rec {
-	TAILQ_ENTRY(journal_rec) link;
-	char		*wire;
-	size_t		 len;
-};
-
 static const struct config *sh_cfg;
+static struct limits_config sh_limits;	/* in seconds */
 static struct backend sh_be;
 static char sh_addr[64];		/* sh_be.host, resolved */
 static char sh_where[300];		/* for logs, no password */
@@ -123,12 +124,8 @@ static enum shared_state sh_state = SH_OFF;
 static redisAsyncContext *sh_ac;
 static struct ev_timer sh_retry, sh_deadline, sh_kill, sh_tick;
 static TAILQ_HEAD(, shared_op) sh_pending = TAILQ_HEAD_INITIALIZER(sh_pending);
-TAILQ_HEAD(journal, journal_rec);
-static struct journal sh_journal[2] = {	/* changes, records */
-	TAILQ_HEAD_INITIALIZER(sh_journal[0]),
-	TAILQ_HEAD_INITIALIZER(sh_journal[1]),
-};
-static size_t sh_jcount[2];
+/* Kept changes, in their wire form only (a few hundred bytes each). */
+static struct journal sh_journal = {.max = SHARED_JOURNAL_MAX};
 static struct shared_stats sh_st;
 static char sh_last_complaint[512];
 static uint64_t sh_last_complained;
@@ -144,7 +141,6 @@ static SSL_CTX *sh_tls;			/* rediss:// */
 #endif
 
 static void shared_connect(void);
-static size_t journal_size(void);
 static void shared_drop(const char *);
 static void replay(void);
 
@@ -168,93 +164,18 @@ complain(const char *fmt, ...)
 	msg_error("shared state: %s", text);
 }
 
-/*
- * cmd_free - a command and its strings, wiped: one of them is the Redis
- * password (AUTH), and a record names a user
- */
-static void
-cmd_free(struct shared_cmd *c)
-{
-	int i;
-
-	for (i = 0; i < c->argc; i++)
-		if (c->argv[i])
-			wipe_free(c->argv[i], c->len[i] + 1);
-	if (c->wire)
-		wipe_free(c->wire, c->wirelen);
-	wipe_free(c, sizeof(*c));
-}
-
-/* cmd_set - one argument, copied */
-static void
-cmd_set(struct shared_cmd *c, int i, const char *s, size_t len)
-{
-	free(c->argv[i]);
-	c->argv[i] = xmalloc(len + 1);
-	memcpy(c->argv[i], s, len);
-	c->argv[i][len] = 0;
-	c->len[i] = len;
-}
-
-/* shared_command - a plain command: argc strings */
-struct shared_cmd *
-shared_command(int argc, ...)
-{
-	struct shared_cmd *c = xcalloc(1, sizeof(*c));
-	const char *s;
-	va_list ap;
-	int i;
-
-	if (argc > SHARED_ARGS)
-		msg_panic("shared_command: %d arguments", argc);
-	va_start(ap, argc);
-	for (i = 0; i < argc; i++) {
-		s = va_arg(ap, const char *);
-		cmd_set(c, i, s, strlen(s));
-	}
-	va_end(ap);
-	c->argc = argc;
-	return c;
-}
-
-/* shared_arg - the script's ARGV[n] */
-void
-shared_arg(struct shared_cmd *c, int n, const char *s)
-{
-	cmd_set(c, SHARED_ARGV(n), s, strlen(s));
-}
-
-/* shared_arg_num - the script's ARGV[n], a number */
-void
-shared_arg_num(struct shared_cmd *c, int n, unsigned long long v)
-{
-	char num[24];
-
-	snprintf(num, sizeof(num), "%llu", v);
-	shared_arg(c, n, num);
-}
-
 /* shared_key - the script's KEYS[n] (1-3) */
 void
 shared_key(struct shared_cmd *c, int n, const char *kind, const char *name)
 {
-	shared_key_at(c, 2 + n, kind, name);
+	shared_key_at(c, SHARED_KEYS(n), kind, name);
 }
 
 /* shared_key_at - argument i: redis_prefix, kind ("a:"), name */
 void
 shared_key_at(struct shared_cmd *c, int i, const char *kind, const char *name)
 {
-	size_t p = strlen(sh_cfg->redis_prefix), k = strlen(kind),
-	    l = strlen(name);
-	char *s = xmalloc(p + k + l + 1);
-
-	memcpy(s, sh_cfg->redis_prefix, p);
-	memcpy(s + p, kind, k);
-	memcpy(s + p + k, name, l + 1);
-	free(c->argv[i]);
-	c->argv[i] = s;
-	c->len[i] = p + k + l;
+	shared_cmd_key(c, i, sh_cfg->redis_prefix, kind, name);
 }
 
 /*
@@ -264,29 +185,7 @@ shared_key_at(struct shared_cmd *c, int i, const char *kind, const char *name)
 struct shared_cmd *
 shared_script(const char *op, uint32_t now, unsigned flags)
 {
-	struct shared_cmd *c = shared_command(3, "EVALSHA", sh_sha, "3");
-	const struct limits_config *l = &store_limits.cfg;	/* in seconds */
-	int i;
-
-	c->argc = SHARED_ARGV(SHARED_SCRIPT_ARGS) + 1;
-	for (i = 3; i < 6; i++)
-		cmd_set(c, i, "", 0);
-	for (i = 1; i <= SHARED_SCRIPT_ARGS; i++)
-		shared_arg(c, i, "0");
-	shared_arg(c, 1, op);
-	shared_arg_num(c, 2, now);
-	shared_arg_num(c, 3, l->account.n);
-	shared_arg_num(c, 4, l->account.secs);
-	shared_arg_num(c, 5, l->address.n);
-	shared_arg_num(c, 6, l->address.secs);
-	shared_arg_num(c, 7, l->lockout_time);
-	shared_arg_num(c, 8, l->lockout_max);
-	shared_arg_num(c, 9, l->familiar_ttl);
-	shared_arg_num(c, 10, l->guess_distinct);
-	shared_arg_num(c, 11, LIMITS_STALE_GAP);
-	shared_arg_num(c, 14, flags);
-	shared_arg(c, 15, "");
-	return c;
+	return shared_cmd_script(sh_sha, &sh_limits, op, now, flags);
 }
 
 /* shared_new_id - unique among all servers: this run's random base, a count */
@@ -296,93 +195,63 @@ shared_new_id(char *buf, size_t len)
 	snprintf(buf, len, "%s.%llu", sh_idbase, ++sh_idseq);
 }
 
-/* journal_size - changes kept, of both kinds */
-static size_t
-journal_size(void)
+/* change_kind - the journal of a change: limits, or recent attempts */
+static int
+change_kind(const struct shared_cmd *c)
 {
-	return sh_jcount[0] + sh_jcount[1];
+	return c->write == SHARED_RECORD ? JOURNAL_RECORDS : JOURNAL_CHANGES;
 }
 
-/* journal_rec_of - a change in its wire form, for keeping (takes it) */
-static struct journal_rec *
-journal_rec_of(struct shared_cmd *c)
+/* keep_in - a change into a journal, in its wire form (takes it); what went */
+static struct journal_item
+keep_in(struct journal *j, struct shared_cmd *c, int where)
 {
-	struct journal_rec *j = xmalloc(sizeof(*j));
-	int n;
+	struct journal_item it;
+	int k = change_kind(c);
 
-	if (c->wire) {
-		j->wire = c->wire;
-		j->len = c->wirelen;
-		c->wire = NULL;
-	} else if ((n = redisFormatCommandArgv(&j->wire, c->argc,
-	    (const char **)c->argv, c->len)) < 0)
-		msg_fatal("shared state: out of memory formatting a command");
-	else
-		j->len = (size_t)n;
-	cmd_free(c);
-	return j;
+	it.data = shared_cmd_to_wire(c, &it.len);
+	return journal_put(j, k, it, where);
 }
 
-/* journal_take - the oldest kept command of a kind, or NULL */
+/* kept_oldest - the oldest kept command (limits first), or NULL */
 static struct shared_cmd *
-journal_take(int k)
+kept_oldest(void)
 {
-	struct journal_rec *j = TAILQ_FIRST(&sh_journal[k]);
-	struct shared_cmd *c;
+	struct journal_item it;
+	int k;
 
-	if (j == NULL)
+	if ((it = journal_next(&sh_journal, &k)).data == NULL)
 		return NULL;
-	TAILQ_REMOVE(&sh_journal[k], j, link);
-	sh_jcount[k]--;
-	c = xcalloc(1, sizeof(*c));
-	c->write = k ? SHARED_RECORD : SHARED_CHANGE;
-	c->wire = j->wire;
-	c->wirelen = j->len;
-	free(j);
-	return c;
+	return shared_cmd_of_wire(k == JOURNAL_RECORDS ? SHARED_RECORD :
+	    SHARED_CHANGE, it.data, it.len);
 }
 
-/* journal_put - keep a change at the tail (or head) of its journal */
+/* kept_dropped - the oldest of a kind went to make room: counted, said */
 static void
-journal_put(struct shared_cmd *c, int head)
+kept_dropped(struct journal_item gone)
 {
-	int k = c->write == SHARED_RECORD;
-	struct journal_rec *j;
+	journal_item_free(gone);
+	if (sh_st.dropped++ == 0 || ev_now() - sh_dropped_logged >=
+	    SHARED_COMPLAIN_EVERY * 1000ULL) {
+		sh_dropped_logged = ev_now();
+		msg_error("shared state: more changes kept for Redis than "
+		    "it can hold: the oldest are dropped (%llu so far; "
+		    "recent attempts go first)", sh_st.dropped);
+	}
+}
+
+/* keep - a change at the tail (or head) of the journal; none when stopping */
+static void
+keep(struct shared_cmd *c, int where)
+{
+	struct journal_item gone;
 
 	if (sh_state == SH_OFF) {	/* stopping: nothing comes next */
-		cmd_free(c);
+		shared_cmd_free(c);
 		return;
 	}
-	if (sh_jcount[k] >= SHARED_JOURNAL_MAX) {
-		cmd_free(journal_take(k));
-		if (sh_st.dropped++ == 0 || ev_now() - sh_dropped_logged >=
-		    SHARED_COMPLAIN_EVERY * 1000ULL) {
-			sh_dropped_logged = ev_now();
-			msg_error("shared state: more changes kept for Redis than "
-			    "it can hold: the oldest are dropped (%llu so far; "
-			    "recent attempts go first)", sh_st.dropped);
-		}
-	}
-	j = journal_rec_of(c);
-	if (head)
-		TAILQ_INSERT_HEAD(&sh_journal[k], j, link);
-	else
-		TAILQ_INSERT_TAIL(&sh_journal[k], j, link);
-	sh_jcount[k]++;
-}
-
-/* journal_add - keep a change for the next connection (takes it) */
-static void
-journal_add(struct shared_cmd *c)
-{
-	journal_put(c, 0);
-}
-
-/* journal_unshift - back at the head of its journal (it was the oldest) */
-static void
-journal_unshift(struct shared_cmd *c)
-{
-	journal_put(c, 1);
+	if ((gone = keep_in(&sh_journal, c, where)).data != NULL)
+		kept_dropped(gone);
 }
 
 /*
@@ -393,25 +262,16 @@ journal_unshift(struct shared_cmd *c)
 static void
 keep_pending(void)
 {
-	struct journal older[2] = {TAILQ_HEAD_INITIALIZER(older[0]),
-	    TAILQ_HEAD_INITIALIZER(older[1])};
-	struct journal_rec *j;
+	struct journal older = {.max = SIZE_MAX};	/* nothing dropped */
 	struct shared_op *op;
-	int k;
 
 	TAILQ_FOREACH(op, &sh_pending, link) {
 		if (op->cmd == NULL || !op->cmd->write)
 			continue;
-		k = op->cmd->write == SHARED_RECORD;
-		j = journal_rec_of(op->cmd);
+		keep_in(&older, op->cmd, JOURNAL_TAIL);
 		op->cmd = NULL;
-		TAILQ_INSERT_TAIL(&older[k], j, link);
-		sh_jcount[k]++;
 	}
-	for (k = 0; k < 2; k++) {
-		TAILQ_CONCAT(&older[k], &sh_journal[k], link);
-		TAILQ_CONCAT(&sh_journal[k], &older[k], link);
-	}
+	journal_prepend(&sh_journal, &older);
 }
 
 /* op_end - an operation is over */
@@ -422,7 +282,7 @@ op_end(struct shared_op *op)
 	sh_npending--;
 	ev_timer_stop(&op->timer);
 	if (op->cmd)
-		cmd_free(op->cmd);
+		shared_cmd_free(op->cmd);
 	free(op);
 }
 
@@ -555,9 +415,9 @@ shared_send(struct shared_cmd *c, shared_cb cb, void *arg,
 		    sh_cfg->redis_timeout : 1);
 	if (op == NULL) {
 		if (c->write)
-			journal_add(c);
+			keep(c, JOURNAL_TAIL);
 		else
-			cmd_free(c);
+			shared_cmd_free(c);
 		if (sh_state == SH_UP)
 			replay();
 	}
@@ -568,7 +428,8 @@ shared_send(struct shared_cmd *c, shared_cb cb, void *arg,
 int
 shared_settled(void)
 {
-	return sh_state == SH_UP && journal_size() == 0 && !sh_replaying;
+	return sh_state == SH_UP && journal_size(&sh_journal) == 0 &&
+	    !sh_replaying;
 }
 
 /* shared_forget - the caller no longer waits (the late callback still runs) */
@@ -603,10 +464,10 @@ replay(void)
 	if (sh_replaying)
 		return;
 	for (n = 0; n < SHARED_REPLAY_BATCH && sh_state == SH_UP; n++) {
-		if ((c = journal_take(0)) == NULL && (c = journal_take(1)) == NULL)
+		if ((c = kept_oldest()) == NULL)
 			break;
 		if (op_send(c, NULL, NULL, NULL, 0) == NULL) {
-			journal_unshift(c);	/* the connection is going */
+			keep(c, JOURNAL_HEAD);	/* the connection is going */
 			return;
 		}
 		sh_st.merged++;
@@ -616,7 +477,7 @@ replay(void)
 		if (op_send(c, replay_next, NULL, NULL, 0))
 			sh_replaying = 1;
 		else
-			cmd_free(c);
+			shared_cmd_free(c);
 	}
 }
 
@@ -648,10 +509,10 @@ setup_done(void *arg, const redisReply *r)
 	sh_state = SH_UP;
 	sh_ready = 1;
 	sh_last_complaint[0] = 0;
-	if (journal_size())
+	if (journal_size(&sh_journal))
 		msg_info("shared state: Redis at %s %s; sending %zu changes kept "
 		    "meanwhile", sh_where, sh_was_up ? "reachable again" : "ready",
-		    journal_size());
+		    journal_size(&sh_journal));
 	else
 		msg_info("shared state: Redis at %s %s", sh_where, sh_was_up ?
 		    "reachable again" : "ready");
@@ -666,7 +527,7 @@ static void
 setup_send(struct shared_cmd *c, shared_cb cb)
 {
 	if (op_send(c, cb, NULL, NULL, 0) == NULL)
-		cmd_free(c);
+		shared_cmd_free(c);
 }
 
 /* setup - what a new connection sends first (queued until connected) */
@@ -953,14 +814,19 @@ hi_wiping_allocators(void)
 }
 #endif
 
-/* shared_init - connect when state_backend names Redis */
+/*
+ * shared_init - connect when state_backend names Redis; the limits are
+ * the store's, given by the caller, sent with each run of the script
+ */
 void
-shared_init(const struct config *cfg, const unsigned char *key, size_t keylen)
+shared_init(const struct config *cfg, const struct limits_config *limits,
+    const unsigned char *key, size_t keylen)
 {
 	unsigned char rnd[8], md[SHA_DIGEST_LENGTH];
 	int i;
 
 	sh_cfg = cfg;
+	sh_limits = *limits;
 	sh_be = cfg->state_backend;
 	if (sh_be.kind != BACKEND_REDIS)
 		return;
@@ -989,11 +855,12 @@ shared_init(const struct config *cfg, const unsigned char *key, size_t keylen)
 }
 
 /*
- * shared_reconfigure - a reload: redis_timeout and limits are read live;
- * the TLS files again (renewed certificates), for the next connection
+ * shared_reconfigure - a reload: the new redis_timeout and limits (the
+ * store's, as its caller gives them), from the next command on; the TLS
+ * files again (renewed certificates), for the next connection
  */
 void
-shared_reconfigure(const struct config *cfg)
+shared_reconfigure(const struct config *cfg, const struct limits_config *limits)
 {
 #ifdef HAVE_HIREDIS_SSL
 	char err[400];
@@ -1009,31 +876,29 @@ shared_reconfigure(const struct config *cfg)
 	}
 #endif
 	sh_cfg = cfg;
+	sh_limits = *limits;
 }
 
 /* shared_shutdown - answer the waiting callers (locally), close */
 void
 shared_shutdown(void)
 {
-	struct shared_cmd *c;
-
 	if (sh_state == SH_OFF)
 		return;
 	ev_timer_stop(&sh_retry);
 	ev_timer_stop(&sh_deadline);
 	ev_timer_stop(&sh_kill);
 	ev_timer_stop(&sh_tick);
-	if (journal_size() || !TAILQ_EMPTY(&sh_pending))
+	if (journal_size(&sh_journal) || !TAILQ_EMPTY(&sh_pending))
 		msg_error("shared state: %zu changes not yet in Redis are lost",
-		    journal_size() + sh_npending);
+		    journal_size(&sh_journal) + sh_npending);
 	sh_state = SH_OFF;	/* callbacks decide locally, keep nothing */
 	if (sh_ac) {
 		sh_ac->onDisconnect = NULL;
 		redisAsyncFree(sh_ac);
 		sh_ac = NULL;
 	}
-	while ((c = journal_take(0)) != NULL || (c = journal_take(1)) != NULL)
-		cmd_free(c);
+	journal_clear(&sh_journal);
 #ifdef HAVE_HIREDIS_SSL
 	SSL_CTX_free(sh_tls);
 	sh_tls = NULL;
@@ -1068,7 +933,66 @@ shared_stats(struct shared_stats *st)
 {
 	*st = sh_st;
 	st->state = state_names[sh_state];
-	st->journal = journal_size();
+	st->journal = journal_size(&sh_journal);
+}
+
+/* shared_metric - one family's HELP and TYPE lines */
+static void
+shared_metric(struct buf *b, const char *name, const char *type,
+    const char *help)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/*
+ * shared_metrics - the shared state's gauges and counters, in the
+ * Prometheus text format; nothing when state_backend names no Redis
+ */
+void
+shared_metrics(struct buf *b)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} counters[] = {
+		{"timeouts", "Answers from Redis that came later than "
+		    "redis_timeout.", offsetof(struct shared_stats, timeouts)},
+		{"errors", "Error replies from Redis.",
+		    offsetof(struct shared_stats, errors)},
+		{"outages", "Times the connection to Redis was lost.",
+		    offsetof(struct shared_stats, outages)},
+		{"local_decisions", "Checks and failures decided from this "
+		    "server's state alone.", offsetof(struct shared_stats, local)},
+		{"merged", "Changes kept during an outage and sent afterwards.",
+		    offsetof(struct shared_stats, merged)},
+		{"dropped", "Changes kept during an outage and lost (journal "
+		    "full).", offsetof(struct shared_stats, dropped)},
+	};
+	struct shared_stats st;
+	char name[64];
+	size_t i;
+
+	if (!shared_enabled())
+		return;
+	shared_stats(&st);
+	shared_metric(b, "authguard_shared_up", "gauge",
+	    "1 when the shared state (Redis) answers.");
+	buf_printf(b, "authguard_shared_up{state=\"%s\"} %d\n", st.state,
+	    sh_state == SH_UP);
+	shared_metric(b, "authguard_shared_kept", "gauge",
+	    "Changes kept while Redis is unreachable, to send when it returns.");
+	buf_printf(b, "authguard_shared_kept %zu\n", st.journal);
+	shared_metric(b, "authguard_shared_key_mismatch", "gauge",
+	    "1 when this server's fingerprint key differs from the other "
+	    "servers'.");
+	buf_printf(b, "authguard_shared_key_mismatch %d\n", st.key_mismatch);
+	for (i = 0; i < NELEM(counters); i++) {
+		snprintf(name, sizeof(name), "authguard_shared_%s_total",
+		    counters[i].name);
+		shared_metric(b, name, "counter", counters[i].help);
+		buf_printf(b, "%s %llu\n", name, *(const unsigned long long *)
+		    ((const char *)&st + counters[i].off));
+	}
 }
 
 /* shared_server - this host's name, as recorded with its attempts */

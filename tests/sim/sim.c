@@ -1975,7 +1975,8 @@ sim_begin(const char *extra)
 	if (accounts_open(&sim.accounts, sim.cfg.accounts_map) < 0)
 		msg_fatal("sim: accounts_map: %s", sim.accounts.err);
 	store_init(&sim.cfg);
-	shared_init(&sim.cfg, store_secret, sizeof(store_secret));
+	shared_init(&sim.cfg, &store_limits.cfg, store_secret,
+	    sizeof(store_secret));
 	enforce_init(&sim.cfg);
 	gate_init(&sim.cfg, &sim.accounts);
 	gate_listen(fd);
