@@ -37,7 +37,6 @@
 #include "gate.h"		/* until the gate registers its family */
 #include "metrics.h"
 #include "server.h"
-#include "shared.h"		/* until shared registers its families */
 #include "util.h"
 
 #define METRICS_RESULTS	3	/* enum attempt_result */
@@ -160,54 +159,6 @@ render_policy(struct buf *b)
 			    cause_id((enum cause)c), m.policy[c]);
 }
 
-/* render_shared - the shared state (Redis), when state_backend names one */
-static void
-render_shared(struct buf *b)
-{
-	static const struct {
-		const char *name, *help;
-		size_t off;
-	} counters[] = {
-		{"timeouts", "Answers from Redis that came later than "
-		    "redis_timeout.", offsetof(struct shared_stats, timeouts)},
-		{"errors", "Error replies from Redis.",
-		    offsetof(struct shared_stats, errors)},
-		{"outages", "Times the connection to Redis was lost.",
-		    offsetof(struct shared_stats, outages)},
-		{"local_decisions", "Checks and failures decided from this "
-		    "server's state alone.", offsetof(struct shared_stats, local)},
-		{"merged", "Changes kept during an outage and sent afterwards.",
-		    offsetof(struct shared_stats, merged)},
-		{"dropped", "Changes kept during an outage and lost (journal "
-		    "full).", offsetof(struct shared_stats, dropped)},
-	};
-	struct shared_stats st;
-	char name[64];
-	size_t i;
-
-	if (!shared_enabled())
-		return;
-	shared_stats(&st);
-	metrics_family(b, "authguard_shared_up", "gauge",
-	    "1 when the shared state (Redis) answers.");
-	buf_printf(b, "authguard_shared_up{state=\"%s\"} %d\n", st.state,
-	    strcmp(st.state, "up") == 0);
-	metrics_family(b, "authguard_shared_kept", "gauge",
-	    "Changes kept while Redis is unreachable, to send when it returns.");
-	buf_printf(b, "authguard_shared_kept %zu\n", st.journal);
-	metrics_family(b, "authguard_shared_key_mismatch", "gauge",
-	    "1 when this server's fingerprint key differs from the other "
-	    "servers'.");
-	buf_printf(b, "authguard_shared_key_mismatch %d\n", st.key_mismatch);
-	for (i = 0; i < NELEM(counters); i++) {
-		snprintf(name, sizeof(name), "authguard_shared_%s_total",
-		    counters[i].name);
-		metrics_family(b, name, "counter", counters[i].help);
-		buf_printf(b, "%s %llu\n", name, *(const unsigned long long *)
-		    ((const char *)&st + counters[i].off));
-	}
-}
-
 /* render_lockouts - authguard_lockouts_total{kind} */
 static void
 render_lockouts(struct buf *b)
@@ -231,12 +182,10 @@ render_sasl(struct buf *b)
 
 /*
  * The families of each slot, as their owners registered them. The gate's
- * and the shared state's are still written here until those two register
- * their own.
+ * is still written here until the gate registers its own.
  */
 static metrics_render_fn sources[METRICS_SLOTS] = {
 	[METRICS_SASL] = render_sasl,
-	[METRICS_SHARED] = render_shared,
 };
 
 /* metrics_source - an owner's families, in its slot; again: replaced */
