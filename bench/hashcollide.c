@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "authlimits.h"
+#include "config.h"
 #include "idmap.h"
 
 #define BITS	17

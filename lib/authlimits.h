@@ -103,7 +103,6 @@ struct limits_outcome {
 	int		locked_account;
 };
 
-int	 limit_parse(const char *, struct limit *);
 uint32_t limits_hash(const char *);
 void	 limits_set_who_key(const unsigned char *, size_t);
 int	 limits_addr_key(const char *, unsigned, unsigned, char *, size_t);

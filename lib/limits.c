@@ -69,34 +69,11 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "config.h"
 #include "authlimits.h"
 #include "keyedhash.h"
 #include "msg.h"
 #include "netaddr.h"
 #include "util.h"
-
-/* limit_parse - "N/DURATION" */
-int
-limit_parse(const char *s, struct limit *l)
-{
-	const char *slash = strchr(s, '/');
-	char num[16];
-	unsigned long n;
-	unsigned ms;
-
-	if (slash == NULL || slash == s || (size_t)(slash - s) >= sizeof(num))
-		return -1;
-	memcpy(num, s, (size_t)(slash - s));
-	num[slash - s] = 0;
-	if (parse_uint(num, 255, &n) < 0 || n == 0)
-		return -1;
-	if (config_duration(slash + 1, &ms) < 0 || ms < 1000)
-		return -1;
-	l->n = (unsigned)n;
-	l->secs = ms / 1000;
-	return 0;
-}
 
 /* The key of limits_hash(): a fixed one until limits_set_who_key(). */
 static const unsigned char who_fixed[SIPHASH_KEY_LEN] = {

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "authlimits.h"
+#include "config.h"
 #include "idmap.h"
 #include "keyedhash.h"
 #include "unit.h"
