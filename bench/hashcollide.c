@@ -30,6 +30,7 @@
 
 #include "authlimits.h"
 #include "config.h"
+#include "htab.h"
 #include "idmap.h"
 
 #define BITS	17
@@ -175,9 +176,7 @@ bench_idmap(void)
 {
 	unsigned n = 1u << 14, i, found = 0;
 	struct idmap m;
-	struct idmap_entry *e;
 	double t0, ins, look;
-	size_t b, len, most = 0;
 
 	idmap_init(&m);
 	t0 = now_s();
@@ -188,15 +187,9 @@ bench_idmap(void)
 	for (i = 0; i < n; i++)
 		found += idmap_get(&m, i << 18) != NULL;
 	look = now_s() - t0;
-	for (b = 0; b < m.nbucket; b++) {
-		for (len = 0, e = m.bucket[b]; e; e = e->next)
-			len++;
-		if (len > most)
-			most = len;
-	}
 	printf("idmap    %7u ids    %9.0f ns/insert  %9.0f ns/lookup  "
 	    "longest chain %zu of %zu buckets (found %u)\n", n, ins / n * 1e9,
-	    look / n * 1e9, most, m.nbucket, found);
+	    look / n * 1e9, htab_longest(&m.tab), m.tab.nbucket, found);
 	idmap_free(&m);
 }
 
