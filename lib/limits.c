@@ -33,12 +33,13 @@
 /*	still held to its own address limit), so an attacker cannot lock
 /*	a user out of their usual device.
 /*
-/*	Entries are found by a keyed hash of their key (keyedhash 3,
-/*	a random key per process), so that no client can choose names
-/*	that share a bucket. limits_hash() is another thing: a stable
-/*	32-bit name of an account or address key ("who" in failure records
-/*	and familiar addresses), the same on every server that shares
-/*	state and across restarts, never used to pick a bucket. It is
+/*	Entries are found in a hash table (htab 3) by a keyed hash of
+/*	their key (keyedhash 3, a random key per process), so that no
+/*	client can choose names that share a bucket. limits_hash() is
+/*	another thing: a stable 32-bit name of an account or address key
+/*	("who" in failure records and familiar addresses), the same on
+/*	every server that shares state and across restarts, never used
+/*	to pick a bucket. It is
 /*	keyed too: SipHash-2-4 under a key that limits_set_who_key()
 /*	derives from the fingerprint key (HMAC-SHA256 of "authguard"
 /*	NUL "who", its first 16 bytes), which every server sharing state
@@ -70,6 +71,7 @@
 #include <openssl/hmac.h>
 
 #include "authlimits.h"
+#include "htab.h"
 #include "keyedhash.h"
 #include "msg.h"
 #include "netaddr.h"
@@ -186,11 +188,11 @@ tracker_touch(struct tracker *tr, struct track *t, uint32_t now)
 	lru_push(tr, t, track_list(t, now));
 }
 
-/* bucket_hash - where a key's entry lives: keyed, unpredictable */
-static uint32_t
-bucket_hash(const char *key)
+/* track_match - the entry holds this key */
+static int
+track_match(const struct htab_link *l, const void *key)
 {
-	return (uint32_t)keyedhash_str(key);
+	return strcmp(HTAB_ENTRY(l, const struct track, link)->key, key) == 0;
 }
 
 /* tracker_init - empty tracker */
@@ -199,32 +201,12 @@ tracker_init(struct tracker *tr, const struct limit *lim, size_t max)
 {
 	int i;
 
-	keyedhash_init();
 	memset(tr, 0, sizeof(*tr));
-	tr->nbucket = 1024;
-	tr->bucket = xcalloc(tr->nbucket, sizeof(*tr->bucket));
+	htab_init(&tr->tab, 1024, htab_hash_str, track_match);
 	tr->max = max ? max : 1;
 	tr->lim = *lim;
 	for (i = 0; i < LRU_LISTS; i++)
 		tr->lru[i].lnext = tr->lru[i].lprev = &tr->lru[i];
-}
-
-/* tracker_grow - double the buckets */
-static void
-tracker_grow(struct tracker *tr)
-{
-	size_t n = tr->nbucket * 2, i;
-	struct track **b = xcalloc(n, sizeof(*b)), *t, *next;
-
-	for (i = 0; i < tr->nbucket; i++)
-		for (t = tr->bucket[i]; t; t = next) {
-			next = t->hnext;
-			t->hnext = b[t->hash & (n - 1)];
-			b[t->hash & (n - 1)] = t;
-		}
-	free(tr->bucket);
-	tr->bucket = b;
-	tr->nbucket = n;
 }
 
 /* track_free - release one entry */
@@ -240,14 +222,7 @@ track_free(struct track *t)
 static void
 tracker_remove(struct tracker *tr, struct track *t)
 {
-	struct track **pp;
-
-	for (pp = &tr->bucket[t->hash & (tr->nbucket - 1)]; *pp; pp =
-	    &(*pp)->hnext)
-		if (*pp == t) {
-			*pp = t->hnext;
-			break;
-		}
+	htab_remove(&tr->tab, &t->link);
 	lru_unlink(t);
 	tr->count--;
 	track_free(t);
@@ -275,13 +250,9 @@ tracker_evict(struct tracker *tr)
 struct track *
 limits_find(struct tracker *tr, const char *key)
 {
-	uint32_t h = bucket_hash(key);
-	struct track *t;
+	struct htab_link *l = htab_find(&tr->tab, key);
 
-	for (t = tr->bucket[h & (tr->nbucket - 1)]; t; t = t->hnext)
-		if (t->hash == h && strcmp(t->key, key) == 0)
-			return t;
-	return NULL;
+	return l ? HTAB_ENTRY(l, struct track, link) : NULL;
 }
 
 /* limits_get - an entry, created (evicting if full) when missing */
@@ -297,14 +268,10 @@ limits_get(struct tracker *tr, const char *key, uint32_t now)
 	}
 	while (tr->count >= tr->max && tr->count > 0 && tracker_evict(tr))
 		;
-	if (tr->count >= tr->nbucket)
-		tracker_grow(tr);
 	len = strlen(key);
 	t = xcalloc(1, sizeof(*t) + len + 1);
 	memcpy(t->key, key, len + 1);
-	t->hash = bucket_hash(key);
-	t->hnext = tr->bucket[t->hash & (tr->nbucket - 1)];
-	tr->bucket[t->hash & (tr->nbucket - 1)] = t;
+	htab_insert(&tr->tab, &t->link, t->key);
 	lru_push(tr, t, 0);
 	tr->count++;
 	return t;
@@ -497,8 +464,7 @@ tracker_free(struct tracker *tr)
 	for (list = 0; list < LRU_LISTS; list++)
 		while (tr->lru[list].lnext != &tr->lru[list])
 			tracker_remove(tr, tr->lru[list].lnext);
-	free(tr->bucket);
-	tr->bucket = NULL;
+	htab_free(&tr->tab);
 }
 
 /* limits_free - release everything */

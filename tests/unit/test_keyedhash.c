@@ -167,22 +167,6 @@ colliding_name(unsigned k, char (*blk)[2][4], unsigned i, char *out)
 	out[3 * k] = 0;
 }
 
-/* longest_track_chain - of a tracker's buckets */
-static size_t
-longest_track_chain(const struct tracker *tr)
-{
-	size_t i, n, most = 0;
-	struct track *t;
-
-	for (i = 0; i < tr->nbucket; i++) {
-		for (n = 0, t = tr->bucket[i]; t; t = t->hnext)
-			n++;
-		if (n > most)
-			most = n;
-	}
-	return most;
-}
-
 #define COLLIDE_BITS	15
 #define COLLIDE_NAMES	20000
 
@@ -214,9 +198,9 @@ TEST(keyedhash_tracker_chains_short)
 	/* the names do collide under FNV-1a, at the final table size too */
 	CHECK(same == COLLIDE_NAMES);
 	CHECK(l.acct.count == COLLIDE_NAMES);
-	CHECK(l.acct.nbucket <= mask + 1);
+	CHECK(l.acct.tab.nbucket <= mask + 1);
 	/* n names in n buckets: the longest chain is a handful, not n */
-	CHECK(longest_track_chain(&l.acct) < 16);
+	CHECK(htab_longest(&l.acct.tab) < 16);
 	for (i = 0; i < COLLIDE_NAMES; i += 997) {
 		colliding_name(COLLIDE_BITS, blk, i, name);
 		CHECK(limits_find(&l.acct, name) != NULL);
