@@ -61,6 +61,7 @@
 /*--*/
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,23 +352,50 @@ fails_room(struct tracker *tr, struct track *t)
 	t->fcap = (uint8_t)cap;
 }
 
+/* slot_time - the time of record i of an array of records */
+static uint32_t
+slot_time(const void *v, size_t size, size_t t_off, unsigned i)
+{
+	uint32_t t;
+
+	memcpy(&t, (const char *)v + i * size + t_off, sizeof(t));
+	return t;
+}
+
+/*
+ * slot_take - where a new record goes in an array of *n records with
+ * room for cap: the next free slot (counted in *n), or when full the
+ * one with the oldest time (the uint32_t at t_off)
+ */
+static unsigned
+slot_take(const void *v, size_t size, size_t t_off, uint8_t *n, unsigned cap)
+{
+	unsigned i, oldest = 0;
+
+	if (*n < cap)
+		return (*n)++;
+	for (i = 1; i < *n; i++)
+		if (slot_time(v, size, t_off, i) <
+		    slot_time(v, size, t_off, oldest))
+			oldest = i;
+	return oldest;
+}
+
+#define SLOT_TAKE(v, type, n, cap) \
+	slot_take((v), sizeof(type), offsetof(type, t), &(n), (cap))
+
 /* limits_add_fail - record a failure, replacing the oldest when full */
 void
 limits_add_fail(struct tracker *tr, struct track *t, uint32_t when,
     uint32_t fp, uint32_t who)
 {
-	unsigned i, oldest = 0;
+	unsigned i;
 
 	fails_room(tr, t);
-	if (t->nfail < t->fcap)
-		oldest = t->nfail++;
-	else
-		for (i = 1; i < t->nfail; i++)
-			if (t->fails[i].t < t->fails[oldest].t)
-				oldest = i;
-	t->fails[oldest].t = when;
-	t->fails[oldest].fp = fp;
-	t->fails[oldest].who = who;
+	i = SLOT_TAKE(t->fails, struct fail_rec, t->nfail, t->fcap);
+	t->fails[i].t = when;
+	t->fails[i].fp = fp;
+	t->fails[i].who = who;
 }
 
 /* limits_clear - forget the window */
@@ -504,7 +532,7 @@ void
 limits_add_familiar(struct limits *l, struct track *t, uint32_t who,
     uint32_t when)
 {
-	unsigned i, oldest = 0;
+	unsigned i;
 
 	if (t->fam == NULL)
 		t->fam = xcalloc(LIMITS_FAMILIAR_MAX, sizeof(*t->fam));
@@ -514,14 +542,9 @@ limits_add_familiar(struct limits *l, struct track *t, uint32_t who,
 				t->fam[i].t = when;
 			return;
 		}
-	if (t->nfam < LIMITS_FAMILIAR_MAX)
-		oldest = t->nfam++;
-	else
-		for (i = 1; i < t->nfam; i++)
-			if (t->fam[i].t < t->fam[oldest].t)
-				oldest = i;
-	t->fam[oldest].who = who;
-	t->fam[oldest].t = when;
+	i = SLOT_TAKE(t->fam, struct familiar, t->nfam, LIMITS_FAMILIAR_MAX);
+	t->fam[i].who = who;
+	t->fam[i].t = when;
 	if (t->list == LRU_PLAIN) {	/* familiar: evicted last (state load too) */
 		lru_unlink(t);
 		lru_push(&l->acct, t, LRU_PROTECTED);
