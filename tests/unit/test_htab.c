@@ -20,7 +20,7 @@
 struct item {
 	struct htab_link link;
 	unsigned	 id;
-	char		 name[24];
+	char		 name[32];
 	int		 seen;
 };
 
