@@ -171,6 +171,11 @@ check: deps
 	@$(MAKE) --no-print-directory all
 	@sh tests/run.sh $(BUILD)
 
+# The modules' include and symbol graphs: their cycles and layer breaches
+# (tests/layers/layers.py says which layer may use which).
+layers: all
+	@python3 tests/layers/layers.py $(BUILD)
+
 check-asan: deps
 	@$(MAKE) --no-print-directory all BUILD=build-asan OPT=-O1 \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
@@ -258,4 +263,4 @@ clean:
 
 
 .PHONY: bench
-.PHONY: all deps check check-asan check-pristine demo install clean fuzz fuzz-build
+.PHONY: all deps check layers check-asan check-pristine demo install clean fuzz fuzz-build

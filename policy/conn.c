@@ -19,7 +19,10 @@
 /*	of its own work; ops->closed comes from the event loop instead.
 /*
 /*	listen_socket() creates a listening socket with the owner,
-/*	group and mode from the configuration.
+/*	group and mode from the configuration. listener_start() accepts
+/*	on it and hands each connection, with the peer's pid, to a
+/*	callback; listener_serve() tells the callback the listener too
+/*	(server 3 keeps the connections of each).
 /*--*/
 #include <errno.h>
 #include <fcntl.h>
@@ -436,8 +439,12 @@ listener_accept(struct ev_io *io, unsigned what)
 	int fd;
 
 	while ((fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK |
-	    SOCK_CLOEXEC)) >= 0)
-		l->accepted(fd, listener_peer_pid(fd));
+	    SOCK_CLOEXEC)) >= 0) {
+		if (l->serve)
+			l->serve(l, fd, listener_peer_pid(fd));
+		else
+			l->accepted(fd, listener_peer_pid(fd));
+	}
 	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 	    errno == ENOMEM) {
 		msg_error("%s: accept: %s; pausing for 1s", l->name,
@@ -456,7 +463,17 @@ listener_start(struct listener *l, int fd, const char *name,
 	memset(&l->pause, 0, sizeof(l->pause));
 	l->name = name;
 	l->accepted = accepted;
+	l->serve = NULL;
 	ev_io_start(&l->io, fd, EV_READ, listener_accept);
+}
+
+/* listener_serve - accept on fd, telling serve the listener too */
+void
+listener_serve(struct listener *l, int fd, const char *name,
+    void (*serve)(struct listener *, int, pid_t))
+{
+	listener_start(l, fd, name, NULL);
+	l->serve = serve;
 }
 
 /* listener_stop - close the listening socket */

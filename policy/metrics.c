@@ -24,9 +24,7 @@
 /*--*/
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 #include <sys/types.h>
 
 #include "attempt.h"
@@ -36,7 +34,7 @@
 #include "gate.h"
 #include "history.h"
 #include "metrics.h"
-#include "msg.h"
+#include "server.h"
 #include "shared.h"
 #include "store.h"
 #include "upstream.h"
@@ -47,7 +45,6 @@
 #define METRICS_REQUEST_MAX	8192	/* request line and headers */
 #define METRICS_TIMEOUT_MS	10000	/* from connect to closed */
 #define METRICS_CONNS_MAX	64
-#define METRICS_WARN_MS		60000	/* between warnings about clients */
 
 /* Gate latency buckets, seconds (from AUTH to Postfix's answer). */
 static const double lat_le[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1,
@@ -69,15 +66,9 @@ struct metrics_conn {
 	int		 status;	/* 0 until the request line is read */
 	int		 replied;
 	struct ev_timer	 deadline;
-	TAILQ_ENTRY(metrics_conn) link;	/* oldest first */
 };
 
-static struct listener met_listener;
-static int met_running;
-static TAILQ_HEAD(, metrics_conn) met_conns = TAILQ_HEAD_INITIALIZER(met_conns);
-static size_t met_count;
-static unsigned long met_evicted;	/* since the last warning */
-static uint64_t met_warned;		/* ev_now() of it; 0: never */
+static struct server met_server;
 
 /* metrics_attempt - one attempt ended */
 void
@@ -322,25 +313,18 @@ met_overlong(struct conn *c, char *prefix, size_t len)
 	met_reply((struct metrics_conn *)c, 431);
 }
 
-/* met_conn_free - deferred release */
-static void
-met_conn_free(void *p)
-{
-	conn_free(p);
-	free(p);
-}
-
 /* met_closed - done or gone */
 static void
 met_closed(struct conn *c, const char *why)
 {
-	struct metrics_conn *mc = (struct metrics_conn *)c;
+	server_close(&met_server, c);
+}
 
-	conn_close(c);
-	ev_timer_stop(&mc->deadline);
-	TAILQ_REMOVE(&met_conns, mc, link);
-	met_count--;
-	ev_defer_free(met_conn_free, mc);
+/* met_close - the deadline goes with the connection */
+static void
+met_close(struct conn *c)
+{
+	ev_timer_stop(&((struct metrics_conn *)c)->deadline);
 }
 
 /* met_timeout - the client had its time: 408 if it sent nothing whole */
@@ -356,28 +340,12 @@ met_timeout(struct ev_timer *t)
 		met_closed(&mc->c, "timeout");
 }
 
-/* met_make_room - at the cap: close the oldest client still sending */
+/* met_open - a scraper has its time */
 static void
-met_make_room(void)
+met_open(struct conn *c, pid_t pid)
 {
-	struct metrics_conn *mc;
-
-	if (met_count < METRICS_CONNS_MAX)
-		return;
-	TAILQ_FOREACH(mc, &met_conns, link)
-		if (!mc->replied)
-			break;
-	if (mc == NULL)
-		mc = TAILQ_FIRST(&met_conns);
-	met_closed(&mc->c, "too many clients");
-	met_evicted++;
-	if (met_warned == 0 || ev_now() - met_warned >= METRICS_WARN_MS) {
-		msg_warn("metrics_listen: more than %d clients at once; closed "
-		    "the oldest (%lu since the last warning)", METRICS_CONNS_MAX,
-		    met_evicted);
-		met_warned = ev_now() ? ev_now() : 1;
-		met_evicted = 0;
-	}
+	ev_timer_start(&((struct metrics_conn *)c)->deadline,
+	    METRICS_TIMEOUT_MS, met_timeout);
 }
 
 static const struct conn_ops met_ops = {
@@ -386,36 +354,27 @@ static const struct conn_ops met_ops = {
 	.closed = met_closed,
 };
 
-/* met_accepted - a scraper */
-static void
-met_accepted(int fd, pid_t pid)
-{
-	struct metrics_conn *mc;
-
-	met_make_room();
-	mc = xcalloc(1, sizeof(*mc));
-	conn_init(&mc->c, fd, METRICS_LINE_MAX, &met_ops, mc, "metrics client");
-	TAILQ_INSERT_TAIL(&met_conns, mc, link);
-	met_count++;
-	ev_timer_start(&mc->deadline, METRICS_TIMEOUT_MS, met_timeout);
-}
+static const struct server_ops met_server_ops = {
+	.listen_name = "metrics_listen",
+	.conn_name = "metrics client",
+	.size = sizeof(struct metrics_conn),
+	.line_max = METRICS_LINE_MAX,
+	.conn_ops = &met_ops,
+	.open = met_open,
+	.close = met_close,
+	.max = METRICS_CONNS_MAX,
+};
 
 /* metrics_init - serve on a listening socket */
 void
 metrics_init(const struct config *cfg, int fd)
 {
-	listener_start(&met_listener, fd, "metrics_listen", met_accepted);
-	met_running = 1;
+	server_start(&met_server, fd, &met_server_ops);
 }
 
 /* metrics_shutdown - close everything */
 void
 metrics_shutdown(void)
 {
-	if (!met_running)
-		return;
-	listener_stop(&met_listener);
-	while (!TAILQ_EMPTY(&met_conns))
-		met_closed(&TAILQ_FIRST(&met_conns)->c, "stopping");
-	met_running = 0;
+	server_stop(&met_server);
 }

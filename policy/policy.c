@@ -19,8 +19,6 @@
 /*--*/
 #include <stdint.h>
 #include <stdio.h>
-#include <sys/queue.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -36,6 +34,7 @@
 #include "policy.h"
 #include "policyproto.h"
 #include "ref.h"
+#include "server.h"
 #include "session.h"
 #include "store.h"
 #include "submission.h"
@@ -48,12 +47,10 @@ struct policy_conn {
 	pid_t		 pid;
 	struct policy_req req;
 	char		 client[NETADDR_CANON_MAX];	/* policy_client() */
-	LIST_ENTRY(policy_conn) link;
 };
 
 static const struct config *pol_cfg;
-static struct listener pol_listener;
-static LIST_HEAD(, policy_conn) pol_conns = LIST_HEAD_INITIALIZER(pol_conns);
+static struct server pol_server;
 static struct ev_timer pol_sweep;
 
 /* policy_client - the request's client_address, canonical; NULL if absent */
@@ -189,32 +186,35 @@ policy_overlong(struct conn *c, char *prefix, size_t len)
 		pc->req.error = "attribute line too long";
 }
 
-/* policy_conn_free - deferred release */
-static void
-policy_conn_free(void *p)
-{
-	struct policy_conn *pc = p;
-
-	policy_req_free(&pc->req);
-	conn_free(&pc->c);
-	free(pc);
-}
-
-/* policy_close - end a connection */
-static void
-policy_close(struct policy_conn *pc)
-{
-	conn_close(&pc->c);
-	session_forget(pc->pid);
-	LIST_REMOVE(pc, link);
-	ev_defer_free(policy_conn_free, pc);
-}
-
 /* policy_closed - smtpd went away */
 static void
 policy_closed(struct conn *c, const char *why)
 {
-	policy_close((struct policy_conn *)c);
+	server_close(&pol_server, c);
+}
+
+/* policy_open - a new smtpd connection */
+static void
+policy_open(struct conn *c, pid_t pid)
+{
+	struct policy_conn *pc = (struct policy_conn *)c;
+
+	pc->pid = pid;
+	policy_req_init(&pc->req);
+}
+
+/* policy_close - its session goes with the connection */
+static void
+policy_close(struct conn *c)
+{
+	session_forget(((struct policy_conn *)c)->pid);
+}
+
+/* policy_release - the request being read */
+static void
+policy_release(struct conn *c)
+{
+	policy_req_free(&((struct policy_conn *)c)->req);
 }
 
 static const struct conn_ops policy_ops = {
@@ -223,17 +223,16 @@ static const struct conn_ops policy_ops = {
 	.closed = policy_closed,
 };
 
-/* policy_accepted - a new smtpd connection */
-static void
-policy_accepted(int fd, pid_t pid)
-{
-	struct policy_conn *pc = xcalloc(1, sizeof(*pc));
-
-	pc->pid = pid;
-	policy_req_init(&pc->req);
-	conn_init(&pc->c, fd, POLICY_LINE_MAX, &policy_ops, pc, "policy client");
-	LIST_INSERT_HEAD(&pol_conns, pc, link);
-}
+static const struct server_ops policy_server_ops = {
+	.listen_name = "policy_listen",
+	.conn_name = "policy client",
+	.size = sizeof(struct policy_conn),
+	.line_max = POLICY_LINE_MAX,
+	.conn_ops = &policy_ops,
+	.open = policy_open,
+	.close = policy_close,
+	.release = policy_release,
+};
 
 /* policy_sweep_tick - forget sessions gone quiet */
 static void
@@ -249,7 +248,7 @@ policy_init(const struct config *cfg, int fd)
 {
 	pol_cfg = cfg;
 	session_enabled = 1;
-	listener_start(&pol_listener, fd, "policy_listen", policy_accepted);
+	server_start(&pol_server, fd, &policy_server_ops);
 	ev_timer_start(&pol_sweep, 60000, policy_sweep_tick);
 }
 
@@ -259,9 +258,7 @@ policy_shutdown(void)
 {
 	if (pol_cfg == NULL)
 		return;
-	listener_stop(&pol_listener);
+	server_stop(&pol_server);
 	ev_timer_stop(&pol_sweep);
-	while (!LIST_EMPTY(&pol_conns))
-		policy_close(LIST_FIRST(&pol_conns));
 	session_shutdown();
 }
