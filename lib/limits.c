@@ -35,17 +35,18 @@
 /*
 /*	Entries are found in a hash table (htab 3) by a keyed hash of
 /*	their key (keyedhash 3, a random key per process), so that no
-/*	client can choose names that share a bucket. limits_hash() is
-/*	another thing: a stable 32-bit name of an account or address key
-/*	("who" in failure records and familiar addresses), the same on
-/*	every server that shares state and across restarts, never used
-/*	to pick a bucket. It is
-/*	keyed too: SipHash-2-4 under a key that limits_set_who_key()
-/*	derives from the fingerprint key (HMAC-SHA256 of "authguard"
-/*	NUL "who", its first 16 bytes), which every server sharing state
-/*	holds. Unkeyed, someone who knows a user's usual address key and
-/*	holds many networks (an IPv6 /32 has 2^32 /64s) could compute
-/*	one whose name equals it, and be taken for the familiar address;
+/*	client can choose names that share a bucket.
+/*
+/*	limits_hash() is another thing: a stable 32-bit name of an
+/*	account or address key ("who" in failure records and familiar
+/*	addresses), the same on every server that shares state and
+/*	across restarts, never used to pick a bucket. It is keyed too:
+/*	SipHash-2-4 under a key that limits_set_who_key() derives from
+/*	the fingerprint key (HMAC-SHA256 of "authguard" NUL "who", its
+/*	first 16 bytes), which every server sharing state holds.
+/*	Unkeyed, someone who knows a user's usual address key and holds
+/*	many networks (an IPv6 /32 has 2^32 /64s) could compute one
+/*	whose name equals it, and be taken for the familiar address;
 /*	keyed, a match can only be found by trying logins, one network
 /*	at a time, about 2^29 of them. Until limits_set_who_key() is
 /*	called (and after limits_set_who_key(NULL, 0)) the key is a fixed
