@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "htab.h"
+
 struct limit {
 	unsigned	n;		/* failures allowed in the window */
 	unsigned	secs;		/* window length */
@@ -40,8 +42,8 @@ struct familiar {
 #define LIMITS_STALE_GAP	10	/* seconds between repeats of a stale password */
 
 struct track {
-	struct track	*hnext, *lprev, *lnext;
-	uint32_t	 hash;		/* bucket: keyed (keyedhash 3) */
+	struct htab_link link;		/* in the tracker's table, by key */
+	struct track	*lprev, *lnext;
 	uint32_t	 locked_until;
 	uint32_t	 last_lock;
 	uint16_t	 inflight;
@@ -59,9 +61,8 @@ struct track {
 enum { LRU_PLAIN, LRU_PROTECTED, LRU_BUSY, LRU_LISTS };
 
 struct tracker {
-	struct track	**bucket;
-	size_t		 nbucket;
-	size_t		 count;
+	struct htab	 tab;		/* entries by key (htab 3) */
+	size_t		 count;		/* entries held, as tab.count */
 	size_t		 max;
 	struct track	 lru[LRU_LISTS]; /* list heads */
 	struct limit	 lim;
@@ -103,7 +104,6 @@ struct limits_outcome {
 	int		locked_account;
 };
 
-int	 limit_parse(const char *, struct limit *);
 uint32_t limits_hash(const char *);
 void	 limits_set_who_key(const unsigned char *, size_t);
 int	 limits_addr_key(const char *, unsigned, unsigned, char *, size_t);

@@ -13,6 +13,9 @@
 /*
 /*	config_parse() is pure: text in, struct config or an error out.
 /*	config_load() reads a file (at most 1 MiB) and calls it.
+/*
+/*	config_duration() ("30s", in ms) and limit_parse() ("10/15m")
+/*	are the value parsers of the table, for other callers too.
 /*--*/
 #include <errno.h>
 #include <stdio.h>
@@ -126,6 +129,28 @@ config_duration(const char *s, unsigned *ms)
 	if (i == NELEM(units) || v > 0xffffffffUL / units[i].mult)
 		return -1;
 	*ms = (unsigned)(v * units[i].mult);
+	return 0;
+}
+
+/* limit_parse - "N/DURATION" */
+int
+limit_parse(const char *s, struct limit *l)
+{
+	const char *slash = strchr(s, '/');
+	char num[16];
+	unsigned long n;
+	unsigned ms;
+
+	if (slash == NULL || slash == s || (size_t)(slash - s) >= sizeof(num))
+		return -1;
+	memcpy(num, s, (size_t)(slash - s));
+	num[slash - s] = 0;
+	if (parse_uint(num, 255, &n) < 0 || n == 0)
+		return -1;
+	if (config_duration(slash + 1, &ms) < 0 || ms < 1000)
+		return -1;
+	l->n = (unsigned)n;
+	l->secs = ms / 1000;
 	return 0;
 }
 

@@ -78,5 +78,6 @@ void	config_free(struct config *);
 int	config_keep_fixed(struct config *, const struct config *, char *,
 	    size_t);
 int	config_duration(const char *, unsigned *);
+int	limit_parse(const char *, struct limit *);
 
 #endif

@@ -2,7 +2,8 @@
 /* NAME
 /*	daemon 3
 /* SUMMARY
-/*	what both daemons do at start: no core dumps, drop privileges
+/*	what both daemons do at start: options, configuration, the
+/*	background, privileges, systemd
 /* DESCRIPTION
 /*	daemon_begin() reads the options both daemons take (-c file, -f,
 /*	-t, -v), opens the log and loads the configuration; a bad option
@@ -11,6 +12,15 @@
 /*	socket exists. It also raises the limit on
 /*	open descriptors to the hard limit: every smtpd process holds a
 /*	connection, and idle ones must not crowd out the next login.
+/*
+/*	daemon_detach() comes after the daemon's own checks of its
+/*	configuration. With -t it says the configuration is ok and
+/*	returns 0: the caller ends with exit code 0. Otherwise it goes
+/*	into the background (unless -f), opens the log again for the new
+/*	pid, keeps core dumps off (daemon_no_core_dumps) and returns 1:
+/*	the caller binds its sockets, drops privileges and serves.
+/*	daemon_ready() logs "started: " and what follows, once the
+/*	sockets are served, and tells systemd READY=1.
 /*
 /*	daemon_no_core_dumps() keeps memory that held a password out of
 /*	core files. daemon_drop_privileges() becomes the configured user
@@ -27,6 +37,7 @@
 /*--*/
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <grp.h>
 #include <pwd.h>
@@ -74,6 +85,7 @@ daemon_begin(const char *name, int argc, char **argv, struct daemon_opts *o,
 	char err[CONFIG_ERR_MAX + 4096];
 	int ch;
 
+	o->name = name;
 	o->config_path = DAEMON_DEF_CONFIG;
 	o->foreground = o->test = 0;
 	while ((ch = getopt(argc, argv, "c:ftv")) != -1) {
@@ -100,6 +112,35 @@ daemon_begin(const char *name, int argc, char **argv, struct daemon_opts *o,
 		msg_fatal("started as root without \"user\": set user = "
 		    "authguard (or user = root to stay root)");
 	daemon_fd_limit();
+}
+
+/* daemon_detach - -t: "configuration ok" and 0; else the background, and 1 */
+int
+daemon_detach(const struct daemon_opts *o)
+{
+	if (o->test) {
+		printf("%s: configuration ok\n", o->config_path);
+		return 0;
+	}
+	if (!o->foreground && daemon(0, 0) < 0)
+		msg_fatal("daemon: %s", strerror(errno));
+	msg_open(o->name, o->foreground);	/* the pid changed */
+	daemon_no_core_dumps();
+	return 1;
+}
+
+/* daemon_ready - serving: "started: ..." in the log, READY=1 to systemd */
+void
+daemon_ready(const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	msg_info("started: %s", text);
+	daemon_notify("READY=1");
 }
 
 /* daemon_no_core_dumps - passwords live in this process's memory */

@@ -2,7 +2,8 @@
 /* NAME
 /*	daemon 3h
 /* SUMMARY
-/*	what both daemons do at start: no core dumps, drop privileges
+/*	what both daemons do at start: options, configuration, the
+/*	background, privileges, systemd
 /*--*/
 #ifndef AUTHGUARD_DAEMON_H
 #define AUTHGUARD_DAEMON_H
@@ -10,6 +11,7 @@
 struct config;
 
 struct daemon_opts {
+	const char	*name;		/* the program's, in the log */
 	const char	*config_path;
 	int		 foreground;	/* -f: log to stderr, no fork */
 	int		 test;		/* -t: check the configuration */
@@ -21,6 +23,8 @@ struct daemon_opts {
 
 void	daemon_begin(const char *, int, char **, struct daemon_opts *,
 	    struct config *);
+int	daemon_detach(const struct daemon_opts *);
+void	daemon_ready(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	daemon_no_core_dumps(void);
 void	daemon_drop_privileges(const char *);
 void	daemon_notify(const char *);

@@ -4,11 +4,14 @@
 /* SUMMARY
 /*	request id to pointer map
 /* DESCRIPTION
-/*	A chained hash table from request ids to requests, grown when
-/*	it holds more entries than buckets. idmap_pop() removes and
-/*	returns any one entry, for draining the map when a connection
-/*	is lost. Ids are unique within one map; putting an id twice is
-/*	a caller bug.
+/*	A hash table (htab 3) from request ids to requests. idmap_pop()
+/*	removes and returns any one entry, for draining the map when a
+/*	connection is lost. Ids are unique within one map; putting an id
+/*	twice is a caller bug.
+/*
+/*	idmap_iter_init() and idmap_next() walk the map, giving each id
+/*	and value once; the entry just returned may be deleted before
+/*	the next call, no other, and nothing may be put meanwhile.
 /*
 /*	Some ids come from peers (an smtpd's process id): buckets are
 /*	picked by a keyed hash (keyedhash 3), so that no choice of ids
@@ -16,38 +19,31 @@
 /*--*/
 #include <stdlib.h>
 
+#include "htab.h"
 #include "idmap.h"
-#include "keyedhash.h"
 #include "util.h"
 
-#define IDMAP_HASH(id, n)	(keyedhash_u32(id) & ((n) - 1))
+struct idmap_entry {
+	struct htab_link link;
+	unsigned	 id;
+	void		*val;
+};
+
+#define IDMAP_ENTRY(l)	HTAB_ENTRY((l), struct idmap_entry, link)
+
+/* idmap_match - the entry holds this id */
+static int
+idmap_match(const struct htab_link *l, const void *key)
+{
+	return HTAB_ENTRY(l, const struct idmap_entry, link)->id ==
+	    *(const unsigned *)key;
+}
 
 /* idmap_init - empty map */
 void
 idmap_init(struct idmap *m)
 {
-	keyedhash_init();
-	m->nbucket = 64;
-	m->bucket = xcalloc(m->nbucket, sizeof(*m->bucket));
-	m->count = 0;
-}
-
-/* idmap_grow - double the buckets */
-static void
-idmap_grow(struct idmap *m)
-{
-	size_t n = m->nbucket * 2, i;
-	struct idmap_entry **b = xcalloc(n, sizeof(*b)), *e, *next;
-
-	for (i = 0; i < m->nbucket; i++)
-		for (e = m->bucket[i]; e; e = next) {
-			next = e->next;
-			e->next = b[IDMAP_HASH(e->id, n)];
-			b[IDMAP_HASH(e->id, n)] = e;
-		}
-	free(m->bucket);
-	m->bucket = b;
-	m->nbucket = n;
+	htab_init(&m->tab, 64, htab_hash_u32, idmap_match);
 }
 
 /* idmap_put - add id -> val */
@@ -55,61 +51,83 @@ void
 idmap_put(struct idmap *m, unsigned id, void *val)
 {
 	struct idmap_entry *e = xmalloc(sizeof(*e));
-	size_t h;
 
-	if (m->count >= m->nbucket)
-		idmap_grow(m);
-	h = IDMAP_HASH(id, m->nbucket);
 	e->id = id;
 	e->val = val;
-	e->next = m->bucket[h];
-	m->bucket[h] = e;
-	m->count++;
+	htab_insert(&m->tab, &e->link, &e->id);
 }
 
 /* idmap_get - value for id, or NULL */
 void *
 idmap_get(const struct idmap *m, unsigned id)
 {
-	struct idmap_entry *e;
+	struct htab_link *l = htab_find(&m->tab, &id);
 
-	for (e = m->bucket[IDMAP_HASH(id, m->nbucket)]; e; e = e->next)
-		if (e->id == id)
-			return e->val;
-	return NULL;
+	return l ? IDMAP_ENTRY(l)->val : NULL;
+}
+
+/* idmap_release - free a taken entry, returning its value */
+static void *
+idmap_release(struct htab_link *l)
+{
+	struct idmap_entry *e;
+	void *val;
+
+	if (l == NULL)
+		return NULL;
+	e = IDMAP_ENTRY(l);
+	val = e->val;
+	free(e);
+	return val;
 }
 
 /* idmap_del - remove id; returns its value or NULL */
 void *
 idmap_del(struct idmap *m, unsigned id)
 {
-	struct idmap_entry **pp, *e;
-	void *val;
-
-	for (pp = &m->bucket[IDMAP_HASH(id, m->nbucket)]; (e = *pp);
-	    pp = &e->next)
-		if (e->id == id) {
-			*pp = e->next;
-			val = e->val;
-			free(e);
-			m->count--;
-			return val;
-		}
-	return NULL;
+	return idmap_release(htab_take(&m->tab, &id));
 }
 
 /* idmap_pop - remove any one entry; NULL when empty */
 void *
 idmap_pop(struct idmap *m)
 {
-	size_t i;
+	struct htab_iter it;
+	struct htab_link *l;
 
-	if (m->count == 0)
+	if (m->tab.count == 0)
 		return NULL;
-	for (i = 0; i < m->nbucket; i++)
-		if (m->bucket[i])
-			return idmap_del(m, m->bucket[i]->id);
-	return NULL;
+	htab_iter_init(&it, &m->tab);
+	if ((l = htab_iter_next(&it)) == NULL)
+		return NULL;
+	htab_remove(&m->tab, l);
+	return idmap_release(l);
+}
+
+/* idmap_count - entries in the map */
+size_t
+idmap_count(const struct idmap *m)
+{
+	return m->tab.count;
+}
+
+/* idmap_iter_init - start a walk over the map */
+void
+idmap_iter_init(struct idmap_iter *it, const struct idmap *m)
+{
+	htab_iter_init(&it->it, &m->tab);
+}
+
+/* idmap_next - the next value and its id; NULL at the end */
+void *
+idmap_next(struct idmap_iter *it, unsigned *id)
+{
+	struct htab_link *l = htab_iter_next(&it->it);
+
+	if (l == NULL)
+		return NULL;
+	*id = IDMAP_ENTRY(l)->id;
+	return IDMAP_ENTRY(l)->val;
 }
 
 /* idmap_free - release the table (not the values) */
@@ -118,6 +136,5 @@ idmap_free(struct idmap *m)
 {
 	while (idmap_pop(m))
 		;
-	free(m->bucket);
-	m->bucket = NULL;
+	htab_free(&m->tab);
 }

@@ -9,16 +9,15 @@
 
 #include <stddef.h>
 
-struct idmap_entry {
-	unsigned	 id;
-	void		*val;
-	struct idmap_entry *next;
+#include "htab.h"
+
+/* Entries are private to idmap.c; read the map through the functions. */
+struct idmap {
+	struct htab	 tab;
 };
 
-struct idmap {
-	struct idmap_entry **bucket;
-	size_t		 nbucket;	/* power of two */
-	size_t		 count;
+struct idmap_iter {
+	struct htab_iter it;
 };
 
 void	 idmap_init(struct idmap *);
@@ -26,6 +25,9 @@ void	 idmap_put(struct idmap *, unsigned, void *);
 void	*idmap_get(const struct idmap *, unsigned);
 void	*idmap_del(struct idmap *, unsigned);
 void	*idmap_pop(struct idmap *);
+size_t	 idmap_count(const struct idmap *);
+void	 idmap_iter_init(struct idmap_iter *, const struct idmap *);
+void	*idmap_next(struct idmap_iter *, unsigned *);
 void	 idmap_free(struct idmap *);
 
 #endif

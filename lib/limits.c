@@ -33,18 +33,20 @@
 /*	still held to its own address limit), so an attacker cannot lock
 /*	a user out of their usual device.
 /*
-/*	Entries are found by a keyed hash of their key (keyedhash 3,
-/*	a random key per process), so that no client can choose names
-/*	that share a bucket. limits_hash() is another thing: a stable
-/*	32-bit name of an account or address key ("who" in failure records
-/*	and familiar addresses), the same on every server that shares
-/*	state and across restarts, never used to pick a bucket. It is
-/*	keyed too: SipHash-2-4 under a key that limits_set_who_key()
-/*	derives from the fingerprint key (HMAC-SHA256 of "authguard"
-/*	NUL "who", its first 16 bytes), which every server sharing state
-/*	holds. Unkeyed, someone who knows a user's usual address key and
-/*	holds many networks (an IPv6 /32 has 2^32 /64s) could compute
-/*	one whose name equals it, and be taken for the familiar address;
+/*	Entries are found in a hash table (htab 3) by a keyed hash of
+/*	their key (keyedhash 3, a random key per process), so that no
+/*	client can choose names that share a bucket.
+/*
+/*	limits_hash() is another thing: a stable 32-bit name of an
+/*	account or address key ("who" in failure records and familiar
+/*	addresses), the same on every server that shares state and
+/*	across restarts, never used to pick a bucket. It is keyed too:
+/*	SipHash-2-4 under a key that limits_set_who_key() derives from
+/*	the fingerprint key (HMAC-SHA256 of "authguard" NUL "who", its
+/*	first 16 bytes), which every server sharing state holds.
+/*	Unkeyed, someone who knows a user's usual address key and holds
+/*	many networks (an IPv6 /32 has 2^32 /64s) could compute one
+/*	whose name equals it, and be taken for the familiar address;
 /*	keyed, a match can only be found by trying logins, one network
 /*	at a time, about 2^29 of them. Until limits_set_who_key() is
 /*	called (and after limits_set_who_key(NULL, 0)) the key is a fixed
@@ -60,6 +62,7 @@
 /*--*/
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,34 +72,12 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "config.h"
 #include "authlimits.h"
+#include "htab.h"
 #include "keyedhash.h"
 #include "msg.h"
 #include "netaddr.h"
 #include "util.h"
-
-/* limit_parse - "N/DURATION" */
-int
-limit_parse(const char *s, struct limit *l)
-{
-	const char *slash = strchr(s, '/');
-	char num[16];
-	unsigned long n;
-	unsigned ms;
-
-	if (slash == NULL || slash == s || (size_t)(slash - s) >= sizeof(num))
-		return -1;
-	memcpy(num, s, (size_t)(slash - s));
-	num[slash - s] = 0;
-	if (parse_uint(num, 255, &n) < 0 || n == 0)
-		return -1;
-	if (config_duration(slash + 1, &ms) < 0 || ms < 1000)
-		return -1;
-	l->n = (unsigned)n;
-	l->secs = ms / 1000;
-	return 0;
-}
 
 /* The key of limits_hash(): a fixed one until limits_set_who_key(). */
 static const unsigned char who_fixed[SIPHASH_KEY_LEN] = {
@@ -209,11 +190,11 @@ tracker_touch(struct tracker *tr, struct track *t, uint32_t now)
 	lru_push(tr, t, track_list(t, now));
 }
 
-/* bucket_hash - where a key's entry lives: keyed, unpredictable */
-static uint32_t
-bucket_hash(const char *key)
+/* track_match - the entry holds this key */
+static int
+track_match(const struct htab_link *l, const void *key)
 {
-	return (uint32_t)keyedhash_str(key);
+	return strcmp(HTAB_ENTRY(l, const struct track, link)->key, key) == 0;
 }
 
 /* tracker_init - empty tracker */
@@ -222,32 +203,12 @@ tracker_init(struct tracker *tr, const struct limit *lim, size_t max)
 {
 	int i;
 
-	keyedhash_init();
 	memset(tr, 0, sizeof(*tr));
-	tr->nbucket = 1024;
-	tr->bucket = xcalloc(tr->nbucket, sizeof(*tr->bucket));
+	htab_init(&tr->tab, 1024, htab_hash_str, track_match);
 	tr->max = max ? max : 1;
 	tr->lim = *lim;
 	for (i = 0; i < LRU_LISTS; i++)
 		tr->lru[i].lnext = tr->lru[i].lprev = &tr->lru[i];
-}
-
-/* tracker_grow - double the buckets */
-static void
-tracker_grow(struct tracker *tr)
-{
-	size_t n = tr->nbucket * 2, i;
-	struct track **b = xcalloc(n, sizeof(*b)), *t, *next;
-
-	for (i = 0; i < tr->nbucket; i++)
-		for (t = tr->bucket[i]; t; t = next) {
-			next = t->hnext;
-			t->hnext = b[t->hash & (n - 1)];
-			b[t->hash & (n - 1)] = t;
-		}
-	free(tr->bucket);
-	tr->bucket = b;
-	tr->nbucket = n;
 }
 
 /* track_free - release one entry */
@@ -263,14 +224,7 @@ track_free(struct track *t)
 static void
 tracker_remove(struct tracker *tr, struct track *t)
 {
-	struct track **pp;
-
-	for (pp = &tr->bucket[t->hash & (tr->nbucket - 1)]; *pp; pp =
-	    &(*pp)->hnext)
-		if (*pp == t) {
-			*pp = t->hnext;
-			break;
-		}
+	htab_remove(&tr->tab, &t->link);
 	lru_unlink(t);
 	tr->count--;
 	track_free(t);
@@ -298,13 +252,9 @@ tracker_evict(struct tracker *tr)
 struct track *
 limits_find(struct tracker *tr, const char *key)
 {
-	uint32_t h = bucket_hash(key);
-	struct track *t;
+	struct htab_link *l = htab_find(&tr->tab, key);
 
-	for (t = tr->bucket[h & (tr->nbucket - 1)]; t; t = t->hnext)
-		if (t->hash == h && strcmp(t->key, key) == 0)
-			return t;
-	return NULL;
+	return l ? HTAB_ENTRY(l, struct track, link) : NULL;
 }
 
 /* limits_get - an entry, created (evicting if full) when missing */
@@ -320,14 +270,10 @@ limits_get(struct tracker *tr, const char *key, uint32_t now)
 	}
 	while (tr->count >= tr->max && tr->count > 0 && tracker_evict(tr))
 		;
-	if (tr->count >= tr->nbucket)
-		tracker_grow(tr);
 	len = strlen(key);
 	t = xcalloc(1, sizeof(*t) + len + 1);
 	memcpy(t->key, key, len + 1);
-	t->hash = bucket_hash(key);
-	t->hnext = tr->bucket[t->hash & (tr->nbucket - 1)];
-	tr->bucket[t->hash & (tr->nbucket - 1)] = t;
+	htab_insert(&tr->tab, &t->link, t->key);
 	lru_push(tr, t, 0);
 	tr->count++;
 	return t;
@@ -407,23 +353,50 @@ fails_room(struct tracker *tr, struct track *t)
 	t->fcap = (uint8_t)cap;
 }
 
+/* slot_time - the time of record i of an array of records */
+static uint32_t
+slot_time(const void *v, size_t size, size_t t_off, unsigned i)
+{
+	uint32_t t;
+
+	memcpy(&t, (const char *)v + i * size + t_off, sizeof(t));
+	return t;
+}
+
+/*
+ * slot_take - where a new record goes in an array of *n records with
+ * room for cap: the next free slot (counted in *n), or when full the
+ * one with the oldest time (the uint32_t at t_off)
+ */
+static unsigned
+slot_take(const void *v, size_t size, size_t t_off, uint8_t *n, unsigned cap)
+{
+	unsigned i, oldest = 0;
+
+	if (*n < cap)
+		return (*n)++;
+	for (i = 1; i < *n; i++)
+		if (slot_time(v, size, t_off, i) <
+		    slot_time(v, size, t_off, oldest))
+			oldest = i;
+	return oldest;
+}
+
+#define SLOT_TAKE(v, type, n, cap) \
+	slot_take((v), sizeof(type), offsetof(type, t), &(n), (cap))
+
 /* limits_add_fail - record a failure, replacing the oldest when full */
 void
 limits_add_fail(struct tracker *tr, struct track *t, uint32_t when,
     uint32_t fp, uint32_t who)
 {
-	unsigned i, oldest = 0;
+	unsigned i;
 
 	fails_room(tr, t);
-	if (t->nfail < t->fcap)
-		oldest = t->nfail++;
-	else
-		for (i = 1; i < t->nfail; i++)
-			if (t->fails[i].t < t->fails[oldest].t)
-				oldest = i;
-	t->fails[oldest].t = when;
-	t->fails[oldest].fp = fp;
-	t->fails[oldest].who = who;
+	i = SLOT_TAKE(t->fails, struct fail_rec, t->nfail, t->fcap);
+	t->fails[i].t = when;
+	t->fails[i].fp = fp;
+	t->fails[i].who = who;
 }
 
 /* limits_clear - forget the window */
@@ -520,8 +493,7 @@ tracker_free(struct tracker *tr)
 	for (list = 0; list < LRU_LISTS; list++)
 		while (tr->lru[list].lnext != &tr->lru[list])
 			tracker_remove(tr, tr->lru[list].lnext);
-	free(tr->bucket);
-	tr->bucket = NULL;
+	htab_free(&tr->tab);
 }
 
 /* limits_free - release everything */
@@ -561,7 +533,7 @@ void
 limits_add_familiar(struct limits *l, struct track *t, uint32_t who,
     uint32_t when)
 {
-	unsigned i, oldest = 0;
+	unsigned i;
 
 	if (t->fam == NULL)
 		t->fam = xcalloc(LIMITS_FAMILIAR_MAX, sizeof(*t->fam));
@@ -571,14 +543,9 @@ limits_add_familiar(struct limits *l, struct track *t, uint32_t who,
 				t->fam[i].t = when;
 			return;
 		}
-	if (t->nfam < LIMITS_FAMILIAR_MAX)
-		oldest = t->nfam++;
-	else
-		for (i = 1; i < t->nfam; i++)
-			if (t->fam[i].t < t->fam[oldest].t)
-				oldest = i;
-	t->fam[oldest].who = who;
-	t->fam[oldest].t = when;
+	i = SLOT_TAKE(t->fam, struct familiar, t->nfam, LIMITS_FAMILIAR_MAX);
+	t->fam[i].who = who;
+	t->fam[i].t = when;
 	if (t->list == LRU_PLAIN) {	/* familiar: evicted last (state load too) */
 		lru_unlink(t);
 		lru_push(&l->acct, t, LRU_PROTECTED);

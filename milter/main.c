@@ -128,16 +128,11 @@ main(int argc, char **argv)
 	servid = authserv_id(&cfg);
 	check(&cfg, servid);
 	conn_spec(&cfg.milter_listen, spec, sizeof(spec));
-	if (opts.test) {
-		printf("%s: configuration ok\n", opts.config_path);
+	if (!daemon_detach(&opts)) {
 		free(servid);
 		config_free(&cfg);
 		return 0;
 	}
-	if (!opts.foreground && daemon(0, 0) < 0)
-		msg_fatal("daemon: %s", strerror(errno));
-	msg_open("authguard-milter", opts.foreground);	/* the pid changed */
-	daemon_no_core_dumps();
 	if (milter_register(&cfg, servid) < 0)
 		msg_fatal("smfi_register failed");
 	if (smfi_setconn(spec) != MI_SUCCESS)
@@ -147,8 +142,7 @@ main(int argc, char **argv)
 		msg_fatal("cannot listen on %s", spec);
 	socket_perms(&cfg);
 	daemon_drop_privileges(cfg.user);
-	msg_info("started: milter_listen %s authserv_id %s", spec, servid);
-	daemon_notify("READY=1");
+	daemon_ready("milter_listen %s authserv_id %s", spec, servid);
 	rc = smfi_main();
 	msg_info("stopped");
 	free(servid);

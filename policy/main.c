@@ -215,7 +215,6 @@ signals(void)
 static void
 serve(void)
 {
-	daemon_notify("READY=1");
 	while (!policyd_stop) {
 		ev_run(&policyd_wake);
 		policyd_wake = 0;
@@ -274,17 +273,13 @@ main(int argc, char **argv)
 
 	daemon_begin("authguard-policyd", argc, argv, &opts, &cfg);
 	config_path = opts.config_path;
-	if (opts.test) {
+	if (opts.test)
 		check_files(&cfg, opts.config_path);
-		printf("%s: configuration ok\n", opts.config_path);
+	if (!daemon_detach(&opts)) {
 		config_free(&cfg);
 		return 0;
 	}
-	if (!opts.foreground && daemon(0, 0) < 0)
-		msg_fatal("daemon: %s", strerror(errno));
-	msg_open("authguard-policyd", opts.foreground);	/* the pid changed */
 	signals();
-	daemon_no_core_dumps();
 	msg_batch_stderr();
 	make_state_dir(cfg.state_dir);
 	ev_init();
@@ -318,7 +313,7 @@ main(int argc, char **argv)
 		control_init(&cfg, cfd);
 	if (mfd >= 0)
 		metrics_init(&cfg, mfd);
-	msg_info("started: sasl_listen %s", cfg.sasl_listen.kind == SOCK_UNIX ?
+	daemon_ready("sasl_listen %s", cfg.sasl_listen.kind == SOCK_UNIX ?
 	    cfg.sasl_listen.path : cfg.sasl_listen.host);
 	serve();
 	shared_shutdown();	/* waiting attempts decide locally */

@@ -7,9 +7,13 @@
 /*	The gate counts each finished attempt (metrics_attempt: result,
 /*	cause, milliseconds from AUTH to the answer), the limits each
 /*	lockout (metrics_lock), the policy service each decision
-/*	(metrics_policy). metrics_render() writes them, with the gauges
-/*	of what is tracked and the upstream state, in the Prometheus
-/*	text format (version 0.0.4).
+/*	(metrics_policy). The modules that own a gauge or a counter of
+/*	their own (what is tracked, the upstream state, the connections,
+/*	the shared state) register the function that writes its families
+/*	with metrics_source(), in a slot that fixes its place in the
+/*	exposition, and write their HELP and TYPE lines with
+/*	metrics_family(); metrics calls no other module. metrics_render()
+/*	writes it all in the Prometheus text format (version 0.0.4).
 /*
 /*	metrics_listen serves "GET /metrics" over HTTP/1.0: one request
 /*	per connection, answered and closed. Anything else gets 404 or
@@ -28,16 +32,11 @@
 #include <sys/types.h>
 
 #include "attempt.h"
-#include "authlimits.h"
 #include "conn.h"
 #include "event.h"
-#include "gate.h"
-#include "history.h"
+#include "gate.h"		/* until the gate registers its family */
 #include "metrics.h"
 #include "server.h"
-#include "shared.h"
-#include "store.h"
-#include "upstream.h"
 #include "util.h"
 
 #define METRICS_RESULTS	3	/* enum attempt_result */
@@ -101,9 +100,10 @@ metrics_policy(enum cause cause)
 		m.policy[cause]++;
 }
 
-/* family - HELP and TYPE lines */
-static void
-family(struct buf *b, const char *name, const char *type, const char *help)
+/* metrics_family - HELP and TYPE lines */
+void
+metrics_family(struct buf *b, const char *name, const char *type,
+    const char *help)
 {
 	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
@@ -115,7 +115,7 @@ render_attempts(struct buf *b)
 	static const char *const results[] = {"pass", "fail", "abort"};
 	int r, c;
 
-	family(b, "authguard_auth_attempts_total", "counter",
+	metrics_family(b, "authguard_auth_attempts_total", "counter",
 	    "SMTP AUTH attempts by result and cause.");
 	for (r = 0; r < METRICS_RESULTS; r++)
 		for (c = 0; c < CAUSE_COUNT; c++)
@@ -131,7 +131,7 @@ render_latency(struct buf *b)
 {
 	size_t i;
 
-	family(b, "authguard_auth_duration_seconds", "histogram",
+	metrics_family(b, "authguard_auth_duration_seconds", "histogram",
 	    "Time from AUTH to the gate's answer.");
 	for (i = 0; i < NELEM(lat_le); i++)
 		buf_printf(b, "authguard_auth_duration_seconds_bucket{le=\"%g\"} "
@@ -148,7 +148,7 @@ render_policy(struct buf *b)
 {
 	int c;
 
-	family(b, "authguard_policy_decisions_total", "counter",
+	metrics_family(b, "authguard_policy_decisions_total", "counter",
 	    "Policy service decisions: dunno, or refused with a cause.");
 	buf_printf(b, "authguard_policy_decisions_total{action=\"dunno\","
 	    "cause=\"\"} %llu\n", m.policy[0]);
@@ -159,97 +159,56 @@ render_policy(struct buf *b)
 			    cause_id((enum cause)c), m.policy[c]);
 }
 
-/* render_shared - the shared state (Redis), when state_backend names one */
+/* render_lockouts - authguard_lockouts_total{kind} */
 static void
-render_shared(struct buf *b)
+render_lockouts(struct buf *b)
 {
-	static const struct {
-		const char *name, *help;
-		size_t off;
-	} counters[] = {
-		{"timeouts", "Answers from Redis that came later than "
-		    "redis_timeout.", offsetof(struct shared_stats, timeouts)},
-		{"errors", "Error replies from Redis.",
-		    offsetof(struct shared_stats, errors)},
-		{"outages", "Times the connection to Redis was lost.",
-		    offsetof(struct shared_stats, outages)},
-		{"local_decisions", "Checks and failures decided from this "
-		    "server's state alone.", offsetof(struct shared_stats, local)},
-		{"merged", "Changes kept during an outage and sent afterwards.",
-		    offsetof(struct shared_stats, merged)},
-		{"dropped", "Changes kept during an outage and lost (journal "
-		    "full).", offsetof(struct shared_stats, dropped)},
-	};
-	struct shared_stats st;
-	char name[64];
-	size_t i;
-
-	if (!shared_enabled())
-		return;
-	shared_stats(&st);
-	family(b, "authguard_shared_up", "gauge",
-	    "1 when the shared state (Redis) answers.");
-	buf_printf(b, "authguard_shared_up{state=\"%s\"} %d\n", st.state,
-	    strcmp(st.state, "up") == 0);
-	family(b, "authguard_shared_kept", "gauge",
-	    "Changes kept while Redis is unreachable, to send when it returns.");
-	buf_printf(b, "authguard_shared_kept %zu\n", st.journal);
-	family(b, "authguard_shared_key_mismatch", "gauge",
-	    "1 when this server's fingerprint key differs from the other "
-	    "servers'.");
-	buf_printf(b, "authguard_shared_key_mismatch %d\n", st.key_mismatch);
-	for (i = 0; i < NELEM(counters); i++) {
-		snprintf(name, sizeof(name), "authguard_shared_%s_total",
-		    counters[i].name);
-		family(b, name, "counter", counters[i].help);
-		buf_printf(b, "%s %llu\n", name, *(const unsigned long long *)
-		    ((const char *)&st + counters[i].off));
-	}
-}
-
-/* render_gauges - state right now */
-static void
-render_gauges(struct buf *b)
-{
-	const char *up = upstream_state();
-
-	family(b, "authguard_lockouts_total", "counter",
+	metrics_family(b, "authguard_lockouts_total", "counter",
 	    "Lockouts started by the failure limits.");
 	buf_printf(b, "authguard_lockouts_total{kind=\"account\"} %llu\n"
 	    "authguard_lockouts_total{kind=\"address\"} %llu\n", m.lockouts[1],
 	    m.lockouts[0]);
-	family(b, "authguard_tracked_entries", "gauge",
-	    "Accounts and addresses with failure windows or locks.");
-	buf_printf(b, "authguard_tracked_entries{kind=\"account\"} %zu\n"
-	    "authguard_tracked_entries{kind=\"address\"} %zu\n",
-	    store_limits.acct.count, store_limits.addr.count);
-	family(b, "authguard_evicted_entries_total", "counter",
-	    "Entries dropped to stay within max_tracked.");
-	buf_printf(b, "authguard_evicted_entries_total{kind=\"account\"} %llu\n"
-	    "authguard_evicted_entries_total{kind=\"address\"} %llu\n",
-	    store_limits.acct.evicted, store_limits.addr.evicted);
-	family(b, "authguard_upstream_up", "gauge",
-	    "1 when Dovecot's auth-client connection is ready.");
-	buf_printf(b, "authguard_upstream_up{state=\"%s\"} %d\n", up,
-	    strcmp(up, "ready") == 0);
-	family(b, "authguard_sasl_connections", "gauge",
+}
+
+/* render_sasl - authguard_sasl_connections (the gate's, written here) */
+static void
+render_sasl(struct buf *b)
+{
+	metrics_family(b, "authguard_sasl_connections", "gauge",
 	    "Open connections from Postfix's smtpd processes.");
 	buf_printf(b, "authguard_sasl_connections %zu\n",
 	    (size_t)gate_connections());
-	family(b, "authguard_recent_attempts", "gauge",
-	    "Attempts held for authguard why.");
-	buf_printf(b, "authguard_recent_attempts %zu\n", store_history.n);
-	render_shared(b);
+}
+
+/*
+ * The families of each slot, as their owners registered them. The gate's
+ * is still written here until the gate registers its own.
+ */
+static metrics_render_fn sources[METRICS_SLOTS] = {
+	[METRICS_SASL] = render_sasl,
+};
+
+/* metrics_source - an owner's families, in its slot; again: replaced */
+void
+metrics_source(enum metrics_slot slot, metrics_render_fn render)
+{
+	if ((unsigned)slot < METRICS_SLOTS)
+		sources[slot] = render;
 }
 
 /* metrics_render - the whole exposition */
 void
 metrics_render(struct buf *b)
 {
+	size_t i;
+
 	render_attempts(b);
 	render_latency(b);
 	render_policy(b);
-	render_gauges(b);
+	render_lockouts(b);
+	for (i = 0; i < METRICS_SLOTS; i++)
+		if (sources[i])
+			sources[i](b);
 }
 
 /* met_reply - status line, headers, body; then close */

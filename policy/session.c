@@ -111,19 +111,16 @@ session_lookup(pid_t pid, const char *ip, const char *port, uint64_t now,
 pid_t
 session_find(const char *ip, const char *port)
 {
-	struct idmap_entry *e;
+	struct idmap_iter it;
 	struct sess *s;
-	size_t i;
+	unsigned pid;
 
 	if (!sessions_ready || *port == 0)
 		return 0;
-	for (i = 0; i < sessions.nbucket; i++)
-		for (e = sessions.bucket[i]; e; e = e->next) {
-			s = e->val;
-			if (strcmp(s->port, port) == 0 &&
-			    strcmp(s->client_ip, ip) == 0)
-				return (pid_t)e->id;
-		}
+	idmap_iter_init(&it, &sessions);
+	while ((s = idmap_next(&it, &pid)) != NULL)
+		if (strcmp(s->port, port) == 0 && strcmp(s->client_ip, ip) == 0)
+			return (pid_t)pid;
 	return 0;
 }
 
@@ -139,19 +136,16 @@ session_forget(pid_t pid)
 void
 session_sweep(uint64_t now, uint64_t max_idle)
 {
-	struct idmap_entry *e, *next;
+	struct idmap_iter it;
 	struct sess *s;
-	size_t i;
+	unsigned pid;
 
 	if (!sessions_ready)
 		return;
-	for (i = 0; i < sessions.nbucket; i++)
-		for (e = sessions.bucket[i]; e; e = next) {
-			next = e->next;
-			s = e->val;
-			if (now - s->touched > max_idle)
-				free(idmap_del(&sessions, e->id));
-		}
+	idmap_iter_init(&it, &sessions);
+	while ((s = idmap_next(&it, &pid)) != NULL)
+		if (now - s->touched > max_idle)
+			free(idmap_del(&sessions, pid));
 }
 
 /* session_shutdown - release everything */

@@ -83,6 +83,7 @@
 #include "event.h"
 #include "fingerprint.h"
 #include "journal.h"
+#include "metrics.h"
 #include "msg.h"
 #include "redis.h"
 #include "shared.h"
@@ -827,6 +828,7 @@ shared_init(const struct config *cfg, const struct limits_config *limits,
 
 	sh_cfg = cfg;
 	sh_limits = *limits;
+	metrics_source(METRICS_SHARED, shared_metrics);
 	sh_be = cfg->state_backend;
 	if (sh_be.kind != BACKEND_REDIS)
 		return;
@@ -936,17 +938,10 @@ shared_stats(struct shared_stats *st)
 	st->journal = journal_size(&sh_journal);
 }
 
-/* shared_metric - one family's HELP and TYPE lines */
-static void
-shared_metric(struct buf *b, const char *name, const char *type,
-    const char *help)
-{
-	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
 /*
  * shared_metrics - the shared state's gauges and counters, in the
  * Prometheus text format; nothing when state_backend names no Redis
+ * (registered with metrics from shared_init)
  */
 void
 shared_metrics(struct buf *b)
@@ -975,21 +970,21 @@ shared_metrics(struct buf *b)
 	if (!shared_enabled())
 		return;
 	shared_stats(&st);
-	shared_metric(b, "authguard_shared_up", "gauge",
+	metrics_family(b, "authguard_shared_up", "gauge",
 	    "1 when the shared state (Redis) answers.");
 	buf_printf(b, "authguard_shared_up{state=\"%s\"} %d\n", st.state,
 	    sh_state == SH_UP);
-	shared_metric(b, "authguard_shared_kept", "gauge",
+	metrics_family(b, "authguard_shared_kept", "gauge",
 	    "Changes kept while Redis is unreachable, to send when it returns.");
 	buf_printf(b, "authguard_shared_kept %zu\n", st.journal);
-	shared_metric(b, "authguard_shared_key_mismatch", "gauge",
+	metrics_family(b, "authguard_shared_key_mismatch", "gauge",
 	    "1 when this server's fingerprint key differs from the other "
 	    "servers'.");
 	buf_printf(b, "authguard_shared_key_mismatch %d\n", st.key_mismatch);
 	for (i = 0; i < NELEM(counters); i++) {
 		snprintf(name, sizeof(name), "authguard_shared_%s_total",
 		    counters[i].name);
-		shared_metric(b, name, "counter", counters[i].help);
+		metrics_family(b, name, "counter", counters[i].help);
 		buf_printf(b, "%s %llu\n", name, *(const unsigned long long *)
 		    ((const char *)&st + counters[i].off));
 	}

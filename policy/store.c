@@ -55,6 +55,7 @@
 #include "authlimits.h"
 #include "buf.h"
 #include "event.h"
+#include "metrics.h"
 #include "msg.h"
 #include "shared.h"
 #include "state.h"
@@ -488,6 +489,31 @@ store_reconfigure(const struct config *cfg)
 	limits_reconfigure(&store_limits, &lc);
 }
 
+/* store_metrics_tracked - what the failure limits track and drop */
+static void
+store_metrics_tracked(struct buf *b)
+{
+	metrics_family(b, "authguard_tracked_entries", "gauge",
+	    "Accounts and addresses with failure windows or locks.");
+	buf_printf(b, "authguard_tracked_entries{kind=\"account\"} %zu\n"
+	    "authguard_tracked_entries{kind=\"address\"} %zu\n",
+	    store_limits.acct.count, store_limits.addr.count);
+	metrics_family(b, "authguard_evicted_entries_total", "counter",
+	    "Entries dropped to stay within max_tracked.");
+	buf_printf(b, "authguard_evicted_entries_total{kind=\"account\"} %llu\n"
+	    "authguard_evicted_entries_total{kind=\"address\"} %llu\n",
+	    store_limits.acct.evicted, store_limits.addr.evicted);
+}
+
+/* store_metrics_history - the attempts held for "why" */
+static void
+store_metrics_history(struct buf *b)
+{
+	metrics_family(b, "authguard_recent_attempts", "gauge",
+	    "Attempts held for authguard why.");
+	buf_printf(b, "authguard_recent_attempts %zu\n", store_history.n);
+}
+
 /*
  * store_init - load the secret and the state, start saving: 0, or -1 when
  * a file that exists cannot be used (said): the caller does not start
@@ -498,6 +524,8 @@ store_init(const struct config *cfg)
 	struct limits_config lc;
 	char path[4096];
 
+	metrics_source(METRICS_TRACKED, store_metrics_tracked);
+	metrics_source(METRICS_HISTORY, store_metrics_history);
 	store_settings(cfg, &lc);
 	if (store_secret_load(cfg) < 0)
 		return -1;

@@ -43,6 +43,7 @@
 #include "conn.h"
 #include "event.h"
 #include "idmap.h"
+#include "metrics.h"
 #include "msg.h"
 #include "upstream.h"
 #include "util.h"
@@ -80,6 +81,18 @@ upstream_state(void)
 	    "ready"};
 
 	return names[up.state];
+}
+
+/* upstream_metrics - authguard_upstream_up{state} */
+static void
+upstream_metrics(struct buf *b)
+{
+	const char *state = upstream_state();
+
+	metrics_family(b, "authguard_upstream_up", "gauge",
+	    "1 when Dovecot's auth-client connection is ready.");
+	buf_printf(b, "authguard_upstream_up{state=\"%s\"} %d\n", state,
+	    strcmp(state, "ready") == 0);
 }
 
 /* up_enter - one place for state changes */
@@ -424,6 +437,7 @@ upstream_init(const struct sockspec *spec, const char *state_dir,
 	up.backoff = UP_BACKOFF_MIN;
 	up.next_id = 1;
 	idmap_init(&up.reqs);
+	metrics_source(METRICS_UPSTREAM, upstream_metrics);
 	if (state_dir && snprintf(path, sizeof(path), "%s/mechanisms",
 	    state_dir) < (int)sizeof(path))
 		up.mechs_path = xstrdup(path);

@@ -37,6 +37,7 @@ for r in "$build"/fuzz/replay_*; do
 	run_suite "fuzz/$t" "$r" "$here/fuzz/corpus/$t"
 done
 run_suite diff/limits "$build/limits_diff"
+run_suite layers python3 "$here/layers/layers.py" --tap "$build"
 for t in "$here"/lab/test_*.py; do
 	[ -e "$t" ] || continue
 	run_suite "lab/$(basename "$t" .py)" python3 "$t"

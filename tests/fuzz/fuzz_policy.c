@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "config.h"
 #include "history.h"
 #include "authlimits.h"
 #include "policyproto.h"

@@ -20,7 +20,7 @@
 struct item {
 	struct htab_link link;
 	unsigned	 id;
-	char		 name[24];
+	char		 name[32];
 	int		 seen;
 };
 
@@ -68,6 +68,27 @@ items_named(unsigned n)
 		snprintf(v[i].name, sizeof(v[i].name), "user%u@example.com", i);
 	}
 	return v;
+}
+
+/* insert_names - every item, under its name */
+static void
+insert_names(struct htab *tab, struct item *v, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		htab_insert(tab, &v[i].link, v[i].name);
+}
+
+/* found_names - how many items their names find */
+static unsigned
+found_names(const struct htab *tab, struct item *v, unsigned n)
+{
+	unsigned i, found = 0;
+
+	for (i = 0; i < n; i++)
+		found += find_name(tab, v[i].name) == &v[i];
+	return found;
 }
 
 TEST(htab_insert_find_remove)
@@ -130,8 +151,7 @@ TEST(htab_iterate_and_remove)
 	struct item *v = items_named(n);
 
 	htab_init(&tab, 16, htab_hash_str, item_match_name);
-	for (i = 0; i < n; i++)
-		htab_insert(&tab, &v[i].link, v[i].name);
+	insert_names(&tab, v, n);
 	/* remove every odd id, on the way: each entry is seen once */
 	htab_iter_init(&it, &tab);
 	while ((l = htab_iter_next(&it)) != NULL) {
@@ -162,17 +182,14 @@ TEST(htab_iterate_and_remove)
 TEST(htab_one_chain)
 {
 	struct htab tab;
-	unsigned i, n = 200, found = 0;
+	unsigned n = 200;
 	struct item *v = items_named(n);
 
 	/* every hash agrees: keys alone tell the entries apart */
 	htab_init(&tab, 8, same_hash, item_match_name);
-	for (i = 0; i < n; i++)
-		htab_insert(&tab, &v[i].link, v[i].name);
+	insert_names(&tab, v, n);
 	CHECK(htab_longest(&tab) == n);
-	for (i = 0; i < n; i++)
-		found += find_name(&tab, v[i].name) == &v[i];
-	CHECK(found == n);
+	CHECK(found_names(&tab, v, n) == n);
 	CHECK(find_name(&tab, "nobody@example.com") == NULL);
 	CHECK(htab_take(&tab, v[77].name) == &v[77].link);
 	CHECK(find_name(&tab, v[77].name) == NULL);

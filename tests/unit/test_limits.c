@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "authlimits.h"
+#include "config.h"
 #include "unit.h"
 
 /* setup - 3 failures per 10 minutes for accounts, 5 for addresses */

@@ -20,6 +20,7 @@
 #include "authlimits.h"
 #include "base64.h"
 #include "buf.h"
+#include "config.h"
 #include "ctlclient.h"
 #include "history.h"
 #include "sasl.h"

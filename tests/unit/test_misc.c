@@ -252,7 +252,7 @@ TEST(idmap_basics)
 	idmap_init(&m);
 	for (i = 1; i <= 5000; i++)
 		idmap_put(&m, i * 7, &vals[i - 1]);
-	CHECK(m.count == 5000);
+	CHECK(idmap_count(&m) == 5000);
 	CHECK(idmap_get(&m, 7 * 77) == &vals[76]);
 	CHECK(idmap_get(&m, 8) == NULL);
 	CHECK(idmap_del(&m, 7 * 77) == &vals[76]);
@@ -260,6 +260,6 @@ TEST(idmap_basics)
 	CHECK(idmap_del(&m, 7 * 77) == NULL);
 	while (idmap_pop(&m))
 		popped++;
-	CHECK(popped == 4999 && m.count == 0);
+	CHECK(popped == 4999 && idmap_count(&m) == 0);
 	idmap_free(&m);
 }

@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "cause.h"
+#include "config.h"
 #include "fingerprint.h"
 #include "history.h"
 #include "authlimits.h"

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "authlimits.h"
+#include "config.h"
 #include "history.h"
 #include "state.h"
 #include "unit.h"
