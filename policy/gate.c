@@ -47,6 +47,7 @@
 #include "conn.h"
 #include "event.h"
 #include "gate.h"
+#include "metrics.h"
 #include "msg.h"
 #include "park.h"
 #include "relay.h"
@@ -449,10 +450,21 @@ static const struct server_ops gate_server_ops = {
 	.release = gate_release,
 };
 
-/* gate_init - wire the gate to its upstreams */
+/* gate_metrics - authguard_sasl_connections (registered by gate_init) */
+static void
+gate_metrics(struct buf *b)
+{
+	metrics_family(b, "authguard_sasl_connections", "gauge",
+	    "Open connections from Postfix's smtpd processes.");
+	buf_printf(b, "authguard_sasl_connections %zu\n",
+	    server_count(&gate_server));
+}
+
+/* gate_init - wire the gate to its upstreams and to metrics */
 void
 gate_init(const struct config *cfg, struct accounts_map *accounts)
 {
+	metrics_source(METRICS_SASL, gate_metrics);
 	req_init(cfg, accounts, gate_conn_close_later);
 }
 

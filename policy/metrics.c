@@ -34,7 +34,6 @@
 #include "attempt.h"
 #include "conn.h"
 #include "event.h"
-#include "gate.h"		/* until the gate registers its family */
 #include "metrics.h"
 #include "server.h"
 #include "util.h"
@@ -170,23 +169,8 @@ render_lockouts(struct buf *b)
 	    m.lockouts[0]);
 }
 
-/* render_sasl - authguard_sasl_connections (the gate's, written here) */
-static void
-render_sasl(struct buf *b)
-{
-	metrics_family(b, "authguard_sasl_connections", "gauge",
-	    "Open connections from Postfix's smtpd processes.");
-	buf_printf(b, "authguard_sasl_connections %zu\n",
-	    (size_t)gate_connections());
-}
-
-/*
- * The families of each slot, as their owners registered them. The gate's
- * is still written here until the gate registers its own.
- */
-static metrics_render_fn sources[METRICS_SLOTS] = {
-	[METRICS_SASL] = render_sasl,
-};
+/* The families of each slot, as their owners registered them. */
+static metrics_render_fn sources[METRICS_SLOTS];
 
 /* metrics_source - an owner's families, in its slot; again: replaced */
 void
