@@ -54,7 +54,6 @@
 /*	htab_longest() is the longest chain, for tests and benchmarks.
 /*--*/
 #include <stdlib.h>
-#include <string.h>
 
 #include "htab.h"
 #include "keyedhash.h"

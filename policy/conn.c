@@ -19,10 +19,9 @@
 /*	of its own work; ops->closed comes from the event loop instead.
 /*
 /*	listen_socket() creates a listening socket with the owner,
-/*	group and mode from the configuration. listener_start() accepts
-/*	on it and hands each connection, with the peer's pid, to a
-/*	callback; listener_serve() tells the callback the listener too
-/*	(server 3 keeps the connections of each).
+/*	group and mode from the configuration. listener_serve() accepts
+/*	on it and hands each connection, with the peer's pid and the
+/*	listener, to a callback (server 3 keeps the connections of each).
 /*--*/
 #include <errno.h>
 #include <fcntl.h>
@@ -440,10 +439,7 @@ listener_accept(struct ev_io *io, unsigned what)
 
 	while ((fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK |
 	    SOCK_CLOEXEC)) >= 0) {
-		if (l->serve)
-			l->serve(l, fd, listener_peer_pid(fd));
-		else
-			l->accepted(fd, listener_peer_pid(fd));
+		l->serve(l, fd, listener_peer_pid(fd));
 	}
 	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 	    errno == ENOMEM) {
@@ -455,25 +451,15 @@ listener_accept(struct ev_io *io, unsigned what)
 		msg_warn("%s: accept: %s", l->name, strerror(errno));
 }
 
-/* listener_start - accept on fd */
-void
-listener_start(struct listener *l, int fd, const char *name,
-    void (*accepted)(int, pid_t))
-{
-	memset(&l->pause, 0, sizeof(l->pause));
-	l->name = name;
-	l->accepted = accepted;
-	l->serve = NULL;
-	ev_io_start(&l->io, fd, EV_READ, listener_accept);
-}
-
-/* listener_serve - accept on fd, telling serve the listener too */
+/* listener_serve - accept on fd; serve gets each connection */
 void
 listener_serve(struct listener *l, int fd, const char *name,
     void (*serve)(struct listener *, int, pid_t))
 {
-	listener_start(l, fd, name, NULL);
+	memset(&l->pause, 0, sizeof(l->pause));
+	l->name = name;
 	l->serve = serve;
+	ev_io_start(&l->io, fd, EV_READ, listener_accept);
 }
 
 /* listener_stop - close the listening socket */

@@ -61,19 +61,16 @@ int	listen_socket(const struct sockspec *, int, const char *,
 	    const char *, unsigned);
 
 /*
- * A listening socket; accept() hands each connection and its peer pid to
- * accepted, or with the listener to serve (server 3).
+ * A listening socket; accept() hands each connection, its peer pid and
+ * the listener to serve (server 3).
  */
 struct listener {
 	struct ev_io	 io;
 	struct ev_timer	 pause;
 	const char	*name;
-	void		(*accepted)(int, pid_t);
 	void		(*serve)(struct listener *, int, pid_t);
 };
 
-void	listener_start(struct listener *, int, const char *,
-	    void (*)(int, pid_t));
 void	listener_serve(struct listener *, int, const char *,
 	    void (*)(struct listener *, int, pid_t));
 void	listener_stop(struct listener *);
