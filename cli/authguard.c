@@ -183,8 +183,8 @@ cmdline_parse(int argc, char **argv, struct cmdline *cl)
 	cl->kind = xcalloc((size_t)argc, 1);
 	for (i = 1; i < argc; i++) {
 		w = argv[i];
-		if (!literal && strcmp(w, "--") == 0)
-			literal = 1;
+		if (!literal && strcmp(w, "--") == 0 && cl->local == NULL)
+			literal = 1;	/* doctor, probe, analyze: theirs */
 		else if (literal || w[0] != '-' || w[1] == 0) {
 			if (cl->name == NULL)
 				command_find(cl, w);

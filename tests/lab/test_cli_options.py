@@ -156,6 +156,16 @@ def doctor_keeps_its_own_c():
 
 
 @suite.test
+def local_commands_get_double_dash_as_a_word():
+    """doctor, probe and analyze read their own words: -- is one of them, as before."""
+    missing = os.path.join(S["dir"], "no-such.log")
+    rc, out, err = cli("analyze", "--", missing)
+    assert rc == 2 and "cannot read --" in err, (rc, out, err)
+    rc, out, err = cli("analyze", missing, "--json")
+    assert rc == 2 and "cannot read " + missing in err and "usage:" not in err, (rc, out, err)
+
+
+@suite.test
 def usage_lists_every_command():
     rc, out, err = cli()
     assert rc == 2 and not out
