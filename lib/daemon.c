@@ -53,6 +53,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "msg.h"
+#include "util.h"
 
 /* daemon_usage - and exit 2 */
 static void
@@ -133,13 +134,19 @@ daemon_detach(const struct daemon_opts *o)
 void
 daemon_ready(const char *fmt, ...)
 {
-	char text[1024];
-	va_list ap;
+	va_list ap, again;
+	char *text;
+	int len;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	va_copy(again, ap);
+	len = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	msg_info("started: %s", text);
+	text = xmalloc(len > 0 ? (size_t)len + 1 : 1);
+	vsnprintf(text, len > 0 ? (size_t)len + 1 : 1, fmt, again);
+	va_end(again);
+	msg_info("started: %s", text);	/* whole, however long */
+	free(text);
 	daemon_notify("READY=1");
 }
 
