@@ -14,11 +14,15 @@
 /*	hold a waiter.
 /*
 /*	When an attempt ends, or gives its place back while its refusal
-/*	waits or its client answers a relayed challenge, park_wake() lets
-/*	the waiters of its account and of its address try again, the two
-/*	queues merged in arrival order; no other waiter is looked at. The admin's lock and unlock of a key
-/*	wake its queues the same way, and a reload (new limits) wakes
-/*	all. With a shared state (shared 3), attempts on other servers
+/*	waits, while its client answers a relayed challenge, or when
+/*	Dovecot names another account than the one typed (the place of
+/*	the typed name), park_wake() lets the waiters of its account and
+/*	of its address try again, the two queues merged in arrival
+/*	order; no other waiter is looked at. The admin's lock and unlock
+/*	of a key wake its queues the same way, and a reload (new limits)
+/*	wakes all. A place that frees itself without an attempt's end
+/*	(failures ageing out of the window) is seen at the next end or
+/*	wake of its key, or by the waiter's deadline. With a shared state (shared 3), attempts on other servers
 /*	end unseen: while anybody waits, every GATE_PARK_POLL ms all
 /*	waiters try again, each a question to Redis.
 /*

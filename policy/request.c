@@ -857,15 +857,31 @@ req_outcome(struct gate_req *r)
  * under the typed name is given back first (it is released by its key).
  */
 static int
-req_renamed(struct gate_req *r, const char *user)
+req_renamed(struct gate_req *r, const char *user, char **typed)
 {
+	*typed = NULL;
 	if (r->kind == RK_RELAY || user == NULL || r->user == NULL ||
 	    strcasecmp(user, r->user) == 0)
 		return 0;
-	if (r->enf_ready)
+	if (r->enf_ready) {
 		enforce_release(&r->enf);
+		*typed = xstrdup(r->enf.account);
+	}
 	req_learn_account(r, user);
 	return 1;
+}
+
+/*
+ * req_renamed_outcome - the outcome of a renamed account; then those
+ * waiting for the place given back under the typed name go on (the
+ * request's end wakes only the account it counts for)
+ */
+static void
+req_renamed_outcome(struct gate_req *r, char *typed)
+{
+	req_outcome(r);			/* may end r */
+	park_wake(typed, NULL);
+	free(typed);
 }
 
 /* req_upstream_fail - FAIL from Dovecot */
@@ -873,6 +889,7 @@ static void
 req_upstream_fail(struct gate_req *r, const struct auth_reply *rep)
 {
 	enum cause cause = cause_from_code(rep->code);
+	char *typed;
 
 	if (rep->reason)
 		attempt_set_detail(&r->at, rep->reason);
@@ -888,9 +905,9 @@ req_upstream_fail(struct gate_req *r, const struct auth_reply *rep)
 	 */
 	if (r->kind != RK_RELAY && rep->code == NULL)
 		req_fail_sample(ev_now() - r->up_sent);
-	if (req_renamed(r, rep->user)) {
+	if (req_renamed(r, rep->user, &typed)) {
 		r->up_cause = cause;
-		req_outcome(r);
+		req_renamed_outcome(r, typed);
 		return;
 	}
 	if (r->kind != RK_RELAY) {
@@ -908,9 +925,11 @@ static void
 req_upstream_ok(struct gate_req *r, const struct auth_reply *rep,
     const struct authline *al)
 {
+	char *typed;
+
 	r->ok_args = ok_args(al);
-	if (req_renamed(r, rep->user)) {
-		req_outcome(r);
+	if (req_renamed(r, rep->user, &typed)) {
+		req_renamed_outcome(r, typed);
 		return;
 	}
 	if (r->kind != RK_RELAY) {

@@ -799,3 +799,32 @@ TEST(sim_gate_relayed_challenge_wakes_a_waiting_request)
 	CHECK(sim_has(sim_reply(qa), "OK"));
 	sim_end();
 }
+
+/*
+ * Dovecot renames the typed account ("v" is u@example.org): the place held
+ * under "v" is given back, so a request waiting for "v" from another
+ * address goes on then, not at its deadline.
+ */
+TEST(sim_gate_renamed_account_wakes_the_typed_names_waiters)
+{
+	char line[128];
+	int a, b, qa, qb;
+
+	sim_begin("account_fail_limit = 1/15m\n");
+	a = sim_open();
+	b = sim_open();
+	qa = sim_auth(a, SIM_PLAIN, V, A0, 1, 1);
+	CHECK(sim_forwarded(qa));
+	qb = sim_auth(b, SIM_PLAIN, V, A1, 1, 1);	/* another address */
+	CHECK(!sim_forwarded(qb));			/* waits for v's place */
+	snprintf(line, sizeof(line), "OK\t%u\tuser=u@example.org\n",
+	    sim_dovecot_id(0));
+	sim_dovecot_line(line);
+	CHECK(sim_has(sim_reply(qa), "OK"));
+	CHECK(sim_forwarded(qb));
+	sim_dovecot(0, SD_OK);
+	CHECK(sim_has(sim_reply(qb), "OK"));
+	sim_advance(20000);
+	CHECK(sim_log_count("cause=auth-service-unavailable") == 0);
+	sim_end();
+}
