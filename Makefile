@@ -26,9 +26,9 @@ DESTDIR	?=
 
 CC	?= cc
 OPT	?= -O2
-PKGS	= libcdb libcrypto
+PKGS	= libcdb libcrypto libmicrohttpd jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcdb -lcrypto)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcdb -lcrypto -lmicrohttpd -ljansson)
 SSL_LIBS   := $(shell pkg-config --libs libssl 2>/dev/null || echo -lssl)
 # Redis over TLS (rediss://) where hiredis ships hiredis_ssl (Debian 13); without it,
 # rediss:// is refused with a clear message.

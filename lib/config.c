@@ -100,6 +100,11 @@ static const struct config_param config_table[] = {
 	CR(redis_tls_ca, "", CT_FILE),
 	CR(redis_tls_cert, "", CT_FILE),
 	CR(redis_tls_key, "", CT_FILE),
+	CR(auth_policy_listen, "", CT_SOCKET_OPT),
+	CP(auth_policy_api_header, "", CT_STRING),
+	CP(auth_policy_hash_nonce, "", CT_STRING),
+	CPU(auth_policy_hash_truncate, "12", 0, 256),
+	CP(auth_policy_max_wait, "1s", CT_DURATION),
 };
 
 _Static_assert(NELEM(config_table) == CONFIG_KEYS, "CONFIG_KEYS in config.h");

@@ -16,7 +16,7 @@
 #include "netaddr.h"
 
 #define REFUSAL_DELAY_DOVECOT	0xffffffffu	/* as Dovecot's failures take */
-#define CONFIG_KEYS	47	/* rows of the table in config.c */
+#define CONFIG_KEYS	52	/* rows of the table in config.c */
 
 struct config {
 	struct sockspec	sasl_listen;
@@ -66,6 +66,11 @@ struct config {
 	char		*redis_tls_ca;		/* "": the system's CAs */
 	char		*redis_tls_cert;	/* "": no client certificate */
 	char		*redis_tls_key;
+	struct sockspec	 auth_policy_listen;	/* Dovecot's auth policy */
+	char		*auth_policy_api_header; /* "Name: value"; "": none */
+	char		*auth_policy_hash_nonce;	/* Dovecot's; "": not known */
+	unsigned	 auth_policy_hash_truncate;	/* bits; 0: whole */
+	unsigned	 auth_policy_max_wait;	/* ms an allow may wait */
 	char		*text[CONFIG_KEYS];	/* each value as written */
 };
 

@@ -12,6 +12,7 @@
 
 #include "cause.h"
 #include "logline.h"
+#include "proto.h"
 #include "ref.h"
 
 enum attempt_result { ATTEMPT_PASS, ATTEMPT_FAIL, ATTEMPT_ABORT };
@@ -22,6 +23,7 @@ struct attempt {
 	enum cause	 cause;
 	char		*user;		/* login name as given, or Dovecot's */
 	char		 mech[24];
+	enum proto	 proto;		/* the door: PROTO_SMTP unless set */
 	char		 ip[64];
 	int		 tls;
 	pid_t		 smtpd_pid;

@@ -32,9 +32,11 @@ trixie) CLANG_RT=libclang-rt-19-dev ;;
 esac
 
 # build
-PKGS="gcc make pkg-config libc6-dev libcdb-dev tinycdb libssl-dev libmilter-dev libhiredis-dev"
+PKGS="gcc make pkg-config libc6-dev libcdb-dev tinycdb libssl-dev libmilter-dev libhiredis-dev
+      libmicrohttpd-dev libjansson-dev"
 # the lab: the real servers and clients the tests start
-PKGS="$PKGS postfix postfix-cdb dovecot-core dovecot-auth-lua redis-server swaks
+PKGS="$PKGS postfix postfix-cdb dovecot-core dovecot-auth-lua dovecot-imapd dovecot-pop3d
+      dovecot-managesieved redis-server swaks curl
       libnet-ssleay-perl python3 openssl ca-certificates"
 # tools the tests run
 PKGS="$PKGS miltertest valgrind prometheus procps groff-base iproute2 adduser util-linux
