@@ -19,6 +19,9 @@
 #include <string.h>
 
 #include "attempt.h"
+#include "history.h"
+#include "metrics.h"
+#include "store.h"
 #include "msg.h"
 #include "util.h"
 
@@ -102,6 +105,28 @@ attempt_log(struct attempt *a, enum log_format fmt, uint64_t now)
 	msg_event(failed && (a->cause == CAUSE_AUTH_SERVICE_UNAVAILABLE ||
 	    a->cause == CAUSE_PASSWORD_GUESSING), logline_end(&l));
 	logline_free(&l);
+}
+
+/* attempt_record - its line, its counters, its place in the history */
+void
+attempt_record(struct attempt *a, enum log_format fmt, uint64_t now)
+{
+	struct hist_rec h;
+
+	attempt_log(a, fmt, now);
+	metrics_attempt(a->proto, a->result, a->cause, now >= a->started ?
+	    now - a->started : 0);
+	memset(&h, 0, sizeof(h));
+	memcpy(h.ref, a->ref, sizeof(h.ref));
+	h.result = (uint8_t)a->result;
+	h.cause = (uint8_t)a->cause;
+	h.tls = (uint8_t)a->tls;
+	h.proto = (uint8_t)a->proto;
+	h.t = store_now();
+	h.smtpd_pid = (int32_t)a->smtpd_pid;
+	str_copy(h.mech, sizeof(h.mech), a->mech);
+	str_copy(h.ip, sizeof(h.ip), a->ip);
+	store_history_add(&h, a->user);
 }
 
 /* attempt_free - release; every attempt ends in exactly one line */

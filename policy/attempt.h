@@ -38,6 +38,7 @@ void	attempt_init(struct attempt *, const char *, const char *, int, pid_t,
 void	attempt_set_user(struct attempt *, const char *);
 void	attempt_set_detail(struct attempt *, const char *);
 void	attempt_log(struct attempt *, enum log_format, uint64_t);
+void	attempt_record(struct attempt *, enum log_format, uint64_t);
 void	attempt_free(struct attempt *);
 unsigned long attempt_live(void);
 

@@ -31,7 +31,6 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "attempt.h"
 #include "conn.h"
 #include "event.h"
 #include "metrics.h"
@@ -70,7 +69,8 @@ static struct server met_server;
 
 /* metrics_attempt - one attempt ended */
 void
-metrics_attempt(unsigned result, enum cause cause, uint64_t ms)
+metrics_attempt(enum proto proto, unsigned result, enum cause cause,
+    uint64_t ms)
 {
 	double secs = (double)ms / 1000;
 	size_t i;

@@ -178,20 +178,7 @@ req_free(struct gate_req *r)
 static void
 req_log(struct gate_req *r)
 {
-	struct hist_rec h;
-
-	attempt_log(&r->at, req_cfg->log_format, ev_now());
-	metrics_attempt(r->at.result, r->at.cause, ev_now() - r->at.started);
-	memset(&h, 0, sizeof(h));
-	memcpy(h.ref, r->at.ref, sizeof(h.ref));
-	h.result = (uint8_t)r->at.result;
-	h.cause = (uint8_t)r->at.cause;
-	h.tls = (uint8_t)r->at.tls;
-	h.t = store_now();
-	h.smtpd_pid = (int32_t)r->at.smtpd_pid;
-	str_copy(h.mech, sizeof(h.mech), r->at.mech);
-	str_copy(h.ip, sizeof(h.ip), r->at.ip);
-	store_history_add(&h, r->at.user);
+	attempt_record(&r->at, req_cfg->log_format, ev_now());
 	if (r->at.result != ATTEMPT_ABORT)
 		session_auth(r->at.smtpd_pid, r->at.ip, r->at.result ==
 		    ATTEMPT_FAIL, r->at.ref, ev_now());
