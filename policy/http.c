@@ -139,14 +139,36 @@ http_arm(struct http_server *srv)
 	    http_tick);
 }
 
-/* http_run - one turn of libmicrohttpd, then its next timeout */
+/* http_conns - connections open now */
+static unsigned
+http_conns(struct http_server *srv)
+{
+	const union MHD_DaemonInfo *info;
+
+	info = MHD_get_daemon_info(srv->daemon,
+	    MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	return info ? info->num_connections : 0;
+}
+
+/*
+ * http_run - one turn of libmicrohttpd, then its next timeout. At the
+ * connection limit libmicrohttpd stops watching the listening socket,
+ * and watches it again only at its next turn: when a turn frees a
+ * place, another turn follows at once, so that a client waiting in the
+ * listen queue is taken without waiting for an unrelated event.
+ */
 static void
 http_run(struct http_server *srv)
 {
+	unsigned before;
+
 	if (srv->running)
 		return;
 	srv->running = 1;
+	before = http_conns(srv);
 	MHD_run(srv->daemon);
+	if (before >= srv->ops->conn_max && http_conns(srv) < before)
+		MHD_run(srv->daemon);
 	srv->running = 0;
 	http_arm(srv);
 }

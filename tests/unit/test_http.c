@@ -347,3 +347,40 @@ TEST(http_unix_socket_peer)
 	ev_shutdown();
 	buf_free(&b);
 }
+
+/*
+ * At conn_max connections a further client waits in the listen queue,
+ * the served ones go on, and it is served as soon as one of them closes.
+ */
+TEST(http_conn_max_waits_for_a_place)
+{
+	struct http_server *srv;
+	struct buf b;
+	int port, lfd, fd[5], i;
+
+	ev_init();
+	buf_init(&b);
+	CHECK((lfd = t_listen_tcp(&port)) >= 0);
+	srv = http_start(lfd, &t_ops);
+	for (i = 0; i < 4; i++) {
+		buf_reset(&b);
+		CHECK((fd[i] = t_connect_tcp(port)) >= 0);
+		t_send(fd[i], "GET /sync HTTP/1.1\r\nHost: t\r\n\r\n");
+		CHECK(t_until(fd[i], &b, "sync\n", 1, 2000) == 1);
+	}
+	buf_reset(&b);
+	CHECK((fd[4] = t_connect_tcp(port)) >= 0);
+	t_send(fd[4], "GET /sync HTTP/1.1\r\nHost: t\r\n\r\n");
+	CHECK(t_until(fd[4], &b, "sync\n", 1, 300) == 0);
+	t_send(fd[0], "GET /sync HTTP/1.1\r\nHost: t\r\n\r\n");
+	CHECK(t_until(fd[0], &b, "sync\n", 1, 2000) == 1);
+	buf_reset(&b);
+	close(fd[1]);
+	CHECK(t_until(fd[4], &b, "sync\n", 1, 500) == 1);
+	for (i = 0; i < 5; i++)
+		if (i != 1)
+			close(fd[i]);
+	http_stop(srv);
+	ev_shutdown();
+	buf_free(&b);
+}
