@@ -31,10 +31,14 @@
 /*	reads nothing more. Every answer carries "Cache-Control: no-store".
 /*
 /*	At most ops->conn_max connections are served at once; further
-/*	clients wait in the listen queue until one closes. A connection
-/*	idle for ops->idle_ms (rounded up to whole seconds) is closed; so
-/*	is one whose request line and headers do not fit in
-/*	HTTP_CONN_MEMORY (libmicrohttpd answers 431 or 414 first).
+/*	clients wait in the listen queue until one closes. A client has
+/*	ops->idle_ms from its connect, or from its last answer, to send a
+/*	whole request (a client that trickles its headers cannot hold its
+/*	place longer), and a connection that stays silent that long
+/*	(rounded up to whole seconds) while its answer is sent is closed
+/*	by libmicrohttpd. Request headers that do not fit in
+/*	HTTP_CONN_MEMORY get 431 (or 414 for the request line) and the
+/*	connection closed.
 /*
 /*	A request's memory has one owner and one end: libmicrohttpd's
 /*	completion callback frees it, once its answer is sent or its
@@ -44,7 +48,7 @@
 /*	it), answers it 503, and only then stops the daemon.
 /*
 /*	libmicrohttpd's own messages go to the log, as warnings, with the
-/*	listener's name.
+/*	listener's name: at most 20 a minute, then how many were not.
 /*--*/
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -73,6 +77,8 @@ typedef int http_result;
 
 #define HTTP_CONN_MEMORY	(32 * 1024)	/* headers and read buffer */
 #define HTTP_STOP_RUNS		8	/* rounds to send the last 503s */
+#define HTTP_LOG_MAX		20	/* libmicrohttpd's messages logged */
+#define HTTP_LOG_WINDOW_MS	60000	/* in a minute at most */
 
 /* Where a request is; changed only by http_state_set(). */
 enum http_state {
@@ -82,8 +88,21 @@ enum http_state {
 	HTTP_SENT,			/* libmicrohttpd has the answer */
 };
 
+/*
+ * One connection: a client has ops->idle_ms from its connect, or from its
+ * last answer, to send a whole request; libmicrohttpd's own timeout
+ * counts from the last byte only, so a client that trickles its headers
+ * would never be closed by it.
+ */
+struct http_conn {
+	struct ev_timer	 deadline;	/* first */
+	struct http_server *srv;
+	int		 fd;
+};
+
 struct http_req {
 	struct http_server *srv;
+	struct http_conn *hc;		/* NULL: not known */
 	struct MHD_Connection *conn;
 	const struct http_route *route;
 	const char	*method;	/* libmicrohttpd's, for the request */
@@ -106,6 +125,8 @@ struct http_server {
 	const struct http_ops *ops;
 	TAILQ_HEAD(http_waiting, http_req) waiting;
 	int		 running;	/* in MHD_run(): no recursion */
+	uint64_t	 log_since;	/* libmicrohttpd's messages: this */
+	unsigned	 log_count;	/* window's start, and their count */
 };
 
 static void http_tick(struct ev_timer *);
@@ -118,6 +139,16 @@ http_log(void *arg, const char *fmt, va_list ap)
 	char text[512];
 	size_t len;
 
+	if (ev_now() - srv->log_since >= HTTP_LOG_WINDOW_MS) {
+		if (srv->log_count > HTTP_LOG_MAX)
+			msg_warn("%s: %u more messages of libmicrohttpd not "
+			    "logged", srv->ops->listen_name,
+			    srv->log_count - HTTP_LOG_MAX);
+		srv->log_since = ev_now();
+		srv->log_count = 0;
+	}
+	if (srv->log_count++ >= HTTP_LOG_MAX)
+		return;
 	vsnprintf(text, sizeof(text), fmt, ap);
 	len = strlen(text);
 	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
@@ -195,6 +226,60 @@ static void
 http_kick(struct http_server *srv)
 {
 	ev_timer_start(&srv->tick, 0, http_tick);
+}
+
+/* http_deadline - no whole request in time: the connection is shut */
+static void
+http_deadline(struct ev_timer *t)
+{
+	struct http_conn *hc = (struct http_conn *)t;
+
+	(void)shutdown(hc->fd, SHUT_RDWR);	/* libmicrohttpd sees the end */
+	http_kick(hc->srv);
+}
+
+/* http_deadline_start - from now, a whole request in ops->idle_ms */
+static void
+http_deadline_start(struct http_conn *hc)
+{
+	if (hc && hc->srv->ops->idle_ms)
+		ev_timer_start(&hc->deadline, hc->srv->ops->idle_ms,
+		    http_deadline);
+}
+
+/* http_connection - a connection opens (its deadline) or closes */
+static void
+http_connection(void *arg, struct MHD_Connection *conn, void **cls,
+    enum MHD_ConnectionNotificationCode what)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct http_conn *hc = *cls;
+
+	if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci == NULL)
+			return;
+		hc = xcalloc(1, sizeof(*hc));
+		hc->srv = arg;
+		hc->fd = ci->connect_fd;
+		*cls = hc;
+		http_deadline_start(hc);
+	} else if (hc) {
+		ev_timer_stop(&hc->deadline);
+		free(hc);
+		*cls = NULL;
+	}
+}
+
+/* http_conn_of - the connection's own record, or NULL */
+static struct http_conn *
+http_conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
 }
 
 /* http_state_set - move a request; a waiting one is listed */
@@ -327,6 +412,7 @@ http_begin(struct http_server *srv, struct MHD_Connection *conn,
 	struct http_req *req = xcalloc(1, sizeof(*req));
 
 	req->srv = srv;
+	req->hc = http_conn_of(conn);
 	req->conn = conn;
 	req->method = method;
 	req->path = url;
@@ -349,6 +435,8 @@ http_body_in(struct http_req *req)
 	const struct http_route *route = req->route;
 	struct MHD_Response *resp;
 
+	if (req->hc)
+		ev_timer_stop(&req->hc->deadline);	/* the request is whole */
 	http_state_set(req, HTTP_WAITING);
 	route->handle(req, route->arg);
 	if (req->state == HTTP_ANSWERED) {
@@ -413,6 +501,8 @@ http_completed(void *arg, struct MHD_Connection *conn, void **cls,
 	http_state_set(req, HTTP_SENT);
 	if (req->resp)
 		MHD_destroy_response(req->resp);
+	if (how == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		http_deadline_start(req->hc);	/* for the next request */
 	buf_free(&req->body);
 	free(req);
 }
@@ -442,6 +532,8 @@ http_start(int fd, const struct http_ops *ops)
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 	    MHD_OPTION_NOTIFY_COMPLETED, (MHD_RequestCompletedCallback)
 	    http_completed, srv,
+	    MHD_OPTION_NOTIFY_CONNECTION, (MHD_NotifyConnectionCallback)
+	    http_connection, srv,
 	    MHD_OPTION_END);
 	if (srv->daemon == NULL)
 		msg_fatal("%s: libmicrohttpd does not start on it",

@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -193,15 +194,18 @@ def gate_auth(id_):
 
 @suite.test
 def stalled_client_idle_timeout_and_gate_serves():
-    """A client stalled in the middle of its request headers, and one idle after an answer:
-    meanwhile the SASL gate answers AUTHs (through Dovecot) and the control socket and another
-    HTTP client are served at once; both stalled connections are closed after the idle
-    timeout (10 s)."""
+    """A client stalled in the middle of its request headers, one idle after an answer, one
+    that sends a header line every 2 s and never a whole request: meanwhile the SASL gate
+    answers AUTHs (through Dovecot), and the control socket and another HTTP client are served
+    at once; the three are closed after the idle timeout (10 s)."""
     stalled = Http(timeout=IDLE_S + 5)
     stalled.send(b"GET /metrics HTTP/1.1\r\nHost: t\r\nX-Half")
     idle = Http(timeout=IDLE_S + 5)
     scrape_ok(idle)
+    trickler = Http(timeout=IDLE_S + 5)
     t0 = time.time()
+    trickled = threading.Thread(target=trickle, args=(trickler, t0))
+    trickled.start()
     try:
         for i in range(3):
             t = time.time()
@@ -220,10 +224,37 @@ def stalled_client_idle_timeout_and_gate_serves():
             since = time.time() - t0
             assert IDLE_S - 1 <= since <= IDLE_S + 4, "%s closed after %.1f s" % (name, since)
             print("# %s client closed %.1f s after it went quiet" % (name, since))
+        trickled.join(IDLE_S + 10)
+        since = S["trickled"]
+        assert since is not None and IDLE_S - 1 <= since <= IDLE_S + 4, \
+            "a client trickling its headers was closed after %r s" % since
+        print("# trickling client closed %.1f s after its connect" % since)
     finally:
         stalled.close()
         idle.close()
+        trickler.close()
     assert S["gate"].alive()
+
+
+def trickle(c, t0):
+    """A header line every 2 s, never a whole request: S["trickled"] is when the server
+    closed the connection (seconds after t0), or None."""
+    S["trickled"] = None
+    try:
+        c.send(b"GET /metrics HTTP/1.1\r\nHost: t\r\n")
+        c.s.settimeout(2)
+        for i in range(3 * IDLE_S):
+            try:
+                if not c.s.recv(65536):
+                    break
+            except socket.timeout:
+                pass
+            c.send(b"X-Slow-%d: x\r\n" % i)
+        else:
+            return
+    except OSError:
+        pass
+    S["trickled"] = time.time() - t0
 
 
 @suite.test

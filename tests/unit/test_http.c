@@ -384,3 +384,56 @@ TEST(http_conn_max_waits_for_a_place)
 	ev_shutdown();
 	buf_free(&b);
 }
+
+static const struct http_ops t_quick_ops = {
+	.listen_name = "test_listen",
+	.routes = t_routes,
+	.nroutes = NELEM(t_routes),
+	.conn_max = 4,
+	.idle_ms = 300,
+};
+
+/*
+ * A client that trickles its headers, a line every 50 ms, never silent
+ * long enough for libmicrohttpd's own timeout: it is closed once idle_ms
+ * have passed without a whole request. A client that sends its request
+ * in time is served, and has idle_ms again after the answer.
+ */
+TEST(http_trickled_headers_closed_after_idle_ms)
+{
+	struct http_server *srv;
+	struct buf b;
+	uint64_t t0, took = 0;
+	char chunk[256];
+	int port, lfd, fd, ok, i;
+	ssize_t got = -1;
+
+	ev_init();
+	buf_init(&b);
+	CHECK((lfd = t_listen_tcp(&port)) >= 0);
+	srv = http_start(lfd, &t_quick_ops);
+	CHECK((fd = t_connect_tcp(port)) >= 0);
+	t0 = now_ms();
+	t_send(fd, "GET /sync HTTP/1.1\r\n");
+	for (i = 0; i < 60 && got != 0; i++) {
+		t_turn(50);
+		if (write(fd, "X-A: b\r\n", 8) < 0)
+			break;		/* reset: closed */
+		got = read(fd, chunk, sizeof(chunk));
+	}
+	took = now_ms() - t0;
+	CHECK(took >= 300 && took < 1500);
+	close(fd);
+	CHECK((fd = t_connect_tcp(port)) >= 0);
+	t_turn(200);
+	t_send(fd, "GET /sync HTTP/1.1\r\nHost: t\r\n\r\n");
+	ok = t_until(fd, &b, "sync\n", 1, 1000);
+	CHECK(ok == 1);
+	t_turn(200);
+	t_send(fd, "GET /sync HTTP/1.1\r\nHost: t\r\n\r\n");
+	CHECK(t_until(fd, &b, "sync\n", 2, 1000) == 2);
+	close(fd);
+	http_stop(srv);
+	ev_shutdown();
+	buf_free(&b);
+}
