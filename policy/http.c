@@ -415,8 +415,7 @@ http_begin(struct http_server *srv, struct MHD_Connection *conn,
 	req->hc = http_conn_of(conn);
 	req->conn = conn;
 	req->method = method;
-	req->path = url;
-	req->state = HTTP_READING;
+	req->path = url;			/* state HTTP_READING: zero */
 	buf_init(&req->body);
 	*cls = req;
 	if ((req->route = http_route_find(srv->ops, url)) == NULL)
