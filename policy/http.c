@@ -125,6 +125,7 @@ struct http_server {
 	const struct http_ops *ops;
 	TAILQ_HEAD(http_waiting, http_req) waiting;
 	int		 running;	/* in MHD_run(): no recursion */
+	int		 kicked;	/* run again at once */
 	uint64_t	 log_since;	/* libmicrohttpd's messages: this */
 	unsigned	 log_count;	/* window's start, and their count */
 };
@@ -196,12 +197,16 @@ http_run(struct http_server *srv)
 	if (srv->running)
 		return;
 	srv->running = 1;
+	srv->kicked = 0;
 	before = http_conns(srv);
 	MHD_run(srv->daemon);
 	if (before >= srv->ops->conn_max && http_conns(srv) < before)
 		MHD_run(srv->daemon);
 	srv->running = 0;
-	http_arm(srv);
+	if (srv->kicked)		/* a resume during the turn */
+		ev_timer_start(&srv->tick, 0, http_tick);
+	else
+		http_arm(srv);
 }
 
 /* http_tick - libmicrohttpd's timeout is due */
@@ -221,10 +226,15 @@ http_ready(struct ev_io *io, unsigned what)
 	http_run((struct http_server *)io);
 }
 
-/* http_kick - run libmicrohttpd at the next turn of the loop */
+/*
+ * http_kick - run libmicrohttpd at the next turn of the loop: its epoll
+ * set does not hold its own wake-up channel when it runs no thread, so
+ * a resumed connection would wait for an unrelated event
+ */
 static void
 http_kick(struct http_server *srv)
 {
+	srv->kicked = 1;
 	ev_timer_start(&srv->tick, 0, http_tick);
 }
 

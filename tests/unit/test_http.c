@@ -77,7 +77,18 @@ t_hold(struct http_req *req, void *arg)
 	http_on_abandon(req, t_gone, &t_abandoned);
 }
 
+/* t_release - answers the held request, then itself */
+static void
+t_release(struct http_req *req, void *arg)
+{
+	if (t_pending)
+		http_reply(t_pending, 200, "text/plain", "released\n", 9);
+	t_pending = NULL;
+	http_reply(req, 200, "text/plain", "release\n", 8);
+}
+
 static const struct http_route t_routes[] = {
+	{.path = "/release", .methods = "GET", .handle = t_release},
 	{.path = "/sync", .methods = "GET HEAD", .handle = t_sync},
 	{.path = "/async", .methods = "POST GET", .body_max = 16,
 	.handle = t_async},
@@ -436,4 +447,39 @@ TEST(http_trickled_headers_closed_after_idle_ms)
 	http_stop(srv);
 	ev_shutdown();
 	buf_free(&b);
+}
+
+/*
+ * A held request answered from another request's handler (while
+ * libmicrohttpd runs): its answer goes out at once, not at the next
+ * unrelated event.
+ */
+TEST(http_answer_from_another_handler)
+{
+	struct http_server *srv;
+	struct buf b, c;
+	uint64_t t0;
+	int port, lfd, fd, fd2;
+
+	ev_init();
+	buf_init(&b);
+	buf_init(&c);
+	CHECK((lfd = t_listen_tcp(&port)) >= 0);
+	srv = http_start(lfd, &t_ops);
+	CHECK((fd = t_connect_tcp(port)) >= 0);
+	t_send(fd, "POST /hold HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi");
+	t_turn(100);
+	CHECK(t_pending != NULL);
+	CHECK((fd2 = t_connect_tcp(port)) >= 0);
+	t0 = now_ms();
+	t_send(fd2, "GET /release HTTP/1.1\r\nHost: t\r\n\r\n");
+	CHECK(t_until(fd2, &c, "release\n", 1, 1000) == 1);
+	CHECK(t_until(fd, &b, "released\n", 1, 1000) == 1);
+	CHECK(now_ms() - t0 < 500);
+	close(fd);
+	close(fd2);
+	http_stop(srv);
+	ev_shutdown();
+	buf_free(&b);
+	buf_free(&c);
 }
