@@ -224,8 +224,8 @@ TEST(sim_control_why_by_ref_user_address)
 	snprintf(req, sizeof(req), "why\ttext\t%s\n", ref);
 	a = sim_control(req);
 	snprintf(want, sizeof(want), "OK\n1 recent attempt:\n  time=2026-01-01T"
-	    "00:00:00Z ref=%s result=fail cause=bad-password user=v "
-	    "ip=192.0.2.1 mech=PLAIN tls=yes smtpd_pid=", ref);
+	    "00:00:00Z ref=%s result=fail cause=bad-password proto=smtp "
+	    "user=v ip=192.0.2.1 mech=PLAIN tls=yes smtpd_pid=", ref);
 	CHECK(starts(a, want));
 	CHECK(sim_has(a, "\naccount: key=v locked=no failures_in_window=1 "
 	    "familiar_addresses=1\n"));
@@ -234,7 +234,7 @@ TEST(sim_control_why_by_ref_user_address)
 	CHECK(sim_has(a, "\nwhat to do about bad-password: "));
 	a = sim_control("why\ttext\tV\n");	/* by user: both attempts */
 	CHECK(sim_has(a, "OK\n2 recent attempts:\n"));
-	CHECK(sim_has(a, "result=pass user=v"));
+	CHECK(sim_has(a, "result=pass proto=smtp user=v"));
 	CHECK(strstr(a, "result=pass") < strstr(a, "result=fail"));
 	a = sim_control("why\ttext\t192.0.2.1\n");
 	CHECK(sim_has(a, "OK\n2 recent attempts:\n"));
