@@ -4,8 +4,10 @@
 /* SUMMARY
 /*	counters, and their Prometheus exposition on metrics_listen
 /* DESCRIPTION
-/*	The gate counts each finished attempt (metrics_attempt: result,
-/*	cause, milliseconds from AUTH to the answer), the limits each
+/*	Each finished attempt is counted (metrics_attempt: its door,
+/*	result, cause, milliseconds from its start to the answer; each
+/*	door has its series from the start, a failure's cause with its
+/*	first), the limits each
 /*	lockout (metrics_lock), the policy service each decision
 /*	(metrics_policy). The modules that own a gauge or a counter of
 /*	their own (what is tracked, the upstream state, the connections,
@@ -37,13 +39,18 @@
 static const double lat_le[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1,
     2.5, 5, 10};
 
+/* One door's latency histogram. */
+struct metrics_latency {
+	unsigned long long bucket[NELEM(lat_le)];
+	unsigned long long count;
+	double		 sum;
+};
+
 static struct {
-	unsigned long long attempts[METRICS_RESULTS][CAUSE_COUNT];
+	unsigned long long attempts[PROTO_COUNT][METRICS_RESULTS][CAUSE_COUNT];
 	unsigned long long lockouts[2];		/* address, account */
 	unsigned long long policy[CAUSE_COUNT];	/* CAUSE_NONE: DUNNO */
-	unsigned long long lat_bucket[NELEM(lat_le)];
-	unsigned long long lat_count;
-	double		 lat_sum;
+	struct metrics_latency lat[PROTO_COUNT];
 } m;
 
 static struct http_server *met_http;
@@ -54,15 +61,19 @@ metrics_attempt(enum proto proto, unsigned result, enum cause cause,
     uint64_t ms)
 {
 	double secs = (double)ms / 1000;
+	struct metrics_latency *lat;
 	size_t i;
 
+	if ((unsigned)proto >= PROTO_COUNT)
+		return;
 	if (result < METRICS_RESULTS && (unsigned)cause < CAUSE_COUNT)
-		m.attempts[result][cause]++;
+		m.attempts[proto][result][cause]++;
+	lat = &m.lat[proto];
 	for (i = 0; i < NELEM(lat_le); i++)
 		if (secs <= lat_le[i])
-			m.lat_bucket[i]++;
-	m.lat_count++;
-	m.lat_sum += secs;
+			lat->bucket[i]++;
+	lat->count++;
+	lat->sum += secs;
 }
 
 /* metrics_lock - a lockout started */
@@ -88,38 +99,54 @@ metrics_family(struct buf *b, const char *name, const char *type,
 	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* render_attempts - authguard_auth_attempts_total{result,cause} */
+/*
+ * render_attempts - authguard_auth_attempts_total{proto,result,cause}:
+ * pass and abort of every door always, a failure's cause once seen
+ */
 static void
 render_attempts(struct buf *b)
 {
 	static const char *const results[] = {"pass", "fail", "abort"};
-	int r, c;
+	int p, r, c;
 
 	metrics_family(b, "authguard_auth_attempts_total", "counter",
-	    "SMTP AUTH attempts by result and cause.");
-	for (r = 0; r < METRICS_RESULTS; r++)
-		for (c = 0; c < CAUSE_COUNT; c++)
-			if (m.attempts[r][c] || (r != 1 && c == 0))
-				buf_printf(b, "authguard_auth_attempts_total{result="
-				    "\"%s\",cause=\"%s\"} %llu\n", results[r],
-				    c ? cause_id((enum cause)c) : "", m.attempts[r][c]);
+	    "Login attempts by door (proto), result and cause.");
+	for (p = 0; p < PROTO_COUNT; p++)
+		for (r = 0; r < METRICS_RESULTS; r++)
+			for (c = 0; c < CAUSE_COUNT; c++)
+				if (m.attempts[p][r][c] || (r != 1 && c == 0))
+					buf_printf(b, "authguard_auth_attempts_total"
+					    "{proto=\"%s\",result=\"%s\",cause=\"%s\"} "
+					    "%llu\n", proto_name((enum proto)p),
+					    results[r], c ? cause_id((enum cause)c) :
+					    "", m.attempts[p][r][c]);
 }
 
-/* render_latency - authguard_auth_duration_seconds histogram */
+/* render_latency - authguard_auth_duration_seconds{proto} histogram */
 static void
 render_latency(struct buf *b)
 {
+	const struct metrics_latency *lat;
+	const char *name;
+	int p;
 	size_t i;
 
 	metrics_family(b, "authguard_auth_duration_seconds", "histogram",
-	    "Time from AUTH to the gate's answer.");
-	for (i = 0; i < NELEM(lat_le); i++)
-		buf_printf(b, "authguard_auth_duration_seconds_bucket{le=\"%g\"} "
-		    "%llu\n", lat_le[i], m.lat_bucket[i]);
-	buf_printf(b, "authguard_auth_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
-	    "authguard_auth_duration_seconds_sum %.6f\n"
-	    "authguard_auth_duration_seconds_count %llu\n", m.lat_count,
-	    m.lat_sum, m.lat_count);
+	    "Time from a login's start to authguard's answer, by door "
+	    "(SMTP: from AUTH to the gate's answer).");
+	for (p = 0; p < PROTO_COUNT; p++) {
+		lat = &m.lat[p];
+		name = proto_name((enum proto)p);
+		for (i = 0; i < NELEM(lat_le); i++)
+			buf_printf(b, "authguard_auth_duration_seconds_bucket"
+			    "{proto=\"%s\",le=\"%g\"} %llu\n", name, lat_le[i],
+			    lat->bucket[i]);
+		buf_printf(b, "authguard_auth_duration_seconds_bucket{proto="
+		    "\"%s\",le=\"+Inf\"} %llu\n"
+		    "authguard_auth_duration_seconds_sum{proto=\"%s\"} %.6f\n"
+		    "authguard_auth_duration_seconds_count{proto=\"%s\"} %llu\n",
+		    name, lat->count, name, lat->sum, name, lat->count);
+	}
 }
 
 /* render_policy - authguard_policy_decisions_total{action,cause} */

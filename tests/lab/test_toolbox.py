@@ -67,9 +67,10 @@ def why_since_and_ref():
     ref = ref_of(text)
     rc, out, _ = cli("why", ref)
     assert rc == 0 and "cause=bad-password" in out and "what to do about bad-password" in out, out
+    assert " result=fail cause=bad-password proto=smtp user=%s " % ALICE in out, out
     rc, out, _ = cli("--json", "why", ALICE, "--since", "1h")
     j = json.loads(out)
-    assert any(a["ref"] == ref for a in j["attempts"]), j
+    assert any(a["ref"] == ref and a["proto"] == "smtp" for a in j["attempts"]), j
     time.sleep(2.1)
     rc, out, _ = cli("--json", "why", ALICE, "--since", "1s")
     assert rc == 0 and json.loads(out)["attempts"] == [], out
@@ -88,6 +89,10 @@ def top_by_user_address_and_cause():
     assert rows[0]["pattern"] == "password-guessing", rows[0]
     assert rows[0]["dominant_cause"] in ("bad-password", "password-guessing"), rows[0]
     assert rows[0]["locked_until"] == "no"
+    assert rows[0]["protos"] == {"smtp": "5"}, rows[0]       # all through smtpd
+    rc, out, _ = cli("--json", "top", "--by", "proto", "--since", "10m")
+    rows = json.loads(out)
+    assert [r["proto"] for r in rows] == ["smtp"] and int(rows[0]["failures"]) >= 6, rows
     rc, out, _ = cli("--json", "top", "--by", "address")
     rows = json.loads(out)
     assert any(r["address"] == "127.0.0.42" and r["failures"] == "5" for r in rows), rows
@@ -95,7 +100,8 @@ def top_by_user_address_and_cause():
     causes = {r["cause"]: int(r["failures"]) for r in json.loads(out)}
     assert causes.get("unknown-user", 0) >= 1 and causes.get("password-guessing", 0) >= 2, causes
     rc, out, _ = cli("top")
-    assert rc == 0 and out.startswith("  user=carol@example.test failures=5"), out
+    assert rc == 0 and out.startswith("  user=carol@example.test failures=5 passes=0 "
+                                      "protos=smtp:5 "), out
     rc, _, err = cli("top", "--by", "colour")
     assert rc == 1 and "by:" in err
 
@@ -167,14 +173,21 @@ def prometheus_metrics():
     p = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True,
                        text=True)
     assert p.returncode == 0, p.stdout + p.stderr
-    fail = 'authguard_auth_attempts_total{result="fail",cause="bad-password"}'
-    ok = 'authguard_auth_attempts_total{result="pass",cause=""}'
+    fail = 'authguard_auth_attempts_total{proto="smtp",result="fail",cause="bad-password"}'
+    ok = 'authguard_auth_attempts_total{proto="smtp",result="pass",cause=""}'
     assert sample(text, fail) == (sample(before, fail) or 0) + 1, text
     assert sample(text, ok) == (sample(before, ok) or 0) + 1
+    # Every door's series are there from the start; SMTP's attempts count on SMTP's alone.
+    for door in ("imap", "pop3", "sieve"):
+        other = 'authguard_auth_attempts_total{proto="%s",result="pass",cause=""}' % door
+        assert sample(text, other) == sample(before, other) == 0, text
+        other = 'authguard_auth_duration_seconds_count{proto="%s"}' % door
+        assert sample(text, other) == sample(before, other) == 0, text
+    assert 'proto="imap",result="fail"' not in text, text
     refused = 'authguard_policy_decisions_total{action="refuse",cause="no-auth-no-tls"}'
     assert sample(text, refused) >= 1
-    count = sample(text, "authguard_auth_duration_seconds_count")
-    assert count == sample(before, "authguard_auth_duration_seconds_count") + 2
+    count = sample(text, 'authguard_auth_duration_seconds_count{proto="smtp"}')
+    assert count == sample(before, 'authguard_auth_duration_seconds_count{proto="smtp"}') + 2
     assert sample(text, 'authguard_upstream_up{state="ready"}') == 1
     assert sample(text, 'authguard_tracked_entries{kind="account"}') >= 1
     rc, out, _ = cli("metrics")
