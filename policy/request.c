@@ -211,23 +211,6 @@ req_enforce_ready(struct gate_req *r)
 	r->enf_ready = 1;
 }
 
-/* locked_text - the client text of a lockout, with when to retry */
-static const char *
-locked_text(enum cause cause, uint32_t until, char *buf, size_t len)
-{
-	uint32_t now = store_now(), wait = until > now ? until - now : 1;
-	const char *what = cause == CAUSE_ACCOUNT_LOCKED ? "this account" :
-	    "this address";
-
-	if (wait >= 120)
-		snprintf(buf, len, "too many failed attempts for %s: try again "
-		    "in %u minutes", what, (wait + 59) / 60);
-	else
-		snprintf(buf, len, "too many failed attempts for %s: try again "
-		    "in %u seconds", what, wait);
-	return buf;
-}
-
 /* user_printable - safe to hand back to Postfix in user= (it unescapes
  * nothing, and turns control characters into '?') */
 static int
@@ -271,9 +254,9 @@ req_fail_send(struct gate_req *r)
 
 	if (req_orphan(r))
 		return;
-	text = cause_client_text(cause, req_cfg->client_detail);
-	if (text && (cause == CAUSE_ACCOUNT_LOCKED || cause == CAUSE_IP_BLOCKED))
-		text = locked_text(cause, r->enf.retry_at, locked, sizeof(locked));
+	text = cause_refusal_text(cause, req_cfg->client_detail,
+	    r->enf.retry_at > store_now() ? r->enf.retry_at - store_now() : 1,
+	    locked, sizeof(locked));
 	buf_init(&line);
 	buf_printf(&line, "FAIL\t%u", r->cid);
 	if (r->at.user && user_printable(r->at.user))
