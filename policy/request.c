@@ -96,6 +96,7 @@
 #include "conn.h"
 #include "enforce.h"
 #include "event.h"
+#include "forwarded.h"
 #include "history.h"
 #include "metrics.h"
 #include "netaddr.h"
@@ -599,16 +600,44 @@ req_refuse(struct gate_req *r, enum cause cause)
 		req_fail(r, cause);
 }
 
-/* req_submit - hand the request to Dovecot */
+/* params_session - do smtpd's AUTH parameters name a session? */
+static int
+params_session(const char *p)
+{
+	for (; p && *p; p++) {
+		if (strncmp(p, "session=", 8) == 0)
+			return 1;
+		if ((p = strchr(p, '\t')) == NULL)
+			break;
+	}
+	return 0;
+}
+
+/*
+ * req_submit - hand the request to Dovecot, its ref as the session
+ * (unless smtpd named one; Postfix does not), so that Dovecot's auth
+ * policy hook asking the door about it (protocol smtp, session_id the
+ * ref) is known as counted here (forwarded 3)
+ */
 static void
 req_submit(struct gate_req *r, const char *mech, const char *resp)
 {
-	const char *err;
+	const char *err, *params = r->params ? r->params : "";
+	int ours = !params_session(params);
+	struct buf b;
 
-	if ((r->uid = upstream_auth(r, mech, r->params, resp, &err)) == 0) {
+	buf_init(&b);
+	buf_puts(&b, params);
+	if (ours)
+		buf_printf(&b, "%ssession=%s", *params ? "\t" : "", r->at.ref);
+	r->uid = upstream_auth(r, mech, buf_str(&b), resp, &err);
+	buf_free(&b);
+	if (r->uid == 0) {
 		req_unavailable(r, err);
 		return;
 	}
+	if (ours)
+		forwarded_add(r->at.ref, ev_now());
 	r->up_sent = ev_now();
 	req_enter(r, RS_UPSTREAM);
 }
