@@ -28,7 +28,8 @@
 /*	the outcome after (?command=report). The body is one JSON object
 /*	made from auth_policy_request_attributes: by default login,
 /*	pwhash, remote, device_id, protocol and session_id, all strings;
-/*	Dovecot 2.4 adds fail_type; a report adds the booleans success
+/*	Dovecot 2.4 adds fail_type; mech is read when the attributes
+/*	add it (mech=%{mechanism}); a report adds the booleans success
 /*	and policy_reject; every request carries the boolean tls. The
 /*	answer is {"status": N, "msg": "..."}: N below 0 refuses (msg
 /*	becomes the reason), 0 allows, above 0 delays N seconds.
@@ -110,6 +111,7 @@ static const struct {
 	{"device_id", offsetof(struct authpolicy_req, device_id)},
 	{"session_id", offsetof(struct authpolicy_req, session_id)},
 	{"protocol", offsetof(struct authpolicy_req, protocol)},
+	{"mech", offsetof(struct authpolicy_req, mech)},
 };
 
 /* The boolean keys read. */

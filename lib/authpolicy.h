@@ -38,6 +38,7 @@ struct authpolicy_req {
 	char		*device_id;
 	char		*session_id;
 	char		*protocol;	/* as Dovecot sent it */
+	char		*mech;		/* if the attributes name it */
 	enum proto	 proto;		/* PROTO_SMTP when absent or unknown */
 	int		 proto_known;	/* protocol was one proto_parse knows */
 	enum authpolicy_fail fail_type;
