@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "authpolicy.h"
+#include "cause.h"
 #include "unit.h"
 #include "util.h"
 
@@ -201,4 +202,109 @@ TEST(authpolicy_pwhash_vectors)
 	CHECK(strlen(hex) == 64);
 	CHECK(authpolicy_pwhash("", "", "", 12, hex) == 0);
 	CHECK_STR(hex, "06e3");
+}
+
+/* Vectors printed by Dovecot 2.3.19.1 itself (its policy requests, captured in the lab). */
+TEST(authpolicy_pwhash_dovecot_vectors)
+{
+	static const struct {
+		const char *nonce, *user, *pass;
+		unsigned bits;
+		const char *want;
+	} v[] = {
+		{"lab-policy-nonce", "alice@example.test", "correct horse", 12, "0137"},
+		{"lab-policy-nonce", "alice@example.test", "wrong password", 12, "05ed"},
+		{"lab-policy-nonce", "nobody@example.test", "", 12, "05b1"},
+		{"lab-policy-nonce", "carol@example.test", "p\xc3\xa4ss w\xc3\xb6rd", 12,
+		    "02c7"},
+		{"lab-policy-nonce", "alice@example.test", "correct horse", 0,
+		    "137f8f55318707633583174e05600f7088242fc67d35e00d7929061f7ec42a12"},
+		{"lab-policy-nonce", "alice@example.test", "correct horse", 8, "13"},
+		{"lab-policy-nonce", "alice@example.test", "correct horse", 13, "026f"},
+		{"lab-policy-nonce", "alice@example.test", "wrong password", 13, "0bda"},
+		{"lab-policy-nonce", "carol@example.test", "p\xc3\xa4ss w\xc3\xb6rd", 13,
+		    "058f"},
+		{"lab-policy-nonce", "alice@example.test", "wrong password", 16, "5ed4"},
+		{"another nonce", "alice@example.test", "correct horse", 12, "04d7"},
+		{"n", "alice@example.test", "correct horse", 255,
+		    "58dd7937899d5f67afb05a508f66eb1fec2e4181fd256746f7cbfed5029f9cb5"},
+	};
+	char hex[AUTHPOLICY_HASH_HEX_MAX + 1];
+	size_t i;
+
+	for (i = 0; i < NELEM(v); i++) {
+		CHECK(authpolicy_pwhash(v[i].nonce, v[i].user, v[i].pass,
+		    v[i].bits, hex) == 0);
+		CHECK_STR(hex, v[i].want);
+	}
+	/* no password (a mechanism without one) hashes as the empty one */
+	CHECK(authpolicy_pwhash("lab-policy-nonce", "nobody@example.test", NULL,
+	    12, hex) == 0);
+	CHECK_STR(hex, "05b1");
+}
+
+/* parse_fixture - a body Dovecot sent, from tests/fixtures/authpolicy */
+static int
+parse_fixture(const char *name, struct authpolicy_req *r)
+{
+	char path[128], err[256], *text;
+	int rc;
+
+	snprintf(path, sizeof(path), "authpolicy/%s", name);
+	text = unit_fixture(path);
+	rc = authpolicy_parse(text, strlen(text), r, err, sizeof(err));
+	free(text);
+	return rc;
+}
+
+TEST(authpolicy_parse_dovecot_bodies)
+{
+	struct authpolicy_req r;
+
+	CHECK(parse_fixture("allow-imap.json", &r) == 0);
+	CHECK_STR(r.login, "alice@example.test");
+	CHECK_STR(r.pwhash, "0137");
+	CHECK(r.proto == PROTO_IMAP && r.tls == 0 && r.success == -1);
+	CHECK(strlen(r.session_id) == 16);
+	authpolicy_free(&r);
+	CHECK(parse_fixture("report-imap-fail.json", &r) == 0);
+	CHECK(r.success == 0 && r.policy_reject == 0);
+	CHECK(r.fail_type == AP_FAIL_UNSAID);	/* 2.3: none */
+	CHECK_STR(r.pwhash, "05ed");
+	authpolicy_free(&r);
+	CHECK(parse_fixture("report-imap-policy-reject.json", &r) == 0);
+	CHECK(r.success == 0 && r.policy_reject == 1);
+	authpolicy_free(&r);
+	CHECK(parse_fixture("report-imap-tls-success.json", &r) == 0);
+	CHECK(r.success == 1 && r.tls == 1);
+	authpolicy_free(&r);
+	CHECK(parse_fixture("allow-sieve.json", &r) == 0);
+	CHECK(r.proto == PROTO_SIEVE);
+	authpolicy_free(&r);
+	CHECK(parse_fixture("allow-pop3.json", &r) == 0);
+	CHECK(r.proto == PROTO_POP3);
+	authpolicy_free(&r);
+	CHECK(parse_fixture("allow-smtp-session.json", &r) == 0);
+	CHECK(r.proto == PROTO_SMTP && r.tls == 1);
+	CHECK_STR(r.session_id, "AG7K2M4P9Q");
+	authpolicy_free(&r);
+	CHECK(parse_fixture("allow-imap-device-id.json", &r) == 0);
+	CHECK_STR(r.device_id, "\"name\" \"LabMail\" \"version\" \"1.0\"");
+	authpolicy_free(&r);
+}
+
+TEST(cause_refusal_text_of_a_lockout)
+{
+	char buf[128];
+
+	CHECK_STR(cause_refusal_text(CAUSE_ACCOUNT_LOCKED, DETAIL_SAFE, 30, buf,
+	    sizeof(buf)), "too many failed attempts for this account: try "
+	    "again in 30 seconds");
+	CHECK_STR(cause_refusal_text(CAUSE_IP_BLOCKED, DETAIL_FULL, 600, buf,
+	    sizeof(buf)), "too many failed attempts for this address: try "
+	    "again in 10 minutes");
+	CHECK(cause_refusal_text(CAUSE_ACCOUNT_LOCKED, DETAIL_NONE, 30, buf,
+	    sizeof(buf)) == NULL);
+	CHECK_STR(cause_refusal_text(CAUSE_BAD_PASSWORD, DETAIL_SAFE, 0, buf,
+	    sizeof(buf)), CAUSE_GENERIC_TEXT);
 }
