@@ -38,7 +38,7 @@ authentication mechanisms" while Dovecot is down, new clients are not held ~60 s
 
 API (see each docstring): Lab(sasl_path=None, extra_main_cf=None, maxproc=1,
 extra_dovecot_conf="", keep_dir=None, auth_mechanisms="plain login", logins=(), auth_policy=None,
-auth_debug=False); start(), start_dovecot(), stop_dovecot(), start_postfix(),
+auth_debug=False, extra_users=None); start(), start_dovecot(), stop_dovecot(), start_postfix(),
 stop_postfix(), start_sink(), stop_sink(), stop(); dovecot_pids(), dovecot_auth_pids(),
 postfix_pids(), smtpd_pids(), postfix_master_pid(), leftover_processes(); swaks(),
 smtp_connect(), smtplib_login(), imap_login(), pop3_login(), sieve_login(), curl_login(),
@@ -329,7 +329,7 @@ class Lab:
 
     def __init__(self, sasl_path=None, extra_main_cf=None, maxproc=1, extra_dovecot_conf="",
                  keep_dir=None, auth_mechanisms="plain login", logins=(), auth_policy=None,
-                 auth_debug=False):
+                 auth_debug=False, extra_users=None):
         if os.geteuid() != 0:
             raise RuntimeError("lab: must run as root (Postfix and Dovecot need it)")
         _become_subreaper()
@@ -350,6 +350,8 @@ class Lab:
         self.logins = tuple(p for p in LOGIN_SERVICES if p in logins)
         self.auth_policy = dict(auth_policy) if auth_policy else None
         self.auth_debug = auth_debug
+        # More accounts in the passwd-file, {user: password}, for suites that need fresh ones.
+        self.users = dict(USERS, **(extra_users or {}))
 
         # The directory: 0755 and every parent traversable, so postfix and dovecot users get in.
         base = tempfile.gettempdir()
@@ -401,7 +403,7 @@ class Lab:
         self.users_file = os.path.join(self.dovecot_dir, "users")
         self.lua_file = os.path.join(self.dovecot_dir, "special.lua")
         lines = []
-        for user, password in list(USERS.items()) + [(u, None) for u in SPECIAL_USERS]:
+        for user, password in list(self.users.items()) + [(u, None) for u in SPECIAL_USERS]:
             # user:password:uid:gid:gecos:home:shell:extra.  Special users get a password nobody
             # can type: the Lua passdb in front answers for them and returns (return-fail).
             pw = "{PLAIN}" + password if password is not None else "{PLAIN}!lua-passdb-answers"
@@ -410,7 +412,7 @@ class Lab:
         _write(self.users_file, "".join(lines), 0o644)
         if self.logins:
             # The mail processes after a login run as the userdb's uid and keep a Maildir at home.
-            for user in list(USERS) + list(SPECIAL_USERS):
+            for user in list(self.users) + list(SPECIAL_USERS):
                 home = os.path.join(d, "home", user.split("@")[0])
                 os.makedirs(home, mode=0o700)
                 os.chown(home, LAB_UID, LAB_GID)
