@@ -243,7 +243,7 @@ TEST(http_refusals)
 		const char	*want;
 	} cases[] = {
 		{"GET /nope HTTP/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 404"},
-		{"DELETE /async HTTP/1.1\r\nHost: t\r\n\r\n", "Allow: POST,GET"},
+		{"DELETE /async HTTP/1.1\r\nHost: t\r\n\r\n", "Allow: POST, GET"},
 		{"POST /async HTTP/1.1\r\nHost: t\r\nContent-Length: 17\r\n\r\n"
 		"12345678901234567", "HTTP/1.1 413"},
 	};
