@@ -26,6 +26,7 @@ enum metrics_slot {
 	METRICS_SASL,			/* gate: smtpd connections */
 	METRICS_HISTORY,		/* store: attempts held for why */
 	METRICS_SHARED,			/* shared: Redis */
+	METRICS_AUTHPOLICY,		/* door: Dovecot's auth policy */
 	METRICS_SLOTS
 };
 

@@ -143,6 +143,22 @@ def sample(text, name):
     return None
 
 
+def http_response(c):
+    """One response off a kept-alive connection: (head, body)."""
+    got = b""
+    while b"\r\n\r\n" not in got:
+        chunk = c.recv(65536)
+        assert chunk, "closed before the end of the head"
+        got += chunk
+    head, body = got.split(b"\r\n\r\n", 1)
+    n = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head).group(1))
+    while len(body) < n:
+        chunk = c.recv(65536)
+        assert chunk, "closed before the end of the body"
+        body += chunk
+    return head, body
+
+
 @suite.test
 def prometheus_metrics():
     before = scrape()
@@ -176,16 +192,32 @@ def prometheus_metrics():
     assert sample(text, 'authguard_tracked_entries{kind="account"}') >= 1
     rc, out, _ = cli("metrics")
     assert rc == 0 and "authguard_auth_attempts_total" in out
-    # Not /metrics, not GET, garbage: an HTTP error, and the service goes on.
+    # The control socket gives the exposition metrics_listen serves, family for family.
+    families = [l for l in text.splitlines() if l.startswith("# ")]
+    assert [l for l in out.splitlines() if l.startswith("# ")] == families, out
+    # Not /metrics, not GET, headers too big: an HTTP error, and the service goes on.
     try:
         urllib.request.urlopen("http://127.0.0.1:%d/" % S["metrics_port"], timeout=5)
         raise AssertionError("/ answered 200")
     except urllib.error.HTTPError as e:
         assert e.code == 404
+    try:
+        urllib.request.urlopen(urllib.request.Request(
+            "http://127.0.0.1:%d/metrics" % S["metrics_port"], data=b"x=1"), timeout=5)
+        raise AssertionError("POST /metrics answered 200")
+    except urllib.error.HTTPError as e:
+        assert e.code == 405 and e.headers["Allow"] == "GET", (e.code, e.headers)
     import socket
     c = socket.create_connection(("127.0.0.1", S["metrics_port"]), timeout=5)
-    c.sendall(b"x" * 5000 + b"\r\n\r\n")
-    assert c.recv(100).startswith(b"HTTP/1.0 431")
+    c.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + b"x" * 40000 + b"\r\n\r\n")
+    assert c.recv(100).startswith(b"HTTP/1.1 431")
+    c.close()
+    # Keep-alive: two GETs on one connection, both answered.
+    c = socket.create_connection(("127.0.0.1", S["metrics_port"]), timeout=5)
+    for _ in range(2):
+        c.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        head, body = http_response(c)
+        assert head.startswith(b"HTTP/1.1 200") and b"authguard_upstream_up" in body, head
     c.close()
     assert "authguard_auth_attempts_total" in scrape()
 
