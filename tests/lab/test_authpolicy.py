@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -196,6 +197,55 @@ def an_old_password_on_smtp_then_imap_is_one_stale_password():
     post("report", dict(b, success=False, policy_reject=False, fail_type="credentials"))
     ev = S["gate"].wait_events(lambda e: e.get("ip") == "192.0.2.51")[0]
     assert ev["cause"] == "stale-password", ev
+
+
+def post_on_new_connection(command, payload, out):
+    """post() on a connection of its own (another of Dovecot's), its answer and time in out."""
+    c = http.client.HTTPConnection("127.0.0.1", S["port"], timeout=10)
+    t0 = time.time()
+    try:
+        c.request("POST", "/?command=" + command, body=json.dumps(payload).encode(),
+                  headers={"Content-Type": "application/json", "X-API-Key": KEY})
+        r = c.getresponse()
+        out.append((r.status, json.loads(r.read().decode()), time.time() - t0))
+    finally:
+        c.close()
+
+
+@suite.test
+def an_allow_at_the_limit_waits_for_the_one_in_flight():
+    """Nine failures of ten, and an allowed login not yet reported: the next allow of the account
+    waits (the gate's queues); the first one's success lets it go. With nobody reporting, the
+    wait ends at auth_policy_max_wait as the gate's does: auth-service-unavailable, with a ref."""
+    user = "wait@example.test"
+    for i in range(9):
+        post("report", dict(body(user, remote="192.0.2.60", pwhash="%04x" % (0x200 + i)),
+                            success=False, policy_reject=False, fail_type="credentials"))
+    first = body(user, remote="192.0.2.61", session="sess-wait-1")
+    assert post("allow", first) == (200, {"status": 0})
+    out = []
+    t = threading.Thread(target=post_on_new_connection,
+                         args=("allow", body(user, remote="192.0.2.62", session="sess-wait-2"),
+                               out))
+    t.start()
+    time.sleep(0.3)
+    assert not out, out                   # it waits
+    post("report", dict(first, success=True, policy_reject=False))
+    t.join(5)
+    assert out and out[0][:2] == (200, {"status": 0}), out
+    user = "wait2@example.test"           # the success cleared wait@'s window: another
+    for i in range(9):
+        post("report", dict(body(user, remote="192.0.2.64", pwhash="%04x" % (0x200 + i)),
+                            success=False, policy_reject=False, fail_type="credentials"))
+    assert post("allow", body(user, remote="192.0.2.65")) == (200, {"status": 0})
+    out = []                              # that one holds the place, unreported
+    post_on_new_connection("allow", body(user, remote="192.0.2.63", session="sess-wait-3"), out)
+    st, ans, took = out[0]
+    assert st == 200 and ans["status"] == -1, out
+    assert "temporarily unavailable" in ans["msg"] and ref_of(ans["msg"]), ans
+    assert 0.8 < took < 2.0, took         # auth_policy_max_wait (1s), within Dovecot's 2 s
+    ev = S["gate"].event(ref_of(ans["msg"]))
+    assert ev["cause"] == "auth-service-unavailable" and "waited too long" in ev["detail"], ev
 
 
 @suite.test
