@@ -105,7 +105,8 @@ $(BUILD)/authguard-milter: $(MILTER_OBJ) $(BUILD)/libauthguard.a
 $(BUILD)/authguard: $(CLI_OBJ) $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(SSL_LIBS) $(LDLIBS)
 
-$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/policy/event.o $(BUILD)/libauthguard.a
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/policy/event.o $(BUILD)/policy/http.o \
+	    $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libauthguard.a

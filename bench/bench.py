@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """make bench: the policy service against a no-logic DUNNO server, and the milter through real
-Postfix against no milter and a null milter (bench/milterbench.py); same machine, same run.
+Postfix against no milter and a null milter (bench/milterbench.py), and IMAP logins with and
+without the auth policy door (bench/doorbench.py); same machine, same run.
 
 The servers take turns, ROUNDS times each, and the median round of each is reported: on a
 small machine one round alone swings by a fifth.
@@ -17,6 +18,7 @@ import sys
 import tempfile
 import time
 
+import doorbench
 import gatebench
 from benchutil import median, wait_accepts
 import milterbench
@@ -207,14 +209,17 @@ def main():
     took.append(("reaction", time.time() - began - sum(t for _, t in took)))
     mtext, mok = milterbench.bench(BUILD)
     took.append(("milter", time.time() - began - sum(t for _, t in took)))
-    text += "".join("\n" + "\n".join(t) for t in (gtext, rtext, mtext))
+    dtext, dok = doorbench.bench(BUILD)
+    took.append(("auth policy door", time.time() - began - sum(t for _, t in took)))
+    text += "".join("\n" + "\n".join(t) for t in (gtext, rtext, mtext, dtext))
     text += "\n## Time\n\n`python3 bench/bench.py` took %.1f minutes: %s.\n" % (
         (time.time() - began) / 60, ", ".join("%s %.0f s" % t for t in took))
     print(text)
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
         f.write(text)
-    return 0 if gok and rok and mok and all(r[4] == 0 for m, rs in runs.items() for r in rs
-                                    if m in ("base", "all", "refusals")) else 1
+    return 0 if gok and rok and mok and dok and all(
+        r[4] == 0 for m, rs in runs.items() for r in rs
+        if m in ("base", "all", "refusals")) else 1
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 /* NAME
 /*	attempt 3h
 /* SUMMARY
-/*	one SMTP AUTH attempt and its log line
+/*	one login attempt, through any door, and its log line
 /*--*/
 #ifndef AUTHGUARD_ATTEMPT_H
 #define AUTHGUARD_ATTEMPT_H

@@ -23,16 +23,26 @@ What runs (all under Lab.dir, a fresh 0755 directory below the temp dir):
   authenticated is relayed to an smtp-sink on Lab.sink_port that stores each message as a file in
   Lab.sink_dir.  Logs: Lab.maillog (Postfix), Lab.dovecot_log (Dovecot).
 
+Dovecot's own doors (Lab(logins=("imap", "pop3", "sieve"))): its imap, pop3 and managesieve login
+services on free loopback ports (Lab.imap_port, Lab.pop3_port, Lab.sieve_port), cleartext logins
+allowed, STARTTLS with the lab's certificate, the implicit-TLS listeners off; clients
+imap_login(), pop3_login(), sieve_login(), curl_login().  Lab(auth_policy={"url": ...}) turns on
+Dovecot's auth policy client (POSTs to url?command=allow|report; see _dovecot_policy_conf for the
+keys), in 2.3's or 2.4's syntax; tests/lab/policyspy.py is a stand-in server that records the
+requests.  auth_debug=True logs each passdb lookup (and each policy request body).
+
 Postfix specifics: the queue tree is copied from a per-process template made once by `postfix
 check` (~2 s) and `quick-start` skips the start-up integrity check; smtpd_peername_lookup = no
 (clients show as unknown[127.0.0.N]); service_throttle_time = 1s (after smtpd dies with "no SASL
 authentication mechanisms" while Dovecot is down, new clients are not held ~60 s).
 
 API (see each docstring): Lab(sasl_path=None, extra_main_cf=None, maxproc=1,
-extra_dovecot_conf="", keep_dir=None); start(), start_dovecot(), stop_dovecot(), start_postfix(),
+extra_dovecot_conf="", keep_dir=None, auth_mechanisms="plain login", logins=(), auth_policy=None,
+auth_debug=False, extra_users=None); start(), start_dovecot(), stop_dovecot(), start_postfix(),
 stop_postfix(), start_sink(), stop_sink(), stop(); dovecot_pids(), dovecot_auth_pids(),
 postfix_pids(), smtpd_pids(), postfix_master_pid(), leftover_processes(); swaks(),
-smtp_connect(), smtplib_login(), userdb_lookup(), sink_messages(); maillog_text(),
+smtp_connect(), smtplib_login(), imap_login(), pop3_login(), sieve_login(), curl_login(),
+userdb_lookup(), sink_messages(); maillog_text(),
 dovecot_log_text(), log_mark(), wait_log().  Module level: auth_client_handshake(),
 userdb_lookup(), plain_response(), b64(), free_port(), dovecot_version(), cleanup_stale_labs(), USERS, SPECIAL_USERS.
 A relative sasl_path is taken relative to Lab.dir (Lab(sasl_path="gate.sock")).
@@ -51,7 +61,9 @@ keep_dir=True) to keep the directory after stop() for post-mortem reading.
 
 import atexit
 import base64
+import imaplib
 import os
+import poplib
 import pwd
 import shutil
 import signal
@@ -85,6 +97,29 @@ SPECIAL_USERS = {
     "tempfail@example.test": "PASSDB_RESULT_INTERNAL_FAILURE",
 }
 LAB_UID = LAB_GID = 1000  # userdb uid/gid: any number, nothing is delivered
+
+# Dovecot's login services the lab can run (Lab(logins=...)): service, plaintext listener,
+# implicit-TLS listener (turned off).
+LOGIN_SERVICES = ("imap", "pop3", "sieve")
+_LOGIN_LISTENERS = {
+    "imap": ("imap-login", "imap", "imaps"),
+    "pop3": ("pop3-login", "pop3", "pop3s"),
+    "sieve": ("managesieve-login", "sieve", None),
+}
+# The auth policy client's request attributes: Dovecot's documented default.  2.3.19's
+# (doveconf -d), and 2.4's (src/auth/auth-settings.c), which adds fail_type.
+POLICY_ATTRIBUTES_23 = ("login=%{requested_username} pwhash=%{hashed_password} remote=%{rip} "
+                        "device_id=%{client_id} protocol=%s session_id=%{session}")
+POLICY_ATTRIBUTES_24 = (
+    ("login", "%{requested_username}"),
+    ("pwhash", "%{hashed_password}"),
+    ("remote", "%{remote_ip}"),
+    ("device_id", "%{client_id}"),
+    ("protocol", "%{protocol}"),
+    ("session_id", "%{session}"),
+    ("fail_type", "%{fail_type}"),
+)
+POLICY_NONCE = "lab-policy-nonce"
 
 _LIVE_LABS = []  # labs not yet stopped, for the atexit handler
 
@@ -293,7 +328,8 @@ class Lab:
     """A throwaway Postfix + Dovecot on loopback.  See the module docstring."""
 
     def __init__(self, sasl_path=None, extra_main_cf=None, maxproc=1, extra_dovecot_conf="",
-                 keep_dir=None, auth_mechanisms="plain login"):
+                 keep_dir=None, auth_mechanisms="plain login", logins=(), auth_policy=None,
+                 auth_debug=False, extra_users=None):
         if os.geteuid() != 0:
             raise RuntimeError("lab: must run as root (Postfix and Dovecot need it)")
         _become_subreaper()
@@ -306,6 +342,16 @@ class Lab:
         # Dovecot's auth_mechanisms: the passwd-file's {PLAIN} passwords serve every one of
         # them (cram-md5, digest-md5, scram-sha-1, scram-sha-256 too).
         self.auth_mechanisms = auth_mechanisms
+        # Dovecot's own login services (imap, pop3, sieve) and its auth policy client: see
+        # _dovecot_logins_conf and _dovecot_policy_conf.
+        unknown = set(logins) - set(LOGIN_SERVICES)
+        if unknown:
+            raise ValueError("lab: unknown login services %r" % sorted(unknown))
+        self.logins = tuple(p for p in LOGIN_SERVICES if p in logins)
+        self.auth_policy = dict(auth_policy) if auth_policy else None
+        self.auth_debug = auth_debug
+        # More accounts in the passwd-file, {user: password}, for suites that need fresh ones.
+        self.users = dict(USERS, **(extra_users or {}))
 
         # The directory: 0755 and every parent traversable, so postfix and dovecot users get in.
         base = tempfile.gettempdir()
@@ -333,6 +379,17 @@ class Lab:
         while len({self.submission_port, self.smtps_port, self.sink_port}) < 3:
             self.smtps_port, self.sink_port = free_port(), free_port()
 
+        # TLS: a self-signed certificate for smtpd (and Dovecot's login services).
+        tls_dir = os.path.join(d, "tls")
+        os.makedirs(tls_dir, mode=0o755)
+        self.tls_cert = os.path.join(tls_dir, "cert.pem")
+        self.tls_key = os.path.join(tls_dir, "key.pem")
+        subprocess.run([OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+                        "-subj", "/CN=lab.example.test", "-keyout", self.tls_key,
+                        "-out", self.tls_cert], check=True, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        os.chmod(self.tls_key, 0o600)
+
         # Dovecot
         self.dovecot_dir = os.path.join(d, "dovecot")
         self.dovecot_conf = os.path.join(self.dovecot_dir, "dovecot.conf")
@@ -346,13 +403,27 @@ class Lab:
         self.users_file = os.path.join(self.dovecot_dir, "users")
         self.lua_file = os.path.join(self.dovecot_dir, "special.lua")
         lines = []
-        for user, password in list(USERS.items()) + [(u, None) for u in SPECIAL_USERS]:
+        for user, password in list(self.users.items()) + [(u, None) for u in SPECIAL_USERS]:
             # user:password:uid:gid:gecos:home:shell:extra.  Special users get a password nobody
             # can type: the Lua passdb in front answers for them and returns (return-fail).
             pw = "{PLAIN}" + password if password is not None else "{PLAIN}!lua-passdb-answers"
             lines.append("%s:%s:%d:%d::%s/home/%s::\n" % (user, pw, LAB_UID, LAB_GID, d,
                                                          user.split("@")[0]))
         _write(self.users_file, "".join(lines), 0o644)
+        if self.logins:
+            # The mail processes after a login run as the userdb's uid and keep a Maildir at home.
+            for user in list(self.users) + list(SPECIAL_USERS):
+                home = os.path.join(d, "home", user.split("@")[0])
+                os.makedirs(home, mode=0o700)
+                os.chown(home, LAB_UID, LAB_GID)
+        self.imap_port = self.pop3_port = self.sieve_port = None
+        taken = {self.submission_port, self.smtps_port, self.sink_port}
+        for proto in self.logins:
+            port = free_port()
+            while port in taken:
+                port = free_port()
+            taken.add(port)
+            setattr(self, proto + "_port", port)
         _write(self.lua_file, _LUA_PASSDB, 0o644)
         self.dovecot_version = dovecot_version()
         template = (_DOVECOT24_CONF if self.dovecot_version >= (2, 4) else _DOVECOT_CONF) + \
@@ -361,18 +432,9 @@ class Lab:
             base_dir=run_dir, state_dir=os.path.join(self.dovecot_dir, "state"),
             log_path=self.dovecot_log, lua_file=self.lua_file, users_file=self.users_file,
             special=" ".join(SPECIAL_USERS), mechanisms=self.auth_mechanisms,
-            extra=extra_dovecot_conf), 0o644)
-
-        # TLS: a self-signed certificate for smtpd.
-        tls_dir = os.path.join(d, "tls")
-        os.makedirs(tls_dir, mode=0o755)
-        self.tls_cert = os.path.join(tls_dir, "cert.pem")
-        self.tls_key = os.path.join(tls_dir, "key.pem")
-        subprocess.run([OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-                        "-subj", "/CN=lab.example.test", "-keyout", self.tls_key,
-                        "-out", self.tls_cert], check=True, stdin=subprocess.DEVNULL,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        os.chmod(self.tls_key, 0o600)
+            protocols=" ".join(self.logins), auth_debug="yes" if self.auth_debug else "no",
+            extra=self._dovecot_logins_conf() + self._dovecot_policy_conf()
+            + extra_dovecot_conf), 0o644)
 
         # Delivery sink, writable by postfix (smtp-sink -u postfix).
         self.sink_dir = os.path.join(d, "sink")
@@ -444,6 +506,66 @@ class Lab:
         _write(os.path.join(self.postfix_dir, "master.cf"), _MASTER_CF.format(
             sub=self.submission_port, smtps=self.smtps_port, maxproc=maxproc), 0o644)
 
+    def _dovecot_logins_conf(self):
+        """Dovecot's login services on loopback (Lab(logins=...)): one plaintext listener each on
+        127.0.0.1 (imap_port, pop3_port, sieve_port), STARTTLS with the lab's certificate,
+        cleartext logins allowed without TLS; the implicit-TLS listeners are off."""
+        if not self.logins:
+            return ""
+        v24 = self.dovecot_version >= (2, 4)
+        out = ["\n# login services (tests/lab/lab.py logins=)\nlisten = 127.0.0.1\n"]
+        if v24:
+            out.append("auth_allow_cleartext = yes\nssl = yes\nssl_server_cert_file = %s\n"
+                       "ssl_server_key_file = %s\nmail_driver = maildir\nmail_path = ~/Maildir\n"
+                       % (self.tls_cert, self.tls_key))
+        else:
+            out.append("disable_plaintext_auth = no\nssl = yes\nssl_cert = <%s\nssl_key = <%s\n"
+                       "mail_location = maildir:~/Maildir\n" % (self.tls_cert, self.tls_key))
+        for proto in self.logins:
+            service, plain, implicit = _LOGIN_LISTENERS[proto]
+            out.append("service %s {\n  inet_listener %s {\n    port = %d\n  }\n"
+                       % (service, plain, getattr(self, proto + "_port")))
+            if implicit:
+                out.append("  inet_listener %s {\n    port = 0\n  }\n" % implicit)
+            out.append("}\n")
+        return "".join(out)
+
+    def _dovecot_policy_conf(self):
+        """Dovecot's auth policy client (Lab(auth_policy={...})), in the installed version's syntax.
+
+        Keys: url (required: Dovecot POSTs to url?command=allow|report), nonce (default
+        POLICY_NONCE), api_header (auth_policy_server_api_header: "Name:value", or a bare value
+        sent as X-API-Key), reject_on_fail (bool), timeout_ms, hash_truncate, log_only,
+        check_before_auth / check_after_auth / report_after_auth (bools).  The request attributes
+        are Dovecot's documented default (2.4 adds fail_type)."""
+        pol = self.auth_policy
+        if not pol:
+            return ""
+        v24 = self.dovecot_version >= (2, 4)
+        out = ["\n# auth policy client (tests/lab/lab.py auth_policy=)\n",
+               "auth_policy_server_url = %s\n" % pol["url"],
+               "auth_policy_hash_nonce = %s\n" % pol.get("nonce", POLICY_NONCE)]
+        if v24:
+            out.append("auth_policy_request_attributes {\n%s}\n"
+                       % "".join("  %s = %s\n" % kv for kv in POLICY_ATTRIBUTES_24))
+        else:
+            out.append("auth_policy_request_attributes = %s\n" % POLICY_ATTRIBUTES_23)
+        if pol.get("api_header"):
+            out.append("auth_policy_server_api_header = %s\n" % pol["api_header"])
+        if pol.get("hash_truncate") is not None:
+            out.append("auth_policy_hash_truncate = %d\n" % pol["hash_truncate"])
+        for key in ("reject_on_fail", "log_only", "check_before_auth", "check_after_auth",
+                    "report_after_auth"):
+            if pol.get(key) is not None:
+                out.append("auth_policy_%s = %s\n" % (key, "yes" if pol[key] else "no"))
+        if pol.get("timeout_ms") is not None:
+            if v24:
+                out.append("auth_policy {\n  http_client_request_absolute_timeout = %dms\n}\n"
+                           % pol["timeout_ms"])
+            else:
+                out.append("auth_policy_server_timeout_msecs = %d\n" % pol["timeout_ms"])
+        return "".join(out)
+
     # --- Dovecot ------------------------------------------------------------------------------
 
     def start_dovecot(self, timeout=15):
@@ -468,6 +590,9 @@ class Lab:
                 return False
         wait_until(ready, timeout, "dovecot auth-client handshake")
         wait_until(lambda: self.dovecot_auth_pids(), timeout, "dovecot/auth process")
+        for proto in self.logins:
+            port = getattr(self, proto + "_port")
+            wait_until(lambda: tcp_listening(port), timeout, "dovecot's %s listener" % proto)
 
     def stop_dovecot(self):
         """A real outage: kill the master and all its children (auth too), at once.
@@ -705,6 +830,104 @@ class Lab:
             except (smtplib.SMTPException, OSError):
                 s.close()
 
+    def imap_login(self, user, password, starttls=False, source_address=None, timeout=30):
+        """Python imaplib LOGIN on imap_port; (True, text) or (False, text of the NO/BYE or the
+        error).  Logs out after a successful login."""
+        src = (source_address, 0) if source_address else None
+        try:
+            sock = socket.create_connection(("127.0.0.1", self.imap_port), timeout,
+                                            source_address=src)
+            c = _IMAP4Socket(sock, timeout)
+        except (OSError, imaplib.IMAP4.error) as e:
+            return False, "connect: %s" % e
+        try:
+            if starttls:
+                c.starttls(ssl_context=ssl._create_unverified_context())
+            typ, data = c.login(user, password)
+            text = " ".join(_text(x) for x in data)
+            try:
+                c.logout()
+            except (imaplib.IMAP4.error, OSError):
+                pass
+            return typ == "OK", text
+        except imaplib.IMAP4.abort as e:
+            return False, "abort: %s" % _text(e.args[0] if e.args else e)
+        except imaplib.IMAP4.error as e:
+            return False, _text(e.args[0] if e.args else e)
+        except OSError as e:
+            return False, "%s: %s" % (type(e).__name__, e)
+        finally:
+            try:
+                c.shutdown()
+            except OSError:
+                pass
+
+    def pop3_login(self, user, password, source_address=None, timeout=30):
+        """Python poplib USER/PASS on pop3_port; (True, text) or (False, text of the -ERR or the
+        error).  QUITs after a successful login."""
+        src = (source_address, 0) if source_address else None
+        try:
+            c = poplib.POP3("127.0.0.1", self.pop3_port, timeout=timeout)
+        except OSError as e:
+            return False, "connect: %s" % e
+        if src:  # poplib has no source_address: reconnect the same object from src
+            c.sock.close()
+            c.sock = socket.create_connection(("127.0.0.1", self.pop3_port), timeout,
+                                              source_address=src)
+            c.file = c.sock.makefile("rb")
+            c.welcome = c._getresp()
+        try:
+            c.user(user)
+            text = _text(c.pass_(password))
+            c.quit()
+            return True, text
+        except poplib.error_proto as e:
+            return False, _text(e.args[0] if e.args else e)
+        except OSError as e:
+            return False, "%s: %s" % (type(e).__name__, e)
+        finally:
+            try:
+                c.close()
+            except OSError:
+                pass
+
+    def sieve_login(self, user, password, source_address=None, timeout=30):
+        """ManageSieve AUTHENTICATE "PLAIN" on sieve_port; (True, text) or (False, text)."""
+        src = (source_address, 0) if source_address else None
+        try:
+            s = socket.create_connection(("127.0.0.1", self.sieve_port), timeout,
+                                         source_address=src)
+        except OSError as e:
+            return False, "connect: %s" % e
+        with s:
+            f = s.makefile("rb")
+            try:
+                while True:  # greeting: capabilities, then OK
+                    line = f.readline()
+                    if not line or line.startswith((b"OK", b"NO", b"BYE")):
+                        break
+                s.sendall(b'AUTHENTICATE "PLAIN" "%s"\r\n'
+                          % plain_response(user, password).encode())
+                line = f.readline()
+                ok = line.startswith(b"OK")
+                if ok:
+                    s.sendall(b"LOGOUT\r\n")
+                return ok, _text(line).rstrip()
+            except OSError as e:
+                return False, "%s: %s" % (type(e).__name__, e)
+
+    def curl_login(self, proto, user, password, source_address=None, timeout=30):
+        """curl's imap:// or pop3:// login (lists the mailbox), returns (rc, output).  rc 0 is a
+        good login; 67 (CURLE_LOGIN_DENIED) a refused one."""
+        port = getattr(self, proto + "_port")
+        cmd = [shutil.which("curl") or "/usr/bin/curl", "-sS", "-v", "--max-time", str(timeout),
+               "--user", "%s:%s" % (user, password), "%s://127.0.0.1:%d/" % (proto, port)]
+        if source_address:
+            cmd[1:1] = ["--interface", source_address]
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=timeout + 5)
+        return r.returncode, r.stdout.decode("utf-8", "replace")
+
     def userdb_lookup(self, user, service="smtp", timeout=5):
         """One USER lookup on auth-userdb; returns Dovecot's reply line (USER/NOTFOUND/FAIL)."""
         return userdb_lookup(self.auth_userdb_socket, user, service, timeout)
@@ -741,6 +964,17 @@ class Lab:
             return False
         wait_until(check, timeout, "%r in %s" % (text, path))
         return found[0]
+
+
+class _IMAP4Socket(imaplib.IMAP4):
+    """imaplib.IMAP4 over a socket the caller connected (to choose the source address)."""
+
+    def __init__(self, sock, timeout):
+        self._given_sock = sock
+        imaplib.IMAP4.__init__(self, "127.0.0.1", 0, timeout)
+
+    def _create_socket(self, timeout):
+        return self._given_sock
 
 
 # --- the two Dovecot protocols, minimal clients (for readiness checks and tests) ------------
@@ -960,7 +1194,7 @@ service anvil {{
 
 _DOVECOT_CONF = """\
 # generated by tests/lab/lab.py: Dovecot as an authentication server only
-protocols =
+protocols = {protocols}
 base_dir = {base_dir}
 state_dir = {state_dir}
 log_path = {log_path}
@@ -969,6 +1203,7 @@ ssl = no
 # from accepting cleartext PLAIN/LOGIN from Postfix without `secured` (login processes enforce it).
 auth_mechanisms = {mechanisms}
 auth_verbose = yes
+auth_debug = {auth_debug}
 # Answer failures at once (production: 2s delay and the anvil penalty, up to 15s per IP).
 auth_failure_delay = 0
 auth_cache_size = 0
@@ -999,7 +1234,7 @@ _DOVECOT24_CONF = """\
 # generated by tests/lab/lab.py: Dovecot as an authentication server only
 dovecot_config_version = 2.4.1
 dovecot_storage_version = 2.4.1
-protocols =
+protocols = {protocols}
 base_dir = {base_dir}
 state_dir = {state_dir}
 log_path = {log_path}
@@ -1008,6 +1243,7 @@ ssl = no
 # server still accepts PLAIN/LOGIN from Postfix without `secured` (login processes enforce it).
 auth_mechanisms = {mechanisms}
 auth_verbose = yes
+auth_debug = {auth_debug}
 # Answer failures at once (production: 2s delay and the anvil penalty, up to 15s per IP).
 auth_failure_delay = 0
 auth_cache_size = 0
