@@ -141,7 +141,7 @@ def why_shows_the_door_of_each_attempt():
     rc, out, err = cli("why", "bob@example.test")
     assert rc == 0, (out, err)
     assert S["locked_ref"] in out and "account-locked" in out, out
-    assert "imap" in out, out
+    assert "proto=imap" in out, out
 
 
 @suite.test
