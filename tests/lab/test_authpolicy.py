@@ -36,9 +36,11 @@ def setup():
     S["lab"] = Lab(sasl_path=os.path.join(S["dir"], "auth"))
     S["lab"].start_dovecot()
     S["port"] = free_port()
+    S["mport"] = free_port()
     S["gate"] = Gate(S["lab"], S["dir"], auth_policy_listen="inet:127.0.0.1:%d" % S["port"],
                      auth_policy_api_header="X-API-Key: " + KEY,
                      auth_policy_hash_nonce=NONCE,
+                     metrics_listen="inet:127.0.0.1:%d" % S["mport"],
                      account_fail_limit="10/10m", ip_fail_limit="100/10m").start()
     S["http"] = http.client.HTTPConnection("127.0.0.1", S["port"], timeout=10)
 
@@ -341,6 +343,29 @@ def captured_dovecot_bodies_are_served():
     for n in reports:
         st, ans = post("report", fixture(n))
         assert st == 200 and ans == {"status": 0}, (n, st, ans)
+
+
+@suite.test
+def the_doors_metrics():
+    """/metrics counts the door's requests by command and answer (after the tests above)."""
+    c = http.client.HTTPConnection("127.0.0.1", S["mport"], timeout=10)
+    try:
+        c.request("GET", "/metrics")
+        text = c.getresponse().read().decode()
+    finally:
+        c.close()
+    got = {}
+    for line in text.splitlines():
+        if line.startswith("authguard_authpolicy_requests_total{"):
+            labels, value = line.split("} ")
+            got[labels.split("{", 1)[1]] = int(value)
+    def n(command, answer):
+        return got.get('command="%s",answer="%s"' % (command, answer), -1)
+    assert n("allow", "refuse") >= 3 and n("allow", "allow") >= 10, got
+    assert n("report", "reported") >= 10 and n("allow", "gate") >= 1, got
+    assert n("report", "gate") >= 1 and n("none", "bad_request") >= 1, got
+    assert n("allow", "bad_request") >= 5 and n("allow", "unauthorized") >= 2, got
+    assert "authguard_authpolicy_logins " in text, text
 
 
 if __name__ == "__main__":
