@@ -35,8 +35,11 @@
 /*	same queues (park 3), at most auth_policy_max_wait (Dovecot
 /*	gives its policy server 2 s); a wait that ends so ends as the
 /*	gate's does, auth-service-unavailable. An account that
-/*	accounts_map marks disabled is refused as account-disabled; one
-/*	that cannot be read, as auth-service-unavailable (fail closed).
+/*	accounts_map marks disabled is refused as account-disabled, a
+/*	password for an oauth-only one as oauth-required (when the
+/*	mechanism is named, or the pwhash shows a password); an
+/*	accounts_map that cannot be read, as auth-service-unavailable
+/*	(fail closed).
 /*
 /*	report: answered {"status":0} at once. A success clears the
 /*	account's window and makes the address familiar; a failure is
@@ -88,6 +91,7 @@
 #include "netaddr.h"
 #include "park.h"
 #include "ref.h"
+#include "sasl.h"
 #include "store.h"
 #include "userdb.h"
 #include "util.h"
@@ -629,11 +633,36 @@ door_wake(struct park_waiter *w)
 		door_verdict(r, (enum limits_verdict)v);
 }
 
+/*
+ * door_account_check - what the accounts_map flags refuse, as the gate
+ * does: a disabled account; a password for an oauth-only one (the
+ * mechanism when Dovecot names it, else a pwhash that is not that of no
+ * password, which only a known nonce tells)
+ */
+static enum cause
+door_account_check(const struct door_req *r)
+{
+	const struct authpolicy_req *b = &r->body;
+	int password;
+
+	if (r->ent->flags & ACCT_DISABLED)
+		return CAUSE_ACCOUNT_DISABLED;
+	if ((r->ent->flags & ACCT_OAUTH_ONLY) == 0)
+		return CAUSE_NONE;
+	if (*b->mech)
+		password = !sasl_mech_is_oauth(b->mech);
+	else
+		password = *door_cfg->auth_policy_hash_nonce && *b->pwhash &&
+		    !no_password_hash(b);
+	return password ? CAUSE_OAUTH_REQUIRED : CAUSE_NONE;
+}
+
 /* door_allow - before Dovecot checks the password */
 static void
 door_allow(struct door_req *r)
 {
 	struct door_entry *e;
+	enum cause cause;
 	int made, v;
 
 	e = r->ent = entry_get(r, &made);
@@ -648,8 +677,8 @@ door_allow(struct door_req *r)
 		door_fail(r, CAUSE_AUTH_SERVICE_UNAVAILABLE);
 		return;
 	}
-	if (e->flags & ACCT_DISABLED) {
-		door_fail(r, CAUSE_ACCOUNT_DISABLED);
+	if ((cause = door_account_check(r)) != CAUSE_NONE) {
+		door_fail(r, cause);
 		return;
 	}
 	if ((v = door_check(r)) != ENFORCE_ASKED)

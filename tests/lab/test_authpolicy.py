@@ -31,9 +31,19 @@ NONCE = "lab-nonce-1"
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "authpolicy")
 
 
+ACCOUNTS = """\
+frozen@example.test   disabled
+token@example.test    oauth-only
+"""
+
+
 def setup():
     S["dir"] = new_gate_dir()
     S["lab"] = Lab(sasl_path=os.path.join(S["dir"], "auth"))
+    source = os.path.join(S["dir"], "accounts")
+    with open(source, "w") as f:
+        f.write(ACCOUNTS)
+    subprocess.run(["postmap", "-c", S["lab"].postfix_dir, "cdb:" + source], check=True)
     S["lab"].start_dovecot()
     S["port"] = free_port()
     S["mport"] = free_port()
@@ -41,6 +51,7 @@ def setup():
                      auth_policy_api_header="X-API-Key: " + KEY,
                      auth_policy_hash_nonce=NONCE,
                      metrics_listen="inet:127.0.0.1:%d" % S["mport"],
+                     accounts_map=source + ".cdb",
                      account_fail_limit="10/10m", ip_fail_limit="100/10m").start()
     S["http"] = http.client.HTTPConnection("127.0.0.1", S["port"], timeout=10)
 
@@ -266,6 +277,25 @@ def a_refusal_at_allow_is_counted_once():
 
 
 @suite.test
+def the_accounts_map_flags_apply_as_at_the_gate():
+    """accounts_map: a disabled account is refused at allow (account-disabled, with its ref); an
+    oauth-only one is refused a password (a pwhash that is not that of no password, or a
+    password mechanism named) and let through for an OAuth mechanism."""
+    st, ans = post("allow", body("frozen@example.test"))
+    assert ans["status"] == -1 and ans["msg"].startswith("this account is disabled (ref="), ans
+    assert S["gate"].event(ref_of(ans["msg"]))["cause"] == "account-disabled"
+    user = "token@example.test"
+    st, ans = post("allow", body(user, pwhash=dovecot_pwhash(NONCE, user, "a password")))
+    assert ans["status"] == -1 and "OAuth2 only" in ans["msg"], ans
+    assert S["gate"].event(ref_of(ans["msg"]))["cause"] == "oauth-required"
+    st, ans = post("allow", body(user, pwhash=dovecot_pwhash(NONCE, user, ""), mech="PLAIN"))
+    assert ans["status"] == -1 and "OAuth2 only" in ans["msg"], ans
+    assert post("allow", body(user, pwhash=dovecot_pwhash(NONCE, user, ""))) == \
+        (200, {"status": 0})
+    assert post("allow", body(user, mech="XOAUTH2")) == (200, {"status": 0})
+
+
+@suite.test
 def the_api_header_is_checked():
     """A wrong or missing X-API-Key: 401, nothing counted."""
     user = "dave@example.test"
@@ -331,18 +361,41 @@ def the_gates_own_smtp_auth_is_counted_once():
 
 @suite.test
 def captured_dovecot_bodies_are_served():
-    """The bodies real Dovecot sent (tests/fixtures/authpolicy), as they are: allow → 0, and
-    their report counted (fails when none were captured: the fixtures are part of the test)."""
+    """The bodies real Dovecot 2.3 sent (tests/fixtures/authpolicy), as they are: a right IMAP
+    login (allow, allow after the password, report) is one pass line with proto=imap; an
+    unknown user's report is unknown-user (auth-userdb); an smtp login with a session that is
+    no gate ref is counted; a policy_reject report alone adds nothing; every body is served."""
     names = sorted(os.listdir(FIXTURES)) if os.path.isdir(FIXTURES) else []
-    allows = [n for n in names if "allow" in n and n.endswith(".json")]
-    reports = [n for n in names if "report" in n and n.endswith(".json")]
-    assert allows and reports, "no captured bodies in %s" % FIXTURES
-    for n in allows:
-        st, ans = post("allow", fixture(n))
+    assert names, "no captured bodies in %s" % FIXTURES
+    def seen(user, ip):
+        return [e for e in lines(user) if e.get("ip") == ip]
+    alice = "alice@example.test"
+    before = len(seen(alice, "127.0.0.1"))
+    for n in ("allow-imap.json", "allow-imap-after-auth.json"):
+        assert post("allow", fixture(n)) == (200, {"status": 0}), n
+    assert post("report", fixture("report-imap-success.json")) == (200, {"status": 0})
+    evs = S["gate"].wait_events(lambda e: e.get("user") == alice and
+                                e.get("ip") == "127.0.0.1", count=before + 1)
+    assert len(evs) == before + 1 and evs[-1]["result"] == "pass", evs[before:]
+    assert evs[-1].get("proto") == "imap", evs[-1]
+    post("report", fixture("report-imap-unknown.json"))
+    ev = S["gate"].wait_events(lambda e: e.get("user") == "nobody@example.test" and
+                               e.get("ip") == "127.0.0.1")[-1]
+    assert ev["cause"] == "unknown-user", ev
+    post("allow", fixture("allow-smtp-session.json"))
+    post("report", fixture("report-smtp-session-fail.json"))
+    ev = S["gate"].wait_events(lambda e: e.get("ip") == "127.0.0.9")
+    assert len(ev) == 1 and ev[0]["cause"] == "bad-password", ev
+    assert ev[0].get("proto") == "smtp" and ev[0]["tls"] == "yes", ev[0]
+    before = len(lines(alice))
+    post("report", fixture("report-imap-policy-reject.json"))
+    S["gate"].sync()
+    assert len(lines(alice)) == before, lines(alice)[before:]
+    for n in names:
+        command = "allow" if n.startswith("allow") else "report"
+        st, ans = post(command, fixture(n))
         assert st == 200 and ans.get("status") in (0, -1), (n, st, ans)
-    for n in reports:
-        st, ans = post("report", fixture(n))
-        assert st == 200 and ans == {"status": 0}, (n, st, ans)
+        assert command == "allow" or ans == {"status": 0}, (n, ans)
 
 
 @suite.test
