@@ -173,7 +173,7 @@ static struct http_server *door_server;
 static struct htab door_entries;
 static LIST_HEAD(, door_req) door_reqs = LIST_HEAD_INITIALIZER(door_reqs);
 static unsigned long door_count[AP_CMD_REPORT + 1][DA_COUNT];
-static unsigned long door_unreported, door_entries_full;
+static unsigned long door_unreported;
 static struct {
 	uint64_t	 last;
 	unsigned long	 quiet;		/* not logged since */
@@ -277,10 +277,8 @@ entry_new(const char *key, int in_tab)
 
 	memcpy(e->key, key, n);
 	ref_new(e->ref);
-	if (in_tab && door_entries.count >= DOOR_ENTRY_MAX) {
-		door_entries_full++;
+	if (door_entries.count >= DOOR_ENTRY_MAX)	/* then not correlated */
 		in_tab = 0;
-	}
 	if ((e->in_tab = in_tab) != 0) {
 		htab_insert(&door_entries, &e->hl, e->key);
 		ev_timer_start(&e->timer, DOOR_ENTRY_MS, entry_expired);
@@ -302,17 +300,16 @@ entry_find(const char *key)
 }
 
 /*
- * entry_get - the entry for this request: the login's, or a new one
- * (made: the report had no allow before it); a login in use by another
- * request gets one of its own
+ * entry_get - the entry for this request: the login's, or a new one (a
+ * report with no allow before it); a login in use by another request
+ * gets one of its own
  */
 static struct door_entry *
-entry_get(struct door_req *r, int *made)
+entry_get(struct door_req *r)
 {
 	char *key = entry_key(&r->body);
 	struct door_entry *e = entry_find(key);
 
-	*made = e == NULL;
 	if (e == NULL)
 		e = entry_new(key, htab_find(&door_entries, key) == NULL);
 	free(key);
@@ -663,9 +660,9 @@ door_allow(struct door_req *r)
 {
 	struct door_entry *e;
 	enum cause cause;
-	int made, v;
+	int v;
 
-	e = r->ent = entry_get(r, &made);
+	e = r->ent = entry_get(r);
 	if (e->holds) {		/* asked again (after the password): anew */
 		enforce_release(&e->enf);
 		e->holds = 0;
@@ -728,11 +725,10 @@ door_report(struct door_req *r)
 	const struct authpolicy_req *b = &r->body;
 	struct door_entry *e;
 	enum cause cause;
-	int made;
 
 	door_status(r, 0, NULL);
 	door_count_answer(r, DA_REPORTED);
-	e = r->ent = entry_get(r, &made);
+	e = r->ent = entry_get(r);
 	if (e->refused || b->policy_reject == 1 ||
 	    b->fail_type == AP_FAIL_POLICY) {	/* counted at allow */
 		door_end(r, 1);
