@@ -347,6 +347,8 @@ def the_gates_own_smtp_auth_is_counted_once():
     ref = ref_of(reply)
     assert reply.startswith("FAIL\t7") and ref, reply
     S["gate"].event(ref)
+    # Dovecot got the ref as the request's session (its log names it: <REF>)
+    S["lab"].wait_log(S["lab"].dovecot_log, "<%s>" % ref)
     before = len(lines(user))
     b = body(user, protocol="smtp", session=ref, remote="192.0.2.40")
     assert post("allow", b) == (200, {"status": 0})
