@@ -264,6 +264,8 @@ def after_the_lock_no_attempt_reaches_dovecots_passdb():
     reached = {}
     for door, attempt in (("imap", lambda p: imap(user, p, src="127.0.0.72")[0]),
                           ("pop3", lambda p: pop3(user, p, src="127.0.0.72")[0]),
+                          ("sieve", lambda p: S["lab"].sieve_login(
+                              user, p, source_address="127.0.0.72")[0]),
                           ("smtp", lambda p: smtp(user, p, src="127.0.0.72")[0] == 235)):
         mark = passdb_lookups(user)
         for p in (pw, "after-lock-1", "after-lock-2", pw):
@@ -271,7 +273,7 @@ def after_the_lock_no_attempt_reaches_dovecots_passdb():
         reached[door] = passdb_lookups(user) - mark
     print("# attempts that reached Dovecot's passdb after the lock, per door: %s"
           % " ".join("%s=%d" % kv for kv in sorted(reached.items())))
-    assert reached == {"imap": 0, "pop3": 0, "smtp": 0}, reached
+    assert reached == {"imap": 0, "pop3": 0, "sieve": 0, "smtp": 0}, reached
 
 
 @suite.test
