@@ -6,7 +6,7 @@
 /* SYNOPSIS
 /*	authguard [-c config_file | -s socket] [--json] why REF|USER|ADDRESS
 /*		[--since DURATION]
-/*	authguard [...] top [--since DURATION] [--by user|address|cause]
+/*	authguard [...] top [--since DURATION] [--by user|address|cause|proto]
 /*	authguard [...] lock USER|ADDRESS [--for DURATION]
 /*	authguard [...] unlock USER|ADDRESS
 /*	authguard [...] stats

@@ -10,6 +10,7 @@
 /*	whether the account exists or the password was right, so that
 /*	client_detail = safe may show it.
 /*--*/
+#include <stdio.h>
 #include <string.h>
 
 #include "accounts.h"
@@ -158,6 +159,32 @@ cause_client_text(enum cause c, enum client_detail detail)
 	if (detail == DETAIL_FULL || ci->safe)
 		return ci->client_text;
 	return CAUSE_GENERIC_TEXT;
+}
+
+/*
+ * cause_refusal_text - the text a client is given with its ref: the
+ * client text, and for a lockout when to try again (wait: seconds left);
+ * NULL for the ref alone. buf holds a lockout's text.
+ */
+const char *
+cause_refusal_text(enum cause c, enum client_detail detail, uint32_t wait,
+    char *buf, size_t len)
+{
+	const char *text = cause_client_text(c, detail);
+	const char *what = c == CAUSE_ACCOUNT_LOCKED ? "this account" :
+	    "this address";
+
+	if (text == NULL || (c != CAUSE_ACCOUNT_LOCKED && c != CAUSE_IP_BLOCKED))
+		return text;
+	if (wait == 0)
+		wait = 1;
+	if (wait >= 120)
+		snprintf(buf, len, "too many failed attempts for %s: try again "
+		    "in %u minutes", what, (unsigned)((wait + 59) / 60));
+	else
+		snprintf(buf, len, "too many failed attempts for %s: try again "
+		    "in %u seconds", what, (unsigned)wait);
+	return buf;
 }
 
 /* cause_from_code - Dovecot's FAIL code=; CAUSE_NONE when it says nothing */

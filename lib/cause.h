@@ -7,6 +7,9 @@
 #ifndef AUTHGUARD_CAUSE_H
 #define AUTHGUARD_CAUSE_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 enum cause {
 	CAUSE_NONE,
 	CAUSE_BAD_PASSWORD,
@@ -54,6 +57,8 @@ const struct cause_info *cause_info(enum cause);
 const char *cause_id(enum cause);
 enum cause cause_by_id(const char *);
 const char *cause_client_text(enum cause, enum client_detail);
+const char *cause_refusal_text(enum cause, enum client_detail, uint32_t, char *,
+	    size_t);
 enum cause cause_from_code(const char *);
 enum cause cause_after_fail(const char *, unsigned, int);
 enum cause cause_overlay(enum cause, int, int);

@@ -37,7 +37,7 @@ const struct ctl_cmd ctl_cmds[CTL_CMD_COUNT] = {
 
 static const struct ctl_opt ctl_opts[] = {
 	{CTL_OPT_SINCE, "--since", "since", "DURATION", 1},
-	{CTL_OPT_BY, "--by", "by", "user|address|cause", 0},
+	{CTL_OPT_BY, "--by", "by", "user|address|cause|proto", 0},
 	{CTL_OPT_FOR, "--for", "for", "DURATION", 1},
 };
 

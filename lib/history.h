@@ -18,6 +18,7 @@ struct hist_rec {
 	uint8_t		 result;	/* enum attempt_result */
 	uint8_t		 cause;		/* enum cause */
 	uint8_t		 tls;
+	uint8_t		 proto;		/* enum proto */
 	uint32_t	 t;		/* unix seconds */
 	int32_t		 smtpd_pid;
 	char		 mech[24];	/* RFC 4422: names of 20 at most */

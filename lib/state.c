@@ -12,8 +12,17 @@
 /*	E a|i KEY LOCKED_UNTIL LOCK_LEVEL LAST_LOCK	an account/address
 /*	F T FP WHO					a failure of that entry
 /*	M WHO T						a familiar address of it
-/*	H REF T RESULT CAUSE TLS PID MECH IP USER	a recent attempt
+/*	H REF T RESULT CAUSE TLS PID MECH IP USER [SERVER [PROTO]]
+/*							a recent attempt
 /*
+/*	A recent attempt names the server that saw it (with a shared
+/*	state) and the door it came through (proto 3: imap, pop3,
+/*	sieve) when that is not SMTP; SERVER is then "%" when there is
+/*	none. A record without PROTO is SMTP's: every record written
+/*	before there were other doors, and every SMTP record now, which
+/*	is byte for byte what it was. A reader that knows no PROTO skips
+/*	the records of the other doors alone (as lines it cannot read)
+/*	and keeps the rest of the file, so the version stays 2.
 /*	FP is a password fingerprint (fingerprint 3); one wider than
 /*	FINGERPRINT_BITS comes from a version that kept 32 bits, and is
 /*	cut to the same first bits, so that it still matches. WHO is
@@ -40,6 +49,7 @@
 
 #include "cause.h"
 #include "fingerprint.h"
+#include "proto.h"
 #include "ref.h"
 #include "state.h"
 #include "util.h"
@@ -76,11 +86,13 @@ state_escape(FILE *fp, const char *s)
 
 /*
  * state_history_format - "H REF T RESULT CAUSE TLS PID MECH IP USER
- * [SERVER]", no newline: a state file line, and a record in Redis
+ * [SERVER [PROTO]]", no newline: a state file line, and a record in Redis
  */
 void
 state_history_format(struct buf *b, const struct hist_rec *r)
 {
+	int other_door = r->proto != PROTO_SMTP;
+
 	buf_printf(b, "H %s %" PRIu32 " %u %u %u %" PRId32 " ", r->ref, r->t,
 	    r->result, r->cause, r->tls, r->smtpd_pid);
 	state_escape_buf(b, r->mech);
@@ -88,9 +100,13 @@ state_history_format(struct buf *b, const struct hist_rec *r)
 	state_escape_buf(b, r->ip);
 	buf_putc(b, ' ');
 	state_escape_buf(b, r->user ? r->user : "");
-	if (r->server[0]) {
+	if (r->server[0] || other_door) {
 		buf_putc(b, ' ');
 		state_escape_buf(b, r->server);
+	}
+	if (other_door) {
+		buf_putc(b, ' ');
+		buf_puts(b, proto_name((enum proto)r->proto));
 	}
 }
 
@@ -256,23 +272,38 @@ load_familiar(struct state_loader *ld, char **f, int n)
 	return 0;
 }
 
-/* history_fields - H REF T RESULT CAUSE TLS PID MECH IP USER [SERVER] */
+/* history_proto - PROTO, one of our own names; absent: SMTP */
+static int
+history_proto(const char *s, enum proto *p)
+{
+	*p = PROTO_SMTP;
+	return s == NULL || (proto_parse(s, p) == 0 &&
+	    strcmp(s, proto_name(*p)) == 0) ? 0 : -1;
+}
+
+/*
+ * history_fields - H REF T RESULT CAUSE TLS PID MECH IP USER
+ * [SERVER [PROTO]]
+ */
 static int
 history_fields(char **f, int n, struct hist_rec *rp)
 {
 	struct hist_rec r;
 	unsigned long t, result, cause, tls, pid;
+	enum proto proto;
 
 	memset(&r, 0, sizeof(r));
-	if ((n != 10 && n != 11) || strcmp(f[0], "H") || !ref_valid(f[1]) || num(f[2], 0xffffffffUL, &t) < 0 ||
+	if (n < 10 || n > 12 || strcmp(f[0], "H") || !ref_valid(f[1]) ||
+	    num(f[2], 0xffffffffUL, &t) < 0 ||
 	    num(f[3], 3, &result) < 0 || num(f[4], CAUSE_COUNT - 1, &cause) < 0 ||
 	    num(f[5], 1, &tls) < 0 || num(f[6], 0x7fffffff, &pid) < 0 ||
 	    state_unescape(f[7]) < 0 || state_unescape(f[8]) < 0 ||
 	    state_unescape(f[9]) < 0 || str_copy(r.mech, sizeof(r.mech), f[7]) < 0
-	    || str_copy(r.ip, sizeof(r.ip), f[8]) < 0 || (n == 11 &&
+	    || str_copy(r.ip, sizeof(r.ip), f[8]) < 0 || (n >= 11 &&
 	    (state_unescape(f[10]) < 0 || str_copy(r.server, sizeof(r.server),
-	    f[10]) < 0)))
+	    f[10]) < 0)) || history_proto(n == 12 ? f[11] : NULL, &proto) < 0)
 		return -1;
+	r.proto = (uint8_t)proto;
 	memcpy(r.ref, f[1], sizeof(r.ref));
 	r.t = (uint32_t)t;
 	r.result = (uint8_t)result;
@@ -304,7 +335,7 @@ int
 state_history_parse(char *line, struct hist_rec *r, char **user)
 {
 	char *f[12];
-	int n = split(line, f, 11);
+	int n = split(line, f, 12);
 
 	if (n <= 0 || history_fields(f, n, r) < 0)
 		return -1;
@@ -328,7 +359,7 @@ state_load_line(struct state_loader *ld, char *line)
 		ld->header = 1;
 		return 0;
 	}
-	if ((n = split(line, f, 11)) <= 0 || strlen(f[0]) != 1)
+	if ((n = split(line, f, 12)) <= 0 || strlen(f[0]) != 1)
 		rc = -1;
 	else if (*f[0] == 'E')
 		rc = load_entry(ld, f, n);

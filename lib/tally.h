@@ -11,11 +11,13 @@
 #include <stdint.h>
 
 #include "cause.h"
+#include "proto.h"
 
 struct tally_row {
 	char	*key;			/* as first seen, any length */
 	unsigned fails, passes;
 	unsigned causes[CAUSE_COUNT];	/* of the failures */
+	unsigned protos[PROTO_COUNT];	/* of the failures, by door */
 	uint32_t last;			/* unix seconds, 0 when unknown */
 };
 

@@ -2,16 +2,19 @@
 /* NAME
 /*	attempt 3
 /* SUMMARY
-/*	one SMTP AUTH attempt and its log line
+/*	one login attempt, through any door, and its log line
 /* DESCRIPTION
-/*	Every AUTH that reaches the gate becomes one attempt with a
-/*	fresh reference, and ends in exactly one log line:
+/*	Every AUTH that reaches the gate, and every login another door
+/*	(proto 3) asks about, becomes one attempt with a fresh
+/*	reference, and ends in exactly one log line:
 /*
-/*	event=auth ref=.. result=pass|fail|abort cause=.. user=.. ip=..
-/*	mech=.. tls=yes|no smtpd_pid=.. ms=.. detail=.. hint=..
+/*	event=auth ref=.. result=pass|fail|abort cause=..
+/*	proto=smtp|imap|pop3|sieve user=.. ip=.. mech=.. tls=yes|no
+/*	smtpd_pid=.. ms=.. detail=.. hint=..
 /*
 /*	(cause and hint on failures only; abort is an exchange the
-/*	client cancelled or left). Failures that signal trouble on the
+/*	client cancelled or left; smtpd_pid for SMTP only, the door
+/*	that has an smtpd). Failures that signal trouble on the
 /*	server's side or an attack are logged at warning level.
 /*	Nothing here ever sees the password.
 /*--*/
@@ -19,6 +22,9 @@
 #include <string.h>
 
 #include "attempt.h"
+#include "history.h"
+#include "metrics.h"
+#include "store.h"
 #include "msg.h"
 #include "util.h"
 
@@ -90,11 +96,13 @@ attempt_log(struct attempt *a, enum log_format fmt, uint64_t now)
 	logline_str(&l, "result", attempt_result_name(a->result));
 	if (failed)
 		logline_str(&l, "cause", cause_id(a->cause));
+	logline_str(&l, "proto", proto_name(a->proto));
 	logline_str(&l, "user", a->user ? a->user : "");
 	logline_str(&l, "ip", a->ip);
 	logline_str(&l, "mech", a->mech);
 	logline_str(&l, "tls", a->tls ? "yes" : "no");
-	logline_uint(&l, "smtpd_pid", (unsigned long long)a->smtpd_pid);
+	if (a->proto == PROTO_SMTP)
+		logline_uint(&l, "smtpd_pid", (unsigned long long)a->smtpd_pid);
 	logline_uint(&l, "ms", now >= a->started ? now - a->started : 0);
 	logline_str(&l, "detail", a->detail);
 	if (failed)
@@ -102,6 +110,28 @@ attempt_log(struct attempt *a, enum log_format fmt, uint64_t now)
 	msg_event(failed && (a->cause == CAUSE_AUTH_SERVICE_UNAVAILABLE ||
 	    a->cause == CAUSE_PASSWORD_GUESSING), logline_end(&l));
 	logline_free(&l);
+}
+
+/* attempt_record - its line, its counters, its place in the history */
+void
+attempt_record(struct attempt *a, enum log_format fmt, uint64_t now)
+{
+	struct hist_rec h;
+
+	attempt_log(a, fmt, now);
+	metrics_attempt(a->proto, a->result, a->cause, now >= a->started ?
+	    now - a->started : 0);
+	memset(&h, 0, sizeof(h));
+	memcpy(h.ref, a->ref, sizeof(h.ref));
+	h.result = (uint8_t)a->result;
+	h.cause = (uint8_t)a->cause;
+	h.tls = (uint8_t)a->tls;
+	h.proto = (uint8_t)a->proto;
+	h.t = store_now();
+	h.smtpd_pid = (int32_t)a->smtpd_pid;
+	str_copy(h.mech, sizeof(h.mech), a->mech);
+	str_copy(h.ip, sizeof(h.ip), a->ip);
+	store_history_add(&h, a->user);
 }
 
 /* attempt_free - release; every attempt ends in exactly one line */

@@ -2,7 +2,7 @@
 /* NAME
 /*	attempt 3h
 /* SUMMARY
-/*	one SMTP AUTH attempt and its log line
+/*	one login attempt, through any door, and its log line
 /*--*/
 #ifndef AUTHGUARD_ATTEMPT_H
 #define AUTHGUARD_ATTEMPT_H
@@ -38,6 +38,7 @@ void	attempt_init(struct attempt *, const char *, const char *, int, pid_t,
 void	attempt_set_user(struct attempt *, const char *);
 void	attempt_set_detail(struct attempt *, const char *);
 void	attempt_log(struct attempt *, enum log_format, uint64_t);
+void	attempt_record(struct attempt *, enum log_format, uint64_t);
 void	attempt_free(struct attempt *);
 unsigned long attempt_live(void);
 

@@ -12,7 +12,7 @@
 /*	answer:   "OK" LF body, or "ERR" SP message LF
 /*
 /*	Options may follow the argument as TAB-separated NAME=VALUE
-/*	fields: since=SECONDS (why, top), by=user|address|cause (top),
+/*	fields: since=SECONDS (why, top), by=user|address|cause|proto (top),
 /*	for=SECONDS (lock).
 /*
 /*	The commands are those of CTL_COMMANDS() (ctlcmd 3h); each has
@@ -144,7 +144,7 @@ req_parse(const char *line, struct ctl_req *q, struct buf *b)
 		return too_long(b, q->cmd, strlen(arg));
 	if (ctl_opts_parse(save, &q->o) < 0)
 		return buf_puts(b, "ERR options: since=SECONDS, by=user|"
-		    "address|cause, for=SECONDS\n"), -1;
+		    "address|cause|proto, for=SECONDS\n"), -1;
 	q->fmt = strcmp(fmt, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_LOGFMT;
 	q->cfg = ctl_cfg;
 	q->arg = netaddr_canon(arg, q->canon, sizeof(q->canon));

@@ -35,7 +35,7 @@
 #define CONTROL_NAME_MAX	SASL_FIELD_MAX	/* longest argument */
 #define CTL_LATER		1	/* the handler answers later */
 
-/* Options after the argument: "since=SECONDS", "by=user|address|cause", "for=SECONDS" */
+/* Options after the argument: "since=SECONDS", "by=user|address|cause|proto", "for=SECONDS" */
 struct ctl_opts {
 	unsigned long	 since;		/* seconds back, 0: all */
 	char		 by[16];

@@ -7,7 +7,10 @@
 /*	ctl_kv() appends " key=value" in text, "key":value in JSON,
 /*	escaped as the log escapes it (whatever came from the network).
 /*	ctl_show_attempt() shows one recorded attempt, a line in text,
-/*	an object in JSON, as why and session show it;
+/*	an object in JSON, as why and session show it: its fields in the
+/*	order of its log line (attempt 3), from time, ref, result, cause
+/*	and proto (which the milter reads) to smtpd_pid (SMTP only) and
+/*	the server that saw it;
 /*	ctl_iso_time() writes 2026-11-26T15:42:01Z.
 /*
 /*	ctl_recent() says whether a record is within the since= window;
@@ -25,6 +28,7 @@
 #include "history.h"
 #include "logline.h"
 #include "netaddr.h"
+#include "proto.h"
 #include "store.h"
 #include "util.h"
 
@@ -78,12 +82,15 @@ ctl_show_attempt(struct buf *b, enum log_format fmt, const struct hist_rec *r)
 	ctl_kv(b, fmt, &first, "result", result_name(r->result));
 	if (r->result != ATTEMPT_PASS && r->result != ATTEMPT_ABORT)
 		ctl_kv(b, fmt, &first, "cause", cause_id((enum cause)r->cause));
+	ctl_kv(b, fmt, &first, "proto", proto_name((enum proto)r->proto));
 	ctl_kv(b, fmt, &first, "user", r->user ? r->user : "");
 	ctl_kv(b, fmt, &first, "ip", r->ip);
 	ctl_kv(b, fmt, &first, "mech", r->mech);
 	ctl_kv(b, fmt, &first, "tls", r->tls ? "yes" : "no");
-	snprintf(pid, sizeof(pid), "%ld", (long)r->smtpd_pid);
-	ctl_kv(b, fmt, &first, "smtpd_pid", pid);
+	if (r->proto == PROTO_SMTP) {
+		snprintf(pid, sizeof(pid), "%ld", (long)r->smtpd_pid);
+		ctl_kv(b, fmt, &first, "smtpd_pid", pid);
+	}
 	if (r->server[0])
 		ctl_kv(b, fmt, &first, "server", r->server);
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "}" : "\n");

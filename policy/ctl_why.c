@@ -18,6 +18,9 @@
 /*	ctl_pending meanwhile; the answer goes out through the request's
 /*	ctl_later (ctl 3h).
 /*
+/*	Each attempt shows the door it came through (proto=): why USER
+/*	is one timeline of every door.
+/*
 /*	session ADDRESS PORT SINCE: the AUTH attempts of one SMTP
 /*	session, for authguard-milter.
 /*--*/
@@ -40,6 +43,7 @@
 #include "history.h"
 #include "logline.h"
 #include "netaddr.h"
+#include "proto.h"
 #include "ref.h"
 #include "session.h"
 #include "shared.h"
@@ -303,7 +307,8 @@ why_answer(const struct ctl_req *q, struct buf *b)
 /*
  * ctl_session - the attempts of one SMTP session, for the milter:
  * "ADDRESS PORT SINCE" (SINCE: unix seconds the session began). The
- * attempts from ADDRESS since SINCE; when the policy service saw the
+ * SMTP attempts from ADDRESS since SINCE (a login of the same address
+ * on another door is no part of it); when the policy service saw the
  * session (same address and port), only those of its smtpd, which
  * tells apart two sessions from one address behind NAT.
  */
@@ -329,6 +334,7 @@ ctl_session(const struct ctl_req *q, struct buf *b)
 		if (r->t < since)
 			break;
 		if (strcmp(r->ip, ip) == 0 && r->result != 3 &&
+		    r->proto == PROTO_SMTP &&
 		    (pid == 0 || r->smtpd_pid == (int32_t)pid))
 			shown[n++] = r;
 	}
@@ -342,9 +348,6 @@ ctl_session(const struct ctl_req *q, struct buf *b)
 	return 0;
 }
 
-/*
- * top_key - what a record is counted under, of any length; NULL: not
- * counted. A user name's row compares without case, and is shown lower-cased.
 /* local_ref - this server's record of a ref, or NULL */
 static const struct hist_rec *
 local_ref(const char *ref)

@@ -25,6 +25,11 @@
 /*	an account of its own. A longer one, which only Dovecot can name
 /*	(a relayed mechanism's OK), is not tracked per account: that is
 /*	logged, never silent, and enforce_set_account() returns -1.
+/*
+/*	The fingerprint of a password is that of Dovecot's pwhash of it
+/*	when auth_policy_hash_nonce is set (the auth policy door sees
+/*	only the pwhash: the same old password through IMAP and SMTP is
+/*	then one fingerprint); enforce_fill_pwhash() takes the pwhash.
 /*--*/
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +40,7 @@
 #include <hiredis/read.h>
 
 #include "accounts.h"
+#include "authpolicy.h"
 #include "enforce.h"
 #include "metrics.h"
 #include "fingerprint.h"
@@ -105,6 +111,43 @@ enforce_free(struct enforce *e)
 	e->account = NULL;
 }
 
+/*
+ * pass_fingerprint - the fingerprint of a password: of Dovecot's pwhash
+ * of it when auth_policy_hash_nonce is known, so that the same password
+ * through the auth policy door (which sees only the pwhash) is the same
+ * fingerprint; Dovecot hashes the user name as auth_username_format
+ * gives it, lower case by default
+ */
+static uint32_t
+pass_fingerprint(const char *account, const char *pass)
+{
+	char hex[AUTHPOLICY_HASH_HEX_MAX + 1];
+	uint32_t fp;
+
+	if (*enf_cfg->auth_policy_hash_nonce == 0 ||
+	    authpolicy_pwhash(enf_cfg->auth_policy_hash_nonce, account, pass,
+	    enf_cfg->auth_policy_hash_truncate, hex) < 0)
+		return fingerprint(store_secret, sizeof(store_secret), account,
+		    pass);
+	fp = fingerprint(store_secret, sizeof(store_secret), account, hex);
+	wipe(hex, sizeof(hex));
+	return fp;
+}
+
+/*
+ * enforce_fill_pwhash - user, address, Dovecot's pwhash ("": none),
+ * account flags: the auth policy door's query
+ */
+void
+enforce_fill_pwhash(struct enforce *e, const char *user, const char *ip,
+    const char *pwhash, unsigned flags)
+{
+	enforce_fill(e, user, ip, NULL, flags);
+	if (pwhash && *pwhash && *e->account)
+		e->fp = fingerprint(store_secret, sizeof(store_secret),
+		    e->account, pwhash);
+}
+
 /* enforce_fill - user, address, password (may be NULL), account flags */
 void
 enforce_fill(struct enforce *e, const char *user, const char *ip,
@@ -120,8 +163,7 @@ enforce_fill(struct enforce *e, const char *user, const char *ip,
 	    enf_cfg->ipv6_prefix, e->addr, sizeof(e->addr)) < 0)
 		e->addr[0] = 0;
 	if (pass && *e->account)
-		e->fp = fingerprint(store_secret, sizeof(store_secret),
-		    e->account, pass);
+		e->fp = pass_fingerprint(e->account, pass);
 	e->exempt = ip && netlist_match_str(&enf_cfg->limit_exempt_networks, ip);
 	e->no_limit = (flags & ACCT_NO_LIMIT) != 0;
 }

@@ -44,6 +44,8 @@ struct enforce {
 void	enforce_init(const struct config *);
 void	enforce_fill(struct enforce *, const char *, const char *, const char *,
 	    unsigned);
+void	enforce_fill_pwhash(struct enforce *, const char *, const char *,
+	    const char *, unsigned);
 int	enforce_set_account(struct enforce *, const char *);
 void	enforce_free(struct enforce *);
 int	enforce_check(struct enforce *, void (*)(void *, enum limits_verdict),

@@ -49,7 +49,8 @@ const char *http_peer(const struct http_req *);	/* address, or "unix" */
 /*
  * The answer: status, content type, body (copied). The request is gone
  * after it. A request whose server stops before it is answered first
- * gets its abandon callback (set with http_on_abandon), then 503.
+ * gets its abandon callback (set with http_on_abandon), then 503: after
+ * the callback the request is gone too, and must not be answered.
  */
 void	http_reply(struct http_req *, unsigned, const char *, const char *,
 	    size_t);

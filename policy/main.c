@@ -54,6 +54,7 @@
 #include "conn.h"
 #include "control.h"
 #include "daemon.h"
+#include "door.h"
 #include "enforce.h"
 #include "gate.h"
 #include "metrics.h"
@@ -262,6 +263,7 @@ start_refused(const char *what)
 	unlink_socket(&cfg.policy_listen);
 	unlink_socket(&cfg.control_listen);
 	unlink_socket(&cfg.metrics_listen);
+	unlink_socket(&cfg.auth_policy_listen);
 	msg_fatal("%s: not starting", what);
 }
 
@@ -269,7 +271,7 @@ int
 main(int argc, char **argv)
 {
 	struct daemon_opts opts;
-	int fd, pfd, cfd, mfd;
+	int fd, pfd, cfd, mfd, afd;
 
 	daemon_begin("authguard-policyd", argc, argv, &opts, &cfg);
 	config_path = opts.config_path;
@@ -293,6 +295,9 @@ main(int argc, char **argv)
 	    listen_socket(&cfg.control_listen, 64, cfg.user, NULL, 0600);
 	mfd = cfg.metrics_listen.kind == SOCK_NONE ? -1 :
 	    listen_socket(&cfg.metrics_listen, 64, cfg.user, NULL, 0600);
+	afd = cfg.auth_policy_listen.kind == SOCK_NONE ? -1 :
+	    listen_socket(&cfg.auth_policy_listen, 512, cfg.socket_owner,
+	    cfg.socket_group, cfg.socket_mode);
 	drop_privileges(cfg.user, cfg.state_dir);
 	if (accounts_open(&accounts, cfg.accounts_map) < 0) {
 		msg_error("accounts_map %s: %s (the account flags cannot be "
@@ -309,6 +314,8 @@ main(int argc, char **argv)
 	gate_listen(fd);
 	if (pfd >= 0)
 		policy_init(&cfg, pfd);
+	if (afd >= 0)
+		authpolicy_init(&cfg, &accounts, afd);
 	if (cfd >= 0)
 		control_init(&cfg, cfd);
 	if (mfd >= 0)
@@ -317,6 +324,7 @@ main(int argc, char **argv)
 	    cfg.sasl_listen.path : cfg.sasl_listen.host);
 	serve();
 	shared_shutdown();	/* waiting attempts decide locally */
+	authpolicy_shutdown();
 	gate_shutdown();
 	policy_shutdown();
 	control_shutdown();
@@ -327,6 +335,7 @@ main(int argc, char **argv)
 	unlink_socket(&cfg.policy_listen);
 	unlink_socket(&cfg.control_listen);
 	unlink_socket(&cfg.metrics_listen);
+	unlink_socket(&cfg.auth_policy_listen);
 	accounts_close(&accounts);
 	config_free(&cfg);
 	msg_flush();

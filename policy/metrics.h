@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "cause.h"
 #include "config.h"
+#include "proto.h"
 
 /*
  * The families that other modules own, in the order of the exposition
@@ -25,6 +26,7 @@ enum metrics_slot {
 	METRICS_SASL,			/* gate: smtpd connections */
 	METRICS_HISTORY,		/* store: attempts held for why */
 	METRICS_SHARED,			/* shared: Redis */
+	METRICS_AUTHPOLICY,		/* door: Dovecot's auth policy */
 	METRICS_SLOTS
 };
 
@@ -33,7 +35,7 @@ typedef void (*metrics_render_fn)(struct buf *);
 void	metrics_source(enum metrics_slot, metrics_render_fn);
 void	metrics_family(struct buf *, const char *, const char *,
 	    const char *);
-void	metrics_attempt(unsigned, enum cause, uint64_t);
+void	metrics_attempt(enum proto, unsigned, enum cause, uint64_t);
 void	metrics_lock(int);
 void	metrics_policy(enum cause);
 void	metrics_render(struct buf *);

@@ -36,6 +36,11 @@
 /*	try, and park_leave() moves it on when that waiter leaves: no
 /*	pointer to a waiter is kept across a try. A queue is freed once
 /*	it holds no waiter and no walk holds it.
+/*
+/*	Waiters of different owners share the queues: the gate's
+/*	requests and the auth policy door's (authpolicy 3) wait for the
+/*	same accounts and addresses. A waiter tries again through its
+/*	own wake function when it has one, else through park_init()'s.
 /*--*/
 #include <stdlib.h>
 #include <string.h>
@@ -235,7 +240,11 @@ walk_run(void)
 
 	while ((w = walk_first()) != NULL) {
 		walk_past(w);
-		park_try(w);	/* can end anything, and wake (walk_add) */
+		/* can end anything, and wake (walk_add) */
+		if (w->wake)
+			w->wake(w);
+		else
+			park_try(w);
 	}
 	while ((q = TAILQ_FIRST(&park_walk)) != NULL) {
 		TAILQ_REMOVE(&park_walk, q, walk_link);

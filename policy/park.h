@@ -15,8 +15,12 @@ enum park_kind { PARK_ALL, PARK_ACCOUNT, PARK_ADDR, PARK_KINDS };
 
 struct park_queue;
 
-/* Embedded in what waits; park_init()'s callback gets it back. */
+/*
+ * Embedded in what waits; its wake (set before park_enter), or else
+ * park_init()'s callback, gets it back.
+ */
 struct park_waiter {
+	void		(*wake)(struct park_waiter *);	/* NULL: park_init's */
 	uint64_t	 seq;			/* arrival order */
 	struct park_queue *q[PARK_KINDS];	/* NULL: not on that one */
 	TAILQ_ENTRY(park_waiter) link[PARK_KINDS];

@@ -96,6 +96,7 @@
 #include "conn.h"
 #include "enforce.h"
 #include "event.h"
+#include "forwarded.h"
 #include "history.h"
 #include "metrics.h"
 #include "netaddr.h"
@@ -178,20 +179,7 @@ req_free(struct gate_req *r)
 static void
 req_log(struct gate_req *r)
 {
-	struct hist_rec h;
-
-	attempt_log(&r->at, req_cfg->log_format, ev_now());
-	metrics_attempt(r->at.result, r->at.cause, ev_now() - r->at.started);
-	memset(&h, 0, sizeof(h));
-	memcpy(h.ref, r->at.ref, sizeof(h.ref));
-	h.result = (uint8_t)r->at.result;
-	h.cause = (uint8_t)r->at.cause;
-	h.tls = (uint8_t)r->at.tls;
-	h.t = store_now();
-	h.smtpd_pid = (int32_t)r->at.smtpd_pid;
-	str_copy(h.mech, sizeof(h.mech), r->at.mech);
-	str_copy(h.ip, sizeof(h.ip), r->at.ip);
-	store_history_add(&h, r->at.user);
+	attempt_record(&r->at, req_cfg->log_format, ev_now());
 	if (r->at.result != ATTEMPT_ABORT)
 		session_auth(r->at.smtpd_pid, r->at.ip, r->at.result ==
 		    ATTEMPT_FAIL, r->at.ref, ev_now());
@@ -222,23 +210,6 @@ req_enforce_ready(struct gate_req *r)
 	enforce_fill(&r->enf, r->user ? r->user : r->at.user, r->at.ip,
 	    r->pass, r->flags);
 	r->enf_ready = 1;
-}
-
-/* locked_text - the client text of a lockout, with when to retry */
-static const char *
-locked_text(enum cause cause, uint32_t until, char *buf, size_t len)
-{
-	uint32_t now = store_now(), wait = until > now ? until - now : 1;
-	const char *what = cause == CAUSE_ACCOUNT_LOCKED ? "this account" :
-	    "this address";
-
-	if (wait >= 120)
-		snprintf(buf, len, "too many failed attempts for %s: try again "
-		    "in %u minutes", what, (wait + 59) / 60);
-	else
-		snprintf(buf, len, "too many failed attempts for %s: try again "
-		    "in %u seconds", what, wait);
-	return buf;
 }
 
 /* user_printable - safe to hand back to Postfix in user= (it unescapes
@@ -284,9 +255,9 @@ req_fail_send(struct gate_req *r)
 
 	if (req_orphan(r))
 		return;
-	text = cause_client_text(cause, req_cfg->client_detail);
-	if (text && (cause == CAUSE_ACCOUNT_LOCKED || cause == CAUSE_IP_BLOCKED))
-		text = locked_text(cause, r->enf.retry_at, locked, sizeof(locked));
+	text = cause_refusal_text(cause, req_cfg->client_detail,
+	    r->enf.retry_at > store_now() ? r->enf.retry_at - store_now() : 1,
+	    locked, sizeof(locked));
 	buf_init(&line);
 	buf_printf(&line, "FAIL\t%u", r->cid);
 	if (r->at.user && user_printable(r->at.user))
@@ -629,16 +600,44 @@ req_refuse(struct gate_req *r, enum cause cause)
 		req_fail(r, cause);
 }
 
-/* req_submit - hand the request to Dovecot */
+/* params_session - do smtpd's AUTH parameters name a session? */
+static int
+params_session(const char *p)
+{
+	for (; p && *p; p++) {
+		if (strncmp(p, "session=", 8) == 0)
+			return 1;
+		if ((p = strchr(p, '\t')) == NULL)
+			break;
+	}
+	return 0;
+}
+
+/*
+ * req_submit - hand the request to Dovecot, its ref as the session
+ * (unless smtpd named one; Postfix does not), so that Dovecot's auth
+ * policy hook asking the door about it (protocol smtp, session_id the
+ * ref) is known as counted here (forwarded 3)
+ */
 static void
 req_submit(struct gate_req *r, const char *mech, const char *resp)
 {
-	const char *err;
+	const char *err, *params = r->params ? r->params : "";
+	int ours = !params_session(params);
+	struct buf b;
 
-	if ((r->uid = upstream_auth(r, mech, r->params, resp, &err)) == 0) {
+	buf_init(&b);
+	buf_puts(&b, params);
+	if (ours)
+		buf_printf(&b, "%ssession=%s", *params ? "\t" : "", r->at.ref);
+	r->uid = upstream_auth(r, mech, buf_str(&b), resp, &err);
+	buf_free(&b);
+	if (r->uid == 0) {
 		req_unavailable(r, err);
 		return;
 	}
+	if (ours)
+		forwarded_add(r->at.ref, ev_now());
 	r->up_sent = ev_now();
 	req_enter(r, RS_UPSTREAM);
 }

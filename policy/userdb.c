@@ -14,6 +14,10 @@
 /*	the pending lookups of a lost connection are handed back, the
 /*	callbacks may ask for new ones: those are refused, so that no
 /*	lookup is both answered as failed and sent afterwards.
+/*
+/*	userdb_lookup() answers through the callback given to
+/*	userdb_init() (the gate's); userdb_lookup_with() through its
+/*	own (the auth policy door's), on the same connection.
 /*--*/
 #include <pwd.h>
 #include <stdio.h>
@@ -32,6 +36,12 @@
 #include "util.h"
 
 #define USERDB_LINE_MAX	1024	/* Dovecot's auth-master input, newline included */
+
+/* A lookup in flight: who gets its answer. */
+struct udb_pending {
+	void		(*done)(void *, enum userdb_reply_kind);
+	void		*arg;
+};
 
 static struct {
 	struct sockspec	 spec;
@@ -52,15 +62,25 @@ udb_free_conn(void *p)
 	free(p);
 }
 
+/* udb_answer - a lookup's answer to whoever asked; the lookup is gone */
+static void
+udb_answer(struct udb_pending *p, enum userdb_reply_kind kind)
+{
+	struct udb_pending copy = *p;
+
+	free(p);
+	copy.done(copy.arg, kind);
+}
+
 /* udb_fail_all - every pending lookup fails; new ones are refused meanwhile */
 static void
 udb_fail_all(void)
 {
-	void *req;
+	void *p;
 
 	udb.failing++;
-	while ((req = idmap_pop(&udb.reqs)) != NULL)
-		udb.done(req, USERDB_FAIL);
+	while ((p = idmap_pop(&udb.reqs)) != NULL)
+		udb_answer(p, USERDB_FAIL);
 	udb.failing--;
 }
 
@@ -141,7 +161,7 @@ udb_line(struct conn *c, char *line, size_t len)
 	if (kind == USERDB_FAIL)
 		udb_warn_fail();
 	if ((req = idmap_del(&udb.reqs, id)) != NULL)
-		udb.done(req, kind);
+		udb_answer(req, kind);
 }
 
 /* udb_overlong - skip; a USER reply with huge fields still means found */
@@ -154,7 +174,7 @@ udb_overlong(struct conn *c, char *prefix, size_t len)
 
 	if (authproto_overlong_id(prefix, &cmd, &id) == 0 &&
 	    (req = idmap_del(&udb.reqs, id)) != NULL)
-		udb.done(req, strcmp(cmd, "USER") == 0 ? USERDB_FOUND :
+		udb_answer(req, strcmp(cmd, "USER") == 0 ? USERDB_FOUND :
 		    USERDB_FAIL);
 }
 
@@ -203,10 +223,22 @@ udb_connect(void)
 	return 0;
 }
 
-/* userdb_lookup - start a USER lookup; 0 when it cannot be made */
+/* userdb_lookup - start a USER lookup for the gate; 0 when it cannot be made */
 unsigned
 userdb_lookup(void *req, const char *user)
 {
+	return userdb_lookup_with(udb.done, req, user);
+}
+
+/*
+ * userdb_lookup_with - start a USER lookup that done(arg, kind) answers;
+ * 0 when it cannot be made
+ */
+unsigned
+userdb_lookup_with(void (*done)(void *, enum userdb_reply_kind), void *arg,
+    const char *user)
+{
+	struct udb_pending *p;
 	struct buf line;
 	unsigned id;
 
@@ -230,7 +262,10 @@ userdb_lookup(void *req, const char *user)
 	buf_free(&line);
 	if (udb.c == NULL)
 		return 0;
-	idmap_put(&udb.reqs, id, req);
+	p = xmalloc(sizeof(*p));
+	p->done = done;
+	p->arg = arg;
+	idmap_put(&udb.reqs, id, p);
 	return id;
 }
 
@@ -238,7 +273,7 @@ userdb_lookup(void *req, const char *user)
 void
 userdb_cancel(unsigned id)
 {
-	idmap_del(&udb.reqs, id);
+	free(idmap_del(&udb.reqs, id));
 }
 
 /* userdb_shutdown - pending lookups fail; release everything */

@@ -14,6 +14,8 @@ void	 userdb_init(const struct sockspec *,
 	    void (*)(void *, enum userdb_reply_kind));
 int	 userdb_enabled(void);
 unsigned userdb_lookup(void *, const char *);
+unsigned userdb_lookup_with(void (*)(void *, enum userdb_reply_kind), void *,
+	    const char *);
 void	 userdb_cancel(unsigned);
 void	 userdb_shutdown(void);
 

@@ -12,6 +12,7 @@
 #include "history.h"
 #include "authlimits.h"
 #include "policyproto.h"
+#include "proto.h"
 #include "state.h"
 #include "submission.h"
 #include "util.h"
@@ -78,16 +79,19 @@ fuzz_state(const char *data, size_t len)
 static void
 fuzz_record(const char *data, size_t len)
 {
-	struct hist_rec r;
+	struct hist_rec r, first;
 	struct buf b;
 	char *copy = xstrndup(data, len), *user, *again;
 
 	if (state_history_parse(copy, &r, &user) == 0) {
-		buf_init(&b);			/* what parses, formats back */
+		first = r;			/* what parses, formats back */
+		buf_init(&b);
 		state_history_format(&b, &r);
 		buf_putc(&b, 0);
 		again = xstrdup(b.data);
-		if (state_history_parse(again, &r, &user) < 0)
+		if (state_history_parse(again, &r, &user) < 0 ||
+		    r.proto != first.proto || r.proto >= PROTO_COUNT ||
+		    strcmp(r.server, first.server) != 0)
 			abort();
 		free(again);
 		buf_free(&b);

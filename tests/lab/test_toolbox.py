@@ -67,9 +67,10 @@ def why_since_and_ref():
     ref = ref_of(text)
     rc, out, _ = cli("why", ref)
     assert rc == 0 and "cause=bad-password" in out and "what to do about bad-password" in out, out
+    assert " result=fail cause=bad-password proto=smtp user=%s " % ALICE in out, out
     rc, out, _ = cli("--json", "why", ALICE, "--since", "1h")
     j = json.loads(out)
-    assert any(a["ref"] == ref for a in j["attempts"]), j
+    assert any(a["ref"] == ref and a["proto"] == "smtp" for a in j["attempts"]), j
     time.sleep(2.1)
     rc, out, _ = cli("--json", "why", ALICE, "--since", "1s")
     assert rc == 0 and json.loads(out)["attempts"] == [], out
@@ -88,6 +89,10 @@ def top_by_user_address_and_cause():
     assert rows[0]["pattern"] == "password-guessing", rows[0]
     assert rows[0]["dominant_cause"] in ("bad-password", "password-guessing"), rows[0]
     assert rows[0]["locked_until"] == "no"
+    assert rows[0]["protos"] == {"smtp": "5"}, rows[0]       # all through smtpd
+    rc, out, _ = cli("--json", "top", "--by", "proto", "--since", "10m")
+    rows = json.loads(out)
+    assert [r["proto"] for r in rows] == ["smtp"] and int(rows[0]["failures"]) >= 6, rows
     rc, out, _ = cli("--json", "top", "--by", "address")
     rows = json.loads(out)
     assert any(r["address"] == "127.0.0.42" and r["failures"] == "5" for r in rows), rows
@@ -95,7 +100,8 @@ def top_by_user_address_and_cause():
     causes = {r["cause"]: int(r["failures"]) for r in json.loads(out)}
     assert causes.get("unknown-user", 0) >= 1 and causes.get("password-guessing", 0) >= 2, causes
     rc, out, _ = cli("top")
-    assert rc == 0 and out.startswith("  user=carol@example.test failures=5"), out
+    assert rc == 0 and out.startswith("  user=carol@example.test failures=5 passes=0 "
+                                      "protos=smtp:5 "), out
     rc, _, err = cli("top", "--by", "colour")
     assert rc == 1 and "by:" in err
 
@@ -137,6 +143,22 @@ def sample(text, name):
     return None
 
 
+def http_response(c):
+    """One response off a kept-alive connection: (head, body)."""
+    got = b""
+    while b"\r\n\r\n" not in got:
+        chunk = c.recv(65536)
+        assert chunk, "closed before the end of the head"
+        got += chunk
+    head, body = got.split(b"\r\n\r\n", 1)
+    n = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head).group(1))
+    while len(body) < n:
+        chunk = c.recv(65536)
+        assert chunk, "closed before the end of the body"
+        body += chunk
+    return head, body
+
+
 @suite.test
 def prometheus_metrics():
     before = scrape()
@@ -151,28 +173,51 @@ def prometheus_metrics():
     p = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True,
                        text=True)
     assert p.returncode == 0, p.stdout + p.stderr
-    fail = 'authguard_auth_attempts_total{result="fail",cause="bad-password"}'
-    ok = 'authguard_auth_attempts_total{result="pass",cause=""}'
+    fail = 'authguard_auth_attempts_total{proto="smtp",result="fail",cause="bad-password"}'
+    ok = 'authguard_auth_attempts_total{proto="smtp",result="pass",cause=""}'
     assert sample(text, fail) == (sample(before, fail) or 0) + 1, text
     assert sample(text, ok) == (sample(before, ok) or 0) + 1
+    # Every door's series are there from the start; SMTP's attempts count on SMTP's alone.
+    for door in ("imap", "pop3", "sieve"):
+        other = 'authguard_auth_attempts_total{proto="%s",result="pass",cause=""}' % door
+        assert sample(text, other) == sample(before, other) == 0, text
+        other = 'authguard_auth_duration_seconds_count{proto="%s"}' % door
+        assert sample(text, other) == sample(before, other) == 0, text
+    assert 'proto="imap",result="fail"' not in text, text
     refused = 'authguard_policy_decisions_total{action="refuse",cause="no-auth-no-tls"}'
     assert sample(text, refused) >= 1
-    count = sample(text, "authguard_auth_duration_seconds_count")
-    assert count == sample(before, "authguard_auth_duration_seconds_count") + 2
+    count = sample(text, 'authguard_auth_duration_seconds_count{proto="smtp"}')
+    assert count == sample(before, 'authguard_auth_duration_seconds_count{proto="smtp"}') + 2
     assert sample(text, 'authguard_upstream_up{state="ready"}') == 1
     assert sample(text, 'authguard_tracked_entries{kind="account"}') >= 1
     rc, out, _ = cli("metrics")
     assert rc == 0 and "authguard_auth_attempts_total" in out
-    # Not /metrics, not GET, garbage: an HTTP error, and the service goes on.
+    # The control socket gives the exposition metrics_listen serves, family for family.
+    families = [l for l in text.splitlines() if l.startswith("# ")]
+    assert [l for l in out.splitlines() if l.startswith("# ")] == families, out
+    # Not /metrics, not GET, headers too big: an HTTP error, and the service goes on.
     try:
         urllib.request.urlopen("http://127.0.0.1:%d/" % S["metrics_port"], timeout=5)
         raise AssertionError("/ answered 200")
     except urllib.error.HTTPError as e:
         assert e.code == 404
+    try:
+        urllib.request.urlopen(urllib.request.Request(
+            "http://127.0.0.1:%d/metrics" % S["metrics_port"], data=b"x=1"), timeout=5)
+        raise AssertionError("POST /metrics answered 200")
+    except urllib.error.HTTPError as e:
+        assert e.code == 405 and e.headers["Allow"] == "GET", (e.code, e.headers)
     import socket
     c = socket.create_connection(("127.0.0.1", S["metrics_port"]), timeout=5)
-    c.sendall(b"x" * 5000 + b"\r\n\r\n")
-    assert c.recv(100).startswith(b"HTTP/1.0 431")
+    c.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + b"x" * 40000 + b"\r\n\r\n")
+    assert c.recv(100).startswith(b"HTTP/1.1 431")
+    c.close()
+    # Keep-alive: two GETs on one connection, both answered.
+    c = socket.create_connection(("127.0.0.1", S["metrics_port"]), timeout=5)
+    for _ in range(2):
+        c.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        head, body = http_response(c)
+        assert head.startswith(b"HTTP/1.1 200") and b"authguard_upstream_up" in body, head
     c.close()
     assert "authguard_auth_attempts_total" in scrape()
 

@@ -10,7 +10,7 @@ the module lib/idmap. Two graphs join the modules:
            (nm: undefined in A, defined in B).
 Both must be free of cycles, and both must respect the layers:
   0 lib/                pure code: no event loop, no sockets of its own
-  1 policy/event, conn, server  the event loop, its connections, listeners
+  1 policy/event, conn, server, http  the event loop, its connections, listeners
   2 the daemons' and the CLI's modules (gate, control, milter, ...)
   3 policy/main, milter/main, cli/authguard   the programs' main()
 A module may use its own layer or a lower one; modules of layer 2 may use
@@ -24,7 +24,7 @@ import subprocess
 import sys
 
 FOLDERS = ("lib", "policy", "milter", "cli")
-LOOP = {"policy/event", "policy/conn", "policy/server"}
+LOOP = {"policy/event", "policy/conn", "policy/server", "policy/http"}
 MAINS = {"policy/main", "milter/main", "cli/authguard"}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

@@ -90,7 +90,7 @@ TEST(sim_control_refuses_bad_requests)
 	static const char *const usage = "ERR usage: COMMAND<TAB>text|json<TAB>"
 	    "ARGUMENT[<TAB>NAME=VALUE...]\n";
 	static const char *const opts = "ERR options: since=SECONDS, "
-	    "by=user|address|cause, for=SECONDS\n";
+	    "by=user|address|cause|proto, for=SECONDS\n";
 	char big[2100];
 	int c, q;
 
@@ -105,7 +105,7 @@ TEST(sim_control_refuses_bad_requests)
 	CHECK(is(sim_control("lock\ttext\tv\tfor=10m\n"), opts));
 	CHECK(is(sim_control("lock\ttext\tv\twhen=3\n"), opts));
 	CHECK(is(sim_control("top\ttext\t-\tby=zone\n"),
-	    "ERR by: user, address or cause\n"));
+	    "ERR by: user, address, cause or proto\n"));
 	CHECK(is(sim_control("unlock\ttext\tnobody\n"),
 	    "ERR nothing is tracked under nobody\n"));
 	CHECK(is(sim_control("why\ttext\tZZZZZZZZZZ\n"),
@@ -224,8 +224,8 @@ TEST(sim_control_why_by_ref_user_address)
 	snprintf(req, sizeof(req), "why\ttext\t%s\n", ref);
 	a = sim_control(req);
 	snprintf(want, sizeof(want), "OK\n1 recent attempt:\n  time=2026-01-01T"
-	    "00:00:00Z ref=%s result=fail cause=bad-password user=v "
-	    "ip=192.0.2.1 mech=PLAIN tls=yes smtpd_pid=", ref);
+	    "00:00:00Z ref=%s result=fail cause=bad-password proto=smtp "
+	    "user=v ip=192.0.2.1 mech=PLAIN tls=yes smtpd_pid=", ref);
 	CHECK(starts(a, want));
 	CHECK(sim_has(a, "\naccount: key=v locked=no failures_in_window=1 "
 	    "familiar_addresses=1\n"));
@@ -234,7 +234,7 @@ TEST(sim_control_why_by_ref_user_address)
 	CHECK(sim_has(a, "\nwhat to do about bad-password: "));
 	a = sim_control("why\ttext\tV\n");	/* by user: both attempts */
 	CHECK(sim_has(a, "OK\n2 recent attempts:\n"));
-	CHECK(sim_has(a, "result=pass user=v"));
+	CHECK(sim_has(a, "result=pass proto=smtp user=v"));
 	CHECK(strstr(a, "result=pass") < strstr(a, "result=fail"));
 	a = sim_control("why\ttext\t192.0.2.1\n");
 	CHECK(sim_has(a, "OK\n2 recent attempts:\n"));
@@ -263,23 +263,26 @@ TEST(sim_control_top_after_failures)
 	(void)fail_once(c, W, A0);
 	(void)fail_once(c, V, A1);
 	a = sim_control("top\ttext\t-\n");
-	CHECK(starts(a, "OK\n  user=v failures=2 passes=0 dominant_cause="
-	    "bad-password pattern=- locked_until=no last=2026-01-01T00:00:00Z\n"));
+	CHECK(starts(a, "OK\n  user=v failures=2 passes=0 protos=smtp:2 "
+	    "dominant_cause=bad-password pattern=- locked_until=no "
+	    "last=2026-01-01T00:00:00Z\n"));
 	CHECK(sim_has(a, "\n  user=w failures=1 passes=0 "));
 	a = sim_control("top\ttext\t-\tby=address\n");
 	CHECK(starts(a, "OK\n  address=192.0.2.1 failures=2 passes=0 "));
 	CHECK(sim_has(a, "\n  address=198.51.100.7 failures=1 "));
 	a = sim_control("top\ttext\t-\tby=cause\n");
 	CHECK(is(a, "OK\n  cause=bad-password failures=3 passes=0 "
-	    "last=2026-01-01T00:00:00Z\n"));
+	    "protos=smtp:3 last=2026-01-01T00:00:00Z\n"));
 	(void)fail_once(c, V, A1);		/* the third: locked */
 	CHECK(sim_account_locked(V));
 	a = sim_control("top\ttext\t-\n");
-	CHECK(sim_has(a, "user=v failures=3 passes=0 dominant_cause=bad-password "
-	    "pattern=- locked_until=2026-01-01T00:15:00Z"));
+	CHECK(sim_has(a, "user=v failures=3 passes=0 protos=smtp:3 "
+	    "dominant_cause=bad-password pattern=- "
+	    "locked_until=2026-01-01T00:15:00Z"));
 	a = sim_control("top\tjson\t-\n");
 	CHECK(starts(a, "OK\n[{\"user\":\"v\",\"failures\":\"3\",\"passes\":"
-	    "\"0\",\"dominant_cause\":\"bad-password\",\"pattern\":\"-\","
+	    "\"0\",\"protos\":{\"smtp\":\"3\"},\"dominant_cause\":"
+	    "\"bad-password\",\"pattern\":\"-\","
 	    "\"locked_until\":\"2026-01-01T00:15:00Z\""));
 	sim_end();
 }

@@ -181,3 +181,36 @@ TEST(park_reenter_waits_last)
 	CHECK(tried_is(want, 2));
 	teardown(3);
 }
+
+static int other_tries;
+
+/* other_try - a waiter of another owner (its own wake function) */
+static void
+other_try(struct park_waiter *w)
+{
+	other_tries++;
+	tried[ntried++] = 100 + idx(w);
+}
+
+TEST(park_waiters_of_two_owners_share_the_queues)
+{
+	static const int want[] = {0, 101, 2};	/* account a, in order */
+	static const char *const ac[] = {"a", "a", "a"};
+	static const char *const ad[] = {"p1", "p2", "p3"};
+
+	park_init(try);
+	ntried = depth = deepest = other_tries = 0;
+	on_try = NULL;
+	park_enter(&waiters[0], ac[0], ad[0]);
+	waiters[1].wake = other_try;
+	park_enter(&waiters[1], ac[1], ad[1]);
+	park_enter(&waiters[2], ac[2], ad[2]);
+	park_wake("a", NULL);
+	CHECK(tried_is(want, 3));
+	CHECK(other_tries == 1);
+	ntried = 0;
+	park_wake(NULL, "p2");		/* the other owner's alone */
+	CHECK(ntried == 1 && tried[0] == 101 && other_tries == 2);
+	teardown(3);
+	waiters[1].wake = NULL;
+}

@@ -69,7 +69,7 @@ TEST(ctlcmd_synopsis)
 	CHECK_STR(buf_str(&b), "why REF|USER|ADDRESS [--since DURATION]");
 	buf_reset(&b);
 	ctl_synopsis(&b, &ctl_cmds[CTL_CMD_top]);
-	CHECK_STR(buf_str(&b), "top [--since DURATION] [--by user|address|cause]");
+	CHECK_STR(buf_str(&b), "top [--since DURATION] [--by user|address|cause|proto]");
 	buf_reset(&b);
 	ctl_synopsis(&b, &ctl_cmds[CTL_CMD_stats]);
 	CHECK_STR(buf_str(&b), "stats");

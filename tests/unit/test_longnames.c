@@ -23,6 +23,7 @@
 #include "config.h"
 #include "ctlclient.h"
 #include "history.h"
+#include "proto.h"
 #include "sasl.h"
 #include "state.h"
 #include "unit.h"
@@ -151,6 +152,7 @@ fill(struct limits *l, struct history *h, char **names)
 	strcpy(rec.mech, "SCRAM-SHA-256-PLUS");
 	strcpy(rec.ip, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff");
 	strcpy(rec.server, "a-host-name-of-thirty-one-bytes");
+	rec.proto = PROTO_SIEVE;	/* the longest door's name */
 	rec.t = 1000;
 	rec.result = 1;
 	rec.cause = 1;
@@ -201,7 +203,8 @@ TEST(longnames_state_file_round_trip)
 		locked += limits_check(&l2, &q, 1002, &retry) ==
 		    LV_ACCOUNT_LOCKED;
 		kept += strcmp(history_nth(&h2, NLEN - 1 - i)->user,
-		    names[i]) == 0;
+		    names[i]) == 0 && history_nth(&h2, NLEN - 1 - i)->proto ==
+		    PROTO_SIEVE;
 		free(names[i]);
 	}
 	CHECK(locked == NLEN && kept == NLEN);
@@ -228,6 +231,7 @@ TEST(longnames_shared_record_round_trip)
 	strcpy(rec.mech, "PLAIN");
 	strcpy(rec.ip, zoned);
 	memset(rec.server, 'h', sizeof(rec.server) - 1);
+	rec.proto = PROTO_SIEVE;
 	rec.user = name;
 	buf_init(&b);
 	state_history_format(&b, &rec);
@@ -236,6 +240,7 @@ TEST(longnames_shared_record_round_trip)
 	CHECK(user != NULL && strcmp(user, name) == 0);
 	CHECK_STR(back.ip, zoned);
 	CHECK(strlen(back.server) == 63 && strcmp(back.server, rec.server) == 0);
+	CHECK(back.proto == PROTO_SIEVE);
 	free(copy);
 	free(name);
 	buf_free(&b);

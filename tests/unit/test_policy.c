@@ -21,9 +21,11 @@
 #include "authlimits.h"
 #include "netaddr.h"
 #include "policyproto.h"
+#include "proto.h"
 #include "state.h"
 #include "submission.h"
 #include "unit.h"
+#include "util.h"
 
 /* feed - push a request given as text with \n line ends */
 static enum policy_push
@@ -368,4 +370,190 @@ TEST(history_record_roundtrip)
 	CHECK(state_history_parse(line, &back, &user) < 0);	/* result */
 	free(line);
 	buf_free(&b);
+}
+
+/* record - a record's line as state_history_format writes it */
+static const char *
+record(struct buf *b, const struct hist_rec *r)
+{
+	b->len = 0;
+	state_history_format(b, r);
+	buf_putc(b, 0);
+	return b->data;
+}
+
+/* parse_copy - state_history_parse of a copy of line; *back the record */
+static int
+parse_copy(const char *line, struct hist_rec *back)
+{
+	char *copy = strdup(line), *user;
+	int rc;
+
+	memset(back, 0, sizeof(*back));
+	back->proto = 0xff;		/* set by the parse, whatever it was */
+	rc = state_history_parse(copy, back, &user);
+	free(copy);
+	return rc;
+}
+
+/*
+ * The door of a recent attempt: SMTP's record is what it was before there
+ * were other doors; another door's ends in its name, after the server ("%"
+ * when none). A record without the name is SMTP's.
+ */
+TEST(history_record_proto)
+{
+	static const char *const older[] = {
+	    "H K7Q2M9XW3P 1 1 3 1 7 PLAIN 192.0.2.7 jane",
+	    "H K7Q2M9XW3P 1 1 3 1 7 PLAIN 192.0.2.7 jane mx2",
+	};
+	static const char *const refused[] = {
+	    "H K7Q2M9XW3P 1 1 3 1 0 PLAIN 192.0.2.7 jane mx2 lmtp",
+	    "H K7Q2M9XW3P 1 1 3 1 0 PLAIN 192.0.2.7 jane mx2 unknown",
+	    "H K7Q2M9XW3P 1 1 3 1 0 PLAIN 192.0.2.7 jane mx2 imap extra",
+	    "H K7Q2M9XW3P 1 1 3 1 0 PLAIN 192.0.2.7 jane mx2 %",
+	};
+	struct hist_rec r, back;
+	struct buf b;
+	size_t i;
+
+	memset(&r, 0, sizeof(r));
+	strcpy(r.ref, "K7Q2M9XW3P");
+	strcpy(r.mech, "PLAIN");
+	strcpy(r.ip, "192.0.2.7");
+	r.t = 1795766683;
+	r.result = 1;
+	r.cause = 3;
+	r.tls = 1;
+	r.user = "jane";
+	buf_init(&b);
+	CHECK_STR(record(&b, &r), "H K7Q2M9XW3P 1795766683 1 3 1 0 PLAIN "
+	    "192.0.2.7 jane");
+	CHECK(parse_copy(b.data, &back) == 0 && back.proto == PROTO_SMTP);
+	r.proto = PROTO_IMAP;
+	CHECK_STR(record(&b, &r), "H K7Q2M9XW3P 1795766683 1 3 1 0 PLAIN "
+	    "192.0.2.7 jane % imap");
+	CHECK(parse_copy(b.data, &back) == 0 && back.proto == PROTO_IMAP &&
+	    back.server[0] == 0 && back.cause == 3 && back.tls == 1);
+	strcpy(r.server, "mx2");
+	r.proto = PROTO_SIEVE;
+	CHECK_STR(record(&b, &r), "H K7Q2M9XW3P 1795766683 1 3 1 0 PLAIN "
+	    "192.0.2.7 jane mx2 sieve");
+	for (i = 0; i < PROTO_COUNT; i++) {
+		r.proto = (uint8_t)i;
+		CHECK(parse_copy(record(&b, &r), &back) == 0 &&
+		    back.proto == i && strcmp(back.server, "mx2") == 0);
+	}
+	r.proto = PROTO_SMTP;
+	CHECK_STR(record(&b, &r), "H K7Q2M9XW3P 1795766683 1 3 1 0 PLAIN "
+	    "192.0.2.7 jane mx2");
+	for (i = 0; i < NELEM(older); i++)
+		CHECK(parse_copy(older[i], &back) == 0 &&
+		    back.proto == PROTO_SMTP && back.smtpd_pid == 7);
+	CHECK(parse_copy("H K7Q2M9XW3P 1 1 3 1 0 PLAIN 192.0.2.7 jane % pop3",
+	    &back) == 0 && back.proto == PROTO_POP3 && back.server[0] == 0);
+	for (i = 0; i < NELEM(refused); i++)
+		CHECK(parse_copy(refused[i], &back) < 0);
+	buf_free(&b);
+}
+
+/* state_text - a state file of limits l and history h at now */
+static char *
+state_text(struct limits *l, struct history *h, uint32_t now)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+
+	CHECK(fp && state_write(fp, l, h, now) == 0);
+	if (fp)
+		fclose(fp);
+	return text;
+}
+
+/* state_setup - empty limits and a history of 8 */
+static void
+state_setup(struct limits *l, struct history *h)
+{
+	struct limits_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	limit_parse("5/10m", &cfg.account);
+	limit_parse("9/10m", &cfg.address);
+	cfg.lockout_time = 900;
+	cfg.lockout_max = 3600;
+	cfg.familiar_ttl = 86400;
+	cfg.guess_distinct = 9;
+	cfg.max_tracked = 100;
+	limits_init(l, &cfg);
+	history_init(h, 8);
+}
+
+/* state_read - text into fresh limits and history; the loader's counts */
+static struct state_loader
+state_read(struct limits *l, struct history *h, char *text, uint32_t now)
+{
+	struct state_loader ld;
+	char *line, *save = NULL;
+
+	state_setup(l, h);
+	state_loader_init(&ld, l, h, now);
+	for (line = strtok_r(text, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save))
+		state_load_line(&ld, line);
+	return ld;
+}
+
+/*
+ * The state file keeps each attempt's door; a file written before there
+ * were other doors loads whole, its attempts SMTP's.
+ */
+TEST(state_history_proto_round_trip)
+{
+	struct limits l, l2;
+	struct history h, h2;
+	struct state_loader ld;
+	struct hist_rec r;
+	char *text, old[512];
+	size_t i;
+
+	state_setup(&l, &h);
+	memset(&r, 0, sizeof(r));
+	strcpy(r.mech, "PLAIN");
+	strcpy(r.ip, "192.0.2.7");
+	r.t = 990;
+	r.result = 1;
+	r.cause = 3;
+	for (i = 0; i < PROTO_COUNT; i++) {
+		snprintf(r.ref, sizeof(r.ref), "K7Q2M9XW3%zu", i);
+		r.proto = (uint8_t)(PROTO_COUNT - 1 - i);
+		r.smtpd_pid = r.proto == PROTO_SMTP ? 4242 : 0;
+		history_add(&h, &r, "jane");
+	}
+	text = state_text(&l, &h, 1000);
+	CHECK(strstr(text, " jane % imap\n") != NULL);
+	CHECK(strstr(text, " jane\n") != NULL);		/* SMTP's, as before */
+	ld = state_read(&l2, &h2, text, 1000);
+	CHECK(ld.header && ld.bad == 0 && h2.n == PROTO_COUNT);
+	for (i = 0; i < PROTO_COUNT; i++)
+		CHECK(history_nth(&h2, i)->proto == i &&
+		    strcmp(history_nth(&h2, i)->user, "jane") == 0);
+	CHECK(history_nth(&h2, 0)->smtpd_pid == 4242);
+	free(text);
+	limits_free(&l2);
+	history_free(&h2);
+	/* a file of the same version from before: every attempt SMTP's */
+	snprintf(old, sizeof(old), "%s\nE a jane 0 0 0\nF 990 5 0\n"
+	    "H K7Q2M9XW3P 990 1 3 1 12 PLAIN 192.0.2.7 jane\n"
+	    "H K7Q2M9XW3Q 991 0 0 1 12 PLAIN 192.0.2.7 jane mx2\n",
+	    STATE_MAGIC);
+	ld = state_read(&l2, &h2, old, 1000);
+	CHECK(ld.header && ld.bad == 0 && h2.n == 2);
+	CHECK(h2.n == 2 && history_nth(&h2, 0)->proto == PROTO_SMTP &&
+	    history_nth(&h2, 1)->proto == PROTO_SMTP &&
+	    history_nth(&h2, 1)->smtpd_pid == 12);
+	limits_free(&l);
+	limits_free(&l2);
+	history_free(&h);
+	history_free(&h2);
 }

@@ -16,7 +16,11 @@
 #include <string.h>
 
 #include "authlimits.h"
+#include "buf.h"
+#include "history.h"
+#include "proto.h"
 #include "sharedcmd.h"
+#include "state.h"
 #include "unit.h"
 
 #define SHA	"0123456789abcdef0123456789abcdef01234567"
@@ -223,4 +227,47 @@ TEST(sharedcmd_kept_wire_sent_again_unchanged)
 	CHECK(len2 == len && memcmp(again, copy, len) == 0);
 	free(again);
 	free(copy);
+}
+
+/*
+ * A recent attempt of the IMAP door as every server keeps it: SET of its
+ * record, which names the door after the server, byte for byte; the
+ * record of an SMTP attempt is what it always was.
+ */
+TEST(sharedcmd_wire_of_a_record_with_its_door)
+{
+	static const char want[] =
+	    "*5\r\n" "$3\r\nSET\r\n" "$22\r\nauthguard:h:K7Q2M9XW3P\r\n"
+	    "$60\r\nH K7Q2M9XW3P 1700000000 1 3 1 0 PLAIN 192.0.2.1 bob mx1 imap"
+	    "\r\n" "$2\r\nEX\r\n" "$5\r\n86400\r\n";
+	static const char smtp[] =
+	    "H K7Q2M9XW3P 1700000000 1 3 1 812 PLAIN 192.0.2.1 bob mx1";
+	struct hist_rec r;
+	struct shared_cmd *c;
+	struct buf line;
+
+	memset(&r, 0, sizeof(r));
+	strcpy(r.ref, "K7Q2M9XW3P");
+	strcpy(r.mech, "PLAIN");
+	strcpy(r.ip, "192.0.2.1");
+	strcpy(r.server, "mx1");
+	r.t = 1700000000;
+	r.result = 1;
+	r.cause = 3;
+	r.tls = 1;
+	r.proto = PROTO_IMAP;
+	r.user = "bob";
+	buf_init(&line);
+	state_history_format(&line, &r);
+	buf_putc(&line, 0);
+	c = shared_command(5, "SET", "", line.data, "EX", "86400");
+	shared_cmd_key(c, 1, "authguard:", "h:", r.ref);
+	CHECK(wire_is(c, want, sizeof(want) - 1));
+	r.proto = PROTO_SMTP;
+	r.smtpd_pid = 812;
+	line.len = 0;
+	state_history_format(&line, &r);
+	buf_putc(&line, 0);
+	CHECK_STR(line.data, smtp);
+	buf_free(&line);
 }

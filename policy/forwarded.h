@@ -1,0 +1,20 @@
+/*++
+/* NAME
+/*	forwarded 3h
+/* SUMMARY
+/*	the refs of AUTH requests the gate forwarded to Dovecot lately
+/*--*/
+#ifndef AUTHGUARD_FORWARDED_H
+#define AUTHGUARD_FORWARDED_H
+
+#include <stdint.h>
+
+#define FORWARDED_MAX	4096	/* refs kept at most */
+#define FORWARDED_MS	60000	/* and for this long */
+
+void	forwarded_add(const char *, uint64_t);
+int	forwarded_has(const char *, uint64_t);
+unsigned long forwarded_count(uint64_t);
+void	forwarded_clear(void);
+
+#endif

@@ -1,0 +1,671 @@
+/*++
+/* NAME
+/*	http 3
+/* SUMMARY
+/*	HTTP/1.1 listeners through libmicrohttpd, on the event loop
+/* SYNOPSIS
+/*	#include "http.h"
+/*
+/*	struct http_server *http_start(int fd, const struct http_ops *ops)
+/*
+/*	void	http_stop(struct http_server *srv)
+/*
+/*	void	http_reply(struct http_req *req, unsigned status,
+/*		const char *type, const char *body, size_t len)
+/* DESCRIPTION
+/*	http_start() serves HTTP/1.1 on a socket that is already bound and
+/*	listening (main binds it as root, with its owner and mode; a unix
+/*	socket or TCP). libmicrohttpd parses the requests, keeps the
+/*	connections alive between requests, reads pipelined requests in
+/*	turn and closes idle connections; it runs no thread of its own: its
+/*	epoll set is watched by the loop, which runs it when the set is
+/*	readable and when the timeout it asks for is due.
+/*
+/*	Each request is matched against ops->routes by its exact path: an
+/*	unknown path gets 404, a method the route does not list gets 405
+/*	with an Allow header, a body longer than the route's body_max gets
+/*	413 (its length announced) or the connection closed (a chunked
+/*	body that grows past it). The whole body in, the route's handler
+/*	gets the request once and answers with http_reply(), at once or
+/*	from a later event: until then the connection is suspended and
+/*	reads nothing more. Every answer carries "Cache-Control: no-store".
+/*
+/*	At most ops->conn_max connections are served at once; further
+/*	clients wait in the listen queue until one closes. A client has
+/*	ops->idle_ms from its connect, or from its last answer, to send a
+/*	whole request (a client that trickles its headers cannot hold its
+/*	place longer), and a connection that stays silent that long
+/*	(rounded up to whole seconds) while its answer is sent is closed
+/*	by libmicrohttpd. Request headers that do not fit in
+/*	HTTP_CONN_MEMORY get 431 (or 414 for the request line) and the
+/*	connection closed.
+/*
+/*	A request's memory has one owner and one end: libmicrohttpd's
+/*	completion callback frees it, once its answer is sent or its
+/*	connection is gone. A waiting request's connection is suspended,
+/*	so it cannot end before its answer; http_stop() gives each waiting
+/*	request its abandon callback (after which its owner must forget
+/*	it), answers it 503, and only then stops the daemon.
+/*
+/*	libmicrohttpd's own messages go to the log, as warnings, with the
+/*	listener's name: at most 20 a minute, then how many were not.
+/*--*/
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "buf.h"
+#include "event.h"
+#include "http.h"
+#include "msg.h"
+#include "netaddr.h"
+#include "util.h"
+
+#if MHD_VERSION >= 0x00097002
+typedef enum MHD_Result http_result;
+#else
+typedef int http_result;
+#endif
+
+#define HTTP_CONN_MEMORY	(32 * 1024)	/* headers and read buffer */
+#define HTTP_STOP_RUNS		8	/* rounds to send the last 503s */
+#define HTTP_LOG_MAX		20	/* libmicrohttpd's messages logged */
+#define HTTP_LOG_WINDOW_MS	60000	/* in a minute at most */
+
+/* Where a request is; changed only by http_state_set(). */
+enum http_state {
+	HTTP_READING,			/* headers in, the body coming */
+	HTTP_WAITING,			/* its handler has it; suspended */
+	HTTP_ANSWERED,			/* its answer waits to be queued */
+	HTTP_SENT,			/* libmicrohttpd has the answer */
+};
+
+/*
+ * One connection: a client has ops->idle_ms from its connect, or from its
+ * last answer, to send a whole request; libmicrohttpd's own timeout
+ * counts from the last byte only, so a client that trickles its headers
+ * would never be closed by it.
+ */
+struct http_conn {
+	struct ev_timer	 deadline;	/* first */
+	struct http_server *srv;
+	int		 fd;
+};
+
+struct http_req {
+	struct http_server *srv;
+	struct http_conn *hc;		/* NULL: not known */
+	struct MHD_Connection *conn;
+	const struct http_route *route;
+	const char	*method;	/* libmicrohttpd's, for the request */
+	const char	*path;
+	struct buf	 body;
+	enum http_state	 state;
+	int		 suspended;
+	struct MHD_Response *resp;	/* HTTP_ANSWERED */
+	unsigned	 status;
+	void		(*abandon)(void *);
+	void		*abandon_arg;
+	TAILQ_ENTRY(http_req) link;	/* in srv->waiting: HTTP_WAITING */
+	char		 peer[NETADDR_CANON_MAX];
+};
+
+struct http_server {
+	struct ev_io	 io;		/* first: libmicrohttpd's epoll set */
+	struct ev_timer	 tick;		/* libmicrohttpd's timeout */
+	struct MHD_Daemon *daemon;
+	const struct http_ops *ops;
+	TAILQ_HEAD(http_waiting, http_req) waiting;
+	int		 running;	/* in MHD_run(): no recursion */
+	int		 kicked;	/* run again at once */
+	uint64_t	 log_since;	/* libmicrohttpd's messages: this */
+	unsigned	 log_count;	/* window's start, and their count */
+};
+
+static void http_tick(struct ev_timer *);
+
+/* http_log - libmicrohttpd's messages, as ours */
+static void
+http_log(void *arg, const char *fmt, va_list ap)
+{
+	struct http_server *srv = arg;
+	char text[512];
+	size_t len;
+
+	if (ev_now() - srv->log_since >= HTTP_LOG_WINDOW_MS) {
+		if (srv->log_count > HTTP_LOG_MAX)
+			msg_warn("%s: %u more messages of libmicrohttpd not "
+			    "logged", srv->ops->listen_name,
+			    srv->log_count - HTTP_LOG_MAX);
+		srv->log_since = ev_now();
+		srv->log_count = 0;
+	}
+	if (srv->log_count++ >= HTTP_LOG_MAX)
+		return;
+	vsnprintf(text, sizeof(text), fmt, ap);
+	len = strlen(text);
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
+		text[--len] = 0;
+	msg_warn("%s: %s", srv->ops->listen_name, msg_printable(text));
+}
+
+/* http_arm - after a run: the timer libmicrohttpd asks for, if any */
+static void
+http_arm(struct http_server *srv)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	if (MHD_get_timeout(srv->daemon, &ms) != MHD_YES) {
+		ev_timer_stop(&srv->tick);
+		return;
+	}
+	ev_timer_start(&srv->tick, ms > 60000 ? 60000 : (unsigned)ms,
+	    http_tick);
+}
+
+/* http_conns - connections open now */
+static unsigned
+http_conns(struct http_server *srv)
+{
+	const union MHD_DaemonInfo *info;
+
+	info = MHD_get_daemon_info(srv->daemon,
+	    MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	return info ? info->num_connections : 0;
+}
+
+/*
+ * http_run - one turn of libmicrohttpd, then its next timeout. At the
+ * connection limit libmicrohttpd stops watching the listening socket,
+ * and watches it again only at its next turn: when a turn frees a
+ * place, another turn follows at once, so that a client waiting in the
+ * listen queue is taken without waiting for an unrelated event.
+ */
+static void
+http_run(struct http_server *srv)
+{
+	unsigned before;
+
+	if (srv->running)
+		return;
+	srv->running = 1;
+	srv->kicked = 0;
+	before = http_conns(srv);
+	MHD_run(srv->daemon);
+	if (before >= srv->ops->conn_max && http_conns(srv) < before)
+		MHD_run(srv->daemon);
+	srv->running = 0;
+	if (srv->kicked)		/* a resume during the turn */
+		ev_timer_start(&srv->tick, 0, http_tick);
+	else
+		http_arm(srv);
+}
+
+/* http_tick - libmicrohttpd's timeout is due */
+static void
+http_tick(struct ev_timer *t)
+{
+	struct http_server *srv = (struct http_server *)((char *)t -
+	    offsetof(struct http_server, tick));
+
+	http_run(srv);
+}
+
+/* http_ready - libmicrohttpd's epoll set has events */
+static void
+http_ready(struct ev_io *io, unsigned what)
+{
+	http_run((struct http_server *)io);
+}
+
+/*
+ * http_kick - run libmicrohttpd at the next turn of the loop: its epoll
+ * set does not hold its own wake-up channel when it runs no thread, so
+ * a resumed connection would wait for an unrelated event
+ */
+static void
+http_kick(struct http_server *srv)
+{
+	srv->kicked = 1;
+	ev_timer_start(&srv->tick, 0, http_tick);
+}
+
+/* http_deadline - no whole request in time: the connection is shut */
+static void
+http_deadline(struct ev_timer *t)
+{
+	struct http_conn *hc = (struct http_conn *)t;
+
+	(void)shutdown(hc->fd, SHUT_RDWR);	/* libmicrohttpd sees the end */
+	http_kick(hc->srv);
+}
+
+/* http_deadline_start - from now, a whole request in ops->idle_ms */
+static void
+http_deadline_start(struct http_conn *hc)
+{
+	if (hc && hc->srv->ops->idle_ms)
+		ev_timer_start(&hc->deadline, hc->srv->ops->idle_ms,
+		    http_deadline);
+}
+
+/* http_connection - a connection opens (its deadline) or closes */
+static void
+http_connection(void *arg, struct MHD_Connection *conn, void **cls,
+    enum MHD_ConnectionNotificationCode what)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct http_conn *hc = *cls;
+
+	if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci == NULL)
+			return;
+		hc = xcalloc(1, sizeof(*hc));
+		hc->srv = arg;
+		hc->fd = ci->connect_fd;
+		*cls = hc;
+		http_deadline_start(hc);
+	} else if (hc) {
+		ev_timer_stop(&hc->deadline);
+		free(hc);
+		*cls = NULL;
+	}
+}
+
+/* http_conn_of - the connection's own record, or NULL */
+static struct http_conn *
+http_conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* http_state_set - move a request; a waiting one is listed */
+static void
+http_state_set(struct http_req *req, enum http_state state)
+{
+	if (req->state == HTTP_WAITING)
+		TAILQ_REMOVE(&req->srv->waiting, req, link);
+	req->state = state;
+	if (state == HTTP_WAITING)
+		TAILQ_INSERT_TAIL(&req->srv->waiting, req, link);
+}
+
+/* http_response - a response with its type and our headers */
+static struct MHD_Response *
+http_response(const char *type, const char *body, size_t len)
+{
+	struct MHD_Response *resp;
+
+#if MHD_VERSION >= 0x00097701
+	resp = MHD_create_response_from_buffer_copy(len, body);
+#else
+	resp = MHD_create_response_from_buffer(len, (void *)body,
+	    MHD_RESPMEM_MUST_COPY);
+#endif
+	if (resp == NULL)
+		msg_fatal("http: cannot create a response: out of memory");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+	    "no-store");
+	return resp;
+}
+
+/* http_send - queue a response now (from the access handler) */
+static http_result
+http_send(struct http_req *req, unsigned status, struct MHD_Response *resp)
+{
+	http_result rc;
+
+	rc = MHD_queue_response(req->conn, status, resp);
+	MHD_destroy_response(resp);
+	req->status = status;
+	http_state_set(req, HTTP_SENT);
+	return rc;
+}
+
+/* http_refuse - an answer of our own: 404, 405, 413 */
+static http_result
+http_refuse(struct http_req *req, unsigned status)
+{
+	static const struct {
+		unsigned	 status;
+		const char	*text;
+	} texts[] = {
+		{404, "404 Not Found\n"},
+		{405, "405 Method Not Allowed\n"},
+		{413, "413 Content Too Large\n"},
+	};
+	struct MHD_Response *resp;
+	const char *text = "error\n";
+	char allow[256], *p;
+	size_t i;
+
+	for (i = 0; i < NELEM(texts); i++)
+		if (texts[i].status == status)
+			text = texts[i].text;
+	resp = http_response("text/plain", text, strlen(text));
+	if (status == 405) {
+		snprintf(allow, sizeof(allow), "%s", req->route->methods);
+		for (p = allow; (p = strchr(p, ' ')) != NULL; p++)
+			*p = ',';
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	}
+	if (status == 413)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+		    "close");
+	return http_send(req, status, resp);
+}
+
+/* http_route_find - the route of a path, or NULL */
+static const struct http_route *
+http_route_find(const struct http_ops *ops, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < ops->nroutes; i++)
+		if (strcmp(ops->routes[i].path, path) == 0)
+			return &ops->routes[i];
+	return NULL;
+}
+
+/* http_method_ok - is the method in the route's list? */
+static int
+http_method_ok(const struct http_route *route, const char *method)
+{
+	const char *p = route->methods;
+	size_t len = strlen(method);
+
+	while (*p) {
+		size_t n = strcspn(p, " ");
+
+		if (n == len && strncmp(p, method, n) == 0)
+			return 1;
+		p += n;
+		p += strspn(p, " ");
+	}
+	return 0;
+}
+
+/* http_announced_too_long - a Content-Length over the route's cap */
+static int
+http_announced_too_long(struct http_req *req)
+{
+	const char *cl = MHD_lookup_connection_value(req->conn,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	char *end;
+	unsigned long long n;
+
+	if (cl == NULL)
+		return 0;
+	n = strtoull(cl, &end, 10);
+	return n > req->route->body_max;
+}
+
+/* http_begin - headers in: a request, or our refusal */
+static http_result
+http_begin(struct http_server *srv, struct MHD_Connection *conn,
+    const char *url, const char *method, void **cls)
+{
+	struct http_req *req = xcalloc(1, sizeof(*req));
+
+	req->srv = srv;
+	req->hc = http_conn_of(conn);
+	req->conn = conn;
+	req->method = method;
+	req->path = url;			/* state HTTP_READING: zero */
+	buf_init(&req->body);
+	*cls = req;
+	if ((req->route = http_route_find(srv->ops, url)) == NULL)
+		return http_refuse(req, 404);
+	if (!http_method_ok(req->route, method))
+		return http_refuse(req, 405);
+	if (http_announced_too_long(req))
+		return http_refuse(req, 413);
+	return MHD_YES;
+}
+
+/* http_body_in - the whole body: the handler has it, now or later */
+static http_result
+http_body_in(struct http_req *req)
+{
+	const struct http_route *route = req->route;
+	struct MHD_Response *resp;
+
+	if (req->hc)
+		ev_timer_stop(&req->hc->deadline);	/* the request is whole */
+	http_state_set(req, HTTP_WAITING);
+	route->handle(req, route->arg);
+	if (req->state == HTTP_ANSWERED) {
+		resp = req->resp;
+		req->resp = NULL;
+		return http_send(req, req->status, resp);
+	}
+	req->suspended = 1;
+	MHD_suspend_connection(req->conn);
+	return MHD_YES;
+}
+
+/* http_access - libmicrohttpd's access handler: each step of a request */
+static http_result
+http_access(void *arg, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *data,
+    size_t *data_size, void **cls)
+{
+	struct http_server *srv = arg;
+	struct http_req *req = *cls;
+	struct MHD_Response *resp;
+
+	if (req == NULL)
+		return http_begin(srv, conn, url, method, cls);
+	switch (req->state) {
+	case HTTP_READING:
+		if (*data_size == 0)
+			return http_body_in(req);
+		if (req->body.len + *data_size > req->route->body_max) {
+			msg_warn("%s: %s %s: body over %zu bytes; connection "
+			    "closed", srv->ops->listen_name, req->method,
+			    req->route->path, req->route->body_max);
+			return MHD_NO;
+		}
+		buf_append(&req->body, data, *data_size);
+		*data_size = 0;
+		return MHD_YES;
+	case HTTP_ANSWERED:
+		resp = req->resp;
+		req->resp = NULL;
+		return http_send(req, req->status, resp);
+	case HTTP_WAITING:
+	case HTTP_SENT:
+		break;
+	}
+	*data_size = 0;
+	return MHD_YES;
+}
+
+/* http_completed - the one end of a request's memory */
+static void
+http_completed(void *arg, struct MHD_Connection *conn, void **cls,
+    enum MHD_RequestTerminationCode how)
+{
+	struct http_req *req = *cls;
+
+	if (req == NULL)
+		return;
+	*cls = NULL;
+	if (req->state == HTTP_WAITING && req->abandon)
+		req->abandon(req->abandon_arg);
+	http_state_set(req, HTTP_SENT);
+	if (req->resp)
+		MHD_destroy_response(req->resp);
+	if (how == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		http_deadline_start(req->hc);	/* for the next request */
+	buf_free(&req->body);
+	free(req);
+}
+
+/* http_start - serve HTTP on a listening socket */
+struct http_server *
+http_start(int fd, const struct http_ops *ops)
+{
+	struct http_server *srv;
+	const union MHD_DaemonInfo *info;
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+	    MHD_USE_ERROR_LOG;
+
+	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) != MHD_YES)
+		msg_fatal("%s: this libmicrohttpd is built without epoll, "
+		    "which the daemon's loop needs", ops->listen_name);
+	srv = xcalloc(1, sizeof(*srv));
+	srv->ops = ops;
+	srv->io.fd = -1;
+	TAILQ_INIT(&srv->waiting);
+	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, http_access, srv,
+	    MHD_OPTION_EXTERNAL_LOGGER, (MHD_LogCallback)http_log, srv,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)ops->conn_max,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)((ops->idle_ms + 999) /
+	    1000),
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+	    MHD_OPTION_NOTIFY_COMPLETED, (MHD_RequestCompletedCallback)
+	    http_completed, srv,
+	    MHD_OPTION_NOTIFY_CONNECTION, (MHD_NotifyConnectionCallback)
+	    http_connection, srv,
+	    MHD_OPTION_END);
+	if (srv->daemon == NULL)
+		msg_fatal("%s: libmicrohttpd does not start on it",
+		    ops->listen_name);
+	info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+	if (info == NULL)
+		msg_fatal("%s: libmicrohttpd gives no epoll set",
+		    ops->listen_name);
+	ev_io_start(&srv->io, info->epoll_fd, EV_READ, http_ready);
+	http_run(srv);
+	return srv;
+}
+
+/* http_stop - abandon and answer what waits, close everything */
+void
+http_stop(struct http_server *srv)
+{
+	struct http_req *req;
+	int i;
+
+	if (srv == NULL)
+		return;
+	while ((req = TAILQ_FIRST(&srv->waiting)) != NULL) {
+		if (req->abandon)
+			req->abandon(req->abandon_arg);
+		req->abandon = NULL;
+		if (req->state == HTTP_WAITING)
+			http_reply(req, 503, "text/plain",
+			    "503 Service Unavailable\n", 24);
+	}
+	for (i = 0; i < HTTP_STOP_RUNS; i++)
+		MHD_run(srv->daemon);
+	ev_io_stop(&srv->io);
+	ev_timer_stop(&srv->tick);
+	MHD_stop_daemon(srv->daemon);
+	srv->daemon = NULL;
+	ev_defer_free(free, srv);
+}
+
+/* http_method - GET, POST, ... */
+const char *
+http_method(const struct http_req *req)
+{
+	return req->method;
+}
+
+/* http_path - the path, without the query */
+const char *
+http_path(const struct http_req *req)
+{
+	return req->path;
+}
+
+/* http_query - a query argument, decoded; NULL when absent */
+const char *
+http_query(const struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND,
+	    name);
+}
+
+/* http_header - a request header (any case); NULL when absent */
+const char *
+http_header(const struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+/* http_body - the body, NUL-terminated, and its length */
+const char *
+http_body(const struct http_req *req, size_t *len)
+{
+	if (len)
+		*len = req->body.len;
+	return req->body.data ? req->body.data : "";
+}
+
+/* http_peer - the client's address, or "unix" */
+const char *
+http_peer(const struct http_req *req)
+{
+	struct http_req *r = (struct http_req *)req;
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+	char text[INET6_ADDRSTRLEN];
+
+	if (r->peer[0])
+		return r->peer;
+	ci = MHD_get_connection_info(r->conn,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	sa = ci ? ci->client_addr : NULL;
+	snprintf(r->peer, sizeof(r->peer), "unix");
+	if (sa && sa->sa_family == AF_INET && inet_ntop(AF_INET,
+	    &((const struct sockaddr_in *)sa)->sin_addr, text, sizeof(text)))
+		snprintf(r->peer, sizeof(r->peer), "%s", text);
+	else if (sa && sa->sa_family == AF_INET6 && inet_ntop(AF_INET6,
+	    &((const struct sockaddr_in6 *)sa)->sin6_addr, text, sizeof(text)))
+		netaddr_canon(text, r->peer, sizeof(r->peer));
+	return r->peer;
+}
+
+/* http_reply - the answer; the request is gone after it */
+void
+http_reply(struct http_req *req, unsigned status, const char *type,
+    const char *body, size_t len)
+{
+	if (req->state != HTTP_WAITING)
+		msg_panic("http_reply: %s %s answered twice", req->method,
+		    req->path);
+	req->resp = http_response(type, body, len);
+	req->status = status;
+	http_state_set(req, HTTP_ANSWERED);
+	if (req->suspended) {
+		req->suspended = 0;
+		MHD_resume_connection(req->conn);
+		http_kick(req->srv);
+	}
+}
+
+/* http_on_abandon - what to call if the server stops first */
+void
+http_on_abandon(struct http_req *req, void (*fn)(void *), void *arg)
+{
+	req->abandon = fn;
+	req->abandon_arg = arg;
+}

@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""The auth policy door of authguard-policyd, spoken to over HTTP/1.1 keep-alive with the bodies
+Dovecot's auth process sends (tests/fixtures/authpolicy when captured, else the same attributes):
+allow and report, the lock after ten failures with the client text and ref in msg, `authguard
+why`, the API header, bad bodies, and the SMTP AUTH that the gate forwarded and so counted once.
+
+The daemon is real and so are Dovecot (its auth-userdb tells unknown-user from bad-password for
+Dovecot 2.3's reports, which carry no fail_type) and the gate's SMTP path. The logins through real
+Dovecot IMAP and POP3 are tests/lab/test_doors.py's."""
+
+import hashlib
+import http.client
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lab import Lab, USERS, free_port  # noqa: E402
+import gatelab  # noqa: E402
+from gatelab import GateClient, Gate, auth_line, b64, new_gate_dir, ref_of, teardown_suite  # noqa: E402
+from tap import Suite  # noqa: E402
+
+suite = Suite("authpolicy")
+S = {}
+KEY = "s3cret-key"
+NONCE = "lab-nonce-1"
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "authpolicy")
+
+
+def setup():
+    S["dir"] = new_gate_dir()
+    S["lab"] = Lab(sasl_path=os.path.join(S["dir"], "auth"))
+    S["lab"].start_dovecot()
+    S["port"] = free_port()
+    S["gate"] = Gate(S["lab"], S["dir"], auth_policy_listen="inet:127.0.0.1:%d" % S["port"],
+                     auth_policy_api_header="X-API-Key: " + KEY,
+                     auth_policy_hash_nonce=NONCE,
+                     account_fail_limit="10/10m", ip_fail_limit="100/10m").start()
+    S["http"] = http.client.HTTPConnection("127.0.0.1", S["port"], timeout=10)
+
+
+def teardown():
+    if S.get("http"):
+        S["http"].close()
+    teardown_suite(S)
+
+
+def fixture(name):
+    """A body Dovecot sent (captured in the lab), or None when none was captured."""
+    path = os.path.join(FIXTURES, name)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def body(login, protocol="imap", session=None, pwhash="0a1b", remote="192.0.2.10", **more):
+    """Dovecot 2.3's default attributes (auth_policy_request_attributes), and tls."""
+    b = {"login": login, "pwhash": pwhash, "remote": remote, "device_id": "",
+         "protocol": protocol, "session_id": session or uuid.uuid4().hex[:16], "tls": True}
+    b.update(more)
+    return b
+
+
+def post(command, payload, key=KEY, raw=None):
+    """POST /?command=... on the one keep-alive connection: (status, parsed JSON or text)."""
+    headers = {"Content-Type": "application/json"}
+    if key is not None:
+        headers["X-API-Key"] = key
+    data = raw if raw is not None else json.dumps(payload).encode()
+    S["http"].request("POST", "/?command=" + command, body=data, headers=headers)
+    r = S["http"].getresponse()
+    text = r.read().decode()
+    try:
+        return r.status, json.loads(text)
+    except ValueError:
+        return r.status, text
+
+
+def lines(user):
+    return [e for e in S["gate"].events() if e.get("user") == user]
+
+
+def cli(*args):
+    r = subprocess.run([os.path.join(gatelab.BUILD, "authguard"), "-s", S["gate"].control]
+                       + list(args), capture_output=True, text=True, timeout=10)
+    return r.returncode, r.stdout, r.stderr
+
+
+@suite.test
+def allow_and_report_of_one_login_on_one_connection():
+    """allow → 0, report success → 0; one attempt line for the login (its allow and its report
+    are one attempt), a pass; both on the same kept-alive connection."""
+    user = "alice@example.test"
+    b = body(user, session="sess-pass-1")
+    st, ans = post("allow", b)
+    assert st == 200 and ans == {"status": 0}, (st, ans)
+    sock = S["http"].sock
+    st, ans = post("report", dict(b, success=True, policy_reject=False))
+    assert st == 200 and ans == {"status": 0}, (st, ans)
+    assert S["http"].sock is sock, "the connection was not kept alive"
+    evs = [e for e in lines(user) if e.get("ip") == "192.0.2.10"]
+    assert len(evs) == 1 and evs[0]["result"] == "pass" and evs[0]["mech"] == "-", evs
+
+
+@suite.test
+def ten_failed_reports_lock_the_account_for_the_next_allow():
+    """Dovecot 2.3 reports (no fail_type): the auth-userdb lookup says the account exists, so
+    bad-password (then password-guessing); after ten, allow is refused with the gate's client
+    text and a ref, and that ref's line says account-locked."""
+    user = "bob@example.test"
+    assert user in USERS
+    for i in range(10):
+        b = body(user, remote="192.0.2.20", pwhash="%04x" % (0x100 + i))
+        assert post("allow", b) == (200, {"status": 0})
+        assert post("report", dict(b, success=False, policy_reject=False)) == \
+            (200, {"status": 0})
+    fails = S["gate"].wait_events(lambda e: e.get("user") == user and e["result"] == "fail",
+                                  count=10)
+    assert {e["cause"] for e in fails} <= {"bad-password", "password-guessing"}, fails
+    assert fails[0]["cause"] == "bad-password", fails[0]
+    st, ans = post("allow", body(user, remote="192.0.2.21"))
+    assert st == 200 and ans["status"] == -1, (st, ans)
+    assert "too many failed attempts for this account" in ans["msg"], ans
+    ref = ref_of(ans["msg"])
+    assert ref, ans
+    ev = S["gate"].event(ref)
+    assert ev["cause"] == "account-locked" and ev["user"] == user, ev
+    S["locked_ref"] = ref
+
+
+@suite.test
+def why_shows_the_door_of_each_attempt():
+    """authguard why USER lists the door's attempts, with proto=imap, and the lock's ref."""
+    if "locked_ref" not in S:
+        ten_failed_reports_lock_the_account_for_the_next_allow()
+    rc, out, err = cli("why", "bob@example.test")
+    assert rc == 0, (out, err)
+    assert S["locked_ref"] in out and "account-locked" in out, out
+    assert "imap" in out, out
+
+
+@suite.test
+def fail_type_gives_the_cause_and_a_repeat_counts_once():
+    """Dovecot 2.4's fail_type: account → unknown-user, credentials → bad-password; the same
+    pwhash again is not counted again (one failure in the window); internal is never counted
+    against the user."""
+    user = "carol@example.test"
+    b = body(user, remote="192.0.2.30", protocol="pop3", pwhash="0c0c")
+    post("report", dict(body("nobody@example.test", remote="192.0.2.30"), success=False,
+                        policy_reject=False, fail_type="account"))
+    for _ in range(3):
+        post("report", dict(b, success=False, policy_reject=False, fail_type="credentials"))
+    post("report", dict(b, success=False, policy_reject=False, fail_type="internal"))
+    evs = S["gate"].wait_events(lambda e: e.get("ip") == "192.0.2.30", count=5)
+    causes = [e["cause"] for e in evs]
+    assert causes == ["unknown-user", "bad-password", "bad-password", "bad-password",
+                      "auth-service-unavailable"], causes
+    rc, out, err = cli("why", user)
+    assert rc == 0 and "failures_in_window=1 " in out, out
+
+
+def dovecot_pwhash(nonce, user, password, bits=12):
+    """Dovecot's pwhash (auth-policy.c): sha256(nonce user NUL password), then
+    buffer_truncate_rshift_bits(bits), in hex."""
+    d = bytearray(hashlib.sha256(nonce.encode() + user.encode() + b"\0" +
+                                 password.encode()).digest())
+    n, r = (bits + 7) // 8, bits % 8
+    d = d[:n]
+    if r:
+        for i in range(n - 1, 0, -1):
+            d[i] = ((d[i] >> (8 - r)) + ((d[i - 1] & (0xff >> r)) << r)) & 0xff
+        d[0] >>= 8 - r
+    return d.hex()
+
+
+@suite.test
+def an_old_password_on_smtp_then_imap_is_one_stale_password():
+    """With auth_policy_hash_nonce, the gate's fingerprint of an SMTP password is that of
+    Dovecot's pwhash of it: the same old password through the gate, then reported by Dovecot
+    for IMAP a while later, is stale-password."""
+    user = "carol@example.test"
+    g = GateClient(S["gate"].socket)
+    try:
+        g.send(auth_line(3, "PLAIN", resp=b64("\0%s\0Old-Carol-Pass" % user),
+                         rip="192.0.2.50"))
+        reply = g.line().decode()
+    finally:
+        g.close()
+    assert S["gate"].event(ref_of(reply))["cause"] == "bad-password", reply
+    time.sleep(10.5)        # a device retrying later (LIMITS_STALE_GAP)
+    b = body(user, remote="192.0.2.51", pwhash=dovecot_pwhash(NONCE, user, "Old-Carol-Pass"))
+    post("report", dict(b, success=False, policy_reject=False, fail_type="credentials"))
+    ev = S["gate"].wait_events(lambda e: e.get("ip") == "192.0.2.51")[0]
+    assert ev["cause"] == "stale-password", ev
+
+
+@suite.test
+def a_refusal_at_allow_is_counted_once():
+    """The report of a login the door refused (policy_reject) adds no line."""
+    if "locked_ref" not in S:
+        ten_failed_reports_lock_the_account_for_the_next_allow()
+    user = "bob@example.test"
+    b = body(user, remote="192.0.2.22", session="sess-refused")
+    before = len(lines(user))
+    st, ans = post("allow", b)
+    assert ans["status"] == -1, ans
+    post("report", dict(b, success=False, policy_reject=True, fail_type="policy"))
+    S["gate"].sync()
+    assert len(lines(user)) == before + 1, lines(user)[before:]
+
+
+@suite.test
+def the_api_header_is_checked():
+    """A wrong or missing X-API-Key: 401, nothing counted."""
+    user = "dave@example.test"
+    assert post("allow", body(user), key="wrong")[0] == 401
+    assert post("allow", body(user), key=None)[0] == 401
+    assert post("report", dict(body(user), success=False), key="s3cret")[0] == 401
+    S["gate"].sync()
+    assert lines(user) == []
+    assert "auth_policy_api_header" in S["gate"].log_text()
+
+
+@suite.test
+def garbage_gets_400_and_both_doors_go_on():
+    """Bodies that are not Dovecot's: 400 and a log line; the daemon keeps serving the door and
+    the SMTP gate."""
+    for raw in (b"not json", b"[1,2]", b'{"login":"a","login":"b"}', b'{"login":1}',
+                b'{"login":"\xff"}', b"{" * 100000, b'{"login":"a\\u0000"}'):
+        st, _ = post("allow", None, raw=raw)
+        assert st in (400, 413), (raw[:20], st)
+        if st == 413:       # the server may close after a refused body
+            S["http"].close()
+    st, _ = post("nosuchcommand", body("erin@example.test"))
+    assert st == 400, st
+    st, _ = post("report", body("erin@example.test"))     # a report without success
+    assert st == 400, st
+    assert "bad request" in S["gate"].log_text()
+    assert post("allow", body("erin@example.test")) == (200, {"status": 0})
+    g = GateClient(S["gate"].socket)
+    try:
+        g.send(auth_line(1, "PLAIN", resp=b64("\0alice@example.test\0%s"
+                                                % USERS["alice@example.test"])))
+        assert g.line().startswith(b"OK\t1"), "the gate no longer serves"
+    finally:
+        g.close()
+
+
+@suite.test
+def the_gates_own_smtp_auth_is_counted_once():
+    """The gate forwards an SMTP AUTH with its ref as the session; Dovecot's policy questions
+    about it (protocol smtp, session_id that ref) are answered 0 and add nothing. An smtp
+    question with any other session is a door like the others."""
+    user = "alice@example.test"
+    g = GateClient(S["gate"].socket)
+    try:
+        g.send(auth_line(7, "PLAIN", resp=b64("\0%s\0wrong-one" % user), rip="192.0.2.40"))
+        reply = g.line().decode()
+    finally:
+        g.close()
+    ref = ref_of(reply)
+    assert reply.startswith("FAIL\t7") and ref, reply
+    S["gate"].event(ref)
+    before = len(lines(user))
+    b = body(user, protocol="smtp", session=ref, remote="192.0.2.40")
+    assert post("allow", b) == (200, {"status": 0})
+    assert post("report", dict(b, success=False, policy_reject=False)) == (200, {"status": 0})
+    S["gate"].sync()
+    assert len(lines(user)) == before, lines(user)[before:]
+    other = body(user, protocol="smtp", session="not-a-gate-ref", remote="192.0.2.41")
+    post("report", dict(other, success=False, policy_reject=False, fail_type="credentials"))
+    ev = S["gate"].wait_events(lambda e: e.get("ip") == "192.0.2.41")[0]
+    assert ev["cause"] == "bad-password", ev
+
+
+@suite.test
+def captured_dovecot_bodies_are_served():
+    """The bodies real Dovecot sent (tests/fixtures/authpolicy), as they are: allow → 0, and
+    their report counted (fails when none were captured: the fixtures are part of the test)."""
+    names = sorted(os.listdir(FIXTURES)) if os.path.isdir(FIXTURES) else []
+    allows = [n for n in names if "allow" in n and n.endswith(".json")]
+    reports = [n for n in names if "report" in n and n.endswith(".json")]
+    assert allows and reports, "no captured bodies in %s" % FIXTURES
+    for n in allows:
+        st, ans = post("allow", fixture(n))
+        assert st == 200 and ans.get("status") in (0, -1), (n, st, ans)
+    for n in reports:
+        st, ans = post("report", fixture(n))
+        assert st == 200 and ans == {"status": 0}, (n, st, ans)
+
+
+if __name__ == "__main__":
+    suite.run(setup, teardown)
