@@ -433,6 +433,7 @@ class Lab:
             log_path=self.dovecot_log, lua_file=self.lua_file, users_file=self.users_file,
             special=" ".join(SPECIAL_USERS), mechanisms=self.auth_mechanisms,
             protocols=" ".join(self.logins), auth_debug="yes" if self.auth_debug else "no",
+            ssl="yes" if self.logins else "no",
             extra=self._dovecot_logins_conf() + self._dovecot_policy_conf()
             + extra_dovecot_conf), 0o644)
 
@@ -515,11 +516,11 @@ class Lab:
         v24 = self.dovecot_version >= (2, 4)
         out = ["\n# login services (tests/lab/lab.py logins=)\nlisten = 127.0.0.1\n"]
         if v24:
-            out.append("auth_allow_cleartext = yes\nssl = yes\nssl_server_cert_file = %s\n"
+            out.append("auth_allow_cleartext = yes\nssl_server_cert_file = %s\n"
                        "ssl_server_key_file = %s\nmail_driver = maildir\nmail_path = ~/Maildir\n"
                        % (self.tls_cert, self.tls_key))
         else:
-            out.append("disable_plaintext_auth = no\nssl = yes\nssl_cert = <%s\nssl_key = <%s\n"
+            out.append("disable_plaintext_auth = no\nssl_cert = <%s\nssl_key = <%s\n"
                        "mail_location = maildir:~/Maildir\n" % (self.tls_cert, self.tls_key))
         for proto in self.logins:
             service, plain, implicit = _LOGIN_LISTENERS[proto]
@@ -1198,7 +1199,7 @@ protocols = {protocols}
 base_dir = {base_dir}
 state_dir = {state_dir}
 log_path = {log_path}
-ssl = no
+ssl = {ssl}
 # disable_plaintext_auth keeps its default (yes): verified, it does not stop the auth server
 # from accepting cleartext PLAIN/LOGIN from Postfix without `secured` (login processes enforce it).
 auth_mechanisms = {mechanisms}
@@ -1238,7 +1239,7 @@ protocols = {protocols}
 base_dir = {base_dir}
 state_dir = {state_dir}
 log_path = {log_path}
-ssl = no
+ssl = {ssl}
 # auth_allow_cleartext (2.3's disable_plaintext_auth) keeps its default (no): verified, the auth
 # server still accepts PLAIN/LOGIN from Postfix without `secured` (login processes enforce it).
 auth_mechanisms = {mechanisms}

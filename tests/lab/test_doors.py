@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""One lock for every door: real Dovecot (imap, pop3) asking authguard-policyd through its auth
+"""One lock for every door: real Dovecot (imap, pop3, managesieve) asking authguard-policyd through its auth
 policy client, real Postfix through the gate, real clients (imaplib, poplib, smtplib, curl).
 
 Dovecot is set up as conf-examples/dovecot-auth-policy-2.3.conf (or -2.4.conf) says: ask before
@@ -44,7 +44,7 @@ def setup():
     gdir = S["dir"] = new_gate_dir()
     port = S["door_port"] = free_port()
     S["lab"] = lab = Lab(
-        sasl_path=os.path.join(gdir, "auth"), maxproc=10, logins=("imap", "pop3"),
+        sasl_path=os.path.join(gdir, "auth"), maxproc=10, logins=("imap", "pop3", "sieve"),
         extra_users=ACCOUNTS, auth_debug=True,
         auth_policy={"url": "http://127.0.0.1:%d/" % port, "nonce": NONCE,
                      "api_header": "X-API-Key: " + API_KEY, "check_before_auth": True,
@@ -152,13 +152,15 @@ def wrong_imap_passwords_lock_the_account_for_smtp():
 
 
 @suite.test
-def wrong_smtp_passwords_lock_the_account_for_imap_and_pop3():
+def wrong_smtp_passwords_lock_the_account_for_imap_pop3_and_sieve():
     user, pw = "smtpfail@example.test", ACCOUNTS["smtpfail@example.test"]
     for i in range(3):
         code, text = smtp(user, "smtp-guess-%d" % i, src="127.0.0.21")
         assert code == 535, (code, text)
     assert_door_locked(imap(user, pw, src="127.0.0.22"), "imap", user)
     assert_door_locked(pop3(user, pw, src="127.0.0.22"), "pop3", user)
+    assert_door_locked(S["lab"].sieve_login(user, pw, source_address="127.0.0.22"), "sieve",
+                       user)
     rc, out = S["lab"].curl_login("imap", user, pw, source_address="127.0.0.22")
     assert rc == 67, "curl imap:// of a locked account: rc %d\n%s" % (rc, out)   # login denied
     assert "(ref=" in out, out
@@ -262,6 +264,8 @@ def after_the_lock_no_attempt_reaches_dovecots_passdb():
     reached = {}
     for door, attempt in (("imap", lambda p: imap(user, p, src="127.0.0.72")[0]),
                           ("pop3", lambda p: pop3(user, p, src="127.0.0.72")[0]),
+                          ("sieve", lambda p: S["lab"].sieve_login(
+                              user, p, source_address="127.0.0.72")[0]),
                           ("smtp", lambda p: smtp(user, p, src="127.0.0.72")[0] == 235)):
         mark = passdb_lookups(user)
         for p in (pw, "after-lock-1", "after-lock-2", pw):
@@ -269,7 +273,7 @@ def after_the_lock_no_attempt_reaches_dovecots_passdb():
         reached[door] = passdb_lookups(user) - mark
     print("# attempts that reached Dovecot's passdb after the lock, per door: %s"
           % " ".join("%s=%d" % kv for kv in sorted(reached.items())))
-    assert reached == {"imap": 0, "pop3": 0, "smtp": 0}, reached
+    assert reached == {"imap": 0, "pop3": 0, "sieve": 0, "smtp": 0}, reached
 
 
 @suite.test
