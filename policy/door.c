@@ -67,7 +67,6 @@
 /*	Nothing here sees a password: only Dovecot's pwhash, which is
 /*	keyed by auth_policy_hash_nonce, and never logged.
 /*--*/
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -86,6 +85,7 @@
 #include "forwarded.h"
 #include "htab.h"
 #include "http.h"
+#include "logline.h"
 #include "metrics.h"
 #include "msg.h"
 #include "netaddr.h"
@@ -182,27 +182,32 @@ static struct {
 static void door_enter(struct door_req *, enum door_state);
 static void door_verdict(struct door_req *, enum limits_verdict);
 
-/* door_warn - a warning, at most one of its kind per DOOR_WARN_MS */
+/*
+ * door_warn - "what from PEER: DETAIL" (the detail escaped: it may quote
+ * the body), at most one of its kind per DOOR_WARN_MS
+ */
 static void
-door_warn(enum door_warn kind, const char *fmt, ...)
+door_warn(enum door_warn kind, const char *what, const char *peer,
+    const char *detail)
 {
-	char text[512];
-	va_list ap;
+	struct buf b;
 
 	if (door_warned[kind].last && ev_now() < door_warned[kind].last +
 	    DOOR_WARN_MS) {
 		door_warned[kind].quiet++;
 		return;
 	}
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	msg_printable(text);
+	buf_init(&b);
+	buf_printf(&b, "auth_policy_listen: %s from ", what);
+	escaped_value(&b, LOG_FORMAT_LOGFMT, peer ? peer : "?");
+	if (detail) {
+		buf_puts(&b, ": ");
+		escaped_value(&b, LOG_FORMAT_LOGFMT, detail);
+	}
 	if (door_warned[kind].quiet)
-		msg_warn("auth_policy_listen: %s (and %lu more like it)", text,
-		    door_warned[kind].quiet);
-	else
-		msg_warn("auth_policy_listen: %s", text);
+		buf_printf(&b, " (and %lu more like it)", door_warned[kind].quiet);
+	msg_warn("%s", buf_str(&b));
+	buf_free(&b);
 	door_warned[kind].last = ev_now();
 	door_warned[kind].quiet = 0;
 }
@@ -773,7 +778,7 @@ door_key_ok(struct http_req *h)
 static void
 door_bad(struct door_req *r, const char *peer, const char *why)
 {
-	door_warn(DW_BODY, "bad request from %s: %s", peer, why);
+	door_warn(DW_BODY, "bad request", peer, why);
 	door_send(r, 400, "{\"error\":\"bad request\"}");
 	door_count_answer(r, DA_BAD_REQUEST);
 }
@@ -806,8 +811,8 @@ door_handle(struct http_req *h, void *arg)
 	r->cmd = authpolicy_command(http_query(h, "command"));
 	body = http_body(h, &len);
 	if (!door_key_ok(h)) {
-		door_warn(DW_KEY, "request from %s without the right %s",
-		    peer, "auth_policy_api_header");
+		door_warn(DW_KEY, "a request without the header of "
+		    "auth_policy_api_header", peer, NULL);
 		door_send(r, 401, "{\"error\":\"unauthorized\"}");
 		door_count_answer(r, DA_UNAUTHORIZED);
 	} else if (r->cmd == AP_CMD_NONE)
