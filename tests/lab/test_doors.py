@@ -30,6 +30,7 @@ ACCOUNTS = {
     "smtpfail@example.test": "Smtp-Fail-1",
     "familiar@example.test": "Familiar-1",
     "stale@example.test": "New-Stale-Pass",
+    "phone@example.test": "New-Phone-Pass",
     "timeline@example.test": "Timeline-1",
     "once@example.test": "Once-1",
     "passdb@example.test": "Passdb-1",
@@ -207,6 +208,28 @@ def a_stale_password_on_imap_is_stale_password_counted_once():
     assert failures_in_window(user) == 1, failures_in_window(user)
     ok, text = imap(user, pw, src="127.0.0.42")
     assert ok, "five tries of one old password locked the account: %r" % text
+
+
+@suite.test
+def one_old_password_on_imap_and_smtp_is_one_stale_device():
+    """With auth_policy_hash_nonce the gate makes its fingerprints as Dovecot's pwhash: a phone
+    with an old password failing on IMAP and then on SMTP is one stale password, counted once."""
+    user, pw = "phone@example.test", ACCOUNTS["phone@example.test"]
+    ok, text = imap(user, "Old-Phone-Pass", src="127.0.0.45")
+    assert not ok, text
+    wait_events(user, 1, "imap")
+    time.sleep(10.5)            # the phone's next sync, not a second mechanism
+    code, text = smtp(user, "Old-Phone-Pass", src="127.0.0.45")
+    assert code == 535, (code, text)
+    ev = S["gate"].event(ref_of(text))
+    assert ev["cause"] == "stale-password" and ev["proto"] == "smtp", ev["_line"]
+    ok, text = imap(user, "Old-Phone-Pass", src="127.0.0.45")
+    assert not ok, text
+    evs = wait_events(user, 3)
+    assert [(e["proto"], e["cause"]) for e in evs] == [
+        ("imap", "bad-password"), ("smtp", "stale-password"), ("imap", "stale-password")], \
+        [e["_line"] for e in evs]
+    assert failures_in_window(user) == 1, failures_in_window(user)
 
 
 @suite.test
