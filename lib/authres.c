@@ -31,6 +31,8 @@
 /*	tls=	the TLS version ({tls_version}), or "none"
 /*	cipher=	the cipher ({cipher}), when TLS was used
 /*	auth-ref=	the ref authguard-policyd gave the successful AUTH
+/*	proto=	the door of the session's AUTH attempts (smtp: the
+/*		milter sees SMTP alone), as authguard-policyd said
 /*	failed=	the failed AUTH attempts of the session before it, as
 /*		cause/ref separated by commas, or "none"; at most
 /*		DIAG_SHOWN are listed, then "+N"
@@ -219,6 +221,8 @@ diag_value(struct buf *b, const struct diag *d)
 	}
 	if (*d->auth_ref)
 		diag_field(b, &dl, "auth-ref", d->auth_ref);
+	if (*d->proto)
+		diag_field(b, &dl, "proto", d->proto);
 	buf_init(&f);
 	diag_failed(&f, d);
 	diag_field(b, &dl, "failed", buf_str(&f));

@@ -29,6 +29,7 @@ struct diag {
 	const char *cipher;
 	int	 details;		/* authguard-policyd answered */
 	char	 auth_ref[REF_LEN + 1];	/* "" when unknown */
+	char	 proto[8];		/* the attempts' door, "" when none */
 	size_t	 nfailed;		/* may exceed DIAG_SHOWN */
 	struct diag_attempt failed[DIAG_SHOWN];
 };

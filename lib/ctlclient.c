@@ -13,12 +13,15 @@
 /*
 /*	ctl_session_diag() is pure: the text answer of a "session"
 /*	request (an "OK" line, then one line per attempt, oldest first,
-/*	"  time=T ref=R result=fail cause=C user=..." as "why" prints
-/*	them) into the session part of struct diag: the ref of the
-/*	last successful AUTH and the failures before it (all failures
-/*	when none succeeded). Only the
-/*	leading time/ref/result/cause fields are read, so whatever a
-/*	user name contains cannot be taken for one of them.
+/*	"  time=T ref=R result=fail cause=C proto=P user=..." as "why"
+/*	prints them) into the session part of struct diag: the ref of
+/*	the last successful AUTH and the failures before it (all
+/*	failures when none succeeded), and their door: that of the
+/*	success, else of the failures; SMTP for a line without proto=
+/*	(from a daemon that knew no other door), none for a name not
+/*	ours or when no attempt was listed. Only the leading
+/*	time/ref/result/cause/proto fields are read, so whatever a user
+/*	name contains cannot be taken for one of them.
 /*--*/
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +36,7 @@
 #include <unistd.h>
 
 #include "ctlclient.h"
+#include "proto.h"
 #include "ref.h"
 #include "util.h"
 
@@ -133,18 +137,20 @@ struct ctl_fields {
 	char	 ref[REF_LEN + 1];
 	char	 result[16];
 	char	 cause[32];
+	char	 proto[32];		/* "": none given */
 };
 
 /* field - copy "key=value" at p into the slot for key; 0 not ours */
 static int
 field(const char *p, size_t n, struct ctl_fields *f)
 {
-	static const char *const keys[] = {"time", "ref", "result", "cause"};
+	static const char *const keys[] = {"time", "ref", "result", "cause",
+	    "proto"};
 	const char *eq = memchr(p, '=', n);
 	size_t k, klen, vlen;
-	char *slot[] = {NULL, f->ref, f->result, f->cause};
+	char *slot[] = {NULL, f->ref, f->result, f->cause, f->proto};
 	size_t size[] = {0, sizeof(f->ref), sizeof(f->result),
-	    sizeof(f->cause)};
+	    sizeof(f->cause), sizeof(f->proto)};
 
 	if (eq == NULL)
 		return 0;
@@ -180,6 +186,20 @@ attempt_line(const char *p, const char *end, struct ctl_fields *f)
 	}
 }
 
+/* session_proto - the door of an attempt line into the diag */
+static void
+session_proto(struct diag *d, const char *name)
+{
+	enum proto p;
+
+	if (*name == 0)			/* a daemon that knew SMTP alone */
+		name = proto_name(PROTO_SMTP);
+	if (proto_parse(name, &p) == 0 && strcmp(name, proto_name(p)) == 0)
+		str_copy(d->proto, sizeof(d->proto), name);
+	else
+		d->proto[0] = 0;
+}
+
 /* session_add - one attempt into the diag; *upto: failures before a pass */
 static void
 session_add(struct diag *d, const struct ctl_fields *f, size_t *upto)
@@ -189,6 +209,7 @@ session_add(struct diag *d, const struct ctl_fields *f, size_t *upto)
 	if (strcmp(f->result, "pass") == 0) {
 		memcpy(d->auth_ref, f->ref, sizeof(d->auth_ref));
 		*upto = d->nfailed;
+		session_proto(d, f->proto);
 	} else if (strcmp(f->result, "fail") == 0 && *f->cause &&
 	    strspn(f->cause, "abcdefghijklmnopqrstuvwxyz-") ==
 	    strlen(f->cause)) {
@@ -198,6 +219,8 @@ session_add(struct diag *d, const struct ctl_fields *f, size_t *upto)
 			    sizeof(f->cause));
 		}
 		d->nfailed++;
+		if (!*d->auth_ref)
+			session_proto(d, f->proto);
 	}
 }
 
@@ -210,6 +233,7 @@ ctl_session_diag(const char *text, size_t len, struct diag *d)
 	size_t upto = 0;
 
 	d->auth_ref[0] = 0;
+	d->proto[0] = 0;
 	d->nfailed = 0;
 	if (len < 3 || memcmp(text, "OK\n", 3) != 0)
 		return -1;

@@ -15,10 +15,12 @@
 /*	sasl_app_password_spaced() recognises an app password typed as
 /*	it is displayed, four groups of four letters separated by
 /*	single spaces ("abcd efgh ijkl mnop"); sasl_app_password_shaped()
-/*	the same without spaces (16 letters).
+/*	the same without spaces (16 letters). sasl_mech_is_oauth() tells
+/*	the OAuth mechanisms (OAUTHBEARER, XOAUTH2), in any case.
 /*--*/
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base64.h"
 #include "sasl.h"
@@ -186,4 +188,12 @@ int
 sasl_app_password_shaped(const char *p)
 {
 	return strlen(p) == 16 && letters(p, 16);
+}
+
+/* sasl_mech_is_oauth - an OAuth mechanism (what oauth-only accounts may use) */
+int
+sasl_mech_is_oauth(const char *mech)
+{
+	return strcasecmp(mech, "OAUTHBEARER") == 0 ||
+	    strcasecmp(mech, "XOAUTH2") == 0;
 }

@@ -40,5 +40,6 @@ void	 sasl_plain_encode(struct buf *, const char *, const char *,
 const char *sasl_error_str(enum sasl_error);
 int	 sasl_app_password_spaced(const char *);
 int	 sasl_app_password_shaped(const char *);
+int	 sasl_mech_is_oauth(const char *);
 
 #endif

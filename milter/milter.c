@@ -263,6 +263,7 @@ mlfi_log(SMFICTX *ctx, const struct mlfi_conn *c, const char *action,
 	logline_str(&l, "cipher", m->cipher);
 	if (d && d->details) {
 		logline_str(&l, "auth_ref", *d->auth_ref ? d->auth_ref : NULL);
+		logline_str(&l, "proto", *d->proto ? d->proto : NULL);
 		logline_uint(&l, "failed", d->nfailed);
 	} else if (d)
 		logline_str(&l, "details", "unavailable");

@@ -35,8 +35,11 @@
 /*	same queues (park 3), at most auth_policy_max_wait (Dovecot
 /*	gives its policy server 2 s); a wait that ends so ends as the
 /*	gate's does, auth-service-unavailable. An account that
-/*	accounts_map marks disabled is refused as account-disabled; one
-/*	that cannot be read, as auth-service-unavailable (fail closed).
+/*	accounts_map marks disabled is refused as account-disabled, a
+/*	password for an oauth-only one as oauth-required (when the
+/*	mechanism is named, or the pwhash shows a password); an
+/*	accounts_map that cannot be read, as auth-service-unavailable
+/*	(fail closed).
 /*
 /*	report: answered {"status":0} at once. A success clears the
 /*	account's window and makes the address familiar; a failure is
@@ -88,6 +91,7 @@
 #include "netaddr.h"
 #include "park.h"
 #include "ref.h"
+#include "sasl.h"
 #include "store.h"
 #include "userdb.h"
 #include "util.h"
@@ -169,7 +173,7 @@ static struct http_server *door_server;
 static struct htab door_entries;
 static LIST_HEAD(, door_req) door_reqs = LIST_HEAD_INITIALIZER(door_reqs);
 static unsigned long door_count[AP_CMD_REPORT + 1][DA_COUNT];
-static unsigned long door_unreported, door_entries_full;
+static unsigned long door_unreported;
 static struct {
 	uint64_t	 last;
 	unsigned long	 quiet;		/* not logged since */
@@ -273,10 +277,8 @@ entry_new(const char *key, int in_tab)
 
 	memcpy(e->key, key, n);
 	ref_new(e->ref);
-	if (in_tab && door_entries.count >= DOOR_ENTRY_MAX) {
-		door_entries_full++;
+	if (door_entries.count >= DOOR_ENTRY_MAX)	/* then not correlated */
 		in_tab = 0;
-	}
 	if ((e->in_tab = in_tab) != 0) {
 		htab_insert(&door_entries, &e->hl, e->key);
 		ev_timer_start(&e->timer, DOOR_ENTRY_MS, entry_expired);
@@ -298,17 +300,16 @@ entry_find(const char *key)
 }
 
 /*
- * entry_get - the entry for this request: the login's, or a new one
- * (made: the report had no allow before it); a login in use by another
- * request gets one of its own
+ * entry_get - the entry for this request: the login's, or a new one (a
+ * report with no allow before it); a login in use by another request
+ * gets one of its own
  */
 static struct door_entry *
-entry_get(struct door_req *r, int *made)
+entry_get(struct door_req *r)
 {
 	char *key = entry_key(&r->body);
 	struct door_entry *e = entry_find(key);
 
-	*made = e == NULL;
 	if (e == NULL)
 		e = entry_new(key, htab_find(&door_entries, key) == NULL);
 	free(key);
@@ -629,14 +630,39 @@ door_wake(struct park_waiter *w)
 		door_verdict(r, (enum limits_verdict)v);
 }
 
+/*
+ * door_account_check - what the accounts_map flags refuse, as the gate
+ * does: a disabled account; a password for an oauth-only one (the
+ * mechanism when Dovecot names it, else a pwhash that is not that of no
+ * password, which only a known nonce tells)
+ */
+static enum cause
+door_account_check(const struct door_req *r)
+{
+	const struct authpolicy_req *b = &r->body;
+	int password;
+
+	if (r->ent->flags & ACCT_DISABLED)
+		return CAUSE_ACCOUNT_DISABLED;
+	if ((r->ent->flags & ACCT_OAUTH_ONLY) == 0)
+		return CAUSE_NONE;
+	if (*b->mech)
+		password = !sasl_mech_is_oauth(b->mech);
+	else
+		password = *door_cfg->auth_policy_hash_nonce && *b->pwhash &&
+		    !no_password_hash(b);
+	return password ? CAUSE_OAUTH_REQUIRED : CAUSE_NONE;
+}
+
 /* door_allow - before Dovecot checks the password */
 static void
 door_allow(struct door_req *r)
 {
 	struct door_entry *e;
-	int made, v;
+	enum cause cause;
+	int v;
 
-	e = r->ent = entry_get(r, &made);
+	e = r->ent = entry_get(r);
 	if (e->holds) {		/* asked again (after the password): anew */
 		enforce_release(&e->enf);
 		e->holds = 0;
@@ -648,8 +674,8 @@ door_allow(struct door_req *r)
 		door_fail(r, CAUSE_AUTH_SERVICE_UNAVAILABLE);
 		return;
 	}
-	if (e->flags & ACCT_DISABLED) {
-		door_fail(r, CAUSE_ACCOUNT_DISABLED);
+	if ((cause = door_account_check(r)) != CAUSE_NONE) {
+		door_fail(r, cause);
 		return;
 	}
 	if ((v = door_check(r)) != ENFORCE_ASKED)
@@ -699,11 +725,10 @@ door_report(struct door_req *r)
 	const struct authpolicy_req *b = &r->body;
 	struct door_entry *e;
 	enum cause cause;
-	int made;
 
 	door_status(r, 0, NULL);
 	door_count_answer(r, DA_REPORTED);
-	e = r->ent = entry_get(r, &made);
+	e = r->ent = entry_get(r);
 	if (e->refused || b->policy_reject == 1 ||
 	    b->fail_type == AP_FAIL_POLICY) {	/* counted at allow */
 		door_end(r, 1);

@@ -349,19 +349,24 @@ http_refuse(struct http_req *req, unsigned status)
 		{413, "413 Content Too Large\n"},
 	};
 	struct MHD_Response *resp;
-	const char *text = "error\n";
-	char allow[256], *p;
-	size_t i;
+	const char *text = "error\n", *p;
+	struct buf allow;
+	size_t i, n;
 
 	for (i = 0; i < NELEM(texts); i++)
 		if (texts[i].status == status)
 			text = texts[i].text;
 	resp = http_response("text/plain", text, strlen(text));
-	if (status == 405) {
-		snprintf(allow, sizeof(allow), "%s", req->route->methods);
-		for (p = allow; (p = strchr(p, ' ')) != NULL; p++)
-			*p = ',';
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	if (status == 405) {		/* "GET POST" is "GET, POST" */
+		buf_init(&allow);
+		for (p = req->route->methods; *(p += strspn(p, " ")); p += n) {
+			n = strcspn(p, " ");
+			buf_printf(&allow, "%s%.*s", allow.len ? ", " : "",
+			    (int)n, p);
+		}
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+		    buf_str(&allow));
+		buf_free(&allow);
 	}
 	if (status == 413)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
@@ -405,13 +410,8 @@ http_announced_too_long(struct http_req *req)
 {
 	const char *cl = MHD_lookup_connection_value(req->conn,
 	    MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	char *end;
-	unsigned long long n;
 
-	if (cl == NULL)
-		return 0;
-	n = strtoull(cl, &end, 10);
-	return n > req->route->body_max;
+	return cl != NULL && strtoull(cl, NULL, 10) > req->route->body_max;
 }
 
 /* http_begin - headers in: a request, or our refusal */

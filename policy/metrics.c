@@ -7,9 +7,8 @@
 /*	Each finished attempt is counted (metrics_attempt: its door,
 /*	result, cause, milliseconds from its start to the answer; each
 /*	door has its series from the start, a failure's cause with its
-/*	first), the limits each
-/*	lockout (metrics_lock), the policy service each decision
-/*	(metrics_policy). The modules that own a gauge or a counter of
+/*	first), the limits each lockout (metrics_lock), the policy
+/*	service each decision (metrics_policy). The modules that own a gauge or a counter of
 /*	their own (what is tracked, the upstream state, the connections,
 /*	the shared state) register the function that writes its families
 /*	with metrics_source(), in a slot that fixes its place in the
@@ -35,7 +34,7 @@
 #define METRICS_IDLE_MS	10000	/* an idle connection closes */
 #define METRICS_CONNS_MAX	64
 
-/* Gate latency buckets, seconds (from AUTH to Postfix's answer). */
+/* Latency buckets, seconds (from an attempt's start to its answer). */
 static const double lat_le[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1,
     2.5, 5, 10};
 

@@ -550,13 +550,6 @@ req_login(struct gate_req *r, const char *b64)
 	req_forward(r);
 }
 
-/* mech_is_oauth - an OAuth mechanism (what ACCT_OAUTH_ONLY allows) */
-static int
-mech_is_oauth(const char *mech)
-{
-	return strcmp(mech, "OAUTHBEARER") == 0 || strcmp(mech, "XOAUTH2") == 0;
-}
-
 /* req_lookup_flags - the accounts_map flags of user, or a read error */
 static void
 req_lookup_flags(struct gate_req *r, const char *user)
@@ -572,7 +565,7 @@ req_account_check(const struct gate_req *r)
 		return CAUSE_AUTH_SERVICE_UNAVAILABLE;
 	if (r->flags & ACCT_DISABLED)
 		return CAUSE_ACCOUNT_DISABLED;
-	if ((r->flags & ACCT_OAUTH_ONLY) && !mech_is_oauth(r->at.mech))
+	if ((r->flags & ACCT_OAUTH_ONLY) && !sasl_mech_is_oauth(r->at.mech))
 		return CAUSE_OAUTH_REQUIRED;
 	return CAUSE_NONE;
 }

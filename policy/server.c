@@ -19,7 +19,7 @@
 /*	void	server_stop(srv)
 /* DESCRIPTION
 /*	The part that every listening service of the daemon shares (the
-/*	SASL gate, the policy service, the control socket, metrics).
+/*	SASL gate, the policy service, the control socket; HTTP is http 3).
 /*	server_start() accepts on fd. Each connection gets an object of
 /*	ops->size bytes, zeroed, that begins with its struct conn; the
 /*	connection reads lines of up to ops->line_max bytes for

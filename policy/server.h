@@ -16,7 +16,7 @@
 
 /* What an owner says about its listener and its connections. */
 struct server_ops {
-	const char	*listen_name;	/* in messages: "metrics_listen" */
+	const char	*listen_name;	/* in messages: "control_listen" */
 	const char	*conn_name;	/* each connection's, for diagnostics */
 	size_t		 size;		/* the owner's connection: struct conn
 					 * first, the rest zeroed */

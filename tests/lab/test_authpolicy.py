@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -30,14 +31,27 @@ NONCE = "lab-nonce-1"
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "authpolicy")
 
 
+ACCOUNTS = """\
+frozen@example.test   disabled
+token@example.test    oauth-only
+"""
+
+
 def setup():
     S["dir"] = new_gate_dir()
     S["lab"] = Lab(sasl_path=os.path.join(S["dir"], "auth"))
+    source = os.path.join(S["dir"], "accounts")
+    with open(source, "w") as f:
+        f.write(ACCOUNTS)
+    subprocess.run(["postmap", "-c", S["lab"].postfix_dir, "cdb:" + source], check=True)
     S["lab"].start_dovecot()
     S["port"] = free_port()
+    S["mport"] = free_port()
     S["gate"] = Gate(S["lab"], S["dir"], auth_policy_listen="inet:127.0.0.1:%d" % S["port"],
                      auth_policy_api_header="X-API-Key: " + KEY,
                      auth_policy_hash_nonce=NONCE,
+                     metrics_listen="inet:127.0.0.1:%d" % S["mport"],
+                     accounts_map=source + ".cdb",
                      account_fail_limit="10/10m", ip_fail_limit="100/10m").start()
     S["http"] = http.client.HTTPConnection("127.0.0.1", S["port"], timeout=10)
 
@@ -140,7 +154,7 @@ def why_shows_the_door_of_each_attempt():
     rc, out, err = cli("why", "bob@example.test")
     assert rc == 0, (out, err)
     assert S["locked_ref"] in out and "account-locked" in out, out
-    assert "imap" in out, out
+    assert "proto=imap" in out, out
 
 
 @suite.test
@@ -198,6 +212,55 @@ def an_old_password_on_smtp_then_imap_is_one_stale_password():
     assert ev["cause"] == "stale-password", ev
 
 
+def post_on_new_connection(command, payload, out):
+    """post() on a connection of its own (another of Dovecot's), its answer and time in out."""
+    c = http.client.HTTPConnection("127.0.0.1", S["port"], timeout=10)
+    t0 = time.time()
+    try:
+        c.request("POST", "/?command=" + command, body=json.dumps(payload).encode(),
+                  headers={"Content-Type": "application/json", "X-API-Key": KEY})
+        r = c.getresponse()
+        out.append((r.status, json.loads(r.read().decode()), time.time() - t0))
+    finally:
+        c.close()
+
+
+@suite.test
+def an_allow_at_the_limit_waits_for_the_one_in_flight():
+    """Nine failures of ten, and an allowed login not yet reported: the next allow of the account
+    waits (the gate's queues); the first one's success lets it go. With nobody reporting, the
+    wait ends at auth_policy_max_wait as the gate's does: auth-service-unavailable, with a ref."""
+    user = "wait@example.test"
+    for i in range(9):
+        post("report", dict(body(user, remote="192.0.2.60", pwhash="%04x" % (0x200 + i)),
+                            success=False, policy_reject=False, fail_type="credentials"))
+    first = body(user, remote="192.0.2.61", session="sess-wait-1")
+    assert post("allow", first) == (200, {"status": 0})
+    out = []
+    t = threading.Thread(target=post_on_new_connection,
+                         args=("allow", body(user, remote="192.0.2.62", session="sess-wait-2"),
+                               out))
+    t.start()
+    time.sleep(0.3)
+    assert not out, out                   # it waits
+    post("report", dict(first, success=True, policy_reject=False))
+    t.join(5)
+    assert out and out[0][:2] == (200, {"status": 0}), out
+    user = "wait2@example.test"           # the success cleared wait@'s window: another
+    for i in range(9):
+        post("report", dict(body(user, remote="192.0.2.64", pwhash="%04x" % (0x200 + i)),
+                            success=False, policy_reject=False, fail_type="credentials"))
+    assert post("allow", body(user, remote="192.0.2.65")) == (200, {"status": 0})
+    out = []                              # that one holds the place, unreported
+    post_on_new_connection("allow", body(user, remote="192.0.2.63", session="sess-wait-3"), out)
+    st, ans, took = out[0]
+    assert st == 200 and ans["status"] == -1, out
+    assert "temporarily unavailable" in ans["msg"] and ref_of(ans["msg"]), ans
+    assert 0.8 < took < 2.0, took         # auth_policy_max_wait (1s), within Dovecot's 2 s
+    ev = S["gate"].event(ref_of(ans["msg"]))
+    assert ev["cause"] == "auth-service-unavailable" and "waited too long" in ev["detail"], ev
+
+
 @suite.test
 def a_refusal_at_allow_is_counted_once():
     """The report of a login the door refused (policy_reject) adds no line."""
@@ -211,6 +274,25 @@ def a_refusal_at_allow_is_counted_once():
     post("report", dict(b, success=False, policy_reject=True, fail_type="policy"))
     S["gate"].sync()
     assert len(lines(user)) == before + 1, lines(user)[before:]
+
+
+@suite.test
+def the_accounts_map_flags_apply_as_at_the_gate():
+    """accounts_map: a disabled account is refused at allow (account-disabled, with its ref); an
+    oauth-only one is refused a password (a pwhash that is not that of no password, or a
+    password mechanism named) and let through for an OAuth mechanism."""
+    st, ans = post("allow", body("frozen@example.test"))
+    assert ans["status"] == -1 and ans["msg"].startswith("this account is disabled (ref="), ans
+    assert S["gate"].event(ref_of(ans["msg"]))["cause"] == "account-disabled"
+    user = "token@example.test"
+    st, ans = post("allow", body(user, pwhash=dovecot_pwhash(NONCE, user, "a password")))
+    assert ans["status"] == -1 and "OAuth2 only" in ans["msg"], ans
+    assert S["gate"].event(ref_of(ans["msg"]))["cause"] == "oauth-required"
+    st, ans = post("allow", body(user, pwhash=dovecot_pwhash(NONCE, user, ""), mech="PLAIN"))
+    assert ans["status"] == -1 and "OAuth2 only" in ans["msg"], ans
+    assert post("allow", body(user, pwhash=dovecot_pwhash(NONCE, user, ""))) == \
+        (200, {"status": 0})
+    assert post("allow", body(user, mech="XOAUTH2")) == (200, {"status": 0})
 
 
 @suite.test
@@ -265,6 +347,8 @@ def the_gates_own_smtp_auth_is_counted_once():
     ref = ref_of(reply)
     assert reply.startswith("FAIL\t7") and ref, reply
     S["gate"].event(ref)
+    # Dovecot got the ref as the request's session (its log names it: <REF>)
+    S["lab"].wait_log(S["lab"].dovecot_log, "<%s>" % ref)
     before = len(lines(user))
     b = body(user, protocol="smtp", session=ref, remote="192.0.2.40")
     assert post("allow", b) == (200, {"status": 0})
@@ -279,18 +363,64 @@ def the_gates_own_smtp_auth_is_counted_once():
 
 @suite.test
 def captured_dovecot_bodies_are_served():
-    """The bodies real Dovecot sent (tests/fixtures/authpolicy), as they are: allow → 0, and
-    their report counted (fails when none were captured: the fixtures are part of the test)."""
+    """The bodies real Dovecot 2.3 sent (tests/fixtures/authpolicy), as they are: a right IMAP
+    login (allow, allow after the password, report) is one pass line with proto=imap; an
+    unknown user's report is unknown-user (auth-userdb); an smtp login with a session that is
+    no gate ref is counted; a policy_reject report alone adds nothing; every body is served."""
     names = sorted(os.listdir(FIXTURES)) if os.path.isdir(FIXTURES) else []
-    allows = [n for n in names if "allow" in n and n.endswith(".json")]
-    reports = [n for n in names if "report" in n and n.endswith(".json")]
-    assert allows and reports, "no captured bodies in %s" % FIXTURES
-    for n in allows:
-        st, ans = post("allow", fixture(n))
+    assert names, "no captured bodies in %s" % FIXTURES
+    def seen(user, ip):
+        return [e for e in lines(user) if e.get("ip") == ip]
+    alice = "alice@example.test"
+    before = len(seen(alice, "127.0.0.1"))
+    for n in ("allow-imap.json", "allow-imap-after-auth.json"):
+        assert post("allow", fixture(n)) == (200, {"status": 0}), n
+    assert post("report", fixture("report-imap-success.json")) == (200, {"status": 0})
+    evs = S["gate"].wait_events(lambda e: e.get("user") == alice and
+                                e.get("ip") == "127.0.0.1", count=before + 1)
+    assert len(evs) == before + 1 and evs[-1]["result"] == "pass", evs[before:]
+    assert evs[-1].get("proto") == "imap", evs[-1]
+    post("report", fixture("report-imap-unknown.json"))
+    ev = S["gate"].wait_events(lambda e: e.get("user") == "nobody@example.test" and
+                               e.get("ip") == "127.0.0.1")[-1]
+    assert ev["cause"] == "unknown-user", ev
+    post("allow", fixture("allow-smtp-session.json"))
+    post("report", fixture("report-smtp-session-fail.json"))
+    ev = S["gate"].wait_events(lambda e: e.get("ip") == "127.0.0.9")
+    assert len(ev) == 1 and ev[0]["cause"] == "bad-password", ev
+    assert ev[0].get("proto") == "smtp" and ev[0]["tls"] == "yes", ev[0]
+    before = len(lines(alice))
+    post("report", fixture("report-imap-policy-reject.json"))
+    S["gate"].sync()
+    assert len(lines(alice)) == before, lines(alice)[before:]
+    for n in names:
+        command = "allow" if n.startswith("allow") else "report"
+        st, ans = post(command, fixture(n))
         assert st == 200 and ans.get("status") in (0, -1), (n, st, ans)
-    for n in reports:
-        st, ans = post("report", fixture(n))
-        assert st == 200 and ans == {"status": 0}, (n, st, ans)
+        assert command == "allow" or ans == {"status": 0}, (n, ans)
+
+
+@suite.test
+def the_doors_metrics():
+    """/metrics counts the door's requests by command and answer (after the tests above)."""
+    c = http.client.HTTPConnection("127.0.0.1", S["mport"], timeout=10)
+    try:
+        c.request("GET", "/metrics")
+        text = c.getresponse().read().decode()
+    finally:
+        c.close()
+    got = {}
+    for line in text.splitlines():
+        if line.startswith("authguard_authpolicy_requests_total{"):
+            labels, value = line.split("} ")
+            got[labels.split("{", 1)[1]] = int(value)
+    def n(command, answer):
+        return got.get('command="%s",answer="%s"' % (command, answer), -1)
+    assert n("allow", "refuse") >= 3 and n("allow", "allow") >= 10, got
+    assert n("report", "reported") >= 10 and n("allow", "gate") >= 1, got
+    assert n("report", "gate") >= 1 and n("none", "bad_request") >= 1, got
+    assert n("allow", "bad_request") >= 5 and n("allow", "unauthorized") >= 2, got
+    assert "authguard_authpolicy_logins " in text, text
 
 
 if __name__ == "__main__":

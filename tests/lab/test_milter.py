@@ -277,6 +277,8 @@ def fail_then_pass_headers_delivered():
                and e.get("ip") == "127.0.0.21"]
     assert pass_ev, S["gate"].events()[-3:]
     assert "auth-ref=%s" % pass_ev[-1]["ref"] in d, (pass_ev[-1]["ref"], d)
+    # The door of the story, as the daemon's session answer gives it: smtpd's.
+    assert "auth-ref=%s; proto=smtp; failed=" % pass_ev[-1]["ref"] in d, d
     # Postfix's SMTP client folds lines over smtp_line_length_limit (998).  With a milter on
     # smtpd_milters, Postfix itself keeps about the first 60,000 bytes of a 64 KiB header line
     # (the same with milter_auth_results = milter_diag_header = no, when the milter changes
@@ -291,6 +293,7 @@ def fail_then_pass_headers_delivered():
     ev = [e for e in S["milter"].events() if e.get("action") == "accept"
           and e.get("sasl_username") == ALICE and e.get("failed") == "1"]
     assert ev and ev[-1]["ref"] in d, S["milter"].events()[-2:]
+    assert ev[-1]["proto"] == "smtp" and ev[-1]["auth_ref"] == pass_ev[-1]["ref"], ev[-1]
 
 
 @suite.test
@@ -301,7 +304,7 @@ def clean_session_says_failed_none():
     s.quit()
     msg, _ = delivered("e2e-clean")
     d = " ".join(msg["X-Authguard"].split())
-    assert "failed=none" in d and "auth-ref=" in d, d
+    assert "failed=none" in d and "auth-ref=" in d and "; proto=smtp;" in d, d
 
 
 @suite.test

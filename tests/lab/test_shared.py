@@ -19,6 +19,7 @@ Dovecot logs every password it checks (auth_verbose), so "reached Dovecot" is co
 import base64
 import hashlib
 import hmac
+import json
 import os
 import pwd
 import re
@@ -229,6 +230,40 @@ def why_on_either_server_shows_the_attempts_of_both():
         other = rb if g is S["a"] else ra        # by ref: the other server's attempt
         rc, out = why(g, other)
         assert rc == 0 and other in out and "result=fail" in out, out
+
+
+@suite.test
+def why_shows_the_door_of_each_shared_attempt():
+    """Recent attempts in Redis name their door: an SMTP attempt's record is what it always was
+    (no door named, as older servers wrote and read it) and reads as smtp; a record of another
+    door, as a server with Dovecot's auth policy writes it for an IMAP login, shows on every
+    server as proto=imap in the same timeline."""
+    user = "gina@example.test"
+    line, _ = attempt(S["a"], user, "wrong", "127.0.7.1")
+    ref = re.search(r"ref=([0-9A-Z]+)", line).group(1)
+    wait_until(lambda: S["redis"].cli("GET", "lab:h:" + ref).strip(), 5, "the record in Redis")
+    rec = S["redis"].cli("GET", "lab:h:" + ref).strip().split(" ")
+    assert len(rec) == 11 and rec[:2] == ["H", ref] and rec[9] == user, rec
+    assert rec[10] not in ("smtp", "imap", "pop3", "sieve"), rec    # the server's name
+    imap = "IMAPDOOR%02d" % (int(time.time()) % 100)
+    other = "H %s %d 1 3 1 0 PLAIN 127.0.7.2 %s mx-other imap" % (imap, int(time.time()) + 1,
+                                                                  user)
+    S["redis"].cli("SET", "lab:h:" + imap, other, "EX", "600")
+    S["redis"].cli("LPUSH", "lab:hu:" + user, other)
+    for g in (S["a"], S["b"]):
+        rc, out = why(g, user)
+        assert rc == 0 and "2 recent attempts" in out, out
+        mine = [l for l in out.splitlines() if ref in l]
+        theirs = [l for l in out.splitlines() if imap in l]
+        assert len(mine) == 1 and re.search(r" result=fail cause=unknown-user proto=smtp "
+                                            r"user=\S+ .* smtpd_pid=\d+", mine[0]), out
+        assert len(theirs) == 1 and " result=fail cause=bad-credentials proto=imap user=" in \
+            theirs[0] and "smtpd_pid" not in theirs[0] and "server=mx-other" in theirs[0], out
+        assert out.index(ref) < out.index(imap), out                    # oldest first
+        rc, out = why(g, imap)
+        assert rc == 0 and "proto=imap" in out and "server=mx-other" in out, out
+        j = json.loads(cli(g, "--json", "why", user))
+        assert sorted(a["proto"] for a in j["attempts"]) == ["imap", "smtp"], j
 
 
 @suite.test

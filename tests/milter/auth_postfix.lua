@@ -27,7 +27,8 @@ if POLICYD == "yes" then
 	check(has(d, "failed=none") and not has(d, "details=unavailable"),
 		"session details from authguard-policyd: no failed attempt")
 else
-	check(has(d, "details=unavailable") and not has(d, "failed="),
+	check(has(d, "details=unavailable") and not has(d, "failed=") and
+		not has(d, "proto="),
 		"authguard-policyd down: details=unavailable, mail not held")
 end
 

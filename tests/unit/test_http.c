@@ -215,6 +215,15 @@ TEST(http_pipelined_sync_and_async_on_one_connection)
 	buf_reset(&b);
 	t_send(fd, "GET /sync HTTP/1.1\r\nHost: t\r\n\r\n");
 	CHECK(t_until(fd, &b, "sync\n", 1, 2000) == 1);
+	/* two POSTs pipelined, each answered later: in order */
+	buf_reset(&b);
+	t_send(fd, "POST /async HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\n"
+	    "one" "POST /async HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\n"
+	    "two");
+	CHECK(t_until(fd, &b, "HTTP/1.1 201", 2, 2000) == 2);
+	CHECK(t_until(fd, &b, "body=two", 1, 500) == 1);
+	p1 = strstr(b.data, "body=one");
+	CHECK(p1 && strstr(p1, "body=two"));
 	close(fd);
 	http_stop(srv);
 	ev_shutdown();
@@ -234,7 +243,7 @@ TEST(http_refusals)
 		const char	*want;
 	} cases[] = {
 		{"GET /nope HTTP/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 404"},
-		{"DELETE /async HTTP/1.1\r\nHost: t\r\n\r\n", "Allow: POST,GET"},
+		{"DELETE /async HTTP/1.1\r\nHost: t\r\n\r\n", "Allow: POST, GET"},
 		{"POST /async HTTP/1.1\r\nHost: t\r\nContent-Length: 17\r\n\r\n"
 		"12345678901234567", "HTTP/1.1 413"},
 	};

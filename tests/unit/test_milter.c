@@ -186,6 +186,57 @@ TEST(ctl_session_answer)
 	CHECK(ctl_session_diag(junk, strlen(junk), &d) == 0 && d.nfailed == 0);
 }
 
+/*
+ * The door of the session's story: from the answer's proto= (that of the
+ * successful attempt, else of the failures), SMTP where an older daemon
+ * names none; nothing when no attempt was listed, or a name not ours.
+ * X-Authguard shows it after auth-ref.
+ */
+TEST(ctl_session_answer_proto)
+{
+	const char *ok =
+	    "OK\n"
+	    "  time=2026-11-27T02:00:00Z ref=AAAAAAAAA1 result=fail "
+	    "cause=bad-password proto=smtp user=alice ip=127.0.0.1\n"
+	    "  time=2026-11-27T02:00:02Z ref=AAAAAAAAA3 result=pass "
+	    "proto=smtp user=\"proto=imap\" ip=127.0.0.1\n";
+	const char *older =
+	    "OK\n"
+	    "  time=2026-11-27T02:00:00Z ref=AAAAAAAAA1 result=fail "
+	    "cause=bad-password user=alice ip=127.0.0.1\n";
+	const char *strange =
+	    "OK\n"
+	    "  time=2026-11-27T02:00:00Z ref=AAAAAAAAA1 result=fail "
+	    "cause=bad-password proto=x;y user=alice\n";
+	struct diag d;
+	struct buf b;
+
+	memset(&d, 0, sizeof(d));
+	CHECK(ctl_session_diag(ok, strlen(ok), &d) == 0);
+	CHECK_STR(d.proto, "smtp");
+	CHECK_STR(d.auth_ref, "AAAAAAAAA3");
+	d.ref = "ABCDEFGH12";
+	d.mech = "PLAIN";
+	buf_init(&b);
+	diag_value(&b, &d);
+	CHECK_STR(buf_str(&b), "ref=ABCDEFGH12; auth=PLAIN; tls=none; "
+	    "auth-ref=AAAAAAAAA3;\n\tproto=smtp; failed=bad-password/AAAAAAAAA1");
+	memset(&d, 0, sizeof(d));
+	CHECK(ctl_session_diag(older, strlen(older), &d) == 0);
+	CHECK_STR(d.proto, "smtp");
+	CHECK(d.nfailed == 1);
+	memset(&d, 0, sizeof(d));
+	CHECK(ctl_session_diag("OK\n", 3, &d) == 0 && d.proto[0] == 0);
+	d.ref = "ABCDEFGH12";
+	buf_reset(&b);
+	diag_value(&b, &d);
+	CHECK(strstr(buf_str(&b), "proto=") == NULL);
+	memset(&d, 0, sizeof(d));
+	CHECK(ctl_session_diag(strange, strlen(strange), &d) == 0);
+	CHECK(d.proto[0] == 0 && d.nfailed == 1);
+	buf_free(&b);
+}
+
 TEST(submission_check_views)
 {
 	struct submission_cfg cfg = {NULL, 1, NULL};
