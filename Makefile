@@ -156,12 +156,15 @@ $(BUILD)/nullmilter: bench/nullmilter.c
 $(BUILD)/authload: bench/authload.c bench/loadstat.h
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-comment -o $@ $<
 
+$(BUILD)/doorload: bench/doorload.c bench/loadstat.h
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-comment -o $@ $<
+
 $(BUILD)/relay: bench/relay.c
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-comment -o $@ $<
 
 # A benchmark, not a test: prints a table, writes bench/RESULTS.md.
 bench: deps all $(BUILD)/policyload $(BUILD)/nologic $(BUILD)/nullmilter $(BUILD)/authload \
-	    $(BUILD)/relay
+	    $(BUILD)/relay $(BUILD)/doorload
 	@sh bench/deps.sh
 	@python3 bench/bench.py $(BUILD)
 

@@ -952,14 +952,15 @@ class Lab:
         except OSError:
             return 0
 
-    def wait_log(self, path, text, since=0, timeout=5.0):
-        """Wait until `text` appears in log `path` after offset `since`; return the first line
-        containing it.  Postfix logs through postlogd, a moment after the SMTP reply."""
+    def wait_log(self, path, text, since=0, timeout=5.0, where=None):
+        """Wait until `text` appears in log `path` after offset `since` (in a line for which
+        where(line) is true, if given); return the first such line.  Postfix logs through
+        postlogd, a moment after the SMTP reply."""
         found = []
 
         def check():
             for line in _read_text(path, since).splitlines():
-                if text in line:
+                if text in line and (where is None or where(line)):
                     found.append(line)
                     return True
             return False
