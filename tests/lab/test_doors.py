@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""One lock for every door: real Dovecot (imap, pop3, managesieve) asking authguard-policyd through its auth
-policy client, real Postfix through the gate, real clients (imaplib, poplib, smtplib, curl).
+"""One lock for every door: real Dovecot (imap, pop3, managesieve) asking authguard-policyd
+through its auth policy client, real Postfix through the gate, real clients (imaplib, poplib,
+smtplib, curl, a ManageSieve dialog).
 
 Dovecot is set up as conf-examples/dovecot-auth-policy-2.3.conf (or -2.4.conf) says: ask before
 the password check, report after, no question after a right password, logins go on when authguard
@@ -38,7 +39,7 @@ ACCOUNTS = {
 }
 CONF = dict(account_fail_limit="3/10m", ip_fail_limit="50/10m", lockout_time="1m",
             lockout_max="10m", guessing_threshold="3")
-TEXT_ACCOUNT_LOCKED = "account-locked"
+ACCOUNT_LOCKED = "account-locked"
 
 
 def setup():
@@ -128,7 +129,7 @@ def assert_door_locked(reply, proto, user):
     ref = ref_of(text)
     assert ref, "no (ref=...) in what the %s client read: %r" % (proto, text)
     ev = S["gate"].event(ref)
-    assert ev["result"] == "fail" and ev["cause"] == TEXT_ACCOUNT_LOCKED, ev["_line"]
+    assert ev["result"] == "fail" and ev["cause"] == ACCOUNT_LOCKED, ev["_line"]
     assert ev["proto"] == proto and ev["user"] == user, ev["_line"]
     return ev
 
@@ -147,7 +148,7 @@ def wrong_imap_passwords_lock_the_account_for_smtp():
     code, text = smtp(user, pw, src="127.0.0.12")
     assert code == 535, (code, text)
     ev = S["gate"].event(ref_of(text))
-    assert ev["cause"] == TEXT_ACCOUNT_LOCKED and ev["proto"] == "smtp", ev["_line"]
+    assert ev["cause"] == ACCOUNT_LOCKED and ev["proto"] == "smtp", ev["_line"]
     # and on IMAP itself, with the right password, from another address
     assert_door_locked(imap(user, pw, src="127.0.0.12"), "imap", user)
 
@@ -183,7 +184,7 @@ def a_familiar_address_logs_in_through_both_while_an_attacker_is_locked_out():
     wait_events(user, 4)
     assert_door_locked(imap(user, pw, src=attacker), "imap", user)
     code, text = smtp(user, pw, src=attacker)
-    assert code == 535 and S["gate"].event(ref_of(text))["cause"] == TEXT_ACCOUNT_LOCKED, text
+    assert code == 535 and S["gate"].event(ref_of(text))["cause"] == ACCOUNT_LOCKED, text
     ok, text = imap(user, pw, src=home)
     assert ok, "the familiar address is locked out of IMAP: %r" % text
     ok, text = pop3(user, pw, src=home)
