@@ -21,27 +21,49 @@
 /*	epoll set is watched by the loop, which runs it when the set is
 /*	readable and when the timeout it asks for is due.
 /*
-/*	Each request is matched against ops->routes by its exact path: an
-/*	unknown path gets 404, a method the route does not list gets 405
-/*	with an Allow header, a body longer than the route's body_max gets
-/*	413 (its length announced) or the connection closed (a chunked
-/*	body that grows past it). The whole body in, the route's handler
-/*	gets the request once and answers with http_reply(), at once or
-/*	from a later event: until then the connection is suspended and
-/*	reads nothing more. Every answer carries "Cache-Control: no-store".
+/*	Each request is matched against ops->routes, the first row whose
+/*	path is its exact path, or "*" (any path): an unknown path gets
+/*	404, a method the route does not list gets 405 with an Allow header,
+/*	a body longer than the route's body_max gets 413 (its length
+/*	announced) or the connection closed (a chunked body that grows past
+/*	it). The whole body in, the route's handler gets the request once
+/*	and answers with http_reply(), at once or from a later event: until
+/*	then the connection is suspended and reads nothing more. Every
+/*	answer carries "Cache-Control: no-store".
 /*
-/*	At most ops->conn_max connections are served at once; further
-/*	clients wait in the listen queue until one closes. A client has
-/*	ops->idle_ms from its connect, or from its last answer, to send a
-/*	whole request (a client that trickles its headers cannot hold its
-/*	place longer), and a connection that stays silent that long
-/*	(rounded up to whole seconds) while its answer is sent is closed
-/*	by libmicrohttpd. Request headers that do not fit in
-/*	HTTP_CONN_MEMORY get 431 (or 414 for the request line) and the
-/*	connection closed.
+/*	Each 404, 405 and 413 of ours, and each refusal of libmicrohttpd's
+/*	own once it has the request line (431 for headers that do not fit
+/*	in HTTP_CONN_MEMORY), is a warning with the listener's name, the
+/*	method ("-" when libmicrohttpd refused it before we saw it), the
+/*	target as sent (path and query, made printable, cut at
+/*	HTTP_TARGET_MAX) and the client: the first at once, the others of
+/*	the next 10 s counted, and their count logged when the 10 s end.
 /*
-/*	A request's memory has one owner and one end: libmicrohttpd's
-/*	completion callback frees it, once its answer is sent or its
+/*	At most ops->conn_max connections are served at once; libmicrohttpd
+/*	accepts while there are fewer. At the limit the listening socket is
+/*	watched here: a client that waits there makes the oldest connection
+/*	without a request in progress (one that has not sent a whole request
+/*	yet, or that is idle between requests) be shut, and libmicrohttpd,
+/*	once it has seen that end, accepts the client. A connection whose
+/*	whole request is with its handler, waits for its answer or has its
+/*	answer on the way is never closed for another; when every one has
+/*	such a request, the client waits in the listen queue until one
+/*	ends. So local clients that connect and send nothing cannot keep
+/*	a real client out. The first such close is a warning, the others of
+/*	the next minute are counted, and their count logged when it ends.
+/*
+/*	A new connection has ops->header_ms (by default ops->idle_ms, at
+/*	most HTTP_HEADER_MS) from its connect to send a whole request, and
+/*	a kept-alive connection ops->idle_ms from its last answer for the
+/*	next (a client that trickles its headers cannot hold its place
+/*	longer); a connection that stays silent ops->idle_ms (rounded up to
+/*	whole seconds) while its answer is sent is closed by libmicrohttpd.
+/*	Request headers that do not fit in HTTP_CONN_MEMORY get 431 (or 414
+/*	for the request line) and the connection closed.
+/*
+/*	A request's memory, made when libmicrohttpd has its request line,
+/*	has one owner and one end: libmicrohttpd's completion callback
+/*	frees it, once its answer is sent or its
 /*	connection is gone. A waiting request's connection is suspended,
 /*	so it cannot end before its answer; http_stop() gives each waiting
 /*	request its abandon callback (after which its owner must forget

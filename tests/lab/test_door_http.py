@@ -135,8 +135,9 @@ def silent_client_closed_after_the_header_time():
 
 @suite.test
 def a_policy_url_with_a_path_is_served():
-    """auth_policy_server_url = http://127.0.0.1:PORT/policy, or with a query of its own (to
-    which Dovecot adds &command=...): allow and report are answered as on /."""
+    """auth_policy_server_url = http://127.0.0.1:PORT/policy, or with a query of its own
+    (/policy/v1?key=x&, to which Dovecot adds command=...): allow and report are answered as
+    on /."""
     c = http.client.HTTPConnection("127.0.0.1", S["port"], timeout=5)
     try:
         for target in ("/policy?command=allow", "/policy/v1?key=x&command=allow"):
