@@ -545,11 +545,13 @@ static void
 http_refused_log(struct http_req *req, unsigned status)
 {
 	const char *reason = MHD_get_reason_phrase_for(status);
+	char method[32];
 
 	if (!http_hush_speak(&req->srv->refused))
 		return;
+	snprintf(method, sizeof(method), "%s", req->method ? req->method : "-");
 	msg_warn("%s: %s %s from %s: %u %s", req->srv->ops->listen_name,
-	    req->method ? req->method : "-", req->target ? req->target : "-",
+	    msg_printable(method), req->target ? req->target : "-",
 	    http_peer(req), status, reason && *reason ? reason : "refused");
 }
 
@@ -725,9 +727,12 @@ http_access(void *arg, struct MHD_Connection *conn, const char *url,
 		if (*data_size == 0)
 			return http_body_in(req);
 		if (req->body.len + *data_size > req->route->body_max) {
-			msg_warn("%s: %s %s: body over %zu bytes; connection "
-			    "closed", srv->ops->listen_name, req->method,
-			    req->route->path, req->route->body_max);
+			if (http_hush_speak(&srv->refused))
+				msg_warn("%s: %s %s from %s: body over %zu "
+				    "bytes; connection closed",
+				    srv->ops->listen_name, req->method,
+				    req->target, http_peer(req),
+				    req->route->body_max);
 			return MHD_NO;
 		}
 		buf_append(&req->body, data, *data_size);
