@@ -201,8 +201,8 @@ http_hush_end(struct ev_timer *t)
 	h->open = 0;
 	if (h->quiet == 0)
 		return;
-	msg_warn("%s: %u more %s in the last %u s",
-	    h->srv->ops->listen_name, h->quiet, h->what, h->window_ms / 1000);
+	msg_warn("%s: %s: %u more in the last %u s",
+	    h->srv->ops->listen_name, h->what, h->quiet, h->window_ms / 1000);
 	h->quiet = 0;
 	h->open = 1;
 	ev_timer_start(&h->timer, h->window_ms, http_hush_end);
@@ -722,7 +722,6 @@ http_access(void *arg, struct MHD_Connection *conn, const char *url,
 	if (req == NULL || req->state == HTTP_HEADERS)
 		return http_begin(srv, conn, url, method, cls);
 	switch (req->state) {
-	case HTTP_HEADERS:
 	case HTTP_READING:
 		if (*data_size == 0)
 			return http_body_in(req);
@@ -742,6 +741,7 @@ http_access(void *arg, struct MHD_Connection *conn, const char *url,
 		resp = req->resp;
 		req->resp = NULL;
 		return http_send(req, req->status, resp);
+	case HTTP_HEADERS:		/* begun above */
 	case HTTP_WAITING:
 	case HTTP_SENT:
 		break;

@@ -134,6 +134,32 @@ def silent_client_closed_after_the_header_time():
 
 
 @suite.test
+def a_refused_request_is_logged():
+    """A GET (the door takes POST): 405, and a warning with the listener, the method, the
+    target as sent (not decoded) and the client; a second refusal within 10 s is not
+    logged but counted, and the count comes when the 10 s end. (Before the test of a URL with
+    a path, whose requests would be refusals where that path is not served.)"""
+    before = S["gate"].log_text()
+    c = http.client.HTTPConnection("127.0.0.1", S["port"], timeout=5)
+    try:
+        for target in ("/?command=allow%0a", "/?again"):
+            c.request("GET", target)
+            r = c.getresponse()
+            r.read()
+            assert r.status == 405, (target, r.status)
+    finally:
+        c.close()
+    log = new_log(before)
+    want = "auth_policy_listen: GET /?command=allow%0a from 127.0.0.1: 405 " \
+        "Method Not Allowed"
+    assert want in log, log[-2000:]
+    assert "/?again" not in log, log[-2000:]
+    time.sleep(10.5)
+    log = new_log(before)
+    assert "auth_policy_listen: requests refused: 1 more in the last 10 s" in log, log[-2000:]
+
+
+@suite.test
 def a_policy_url_with_a_path_is_served():
     """auth_policy_server_url = http://127.0.0.1:PORT/policy, or with a query of its own
     (/policy/v1?key=x&, to which Dovecot adds command=...): allow and report are answered as
@@ -150,31 +176,6 @@ def a_policy_url_with_a_path_is_served():
         assert st == 200 and json.loads(text) == {"status": 0}, (st, text)
     finally:
         c.close()
-
-
-@suite.test
-def a_refused_request_is_logged():
-    """A GET (the door takes POST): 405, and a warning with the listener, the method, the
-    target as sent (control bytes escaped) and the client; a second refusal within 10 s is not
-    logged but counted, and the count comes when the 10 s end."""
-    before = S["gate"].log_text()
-    c = http.client.HTTPConnection("127.0.0.1", S["port"], timeout=5)
-    try:
-        for target in ("/policy%0a?command=allow", "/again"):
-            c.request("GET", target)
-            r = c.getresponse()
-            r.read()
-            assert r.status == 405, (target, r.status)
-    finally:
-        c.close()
-    log = new_log(before)
-    want = "auth_policy_listen: GET /policy%0a?command=allow from 127.0.0.1: 405 " \
-        "Method Not Allowed"
-    assert want in log, log[-2000:]
-    assert "/again" not in log, log[-2000:]
-    time.sleep(10.5)
-    log = new_log(before)
-    assert "auth_policy_listen: 1 more requests refused in the last 10 s" in log, log[-2000:]
 
 
 if __name__ == "__main__":

@@ -516,8 +516,8 @@ TEST(http_conn_max_closes_the_oldest_idle)
 	CHECK(t_lines("closed for a new client") == 1);
 	http_stop(srv);
 	CHECK(t_parked_count() == 0);
-	CHECK(t_lines("test_listen: 3 more connections closed for new "
-	    "clients") == 1);
+	CHECK(t_lines("test_listen: connections closed for new clients: "
+	    "3 more in the last 60 s") == 1);
 	msg_set_sink(NULL);
 	for (i = 0; i < 8; i++)
 		close(fd[i]);
@@ -697,7 +697,8 @@ TEST(http_refusals_logged)
 	t_turn(50);
 	CHECK(t_lines("test_listen:") == 1);
 	http_stop(srv);
-	CHECK(t_lines("test_listen: 2 more requests refused") == 1);
+	CHECK(t_lines("test_listen: requests refused: 2 more in the last "
+	    "10 s") == 1);
 
 	t_log[0] = 0;
 	CHECK((lfd = t_listen_tcp(&port)) >= 0);
