@@ -227,16 +227,16 @@ udb_connect(void)
 unsigned
 userdb_lookup(void *req, const char *user)
 {
-	return userdb_lookup_with(udb.done, req, user);
+	return userdb_lookup_with(udb.done, req, user, "smtp");
 }
 
 /*
- * userdb_lookup_with - start a USER lookup that done(arg, kind) answers;
- * 0 when it cannot be made
+ * userdb_lookup_with - start a USER lookup for a login of service (imap,
+ * pop3, sieve, smtp) that done(arg, kind) answers; 0 when it cannot be made
  */
 unsigned
 userdb_lookup_with(void (*done)(void *, enum userdb_reply_kind), void *arg,
-    const char *user)
+    const char *user, const char *service)
 {
 	struct udb_pending *p;
 	struct buf line;
@@ -250,7 +250,9 @@ userdb_lookup_with(void (*done)(void *, enum userdb_reply_kind), void *arg,
 	buf_init(&line);
 	buf_printf(&line, "USER\t%u\t", id);
 	authproto_escape(&line, user);
-	buf_puts(&line, "\tservice=smtp\n");
+	buf_puts(&line, "\tservice=");
+	authproto_escape(&line, service);
+	buf_putc(&line, '\n');
 	if (line.len > USERDB_LINE_MAX) {	/* it would drop the connection */
 		msg_warn("userdb_upstream: a user name of %zu bytes is not looked "
 		    "up: Dovecot's auth-userdb takes lines of %d bytes at most",
