@@ -36,10 +36,16 @@
 /*	gives its policy server 2 s); a wait that ends so ends as the
 /*	gate's does, auth-service-unavailable. An account that
 /*	accounts_map marks disabled is refused as account-disabled, a
-/*	password for an oauth-only one as oauth-required (when the
-/*	mechanism is named, or the pwhash shows a password); an
+/*	password mechanism for an oauth-only one as oauth-required; an
 /*	accounts_map that cannot be read, as auth-service-unavailable
-/*	(fail closed).
+/*	(fail closed). Only a named mechanism (mech, not among
+/*	Dovecot's documented attributes) tells a password from a token:
+/*	Dovecot 2.3 hashes an XOAUTH2 or OAUTHBEARER token into pwhash as
+/*	it does a password, so without mech the login goes on and the
+/*	passdb decides (mech=%m in 2.3's auth_policy_request_attributes,
+/*	mech = %{mechanism} in 2.4's, for oauth-only accounts).
+/*	An auth_policy_max_wait of DOOR_DOVECOT_WAIT_MS or more is
+/*	warned of at start: Dovecot stops waiting by then.
 /*
 /*	report: answered {"status":0} at once. A success clears the
 /*	account's window and makes the address familiar; a failure is
@@ -47,7 +53,8 @@
 /*	bad-password, account unknown-user, expired password-expired,
 /*	disabled account-disabled, internal auth-service-unavailable
 /*	(never counted against the user); without fail_type (Dovecot
-/*	2.3) the auth-userdb lookup tells unknown-user from bad-password
+/*	2.3) the auth-userdb lookup (for the login's service) tells
+/*	unknown-user from bad-password
 /*	(bad-credentials without userdb_upstream). The limits then make
 /*	a repeated password stale-password and many password-guessing.
 /*	A report of a login that the door refused at allow (policy
@@ -56,6 +63,18 @@
 /*	allow of the same session_id and login (kept DOOR_ENTRY_MS at
 /*	most; an allow without a report gives its place back then), or
 /*	a ref of its own.
+/*
+/*	Each allow holds its own place. An allow of a session asked
+/*	again takes its earlier entry anew; any other allow (no
+/*	session_id, as with Dovecot 2.2's attributes, or its session's
+/*	entry in use) gets an entry of its own at the end of the line of
+/*	its key (session_id or remote, and login), and a report takes
+/*	the oldest entry of its key. At most DOOR_ENTRY_MAX entries are
+/*	kept: past that the oldest is forgotten, its place given back,
+/*	counted (authguard_authpolicy_evicted_total) and warned of at
+/*	most once per DOOR_FULL_WARN_MS. Each entry takes some 400
+/*	bytes plus its key and account: some 35 MB in all for ordinary
+/*	names, about 230 MB at most with AUTHPOLICY_FIELD_MAX names.
 /*
 /*	The gate forwards each SMTP AUTH to Dovecot with its ref as the
 /*	session (forwarded 3): Dovecot's questions about those (protocol

@@ -17,7 +17,10 @@
 /*
 /*	userdb_lookup() answers through the callback given to
 /*	userdb_init() (the gate's); userdb_lookup_with() through its
-/*	own (the auth policy door's), on the same connection.
+/*	own (the auth policy door's), on the same connection. The
+/*	gate's lookups name service=smtp, the door's the login's service
+/*	(imap, pop3, sieve, smtp), so that a userdb that differs by
+/*	service answers for the right one.
 /*--*/
 #include <pwd.h>
 #include <stdio.h>
