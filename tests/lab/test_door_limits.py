@@ -28,7 +28,7 @@ NONCE = "n"
 
 def setup():
     S["dir"] = new_gate_dir()
-    S["lab"] = Lab(sasl_path=os.path.join(S["dir"], "auth"))
+    S["lab"] = Lab(sasl_path=os.path.join(S["dir"], "auth"), auth_debug=True)
     S["lab"].start_dovecot()
     with open(os.path.join(S["dir"], "accounts"), "w") as f:
         f.write("olivia@example.test oauth-only\n")
@@ -134,6 +134,28 @@ def oauth_only_account_logs_in_with_its_token():
     assert st == 200 and ans["status"] == 0, \
         "an oauth-only account's token login (no mech attribute) refused: %r" % (ans,)
     assert st2 == 200 and ans2["status"] == 0, ans2
+
+
+@suite.test
+def a_reports_user_lookup_names_the_logins_service():
+    """Dovecot 2.3's report carries no fail_type: the door asks auth-userdb whether the user
+    exists, for the login's service (pop3 here), not smtp."""
+    mark = len(S["lab"].dovecot_log_text())
+    user, ip = "alice@example.test", "192.0.2.33"
+    b = dict(body(user, "svc-1", "0abc", ip), protocol="pop3")
+    c = http.client.HTTPConnection("127.0.0.1", S["port"], timeout=10)
+    try:
+        assert post(c, "allow", b) == (200, {"status": 0})
+        assert post(c, "report", dict(b, success=False, policy_reject=False)) == \
+            (200, {"status": 0})
+    finally:
+        c.close()
+    S["gate"].sync()
+    time.sleep(0.3)
+    new = S["lab"].dovecot_log_text()[mark:]
+    seen = [ln for ln in new.splitlines() if "service=" in ln and user in ln]
+    print("# " + "\n# ".join(seen))
+    assert any("service=pop3" in ln for ln in seen), "\n".join(seen) or new[-3000:]
 
 
 @suite.test
