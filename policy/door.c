@@ -64,9 +64,11 @@
 /*	most; an allow without a report gives its place back then), or
 /*	a ref of its own.
 /*
-/*	Each allow holds its own place. An allow of a session asked
-/*	again takes its earlier entry anew; any other allow (no
-/*	session_id, as with Dovecot 2.2's attributes, or its session's
+/*	Each allow holds its own place. An allow asked again (Dovecot
+/*	asks again after the password) takes its earlier entry anew:
+/*	that of its session, or without session_id (Dovecot 2.2's
+/*	attributes) the oldest of its remote and login with the same
+/*	pwhash. Any other allow (another password, or its session's
 /*	entry in use) gets an entry of its own at the end of the line of
 /*	its key (session_id or remote, and login), and a report takes
 /*	the oldest entry of its key. At most DOOR_ENTRY_MAX entries are
@@ -152,7 +154,7 @@ static const char *const door_answer_names[DA_COUNT] = {
 	[DA_UNAUTHORIZED] = "unauthorized",
 };
 
-/* Warnings kept to one per DOOR_WARN_MS each. */
+/* Warnings kept to one per door_warn_ms each. */
 enum door_warn { DW_KEY, DW_BODY, DW_FULL, DW_COUNT };
 
 static const unsigned door_warn_ms[DW_COUNT] = {
@@ -184,6 +186,7 @@ struct door_entry {
 	int		 refused;	/* refused at allow: logged */
 	struct door_req	*busy;		/* the request using it */
 	unsigned	 flags;		/* accounts_map */
+	char		 pwhash[AUTHPOLICY_HASH_HEX_MAX + 1];	/* of its allow */
 };
 
 /* One request, until it is answered and its attempt is recorded. */
@@ -390,9 +393,12 @@ entry_add(const char *key)
 	return e;
 }
 
-/* entry_oldest - the oldest login of a key not in use, or NULL */
+/*
+ * entry_oldest - the oldest login of a key not in use (of this pwhash
+ * unless NULL), or NULL
+ */
 static struct door_entry *
-entry_oldest(const char *key)
+entry_oldest(const char *key, const char *pwhash)
 {
 	struct door_line *line = line_find(key);
 	struct door_entry *e;
@@ -400,28 +406,35 @@ entry_oldest(const char *key)
 	if (line == NULL)
 		return NULL;
 	TAILQ_FOREACH(e, &line->entries, same)
-		if (e->busy == NULL)
+		if (e->busy == NULL && (pwhash == NULL ||
+		    (*e->pwhash && strcmp(e->pwhash, pwhash) == 0)))
 			return e;
 	return NULL;
 }
 
 /*
- * entry_get - the entry for this request. An allow of a session asked
- * again takes its login's entry; any other allow (no session_id, or the
- * session's in use) a new one at the end of its key's line, so that each
- * holds its own place. A report takes the oldest of its key, or one of
- * its own (a report with no allow before it).
+ * entry_get - the entry for this request. An allow asked again (Dovecot
+ * asks after the password too) takes its login's entry: its session's,
+ * or without session_id the oldest of its address and login with the
+ * same pwhash; any other allow a new one at the end of its key's line,
+ * so that each holds its own place. A report takes the oldest of its
+ * key, or one of its own (a report with no allow before it).
  */
 static struct door_entry *
 entry_get(struct door_req *r)
 {
-	char *key = entry_key(&r->body);
-	struct door_entry *e = NULL;
+	const struct authpolicy_req *b = &r->body;
+	char *key = entry_key(b);
+	struct door_entry *e;
 
-	if (r->cmd == AP_CMD_REPORT || *r->body.session_id)
-		e = entry_oldest(key);
+	if (r->cmd == AP_CMD_REPORT || *b->session_id)
+		e = entry_oldest(key, NULL);
+	else
+		e = *b->pwhash ? entry_oldest(key, b->pwhash) : NULL;
 	if (e == NULL)
 		e = r->cmd == AP_CMD_ALLOW ? entry_add(key) : entry_new();
+	if (r->cmd == AP_CMD_ALLOW && strlen(b->pwhash) < sizeof(e->pwhash))
+		memcpy(e->pwhash, b->pwhash, strlen(b->pwhash) + 1);
 	free(key);
 	e->busy = r;
 	return e;

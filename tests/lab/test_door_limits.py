@@ -107,6 +107,24 @@ def reports_without_session_id_give_the_places_back():
 
 
 @suite.test
+def the_check_after_the_password_holds_no_second_place():
+    """Dovecot asks allow again after the password (auth_policy_check_after_auth), with the
+    same pwhash: without session_id that is the same login's entry, so its report gives the one
+    place back and three new allows go."""
+    user, ip = "finn@example.test", "192.0.2.34"
+    b = body(user, "", "0abc", ip)
+    c = http.client.HTTPConnection("127.0.0.1", S["port"], timeout=10)
+    try:
+        assert post(c, "allow", b) == (200, {"status": 0})
+        assert post(c, "allow", b) == (200, {"status": 0})
+        assert post(c, "report", dict(b, success=True, policy_reject=False)) == \
+            (200, {"status": 0})
+    finally:
+        c.close()
+    assert allows(user, [""] * 3, ip) == 3
+
+
+@suite.test
 def oauth_only_account_refused_a_password_login():
     """accounts_map oauth-only, mech=PLAIN named in the attributes: refused at allow."""
     c = http.client.HTTPConnection("127.0.0.1", S["port"], timeout=10)
