@@ -161,6 +161,10 @@ class Run:
 
     def check_allow(self, acct, addr, ans, t_send):
         familiar = addr in acct.familiar
+        if not familiar and self.surely_locked(acct, t_send):
+            S["locked_checks"] = S.get("locked_checks", 0) + 1
+        if familiar and not acct.admin_any:
+            S["familiar_checks"] = S.get("familiar_checks", 0) + 1
         if not familiar and ans["status"] == 0 and self.surely_locked(acct, t_send):
             raise Broken("%s locked in the model, yet allowed from %s" % (acct.name, addr))
         if familiar and not acct.admin_any and ans["status"] == -1 and \
@@ -389,6 +393,16 @@ def make_test(seed):
 
 for _seed in SEEDS:
     suite.test(make_test(_seed))
+
+
+@suite.test
+def the_schedules_met_locks_and_familiar_addresses():
+    """The invariants about lockouts were checked, not only held vacuously: allows of
+    accounts the model knew locked, and allows from familiar addresses."""
+    locked, familiar = S.get("locked_checks", 0), S.get("familiar_checks", 0)
+    print("# %d allows of accounts known locked, %d from familiar addresses"
+          % (locked, familiar))
+    assert locked >= 5 and familiar >= 20, (locked, familiar)
 
 
 if __name__ == "__main__":
