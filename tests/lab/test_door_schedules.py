@@ -343,10 +343,10 @@ class Run:
         if rc != 0:
             raise Broken("authguard stats: %d %r %r" % (rc, out, err))
         now = time.time()
-        # The door keeps the entry of a login until its report or for ENTRY_S: those it
-        # allowed (holding their place) and those it refused (so that their report, with
-        # policy_reject, counts nothing more); the gauge counts both.
-        mine = [o["t"] for o in self.outstanding + self.refused] + [t for t, _ in S["held"]]
+        # The door keeps the entry of a login until its report or for ENTRY_S; the gauge
+        # counts those that hold a place: the allowed ones, not the refused ones (whose entry
+        # is kept only so that their report, with policy_reject, counts nothing more).
+        mine = [o["t"] for o in self.outstanding] + [t for t, _ in S["held"]]
         surely = sum(1 for t in mine if now - t < ENTRY_S - 1)
         possibly = sum(1 for t in mine if now - t < ENTRY_S + 2)
         logins = metric("authguard_authpolicy_logins")
@@ -379,7 +379,7 @@ class Run:
                 print("#   " + line)
             raise
         finally:        # what a run leaves unreported stays in later runs' counts
-            for o in self.outstanding + self.refused:
+            for o in self.outstanding:  # the refused hold no place
                 S["held"].append((o["t"], o["body"]["session_id"]))
 
 
