@@ -11,6 +11,12 @@
 /*	row of config_table: name, default, type and where it goes;
 /*	defaults are parsed by the same code as the file.
 /*
+/*	Keys that go together are checked once the whole file is read,
+/*	as "file: ...": the redis_tls_* keys need a rediss:// backend;
+/*	an inet: auth_policy_listen needs auth_policy_api_header (any
+/*	local process may connect to a TCP port), and a header set as
+/*	"Name: value" needs both parts.
+/*
 /*	config_parse() is pure: text in, struct config or an error out.
 /*	config_load() reads a file (at most 1 MiB) and calls it.
 /*
