@@ -39,9 +39,9 @@
 /*	in a keyed hash table (htab 3): the door's peer chooses the
 /*	session ids it asks about. Each entry holds its ref, an account
 /*	of up to FORWARDED_ACCOUNT_MAX bytes and an address of up to
-/*	NETADDR_CANON_MAX: about 340 bytes, 1.4 MB in all. An attempt
-/*	without an account or address, or with a longer account, is not kept (the
-/*	door then counts it too, which errs on the safe side).
+/*	NETADDR_CANON_MAX: about 360 bytes, 1.5 MB in all. An attempt
+/*	without an account or address, or with a longer account, is
+/*	not kept (the door then counts it too: the safe side).
 /*	forwarded_count() says how many are still current;
 /*	forwarded_clear() forgets all.
 /*--*/
