@@ -866,7 +866,7 @@ door_metrics(struct buf *b)
 }
 
 static const struct http_route door_routes[] = {
-	{"/", "POST", AUTHPOLICY_BODY_MAX, door_handle, NULL},
+	{"*", "POST", AUTHPOLICY_BODY_MAX, door_handle, NULL},
 };
 
 static const struct http_ops door_ops = {
