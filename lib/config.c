@@ -11,6 +11,12 @@
 /*	row of config_table: name, default, type and where it goes;
 /*	defaults are parsed by the same code as the file.
 /*
+/*	Keys that go together are checked once the whole file is read,
+/*	as "file: ...": the redis_tls_* keys need a rediss:// backend;
+/*	an inet: auth_policy_listen needs auth_policy_api_header (any
+/*	local process may connect to a TCP port), and a header set as
+/*	"Name: value" needs both parts.
+/*
 /*	config_parse() is pure: text in, struct config or an error out.
 /*	config_load() reads a file (at most 1 MiB) and calls it.
 /*
@@ -339,11 +345,39 @@ config_line(struct config *c, char *line, const char **err)
 	return config_set(c, p, val, err);
 }
 
+/*
+ * api_header_check - auth_policy_api_header: none, a value, or "Name:
+ * value" with neither part empty; required when the door listens on
+ * TCP (any local process may connect there; a unix socket has its
+ * owner and mode)
+ */
+static int
+api_header_check(const struct config *c, const char **err)
+{
+	const char *set = c->auth_policy_api_header, *colon, *v;
+
+	if (*set == 0)
+		return c->auth_policy_listen.kind == SOCK_INET ? (*err =
+		    "auth_policy_listen on inet: needs auth_policy_api_header "
+		    "(any local process may connect)", -1) : 0;
+	if ((colon = strchr(set, ':')) == NULL)
+		return 0;		/* the value of X-API-Key */
+	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+		 /* void */ ;
+	if (colon == set || *v == 0)
+		return *err = "auth_policy_api_header: want \"Name: value\", "
+		    "neither empty", -1;
+	return 0;
+}
+
 /* config_check - what one line cannot tell: keys that go together */
 static int
 config_check(const struct config *c, const char **err)
 {
 	int cert = *c->redis_tls_cert != 0, key = *c->redis_tls_key != 0;
+
+	if (api_header_check(c, err) < 0)
+		return -1;
 
 	if ((*c->redis_tls_ca || cert || key) && (c->state_backend.kind !=
 	    BACKEND_REDIS || !c->state_backend.tls))

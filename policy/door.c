@@ -80,10 +80,11 @@
 /*
 /*	The gate forwards each SMTP AUTH to Dovecot with its ref as the
 /*	session (forwarded 3): Dovecot's questions about those (protocol
-/*	smtp, session_id a ref the gate forwarded) are answered
-/*	{"status":0} and counted nothing more. Any other smtp question
-/*	(a Postfix that asks Dovecot without the gate) is a door like
-/*	the others.
+/*	smtp, session_id a ref the gate forwarded, with the login and
+/*	remote address the gate saw; a report uses the ref up) are
+/*	answered {"status":0} and counted nothing more. Any other smtp
+/*	question (a Postfix that asks Dovecot without the gate) is a
+/*	door like the others.
 /*
 /*	Nothing here sees a password: only Dovecot's pwhash, which is
 /*	keyed by auth_policy_hash_nonce, and never logged.
@@ -936,7 +937,8 @@ door_handle(struct http_req *h, void *arg)
 	else if (r->cmd == AP_CMD_REPORT && r->body.success < 0)
 		door_bad(r, peer, "a report without success");
 	else if (r->body.proto == PROTO_SMTP && *r->body.session_id &&
-	    forwarded_has(r->body.session_id, ev_now())) {
+	    (r->cmd == AP_CMD_REPORT ? forwarded_take : forwarded_has)(
+	    r->body.session_id, r->body.login, r->body.remote, ev_now())) {
 		door_status(r, 0, NULL);	/* the gate counts it */
 		door_count_answer(r, DA_GATE);
 	} else {

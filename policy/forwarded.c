@@ -6,9 +6,14 @@
 /* SYNOPSIS
 /*	#include "forwarded.h"
 /*
-/*	void forwarded_add(const char *ref, uint64_t now)
+/*	void forwarded_add(const char *ref, const char *account,
+/*				const char *address, uint64_t now)
 /*
-/*	int forwarded_has(const char *ref, uint64_t now)
+/*	int forwarded_has(const char *ref, const char *login,
+/*				const char *remote, uint64_t now)
+/*
+/*	int forwarded_take(const char *ref, const char *login,
+/*				const char *remote, uint64_t now)
 /*
 /*	unsigned long forwarded_count(uint64_t now)
 /*
@@ -20,17 +25,32 @@
 /*	attempt with protocol smtp and that session_id. The gate has
 /*	counted it already: the door must not count it again.
 /*
-/*	forwarded_add() remembers a ref (now: ms, monotonic);
+/*	forwarded_add() remembers a ref (now: ms, monotonic) with the
+/*	account the gate counted the attempt against (lower-cased, as
+/*	enforce 3 does) and the client's address (in canonical form).
 /*	forwarded_has() tells whether a ref was forwarded within the last
-/*	FORWARDED_MS. At most FORWARDED_MAX refs are kept, the oldest
-/*	forgotten first, in a keyed hash table (htab 3): the door's
-/*	peer chooses the session ids it asks about. forwarded_count()
-/*	says how many are still current; forwarded_clear() forgets all.
+/*	FORWARDED_MS for this login (compared in lower case) from this
+/*	remote address: a ref names one attempt, not a minute of any
+/*	login from anywhere. forwarded_take() does the same and forgets
+/*	the ref when it matches: Dovecot reports an attempt once, and
+/*	may ask to allow it more than once.
+/*
+/*	At most FORWARDED_MAX refs are kept, the oldest forgotten first,
+/*	in a keyed hash table (htab 3): the door's peer chooses the
+/*	session ids it asks about. Each entry holds its ref, an account
+/*	of up to FORWARDED_ACCOUNT_MAX bytes and an address of up to
+/*	NETADDR_CANON_MAX: about 360 bytes, 1.5 MB in all. An attempt
+/*	without an account or address, or with a longer account, is
+/*	not kept (the door then counts it too: the safe side).
+/*	forwarded_count() says how many are still current;
+/*	forwarded_clear() forgets all.
 /*--*/
 #include <string.h>
+#include <strings.h>
 
 #include "forwarded.h"
 #include "htab.h"
+#include "netaddr.h"
 #include "ref.h"
 #include "util.h"
 
@@ -38,6 +58,8 @@ struct fwd {
 	struct htab_link hl;
 	uint64_t	 at;		/* 0: the slot is free */
 	char		 ref[REF_LEN + 1];
+	char		 account[FORWARDED_ACCOUNT_MAX + 1];	/* lower case */
+	char		 addr[NETADDR_CANON_MAX];	/* canonical */
 };
 
 static struct fwd fwd_ring[FORWARDED_MAX];
@@ -59,36 +81,90 @@ fwd_ready(void)
 		htab_init(&fwd_tab, FORWARDED_MAX, htab_hash_str, fwd_match);
 }
 
-/* forwarded_add - the gate forwarded the attempt with this ref */
-void
-forwarded_add(const char *ref, uint64_t now)
+/* fwd_addr - the canonical form of an address; -1: none or too long */
+static int
+fwd_addr(const char *in, char *out, size_t len)
 {
-	struct fwd *f = &fwd_ring[fwd_next];
+	char canon[NETADDR_CANON_MAX];
 
-	fwd_ready();
+	if (in == NULL || *in == 0)
+		return -1;
+	return str_copy(out, len, netaddr_canon(in, canon, sizeof(canon)));
+}
+
+/* fwd_free_slot - forget the ref in a slot */
+static void
+fwd_free_slot(struct fwd *f)
+{
 	if (f->at)
 		htab_remove(&fwd_tab, &f->hl);
-	if (str_copy(f->ref, sizeof(f->ref), ref) < 0) {
-		f->at = 0;
+	f->at = 0;
+}
+
+/* forwarded_add - the gate forwarded the attempt with this ref */
+void
+forwarded_add(const char *ref, const char *account, const char *address,
+    uint64_t now)
+{
+	struct fwd *f = &fwd_ring[fwd_next];
+	char addr[NETADDR_CANON_MAX];
+
+	fwd_ready();
+	if (account == NULL || *account == 0 || strlen(ref) != REF_LEN ||
+	    strlen(account) > FORWARDED_ACCOUNT_MAX ||
+	    fwd_addr(address, addr, sizeof(addr)) < 0 ||
+	    htab_find(&fwd_tab, ref) != NULL)
 		return;
-	}
+	fwd_free_slot(f);
+	memcpy(f->ref, ref, REF_LEN + 1);
+	(void) str_copy(f->account, sizeof(f->account), account);
+	str_lower(f->account);
+	memcpy(f->addr, addr, sizeof(f->addr));
 	f->at = now ? now : 1;
 	htab_insert(&fwd_tab, &f->hl, f->ref);
 	fwd_next = (fwd_next + 1) % FORWARDED_MAX;
 }
 
-/* forwarded_has - was this ref forwarded within FORWARDED_MS? */
-int
-forwarded_has(const char *ref, uint64_t now)
+/* fwd_find - the current entry of a ref for this login and remote */
+static struct fwd *
+fwd_find(const char *ref, const char *login, const char *remote,
+    uint64_t now)
 {
+	char addr[NETADDR_CANON_MAX];
 	struct htab_link *l;
 	struct fwd *f;
 
 	if (fwd_tab.bucket == NULL || strlen(ref) != REF_LEN ||
 	    (l = htab_find(&fwd_tab, ref)) == NULL)
-		return 0;
+		return NULL;
 	f = HTAB_ENTRY(l, struct fwd, hl);
-	return now < f->at + FORWARDED_MS;
+	if (now >= f->at + FORWARDED_MS || login == NULL ||
+	    strcasecmp(f->account, login) != 0 ||
+	    fwd_addr(remote, addr, sizeof(addr)) < 0 ||
+	    strcmp(f->addr, addr) != 0)
+		return NULL;
+	return f;
+}
+
+/* forwarded_has - was this ref forwarded within FORWARDED_MS, for this? */
+int
+forwarded_has(const char *ref, const char *login, const char *remote,
+    uint64_t now)
+{
+	return fwd_find(ref, login, remote, now) != NULL;
+}
+
+/* forwarded_take - forwarded_has(), and the ref is used up */
+int
+forwarded_take(const char *ref, const char *login, const char *remote,
+    uint64_t now)
+{
+	struct fwd *f = fwd_find(ref, login, remote, now);
+
+	if (f == NULL)
+		return 0;
+	fwd_free_slot(f);
+	return 1;
 }
 
 /* forwarded_count - refs forwarded within FORWARDED_MS */

@@ -11,9 +11,12 @@
 
 #define FORWARDED_MAX	4096	/* refs kept at most */
 #define FORWARDED_MS	60000	/* and for this long */
+#define FORWARDED_ACCOUNT_MAX 255	/* longest account kept; a longer
+					 * one is not kept (the door counts) */
 
-void	forwarded_add(const char *, uint64_t);
-int	forwarded_has(const char *, uint64_t);
+void	forwarded_add(const char *, const char *, const char *, uint64_t);
+int	forwarded_has(const char *, const char *, const char *, uint64_t);
+int	forwarded_take(const char *, const char *, const char *, uint64_t);
 unsigned long forwarded_count(uint64_t);
 void	forwarded_clear(void);
 

@@ -610,7 +610,8 @@ params_session(const char *p)
  * req_submit - hand the request to Dovecot, its ref as the session
  * (unless smtpd named one; Postfix does not), so that Dovecot's auth
  * policy hook asking the door about it (protocol smtp, session_id the
- * ref) is known as counted here (forwarded 3)
+ * ref, the same account and address) is known as counted here
+ * (forwarded 3)
  */
 static void
 req_submit(struct gate_req *r, const char *mech, const char *resp)
@@ -629,8 +630,10 @@ req_submit(struct gate_req *r, const char *mech, const char *resp)
 		req_unavailable(r, err);
 		return;
 	}
-	if (ours)
-		forwarded_add(r->at.ref, ev_now());
+	if (ours) {
+		req_enforce_ready(r);
+		forwarded_add(r->at.ref, r->enf.account, r->at.ip, ev_now());
+	}
 	r->up_sent = ev_now();
 	req_enter(r, RS_UPSTREAM);
 }

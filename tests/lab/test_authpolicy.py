@@ -417,7 +417,7 @@ def door_post(port, command, payload):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         c.request("POST", "/?command=" + command, body=json.dumps(payload).encode(),
-                  headers={"Content-Type": "application/json"})
+                  headers={"Content-Type": "application/json", "X-API-Key": KEY})
         r = c.getresponse()
         return r.status, json.loads(r.read().decode())
     finally:
@@ -440,7 +440,8 @@ def two_servers_sharing_redis_share_the_doors_lock():
         ports.append(free_port())
         g = Gate(S["lab"], d, state_backend=r.url(), redis_prefix="door:",
                  redis_timeout="1s", account_fail_limit="5/10m", ip_fail_limit="100/10m",
-                 auth_policy_listen="inet:127.0.0.1:%d" % ports[-1]).start()
+                 auth_policy_listen="inet:127.0.0.1:%d" % ports[-1],
+                 auth_policy_api_header="X-API-Key: " + KEY).start()
         S["more"].append(g)
         gates.append(g)
         wait_until(lambda: "shared state: Redis at" in g.log_text() and " ready" in

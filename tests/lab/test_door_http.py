@@ -27,6 +27,7 @@ DOVECOT_TIMEOUT_S = 2   # auth_policy_server_timeout_msecs, Dovecot 2.3's defaul
 HEADER_S = 10           # HTTP_HEADER_MS: a first request within it
 EVICTED = "auth_policy_listen: conn_max %d connections: the oldest without a request in " \
     "progress closed for a new client" % DOOR_CONN_MAX
+KEY = "door-http-api-secret"
 
 
 def setup():
@@ -35,6 +36,7 @@ def setup():
     S["lab"].start_dovecot()
     S["port"] = free_port()
     S["gate"] = Gate(S["lab"], S["dir"], auth_policy_listen="inet:127.0.0.1:%d" % S["port"],
+                     auth_policy_api_header="X-API-Key: " + KEY,
                      auth_policy_hash_nonce="n").start()
 
 
@@ -49,7 +51,7 @@ def body(login, session, remote):
 
 def post(conn, target, payload):
     conn.request("POST", target, body=json.dumps(payload).encode(),
-                 headers={"Content-Type": "application/json"})
+                 headers={"Content-Type": "application/json", "X-API-Key": KEY})
     r = conn.getresponse()
     return r.status, r.read().decode()
 

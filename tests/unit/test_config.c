@@ -346,3 +346,38 @@ TEST(config_redis_tls_keys)
 	config_free(&c);
 #endif
 }
+
+TEST(config_auth_policy_api_header)
+{
+	struct config c;
+	char err[256];
+
+	/* TCP: any local process may connect, so a key is required */
+	CHECK(parse("auth_policy_listen = inet:127.0.0.1:8899\n", &c, err,
+	    sizeof(err)) < 0);
+	CHECK_STR(err, "test.conf: auth_policy_listen on inet: needs "
+	    "auth_policy_api_header (any local process may connect)");
+	CHECK(parse("auth_policy_listen = inet:127.0.0.1:8899\n"
+	    "auth_policy_api_header = X-API-Key: s3cret\n", &c, err,
+	    sizeof(err)) == 0);
+	CHECK_STR(c.auth_policy_api_header, "X-API-Key: s3cret");
+	config_free(&c);
+	CHECK(parse("auth_policy_listen = inet:127.0.0.1:8899\n"
+	    "auth_policy_api_header = s3cret\n", &c, err, sizeof(err)) == 0);
+	config_free(&c);
+	/* a unix socket has its owner and mode: the key may go */
+	CHECK(parse("auth_policy_listen = unix:/run/authguard/policy\n", &c,
+	    err, sizeof(err)) == 0);
+	config_free(&c);
+	/* a header without a value, or a value without a name */
+	CHECK(parse("auth_policy_listen = unix:/run/authguard/policy\n"
+	    "auth_policy_api_header = X-API-Key:\n", &c, err,
+	    sizeof(err)) < 0);
+	CHECK_STR(err, "test.conf: auth_policy_api_header: want "
+	    "\"Name: value\", neither empty");
+	CHECK(parse("auth_policy_listen = inet:127.0.0.1:8899\n"
+	    "auth_policy_api_header = X-API-Key:   \n", &c, err,
+	    sizeof(err)) < 0);
+	CHECK(parse("auth_policy_api_header = : s3cret\n", &c, err,
+	    sizeof(err)) < 0);
+}
