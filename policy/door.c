@@ -36,10 +36,16 @@
 /*	gives its policy server 2 s); a wait that ends so ends as the
 /*	gate's does, auth-service-unavailable. An account that
 /*	accounts_map marks disabled is refused as account-disabled, a
-/*	password for an oauth-only one as oauth-required (when the
-/*	mechanism is named, or the pwhash shows a password); an
+/*	password mechanism for an oauth-only one as oauth-required; an
 /*	accounts_map that cannot be read, as auth-service-unavailable
-/*	(fail closed).
+/*	(fail closed). Only a named mechanism (mech, not among
+/*	Dovecot's documented attributes) tells a password from a token:
+/*	Dovecot 2.3 hashes an XOAUTH2 or OAUTHBEARER token into pwhash as
+/*	it does a password, so without mech the login goes on and the
+/*	passdb decides (mech=%m in 2.3's auth_policy_request_attributes,
+/*	mech = %{mechanism} in 2.4's, for oauth-only accounts).
+/*	An auth_policy_max_wait of DOOR_DOVECOT_WAIT_MS or more is
+/*	warned of at start: Dovecot stops waiting by then.
 /*
 /*	report: answered {"status":0} at once. A success clears the
 /*	account's window and makes the address familiar; a failure is
@@ -47,7 +53,8 @@
 /*	bad-password, account unknown-user, expired password-expired,
 /*	disabled account-disabled, internal auth-service-unavailable
 /*	(never counted against the user); without fail_type (Dovecot
-/*	2.3) the auth-userdb lookup tells unknown-user from bad-password
+/*	2.3) the auth-userdb lookup (for the login's service) tells
+/*	unknown-user from bad-password
 /*	(bad-credentials without userdb_upstream). The limits then make
 /*	a repeated password stale-password and many password-guessing.
 /*	A report of a login that the door refused at allow (policy
@@ -56,6 +63,20 @@
 /*	allow of the same session_id and login (kept DOOR_ENTRY_MS at
 /*	most; an allow without a report gives its place back then), or
 /*	a ref of its own.
+/*
+/*	Each allow holds its own place. An allow asked again (Dovecot
+/*	asks again after the password) takes its earlier entry anew:
+/*	that of its session, or without session_id (Dovecot 2.2's
+/*	attributes) the oldest of its remote and login with the same
+/*	pwhash. Any other allow (another password, or its session's
+/*	entry in use) gets an entry of its own at the end of the line of
+/*	its key (session_id or remote, and login), and a report takes
+/*	the oldest entry of its key. At most DOOR_ENTRY_MAX entries are
+/*	kept: past that the oldest is forgotten, its place given back,
+/*	counted (authguard_authpolicy_evicted_total) and warned of at
+/*	most once per DOOR_FULL_WARN_MS. Each entry takes some 400
+/*	bytes plus its key and account: some 35 MB in all for ordinary
+/*	names, about 230 MB at most with AUTHPOLICY_FIELD_MAX names.
 /*
 /*	The gate forwards each SMTP AUTH to Dovecot with its ref as the
 /*	session (forwarded 3): Dovecot's questions about those (protocol
@@ -67,7 +88,6 @@
 /*	Nothing here sees a password: only Dovecot's pwhash, which is
 /*	keyed by auth_policy_hash_nonce, and never logged.
 /*--*/
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -86,6 +106,7 @@
 #include "forwarded.h"
 #include "htab.h"
 #include "http.h"
+#include "logline.h"
 #include "metrics.h"
 #include "msg.h"
 #include "netaddr.h"
@@ -102,6 +123,8 @@
 #define DOOR_CONN_MAX	256
 #define DOOR_IDLE_MS	60000
 #define DOOR_ENTRY_MAX	65536	/* allows awaiting their report */
+#define DOOR_FULL_WARN_MS 60000	/* one warning of a full table per this long */
+#define DOOR_DOVECOT_WAIT_MS 2000	/* Dovecot's default policy timeout */
 
 /* Where a request is; changed only in door_enter(). */
 enum door_state {
@@ -131,25 +154,39 @@ static const char *const door_answer_names[DA_COUNT] = {
 	[DA_UNAUTHORIZED] = "unauthorized",
 };
 
-/* Warnings kept to one per DOOR_WARN_MS each. */
-enum door_warn { DW_KEY, DW_BODY, DW_COUNT };
+/* Warnings kept to one per door_warn_ms each. */
+enum door_warn { DW_KEY, DW_BODY, DW_FULL, DW_COUNT };
+
+static const unsigned door_warn_ms[DW_COUNT] = {
+	[DW_KEY] = DOOR_WARN_MS,
+	[DW_BODY] = DOOR_WARN_MS,
+	[DW_FULL] = DOOR_FULL_WARN_MS,
+};
+
+/* The logins of one key (session_id or remote, and login), oldest first. */
+struct door_line {
+	struct htab_link hl;
+	TAILQ_HEAD(, door_entry) entries;
+	char		 key[];
+};
 
 /*
- * One login as the door knows it: from its allow to its report, keyed by
- * session_id and login; or one request's own (not in the table).
+ * One login as the door knows it: from its allow to its report, in the
+ * line of its key; or one request's own (line NULL, not in the table).
  */
 struct door_entry {
-	struct htab_link hl;
+	TAILQ_ENTRY(door_entry) same;	/* its line's, oldest first */
+	TAILQ_ENTRY(door_entry) age;	/* all in the table, oldest first */
+	struct door_line *line;		/* NULL: its request's own */
 	struct ev_timer	 timer;		/* DOOR_ENTRY_MS */
 	char		 ref[REF_LEN + 1];
 	struct enforce	 enf;		/* its query and place */
 	int		 filled;	/* enf is filled */
 	int		 holds;		/* a place is held for it */
 	int		 refused;	/* refused at allow: logged */
-	int		 in_tab;
 	struct door_req	*busy;		/* the request using it */
 	unsigned	 flags;		/* accounts_map */
-	char		 key[];
+	char		 pwhash[AUTHPOLICY_HASH_HEX_MAX + 1];	/* of its allow */
 };
 
 /* One request, until it is answered and its attempt is recorded. */
@@ -170,7 +207,10 @@ struct door_req {
 static const struct config *door_cfg;
 static struct accounts_map *door_accounts;
 static struct http_server *door_server;
-static struct htab door_entries;
+static struct htab door_lines;	/* struct door_line by key */
+static TAILQ_HEAD(, door_entry) door_age = TAILQ_HEAD_INITIALIZER(door_age);
+static size_t door_nentries;		/* on door_age */
+static unsigned long door_evicted;
 static LIST_HEAD(, door_req) door_reqs = LIST_HEAD_INITIALIZER(door_reqs);
 static unsigned long door_count[AP_CMD_REPORT + 1][DA_COUNT];
 static unsigned long door_unreported;
@@ -182,36 +222,50 @@ static struct {
 static void door_enter(struct door_req *, enum door_state);
 static void door_verdict(struct door_req *, enum limits_verdict);
 
-/* door_warn - a warning, at most one of its kind per DOOR_WARN_MS */
+/*
+ * door_warn - "what from PEER: DETAIL" (the detail escaped: it may quote
+ * the body), at most one of its kind per DOOR_WARN_MS
+ */
 static void
-door_warn(enum door_warn kind, const char *fmt, ...)
+door_warn(enum door_warn kind, const char *what, const char *peer,
+    const char *detail)
 {
-	char text[512];
-	va_list ap;
+	struct buf b;
 
 	if (door_warned[kind].last && ev_now() < door_warned[kind].last +
-	    DOOR_WARN_MS) {
+	    door_warn_ms[kind]) {
 		door_warned[kind].quiet++;
 		return;
 	}
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	msg_printable(text);
+	buf_init(&b);
+	buf_printf(&b, "auth_policy_listen: %s from ", what);
+	escaped_value(&b, LOG_FORMAT_LOGFMT, peer ? peer : "?");
+	if (detail) {
+		buf_puts(&b, ": ");
+		escaped_value(&b, LOG_FORMAT_LOGFMT, detail);
+	}
 	if (door_warned[kind].quiet)
-		msg_warn("auth_policy_listen: %s (and %lu more like it)", text,
-		    door_warned[kind].quiet);
-	else
-		msg_warn("auth_policy_listen: %s", text);
+		buf_printf(&b, " (and %lu more like it)", door_warned[kind].quiet);
+	msg_warn("%s", buf_str(&b));
+	buf_free(&b);
 	door_warned[kind].last = ev_now();
 	door_warned[kind].quiet = 0;
 }
 
-/* entry_match - is this the entry of the key? */
+/* line_match - is this the line of the key? */
 static int
-entry_match(const struct htab_link *l, const void *key)
+line_match(const struct htab_link *l, const void *key)
 {
-	return strcmp(HTAB_ENTRY(l, struct door_entry, hl)->key, key) == 0;
+	return strcmp(HTAB_ENTRY(l, struct door_line, hl)->key, key) == 0;
+}
+
+/* line_find - the logins of a key, or NULL */
+static struct door_line *
+line_find(const char *key)
+{
+	struct htab_link *l = htab_find(&door_lines, key);
+
+	return l ? HTAB_ENTRY(l, struct door_line, hl) : NULL;
 }
 
 /* entry_free - forget a login; a place it still holds is given back */
@@ -221,8 +275,15 @@ entry_free(struct door_entry *e)
 	char *account = NULL, addr[sizeof(e->enf.addr)] = "";
 
 	ev_timer_stop(&e->timer);
-	if (e->in_tab)
-		htab_remove(&door_entries, &e->hl);
+	if (e->line) {
+		TAILQ_REMOVE(&e->line->entries, e, same);
+		TAILQ_REMOVE(&door_age, e, age);
+		door_nentries--;
+		if (TAILQ_EMPTY(&e->line->entries)) {
+			htab_remove(&door_lines, &e->line->hl);
+			free(e->line);
+		}
+	}
 	if (e->holds) {
 		enforce_release(&e->enf);
 		account = e->enf.account ? xstrdup(e->enf.account) : NULL;
@@ -268,50 +329,112 @@ entry_key(const struct authpolicy_req *b)
 	return s;
 }
 
-/* entry_new - a login's entry, in the table or the request's own */
+/* entry_new - a request's own entry (not in the table) */
 static struct door_entry *
-entry_new(const char *key, int in_tab)
+entry_new(void)
 {
-	size_t n = strlen(key) + 1;
-	struct door_entry *e = xcalloc(1, sizeof(*e) + n);
+	struct door_entry *e = xcalloc(1, sizeof(*e));
 
-	memcpy(e->key, key, n);
 	ref_new(e->ref);
-	if (door_entries.count >= DOOR_ENTRY_MAX)	/* then not correlated */
-		in_tab = 0;
-	if ((e->in_tab = in_tab) != 0) {
-		htab_insert(&door_entries, &e->hl, e->key);
-		ev_timer_start(&e->timer, DOOR_ENTRY_MS, entry_expired);
-	}
 	return e;
 }
 
-/* entry_find - the entry of a login's session, free to use, or NULL */
-static struct door_entry *
-entry_find(const char *key)
+/*
+ * entry_evict - the table is full: forget its oldest login not in use
+ * (its place given back); 0: every one is in use
+ */
+static int
+entry_evict(void)
 {
-	struct htab_link *l = htab_find(&door_entries, key);
 	struct door_entry *e;
 
-	if (l == NULL)
-		return NULL;
-	e = HTAB_ENTRY(l, struct door_entry, hl);
-	return e->busy ? NULL : e;
+	TAILQ_FOREACH(e, &door_age, age)
+		if (e->busy == NULL)
+			break;
+	if (e == NULL)
+		return 0;
+	door_evicted++;
+	if (door_warned[DW_FULL].last == 0 || ev_now() >=
+	    door_warned[DW_FULL].last + door_warn_ms[DW_FULL]) {
+		msg_warn("auth_policy_listen: %d logins awaiting their report: "
+		    "the oldest forgotten, its place given back (%lu so far)",
+		    DOOR_ENTRY_MAX, door_evicted);
+		door_warned[DW_FULL].last = ev_now();
+	}
+	entry_free(e);
+	return 1;
 }
 
 /*
- * entry_get - the entry for this request: the login's, or a new one (a
- * report with no allow before it); a login in use by another request
- * gets one of its own
+ * entry_add - a new login at the end of its key's line; at DOOR_ENTRY_MAX
+ * the oldest is forgotten first (the request's own when all are in use)
+ */
+static struct door_entry *
+entry_add(const char *key)
+{
+	struct door_entry *e = entry_new();
+	struct door_line *line;
+	size_t n;
+
+	if (door_nentries >= DOOR_ENTRY_MAX && !entry_evict())
+		return e;
+	if ((line = line_find(key)) == NULL) {
+		n = strlen(key) + 1;
+		line = xcalloc(1, sizeof(*line) + n);
+		memcpy(line->key, key, n);
+		TAILQ_INIT(&line->entries);
+		htab_insert(&door_lines, &line->hl, line->key);
+	}
+	e->line = line;
+	TAILQ_INSERT_TAIL(&line->entries, e, same);
+	TAILQ_INSERT_TAIL(&door_age, e, age);
+	door_nentries++;
+	ev_timer_start(&e->timer, DOOR_ENTRY_MS, entry_expired);
+	return e;
+}
+
+/*
+ * entry_oldest - the oldest login of a key not in use (of this pwhash
+ * unless NULL), or NULL
+ */
+static struct door_entry *
+entry_oldest(const char *key, const char *pwhash)
+{
+	struct door_line *line = line_find(key);
+	struct door_entry *e;
+
+	if (line == NULL)
+		return NULL;
+	TAILQ_FOREACH(e, &line->entries, same)
+		if (e->busy == NULL && (pwhash == NULL ||
+		    (*e->pwhash && strcmp(e->pwhash, pwhash) == 0)))
+			return e;
+	return NULL;
+}
+
+/*
+ * entry_get - the entry for this request. An allow asked again (Dovecot
+ * asks after the password too) takes its login's entry: its session's,
+ * or without session_id the oldest of its address and login with the
+ * same pwhash; any other allow a new one at the end of its key's line,
+ * so that each holds its own place. A report takes the oldest of its
+ * key, or one of its own (a report with no allow before it).
  */
 static struct door_entry *
 entry_get(struct door_req *r)
 {
-	char *key = entry_key(&r->body);
-	struct door_entry *e = entry_find(key);
+	const struct authpolicy_req *b = &r->body;
+	char *key = entry_key(b);
+	struct door_entry *e;
 
+	if (r->cmd == AP_CMD_REPORT || *b->session_id)
+		e = entry_oldest(key, NULL);
+	else
+		e = *b->pwhash ? entry_oldest(key, b->pwhash) : NULL;
 	if (e == NULL)
-		e = entry_new(key, htab_find(&door_entries, key) == NULL);
+		e = r->cmd == AP_CMD_ALLOW ? entry_add(key) : entry_new();
+	if (r->cmd == AP_CMD_ALLOW && strlen(b->pwhash) < sizeof(e->pwhash))
+		memcpy(e->pwhash, b->pwhash, strlen(b->pwhash) + 1);
 	free(key);
 	e->busy = r;
 	return e;
@@ -392,7 +515,7 @@ door_free(struct door_req *r)
 		userdb_cancel(r->udb_id);
 	if (r->ent) {
 		r->ent->busy = NULL;
-		if (!r->ent->in_tab)
+		if (r->ent->line == NULL)
 			entry_free(r->ent);
 	}
 	LIST_REMOVE(r, link);
@@ -434,7 +557,7 @@ door_end(struct door_req *r, int login_done)
 {
 	struct door_entry *e = r->ent;
 
-	if (login_done && e && e->in_tab) {
+	if (login_done && e && e->line) {
 		e->busy = NULL;
 		r->ent = NULL;
 		entry_free(e);
@@ -632,26 +755,21 @@ door_wake(struct park_waiter *w)
 
 /*
  * door_account_check - what the accounts_map flags refuse, as the gate
- * does: a disabled account; a password for an oauth-only one (the
- * mechanism when Dovecot names it, else a pwhash that is not that of no
- * password, which only a known nonce tells)
+ * does: a disabled account; a password mechanism for an oauth-only one,
+ * when Dovecot names the mechanism (without it a token and a password
+ * look the same: the passdb decides)
  */
 static enum cause
 door_account_check(const struct door_req *r)
 {
 	const struct authpolicy_req *b = &r->body;
-	int password;
 
 	if (r->ent->flags & ACCT_DISABLED)
 		return CAUSE_ACCOUNT_DISABLED;
 	if ((r->ent->flags & ACCT_OAUTH_ONLY) == 0)
 		return CAUSE_NONE;
-	if (*b->mech)
-		password = !sasl_mech_is_oauth(b->mech);
-	else
-		password = *door_cfg->auth_policy_hash_nonce && *b->pwhash &&
-		    !no_password_hash(b);
-	return password ? CAUSE_OAUTH_REQUIRED : CAUSE_NONE;
+	return *b->mech && !sasl_mech_is_oauth(b->mech) ?
+	    CAUSE_OAUTH_REQUIRED : CAUSE_NONE;
 }
 
 /* door_allow - before Dovecot checks the password */
@@ -747,7 +865,7 @@ door_report(struct door_req *r)
 	}
 	if ((cause = fail_cause(b->fail_type, e->flags)) != CAUSE_NONE ||
 	    !*b->login || (r->udb_id = userdb_lookup_with(door_userdb_done, r,
-	    b->login)) == 0) {
+	    b->login, proto_name(b->proto))) == 0) {
 		door_fail(r, cause != CAUSE_NONE ? cause :
 		    cause_after_fail(NULL, e->flags, -1));
 		return;
@@ -773,7 +891,7 @@ door_key_ok(struct http_req *h)
 static void
 door_bad(struct door_req *r, const char *peer, const char *why)
 {
-	door_warn(DW_BODY, "bad request from %s: %s", peer, why);
+	door_warn(DW_BODY, "bad request", peer, why);
 	door_send(r, 400, "{\"error\":\"bad request\"}");
 	door_count_answer(r, DA_BAD_REQUEST);
 }
@@ -806,8 +924,8 @@ door_handle(struct http_req *h, void *arg)
 	r->cmd = authpolicy_command(http_query(h, "command"));
 	body = http_body(h, &len);
 	if (!door_key_ok(h)) {
-		door_warn(DW_KEY, "request from %s without the right %s",
-		    peer, "auth_policy_api_header");
+		door_warn(DW_KEY, "a request without the header of "
+		    "auth_policy_api_header", peer, NULL);
 		door_send(r, 401, "{\"error\":\"unauthorized\"}");
 		door_count_answer(r, DA_UNAUTHORIZED);
 	} else if (r->cmd == AP_CMD_NONE)
@@ -838,7 +956,8 @@ door_metrics(struct buf *b)
 {
 	static const enum authpolicy_cmd cmds[] = {AP_CMD_NONE, AP_CMD_ALLOW,
 	    AP_CMD_REPORT};
-	size_t i, a;
+	const struct door_entry *e;
+	size_t i, a, holding = 0;
 
 	metrics_family(b, "authguard_authpolicy_requests_total", "counter",
 	    "Requests of Dovecot's auth policy, by command and answer "
@@ -853,13 +972,19 @@ door_metrics(struct buf *b)
 	    "Allowed logins whose report never came (their place given back).");
 	buf_printf(b, "authguard_authpolicy_unreported_total %lu\n",
 	    door_unreported);
+	metrics_family(b, "authguard_authpolicy_evicted_total", "counter",
+	    "Logins forgotten before their report because the door's table "
+	    "was full (their place given back).");
+	buf_printf(b, "authguard_authpolicy_evicted_total %lu\n", door_evicted);
 	metrics_family(b, "authguard_authpolicy_logins", "gauge",
-	    "Allowed logins awaiting their report.");
-	buf_printf(b, "authguard_authpolicy_logins %zu\n", door_entries.count);
+	    "Allowed logins holding a place until their report.");
+	TAILQ_FOREACH(e, &door_age, age)
+		holding += e->holds != 0;
+	buf_printf(b, "authguard_authpolicy_logins %zu\n", holding);
 }
 
 static const struct http_route door_routes[] = {
-	{"/", "POST", AUTHPOLICY_BODY_MAX, door_handle, NULL},
+	{"*", "POST", AUTHPOLICY_BODY_MAX, door_handle, NULL},
 };
 
 static const struct http_ops door_ops = {
@@ -880,13 +1005,19 @@ authpolicy_init(const struct config *cfg, struct accounts_map *accounts,
 
 	door_cfg = cfg;
 	door_accounts = accounts;
-	if (door_entries.bucket == NULL)
-		htab_init(&door_entries, 256, htab_hash_str, entry_match);
+	if (door_lines.bucket == NULL)
+		htab_init(&door_lines, 256, htab_hash_str, line_match);
 	metrics_source(METRICS_AUTHPOLICY, door_metrics);
 	if (*cfg->auth_policy_api_header && authpolicy_header_split(
 	    cfg->auth_policy_api_header, name, sizeof(name), &value) < 0)
 		msg_warn("auth_policy_api_header: no header name before the "
 		    "colon: every request is refused");
+	if (cfg->auth_policy_max_wait >= DOOR_DOVECOT_WAIT_MS)
+		msg_warn("auth_policy_max_wait: %u ms: Dovecot waits for its "
+		    "policy server %d ms by default "
+		    "(auth_policy_server_timeout_msecs) and then goes on as its "
+		    "auth_policy_reject_on_fail says", cfg->auth_policy_max_wait,
+		    DOOR_DOVECOT_WAIT_MS);
 	if ((door_server = http_start(fd, &door_ops)) == NULL)
 		msg_fatal("auth_policy_listen: cannot serve HTTP");
 }
@@ -895,8 +1026,7 @@ authpolicy_init(const struct config *cfg, struct accounts_map *accounts,
 void
 authpolicy_shutdown(void)
 {
-	struct htab_iter it;
-	struct htab_link *l;
+	struct door_entry *e;
 	struct door_req *r;
 
 	if (door_server)
@@ -904,8 +1034,7 @@ authpolicy_shutdown(void)
 	door_server = NULL;
 	while ((r = LIST_FIRST(&door_reqs)) != NULL)
 		door_abandon(r);
-	htab_iter_init(&it, &door_entries);
-	while ((l = htab_iter_next(&it)) != NULL)
-		entry_free(HTAB_ENTRY(l, struct door_entry, hl));
-	htab_free(&door_entries);
+	while ((e = TAILQ_FIRST(&door_age)) != NULL)
+		entry_free(e);
+	htab_free(&door_lines);
 }

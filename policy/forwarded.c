@@ -16,7 +16,7 @@
 /* DESCRIPTION
 /*	The gate sends each AUTH it forwards to Dovecot with its ref as
 /*	the request's session (session=REF), and Dovecot's auth policy
-/*	hook then asks the auth policy door (authpolicy 3) about the same
+/*	hook then asks the auth policy door (door 3) about the same
 /*	attempt with protocol smtp and that session_id. The gate has
 /*	counted it already: the door must not count it again.
 /*

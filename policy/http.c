@@ -21,27 +21,49 @@
 /*	epoll set is watched by the loop, which runs it when the set is
 /*	readable and when the timeout it asks for is due.
 /*
-/*	Each request is matched against ops->routes by its exact path: an
-/*	unknown path gets 404, a method the route does not list gets 405
-/*	with an Allow header, a body longer than the route's body_max gets
-/*	413 (its length announced) or the connection closed (a chunked
-/*	body that grows past it). The whole body in, the route's handler
-/*	gets the request once and answers with http_reply(), at once or
-/*	from a later event: until then the connection is suspended and
-/*	reads nothing more. Every answer carries "Cache-Control: no-store".
+/*	Each request is matched against ops->routes, the first row whose
+/*	path is its exact path, or "*" (any path): an unknown path gets
+/*	404, a method the route does not list gets 405 with an Allow header,
+/*	a body longer than the route's body_max gets 413 (its length
+/*	announced) or the connection closed (a chunked body that grows past
+/*	it). The whole body in, the route's handler gets the request once
+/*	and answers with http_reply(), at once or from a later event: until
+/*	then the connection is suspended and reads nothing more. Every
+/*	answer carries "Cache-Control: no-store".
 /*
-/*	At most ops->conn_max connections are served at once; further
-/*	clients wait in the listen queue until one closes. A client has
-/*	ops->idle_ms from its connect, or from its last answer, to send a
-/*	whole request (a client that trickles its headers cannot hold its
-/*	place longer), and a connection that stays silent that long
-/*	(rounded up to whole seconds) while its answer is sent is closed
-/*	by libmicrohttpd. Request headers that do not fit in
-/*	HTTP_CONN_MEMORY get 431 (or 414 for the request line) and the
-/*	connection closed.
+/*	Each 404, 405 and 413 of ours, and each refusal of libmicrohttpd's
+/*	own once it has the request line (431 for headers that do not fit
+/*	in HTTP_CONN_MEMORY), is a warning with the listener's name, the
+/*	method ("-" when libmicrohttpd refused it before we saw it), the
+/*	target as sent (path and query, made printable, cut at
+/*	HTTP_TARGET_MAX) and the client: the first at once, the others of
+/*	the next 10 s counted, and their count logged when the 10 s end.
 /*
-/*	A request's memory has one owner and one end: libmicrohttpd's
-/*	completion callback frees it, once its answer is sent or its
+/*	At most ops->conn_max connections are served at once; libmicrohttpd
+/*	accepts while there are fewer. At the limit the listening socket is
+/*	watched here: a client that waits there makes the oldest connection
+/*	without a request in progress (one that has not sent a whole request
+/*	yet, or that is idle between requests) be shut, and libmicrohttpd,
+/*	once it has seen that end, accepts the client. A connection whose
+/*	whole request is with its handler, waits for its answer or has its
+/*	answer on the way is never closed for another; when every one has
+/*	such a request, the client waits in the listen queue until one
+/*	ends. So local clients that connect and send nothing cannot keep
+/*	a real client out. The first such close is a warning, the others of
+/*	the next minute are counted, and their count logged when it ends.
+/*
+/*	A new connection has ops->header_ms (by default ops->idle_ms, at
+/*	most HTTP_HEADER_MS) from its connect to send a whole request, and
+/*	a kept-alive connection ops->idle_ms from its last answer for the
+/*	next (a client that trickles its headers cannot hold its place
+/*	longer); a connection that stays silent ops->idle_ms (rounded up to
+/*	whole seconds) while its answer is sent is closed by libmicrohttpd.
+/*	Request headers that do not fit in HTTP_CONN_MEMORY get 431 (or 414
+/*	for the request line) and the connection closed.
+/*
+/*	A request's memory, made when libmicrohttpd has its request line,
+/*	has one owner and one end: libmicrohttpd's completion callback
+/*	frees it, once its answer is sent or its
 /*	connection is gone. A waiting request's connection is suspended,
 /*	so it cannot end before its answer; http_stop() gives each waiting
 /*	request its abandon callback (after which its owner must forget
@@ -79,25 +101,52 @@ typedef int http_result;
 #define HTTP_STOP_RUNS		8	/* rounds to send the last 503s */
 #define HTTP_LOG_MAX		20	/* libmicrohttpd's messages logged */
 #define HTTP_LOG_WINDOW_MS	60000	/* in a minute at most */
+#define HTTP_EVICT_WINDOW_MS	60000	/* connections closed: one warning */
+#define HTTP_REFUSE_WINDOW_MS	10000	/* requests refused: one warning */
+#define HTTP_TARGET_MAX		200	/* of a request's target, logged */
 
 /* Where a request is; changed only by http_state_set(). */
 enum http_state {
+	HTTP_HEADERS,			/* request line in, headers coming */
 	HTTP_READING,			/* headers in, the body coming */
 	HTTP_WAITING,			/* its handler has it; suspended */
 	HTTP_ANSWERED,			/* its answer waits to be queued */
 	HTTP_SENT,			/* libmicrohttpd has the answer */
 };
 
+/* Where a connection is; changed only by http_conn_set(). */
+enum http_conn_state {
+	HTTP_CONN_IDLE,			/* no request in progress */
+	HTTP_CONN_BUSY,			/* a whole request, until its answer */
+	HTTP_CONN_EVICTED,		/* shut for a new client */
+};
+
 /*
- * One connection: a client has ops->idle_ms from its connect, or from its
- * last answer, to send a whole request; libmicrohttpd's own timeout
- * counts from the last byte only, so a client that trickles its headers
- * would never be closed by it.
+ * One connection: a client has the header time from its connect, or
+ * ops->idle_ms from its last answer, to send a whole request;
+ * libmicrohttpd's own timeout counts from the last byte only, so a
+ * client that trickles its headers would never be closed by it.
  */
 struct http_conn {
 	struct ev_timer	 deadline;	/* first */
 	struct http_server *srv;
 	int		 fd;
+	enum http_conn_state state;
+	TAILQ_ENTRY(http_conn) link;	/* in srv->conns, oldest first */
+};
+
+/*
+ * A warning that may come often: the first of a window is logged, the
+ * others of the window are counted, and their count is logged when it
+ * ends (then a new window begins).
+ */
+struct http_hush {
+	struct ev_timer	 timer;		/* first */
+	struct http_server *srv;
+	const char	*what;		/* "requests refused" */
+	unsigned	 window_ms;
+	unsigned	 quiet;		/* not logged in this window */
+	int		 open;		/* a window runs */
 };
 
 struct http_req {
@@ -107,6 +156,7 @@ struct http_req {
 	const struct http_route *route;
 	const char	*method;	/* libmicrohttpd's, for the request */
 	const char	*path;
+	char		*target;	/* as sent, for messages; printable */
 	struct buf	 body;
 	enum http_state	 state;
 	int		 suspended;
@@ -121,9 +171,18 @@ struct http_req {
 struct http_server {
 	struct ev_io	 io;		/* first: libmicrohttpd's epoll set */
 	struct ev_timer	 tick;		/* libmicrohttpd's timeout */
+	struct ev_io	 listen;	/* the listening socket, ours */
+	int		 lfd;
+	int		 listening;	/* listen is watched */
+	int		 stopping;	/* in http_stop() */
 	struct MHD_Daemon *daemon;
 	const struct http_ops *ops;
 	TAILQ_HEAD(http_waiting, http_req) waiting;
+	TAILQ_HEAD(http_conns, http_conn) conns;
+	unsigned	 nlive;		/* connections not evicted */
+	unsigned	 nbusy;		/* of which HTTP_CONN_BUSY */
+	struct http_hush evicted;
+	struct http_hush refused;
 	int		 running;	/* in MHD_run(): no recursion */
 	int		 kicked;	/* run again at once */
 	uint64_t	 log_since;	/* libmicrohttpd's messages: this */
@@ -131,6 +190,55 @@ struct http_server {
 };
 
 static void http_tick(struct ev_timer *);
+static void http_crowded(struct ev_io *, unsigned);
+
+/* http_hush_end - a window ends: the count of its quiet warnings */
+static void
+http_hush_end(struct ev_timer *t)
+{
+	struct http_hush *h = (struct http_hush *)t;
+
+	h->open = 0;
+	if (h->quiet == 0)
+		return;
+	msg_warn("%s: %s: %u more in the last %u s",
+	    h->srv->ops->listen_name, h->what, h->quiet, h->window_ms / 1000);
+	h->quiet = 0;
+	h->open = 1;
+	ev_timer_start(&h->timer, h->window_ms, http_hush_end);
+}
+
+/* http_hush_speak - may this warning be logged? else it is counted */
+static int
+http_hush_speak(struct http_hush *h)
+{
+	if (h->open) {
+		h->quiet++;
+		return 0;
+	}
+	h->open = 1;
+	ev_timer_start(&h->timer, h->window_ms, http_hush_end);
+	return 1;
+}
+
+/* http_hush_init - a window of window_ms for what */
+static void
+http_hush_init(struct http_hush *h, struct http_server *srv,
+    const char *what, unsigned window_ms)
+{
+	h->srv = srv;
+	h->what = what;
+	h->window_ms = window_ms;
+}
+
+/* http_hush_stop - the server stops: the count so far, if any */
+static void
+http_hush_stop(struct http_hush *h)
+{
+	ev_timer_stop(&h->timer);
+	http_hush_end(&h->timer);
+	ev_timer_stop(&h->timer);
+}
 
 /* http_log - libmicrohttpd's messages, as ours */
 static void
@@ -171,7 +279,7 @@ http_arm(struct http_server *srv)
 	    http_tick);
 }
 
-/* http_conns - connections open now */
+/* http_conns - connections open now, for libmicrohttpd */
 static unsigned
 http_conns(struct http_server *srv)
 {
@@ -248,13 +356,94 @@ http_deadline(struct ev_timer *t)
 	http_kick(hc->srv);
 }
 
-/* http_deadline_start - from now, a whole request in ops->idle_ms */
+/* http_deadline_start - from now, a whole request in ms */
 static void
-http_deadline_start(struct http_conn *hc)
+http_deadline_start(struct http_conn *hc, unsigned ms)
 {
-	if (hc && hc->srv->ops->idle_ms)
-		ev_timer_start(&hc->deadline, hc->srv->ops->idle_ms,
-		    http_deadline);
+	if (hc && ms && hc->state != HTTP_CONN_EVICTED)
+		ev_timer_start(&hc->deadline, ms, http_deadline);
+}
+
+/* http_header_ms - a new connection's time for its first request */
+static unsigned
+http_header_ms(const struct http_ops *ops)
+{
+	if (ops->header_ms)
+		return ops->header_ms;
+	if (ops->idle_ms && ops->idle_ms < HTTP_HEADER_MS)
+		return ops->idle_ms;
+	return HTTP_HEADER_MS;
+}
+
+/*
+ * http_listen_check - libmicrohttpd accepts under conn_max; at conn_max
+ * the listening socket is watched here while some connection has no
+ * request in progress, so that a waiting client can have its place
+ */
+static void
+http_listen_check(struct http_server *srv)
+{
+	int watch = !srv->stopping && srv->nlive >= srv->ops->conn_max &&
+	    srv->nbusy < srv->nlive;
+
+	if (watch && !srv->listening)
+		ev_io_start(&srv->listen, srv->lfd, EV_READ, http_crowded);
+	else if (!watch && srv->listening)
+		ev_io_stop(&srv->listen);
+	srv->listening = watch;
+}
+
+/* http_conn_set - move a connection, and count it */
+static void
+http_conn_set(struct http_conn *hc, enum http_conn_state state)
+{
+	struct http_server *srv = hc->srv;
+
+	if (hc->state == state || hc->state == HTTP_CONN_EVICTED)
+		return;				/* evicted is for good */
+	if (hc->state == HTTP_CONN_BUSY)
+		srv->nbusy--;
+	if (state == HTTP_CONN_BUSY)
+		srv->nbusy++;
+	if (state == HTTP_CONN_EVICTED)
+		srv->nlive--;
+	hc->state = state;
+	http_listen_check(srv);
+}
+
+/* http_evict - the oldest connection without a request is shut */
+static void
+http_evict(struct http_server *srv)
+{
+	struct http_conn *hc;
+
+	TAILQ_FOREACH(hc, &srv->conns, link)
+		if (hc->state == HTTP_CONN_IDLE)
+			break;
+	if (hc == NULL)
+		return;
+	ev_timer_stop(&hc->deadline);
+	(void)shutdown(hc->fd, SHUT_RDWR);	/* libmicrohttpd sees the end */
+	http_conn_set(hc, HTTP_CONN_EVICTED);
+	if (http_hush_speak(&srv->evicted))
+		msg_warn("%s: conn_max %u connections: the oldest without a "
+		    "request in progress closed for a new client",
+		    srv->ops->listen_name, srv->ops->conn_max);
+}
+
+/*
+ * http_crowded - a client waits at conn_max: the oldest connection
+ * without a request is shut, and libmicrohttpd, once it has seen the
+ * end, takes the client in its place
+ */
+static void
+http_crowded(struct ev_io *io, unsigned what)
+{
+	struct http_server *srv = (struct http_server *)((char *)io -
+	    offsetof(struct http_server, listen));
+
+	http_evict(srv);
+	http_kick(srv);
 }
 
 /* http_connection - a connection opens (its deadline) or closes */
@@ -262,6 +451,7 @@ static void
 http_connection(void *arg, struct MHD_Connection *conn, void **cls,
     enum MHD_ConnectionNotificationCode what)
 {
+	struct http_server *srv = arg;
 	const union MHD_ConnectionInfo *ci;
 	struct http_conn *hc = *cls;
 
@@ -271,14 +461,23 @@ http_connection(void *arg, struct MHD_Connection *conn, void **cls,
 		if (ci == NULL)
 			return;
 		hc = xcalloc(1, sizeof(*hc));
-		hc->srv = arg;
+		hc->srv = srv;
 		hc->fd = ci->connect_fd;
+		hc->state = HTTP_CONN_IDLE;
+		TAILQ_INSERT_TAIL(&srv->conns, hc, link);
+		srv->nlive++;
 		*cls = hc;
-		http_deadline_start(hc);
+		http_deadline_start(hc, http_header_ms(srv->ops));
+		http_listen_check(srv);
 	} else if (hc) {
+		http_conn_set(hc, HTTP_CONN_IDLE);
+		if (hc->state != HTTP_CONN_EVICTED)
+			srv->nlive--;
+		TAILQ_REMOVE(&srv->conns, hc, link);
 		ev_timer_stop(&hc->deadline);
 		free(hc);
 		*cls = NULL;
+		http_listen_check(srv);
 	}
 }
 
@@ -333,7 +532,27 @@ http_send(struct http_req *req, unsigned status, struct MHD_Response *resp)
 	MHD_destroy_response(resp);
 	req->status = status;
 	http_state_set(req, HTTP_SENT);
+	if (req->hc)
+		http_conn_set(req->hc, HTTP_CONN_BUSY);
 	return rc;
+}
+
+/*
+ * http_refused_log - a request refused (by us or by libmicrohttpd): a
+ * warning, at most one each HTTP_REFUSE_WINDOW_MS, then how many more
+ */
+static void
+http_refused_log(struct http_req *req, unsigned status)
+{
+	const char *reason = MHD_get_reason_phrase_for(status);
+	char method[32];
+
+	if (!http_hush_speak(&req->srv->refused))
+		return;
+	snprintf(method, sizeof(method), "%s", req->method ? req->method : "-");
+	msg_warn("%s: %s %s from %s: %u %s", req->srv->ops->listen_name,
+	    msg_printable(method), req->target ? req->target : "-",
+	    http_peer(req), status, reason && *reason ? reason : "refused");
 }
 
 /* http_refuse - an answer of our own: 404, 405, 413 */
@@ -371,17 +590,19 @@ http_refuse(struct http_req *req, unsigned status)
 	if (status == 413)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
 		    "close");
+	http_refused_log(req, status);
 	return http_send(req, status, resp);
 }
 
-/* http_route_find - the route of a path, or NULL */
+/* http_route_find - the first route of a path ("*": any), or NULL */
 static const struct http_route *
 http_route_find(const struct http_ops *ops, const char *path)
 {
 	size_t i;
 
 	for (i = 0; i < ops->nroutes; i++)
-		if (strcmp(ops->routes[i].path, path) == 0)
+		if (strcmp(ops->routes[i].path, "*") == 0 ||
+		    strcmp(ops->routes[i].path, path) == 0)
 			return &ops->routes[i];
 	return NULL;
 }
@@ -414,20 +635,48 @@ http_announced_too_long(struct http_req *req)
 	return cl != NULL && strtoull(cl, NULL, 10) > req->route->body_max;
 }
 
+/* http_req_new - a request from its first line: its target, as sent */
+static struct http_req *
+http_req_new(struct http_server *srv, struct MHD_Connection *conn,
+    const char *target)
+{
+	struct http_req *req = xcalloc(1, sizeof(*req));
+	size_t len = strlen(target);
+
+	req->srv = srv;
+	req->hc = http_conn_of(conn);
+	req->conn = conn;
+	req->target = xmalloc(len > HTTP_TARGET_MAX ? HTTP_TARGET_MAX + 4 :
+	    len + 1);
+	if (len > HTTP_TARGET_MAX)
+		snprintf(req->target, HTTP_TARGET_MAX + 4, "%.*s...",
+		    HTTP_TARGET_MAX, target);
+	else
+		memcpy(req->target, target, len + 1);
+	msg_printable(req->target);
+	buf_init(&req->body);			/* state HTTP_HEADERS: zero */
+	return req;
+}
+
+/* http_uri - libmicrohttpd has a request line: the request begins */
+static void *
+http_uri(void *arg, const char *uri, struct MHD_Connection *conn)
+{
+	return http_req_new(arg, conn, uri);
+}
+
 /* http_begin - headers in: a request, or our refusal */
 static http_result
 http_begin(struct http_server *srv, struct MHD_Connection *conn,
     const char *url, const char *method, void **cls)
 {
-	struct http_req *req = xcalloc(1, sizeof(*req));
+	struct http_req *req = *cls;
 
-	req->srv = srv;
-	req->hc = http_conn_of(conn);
-	req->conn = conn;
+	if (req == NULL)
+		req = *cls = http_req_new(srv, conn, url);
 	req->method = method;
-	req->path = url;			/* state HTTP_READING: zero */
-	buf_init(&req->body);
-	*cls = req;
+	req->path = url;
+	http_state_set(req, HTTP_READING);
 	if ((req->route = http_route_find(srv->ops, url)) == NULL)
 		return http_refuse(req, 404);
 	if (!http_method_ok(req->route, method))
@@ -444,8 +693,10 @@ http_body_in(struct http_req *req)
 	const struct http_route *route = req->route;
 	struct MHD_Response *resp;
 
-	if (req->hc)
+	if (req->hc) {
 		ev_timer_stop(&req->hc->deadline);	/* the request is whole */
+		http_conn_set(req->hc, HTTP_CONN_BUSY);
+	}
 	http_state_set(req, HTTP_WAITING);
 	route->handle(req, route->arg);
 	if (req->state == HTTP_ANSWERED) {
@@ -468,16 +719,19 @@ http_access(void *arg, struct MHD_Connection *conn, const char *url,
 	struct http_req *req = *cls;
 	struct MHD_Response *resp;
 
-	if (req == NULL)
+	if (req == NULL || req->state == HTTP_HEADERS)
 		return http_begin(srv, conn, url, method, cls);
 	switch (req->state) {
 	case HTTP_READING:
 		if (*data_size == 0)
 			return http_body_in(req);
 		if (req->body.len + *data_size > req->route->body_max) {
-			msg_warn("%s: %s %s: body over %zu bytes; connection "
-			    "closed", srv->ops->listen_name, req->method,
-			    req->route->path, req->route->body_max);
+			if (http_hush_speak(&srv->refused))
+				msg_warn("%s: %s %s from %s: body over %zu "
+				    "bytes; connection closed",
+				    srv->ops->listen_name, req->method,
+				    req->target, http_peer(req),
+				    req->route->body_max);
 			return MHD_NO;
 		}
 		buf_append(&req->body, data, *data_size);
@@ -487,6 +741,7 @@ http_access(void *arg, struct MHD_Connection *conn, const char *url,
 		resp = req->resp;
 		req->resp = NULL;
 		return http_send(req, req->status, resp);
+	case HTTP_HEADERS:		/* begun above */
 	case HTTP_WAITING:
 	case HTTP_SENT:
 		break;
@@ -501,18 +756,26 @@ http_completed(void *arg, struct MHD_Connection *conn, void **cls,
     enum MHD_RequestTerminationCode how)
 {
 	struct http_req *req = *cls;
+	const union MHD_ConnectionInfo *ci;
 
 	if (req == NULL)
 		return;
 	*cls = NULL;
+	if (req->state == HTTP_HEADERS && (ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_HTTP_STATUS)) != NULL &&
+	    ci->http_status >= 400)		/* libmicrohttpd's refusal */
+		http_refused_log(req, ci->http_status);
 	if (req->state == HTTP_WAITING && req->abandon)
 		req->abandon(req->abandon_arg);
 	http_state_set(req, HTTP_SENT);
 	if (req->resp)
 		MHD_destroy_response(req->resp);
-	if (how == MHD_REQUEST_TERMINATED_COMPLETED_OK)
-		http_deadline_start(req->hc);	/* for the next request */
+	if (req->hc)
+		http_conn_set(req->hc, HTTP_CONN_IDLE);
+	if (how == MHD_REQUEST_TERMINATED_COMPLETED_OK && req->hc)
+		http_deadline_start(req->hc, req->srv->ops->idle_ms);
 	buf_free(&req->body);
+	free(req->target);
 	free(req);
 }
 
@@ -531,7 +794,13 @@ http_start(int fd, const struct http_ops *ops)
 	srv = xcalloc(1, sizeof(*srv));
 	srv->ops = ops;
 	srv->io.fd = -1;
+	srv->lfd = fd;
 	TAILQ_INIT(&srv->waiting);
+	TAILQ_INIT(&srv->conns);
+	http_hush_init(&srv->evicted, srv, "connections closed for new clients",
+	    HTTP_EVICT_WINDOW_MS);
+	http_hush_init(&srv->refused, srv, "requests refused",
+	    HTTP_REFUSE_WINDOW_MS);
 	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, http_access, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, (MHD_LogCallback)http_log, srv,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
@@ -543,6 +812,8 @@ http_start(int fd, const struct http_ops *ops)
 	    http_completed, srv,
 	    MHD_OPTION_NOTIFY_CONNECTION, (MHD_NotifyConnectionCallback)
 	    http_connection, srv,
+	    MHD_OPTION_URI_LOG_CALLBACK, (void *(*)(void *, const char *,
+	    struct MHD_Connection *))http_uri, srv,
 	    MHD_OPTION_END);
 	if (srv->daemon == NULL)
 		msg_fatal("%s: libmicrohttpd does not start on it",
@@ -552,6 +823,7 @@ http_start(int fd, const struct http_ops *ops)
 		msg_fatal("%s: libmicrohttpd gives no epoll set",
 		    ops->listen_name);
 	ev_io_start(&srv->io, info->epoll_fd, EV_READ, http_ready);
+	http_listen_check(srv);
 	http_run(srv);
 	return srv;
 }
@@ -565,6 +837,8 @@ http_stop(struct http_server *srv)
 
 	if (srv == NULL)
 		return;
+	srv->stopping = 1;
+	http_listen_check(srv);
 	while ((req = TAILQ_FIRST(&srv->waiting)) != NULL) {
 		if (req->abandon)
 			req->abandon(req->abandon_arg);
@@ -579,6 +853,8 @@ http_stop(struct http_server *srv)
 	ev_timer_stop(&srv->tick);
 	MHD_stop_daemon(srv->daemon);
 	srv->daemon = NULL;
+	http_hush_stop(&srv->evicted);
+	http_hush_stop(&srv->refused);
 	ev_defer_free(free, srv);
 }
 

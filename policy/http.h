@@ -9,12 +9,14 @@
 
 #include <stddef.h>
 
+#define HTTP_HEADER_MS	10000	/* header_ms at most, idle_ms if shorter */
+
 struct http_req;			/* one request, until its answer */
 struct http_server;
 
 /* What a listener serves: one row per path. */
 struct http_route {
-	const char	*path;		/* exact: "/metrics", "/" */
+	const char	*path;		/* exact: "/metrics", "/"; "*": any */
 	const char	*methods;	/* space-separated: "GET", "POST" */
 	size_t		 body_max;	/* bytes; a longer body gets 413 */
 	/*
@@ -32,6 +34,7 @@ struct http_ops {
 	const struct http_route *routes;
 	size_t		 nroutes;
 	unsigned	 conn_max;	/* connections at once */
+	unsigned	 header_ms;	/* a first request in; 0: HTTP_HEADER_MS */
 	unsigned	 idle_ms;	/* an idle keep-alive connection closes */
 };
 

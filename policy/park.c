@@ -38,7 +38,7 @@
 /*	it holds no waiter and no walk holds it.
 /*
 /*	Waiters of different owners share the queues: the gate's
-/*	requests and the auth policy door's (authpolicy 3) wait for the
+/*	requests and the auth policy door's (door 3) wait for the
 /*	same accounts and addresses. A waiter tries again through its
 /*	own wake function when it has one, else through park_init()'s.
 /*--*/

@@ -17,7 +17,10 @@
 /*
 /*	userdb_lookup() answers through the callback given to
 /*	userdb_init() (the gate's); userdb_lookup_with() through its
-/*	own (the auth policy door's), on the same connection.
+/*	own (the auth policy door's), on the same connection. The
+/*	gate's lookups name service=smtp, the door's the login's service
+/*	(imap, pop3, sieve, smtp), so that a userdb that differs by
+/*	service answers for the right one.
 /*--*/
 #include <pwd.h>
 #include <stdio.h>
@@ -227,16 +230,16 @@ udb_connect(void)
 unsigned
 userdb_lookup(void *req, const char *user)
 {
-	return userdb_lookup_with(udb.done, req, user);
+	return userdb_lookup_with(udb.done, req, user, "smtp");
 }
 
 /*
- * userdb_lookup_with - start a USER lookup that done(arg, kind) answers;
- * 0 when it cannot be made
+ * userdb_lookup_with - start a USER lookup for a login of service (imap,
+ * pop3, sieve, smtp) that done(arg, kind) answers; 0 when it cannot be made
  */
 unsigned
 userdb_lookup_with(void (*done)(void *, enum userdb_reply_kind), void *arg,
-    const char *user)
+    const char *user, const char *service)
 {
 	struct udb_pending *p;
 	struct buf line;
@@ -250,7 +253,9 @@ userdb_lookup_with(void (*done)(void *, enum userdb_reply_kind), void *arg,
 	buf_init(&line);
 	buf_printf(&line, "USER\t%u\t", id);
 	authproto_escape(&line, user);
-	buf_puts(&line, "\tservice=smtp\n");
+	buf_puts(&line, "\tservice=");
+	authproto_escape(&line, service);
+	buf_putc(&line, '\n');
 	if (line.len > USERDB_LINE_MAX) {	/* it would drop the connection */
 		msg_warn("userdb_upstream: a user name of %zu bytes is not looked "
 		    "up: Dovecot's auth-userdb takes lines of %d bytes at most",

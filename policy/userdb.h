@@ -15,7 +15,7 @@ void	 userdb_init(const struct sockspec *,
 int	 userdb_enabled(void);
 unsigned userdb_lookup(void *, const char *);
 unsigned userdb_lookup_with(void (*)(void *, enum userdb_reply_kind), void *,
-	    const char *);
+	    const char *, const char *);
 void	 userdb_cancel(unsigned);
 void	 userdb_shutdown(void);
 

@@ -3,7 +3,7 @@
 
 The replay runs in a sandbox (its own mount, network and pid namespaces) where systemd is not
 PID 1, so this stands in for the few systemctl commands the guide uses: daemon-reload, enable
-[--now], start and reload.  authguard's units are read from the installed unit files and
+[--now], start, restart and reload.  authguard's units are read from the installed unit files and
 started as systemd would start them: ExecStartPre, RuntimeDirectory and StateDirectory, then
 ExecStart with NOTIFY_SOCKET, and the start waits for READY=1 as Type=notify does.  postfix is
 started and reloaded by the commands of Debian's unit (postfix.service on Debian 13, the
@@ -114,6 +114,25 @@ def reload(name):
             os.kill(int(f.read()), signal.SIGHUP)
 
 
+def stop(name):
+    """authguard's daemons only: SIGTERM, as systemd sends, then wait for the process to go."""
+    with open(os.path.join(RUN, name + ".pid")) as f:
+        pid = int(f.read())
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.time() + 90         # systemd's default stop timeout
+    while time.time() < deadline:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:       # not our child: poll its existence
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+        time.sleep(0.05)
+    sys.exit("systemctl: %s did not stop" % name)
+
+
 def main(args):
     args = [a for a in args if a not in ("-q", "--quiet", "--no-pager")]
     cmd, names = args[0], [n[:-len(".service")] if n.endswith(".service") else n
@@ -130,6 +149,9 @@ def main(args):
             start(n)
         elif cmd == "reload":
             reload(n)
+        elif cmd == "restart" and n.startswith("authguard"):
+            stop(n)
+            start(n)
         else:
             sys.exit("systemctl: %s: not needed by the guide" % cmd)
 

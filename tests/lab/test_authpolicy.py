@@ -19,9 +19,10 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lab import Lab, USERS, free_port  # noqa: E402
+from lab import Lab, USERS, free_port, wait_until  # noqa: E402
 import gatelab  # noqa: E402
 from gatelab import GateClient, Gate, auth_line, b64, new_gate_dir, ref_of, teardown_suite  # noqa: E402
+from redislab import Redis  # noqa: E402
 from tap import Suite  # noqa: E402
 
 suite = Suite("authpolicy")
@@ -59,7 +60,13 @@ def setup():
 def teardown():
     if S.get("http"):
         S["http"].close()
+    errors = []
+    for d in S.get("more", []):         # daemons and servers of single tests
+        rc = d.stop()
+        if rc not in (0, None):
+            errors.append("%s exited %s:\n%s" % (d.name, rc, d.log_text()[-3000:]))
     teardown_suite(S)
+    assert not errors, errors
 
 
 def fixture(name):
@@ -279,17 +286,21 @@ def a_refusal_at_allow_is_counted_once():
 @suite.test
 def the_accounts_map_flags_apply_as_at_the_gate():
     """accounts_map: a disabled account is refused at allow (account-disabled, with its ref); an
-    oauth-only one is refused a password (a pwhash that is not that of no password, or a
-    password mechanism named) and let through for an OAuth mechanism."""
+    oauth-only one is refused a password mechanism named (oauth-required) and let through for
+    an OAuth mechanism; without a mechanism a pwhash may be a token's (Dovecot 2.3 hashes it as a
+    password), so the passdb decides."""
     st, ans = post("allow", body("frozen@example.test"))
     assert ans["status"] == -1 and ans["msg"].startswith("this account is disabled (ref="), ans
     assert S["gate"].event(ref_of(ans["msg"]))["cause"] == "account-disabled"
     user = "token@example.test"
-    st, ans = post("allow", body(user, pwhash=dovecot_pwhash(NONCE, user, "a password")))
+    st, ans = post("allow", body(user, pwhash=dovecot_pwhash(NONCE, user, "a password"),
+                                 mech="LOGIN"))
     assert ans["status"] == -1 and "OAuth2 only" in ans["msg"], ans
     assert S["gate"].event(ref_of(ans["msg"]))["cause"] == "oauth-required"
     st, ans = post("allow", body(user, pwhash=dovecot_pwhash(NONCE, user, ""), mech="PLAIN"))
     assert ans["status"] == -1 and "OAuth2 only" in ans["msg"], ans
+    assert post("allow", body(user, pwhash=dovecot_pwhash(NONCE, user, "a token"))) == \
+        (200, {"status": 0})
     assert post("allow", body(user, pwhash=dovecot_pwhash(NONCE, user, ""))) == \
         (200, {"status": 0})
     assert post("allow", body(user, mech="XOAUTH2")) == (200, {"status": 0})
@@ -321,7 +332,8 @@ def garbage_gets_400_and_both_doors_go_on():
     assert st == 400, st
     st, _ = post("report", body("erin@example.test"))     # a report without success
     assert st == 400, st
-    assert "bad request" in S["gate"].log_text()
+    log = S["gate"].log_text()
+    assert "auth_policy_listen: bad request from 127.0.0.1: " in log, log[-2000:]
     assert post("allow", body("erin@example.test")) == (200, {"status": 0})
     g = GateClient(S["gate"].socket)
     try:
@@ -398,6 +410,58 @@ def captured_dovecot_bodies_are_served():
         st, ans = post(command, fixture(n))
         assert st == 200 and ans.get("status") in (0, -1), (n, st, ans)
         assert command == "allow" or ans == {"status": 0}, (n, ans)
+
+
+def door_post(port, command, payload):
+    """One request to another daemon's door, on a connection of its own."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        c.request("POST", "/?command=" + command, body=json.dumps(payload).encode(),
+                  headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        return r.status, json.loads(r.read().decode())
+    finally:
+        c.close()
+
+
+@suite.test
+def two_servers_sharing_redis_share_the_doors_lock():
+    """Two authguard-policyd sharing their state through a real redis-server: failures reported
+    to one's door lock the account at the other's door and at its gate (the shared state is
+    asked, as for the gate's attempts)."""
+    S.setdefault("more", [])
+    r = Redis(S["dir"]).start()
+    S["more"].append(r)
+    ports, gates = [], []
+    for name in ("ra", "rb"):
+        d = os.path.join(S["dir"], name)
+        os.makedirs(os.path.join(d, "state"), exist_ok=True)
+        os.chmod(d, 0o755)
+        ports.append(free_port())
+        g = Gate(S["lab"], d, state_backend=r.url(), redis_prefix="door:",
+                 redis_timeout="1s", account_fail_limit="5/10m", ip_fail_limit="100/10m",
+                 auth_policy_listen="inet:127.0.0.1:%d" % ports[-1]).start()
+        S["more"].append(g)
+        gates.append(g)
+        wait_until(lambda: "shared state: Redis at" in g.log_text() and " ready" in
+                   g.log_text(), 5, "connected to Redis")
+    user = "shared@example.test"
+    for i in range(5):
+        assert door_post(ports[0], "report", dict(
+            body(user, remote="192.0.2.70", pwhash="%04x" % (0x300 + i)), success=False,
+            policy_reject=False, fail_type="credentials")) == (200, {"status": 0})
+    gates[0].wait_events(lambda e: e.get("user") == user, count=5)
+    st, ans = door_post(ports[1], "allow", body(user, remote="192.0.2.71"))
+    assert st == 200 and ans["status"] == -1, ans
+    assert "too many failed attempts for this account" in ans["msg"], ans
+    assert gates[1].event(ref_of(ans["msg"]))["cause"] == "account-locked"
+    g = GateClient(gates[1].socket)
+    try:
+        g.send(auth_line(1, "PLAIN", resp=b64("\0%s\0whatever" % user), rip="192.0.2.72"))
+        reply = g.line().decode()
+    finally:
+        g.close()
+    assert "too many failed attempts for this account" in reply, reply
 
 
 @suite.test

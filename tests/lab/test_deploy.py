@@ -188,6 +188,30 @@ for sock in ("authguard", "authguard-policy", "authguard-milter"):
 ps = subprocess.run(["ps", "-o", "user:20=,comm=", "-C", "authguard-polic,authguard-milte"],
                     capture_output=True, text=True).stdout.split()
 check("the daemons run as authguard", len(ps) == 4 and set(ps[0::2]) == {"authguard"}, ps)
+# Step 8: IMAP logins ask authguard through Dovecot's auth policy, and show in why.
+import imaplib
+try:
+    im = imaplib.IMAP4("127.0.0.1", 143)
+    im.starttls(ssl_context=ctx)
+    try:
+        im.login("alice@example.com", "wrong-on-imap")
+        imap_failed = False
+    except imaplib.IMAP4.error:
+        imap_failed = True
+    im.logout()
+except OSError as e:
+    imap_failed = e
+check("a wrong IMAP password is refused", imap_failed is True, imap_failed)
+deadline = time.time() + 10
+while True:
+    r = subprocess.run(["authguard", "--json", "why", "alice@example.com"],
+                       capture_output=True, text=True)
+    flat = r.stdout.replace(" ", "")
+    if '"proto":"imap"' in flat or time.time() > deadline:
+        break
+    time.sleep(0.1)
+check("authguard why shows the IMAP failure (proto imap, bad-password)",
+      '"proto":"imap"' in flat and '"cause":"bad-password"' in flat, r.stdout + r.stderr)
 log = open("/var/log/postfix.log", errors="replace").read()
 trouble = [l for l in log.splitlines() if re.search(r"(warning|error|fatal): .*"
            r"(SASL|sasl|milter|authguard|policy)", l) and "authentication failed" not in l]

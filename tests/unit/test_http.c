@@ -22,12 +22,15 @@
 #include "../../policy/event.h"
 #include "../../policy/http.h"
 #include "buf.h"
+#include "msg.h"
 #include "unit.h"
 #include "util.h"
 
 static struct http_req *t_pending;	/* /async, /hold */
 static struct ev_timer t_later;
 static int t_abandoned;
+static struct http_req *t_parked[8];	/* /park */
+static char t_log[8192];		/* warnings, one a line */
 
 /* t_answer - /async's answer: what the request said */
 static void
@@ -87,12 +90,37 @@ t_release(struct http_req *req, void *arg)
 	http_reply(req, 200, "text/plain", "release\n", 8);
 }
 
+/* t_unpark - a parked request's server stopped: its place is free */
+static void
+t_unpark(void *arg)
+{
+	*(struct http_req **)arg = NULL;
+}
+
+/* t_park - held in the first free place, until the test answers it */
+static void
+t_park(struct http_req *req, void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(t_parked); i++)
+		if (t_parked[i] == NULL)
+			break;
+	if (i == NELEM(t_parked)) {
+		http_reply(req, 500, "text/plain", "full\n", 5);
+		return;
+	}
+	t_parked[i] = req;
+	http_on_abandon(req, t_unpark, &t_parked[i]);
+}
+
 static const struct http_route t_routes[] = {
 	{.path = "/release", .methods = "GET", .handle = t_release},
 	{.path = "/sync", .methods = "GET HEAD", .handle = t_sync},
 	{.path = "/async", .methods = "POST GET", .body_max = 16,
 	.handle = t_async},
 	{.path = "/hold", .methods = "POST", .body_max = 16, .handle = t_hold},
+	{.path = "/park", .methods = "POST", .body_max = 16, .handle = t_park},
 };
 
 static const struct http_ops t_ops = {
@@ -368,11 +396,141 @@ TEST(http_unix_socket_peer)
 	buf_free(&b);
 }
 
+/* t_sink - warnings into t_log */
+static void
+t_sink(int pri, const char *level, const char *text)
+{
+	size_t n = strlen(t_log);
+
+	if (level && strcmp(level, "warning") == 0)
+		snprintf(t_log + n, sizeof(t_log) - n, "%s\n", text);
+}
+
+/* t_lines - how many lines of t_log hold needle */
+static int
+t_lines(const char *needle)
+{
+	const char *p, *nl;
+	int n = 0;
+
+	for (p = t_log; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (nl == NULL)
+			break;
+		if (memmem(p, (size_t)(nl - p), needle, strlen(needle)))
+			n++;
+	}
+	return n;
+}
+
 /*
- * At conn_max connections a further client waits in the listen queue,
- * the served ones go on, and it is served as soon as one of them closes.
+ * t_closed - turn the loop until the server closes fd (EOF or reset),
+ * or ms passed; what came before is read and dropped
  */
-TEST(http_conn_max_waits_for_a_place)
+static int
+t_closed(int fd, int ms)
+{
+	uint64_t end = now_ms() + (uint64_t)ms;
+	char chunk[4096];
+	ssize_t got;
+
+	while (now_ms() < end) {
+		(void)ev_once(5);
+		while ((got = read(fd, chunk, sizeof(chunk))) > 0)
+			;
+		if (got == 0 || (got < 0 && errno != EAGAIN))
+			return 1;
+	}
+	return 0;
+}
+
+/* t_parked_count - requests parked now */
+static int
+t_parked_count(void)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < NELEM(t_parked); i++)
+		n += t_parked[i] != NULL;
+	return n;
+}
+
+/* t_get_sync - a new client served /sync: its socket */
+static int
+t_get_sync(int port, struct buf *b, int ms)
+{
+	int fd;
+
+	buf_reset(b);
+	if ((fd = t_connect_tcp(port)) < 0)
+		return -1;
+	t_send(fd, "GET /sync HTTP/1.1\r\nHost: t\r\n\r\n");
+	CHECK(t_until(fd, b, "sync\n", 1, ms) == 1);
+	return fd;
+}
+
+/*
+ * At conn_max connections, a new client is served and the oldest
+ * connection without a request in progress is closed: one that sent
+ * nothing, one idle after its answer, one with half its headers, in
+ * their order. A request that waits for its answer keeps its
+ * connection. One warning says so, and the count of the others comes
+ * when the server stops.
+ */
+TEST(http_conn_max_closes_the_oldest_idle)
+{
+	struct http_server *srv;
+	struct buf b;
+	int port, lfd, fd[8], i;
+
+	ev_init();
+	buf_init(&b);
+	t_log[0] = 0;
+	msg_set_sink(t_sink);
+	CHECK((lfd = t_listen_tcp(&port)) >= 0);
+	srv = http_start(lfd, &t_ops);
+	CHECK((fd[0] = t_connect_tcp(port)) >= 0);		/* silent */
+	t_turn(50);
+	fd[1] = t_get_sync(port, &b, 2000);			/* idle */
+	CHECK((fd[2] = t_connect_tcp(port)) >= 0);		/* waits */
+	t_send(fd[2], "POST /park HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: 2\r\n\r\nhi");
+	t_turn(50);
+	CHECK(t_parked_count() == 1);
+	CHECK((fd[3] = t_connect_tcp(port)) >= 0);		/* half */
+	t_send(fd[3], "GET /sync HTTP/1.1\r\nHo");
+	t_turn(50);
+	fd[4] = t_get_sync(port, &b, 1000);
+	CHECK(t_closed(fd[0], 500));
+	CHECK(t_lines("test_listen: conn_max 4 connections: the oldest "
+	    "without a request in progress closed for a new client") == 1);
+	fd[5] = t_get_sync(port, &b, 1000);
+	CHECK(t_closed(fd[1], 500));
+	fd[6] = t_get_sync(port, &b, 1000);
+	CHECK(t_closed(fd[3], 500));
+	fd[7] = t_get_sync(port, &b, 1000);
+	CHECK(t_closed(fd[4], 500));
+	CHECK(!t_closed(fd[2], 100) && t_parked_count() == 1);
+	CHECK(!t_closed(fd[5], 10) && !t_closed(fd[6], 10));
+	CHECK(t_lines("closed for a new client") == 1);
+	http_stop(srv);
+	CHECK(t_parked_count() == 0);
+	CHECK(t_lines("test_listen: connections closed for new clients: "
+	    "3 more in the last 60 s") == 1);
+	msg_set_sink(NULL);
+	for (i = 0; i < 8; i++)
+		close(fd[i]);
+	ev_shutdown();
+	buf_free(&b);
+}
+
+/*
+ * At conn_max connections that all wait for their answers, a further
+ * client waits in the listen queue; once one of them is answered (and
+ * so idle), the client is served and that connection closed.
+ */
+TEST(http_conn_max_all_busy_waits)
 {
 	struct http_server *srv;
 	struct buf b;
@@ -380,29 +538,183 @@ TEST(http_conn_max_waits_for_a_place)
 
 	ev_init();
 	buf_init(&b);
+	t_log[0] = 0;
+	msg_set_sink(t_sink);
 	CHECK((lfd = t_listen_tcp(&port)) >= 0);
 	srv = http_start(lfd, &t_ops);
 	for (i = 0; i < 4; i++) {
-		buf_reset(&b);
 		CHECK((fd[i] = t_connect_tcp(port)) >= 0);
-		t_send(fd[i], "GET /sync HTTP/1.1\r\nHost: t\r\n\r\n");
-		CHECK(t_until(fd[i], &b, "sync\n", 1, 2000) == 1);
+		t_send(fd[i], "POST /park HTTP/1.1\r\nHost: t\r\n"
+		    "Content-Length: 2\r\n\r\nhi");
+		t_turn(30);
 	}
-	buf_reset(&b);
+	CHECK(t_parked_count() == 4);
 	CHECK((fd[4] = t_connect_tcp(port)) >= 0);
 	t_send(fd[4], "GET /sync HTTP/1.1\r\nHost: t\r\n\r\n");
 	CHECK(t_until(fd[4], &b, "sync\n", 1, 300) == 0);
-	t_send(fd[0], "GET /sync HTTP/1.1\r\nHost: t\r\n\r\n");
-	CHECK(t_until(fd[0], &b, "sync\n", 1, 2000) == 1);
-	buf_reset(&b);
-	close(fd[1]);
+	for (i = 0; i < 4; i++)
+		CHECK(!t_closed(fd[i], 10));
+	if (t_parked[0])
+		http_reply(t_parked[0], 200, "text/plain", "parked\n", 7);
+	t_parked[0] = NULL;
 	CHECK(t_until(fd[4], &b, "sync\n", 1, 500) == 1);
+	CHECK(t_closed(fd[0], 500));
+	http_stop(srv);
+	CHECK(t_parked_count() == 0);
+	buf_reset(&b);
+	CHECK(t_until(fd[1], &b, "HTTP/1.1 503", 1, 500) == 1);
+	msg_set_sink(NULL);
 	for (i = 0; i < 5; i++)
-		if (i != 1)
-			close(fd[i]);
+		close(fd[i]);
+	ev_shutdown();
+	buf_free(&b);
+}
+
+static const struct http_ops t_header_ops = {
+	.listen_name = "test_listen",
+	.routes = t_routes,
+	.nroutes = NELEM(t_routes),
+	.conn_max = 4,
+	.header_ms = 200,
+	.idle_ms = 1000,
+};
+
+/*
+ * A client that sends nothing is closed after header_ms; one that sent
+ * its request has idle_ms after its answer for the next one.
+ */
+TEST(http_header_deadline_then_idle_ms)
+{
+	struct http_server *srv;
+	struct buf b;
+	uint64_t t0;
+	int port, lfd, fd, fd2;
+
+	ev_init();
+	buf_init(&b);
+	CHECK((lfd = t_listen_tcp(&port)) >= 0);
+	srv = http_start(lfd, &t_header_ops);
+	t0 = now_ms();
+	CHECK((fd = t_connect_tcp(port)) >= 0);
+	fd2 = t_get_sync(port, &b, 1000);
+	CHECK(t_closed(fd, 800));
+	CHECK(now_ms() - t0 >= 200 && now_ms() - t0 < 700);
+	CHECK(!t_closed(fd2, 500));
+	CHECK(t_closed(fd2, 1500));
+	CHECK(now_ms() - t0 >= 1000 && now_ms() - t0 < 2000);
+	close(fd);
+	close(fd2);
 	http_stop(srv);
 	ev_shutdown();
 	buf_free(&b);
+}
+
+static const struct http_route t_any_routes[] = {
+	{.path = "/sync", .methods = "GET", .handle = t_sync},
+	{.path = "*", .methods = "POST", .body_max = 16, .handle = t_async},
+};
+
+static const struct http_ops t_any_ops = {
+	.listen_name = "any_listen",
+	.routes = t_any_routes,
+	.nroutes = NELEM(t_any_routes),
+	.conn_max = 4,
+	.idle_ms = 2000,
+};
+
+/*
+ * A route of path "*" serves any path the rows before it do not name,
+ * with its query; its methods still hold.
+ */
+TEST(http_route_of_any_path)
+{
+	struct http_server *srv;
+	struct buf b;
+	int port, lfd, fd;
+
+	ev_init();
+	buf_init(&b);
+	CHECK((lfd = t_listen_tcp(&port)) >= 0);
+	srv = http_start(lfd, &t_any_ops);
+	CHECK((fd = t_connect_tcp(port)) >= 0);
+	t_send(fd, "POST /policy/x?command=allow&x=1 HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: 2\r\n\r\nhi");
+	CHECK(t_until(fd, &b, "m=POST p=/policy/x q=1 ", 1, 1000) == 1);
+	t_send(fd, "POST /?x=2 HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+	CHECK(t_until(fd, &b, "m=POST p=/ q=2 ", 1, 1000) == 1);
+	t_send(fd, "GET /sync HTTP/1.1\r\nHost: t\r\n\r\n");
+	CHECK(t_until(fd, &b, "sync\n", 1, 1000) == 1);
+	t_send(fd, "GET /other HTTP/1.1\r\nHost: t\r\n\r\n");
+	CHECK(t_until(fd, &b, "Allow: POST", 1, 1000) == 1);
+	close(fd);
+	http_stop(srv);
+	ev_shutdown();
+	buf_free(&b);
+}
+
+/* t_refused - one request on its own connection: its answer comes */
+static void
+t_refused(int port, const char *req, const char *want)
+{
+	struct buf b;
+	int fd;
+
+	buf_init(&b);
+	CHECK((fd = t_connect_tcp(port)) >= 0);
+	t_send(fd, req);
+	CHECK(t_until(fd, &b, want, 1, 2000) == 1);
+	close(fd);
+	buf_free(&b);
+}
+
+/*
+ * Each 404, 405, 413 and 431 is a warning with the listener's name, the
+ * method and the request's target, escaped: the first at once, the
+ * others of the next 10 s counted, and their count said (here when the
+ * server stops).
+ */
+TEST(http_refusals_logged)
+{
+	struct http_server *srv;
+	struct buf big;
+	int port, lfd;
+
+	ev_init();
+	buf_init(&big);
+	t_log[0] = 0;
+	msg_set_sink(t_sink);
+	CHECK((lfd = t_listen_tcp(&port)) >= 0);
+	srv = http_start(lfd, &t_ops);
+	t_refused(port, "GET /nope%0A?q=1 HTTP/1.1\r\nHost: t\r\n\r\n",
+	    "HTTP/1.1 404");
+	t_turn(50);
+	CHECK(t_lines("test_listen: GET /nope%0A?q=1 ") == 1);
+	CHECK(t_lines("404") == 1);
+	t_refused(port, "DELETE /async HTTP/1.1\r\nHost: t\r\n\r\n",
+	    "HTTP/1.1 405");
+	t_refused(port, "POST /async HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: 17\r\n\r\n12345678901234567", "HTTP/1.1 413");
+	t_turn(50);
+	CHECK(t_lines("test_listen:") == 1);
+	http_stop(srv);
+	CHECK(t_lines("test_listen: requests refused: 2 more in the last "
+	    "10 s") == 1);
+
+	t_log[0] = 0;
+	CHECK((lfd = t_listen_tcp(&port)) >= 0);
+	srv = http_start(lfd, &t_ops);
+	buf_printf(&big, "GET /sync?big=1 HTTP/1.1\r\nHost: t\r\nX-Pad: ");
+	while (big.len < 40000)
+		buf_append(&big, "pppppppppppppppp", 16);
+	buf_printf(&big, "\r\n\r\n");
+	t_refused(port, buf_str(&big), "HTTP/1.1 431");
+	t_turn(50);
+	CHECK(t_lines("test_listen: - /sync?big=1") == 1);
+	CHECK(t_lines("431") >= 1);
+	http_stop(srv);
+	msg_set_sink(NULL);
+	ev_shutdown();
+	buf_free(&big);
 }
 
 static const struct http_ops t_quick_ops = {
