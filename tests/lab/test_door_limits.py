@@ -24,6 +24,7 @@ from tap import Suite  # noqa: E402
 suite = Suite("door_limits")
 S = {}
 NONCE = "n"
+API_KEY = "limits-api-key"
 
 
 def setup():
@@ -37,6 +38,7 @@ def setup():
     S["port"] = free_port()
     S["gate"] = Gate(S["lab"], S["dir"], auth_policy_listen="inet:127.0.0.1:%d" % S["port"],
                      auth_policy_hash_nonce=NONCE,
+                     auth_policy_api_header="X-API-Key: " + API_KEY,
                      accounts_map=os.path.join(S["dir"], "accounts.cdb"),
                      account_fail_limit="3/10m", ip_fail_limit="100/10m").start()
 
@@ -52,7 +54,7 @@ def body(login, session, pwhash, remote):
 
 def post(conn, command, payload):
     conn.request("POST", "/?command=" + command, body=json.dumps(payload).encode(),
-                 headers={"Content-Type": "application/json"})
+                 headers={"Content-Type": "application/json", "X-API-Key": API_KEY})
     r = conn.getresponse()
     return r.status, json.loads(r.read().decode())
 
@@ -182,6 +184,7 @@ def max_wait_that_dovecot_does_not_wait_for_is_warned_of():
     1s (the default): none."""
     d = new_gate_dir()
     g = Gate(S["lab"], d, auth_policy_listen="inet:127.0.0.1:%d" % free_port(),
+             auth_policy_api_header="X-API-Key: " + API_KEY,
              auth_policy_max_wait="2s").start()
     try:
         time.sleep(0.3)
@@ -221,8 +224,9 @@ def at_the_entry_cap_allows_hold_their_place():
         b = json.dumps({"login": "cap%d@example.test" % i, "pwhash": "0001",
                         "remote": "10.%d.%d.%d" % (i >> 16, (i >> 8) & 255, i & 255),
                         "protocol": "imap", "session_id": "cap%d" % i}).encode()
-        batch.append(b"POST /?command=allow HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n%s"
-                     % (len(b), b))
+        batch.append(b"POST /?command=allow HTTP/1.1\r\nHost: t\r\nX-API-Key: %s\r\n"
+                     b"Content-Length: %d\r\n\r\n%s"
+                     % (API_KEY.encode(), len(b), b))
         if len(batch) == 2048:
             s.sendall(b"".join(batch))
             batch = []
