@@ -211,19 +211,11 @@ build-fuzz/fuzz_sim: tests/sim/fuzz_sim.c tests/sim/sim.c tests/sim/sim.h $(LIB_
 # The simulation's schedules are at most 256 steps of 3 bytes; a run of the
 # daemon costs more than a parse, so it gets its own time (SIM_SECONDS).
 SIM_SECONDS ?= $(FUZZ_SECONDS)
+# Each target is single-threaded: run as many at once as there are cores.
+FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 fuzz: fuzz-build
-	@for t in $(FUZZ_TARGETS) sim; do \
-	    mkdir -p build-fuzz/corpus-$$t; \
-	    secs=$(FUZZ_SECONDS); len=20000; \
-	    if [ $$t = sim ]; then secs=$(SIM_SECONDS); len=768; fi; \
-	    echo "fuzz_$$t: $${secs}s"; \
-	    build-fuzz/fuzz_$$t -max_total_time=$$secs -max_len=$$len \
-	        -artifact_prefix=build-fuzz/crash-$$t- \
-	        -print_final_stats=1 build-fuzz/corpus-$$t tests/fuzz/corpus/$$t \
-	        2>build-fuzz/fuzz_$$t.log || { tail -40 build-fuzz/fuzz_$$t.log; exit 1; }; \
-	    grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' \
-	        build-fuzz/fuzz_$$t.log; \
-	done
+	@sh tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(SIM_SECONDS) $(FUZZ_JOBS) \
+	    $(FUZZ_TARGETS) sim
 
 # The README's commands (make demo, then make check) in a minimal Debian root file system
 # (debootstrap), from a clean clone of HEAD: what a new machine lacks shows up here.
