@@ -65,10 +65,18 @@ MILTER_OBJ = $(MILTER_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC	= $(sort $(wildcard cli/*.c))
 CLI_OBJ	= $(CLI_SRC:%.c=$(BUILD)/%.o)
 
-PROGS	= $(BUILD)/authguard-policyd $(BUILD)/authguard-milter $(BUILD)/authguard
+# authguard-web: its own folder, with the daemon's loop, listeners and HTTP.
+WEB_SRC	= $(sort $(wildcard web/*.c))
+WEB_OBJ	= $(WEB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/policy/event.o $(BUILD)/policy/conn.o \
+	  $(BUILD)/policy/http.o
+CRYPT_LIBS := $(shell pkg-config --libs libcrypt 2>/dev/null || echo -lcrypt)
+
+PROGS	= $(BUILD)/authguard-policyd $(BUILD)/authguard-milter $(BUILD)/authguard \
+	  $(BUILD)/authguard-web
 # Each fuzz target, linked without libFuzzer, replays tests/fuzz/corpus/<name>
 # (seeds and former crashes) in make check and make check-asan.
-FUZZ_TARGETS = authproto sasl config logline policy milter doctor smtpreply logscan saslpeek authpolicy
+FUZZ_TARGETS = authproto sasl config logline policy milter doctor smtpreply logscan saslpeek authpolicy \
+	  web
 FUZZ_REPLAY = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 # The deterministic simulation of authguard-policyd (tests/sim/sim.c): the
 # daemon's objects without main(), its schedules in tests/fuzz/corpus/sim.
@@ -79,7 +87,7 @@ TESTS	= $(BUILD)/unit-tests $(FUZZ_REPLAY) $(BUILD)/fuzz/replay_sim $(BUILD)/sim
 
 all: $(PROGS) $(TESTS)
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h policy/*.h milter/*.h cli/*.h tests/unit/*.h)
+$(BUILD)/%.o: %.c $(wildcard lib/*.h policy/*.h milter/*.h cli/*.h web/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -104,6 +112,12 @@ $(BUILD)/authguard-milter: $(MILTER_OBJ) $(BUILD)/libauthguard.a
 
 $(BUILD)/authguard: $(CLI_OBJ) $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(SSL_LIBS) $(LDLIBS)
+
+$(BUILD)/web/%.o: ALL_CFLAGS += -iquote policy \
+	-DWEB_DEF_CONFIG='"$(sysconfdir)/authguard/authguard-web.conf"'
+
+$(BUILD)/authguard-web: $(WEB_OBJ) $(BUILD)/libauthguard.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CRYPT_LIBS) $(LDLIBS)
 
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/policy/event.o $(BUILD)/policy/http.o \
 	    $(BUILD)/libauthguard.a
@@ -236,7 +250,8 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@python3 tests/lab/demo.py $(BUILD)
 
-UNITS	= $(BUILD)/authguard-policyd.service $(BUILD)/authguard-milter.service
+UNITS	= $(BUILD)/authguard-policyd.service $(BUILD)/authguard-milter.service \
+	  $(BUILD)/authguard-web.service
 MANPAGES = doc/authguard.1 doc/authguard.conf.5 doc/authguard-causes.7 \
 	  doc/authguard-policyd.8 doc/authguard-milter.8
 CONF	= $(DESTDIR)$(sysconfdir)/authguard/authguard.conf
@@ -250,7 +265,8 @@ $(BUILD)/%.service: systemd/%.service.in
 install: $(UNITS) | $(PROGS)
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(unitdir) \
 	    $(DESTDIR)$(docdir)/conf-examples $(DESTDIR)$(sysconfdir)/authguard
-	install -m 0755 $(BUILD)/authguard-policyd $(BUILD)/authguard-milter $(DESTDIR)$(sbindir)/
+	install -m 0755 $(BUILD)/authguard-policyd $(BUILD)/authguard-milter \
+	    $(BUILD)/authguard-web $(DESTDIR)$(sbindir)/
 	install -m 0755 $(BUILD)/authguard $(DESTDIR)$(bindir)/
 	for p in $(MANPAGES); do s=$${p##*.}; install -d $(DESTDIR)$(mandir)/man$$s; \
 	    install -m 0644 $$p $(DESTDIR)$(mandir)/man$$s/; done

@@ -20,6 +20,7 @@
  */
 #define CTL_REQUEST_MAX	(SASL_FIELD_MAX + 128)
 
+int	ctl_connect(const char *, char *, size_t);
 int	ctl_ask(const char *, const char *, int, struct buf *, char *, size_t);
 int	ctl_session_diag(const char *, size_t, struct diag *);
 
