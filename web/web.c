@@ -40,8 +40,10 @@
 /*
 /*	Then: a user not in viewers (when set) gets 403; a POST is
 /*	refused 403 when Sec-Fetch-Site is present and not same-origin,
-/*	when Origin is present and its host differs from the Host the
-/*	browser sent (X-Forwarded-Host from a trusted proxy), when the
+/*	when Origin is present, not "null" (what a browser sends for the
+/*	page's own form under Referrer-Policy: no-referrer), and its host
+/*	differs from the Host the browser sent (X-Forwarded-Host from a
+/*	trusted proxy), when the
 /*	CSRF cookie or the form's token is missing or wrong, or when the
 /*	user is not in admins; each refusal is logged.
 /*
@@ -708,13 +710,18 @@ web_overview(struct http_req *req, void *arg)
 	web_ask(req, &who, WEB_OVERVIEW, "-", NULL);
 }
 
-/* web_origin_ok - Origin absent, or of the host the browser asked */
+/*
+ * web_origin_ok - Origin absent, or of the host the browser asked.
+ * "null" counts as absent: a browser sends it for the page's own form
+ * under Referrer-Policy: no-referrer; a request from another site
+ * still lacks the SameSite=Strict cookie and so the token.
+ */
 static int
 web_origin_ok(struct http_req *req, const struct web_who *who)
 {
 	const char *origin = http_header(req, "Origin"), *host, *p;
 
-	if (origin == NULL)
+	if (origin == NULL || strcmp(origin, "null") == 0)
 		return 1;
 	host = who->trusted && http_header(req, "X-Forwarded-Host") ?
 	    http_header(req, "X-Forwarded-Host") : http_header(req, "Host");
