@@ -26,8 +26,9 @@ static const struct cause_info causes[CAUSE_COUNT] = {
 	    "device has an old or mistyped password; confirm, then reset it or "
 	    "update the device", 0, CAUSE_COUNTS_BOTH,
 	    "The password was wrong.",
-	    "The password you typed is not the right one. Type it again "
-	    "with care, or ask us to reset it."},
+	    "The password is not the right one. Type it again with care "
+	    "(mind Caps Lock), or ask us to reset it. If you changed it "
+	    "lately, put the new one in every mail app."},
 	[CAUSE_UNKNOWN_USER] = {"unknown-user",
 	    "no such account: the user name is usually the full email address",
 	    "no such account: check the spelling of the user name, and whether "
@@ -50,16 +51,16 @@ static const struct cause_info causes[CAUSE_COUNT] = {
 	    0, CAUSE_COUNTS_BOTH,
 	    "This account needs an app password in mail apps.",
 	    "Your account uses two-step sign-in, so mail apps need an app "
-	    "password. Create one in your account settings and enter it in "
-	    "the mail app instead of your usual password."},
+	    "password, not your usual password. Create an app password in "
+	    "your account settings and enter it in the mail app."},
 	[CAUSE_APP_PASSWORD_SPACES] = {"app-password-spaces",
 	    "app password typed with spaces: enter it without the spaces",
 	    "an app password was pasted as displayed, in groups with spaces: "
 	    "tell the user to type it without the spaces",
 	    1, CAUSE_COUNTS_BOTH,
 	    "The app password was typed with its spaces.",
-	    "Enter the app password without the spaces between the groups "
-	    "of letters."},
+	    "The app password is shown in groups of four letters: type it "
+	    "in the mail app as one block, without the spaces."},
 	[CAUSE_STALE_PASSWORD] = {"stale-password",
 	    "the password this device uses is no longer valid",
 	    "the same wrong password again and again: a device still has an "
@@ -74,8 +75,8 @@ static const struct cause_info causes[CAUSE_COUNT] = {
 	    "addresses involved and consider blocking them",
 	    0, CAUSE_COUNTS_BOTH,
 	    "Someone tried many different passwords.",
-	    "Someone may be trying to guess your password. If it was not "
-	    "you, change your password now."},
+	    "Someone may be trying to guess your password. If these "
+	    "attempts were not you, change your password now."},
 	[CAUSE_OAUTH_REQUIRED] = {"oauth-required",
 	    "this account signs in with OAuth2 only; passwords are not "
 	    "accepted",
@@ -94,7 +95,7 @@ static const struct cause_info causes[CAUSE_COUNT] = {
 	    0, CAUSE_COUNTS_NONE,
 	    "The account is disabled.",
 	    "Your mail account is switched off. We will check whether it "
-	    "should be switched on again."},
+	    "should be on and call you back."},
 	[CAUSE_PASSWORD_EXPIRED] = {"password-expired",
 	    "the password has expired: change it, then sign in again",
 	    "the password database says the password has expired: the user "
@@ -172,8 +173,10 @@ static const struct cause_info causes[CAUSE_COUNT] = {
 	    "the client used TLS but never sent AUTH: turn on 'my server "
 	    "requires authentication' in the client", 1, CAUSE_COUNTS_NONE,
 	    "The mail app sent mail without logging in.",
-	    "Your mail app must log in to send mail. Turn on \"my outgoing "
-	    "server requires authentication\" in its settings."},
+	    "Your mail app must sign in to send mail. In its outgoing "
+	    "(SMTP) server settings, turn on \"my outgoing server requires "
+	    "authentication\", with the same user name and password as for "
+	    "incoming mail."},
 	[CAUSE_AUTH_FAILED_THEN_SENT] = {"auth-failed-then-sent",
 	    "authentication failed earlier in this session",
 	    "the client's AUTH failed and it tried to send anyway: see the "
