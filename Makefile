@@ -76,7 +76,7 @@ PROGS	= $(BUILD)/authguard-policyd $(BUILD)/authguard-milter $(BUILD)/authguard 
 # Each fuzz target, linked without libFuzzer, replays tests/fuzz/corpus/<name>
 # (seeds and former crashes) in make check and make check-asan.
 FUZZ_TARGETS = authproto sasl config logline policy milter doctor smtpreply logscan saslpeek authpolicy \
-	  web
+	  pages web
 FUZZ_REPLAY = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 # The deterministic simulation of authguard-policyd (tests/sim/sim.c): the
 # daemon's objects without main(), its schedules in tests/fuzz/corpus/sim.
@@ -120,8 +120,18 @@ $(BUILD)/authguard-web: $(WEB_OBJ) $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CRYPT_LIBS) $(LDLIBS)
 
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/policy/event.o $(BUILD)/policy/http.o \
-	    $(BUILD)/libauthguard.a
+	    $(BUILD)/web/pages.o $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The pages of authguard-web: their unit test and fuzz target link web/pages.o.
+$(BUILD)/web/pages.o $(BUILD)/tests/unit/test_pages.o: web/pages.h
+$(BUILD)/tests/unit/test_pages.o: ALL_CFLAGS += -iquote web
+
+$(BUILD)/fuzz/replay_pages: tests/fuzz/fuzz_pages.c tests/fuzz/replay.c $(BUILD)/web/pages.o \
+	    $(BUILD)/libauthguard.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -iquote web -Wno-missing-prototypes -o $@ $< tests/fuzz/replay.c \
+	    $(BUILD)/web/pages.o $(BUILD)/libauthguard.a $(LDLIBS)
 
 $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libauthguard.a
 	@mkdir -p $(dir $@)
@@ -210,6 +220,10 @@ fuzz-build: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%) build-fuzz/fuzz_sim
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(wildcard lib/*.h)
 	@mkdir -p build-fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+build-fuzz/fuzz_pages: tests/fuzz/fuzz_pages.c web/pages.c web/pages.h $(LIB_SRC) $(wildcard lib/*.h)
+	@mkdir -p build-fuzz
+	clang $(FUZZ_CFLAGS) -iquote web -o $@ $< web/pages.c $(LIB_SRC) $(LDLIBS)
 
 build-fuzz/fuzz_sim: tests/sim/fuzz_sim.c tests/sim/sim.c tests/sim/sim.h $(LIB_SRC) $(filter-out policy/main.c,$(POLICY_SRC)) \
 	    $(wildcard lib/*.h policy/*.h) policy/shared.lua
