@@ -267,8 +267,9 @@ demo: deps
 UNITS	= $(BUILD)/authguard-policyd.service $(BUILD)/authguard-milter.service \
 	  $(BUILD)/authguard-web.service
 MANPAGES = doc/authguard.1 doc/authguard.conf.5 doc/authguard-causes.7 \
-	  doc/authguard-policyd.8 doc/authguard-milter.8
+	  doc/authguard-policyd.8 doc/authguard-milter.8 $(wildcard doc/authguard-web.8)
 CONF	= $(DESTDIR)$(sysconfdir)/authguard/authguard.conf
+WEBCONF	= $(DESTDIR)$(sysconfdir)/authguard/authguard-web.conf
 
 $(BUILD)/%.service: systemd/%.service.in
 	@mkdir -p $(dir $@)
@@ -291,6 +292,11 @@ install: $(UNITS) | $(PROGS)
 	    install -m 0640 conf-examples/authguard.conf $(CONF).example; \
 	    echo "kept $(CONF); the new example is $(CONF).example"; \
 	else install -m 0640 conf-examples/authguard.conf $(CONF); fi
+	@if [ ! -e conf-examples/authguard-web.conf ]; then :; \
+	elif [ -e $(WEBCONF) ]; then \
+	    install -m 0640 conf-examples/authguard-web.conf $(WEBCONF).example; \
+	    echo "kept $(WEBCONF); the new example is $(WEBCONF).example"; \
+	else install -m 0640 conf-examples/authguard-web.conf $(WEBCONF); fi
 
 clean:
 	rm -rf build build-asan build-fuzz
