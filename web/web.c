@@ -43,9 +43,9 @@
 /*	when Origin is present, not "null" (what a browser sends for the
 /*	page's own form under Referrer-Policy: no-referrer), and its host
 /*	differs from the Host the browser sent (X-Forwarded-Host from a
-/*	trusted proxy), when the
-/*	CSRF cookie or the form's token is missing or wrong, or when the
-/*	user is not in admins; each refusal is logged.
+/*	trusted proxy), when the user is not in admins, or when the CSRF
+/*	cookie or the form's token is missing or wrong; each refusal is
+/*	logged.
 /*
 /*	web_htpasswd_load() reads the htpasswd file (at start, before the
 /*	privileges are dropped): 0, or -1 with the first error as
@@ -774,6 +774,9 @@ web_admin(struct http_req *req, enum web_kind kind)
 	if (!web_origin_ok(req, &who))
 		return web_refuse(req, &who, action, target, "foreign-origin",
 		    "refused: a request from another site");
+	if (!who.admin)
+		return web_refuse(req, &who, action, target, "not-an-admin",
+		    "not allowed: only admins may lock and unlock");
 	c = http_header(req, "Cookie");
 	if (rc == 0 || c == NULL || cookie_get(c, CSRF_COOKIE, cookie,
 	    sizeof(cookie)) <= 0 || !csrf_check(csrf_key, sizeof(csrf_key),
@@ -781,9 +784,6 @@ web_admin(struct http_req *req, enum web_kind kind)
 		return web_refuse(req, &who, action, target, "bad-token",
 		    "refused: bad or missing token (reload the page and try "
 		    "again)");
-	if (!who.admin)
-		return web_refuse(req, &who, action, target, "not-an-admin",
-		    "not allowed: only admins may lock and unlock");
 	if (*target == 0 || !web_text_ok(target))
 		return web_bad_request(req, &who, "target: empty, a control "
 		    "byte, or longer than 512 bytes");
