@@ -54,6 +54,7 @@ static const struct config_param config_table[] = {
 	CR(userdb_upstream, "", CT_SOCKET_OPT),
 	CR(policy_listen, "", CT_SOCKET_OPT),
 	CR(control_listen, "unix:/run/authguard/control", CT_SOCKET_OPT),
+	CR(control_group, "", CT_STRING),
 	CR(metrics_listen, "", CT_SOCKET_OPT),
 	CR(state_dir, "/var/lib/authguard", CT_STRING),
 	CR(fingerprint_key, "/etc/authguard/fingerprint.key", CT_STRING),

@@ -16,7 +16,7 @@
 #include "netaddr.h"
 
 #define REFUSAL_DELAY_DOVECOT	0xffffffffu	/* as Dovecot's failures take */
-#define CONFIG_KEYS	52	/* rows of the table in config.c */
+#define CONFIG_KEYS	53	/* rows of the table in config.c */
 
 struct config {
 	struct sockspec	sasl_listen;
@@ -24,6 +24,7 @@ struct config {
 	struct sockspec	userdb_upstream;
 	struct sockspec	policy_listen;
 	struct sockspec	control_listen;
+	char		*control_group;	/* "": the control socket is 0600 */
 	struct sockspec	metrics_listen;
 	char		*state_dir;
 	char		*fingerprint_key;
