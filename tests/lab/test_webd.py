@@ -181,7 +181,7 @@ def setup():
                                                       sha512crypt("bob's secret")))
     # Behind a trusted proxy: viewers helen and admin, admin alone may act.
     S["web"] = Web(d, "proxy", S["gate"].control, trusted_proxies="127.0.0.1/32",
-                   viewers="helen admin", admins="admin").start()
+                   viewers="helen admin", admins="admin", lock_time="2h").start()
     # No trusted proxy: basic authentication against the htpasswd file.
     S["basic"] = Web(d, "basic", S["gate"].control, trusted_proxies="192.0.2.0/24",
                      htpasswd=S["htpasswd"], admins="bob").start()
@@ -432,6 +432,29 @@ def lock_through_the_page():
                           as_user("admin", Cookie=cookie))
     assert st == 303 and h["location"].endswith("&done=locked"), (st, h, page[-1000:])
     assert locked(key)
+    import json
+    account = json.loads(control("why\tjson\t" + key)[3:])["account"]
+    assert 7000 < int(account["seconds_left"]) <= 7200, account     # lock_time = 2h
+
+
+@suite.test
+def secure_cookie_behind_https_proxy():
+    st, h, page, sc = S["web"].request("GET", "/", as_user("helen", **{"X-Forwarded-Proto":
+                                                                      "https"}))
+    assert st == 200 and "; Secure" in cookie_line(sc), sc
+    # the same header from an address that is not trusted says nothing
+    st, h, page, sc = S["basic"].request("GET", "/", dict(basic_auth("bob", "bob's secret"),
+                                                          **{"X-Forwarded-Proto": "https"}))
+    assert st == 200 and "Secure" not in cookie_line(sc), sc
+    # a browser that has the cookie keeps it: none is set again
+    cookie = cookie_of(sc)
+    st, h, page, sc = S["basic"].request("GET", "/", dict(basic_auth("bob", "bob's secret"),
+                                                          Cookie=cookie))
+    assert st == 200 and sc == [], sc
+
+
+def cookie_line(set_cookies):
+    return [c for c in set_cookies if c.startswith("authguard_csrf=")][0]
 
 
 @suite.test
