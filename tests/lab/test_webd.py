@@ -608,6 +608,40 @@ def oversized_and_malformed_input():
     assert web.request("GET", "/", as_user("helen"))[0] == 200
 
 
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=5):
+        http.client.HTTPConnection.__init__(self, "localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+@suite.test
+def unix_socket_listener():
+    """A unix web_listen: made with its mode, its peer (the proxy) trusted for the user
+    header, removed when the daemon stops."""
+    path = os.path.join(S["dir"], "web-http")
+    web = Web(S["dir"], "unix", S["gate"].control, web_listen="unix:" + path,
+              web_socket_mode="0600")
+    web.start()
+    try:
+        assert oct(os.stat(path).st_mode & 0o777) == "0o600", oct(os.stat(path).st_mode)
+        c = UnixHTTPConnection(path)
+        c.request("GET", "/why?q=" + ALICE, headers={"X-Remote-User": "proxyuser"})
+        r = c.getresponse()
+        page = r.read().decode()
+        c.close()
+        assert r.status == 200 and '<span id="whoami">proxyuser</span>' in page, r.status
+        security_headers({k.lower(): v for k, v in r.getheaders()}, "unix")
+    finally:
+        rc = web.stop()
+    assert rc == 0, (rc, web.log_text()[-2000:])
+    assert not os.path.exists(path), "the socket is left behind"
+
+
 @suite.test
 def config_check_and_refusals():
     d = S["dir"]
