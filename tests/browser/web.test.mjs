@@ -419,6 +419,60 @@ const scenarios = {
 		return {why, facts: {seen, requests: w.requests}};
 	},
 
+	// HTTP basic authentication against the htpasswd file, for a user without a proxy
+	async basic(browser, a) {
+		const why = [];
+		const seen = [];
+		for (const [password, status] of [[a.password, 200], [a.password + 'x', 401]]) {
+			const ctx = await browser.createBrowserContext();
+			const w = await new Watch(await ctx.newPage()).init(null);
+			await w.page.authenticate({username: a.basic, password});
+			const r = await w.page.goto(base, {waitUntil: 'load'});
+			const f = await facts(w.page);
+			seen.push({status: r.status(), whoami: f.whoami,
+			    challenge: r.headers()['www-authenticate'] || null});
+			expect(why, r.status() === status, (status === 200 ? 'the right' : 'a wrong') +
+			    ' password: status ' + r.status() + ', not ' + status);
+			if (status === 200)
+				expect(why, f.whoami === a.basic, '#whoami is ' + JSON.stringify(f.whoami));
+			else
+				expect(why, /^basic /i.test(r.headers()['www-authenticate'] || ''),
+				    'no WWW-Authenticate: Basic on the 401');
+			why.push(...w.problems());
+			await ctx.close();
+		}
+		return {why, facts: seen};
+	},
+
+	// the overview: the chart of failures by cause and hour, the locked accounts
+	async overview(browser, a) {
+		const why = [];
+		const w = await open(browser, a.user);
+		const r = await w.page.goto(base + 'overview', {waitUntil: 'load'});
+		const f = await w.page.evaluate(() => ({
+			chart: !!document.querySelector('svg#chart'),
+			label: (document.querySelector('svg#chart > title') || {}).textContent || null,
+			rects: [...document.querySelectorAll('svg#chart rect[data-cause]')].map(x => ({
+				hour: x.getAttribute('data-hour'), cause: x.getAttribute('data-cause'),
+				count: Number(x.getAttribute('data-count')),
+			})),
+			locked: [...document.querySelectorAll('table#locked-accounts tbody tr')].map(
+			    x => x.getAttribute('data-key')),
+		}));
+		expect(why, r.status() === 200, 'status ' + r.status());
+		expect(why, f.chart && f.label, 'no svg#chart with a <title>');
+		for (const [cause, n] of Object.entries(a.causes)) {
+			const got = f.rects.filter(x => x.cause === cause).reduce((t, x) => t + x.count, 0);
+			expect(why, got >= n, 'the chart counts ' + got + ' ' + cause + ', at least ' + n +
+			    ' were made');
+		}
+		for (const k of a.locked)
+			expect(why, f.locked.includes(k), k + ' is not in table#locked-accounts');
+		why.push(...w.problems());
+		await w.page.close();
+		return {why, facts: f};
+	},
+
 	// a result page, as a picture
 	async screenshot(browser, a) {
 		const why = [];

@@ -9,7 +9,7 @@ JSON line per scenario, which becomes one "ok - web/NAME" or "not ok - web/NAME"
 
 The web trusts 127.0.0.1 as its reverse proxy: the browser names its user in X-Remote-User
 (each user has a browser context of its own, with its own cookies). ann may look and unlock;
-vic may only look. A screenshot of a result page goes to $AUTHGUARD_BUILD/authguard-web.png.
+vic may only look; cid may only look, and signs on with basic authentication (htpasswd). A screenshot of a result page goes to $AUTHGUARD_BUILD/authguard-web.png.
 """
 
 import http.server
@@ -38,6 +38,7 @@ SCREENSHOT = os.path.join(BUILD, "authguard-web.png")
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 ADMIN, VIEWER = "ann", "vic"
+BASIC, BASIC_PASSWORD = "cid", "Cid-Web-Pass-1"   # a viewer by basic authentication
 HOSTILE = "<script>alert(1)</script>@x"
 ACCOUNTS = {                          # fresh accounts, one per story
     "dana@example.test": "Dana-Pass-1",     # a few failures of different causes, locked
@@ -60,8 +61,9 @@ def setup():
     S["gate"] = Gate(S["lab"], S["dir"], account_fail_limit="4/10m", lockout_time="10m",
                      ip_fail_limit="255/1m", guessing_threshold="3").start()
     S["lab"].start_postfix()
-    S["web"] = Web(S["gate"], trusted_proxies="127.0.0.1/32", viewers="%s %s" % (ADMIN, VIEWER),
-                   admins=ADMIN).start()
+    S["web"] = Web(S["gate"], trusted_proxies="127.0.0.1/32",
+                   viewers="%s %s %s" % (ADMIN, VIEWER, BASIC), admins=ADMIN,
+                   htpasswd={BASIC: BASIC_PASSWORD}).start()
     S["evil"] = EvilSite(S["web"].port)
     S["story"] = stories()
     S["node"] = Node(S["web"].url)
@@ -378,6 +380,21 @@ def csp_and_no_external_request():
     S["node"].run("pages", user=ADMIN,
                   paths=["", "why?q=dana%40example.test", "why?q=" + S["story"]["dana"][1]["ref"],
                          "overview"])
+
+
+@suite.test
+def basic_authentication():
+    S["node"].run("basic", basic=BASIC, password=BASIC_PASSWORD)
+
+
+@suite.test
+def overview_chart_and_locks():
+    made = {}
+    for evs in S["story"].values():
+        for e in evs:
+            made[e["cause"]] = made.get(e["cause"], 0) + 1
+    S["node"].run("overview", user=ADMIN, causes=made,
+                  locked=["dana@example.test", "fred@example.test", "gina@example.test"])
 
 
 @suite.test
