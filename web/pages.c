@@ -152,19 +152,23 @@ put_link_q(struct buf *b, const char *path, const char *val)
 	buf_puts(b, "</a>");
 }
 
-/* put_duration - seconds in words */
+/* put_duration - seconds in words: "40 s", "14 min", "2 h 5 min", "3 d 4 h" */
 static void
 put_duration(struct buf *b, long long s)
 {
+	long long min = (s + 59) / 60;
+
 	if (s < 0)
 		return;
 	if (s < 60)
 		buf_printf(b, "%lld s", s);
-	else if (s < 3600)
-		buf_printf(b, "%lld min", (s + 59) / 60);
-	else if (s < 86400)
-		buf_printf(b, "%lld h %lld min", s / 3600, (s % 3600 + 59) / 60);
-	else
+	else if (min < 60)
+		buf_printf(b, "%lld min", min);
+	else if (s < 86400) {
+		buf_printf(b, "%lld h", min / 60);
+		if (min % 60)
+			buf_printf(b, " %lld min", min % 60);
+	} else
 		buf_printf(b, "%lld d %lld h", s / 86400, s % 86400 / 3600);
 }
 
@@ -176,7 +180,7 @@ doc_open(struct buf *b, const struct page_ctx *ctx, const char *title)
 	    "<meta charset=\"utf-8\">\n"
 	    "<meta name=\"viewport\" content=\"width=device-width, "
 	    "initial-scale=1\">\n"
-	    "<meta name=\"referrer\" content=\"no-referrer\">\n<title>");
+	    "<title>");
 	html_esc(b, title);
 	buf_puts(b, " - authguard</title>\n"
 	    "<link rel=\"stylesheet\" href=\"style.css\">\n</head>\n<body>\n"
@@ -617,12 +621,15 @@ put_locked_table(struct buf *b, const struct page_ctx *ctx, const json_t *ov,
 
 	snprintf(total, sizeof(total), "%s_total", what);
 	all = jint(ov, total);
-	buf_printf(b, "<section class=\"locked\">\n<h2>%s</h2>\n<p class=\"count\">",
+	buf_printf(b, "<section class=\"locked\">\n<h2>%s</h2>\n<p class=\"total\">",
 	    heading);
-	buf_printf(b, "%zu locked", json_is_array(arr) ? json_array_size(arr) : 0);
+	if (json_array_size(arr) == 0 && all <= 0)
+		buf_puts(b, "None locked now.");
+	else
+		buf_printf(b, "%zu locked", json_array_size(arr));
 	if (all >= 0 && (size_t)all > json_array_size(arr))
 		buf_printf(b, " shown, of %lld", all);
-	buf_puts(b, ".</p>\n");
+	buf_puts(b, json_array_size(arr) || all > 0 ? ".</p>\n" : "</p>\n");
 	buf_printf(b, "<div class=\"scroll\"><table id=\"%s\">\n<thead><tr>"
 	    "<th>%s</th><th>Locked until (UTC)</th><th>Time left</th>"
 	    "<th>Failures</th>%s</tr></thead>\n<tbody>\n", id,
@@ -740,12 +747,12 @@ page_overview(struct buf *b, const struct page_ctx *ctx, const json_t *ov)
 	buf_puts(b, "</span> kept attempts since <time>");
 	put_val(b, ov, "oldest");
 	buf_puts(b, "</time>.</p>\n");
+	put_chart(b, ov);
 	put_locked_table(b, ctx, ov, "locked_accounts", "locked-accounts",
 	    "Locked accounts");
 	put_locked_table(b, ctx, ov, "locked_addresses", "locked-addresses",
 	    "Locked addresses");
 	put_stale(b, ov);
-	put_chart(b, ov);
 	doc_close(b);
 }
 
@@ -817,7 +824,8 @@ const char page_css[] =
 "code,td,.key,.ip{overflow-wrap:anywhere}\n"
 "code{font-family:ui-monospace,\"DejaVu Sans Mono\",Menlo,Consolas,"
 "monospace;font-size:.92em}\n"
-".help,.none,.meta,.count{color:var(--muted)}\n"
+".help,.none,.meta,.total{color:var(--muted)}\n"
+"time{white-space:nowrap}\n"
 "#flash{padding:.6rem .8rem;background:var(--okbg);border-left:4px solid "
 "var(--ok)}\n"
 ".warn,#notfound,#error{padding:.6rem .8rem;background:var(--badbg);"

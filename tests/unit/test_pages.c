@@ -326,6 +326,9 @@ TEST(page_overview_chart_and_tables)
 	CHECK(strstr(s, "href=\"why?q=%3Cscript%3Ealert%281%29%3C%2Fscript%3E%40x\"") != NULL);
 	CHECK(strstr(s, "<td class=\"count\">31</td>") != NULL);
 	CHECK(strstr(s, "<form") == NULL);
+	/* the chart first, then what is locked, then the stale devices */
+	CHECK(strstr(s, "id=\"chart\"") < strstr(s, "id=\"locked-accounts\""));
+	CHECK(strstr(s, "id=\"locked-addresses\"") < strstr(s, "id=\"stale\""));
 	buf_reset(&b);
 	page_overview(&b, &admin, j);
 	CHECK(count(buf_str(&b), "<form class=\"unlock\"") == 2);
