@@ -37,7 +37,7 @@ trixie) CLANG_RT=libclang-rt-19-dev ;;
 esac
 
 # build
-PKGS="gcc make pkg-config libc6-dev libcdb-dev tinycdb libssl-dev libmilter-dev libhiredis-dev
+PKGS="gcc make pkg-config libc6-dev libcrypt-dev libcdb-dev tinycdb libssl-dev libmilter-dev libhiredis-dev
       libmicrohttpd-dev libjansson-dev"
 # the lab: the real servers and clients the tests start
 PKGS="$PKGS postfix postfix-cdb dovecot-core dovecot-auth-lua dovecot-imapd dovecot-pop3d
