@@ -408,6 +408,13 @@ const scenarios = {
 			expect(why, f.stylesheet, path + ': style.css did not load');
 			expect(why, f.scripts === 0, path + ': ' + f.scripts + ' script elements');
 			expect(why, f.whoami === a.user, path + ': #whoami is ' + JSON.stringify(f.whoami));
+			// relative links only: the site works under any prefix of a reverse proxy
+			const abs = await w.page.evaluate(() => [
+			    ...[...document.querySelectorAll('[href]')].map(e => e.getAttribute('href')),
+			    ...[...document.querySelectorAll('form')].map(e => e.getAttribute('action') || ''),
+			    ...[...document.querySelectorAll('[src]')].map(e => e.getAttribute('src')),
+			].filter(u => /^\/|^[a-z][a-z0-9+.-]*:/i.test(u)));
+			expect(why, abs.length === 0, path + ': links that are not relative: ' + JSON.stringify(abs));
 			const nav = await w.page.$$eval('nav a', as => as.map(x => x.getAttribute('href')));
 			expect(why, nav.includes('./') && nav.includes('overview'),
 			    path + ': nav links are ' + JSON.stringify(nav));
