@@ -352,6 +352,22 @@ def cross_site_post_refused():
     refused = [e for e in S["web"].events("web")
                if e.get("target") == fred and e.get("result") == "refused"]
     assert len(refused) >= 2, "the refusals are not logged: %r" % [e["_line"] for e in refused]
+    # Without a browser's Sec-Fetch-Site: the admin's own cookie and token, a foreign Origin.
+    # Refused; the same request from the web's own origin then unlocks (so the Origin did it).
+    web = S["web"]
+    st, h, body = web.get("/why?q=" + fred, user=ADMIN)
+    cookie = h.get("set-cookie", "").split(";")[0]
+    m = re.search(r'<form class="unlock"[^>]*>.*?name="csrf" value="([0-9a-f]+)"', body, re.S)
+    assert st == 200 and cookie.startswith("authguard_csrf=") and m, (st, h, body[:2000])
+    form = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+    data = "target=%s&csrf=%s" % (fred.replace("@", "%40"), m.group(1))
+    st, _, _ = web.request("POST", "/unlock", user=ADMIN, body=data,
+                           headers=dict(form, Origin="http://localhost:%d" % S["evil"].port))
+    assert st == 403 and locked(fred), (st, ctl("why", fred))
+    st, h, _ = web.request("POST", "/unlock", user=ADMIN, body=data,
+                           headers=dict(form, Origin=web.url.rstrip("/")))
+    assert st == 303 and not locked(fred), (st, h, ctl("why", fred))
+    ctl("lock", fred, **{"for": 600})          # locked again, for the overview
 
 
 @suite.test
