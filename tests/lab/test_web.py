@@ -9,7 +9,9 @@ JSON line per scenario, which becomes one "ok - web/NAME" or "not ok - web/NAME"
 
 The web trusts 127.0.0.1 as its reverse proxy: the browser names its user in X-Remote-User
 (each user has a browser context of its own, with its own cookies). ann may look and unlock;
-vic may only look; cid may only look, and signs on with basic authentication (htpasswd). A screenshot of a result page goes to $AUTHGUARD_BUILD/authguard-web.png.
+vic may only look; cid may only look, and signs on with basic authentication (htpasswd).
+A screenshot of a result page goes to $AUTHGUARD_BUILD/authguard-web.png on each run;
+doc/authguard-web.png is one of them.
 """
 
 import http.server
