@@ -8,7 +8,9 @@ started as systemd would start them: ExecStartPre, RuntimeDirectory and StateDir
 ExecStart with NOTIFY_SOCKET, and the start waits for READY=1 as Type=notify does.  postfix is
 started and reloaded by the commands of Debian's unit (postfix.service on Debian 13, the
 postfix@- instance on Debian 12); dovecot by its own commands, as its unit does (dovecot, which
-forks instead of -F, and doveadm reload)."""
+forks instead of -F, and doveadm reload); nginx by the commands of Debian's nginx.service
+(ExecStartPre, ExecStart, ExecReload, ExecStop).  An authguard unit that is not Type=notify is
+taken as started once its process has run for a second without exiting."""
 
 import os
 import shlex
@@ -55,6 +57,10 @@ def start_authguard(name):
                          start_new_session=True)
     with open(os.path.join(RUN, name + ".pid"), "w") as f:
         f.write(str(p.pid))
+    if u.get("Type", ["simple"])[0] != "notify":
+        time.sleep(1)
+        if p.poll() is None:
+            return
     deadline = time.time() + 60         # systemd's default start timeout is 90 s
     while time.time() < deadline:
         try:
@@ -96,6 +102,10 @@ def run_unit(u, key):
 def start(name):
     if name == "dovecot":
         subprocess.run(["dovecot"], check=True)
+    elif name == "nginx":
+        u = unit("nginx")
+        run_unit(u, "ExecStartPre")
+        run_unit(u, "ExecStart")
     elif name == "postfix":
         u = postfix_unit()
         run_unit(u, "ExecStartPre")
@@ -109,6 +119,8 @@ def reload(name):
         subprocess.run(["doveadm", "reload"], check=True)
     elif name == "postfix":
         run_unit(postfix_unit(), "ExecReload")
+    elif name == "nginx":
+        run_unit(unit("nginx"), "ExecReload")
     else:
         with open(os.path.join(RUN, name + ".pid")) as f:
             os.kill(int(f.read()), signal.SIGHUP)
@@ -151,6 +163,10 @@ def main(args):
             reload(n)
         elif cmd == "restart" and n.startswith("authguard"):
             stop(n)
+            start(n)
+        elif cmd == "restart" and n == "nginx":
+            if os.path.exists("/run/nginx.pid"):
+                run_unit(unit("nginx"), "ExecStop")
             start(n)
         else:
             sys.exit("systemctl: %s: not needed by the guide" % cmd)
