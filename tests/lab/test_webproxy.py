@@ -428,5 +428,54 @@ def viewer_gets_no_button_and_a_forged_post_is_refused():
     assert st == 403, (st, text[:2000])
 
 
+def example_keys():
+    """key: value of conf-examples/authguard-web.conf, its commented keys included."""
+    out = {}
+    with open(os.path.join(TOP, "conf-examples", "authguard-web.conf")) as f:
+        for line in f:
+            m = re.match(r"^#?([a-z_]+) = ?(.*)$", line.rstrip("\n"))
+            if m:
+                out[m.group(1)] = m.group(2)
+    return out
+
+
+def check_config(text):
+    path = os.path.join(S["dir"], "check.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    return subprocess.run([WEB, "-t", "-c", path], capture_output=True, text=True)
+
+
+@suite.test
+def example_configuration_and_man_page_match_the_daemon():
+    """Every key of the example (commented ones too) is one the daemon takes, with the
+    example's value; the man page names exactly those keys; a key the daemon does not know
+    fails the same check."""
+    keys = example_keys()
+    assert "web_listen" in keys and "admins" in keys, keys
+    conf = dict(keys, user="root", web_socket_owner="", web_socket_group="")
+    text = "".join("%s = %s\n" % kv for kv in conf.items())
+    r = check_config(text)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = check_config(text + "web_no_such_key = 1\n")
+    assert r.returncode != 0 and "web_no_such_key" in r.stdout + r.stderr, r
+    with open(os.path.join(TOP, "doc", "authguard-web.8")) as f:
+        man = f.read()
+    section = man.split(".SH CONFIGURATION", 1)[1].split("\n.SH ", 1)[0]
+    named = set()
+    for m in re.finditer(r'^\.BR ((?:[a-z_]+(?: ", " )?)+)', section, re.M):
+        named.update(re.findall(r"[a-z_]+", m.group(1)))
+    assert named == set(keys), ("man page only: %s; example only: %s"
+                                % (sorted(named - set(keys)), sorted(set(keys) - named)))
+    synopsis = man.split(".SH SYNOPSIS", 1)[1].split(".SH ", 1)[0]
+    options = set(re.findall(r"\\-([a-z])", synopsis))
+    assert options == {"c", "f", "t", "v"}, options
+    check_config(text)
+    for opt, rc in (("-v", 0), ("-x", None)):
+        r = subprocess.run([WEB, "-t", opt, "-c", os.path.join(S["dir"], "check.conf")],
+                           capture_output=True, text=True)
+        assert (r.returncode == 0) == (rc == 0), (opt, r.returncode, r.stderr)
+
+
 if __name__ == "__main__":
     suite.run(setup, teardown)
