@@ -42,6 +42,11 @@
 /*	first. page_why_error() shows a why that failed (err: the ERR
 /*	text) beside the search form.
 /*
+/*	An address is keyed by its network ("203.0.113.0/24"); its lock
+/*	and unlock forms and its why link carry the address itself
+/*	("203.0.113.0"), which the control socket takes and counts under
+/*	the same network.
+/*
 /*	page_overview() shows the overview answer: failures per cause per
 /*	hour (svgchart 3), the locked accounts and addresses, and the
 /*	accounts with a device that keeps an old password.
@@ -59,6 +64,7 @@
 #include "buf.h"
 #include "cause.h"
 #include "html.h"
+#include "netaddr.h"
 #include "pages.h"
 #include "svgchart.h"
 #include "util.h"
@@ -150,6 +156,28 @@ put_link_q(struct buf *b, const char *path, const char *val)
 	buf_putc(b, '>');
 	html_esc(b, val);
 	buf_puts(b, "</a>");
+}
+
+/*
+ * addr_target - the address that lock, unlock and why take for an
+ * address key: the control socket keys an address by its network
+ * ("203.0.113.0/24", "2001:db8::/64", "192.0.2.7/32") but takes the
+ * address itself, and counts it under the same network again. A key
+ * that is no such network is given back as it is.
+ */
+static const char *
+addr_target(const char *key, char *out, size_t len)
+{
+	const char *slash = strrchr(key, '/');
+	char addr[NETADDR_CANON_MAX];
+
+	if (slash == NULL || (size_t)(slash - key) >= sizeof(addr) ||
+	    strspn(slash + 1, "0123456789") != strlen(slash + 1) ||
+	    slash[1] == 0)
+		return key;
+	memcpy(addr, key, (size_t)(slash - key));
+	addr[slash - key] = 0;
+	return netaddr_canon(addr, out, len) == out ? out : key;
 }
 
 /* put_duration - seconds in words: "40 s", "14 min", "2 h 5 min", "3 d 4 h" */
@@ -437,7 +465,8 @@ put_track(struct buf *b, const struct page_ctx *ctx, const json_t *why,
     const char *what, const char *heading)
 {
 	const json_t *t = jget(why, what);
-	const char *key = jstr(t, "key");
+	const char *key = jstr(t, "key"), *target = key;
+	char addr[NETADDR_CANON_MAX];
 	int locked = is_locked(t);
 
 	if (!json_is_object(t))
@@ -466,10 +495,12 @@ put_track(struct buf *b, const struct page_ctx *ctx, const json_t *why,
 		put_val(b, t, "familiar_addresses");
 		buf_puts(b, "</span></p>\n");
 	}
+	if (strcmp(what, "address") == 0)
+		target = addr_target(key, addr, sizeof(addr));
 	if (locked)
-		put_admin_form(b, ctx, "unlock", key, "Unlock now");
+		put_admin_form(b, ctx, "unlock", target, "Unlock now");
 	else
-		put_admin_form(b, ctx, "lock", key, "Lock");
+		put_admin_form(b, ctx, "lock", target, "Lock");
 	buf_puts(b, "</section>\n");
 }
 
@@ -615,7 +646,9 @@ put_locked_table(struct buf *b, const struct page_ctx *ctx, const json_t *ov,
     const char *what, const char *id, const char *heading)
 {
 	const json_t *arr = jget(ov, what), *t;
-	char total[64];
+	int is_addr = strcmp(what, "locked_addresses") == 0;
+	char total[64], addr[NETADDR_CANON_MAX];
+	const char *key, *target;
 	long long all;
 	size_t i;
 
@@ -633,16 +666,20 @@ put_locked_table(struct buf *b, const struct page_ctx *ctx, const json_t *ov,
 	buf_printf(b, "<div class=\"scroll\"><table id=\"%s\">\n<thead><tr>"
 	    "<th>%s</th><th>Locked until (UTC)</th><th>Time left</th>"
 	    "<th>Failures</th>%s</tr></thead>\n<tbody>\n", id,
-	    strcmp(what, "locked_accounts") == 0 ? "Account" : "Address",
+	    is_addr ? "Address" : "Account",
 	    ctx && ctx->can_admin ? "<th></th>" : "");
 	json_array_foreach(arr, i, t) {
 		if (!json_is_object(t))
 			continue;
+		key = jstr(t, "key");
+		target = is_addr ? addr_target(key, addr, sizeof(addr)) : key;
 		buf_puts(b, "<tr");
-		html_attr(b, "data-key", jstr(t, "key"));
-		buf_puts(b, "><td class=\"key\">");
-		put_link_q(b, "why", jstr(t, "key"));
-		buf_puts(b, "</td>");
+		html_attr(b, "data-key", key);
+		buf_puts(b, "><td class=\"key\"><a");
+		html_href_q(b, "why", target);
+		buf_putc(b, '>');
+		html_esc(b, key);
+		buf_puts(b, "</a></td>");
 		put_td(b, "until", t, "locked_until");
 		buf_puts(b, "<td class=\"left\">");
 		put_duration(b, jint(t, "seconds_left"));
@@ -650,7 +687,7 @@ put_locked_table(struct buf *b, const struct page_ctx *ctx, const json_t *ov,
 		put_td(b, "failures", t, "failures_in_window");
 		if (ctx && ctx->can_admin) {
 			buf_puts(b, "<td>");
-			put_admin_form(b, ctx, "unlock", jstr(t, "key"), "Unlock");
+			put_admin_form(b, ctx, "unlock", target, "Unlock");
 			buf_puts(b, "</td>");
 		}
 		buf_puts(b, "</tr>\n");

@@ -40,7 +40,7 @@ static const char why_user[] =
 "\"account\":{\"key\":\"jane@example.com\",\"locked\":\"yes\","
 "\"locked_until\":\"2026-12-02T14:17:00Z\",\"seconds_left\":\"840\","
 "\"failures_in_window\":\"5\",\"familiar_addresses\":\"1\"},"
-"\"address\":{\"key\":\"198.51.100.9\",\"locked\":\"no\","
+"\"address\":{\"key\":\"198.51.100.9/32\",\"locked\":\"no\","
 "\"failures_in_window\":\"3\"},"
 "\"familiar\":[{\"ip\":\"192.0.2.7\",\"last_ok\":\"2026-12-02T10:00:00Z\"}],"
 "\"hints\":{\"stale-password\":\"x\"}}";
@@ -64,7 +64,7 @@ static const char overview[] =
 "\"locked_accounts\":[{\"key\":\"jane@example.com\",\"locked_until\":"
 "\"2026-12-02T14:45:00Z\",\"seconds_left\":900,\"failures_in_window\":5}],"
 "\"locked_accounts_total\":1,"
-"\"locked_addresses\":[{\"key\":\"198.51.100.9\",\"locked_until\":"
+"\"locked_addresses\":[{\"key\":\"2001:db8:1::/64\",\"locked_until\":"
 "\"2026-12-02T14:40:00Z\",\"seconds_left\":600,\"failures_in_window\":20}],"
 "\"locked_addresses_total\":3,"
 "\"stale\":[{\"user\":\"" HOSTILE "\",\"ip\":\"192.0.2.8\",\"proto\":\"imap\","
@@ -179,7 +179,7 @@ TEST(page_why_user_verdict_causes_tracks)
 	CHECK(strstr(s, "<time class=\"until\">2026-12-02T14:17:00Z</time>") != NULL);
 	CHECK(strstr(s, "(14 min left)") != NULL);
 	CHECK(strstr(s, "id=\"address\" class=\"track not-locked\" "
-	    "data-key=\"198.51.100.9\"") != NULL);
+	    "data-key=\"198.51.100.9/32\"") != NULL);
 	CHECK(strstr(s, "<b class=\"state\">not locked</b>") != NULL);
 	CHECK(strstr(s, "<span class=\"failures\">5</span>") != NULL);
 	/* familiar addresses */
@@ -208,7 +208,9 @@ TEST(page_why_forms_only_for_admins)
 	CHECK(strstr(s, "<input type=\"hidden\" name=\"target\" "
 	    "value=\"jane@example.com\"><input type=\"hidden\" name=\"csrf\" "
 	    "value=\"c0ffee\"><button type=\"submit\"") != NULL);
+	/* an address is locked by the address, not its network's key */
 	CHECK(strstr(s, "name=\"target\" value=\"198.51.100.9\"") != NULL);
+	CHECK(strstr(s, "value=\"198.51.100.9/32\"") == NULL);
 	/* the unlock form sits in the locked account's section */
 	CHECK(strstr(strstr(s, "id=\"account\""), "form class=\"unlock\"") <
 	    strstr(s, "id=\"address\""));
@@ -279,6 +281,40 @@ TEST(page_why_missing_and_wrong_types)
 	buf_free(&b);
 }
 
+/* Only a network of an address loses its "/N" for the forms. */
+TEST(page_address_targets)
+{
+	static const char *const keys[][2] = {
+		{"203.0.113.0/24", "203.0.113.0"},
+		{"192.0.2.7/32", "192.0.2.7"},
+		{"2001:DB8::/64", "2001:db8::"},
+		{"203.0.113.0", "203.0.113.0"},
+		{"x/24", "x/24"},
+		{"10.0.0.1/abc", "10.0.0.1/abc"},
+		{"10.0.0.1/", "10.0.0.1/"},
+		{"/24", "/24"},
+	};
+	char text[256], want[128];
+	struct buf b;
+	size_t i;
+
+	buf_init(&b);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_t *j;
+
+		snprintf(text, sizeof(text), "{\"address\":{\"key\":\"%s\","
+		    "\"locked\":\"yes\"}}", keys[i][0]);
+		j = parse(text);
+		buf_reset(&b);
+		page_why(&b, &admin, keys[i][1], j);
+		snprintf(want, sizeof(want), "name=\"target\" value=\"%s\">",
+		    keys[i][1]);
+		CHECK(strstr(buf_str(&b), want) != NULL);
+		json_decref(j);
+	}
+	buf_free(&b);
+}
+
 TEST(page_why_error_notfound)
 {
 	struct buf b;
@@ -318,7 +354,8 @@ TEST(page_overview_chart_and_tables)
 	CHECK(strstr(s, "<table id=\"locked-accounts\">") != NULL);
 	CHECK(strstr(s, "<table id=\"locked-addresses\">") != NULL);
 	CHECK(strstr(s, "<tr data-key=\"jane@example.com\">") != NULL);
-	CHECK(strstr(s, "<tr data-key=\"198.51.100.9\">") != NULL);
+	CHECK(strstr(s, "<tr data-key=\"2001:db8:1::/64\"><td class=\"key\">"
+	    "<a href=\"why?q=2001%3Adb8%3A1%3A%3A\">2001:db8:1::/64</a>") != NULL);
 	CHECK(strstr(s, "1 locked shown, of 3") != NULL);
 	CHECK(strstr(s, "<td class=\"left\">15 min</td>") != NULL);
 	CHECK(strstr(s, "<table id=\"stale\">") != NULL);
@@ -332,6 +369,7 @@ TEST(page_overview_chart_and_tables)
 	buf_reset(&b);
 	page_overview(&b, &admin, j);
 	CHECK(count(buf_str(&b), "<form class=\"unlock\"") == 2);
+	CHECK(strstr(buf_str(&b), "name=\"target\" value=\"2001:db8:1::\"") != NULL);
 	buf_free(&b);
 	json_decref(j);
 }
