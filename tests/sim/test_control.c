@@ -14,6 +14,7 @@
 /*--*/
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sim.h"
 #include "unit.h"
@@ -90,7 +91,9 @@ TEST(sim_control_refuses_bad_requests)
 	static const char *const usage = "ERR usage: COMMAND<TAB>text|json<TAB>"
 	    "ARGUMENT[<TAB>NAME=VALUE...]\n";
 	static const char *const opts = "ERR options: since=SECONDS, "
-	    "by=user|address|cause|proto, for=SECONDS\n";
+	    "by=user|address|cause|proto, for=SECONDS, actor=NAME\n";
+	static const char *const actor = "ERR actor: 1 to 128 bytes, no TAB, "
+	    "CR or LF\n";
 	char big[2100];
 	int c, q;
 
@@ -104,6 +107,14 @@ TEST(sim_control_refuses_bad_requests)
 	CHECK(is(sim_control("lock\ttext\tv\tfor\n"), opts));
 	CHECK(is(sim_control("lock\ttext\tv\tfor=10m\n"), opts));
 	CHECK(is(sim_control("lock\ttext\tv\twhen=3\n"), opts));
+	CHECK(is(sim_control("lock\ttext\tv\tactor=\n"), actor));
+	CHECK(is(sim_control("unlock\ttext\tv\tactor=web:a\rb\n"), actor));
+	CHECK(is(sim_control("unlock\ttext\tv\tactor=web:a\tb\n"), opts));
+	memset(big, 'a', 200);
+	memcpy(big, "lock\ttext\tv\tactor=", 18);
+	strcpy(big + 18 + 129, "\n");		/* 129 bytes: one too many */
+	CHECK(is(sim_control(big), actor));
+	CHECK(sim_has(sim_log_find("control: lock refused"), "actor="));
 	CHECK(is(sim_control("top\ttext\t-\tby=zone\n"),
 	    "ERR by: user, address, cause or proto\n"));
 	CHECK(is(sim_control("unlock\ttext\tnobody\n"),
@@ -145,13 +156,15 @@ TEST(sim_control_one_request_per_connection)
 /* lock and unlock of an account: what the next attempt is told. */
 TEST(sim_control_lock_unlock_account)
 {
+	char line[160], big[200];
 	int c, q;
 
 	sim_begin(NULL);
 	CHECK(is(sim_control("lock\ttext\tV\n"),
 	    "OK\nlocked=v until=2026-01-01T00:15:00Z\n"));
-	CHECK(sim_has(sim_log_find("control: locked"),
-	    "locked v until 2026-01-01T00:15:00Z by the admin"));
+	snprintf(line, sizeof(line), "event=admin action=lock target=v "
+	    "actor=cli peer_uid=%ld until=2026-01-01T00:15:00Z", (long)getuid());
+	CHECK(sim_has(sim_log_find("event=admin"), line));
 	CHECK(sim_account_locked(V));
 	c = sim_open();
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
@@ -160,7 +173,8 @@ TEST(sim_control_lock_unlock_account)
 	    "try again in 15 minutes"));
 	CHECK(sim_has(sim_log_find("event=auth"), "cause=account-locked"));
 	CHECK(is(sim_control("unlock\tjson\tv\n"), "OK\n{\"unlocked\":\"v\"}\n"));
-	CHECK(sim_has(sim_log_find("control: unlocked"), "unlocked v"));
+	CHECK(sim_has(sim_log_find("event=admin"), "event=admin action=unlock "
+	    "target=v actor=cli peer_uid="));
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
 	CHECK(sim_forwarded(q));
 	sim_dovecot(0, SD_OK);
@@ -169,7 +183,16 @@ TEST(sim_control_lock_unlock_account)
 	    "OK\n{\"locked\":\"w\",\"until\":\"2026-01-01T00:01:30Z\"}\n"));
 	q = sim_auth(c, SIM_PLAIN, W, A0, 1, 1);
 	CHECK(sim_has(sim_reply(q), "try again in 90 seconds"));
-	CHECK(is(sim_control("unlock\ttext\tW\n"), "OK\nunlocked w\n"));
+	CHECK(is(sim_control("unlock\ttext\tW\tactor=web:\"jane\" x\n"),
+	    "OK\nunlocked w\n"));
+	CHECK(sim_has(sim_log_find("event=admin"), "event=admin action=unlock "
+	    "target=w actor=\"web:\\\"jane\\\" x\" peer_uid="));
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "lock\ttext\tw\tactor=", 18);
+	strcpy(big + 18 + 128, "\n");		/* 128 bytes: the most */
+	CHECK(sim_has(sim_control(big), "OK\nlocked=w"));
+	big[18 + 128] = 0;
+	CHECK(sim_has(sim_log_find("event=admin"), big + 12));
 	sim_end();
 }
 
