@@ -19,8 +19,9 @@ and those for this machine's release.
 
 Before the guide, the sandbox is a working mail server as the guide assumes: Postfix with a TLS
 certificate, Dovecot (in the syntax of its release) checking two users' passwords.  After it,
-real SMTP clients check what the guide promises, and the packages the guide's apt-get names are
-checked against the libraries the installed programs link."""
+real SMTP clients check what the guide promises, a client of nginx the helpdesk's page, and the
+packages the guide's apt-get names are checked against the libraries the installed programs
+link."""
 
 import os
 import re
@@ -218,6 +219,9 @@ check("authguard why shows the IMAP failure (proto imap, bad-password)",
 # check gives her one of its own, as an admin would reset it.
 import base64, http.client
 page_pw = "Page-Check-1"
+made = open("/etc/nginx/authguard-web.htpasswd").read()
+check("the guide made jane's line in nginx's password file (a crypt(3) SHA-512 hash)",
+      re.fullmatch(r"jane:\$6\$[^:\s]+\n", made), made)
 hashed = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=page_pw,
                         capture_output=True, text=True, check=True).stdout.strip()
 with open("/etc/nginx/authguard-web.htpasswd", "w") as f:
