@@ -14,9 +14,15 @@ in front of the lab's real Postfix and Dovecot. Through nginx over TLS:
 - a real failed SMTP login's ref, typed into the search form, shows its cause;
 - an admin's lock and unlock buttons work through the proxy (the Origin check sees the
   browser's Host with its port, the CSRF cookie is Secure behind https) and their redirects
-  land under the prefix."""
+  land under the prefix;
+- the example's other way, authguard-web on a unix socket of nginx's group, works with nginx's
+  workers as www-data, and no other local user can connect to that socket.
+
+The example configuration of authguard-web and its man page are checked against the daemon:
+every key it takes, named in both, and its options."""
 
 import base64
+import grp
 import html.parser
 import http.client
 import os
@@ -68,13 +74,14 @@ class Web:
             for k, v in settings.items():
                 f.write("%s = %s\n" % (k, v))
 
-    def start(self):
+    def start(self, socket_path=None):
         log = open(self.log, "ab")
         self.proc = subprocess.Popen([WEB, "-f", "-c", self.conf_path], stdin=subprocess.DEVNULL,
                                      stdout=log, stderr=log, start_new_session=True)
         log.close()
-        wait_until(lambda: self.proc.poll() is not None or tcp_accepts(self.port), 10,
-                   "authguard-web's listener")
+        wait_until(lambda: self.proc.poll() is not None or (
+            os.path.exists(socket_path) if socket_path else tcp_accepts(self.port)), 10,
+            "authguard-web's listener")
         assert self.proc.poll() is None, "authguard-web exited:\n" + self.log_text()
         return self
 
@@ -107,7 +114,9 @@ class Nginx:
     configuration of its own (prefix, pid, logs and temporary files in d)."""
     name = "nginx"
 
-    def __init__(self, d, cert, key, web_port):
+    def __init__(self, d, cert, key, web_port, worker="root"):
+        """web_port: authguard-web's loopback port, or the path of its unix socket (then as
+        the example's comment says); worker: the user of nginx's worker processes."""
         self.dir = d
         self.port = free_port()
         self.log = os.path.join(d, "error.log")
@@ -125,15 +134,20 @@ class Nginx:
         site = replace_once(site, "/etc/ssl/private/ssl-cert-snakeoil.key", key)
         site = replace_once(site, "auth_basic_user_file /etc/nginx/authguard-web.htpasswd;",
                             "auth_basic_user_file %s;" % self.htpasswd)
+        if isinstance(web_port, int):
+            upstream = "http://127.0.0.1:%d/" % web_port
+        else:
+            upstream = "http://unix:%s:/" % web_port
+            assert "# and below: proxy_pass http://unix:/run/authguard-web/http:/;" in site
         site = replace_once(site, "proxy_pass http://127.0.0.1:8026/;",
-                            "proxy_pass http://127.0.0.1:%d/;" % web_port)
+                            "proxy_pass %s;" % upstream)
         self.site = os.path.join(d, "site.conf")
         with open(self.site, "w") as f:
             f.write(site)
         self.conf = os.path.join(d, "nginx.conf")
         with open(self.conf, "w") as f:
             f.write("""daemon off;
-user root;
+user %(worker)s;
 worker_processes 1;
 pid %(d)s/nginx.pid;
 error_log %(d)s/error.log info;
@@ -149,7 +163,10 @@ http {
 	scgi_temp_path %(d)s/scgi;
 	include %(site)s;
 }
-""" % {"d": d, "site": self.site})
+""" % {"d": d, "site": self.site, "worker": worker})
+        if worker != "root":            # as the guide has it: group www-data, 0640
+            shutil.chown(self.htpasswd, group=worker)
+            os.chmod(self.htpasswd, 0o640)
         self.proc = None
 
     def start(self):
@@ -256,9 +273,10 @@ class Page(html.parser.HTMLParser):
             self.ids[i] += data
 
 
-def request(method, path, user=None, headers=None, body=None):
+def request(method, path, user=None, headers=None, body=None, port=None):
     """One request to nginx over TLS: (status, headers, text)."""
-    c = http.client.HTTPSConnection("127.0.0.1", S["nginx"].port, context=CTX, timeout=15)
+    c = http.client.HTTPSConnection("127.0.0.1", port or S["nginx"].port, context=CTX,
+                                    timeout=15)
     h = dict(headers or {})
     if user:
         h["Authorization"] = "Basic " + base64.b64encode(
@@ -426,6 +444,46 @@ def viewer_gets_no_button_and_a_forged_post_is_refused():
         "Content-Type": "application/x-www-form-urlencoded"},
         body=urllib.parse.urlencode(fields))
     assert st == 403, (st, text[:2000])
+
+
+@suite.test
+def unix_socket_that_only_nginx_reaches():
+    """The example's other way: authguard-web on a unix socket of group www-data, mode 0660,
+    nginx's workers as www-data; the page works through nginx, and another local user cannot
+    connect to the socket (so cannot send a user header to it)."""
+    d = os.path.join(S["dir"], "unix")
+    os.makedirs(os.path.join(d, "nginx"))
+    os.chmod(d, 0o755)
+    sock = os.path.join(d, "http")
+    web = Web(d, S["gate"].control, web_listen="unix:" + sock, web_socket_group="www-data",
+              web_socket_mode="0660")
+    ngx = None
+    try:
+        web.start(socket_path=sock)
+        st = os.stat(sock)
+        assert st.st_gid == grp.getgrnam("www-data").gr_gid and st.st_mode & 0o777 == 0o660, \
+            (st.st_gid, oct(st.st_mode))
+        ngx = Nginx(os.path.join(d, "nginx"), S["lab"].tls_cert, S["lab"].tls_key, sock,
+                    worker="www-data").start()
+        st, _, text = request("GET", PREFIX, "tom", port=ngx.port)
+        assert st == 200 and Page(text).ids["whoami"].strip() == "tom", (st, text[:2000])
+        st, _, text = request("GET", PREFIX, port=ngx.port, headers={"X-Remote-User": "jane"})
+        assert st == 401, st
+        probe = ("import socket,sys\ns=socket.socket(socket.AF_UNIX)\n"
+                 "try:\n s.connect(sys.argv[1])\nexcept PermissionError:\n sys.exit(3)\n")
+        r = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                            sys.executable, "-c", probe, sock], capture_output=True, text=True)
+        assert r.returncode == 3, ("nobody connected", r.returncode, r.stderr)
+        r = subprocess.run(["setpriv", "--reuid=www-data", "--regid=www-data",
+                            "--init-groups", sys.executable, "-c", probe, sock],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, ("www-data could not connect", r.returncode, r.stderr)
+    finally:
+        errors = []
+        for daemon in (ngx, web):
+            if daemon and daemon.stop() not in (0, None):
+                errors.append(daemon.log_text()[-2000:])
+        assert not errors, errors
 
 
 def example_keys():
