@@ -58,6 +58,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -378,6 +379,19 @@ put_cause(struct buf *b, const struct seen *s)
 	buf_puts(b, "</time></p>\n</article>\n");
 }
 
+/* put_more - a link to the other logins of the user or the address */
+static void
+put_more(struct buf *b, const char *q, const char *val, const char *words)
+{
+	if (*val == 0 || strcasecmp(val, q) == 0)
+		return;
+	buf_printf(b, " <a class=\"more\"");
+	html_href_q(b, "why", val);
+	buf_printf(b, ">%s ", words);
+	html_esc(b, val);
+	buf_puts(b, "</a>");
+}
+
 /* put_verdict - the one attempt that answers the question, in words */
 static void
 put_verdict(struct buf *b, const char *q, const struct att *v, size_t n)
@@ -386,6 +400,7 @@ put_verdict(struct buf *b, const char *q, const struct att *v, size_t n)
 	const char *result, *id;
 	enum cause c;
 	size_t i, fails = 0;
+	int by_ref;
 
 	for (i = 0; i < n; i++) {
 		if (strcmp(jstr(v[i].a, "result"), "pass") != 0)
@@ -399,6 +414,7 @@ put_verdict(struct buf *b, const char *q, const struct att *v, size_t n)
 		    "match.</p>\n</section>\n");
 		return;
 	}
+	by_ref = a != NULL;
 	if (a == NULL)
 		a = v[0].a;
 	result = jstr(a, "result");
@@ -406,7 +422,7 @@ put_verdict(struct buf *b, const char *q, const struct att *v, size_t n)
 	c = cause_by_id(id);
 	buf_printf(b, "<p class=\"summary %s\">", strcmp(result, "pass") == 0 ?
 	    "ok" : "bad");
-	buf_puts(b, a == v[0].a ? "Latest login: " : "This login: ");
+	buf_puts(b, by_ref ? "This login: " : "Latest login: ");
 	buf_puts(b, "<b>");
 	html_esc(b, strcmp(result, "pass") == 0 ? "succeeded" :
 	    strcmp(result, "abort") == 0 ? "given up by the app" : "failed");
@@ -428,7 +444,10 @@ put_verdict(struct buf *b, const char *q, const struct att *v, size_t n)
 	buf_puts(b, "</span> (");
 	put_val(b, a, "proto");
 	buf_printf(b, ")</p>\n<p class=\"counts\">%zu recent attempt%s, %zu "
-	    "failed.</p>\n</section>\n", n, n == 1 ? "" : "s", fails);
+	    "failed.", n, n == 1 ? "" : "s", fails);
+	put_more(b, q, jstr(a, "user"), "all logins of");
+	put_more(b, q, jstr(a, "ip"), "all logins from");
+	buf_puts(b, "</p>\n</section>\n");
 }
 
 /* put_causes - section#causes */
@@ -916,11 +935,18 @@ const char page_css[] =
 "svg.chart{width:100%;height:auto;max-width:60rem}\n"
 "svg.chart text{fill:var(--fg);font-family:inherit}\n"
 "svg.chart .grid{stroke:var(--line)}\n"
+"#verdict a.more{margin-left:.6rem;white-space:nowrap}\n"
+"@media (prefers-color-scheme:dark){:root{--fg:#e4e7eb;--muted:#a3acb6;"
+"--line:#3a424b;--bg:#15191d;--soft:#20262c;--bad:#ff8a80;--badbg:#3b1f1d;"
+"--ok:#7bd88f;--okbg:#1b3323;--accent:#8ab4f8}button{color:#15191d}"
+"button.lock{background:transparent}tr.hit{background:#3a3420}}\n"
 "@media (max-width:40rem){main{padding:.6rem}h1{font-size:1.3rem}"
 "th,td{padding:.3rem}"
 "#timeline td.mech,#timeline th:nth-child(5),#timeline td.tls,"
 "#timeline th:nth-child(6){display:none}}\n"
-"@media print{header.top nav,form,button{display:none}"
+"@media print{:root{--fg:#000;--muted:#333;--line:#999;--bg:#fff;"
+"--soft:#f3f5f7;--badbg:#fff;--okbg:#fff}"
+"header.top nav,form,button{display:none}"
 "main{max-width:none;padding:0}a{color:inherit;text-decoration:none}"
 ".scroll{overflow:visible}article.cause,section.track{break-inside:avoid}"
 "#verdict .summary{border:1px solid #000}}\n";

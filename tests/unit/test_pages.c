@@ -184,6 +184,8 @@ TEST(page_why_user_verdict_causes_tracks)
 	CHECK(strstr(s, "<span class=\"failures\">5</span>") != NULL);
 	/* familiar addresses */
 	CHECK(strstr(s, "<ul id=\"familiar\">\n<li><span class=\"ip\">192.0.2.7") != NULL);
+	CHECK(strstr(s, "all logins of") == NULL);	/* q is the user */
+	CHECK(strstr(s, "all logins from 198.51.100.9") != NULL);
 	/* a viewer gets no form */
 	CHECK(strstr(s, "<form") == NULL && strstr(s, "c0ffee") == NULL);
 	buf_free(&b);
@@ -237,13 +239,18 @@ TEST(page_why_hostile_names_escaped)
 	CHECK(strstr(s, "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;") != NULL);
 	CHECK(strstr(s, "class=\"warn\"") != NULL);	/* shared unavailable */
 	/* the ref asked for is the verdict, and its row is marked */
-	CHECK(strstr(s, "This login: <b>failed</b>") != NULL ||
-	    strstr(s, "Latest login: <b>failed</b>") != NULL);
+	CHECK(strstr(s, "Latest login: <b>failed</b>: The password was wrong.") != NULL);
 	CHECK(strstr(s, "class=\"fail hit\"") == NULL);
 	CHECK(strstr(s, "<ul id=\"familiar\">\n</ul>") != NULL);
 	buf_free(&b);
 	page_why(&b, &viewer, "K7Q2M9XA3D", j);
 	CHECK(strstr(buf_str(&b), "class=\"fail hit\"") != NULL);
+	CHECK(strstr(buf_str(&b), "This login: <b>failed</b>") != NULL);
+	/* from a ref to the user's and the address's other logins */
+	CHECK(strstr(buf_str(&b), "<a class=\"more\" href=\"why?q=%3Cscript%3Ealert"
+	    "%281%29%3C%2Fscript%3E%40x\">all logins of " HOSTILE_ESC "</a>") != NULL);
+	CHECK(strstr(buf_str(&b), "<a class=\"more\" href=\"why?q=2001%3Adb8%3A%3A1\">"
+	    "all logins from 2001:db8::1</a>") != NULL);
 	buf_free(&b);
 	json_decref(j);
 }
