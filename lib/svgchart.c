@@ -124,20 +124,20 @@ legend_sort(struct legend *leg, size_t n, size_t *order)
 		}
 }
 
-/* nice_max - the axis top: 1, 2 or 5 times a power of ten, >= max */
+/* nice_max - the axis top, >= max: 2, 4 or 10 times a power of ten */
 static double
 nice_max(unsigned long long max)
 {
+	static const double steps[] = {2, 4, 10};
 	double m = 1;
+	size_t i;
 
-	while (m < (double)max) {
-		if (m * 2 >= (double)max)
-			return m * 2;
-		if (m * 5 >= (double)max)
-			return m * 5;
+	for (;;) {
+		for (i = 0; i < NELEM(steps); i++)
+			if (m * steps[i] >= (double)max)
+				return m * steps[i];
 		m *= 10;
 	}
-	return m;
 }
 
 /* hour_label - "14" from "2026-12-02T14:00:00Z", else the index */

@@ -719,6 +719,7 @@ static void
 put_stale(struct buf *b, const json_t *ov)
 {
 	const json_t *arr = jget(ov, "stale"), *s;
+	long long all;
 	size_t i;
 
 	buf_puts(b, "<section class=\"stale\">\n<h2>Devices with an old "
@@ -746,8 +747,12 @@ put_stale(struct buf *b, const json_t *ov)
 		buf_puts(b, "</td></tr>\n");
 	}
 	buf_puts(b, "</tbody>\n</table></div>\n");
-	if (!json_is_array(arr) || json_array_size(arr) == 0)
+	if (json_array_size(arr) == 0)
 		buf_puts(b, "<p class=\"none\">None.</p>\n");
+	else if ((all = jint(ov, "stale_total")) > 0 &&
+	    (size_t)all > json_array_size(arr))
+		buf_printf(b, "<p class=\"total\">%zu shown, of %lld.</p>\n",
+		    json_array_size(arr), all);
 	buf_puts(b, "</section>\n");
 }
 
@@ -785,7 +790,11 @@ put_chart(struct buf *b, const json_t *ov)
 	    "by cause</h2>\n<figure>");
 	svgchart_render(b, "chart", "Failed logins per hour and cause, the last "
 	    "24 hours", hours, nh, cells, nc);
-	buf_puts(b, "</figure>\n</section>\n");
+	buf_puts(b, "</figure>\n");
+	if (nc == 0)
+		buf_puts(b, "<p class=\"none\">No failed login in these 24 hours."
+		    "</p>\n");
+	buf_puts(b, "</section>\n");
 	free(cells);
 }
 

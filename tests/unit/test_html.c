@@ -164,6 +164,9 @@ TEST(svgchart_one_rect_per_cell)
 	CHECK(strstr(s, "data-hour=\"2026-12-02T14:00:00Z\" "
 	    "data-cause=\"stale-password\" data-count=\"9\"") != NULL);
 	CHECK(strstr(s, "data-count=\"0\"") == NULL);
+	/* the count axis: 0, half, top, whole numbers above the tallest bar */
+	CHECK(strstr(s, ">0</text>") && strstr(s, ">5</text>") &&
+	    strstr(s, ">10</text>"));
 	/* hour labels, and the legend with totals, largest first */
 	CHECK(strstr(s, ">12</text>") && strstr(s, ">13</text>") &&
 	    strstr(s, ">14</text>"));
@@ -220,6 +223,8 @@ TEST(svgchart_hostile_and_empty)
 	buf_reset(&b);
 	svgchart_render(&b, "chart", "none", hours, 0, NULL, 0);
 	s = buf_str(&b);
+	CHECK(strstr(s, ">0</text>") && strstr(s, ">1</text>") &&
+	    strstr(s, ">2</text>"));
 	CHECK(strncmp(s, "<svg ", 5) == 0 && strstr(s, "</svg>") != NULL);
 	CHECK(strstr(s, "data-count") == NULL);
 	buf_free(&b);

@@ -70,7 +70,7 @@ static const char overview[] =
 "\"stale\":[{\"user\":\"" HOSTILE "\",\"ip\":\"192.0.2.8\",\"proto\":\"imap\","
 "\"count\":31,\"first\":\"2026-12-02T01:00:00Z\",\"last\":"
 "\"2026-12-02T14:20:00Z\",\"ref\":\"Q2M9XA3DK7\"}],"
-"\"kept\":5000,\"oldest\":\"2026-11-30T08:00:00Z\"}";
+"\"stale_total\":7,\"kept\":5000,\"oldest\":\"2026-11-30T08:00:00Z\"}";
 
 static const struct page_ctx viewer = {"helpdesk", 0, "c0ffee", NULL};
 static const struct page_ctx admin = {"boss\"<i>", 1, "c0ffee", "unlocked jane@example.com"};
@@ -369,6 +369,7 @@ TEST(page_overview_chart_and_tables)
 	CHECK(strstr(s, "<tr data-user=\"" HOSTILE_ESC "\">") != NULL);
 	CHECK(strstr(s, "href=\"why?q=%3Cscript%3Ealert%281%29%3C%2Fscript%3E%40x\"") != NULL);
 	CHECK(strstr(s, "<td class=\"count\">31</td>") != NULL);
+	CHECK(strstr(s, "1 shown, of 7.") != NULL);
 	CHECK(strstr(s, "<form") == NULL);
 	/* the chart first, then what is locked, then the stale devices */
 	CHECK(strstr(s, "id=\"chart\"") < strstr(s, "id=\"locked-accounts\""));
@@ -402,6 +403,7 @@ TEST(page_overview_missing_and_wrong_types)
 		CHECK(whole_document(buf_str(&b)));
 		CHECK(strstr(buf_str(&b), "id=\"chart\"") != NULL);
 		CHECK(strstr(buf_str(&b), "data-count=") == NULL);
+		CHECK(strstr(buf_str(&b), "No failed login in these 24 hours") != NULL);
 		CHECK(strstr(buf_str(&b), "<table id=\"stale\">") != NULL);
 		json_decref(j);
 	}
