@@ -241,12 +241,16 @@ svgchart_render(struct buf *b, const char *id, const char *title,
 		if (cells[i].hour < nh && cells[i].count && cells[i].cause)
 			li[i] = legend_index(leg, &nleg, cells[i].cause);
 	sum = xcalloc(nh * nleg + 1, sizeof(*sum));
-	for (i = 0; i < ncells; i++)
-		if (cells[i].hour < nh && cells[i].count && cells[i].cause) {
-			sum[cells[i].hour * nleg + li[i]] = add_sat(sum[cells[i].hour *
-			    nleg + li[i]], cells[i].count);
-			leg[li[i]].total = add_sat(leg[li[i]].total, cells[i].count);
-		}
+	for (i = 0; i < ncells; i++) {
+		const struct svgchart_cell *c = &cells[i];
+		unsigned long long *cell;
+
+		if (c->hour >= nh || c->count == 0 || c->cause == NULL)
+			continue;
+		cell = &sum[c->hour * nleg + li[i]];
+		*cell = add_sat(*cell, c->count);
+		leg[li[i]].total = add_sat(leg[li[i]].total, c->count);
+	}
 	for (i = 0; i < nh; i++) {
 		for (tot = 0, j = 0; j < nleg; j++)
 			tot = add_sat(tot, sum[i * nleg + j]);

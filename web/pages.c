@@ -756,12 +756,36 @@ put_stale(struct buf *b, const json_t *ov)
 	buf_puts(b, "</section>\n");
 }
 
+/* add_cells - an hour's counts per cause, as chart cells */
+static void
+add_cells(const json_t *causes, size_t hour, struct svgchart_cell **cells,
+    size_t *nc, size_t *cap)
+{
+	const char *key;
+	json_t *cnt;
+
+	if (!json_is_object(causes))
+		return;
+	json_object_foreach((json_t *)causes, key, cnt) {
+		if (!json_is_integer(cnt) || json_integer_value(cnt) <= 0)
+			continue;
+		if (*nc == *cap) {
+			*cap = *cap ? 2 * *cap : 64;
+			*cells = xrealloc(*cells, *cap * sizeof(**cells));
+		}
+		(*cells)[*nc].hour = hour;
+		(*cells)[*nc].cause = key;
+		(*cells)[*nc].count = (unsigned long long)json_integer_value(cnt);
+		(*nc)++;
+	}
+}
+
 /* put_chart - the failures per cause per hour */
 static void
 put_chart(struct buf *b, const json_t *ov)
 {
-	const json_t *arr = jget(ov, "failures"), *h, *causes, *cnt;
-	const char *hours[SVGCHART_HOURS_MAX], *key;
+	const json_t *arr = jget(ov, "failures"), *h;
+	const char *hours[SVGCHART_HOURS_MAX];
 	struct svgchart_cell *cells = NULL;
 	size_t nh = 0, nc = 0, cap = 0, i;
 
@@ -769,31 +793,17 @@ put_chart(struct buf *b, const json_t *ov)
 		if (nh == SVGCHART_HOURS_MAX)
 			break;
 		hours[nh] = jstr(h, "hour");
-		causes = jget(h, "causes");
-		if (json_is_object(causes)) {
-			json_object_foreach((json_t *)causes, key, cnt) {
-				if (!json_is_integer(cnt) || json_integer_value(cnt) <= 0)
-					continue;
-				if (nc == cap) {
-					cap = cap ? 2 * cap : 64;
-					cells = xrealloc(cells, cap * sizeof(*cells));
-				}
-				cells[nc].hour = nh;
-				cells[nc].cause = key;
-				cells[nc].count = (unsigned long long)json_integer_value(cnt);
-				nc++;
-			}
-		}
+		add_cells(jget(h, "causes"), nh, &cells, &nc, &cap);
 		nh++;
 	}
 	buf_puts(b, "<section class=\"failures\">\n<h2>Failed logins per hour, "
 	    "by cause</h2>\n<figure>");
-	svgchart_render(b, "chart", "Failed logins per hour and cause, the last "
-	    "24 hours", hours, nh, cells, nc);
+	svgchart_render(b, "chart", "Failed logins per hour and cause, the "
+	    "last 24 hours", hours, nh, cells, nc);
 	buf_puts(b, "</figure>\n");
 	if (nc == 0)
-		buf_puts(b, "<p class=\"none\">No failed login in these 24 hours."
-		    "</p>\n");
+		buf_puts(b, "<p class=\"none\">No failed login in these 24 "
+		    "hours.</p>\n");
 	buf_puts(b, "</section>\n");
 	free(cells);
 }
