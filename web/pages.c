@@ -111,8 +111,9 @@ jint(const json_t *o, const char *key)
 
 	if (json_is_integer(v))
 		return json_integer_value(v);
-	if (json_is_real(v))
-		return (long long)json_real_value(v);
+	if (json_is_real(v))		/* in range, or no number */
+		return json_real_value(v) >= 0 && json_real_value(v) < 1e18 ?
+		    (long long)json_real_value(v) : -1;
 	if (!json_is_string(v) || *(s = json_string_value(v)) < '0' || *s > '9')
 		return -1;
 	n = strtoll(s, &end, 10);
@@ -185,7 +186,7 @@ addr_target(const char *key, char *out, size_t len)
 static void
 put_duration(struct buf *b, long long s)
 {
-	long long min = (s + 59) / 60;
+	long long min = s >= 0 && s < 86400 ? (s + 59) / 60 : 0;
 
 	if (s < 0)
 		return;

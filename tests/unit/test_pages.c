@@ -266,6 +266,12 @@ TEST(page_why_missing_and_wrong_types)
 		"\"account\":{\"key\":7,\"locked\":true,\"seconds_left\":\"abc\"},"
 		"\"familiar\":[1,{\"ip\":{}}]}",
 		"{\"attempts\":[],\"account\":{}}",
+		"{\"account\":{\"locked\":\"yes\",\"seconds_left\":1e300}}",
+		"{\"account\":{\"locked\":\"yes\",\"seconds_left\":-1e300}}",
+		"{\"account\":{\"locked\":\"yes\",\"seconds_left\":"
+		"\"99999999999999999999999\"}}",
+		"{\"account\":{\"locked\":\"yes\",\"seconds_left\":"
+		"9223372036854775807}}",
 	};
 	struct buf b;
 	size_t i;
