@@ -65,6 +65,15 @@ TEST(html_replaces_control_bytes)
 	ESC(&b, "\xc2\x85\xc2\x9f\xc2\xa0");	/* C1 controls, then NBSP */
 	CHECK_STR(buf_str(&b), "\xef\xbf\xbd\xef\xbf\xbd\xc2\xa0");
 	buf_free(&b);
+	/* "jane\u202Emoc.elpmaxe@" would show as "jane@example.com" */
+	ESC(&b, "jane\xe2\x80\xaemoc.elpmaxe@");
+	CHECK_STR(buf_str(&b), "jane\xef\xbf\xbdmoc.elpmaxe@");
+	buf_free(&b);
+	ESC(&b, "\xe2\x80\x8e\xe2\x80\x8f\xe2\x81\xa6\xe2\x81\xa9\xd8\x9c"
+	    "\xe2\x80\xaa\xe2\x80\x94\xd8\xa8");	/* then an em dash, an Arabic letter */
+	CHECK_STR(buf_str(&b), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+	    "\xef\xbf\xbd\xef\xbf\xbd\xe2\x80\x94\xd8\xa8");
+	buf_free(&b);
 }
 
 TEST(html_utf8_valid_passes_invalid_replaced)
