@@ -103,8 +103,8 @@ shown_as_is(const unsigned char *p, size_t n)
 		return 1;
 	cp = (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
 	/* marks, embeddings, overrides and isolates turn text around */
-	return !(cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
-	    (cp >= 0x2066 && cp <= 0x2069));
+	return !(cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069));
 }
 
 /* ascii_ref - the reference for one ASCII byte, or NULL to keep it */
