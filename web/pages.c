@@ -539,7 +539,7 @@ put_familiar(struct buf *b, const json_t *why)
 	    "likely the user's own device.</p>\n<ul id=\"familiar\">\n");
 	json_array_foreach(arr, i, f) {
 		buf_puts(b, "<li><span class=\"ip\">");
-		put_val(b, f, "ip");
+		put_link_q(b, "why", jstr(f, "ip"));
 		buf_puts(b, "</span> <span class=\"last\">last good login <time>");
 		put_val(b, f, "last_ok");
 		buf_puts(b, "</time></span></li>\n");
@@ -551,9 +551,25 @@ put_familiar(struct buf *b, const json_t *why)
 	buf_puts(b, "</section>\n");
 }
 
+/* is_familiar - an address among the account's good logins? */
+static int
+is_familiar(const json_t *familiar, const char *ip)
+{
+	const json_t *f;
+	size_t i;
+
+	if (*ip == 0)
+		return 0;
+	json_array_foreach(familiar, i, f)
+		if (strcmp(jstr(f, "ip"), ip) == 0)
+			return 1;
+	return 0;
+}
+
 /* put_attempt - one row of the timeline */
 static void
-put_attempt(struct buf *b, const json_t *a, const char *q)
+put_attempt(struct buf *b, const json_t *a, const char *q,
+    const json_t *familiar)
 {
 	const char *ref = jstr(a, "ref"), *result = jstr(a, "result");
 	const char *id = jstr(a, "cause");
@@ -567,7 +583,9 @@ put_attempt(struct buf *b, const json_t *a, const char *q)
 	buf_puts(b, "<td class=\"user\">");
 	put_link_q(b, "why", jstr(a, "user"));
 	buf_puts(b, "</td>");
-	buf_puts(b, "<td class=\"ip\">");
+	buf_puts(b, is_familiar(familiar, jstr(a, "ip")) ?
+	    "<td class=\"ip familiar\" title=\"a good login came from here\">" :
+	    "<td class=\"ip\">");
 	put_link_q(b, "why", jstr(a, "ip"));
 	buf_puts(b, "</td>");
 	put_td(b, "door", a, "proto");
@@ -590,7 +608,8 @@ put_attempt(struct buf *b, const json_t *a, const char *q)
 
 /* put_timeline - table#timeline, newest first */
 static void
-put_timeline(struct buf *b, const char *q, const struct att *v, size_t n)
+put_timeline(struct buf *b, const char *q, const struct att *v, size_t n,
+    const json_t *familiar)
 {
 	size_t i;
 
@@ -600,7 +619,7 @@ put_timeline(struct buf *b, const char *q, const struct att *v, size_t n)
 	    "<th>Method</th><th>TLS</th><th>Result</th><th>Cause</th>"
 	    "<th>Ref</th></tr></thead>\n<tbody>\n");
 	for (i = 0; i < n; i++)
-		put_attempt(b, v[i].a, q);
+		put_attempt(b, v[i].a, q, familiar);
 	buf_puts(b, "</tbody>\n</table></div>\n");
 	if (n == 0)
 		buf_puts(b, "<p class=\"none\">No attempts.</p>\n");
@@ -632,7 +651,7 @@ page_why(struct buf *b, const struct page_ctx *ctx, const char *q,
 	put_track(b, ctx, why, "address", "Address");
 	buf_puts(b, "</div>\n");
 	put_familiar(b, why);
-	put_timeline(b, q, v, n);
+	put_timeline(b, q, v, n, jget(why, "familiar"));
 	doc_close(b);
 	free(v);
 }
@@ -947,6 +966,8 @@ const char page_css[] =
 "tr.fail td.result{color:var(--bad);font-weight:600}\n"
 "tr.pass td.result{color:var(--ok)}\n"
 "tr.hit{background:#fff7d6}\n"
+"td.ip.familiar::after{content:\" (familiar)\";color:var(--muted);"
+"font-size:.85em}\n"
 "td.time,td.until,td.first,td.last{white-space:nowrap}\n"
 "td.ref,td.time{font-family:ui-monospace,\"DejaVu Sans Mono\",Menlo,"
 "Consolas,monospace}\n"

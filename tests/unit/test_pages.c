@@ -188,8 +188,11 @@ TEST(page_why_user_verdict_causes_tracks)
 	    "data-key=\"198.51.100.9/32\""));
 	CHECK(HAS(s, "<b class=\"state\">not locked</b>"));
 	CHECK(HAS(s, "<span class=\"failures\">5</span>"));
-	/* familiar addresses */
-	CHECK(HAS(s, "<ul id=\"familiar\">\n<li><span class=\"ip\">192.0.2.7"));
+	/* familiar addresses, marked in the timeline too */
+	CHECK(count(s, "<td class=\"ip familiar\"") == 1);
+	CHECK(count(s, "<td class=\"ip\">") == 3);
+	CHECK(HAS(s, "<ul id=\"familiar\">\n<li><span class=\"ip\"><a "
+	    "href=\"why?q=192.0.2.7\">192.0.2.7</a>"));
 	CHECK(strstr(s, "all logins of") == NULL);	/* q is the user */
 	CHECK(HAS(s, "all logins from 198.51.100.9"));
 	/* a viewer gets no form */
