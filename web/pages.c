@@ -386,7 +386,7 @@ put_more(struct buf *b, const char *q, const char *val, const char *words)
 {
 	if (*val == 0 || strcasecmp(val, q) == 0)
 		return;
-	buf_printf(b, " <a class=\"more\"");
+	buf_puts(b, " <a class=\"more\"");
 	html_href_q(b, "why", val);
 	buf_printf(b, ">%s ", words);
 	html_esc(b, val);
@@ -404,7 +404,8 @@ put_verdict(struct buf *b, const char *q, const struct att *v, size_t n)
 	int by_ref;
 
 	for (i = 0; i < n; i++) {
-		if (strcmp(jstr(v[i].a, "result"), "pass") != 0)
+		result = jstr(v[i].a, "result");
+		if (strcmp(result, "fail") == 0 || strcmp(result, "refused") == 0)
 			fails++;
 		if (a == NULL && q && strcmp(jstr(v[i].a, "ref"), q) == 0)
 			a = v[i].a;
@@ -422,7 +423,7 @@ put_verdict(struct buf *b, const char *q, const struct att *v, size_t n)
 	id = jstr(a, "cause");
 	c = cause_by_id(id);
 	buf_printf(b, "<p class=\"summary %s\">", strcmp(result, "pass") == 0 ?
-	    "ok" : "bad");
+	    "ok" : strcmp(result, "abort") == 0 ? "neutral" : "bad");
 	buf_puts(b, by_ref ? "This login: " : "Latest login: ");
 	buf_puts(b, "<b>");
 	html_esc(b, strcmp(result, "pass") == 0 ? "succeeded" :
@@ -501,9 +502,12 @@ put_track(struct buf *b, const struct page_ctx *ctx, const json_t *why,
 	if (locked) {
 		buf_puts(b, " until <time class=\"until\">");
 		put_val(b, t, "locked_until");
-		buf_puts(b, "</time> <span class=\"left\">(");
-		put_duration(b, jint(t, "seconds_left"));
-		buf_puts(b, " left)</span>");
+		buf_puts(b, "</time>");
+		if (jint(t, "seconds_left") >= 0) {
+			buf_puts(b, " <span class=\"left\">(");
+			put_duration(b, jint(t, "seconds_left"));
+			buf_puts(b, " left)</span>");
+		}
 	}
 	buf_puts(b, "</p>\n<p>Failed logins in the counting window: "
 	    "<span class=\"failures\">");

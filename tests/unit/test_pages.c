@@ -295,6 +295,7 @@ TEST(page_why_missing_and_wrong_types)
 		page_why(&b, &admin, "x", j);
 		CHECK(whole_document(buf_str(&b)));
 		CHECK(HAS(buf_str(&b), "<table id=\"timeline\">"));
+		CHECK(!HAS(buf_str(&b), "( left)"));
 		json_decref(j);
 	}
 	buf_reset(&b);
