@@ -944,6 +944,8 @@ const char page_css[] =
 "var(--bad)}\n"
 "#verdict .summary.ok{background:var(--okbg);border-left:6px solid "
 "var(--ok)}\n"
+"#verdict .summary.neutral{background:var(--soft);border-left:6px solid "
+"var(--muted)}\n"
 "#verdict .counts{color:var(--muted);margin:.4rem 0 0}\n"
 "article.cause{border:1px solid var(--line);border-radius:6px;"
 "padding:.8rem 1rem;margin:.6rem 0}\n"
