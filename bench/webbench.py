@@ -107,7 +107,7 @@ def bench(build):
     lat, size = {}, {}
     try:
         lab.start_dovecot()
-        gate = Gate(lab, gdir, account_fail_limit="1000/1h", ip_fail_limit="1000/1h").start()
+        gate = Gate(lab, gdir, account_fail_limit="255/1h", ip_fail_limit="255/1h").start()
         lab.start_postfix()
         passes, fails, ref = _logins(lab)
         port = free_port()

@@ -27,9 +27,11 @@
 /*	html_escn() appends len bytes as text that is safe both between
 /*	tags and inside a quoted attribute value: & < > " ' become
 /*	character references; NUL, the other control bytes (but tab,
-/*	newline), DEL and the C1 controls become U+FFFD; so does every
-/*	byte that is not part of valid UTF-8 (overlong forms, surrogates
-/*	and code points past U+10FFFF included). Valid UTF-8 passes.
+/*	newline), DEL, the C1 controls and the bidirectional controls
+/*	(which would show a name turned around) become U+FFFD, one for
+/*	each; so does every byte that is not part of valid UTF-8
+/*	(overlong forms, surrogates and code points past U+10FFFF
+/*	included). Other valid UTF-8 passes.
 /*	html_esc() does the same for a C string; NULL appends nothing.
 /*
 /*	html_attr() appends ` name="value"` with the value escaped;
@@ -88,6 +90,23 @@ html_utf8_seq(const unsigned char *p, size_t len)
 	return n;
 }
 
+/* shown_as_is - a valid sequence that is no control, nor a bidi control */
+static int
+shown_as_is(const unsigned char *p, size_t n)
+{
+	unsigned cp;
+
+	if (n == 2)			/* U+0080..U+009F: the C1 controls */
+		return !(p[0] == 0xc2 && p[1] < 0xa0) &&
+		    !(p[0] == 0xd8 && p[1] == 0x9c);	/* U+061C */
+	if (n != 3)
+		return 1;
+	cp = (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
+	/* marks, embeddings, overrides and isolates turn text around */
+	return !(cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069));
+}
+
 /* ascii_ref - the reference for one ASCII byte, or NULL to keep it */
 static const char *
 ascii_ref(unsigned char c)
@@ -130,8 +149,7 @@ html_escn(struct buf *b, const char *s, size_t len)
 			continue;
 		}
 		n = html_utf8_seq(p + i, len - i);
-		/* U+0080..U+009F, the C1 controls: the sequence replaced whole */
-		if (n && !(n == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)) {
+		if (n && shown_as_is(p + i, n)) {
 			i += n;
 			continue;
 		}

@@ -124,20 +124,20 @@ legend_sort(struct legend *leg, size_t n, size_t *order)
 		}
 }
 
-/* nice_max - the axis top: 1, 2 or 5 times a power of ten, >= max */
+/* nice_max - the axis top, >= max: 2, 4 or 10 times a power of ten */
 static double
 nice_max(unsigned long long max)
 {
+	static const double steps[] = {2, 4, 10};
 	double m = 1;
+	size_t i;
 
-	while (m < (double)max) {
-		if (m * 2 >= (double)max)
-			return m * 2;
-		if (m * 5 >= (double)max)
-			return m * 5;
+	for (;;) {
+		for (i = 0; i < NELEM(steps); i++)
+			if (m * steps[i] >= (double)max)
+				return m * steps[i];
 		m *= 10;
 	}
-	return m;
 }
 
 /* hour_label - "14" from "2026-12-02T14:00:00Z", else the index */
@@ -241,12 +241,16 @@ svgchart_render(struct buf *b, const char *id, const char *title,
 		if (cells[i].hour < nh && cells[i].count && cells[i].cause)
 			li[i] = legend_index(leg, &nleg, cells[i].cause);
 	sum = xcalloc(nh * nleg + 1, sizeof(*sum));
-	for (i = 0; i < ncells; i++)
-		if (cells[i].hour < nh && cells[i].count && cells[i].cause) {
-			sum[cells[i].hour * nleg + li[i]] = add_sat(sum[cells[i].hour *
-			    nleg + li[i]], cells[i].count);
-			leg[li[i]].total = add_sat(leg[li[i]].total, cells[i].count);
-		}
+	for (i = 0; i < ncells; i++) {
+		const struct svgchart_cell *c = &cells[i];
+		unsigned long long *cell;
+
+		if (c->hour >= nh || c->count == 0 || c->cause == NULL)
+			continue;
+		cell = &sum[c->hour * nleg + li[i]];
+		*cell = add_sat(*cell, c->count);
+		leg[li[i]].total = add_sat(leg[li[i]].total, c->count);
+	}
 	for (i = 0; i < nh; i++) {
 		for (tot = 0, j = 0; j < nleg; j++)
 			tot = add_sat(tot, sum[i * nleg + j]);

@@ -37,6 +37,8 @@
 #include "event.h"
 #include "util.h"
 
+#define CTLASK_READS	16	/* chunks read in one turn of the loop */
+
 /* Where a question is; changed only by ctlask_set(). */
 enum ctlask_state {
 	CTLASK_SENDING,			/* the request line goes out */
@@ -127,8 +129,9 @@ ctlask_read(struct ctlask *q)
 {
 	char chunk[4096];
 	ssize_t r;
+	int i;
 
-	for (;;) {
+	for (i = 0; i < CTLASK_READS; i++) {	/* then others have a turn */
 		if ((r = read(q->io.fd, chunk, sizeof(chunk))) == 0)
 			return ctlask_end(q, 1);
 		if (r < 0) {

@@ -18,7 +18,9 @@
 /*	reads as that user.
 /*
 /*	SIGTERM and SIGINT stop it: requests that wait for
-/*	authguard-policyd get 503. SIGUSR1 reconnects to syslog.
+/*	authguard-policyd get 503. SIGUSR1 reconnects to syslog. SIGHUP
+/*	is ignored: the configuration and the htpasswd file are read at
+/*	start (a restart takes a new one; the forms' tokens change).
 /*
 /*	-c file	configuration (default /etc/authguard/authguard-web.conf)
 /*	-f	stay in the foreground, log to stderr

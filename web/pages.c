@@ -58,6 +58,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -110,8 +111,9 @@ jint(const json_t *o, const char *key)
 
 	if (json_is_integer(v))
 		return json_integer_value(v);
-	if (json_is_real(v))
-		return (long long)json_real_value(v);
+	if (json_is_real(v))		/* in range, or no number */
+		return json_real_value(v) >= 0 && json_real_value(v) < 1e18 ?
+		    (long long)json_real_value(v) : -1;
 	if (!json_is_string(v) || *(s = json_string_value(v)) < '0' || *s > '9')
 		return -1;
 	n = strtoll(s, &end, 10);
@@ -184,7 +186,7 @@ addr_target(const char *key, char *out, size_t len)
 static void
 put_duration(struct buf *b, long long s)
 {
-	long long min = (s + 59) / 60;
+	long long min = s >= 0 && s < 86400 ? (s + 59) / 60 : 0;
 
 	if (s < 0)
 		return;
@@ -378,6 +380,19 @@ put_cause(struct buf *b, const struct seen *s)
 	buf_puts(b, "</time></p>\n</article>\n");
 }
 
+/* put_more - a link to the other logins of the user or the address */
+static void
+put_more(struct buf *b, const char *q, const char *val, const char *words)
+{
+	if (*val == 0 || strcasecmp(val, q) == 0)
+		return;
+	buf_puts(b, " <a class=\"more\"");
+	html_href_q(b, "why", val);
+	buf_printf(b, ">%s ", words);
+	html_esc(b, val);
+	buf_puts(b, "</a>");
+}
+
 /* put_verdict - the one attempt that answers the question, in words */
 static void
 put_verdict(struct buf *b, const char *q, const struct att *v, size_t n)
@@ -386,9 +401,11 @@ put_verdict(struct buf *b, const char *q, const struct att *v, size_t n)
 	const char *result, *id;
 	enum cause c;
 	size_t i, fails = 0;
+	int by_ref;
 
 	for (i = 0; i < n; i++) {
-		if (strcmp(jstr(v[i].a, "result"), "pass") != 0)
+		result = jstr(v[i].a, "result");
+		if (strcmp(result, "fail") == 0 || strcmp(result, "refused") == 0)
 			fails++;
 		if (a == NULL && q && strcmp(jstr(v[i].a, "ref"), q) == 0)
 			a = v[i].a;
@@ -399,14 +416,15 @@ put_verdict(struct buf *b, const char *q, const struct att *v, size_t n)
 		    "match.</p>\n</section>\n");
 		return;
 	}
+	by_ref = a != NULL;
 	if (a == NULL)
 		a = v[0].a;
 	result = jstr(a, "result");
 	id = jstr(a, "cause");
 	c = cause_by_id(id);
 	buf_printf(b, "<p class=\"summary %s\">", strcmp(result, "pass") == 0 ?
-	    "ok" : "bad");
-	buf_puts(b, a == v[0].a ? "Latest login: " : "This login: ");
+	    "ok" : strcmp(result, "abort") == 0 ? "neutral" : "bad");
+	buf_puts(b, by_ref ? "This login: " : "Latest login: ");
 	buf_puts(b, "<b>");
 	html_esc(b, strcmp(result, "pass") == 0 ? "succeeded" :
 	    strcmp(result, "abort") == 0 ? "given up by the app" : "failed");
@@ -428,7 +446,10 @@ put_verdict(struct buf *b, const char *q, const struct att *v, size_t n)
 	buf_puts(b, "</span> (");
 	put_val(b, a, "proto");
 	buf_printf(b, ")</p>\n<p class=\"counts\">%zu recent attempt%s, %zu "
-	    "failed.</p>\n</section>\n", n, n == 1 ? "" : "s", fails);
+	    "failed.", n, n == 1 ? "" : "s", fails);
+	put_more(b, q, jstr(a, "user"), "all logins of");
+	put_more(b, q, jstr(a, "ip"), "all logins from");
+	buf_puts(b, "</p>\n</section>\n");
 }
 
 /* put_causes - section#causes */
@@ -481,9 +502,12 @@ put_track(struct buf *b, const struct page_ctx *ctx, const json_t *why,
 	if (locked) {
 		buf_puts(b, " until <time class=\"until\">");
 		put_val(b, t, "locked_until");
-		buf_puts(b, "</time> <span class=\"left\">(");
-		put_duration(b, jint(t, "seconds_left"));
-		buf_puts(b, " left)</span>");
+		buf_puts(b, "</time>");
+		if (jint(t, "seconds_left") >= 0) {
+			buf_puts(b, " <span class=\"left\">(");
+			put_duration(b, jint(t, "seconds_left"));
+			buf_puts(b, " left)</span>");
+		}
 	}
 	buf_puts(b, "</p>\n<p>Failed logins in the counting window: "
 	    "<span class=\"failures\">");
@@ -519,7 +543,7 @@ put_familiar(struct buf *b, const json_t *why)
 	    "likely the user's own device.</p>\n<ul id=\"familiar\">\n");
 	json_array_foreach(arr, i, f) {
 		buf_puts(b, "<li><span class=\"ip\">");
-		put_val(b, f, "ip");
+		put_link_q(b, "why", jstr(f, "ip"));
 		buf_puts(b, "</span> <span class=\"last\">last good login <time>");
 		put_val(b, f, "last_ok");
 		buf_puts(b, "</time></span></li>\n");
@@ -531,9 +555,25 @@ put_familiar(struct buf *b, const json_t *why)
 	buf_puts(b, "</section>\n");
 }
 
+/* is_familiar - an address among the account's good logins? */
+static int
+is_familiar(const json_t *familiar, const char *ip)
+{
+	const json_t *f;
+	size_t i;
+
+	if (*ip == 0)
+		return 0;
+	json_array_foreach(familiar, i, f)
+		if (strcmp(jstr(f, "ip"), ip) == 0)
+			return 1;
+	return 0;
+}
+
 /* put_attempt - one row of the timeline */
 static void
-put_attempt(struct buf *b, const json_t *a, const char *q)
+put_attempt(struct buf *b, const json_t *a, const char *q,
+    const json_t *familiar)
 {
 	const char *ref = jstr(a, "ref"), *result = jstr(a, "result");
 	const char *id = jstr(a, "cause");
@@ -547,7 +587,9 @@ put_attempt(struct buf *b, const json_t *a, const char *q)
 	buf_puts(b, "<td class=\"user\">");
 	put_link_q(b, "why", jstr(a, "user"));
 	buf_puts(b, "</td>");
-	buf_puts(b, "<td class=\"ip\">");
+	buf_puts(b, is_familiar(familiar, jstr(a, "ip")) ?
+	    "<td class=\"ip familiar\" title=\"a good login came from here\">" :
+	    "<td class=\"ip\">");
 	put_link_q(b, "why", jstr(a, "ip"));
 	buf_puts(b, "</td>");
 	put_td(b, "door", a, "proto");
@@ -570,7 +612,8 @@ put_attempt(struct buf *b, const json_t *a, const char *q)
 
 /* put_timeline - table#timeline, newest first */
 static void
-put_timeline(struct buf *b, const char *q, const struct att *v, size_t n)
+put_timeline(struct buf *b, const char *q, const struct att *v, size_t n,
+    const json_t *familiar)
 {
 	size_t i;
 
@@ -580,7 +623,7 @@ put_timeline(struct buf *b, const char *q, const struct att *v, size_t n)
 	    "<th>Method</th><th>TLS</th><th>Result</th><th>Cause</th>"
 	    "<th>Ref</th></tr></thead>\n<tbody>\n");
 	for (i = 0; i < n; i++)
-		put_attempt(b, v[i].a, q);
+		put_attempt(b, v[i].a, q, familiar);
 	buf_puts(b, "</tbody>\n</table></div>\n");
 	if (n == 0)
 		buf_puts(b, "<p class=\"none\">No attempts.</p>\n");
@@ -612,7 +655,7 @@ page_why(struct buf *b, const struct page_ctx *ctx, const char *q,
 	put_track(b, ctx, why, "address", "Address");
 	buf_puts(b, "</div>\n");
 	put_familiar(b, why);
-	put_timeline(b, q, v, n);
+	put_timeline(b, q, v, n, jget(why, "familiar"));
 	doc_close(b);
 	free(v);
 }
@@ -700,6 +743,7 @@ static void
 put_stale(struct buf *b, const json_t *ov)
 {
 	const json_t *arr = jget(ov, "stale"), *s;
+	long long all;
 	size_t i;
 
 	buf_puts(b, "<section class=\"stale\">\n<h2>Devices with an old "
@@ -727,17 +771,45 @@ put_stale(struct buf *b, const json_t *ov)
 		buf_puts(b, "</td></tr>\n");
 	}
 	buf_puts(b, "</tbody>\n</table></div>\n");
-	if (!json_is_array(arr) || json_array_size(arr) == 0)
+	if (json_array_size(arr) == 0)
 		buf_puts(b, "<p class=\"none\">None.</p>\n");
+	else if ((all = jint(ov, "stale_total")) > 0 &&
+	    (size_t)all > json_array_size(arr))
+		buf_printf(b, "<p class=\"total\">%zu shown, of %lld.</p>\n",
+		    json_array_size(arr), all);
 	buf_puts(b, "</section>\n");
+}
+
+/* add_cells - an hour's counts per cause, as chart cells */
+static void
+add_cells(const json_t *causes, size_t hour, struct svgchart_cell **cells,
+    size_t *nc, size_t *cap)
+{
+	const char *key;
+	json_t *cnt;
+
+	if (!json_is_object(causes))
+		return;
+	json_object_foreach((json_t *)causes, key, cnt) {
+		if (!json_is_integer(cnt) || json_integer_value(cnt) <= 0)
+			continue;
+		if (*nc == *cap) {
+			*cap = *cap ? 2 * *cap : 64;
+			*cells = xrealloc(*cells, *cap * sizeof(**cells));
+		}
+		(*cells)[*nc].hour = hour;
+		(*cells)[*nc].cause = key;
+		(*cells)[*nc].count = (unsigned long long)json_integer_value(cnt);
+		(*nc)++;
+	}
 }
 
 /* put_chart - the failures per cause per hour */
 static void
 put_chart(struct buf *b, const json_t *ov)
 {
-	const json_t *arr = jget(ov, "failures"), *h, *causes, *cnt;
-	const char *hours[SVGCHART_HOURS_MAX], *key;
+	const json_t *arr = jget(ov, "failures"), *h;
+	const char *hours[SVGCHART_HOURS_MAX];
 	struct svgchart_cell *cells = NULL;
 	size_t nh = 0, nc = 0, cap = 0, i;
 
@@ -745,28 +817,18 @@ put_chart(struct buf *b, const json_t *ov)
 		if (nh == SVGCHART_HOURS_MAX)
 			break;
 		hours[nh] = jstr(h, "hour");
-		causes = jget(h, "causes");
-		if (json_is_object(causes)) {
-			json_object_foreach((json_t *)causes, key, cnt) {
-				if (!json_is_integer(cnt) || json_integer_value(cnt) <= 0)
-					continue;
-				if (nc == cap) {
-					cap = cap ? 2 * cap : 64;
-					cells = xrealloc(cells, cap * sizeof(*cells));
-				}
-				cells[nc].hour = nh;
-				cells[nc].cause = key;
-				cells[nc].count = (unsigned long long)json_integer_value(cnt);
-				nc++;
-			}
-		}
+		add_cells(jget(h, "causes"), nh, &cells, &nc, &cap);
 		nh++;
 	}
 	buf_puts(b, "<section class=\"failures\">\n<h2>Failed logins per hour, "
 	    "by cause</h2>\n<figure>");
-	svgchart_render(b, "chart", "Failed logins per hour and cause, the last "
-	    "24 hours", hours, nh, cells, nc);
-	buf_puts(b, "</figure>\n</section>\n");
+	svgchart_render(b, "chart", "Failed logins per hour and cause, the "
+	    "last 24 hours", hours, nh, cells, nc);
+	buf_puts(b, "</figure>\n");
+	if (nc == 0)
+		buf_puts(b, "<p class=\"none\">No failed login in these 24 "
+		    "hours.</p>\n");
+	buf_puts(b, "</section>\n");
 	free(cells);
 }
 
@@ -882,6 +944,8 @@ const char page_css[] =
 "var(--bad)}\n"
 "#verdict .summary.ok{background:var(--okbg);border-left:6px solid "
 "var(--ok)}\n"
+"#verdict .summary.neutral{background:var(--soft);border-left:6px solid "
+"var(--muted)}\n"
 "#verdict .counts{color:var(--muted);margin:.4rem 0 0}\n"
 "article.cause{border:1px solid var(--line);border-radius:6px;"
 "padding:.8rem 1rem;margin:.6rem 0}\n"
@@ -908,6 +972,8 @@ const char page_css[] =
 "tr.fail td.result{color:var(--bad);font-weight:600}\n"
 "tr.pass td.result{color:var(--ok)}\n"
 "tr.hit{background:#fff7d6}\n"
+"td.ip.familiar::after{content:\" (familiar)\";color:var(--muted);"
+"font-size:.85em}\n"
 "td.time,td.until,td.first,td.last{white-space:nowrap}\n"
 "td.ref,td.time{font-family:ui-monospace,\"DejaVu Sans Mono\",Menlo,"
 "Consolas,monospace}\n"
@@ -916,11 +982,18 @@ const char page_css[] =
 "svg.chart{width:100%;height:auto;max-width:60rem}\n"
 "svg.chart text{fill:var(--fg);font-family:inherit}\n"
 "svg.chart .grid{stroke:var(--line)}\n"
+"#verdict a.more{margin-left:.6rem;white-space:nowrap}\n"
+"@media (prefers-color-scheme:dark){:root{--fg:#e4e7eb;--muted:#a3acb6;"
+"--line:#3a424b;--bg:#15191d;--soft:#20262c;--bad:#ff8a80;--badbg:#3b1f1d;"
+"--ok:#7bd88f;--okbg:#1b3323;--accent:#8ab4f8}button{color:#15191d}"
+"button.lock{background:transparent}tr.hit{background:#3a3420}}\n"
 "@media (max-width:40rem){main{padding:.6rem}h1{font-size:1.3rem}"
 "th,td{padding:.3rem}"
 "#timeline td.mech,#timeline th:nth-child(5),#timeline td.tls,"
 "#timeline th:nth-child(6){display:none}}\n"
-"@media print{header.top nav,form,button{display:none}"
+"@media print{:root{--fg:#000;--muted:#333;--line:#999;--bg:#fff;"
+"--soft:#f3f5f7;--badbg:#fff;--okbg:#fff}"
+"header.top nav,form,button{display:none}"
 "main{max-width:none;padding:0}a{color:inherit;text-decoration:none}"
 ".scroll{overflow:visible}article.cause,section.track{break-inside:avoid}"
 "#verdict .summary{border:1px solid #000}}\n";

@@ -849,8 +849,12 @@ static const struct http_ops web_ops = {
 void
 web_init(const struct webconf *c, int fd)
 {
+	char cookie[CSRF_COOKIE_LEN + 1], token[CSRF_TOKEN_LEN + 1];
+
 	cfg = c;
 	csrf_key_new(csrf_key, sizeof(csrf_key));
+	csrf_cookie_new(cookie);	/* OpenSSL reads its files now, not later */
+	csrf_token(csrf_key, sizeof(csrf_key), cookie, "", token);
 	web_srv = http_start(fd, &web_ops);
 }
 

@@ -107,16 +107,24 @@ class Web(Daemon):
         finally:
             c.close()
 
-    def log_text(self):
-        """The log, once every answer given so far has its lines in it: the daemon writes a
-        round's log lines at the end of the round, so an answer of a later round (the
-        stylesheet) comes after them."""
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                self.request("GET", "/style.css", timeout=5)
-            except OSError:
-                pass
-        return Daemon.log_text(self)
+    def wait_log(self, pred, timeout=3):
+        """The log once pred(log) holds (or the time is up): the daemon writes a round's log
+        lines at the end of the round, which may be after its answers went out."""
+        deadline = time.time() + timeout
+        while True:
+            log = self.log_text()
+            if pred(log) or time.time() > deadline:
+                return log
+            time.sleep(0.02)
+
+    def events_after(self, before, n=1, timeout=3):
+        """The event=web lines after the first `before`, once there are n (or the time is up);
+        then a short wait, so that one too many shows."""
+        deadline = time.time() + timeout
+        while len(self.web_events()) < before + n and time.time() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.05)
+        return self.web_events()[before:]
 
     def web_events(self):
         out = []
@@ -173,7 +181,7 @@ def setup():
                                                       sha512crypt("bob's secret")))
     # Behind a trusted proxy: viewers helen and admin, admin alone may act.
     S["web"] = Web(d, "proxy", S["gate"].control, trusted_proxies="127.0.0.1/32",
-                   viewers="helen admin", admins="admin").start()
+                   viewers="helen admin", admins="admin", lock_time="2h").start()
     # No trusted proxy: basic authentication against the htpasswd file.
     S["basic"] = Web(d, "basic", S["gate"].control, trusted_proxies="192.0.2.0/24",
                      htpasswd=S["htpasswd"], admins="bob").start()
@@ -272,10 +280,12 @@ def header_from_untrusted_address_ignored():
     st, h, page, _ = S["basic"].request("GET", "/", as_user("bob"))
     assert st == 401, (st, page)
     assert h.get("www-authenticate", "").startswith('Basic realm="authguard"'), h
-    log = S["basic"].log_text()[len(before):]
+    log = S["basic"].wait_log(lambda t: "not in trusted_proxies" in t[len(before):])
+    log = log[len(before):]
     assert "X-Remote-User from 127.0.0.1, not in trusted_proxies: ignored" in log, log
     # Once a minute at most: a second one is counted, not logged.
     S["basic"].request("GET", "/", as_user("bob"))
+    time.sleep(0.2)
     log = S["basic"].log_text()[len(before):]
     assert log.count("not in trusted_proxies: ignored") == 1, log
 
@@ -306,7 +316,7 @@ def basic_auth_wrong_and_unknown():
     assert st == 401, st
     st, h, page, _ = S["basic"].request("GET", "/", {"Authorization": "Basic !!!"})
     assert st == 401, st
-    evs = S["basic"].web_events()[before:]
+    evs = S["basic"].events_after(before, 3)
     reasons = [(e.get("action"), e.get("user"), e.get("result"), e.get("reason")) for e in evs]
     assert reasons == [("login", "helen", "refused", "bad-password"),
                        ("login", "mallory", "refused", "unknown-user"),
@@ -331,9 +341,10 @@ def unknown_user_costs_a_hash_too():
 
 @suite.test
 def viewers_and_admins():
+    before = len(S["web"].web_events())
     st, h, page, _ = S["web"].request("GET", "/", as_user("mallory"))
     assert st == 403 and "not a viewer" in page, (st, page)
-    ev = S["web"].web_events()[-1]
+    ev = S["web"].events_after(before)[-1]
     assert ev.get("reason") == "not-a-viewer" and ev.get("actor") == "mallory", ev
     st, h, page, _ = S["web"].request("GET", "/why?q=" + ALICE, as_user("helen"))
     assert st == 200 and 'id="account"' in page, (st, page[-2000:])
@@ -369,7 +380,7 @@ def csrf_refusals():
         st, h, page, _ = post(S["web"], "/unlock", fields, headers)
         assert st == 403 and 'id="error"' in page, (name, st, page[-1000:])
         security_headers(h, name)
-        ev = S["web"].web_events()[before:]
+        ev = S["web"].events_after(before)
         assert len(ev) == 1, (name, ev)
         assert (ev[0].get("action"), ev[0].get("target"), ev[0].get("result"),
                 ev[0].get("reason")) == ("unlock", key, "refused", reason), (name, ev[0])
@@ -392,6 +403,7 @@ def origin_of_the_page_and_null_pass():
 @suite.test
 def unlock_lifts_the_lock_in_policyd():
     key = "jane@example.test"
+    before = len(S["web"].web_events())
     assert control("lock\tjson\t%s\tfor=600" % key).startswith("OK")
     assert locked(key)
     cookie, token = admin_session(key)
@@ -401,7 +413,7 @@ def unlock_lifts_the_lock_in_policyd():
     security_headers(h, "303")
     assert h["location"] == "why?q=" + urllib.parse.quote(key, safe="@") + "&done=unlocked", h
     assert not locked(key), "still locked"
-    ev = S["web"].web_events()[-1]
+    ev = S["web"].events_after(before)[-1]
     assert (ev.get("action"), ev.get("target"), ev.get("actor"), ev.get("result")) == \
         ("unlock", key, "admin", "ok"), ev
     admin = S["gate"].events("admin")
@@ -420,6 +432,29 @@ def lock_through_the_page():
                           as_user("admin", Cookie=cookie))
     assert st == 303 and h["location"].endswith("&done=locked"), (st, h, page[-1000:])
     assert locked(key)
+    import json
+    account = json.loads(control("why\tjson\t" + key)[3:])["account"]
+    assert 7000 < int(account["seconds_left"]) <= 7200, account     # lock_time = 2h
+
+
+@suite.test
+def secure_cookie_behind_https_proxy():
+    st, h, page, sc = S["web"].request("GET", "/", as_user("helen", **{"X-Forwarded-Proto":
+                                                                      "https"}))
+    assert st == 200 and "; Secure" in cookie_line(sc), sc
+    # the same header from an address that is not trusted says nothing
+    st, h, page, sc = S["basic"].request("GET", "/", dict(basic_auth("bob", "bob's secret"),
+                                                          **{"X-Forwarded-Proto": "https"}))
+    assert st == 200 and "Secure" not in cookie_line(sc), sc
+    # a browser that has the cookie keeps it: none is set again
+    cookie = cookie_of(sc)
+    st, h, page, sc = S["basic"].request("GET", "/", dict(basic_auth("bob", "bob's secret"),
+                                                          Cookie=cookie))
+    assert st == 200 and sc == [], sc
+
+
+def cookie_line(set_cookies):
+    return [c for c in set_cookies if c.startswith("authguard_csrf=")][0]
 
 
 @suite.test
@@ -452,7 +487,8 @@ def policyd_down_502_then_back():
         security_headers(h, "502")
         st, h, body, _ = S["web"].request("GET", "/healthz")
         assert st == 503, (st, body)
-        assert "control socket %s: why: cannot reach" % gate.control in S["web"].log_text()
+        want = "control socket %s: why: cannot reach" % gate.control
+        assert want in S["web"].wait_log(lambda t: want in t)
     finally:
         gate.start()
     st, h, page, _ = S["web"].request("GET", "/why?q=" + ALICE, as_user("helen"))
@@ -520,7 +556,8 @@ def slow_or_garbage_control_does_not_hang_others():
                                                                                 results["slow"]))
         assert st == 200 and css == 200 and quick < 0.5, (st, quick)
         assert results["slow"][0] == 502 and 0.9 < results["slow"][1] < 3, results
-        assert "no answer within the control_timeout" in web.log_text()
+        assert "no answer within the control_timeout" in web.wait_log(
+            lambda t: "control_timeout" in t)
         fake.delay, fake.answer = 0, b"\x00\xffgarbage{{{\n"
         st, h, page, _ = web.request("GET", "/why?q=x", as_user("helen"))
         assert st == 502 and "cannot be read" in page, (st, page[-800:])
@@ -530,7 +567,8 @@ def slow_or_garbage_control_does_not_hang_others():
         fake.answer = b"OK\n" + b" " * (1 << 20) + b"{}"
         st, h, page, _ = web.request("GET", "/overview", as_user("helen"))
         assert st == 502, st
-        assert "answer longer than 1048576 bytes" in web.log_text()
+        assert "answer longer than 1048576 bytes" in web.wait_log(
+            lambda t: "answer longer" in t)
         assert web.request("GET", "/", as_user("helen"))[0] == 200
     finally:
         fake.stop()
@@ -557,8 +595,7 @@ def oversized_and_malformed_input():
         except (ConnectionError, http.client.HTTPException) as e:
             st = "closed: %s" % e
         assert st == want, (path[:60], st, want)
-        time.sleep(0.1)
-        log = web.log_text()[len(before):]
+        log = web.wait_log(lambda t: logged in t[len(before):], 0.5)[len(before):]
         if want in (414, 413):
             # the refusals' warning is once per 10 s: wait for the window when needed
             deadline = time.time() + 11

@@ -322,3 +322,58 @@ TEST(sim_control_lock_for_zero_refused)
 	CHECK(!sim_account_locked(V));
 	sim_end();
 }
+
+/* overview: 24 hours ending in the current one, the locks, a JSON object. */
+TEST(sim_control_overview)
+{
+	const char *a;
+
+	sim_begin(NULL);
+	CHECK(is(sim_control("overview\tjson\t-\n"), "OK\n{\"now\":"
+	    "\"2026-01-01T00:00:00Z\",\"hours\":24,\"failures\":[{\"hour\":"
+	    "\"2025-12-31T01:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T02:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T03:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T04:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T05:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T06:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T07:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T08:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T09:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T10:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T11:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T12:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T13:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T14:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T15:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T16:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T17:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T18:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T19:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T20:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T21:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T22:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T23:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2026-01-01T00:00:00Z\",\"causes\":{}}],"
+	    "\"locked_accounts\":[],\"locked_accounts_total\":0,"
+	    "\"locked_addresses\":[],\"locked_addresses_total\":0,"
+	    "\"stale\":[],\"stale_total\":0,\"kept\":0,\"oldest\":null}\n"));
+	CHECK(sim_has(sim_control("lock\ttext\tv\tfor=90\tactor=t\n"), "OK\n"));
+	CHECK(sim_has(sim_control("lock\ttext\tw\tfor=600\tactor=t\n"), "OK\n"));
+	CHECK(sim_has(sim_control("lock\ttext\t198.51.100.7\tfor=60\n"), "OK\n"));
+	a = sim_control("overview\tjson\t-\n");
+	CHECK(sim_has(a, "\"locked_accounts\":[{\"key\":\"w\",\"locked_until\":"
+	    "\"2026-01-01T00:10:00Z\",\"seconds_left\":600,\"failures_in_window\":0},"
+	    "{\"key\":\"v\",\"locked_until\":\"2026-01-01T00:01:30Z\","
+	    "\"seconds_left\":90,\"failures_in_window\":0}],"
+	    "\"locked_accounts_total\":2,\"locked_addresses\":[{\"key\":"
+	    "\"198.51.100.7/32\",\"locked_until\":\"2026-01-01T00:01:00Z\","
+	    "\"seconds_left\":60,\"failures_in_window\":0}],"
+	    "\"locked_addresses_total\":1,"));
+	a = sim_control("overview\ttext\t-\n");
+	CHECK(sim_has(a, "OK\nnow=2026-01-01T00:00:00Z hours=24 kept=0\n"
+	    "failures per hour:\n  hour=2025-12-31T01:00:00Z\n"));
+	CHECK(sim_has(a, "locked_accounts: 2\n  key=w locked_until="
+	    "2026-01-01T00:10:00Z seconds_left=600 failures_in_window=0\n"));
+	sim_end();
+}

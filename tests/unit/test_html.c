@@ -65,6 +65,15 @@ TEST(html_replaces_control_bytes)
 	ESC(&b, "\xc2\x85\xc2\x9f\xc2\xa0");	/* C1 controls, then NBSP */
 	CHECK_STR(buf_str(&b), "\xef\xbf\xbd\xef\xbf\xbd\xc2\xa0");
 	buf_free(&b);
+	/* "jane\u202Emoc.elpmaxe@" would show as "jane@example.com" */
+	ESC(&b, "jane\xe2\x80\xaemoc.elpmaxe@");
+	CHECK_STR(buf_str(&b), "jane\xef\xbf\xbdmoc.elpmaxe@");
+	buf_free(&b);
+	ESC(&b, "\xe2\x80\x8e\xe2\x80\x8f\xe2\x81\xa6\xe2\x81\xa9\xd8\x9c"
+	    "\xe2\x80\xaa\xe2\x80\x94\xd8\xa8");	/* then an em dash, an Arabic letter */
+	CHECK_STR(buf_str(&b), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+	    "\xef\xbf\xbd\xef\xbf\xbd\xe2\x80\x94\xd8\xa8");
+	buf_free(&b);
 }
 
 TEST(html_utf8_valid_passes_invalid_replaced)
@@ -164,6 +173,9 @@ TEST(svgchart_one_rect_per_cell)
 	CHECK(strstr(s, "data-hour=\"2026-12-02T14:00:00Z\" "
 	    "data-cause=\"stale-password\" data-count=\"9\"") != NULL);
 	CHECK(strstr(s, "data-count=\"0\"") == NULL);
+	/* the count axis: 0, half, top, whole numbers above the tallest bar */
+	CHECK(strstr(s, ">0</text>") && strstr(s, ">5</text>") &&
+	    strstr(s, ">10</text>"));
 	/* hour labels, and the legend with totals, largest first */
 	CHECK(strstr(s, ">12</text>") && strstr(s, ">13</text>") &&
 	    strstr(s, ">14</text>"));
@@ -220,6 +232,8 @@ TEST(svgchart_hostile_and_empty)
 	buf_reset(&b);
 	svgchart_render(&b, "chart", "none", hours, 0, NULL, 0);
 	s = buf_str(&b);
+	CHECK(strstr(s, ">0</text>") && strstr(s, ">1</text>") &&
+	    strstr(s, ">2</text>"));
 	CHECK(strncmp(s, "<svg ", 5) == 0 && strstr(s, "</svg>") != NULL);
 	CHECK(strstr(s, "data-count") == NULL);
 	buf_free(&b);
