@@ -65,10 +65,18 @@ MILTER_OBJ = $(MILTER_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC	= $(sort $(wildcard cli/*.c))
 CLI_OBJ	= $(CLI_SRC:%.c=$(BUILD)/%.o)
 
-PROGS	= $(BUILD)/authguard-policyd $(BUILD)/authguard-milter $(BUILD)/authguard
+# authguard-web: its own folder, with the daemon's loop, listeners and HTTP.
+WEB_SRC	= $(sort $(wildcard web/*.c))
+WEB_OBJ	= $(WEB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/policy/event.o $(BUILD)/policy/conn.o \
+	  $(BUILD)/policy/http.o
+CRYPT_LIBS := $(shell pkg-config --libs libcrypt 2>/dev/null || echo -lcrypt)
+
+PROGS	= $(BUILD)/authguard-policyd $(BUILD)/authguard-milter $(BUILD)/authguard \
+	  $(BUILD)/authguard-web
 # Each fuzz target, linked without libFuzzer, replays tests/fuzz/corpus/<name>
 # (seeds and former crashes) in make check and make check-asan.
-FUZZ_TARGETS = authproto sasl config logline policy milter doctor smtpreply logscan saslpeek authpolicy
+FUZZ_TARGETS = authproto sasl config logline policy milter doctor smtpreply logscan saslpeek authpolicy \
+	  pages web
 FUZZ_REPLAY = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 # The deterministic simulation of authguard-policyd (tests/sim/sim.c): the
 # daemon's objects without main(), its schedules in tests/fuzz/corpus/sim.
@@ -79,7 +87,7 @@ TESTS	= $(BUILD)/unit-tests $(FUZZ_REPLAY) $(BUILD)/fuzz/replay_sim $(BUILD)/sim
 
 all: $(PROGS) $(TESTS)
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h policy/*.h milter/*.h cli/*.h tests/unit/*.h)
+$(BUILD)/%.o: %.c $(wildcard lib/*.h policy/*.h milter/*.h cli/*.h web/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -105,9 +113,25 @@ $(BUILD)/authguard-milter: $(MILTER_OBJ) $(BUILD)/libauthguard.a
 $(BUILD)/authguard: $(CLI_OBJ) $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(SSL_LIBS) $(LDLIBS)
 
+$(BUILD)/web/%.o: ALL_CFLAGS += -iquote policy \
+	-DWEB_DEF_CONFIG='"$(sysconfdir)/authguard/authguard-web.conf"'
+
+$(BUILD)/authguard-web: $(WEB_OBJ) $(BUILD)/libauthguard.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CRYPT_LIBS) $(LDLIBS)
+
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/policy/event.o $(BUILD)/policy/http.o \
-	    $(BUILD)/libauthguard.a
+	    $(BUILD)/web/pages.o $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The pages of authguard-web: their unit test and fuzz target link web/pages.o.
+$(BUILD)/web/pages.o $(BUILD)/tests/unit/test_pages.o: web/pages.h
+$(BUILD)/tests/unit/test_pages.o: ALL_CFLAGS += -iquote web
+
+$(BUILD)/fuzz/replay_pages: tests/fuzz/fuzz_pages.c tests/fuzz/replay.c $(BUILD)/web/pages.o \
+	    $(BUILD)/libauthguard.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -iquote web -Wno-missing-prototypes -o $@ $< tests/fuzz/replay.c \
+	    $(BUILD)/web/pages.o $(BUILD)/libauthguard.a $(LDLIBS)
 
 $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libauthguard.a
 	@mkdir -p $(dir $@)
@@ -197,6 +221,10 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(wildcard lib/*.h)
 	@mkdir -p build-fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
 
+build-fuzz/fuzz_pages: tests/fuzz/fuzz_pages.c web/pages.c web/pages.h $(LIB_SRC) $(wildcard lib/*.h)
+	@mkdir -p build-fuzz
+	clang $(FUZZ_CFLAGS) -iquote web -o $@ $< web/pages.c $(LIB_SRC) $(LDLIBS)
+
 build-fuzz/fuzz_sim: tests/sim/fuzz_sim.c tests/sim/sim.c tests/sim/sim.h $(LIB_SRC) $(filter-out policy/main.c,$(POLICY_SRC)) \
 	    $(wildcard lib/*.h policy/*.h) policy/shared.lua
 	@mkdir -p build-fuzz/policy
@@ -228,10 +256,12 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@python3 tests/lab/demo.py $(BUILD)
 
-UNITS	= $(BUILD)/authguard-policyd.service $(BUILD)/authguard-milter.service
+UNITS	= $(BUILD)/authguard-policyd.service $(BUILD)/authguard-milter.service \
+	  $(BUILD)/authguard-web.service
 MANPAGES = doc/authguard.1 doc/authguard.conf.5 doc/authguard-causes.7 \
-	  doc/authguard-policyd.8 doc/authguard-milter.8
+	  doc/authguard-policyd.8 doc/authguard-milter.8 $(wildcard doc/authguard-web.8)
 CONF	= $(DESTDIR)$(sysconfdir)/authguard/authguard.conf
+WEBCONF	= $(DESTDIR)$(sysconfdir)/authguard/authguard-web.conf
 
 $(BUILD)/%.service: systemd/%.service.in
 	@mkdir -p $(dir $@)
@@ -242,7 +272,8 @@ $(BUILD)/%.service: systemd/%.service.in
 install: $(UNITS) | $(PROGS)
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(unitdir) \
 	    $(DESTDIR)$(docdir)/conf-examples $(DESTDIR)$(sysconfdir)/authguard
-	install -m 0755 $(BUILD)/authguard-policyd $(BUILD)/authguard-milter $(DESTDIR)$(sbindir)/
+	install -m 0755 $(BUILD)/authguard-policyd $(BUILD)/authguard-milter \
+	    $(BUILD)/authguard-web $(DESTDIR)$(sbindir)/
 	install -m 0755 $(BUILD)/authguard $(DESTDIR)$(bindir)/
 	for p in $(MANPAGES); do s=$${p##*.}; install -d $(DESTDIR)$(mandir)/man$$s; \
 	    install -m 0644 $$p $(DESTDIR)$(mandir)/man$$s/; done
@@ -253,6 +284,11 @@ install: $(UNITS) | $(PROGS)
 	    install -m 0640 conf-examples/authguard.conf $(CONF).example; \
 	    echo "kept $(CONF); the new example is $(CONF).example"; \
 	else install -m 0640 conf-examples/authguard.conf $(CONF); fi
+	@if [ ! -e conf-examples/authguard-web.conf ]; then :; \
+	elif [ -e $(WEBCONF) ]; then \
+	    install -m 0640 conf-examples/authguard-web.conf $(WEBCONF).example; \
+	    echo "kept $(WEBCONF); the new example is $(WEBCONF).example"; \
+	else install -m 0640 conf-examples/authguard-web.conf $(WEBCONF); fi
 
 clean:
 	rm -rf build build-asan build-fuzz

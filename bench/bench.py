@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """make bench: the policy service against a no-logic DUNNO server, and the milter through real
 Postfix against no milter and a null milter (bench/milterbench.py), and IMAP logins with and
-without the auth policy door (bench/doorbench.py); same machine, same run.
+without the auth policy door (bench/doorbench.py), and authguard-web's result page
+(bench/webbench.py); same machine, same run.
 
 The servers take turns, ROUNDS times each, and the median round of each is reported: on a
 small machine one round alone swings by a fifth.
@@ -23,6 +24,7 @@ import gatebench
 from benchutil import median, wait_accepts
 import milterbench
 import reactbench
+import webbench
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "build")
@@ -211,13 +213,15 @@ def main():
     took.append(("milter", time.time() - began - sum(t for _, t in took)))
     dtext, dok = doorbench.bench(BUILD)
     took.append(("auth policy door", time.time() - began - sum(t for _, t in took)))
-    text += "".join("\n" + "\n".join(t) for t in (gtext, rtext, mtext, dtext))
+    wtext, wok = webbench.bench(BUILD)
+    took.append(("helpdesk page", time.time() - began - sum(t for _, t in took)))
+    text += "".join("\n" + "\n".join(t) for t in (gtext, rtext, mtext, dtext, wtext))
     text += "\n## Time\n\n`python3 bench/bench.py` took %.1f minutes: %s.\n" % (
         (time.time() - began) / 60, ", ".join("%s %.0f s" % t for t in took))
     print(text)
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
         f.write(text)
-    return 0 if gok and rok and mok and dok and all(
+    return 0 if gok and rok and mok and dok and wok and all(
         r[4] == 0 for m, rs in runs.items() for r in rs
         if m in ("base", "all", "refusals")) else 1
 

@@ -9,6 +9,7 @@
 /*	authguard [...] top [--since DURATION] [--by user|address|cause|proto]
 /*	authguard [...] lock USER|ADDRESS [--for DURATION]
 /*	authguard [...] unlock USER|ADDRESS
+/*	authguard [...] overview
 /*	authguard [...] stats
 /*	authguard [...] metrics
 /* DESCRIPTION
@@ -21,6 +22,10 @@
 /*	longer one and says so. ADDRESS may be written in any form
 /*	(::ffff:192.0.2.7 is 192.0.2.7).
 /*
+/*	lock and unlock name who acts, for the daemon's event=admin log
+/*	line: actor=cli:LOGIN, the login name of the real uid (its
+/*	number when it has no name).
+/*
 /*	The commands that ask the daemon, their arguments and options
 /*	are those of the control table (ctlcmd 3h), and so is their
 /*	usage text. The global options (-c, -s, --json) may come
@@ -31,6 +36,7 @@
 /*--*/
 #include <stdio.h>
 #include <stdlib.h>
+#include <pwd.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -245,6 +251,20 @@ request_arg(const struct cmdline *cl)
 	return arg ? arg : "-";
 }
 
+/* add_actor - "\tactor=cli:LOGIN", the login name of the real uid, or its number */
+static void
+add_actor(struct buf *req)
+{
+	struct passwd *pw = getpwuid(getuid());
+	const char *name = pw ? pw->pw_name : NULL;
+
+	if (name && *name && strlen(name) <= CTL_ACTOR_MAX - 4 &&
+	    !strpbrk(name, "\t\r\n"))
+		buf_printf(req, "\tactor=cli:%s", name);
+	else
+		buf_printf(req, "\tactor=cli:%lu", (unsigned long)getuid());
+}
+
 /* build_request - "CMD\tFMT\tARG[\tOPT=V...]\n" from the command line */
 static void
 build_request(struct buf *req, const struct cmdline *cl)
@@ -258,6 +278,8 @@ build_request(struct buf *req, const struct cmdline *cl)
 			add_option(req, ctl_opt_flag(cl->ctl, cl->v[i]),
 			    i + 1 < cl->n && cl->kind[i + 1] == CL_VALUE ?
 			    cl->v[i + 1] : NULL);
+	if (cl->ctl->opts & CTL_OPT_ACTOR)
+		add_actor(req);
 	buf_putc(req, '\n');
 }
 

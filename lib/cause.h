@@ -43,6 +43,8 @@ struct cause_info {
 	const char	*hint;		/* the remedy, for the admin */
 	int		 safe;		/* says nothing of account or password */
 	unsigned	 counts;	/* CAUSE_COUNTS_* */
+	const char	*title;		/* the cause in plain words */
+	const char	*tell;		/* what the helpdesk tells the user */
 };
 
 #define CAUSE_COUNTS_NONE	0u	/* counted nowhere */

@@ -20,6 +20,11 @@
 /*	config_parse() is pure: text in, struct config or an error out.
 /*	config_load() reads a file (at most 1 MiB) and calls it.
 /*
+/*	conf_parse(), conf_load() and conf_free() do the same for any
+/*	file of the same syntax, described by its own struct config_table
+/*	(rows of the same types): authguard.conf is one such table, the
+/*	web front end's file another.
+/*
 /*	config_duration() ("30s", in ms) and limit_parse() ("10/15m")
 /*	are the value parsers of the table, for other callers too.
 /*--*/
@@ -32,21 +37,6 @@
 #include "backend.h"
 #include "config.h"
 #include "util.h"
-
-enum config_type {
-	CT_SOCKET, CT_SOCKET_OPT, CT_STRING, CT_BOOL, CT_NETLIST, CT_DETAIL,
-	CT_LOGFMT, CT_DURATION, CT_MODE, CT_LIMIT, CT_UINT, CT_POLICY_LOG,
-	CT_BACKEND, CT_FILE, CT_REFUSAL_DELAY,
-};
-
-struct config_param {
-	const char	*name;
-	const char	*def;
-	enum config_type type;
-	size_t		 offset;
-	unsigned long	 min, max;	/* CT_UINT */
-	int		 restart;	/* a reload cannot change it */
-};
 
 #define CP(name, def, type) {#name, def, type, offsetof(struct config, name), \
 	0, 0, 0}
@@ -64,6 +54,7 @@ static const struct config_param config_table[] = {
 	CR(userdb_upstream, "", CT_SOCKET_OPT),
 	CR(policy_listen, "", CT_SOCKET_OPT),
 	CR(control_listen, "unix:/run/authguard/control", CT_SOCKET_OPT),
+	CR(control_group, "", CT_STRING),
 	CR(metrics_listen, "", CT_SOCKET_OPT),
 	CR(state_dir, "/var/lib/authguard", CT_STRING),
 	CR(fingerprint_key, "/etc/authguard/fingerprint.key", CT_STRING),
@@ -114,6 +105,13 @@ static const struct config_param config_table[] = {
 };
 
 _Static_assert(NELEM(config_table) == CONFIG_KEYS, "CONFIG_KEYS in config.h");
+
+static int config_check(const void *, const char **);
+
+static const struct config_table config_file = {
+	config_table, NELEM(config_table), sizeof(struct config),
+	offsetof(struct config, text), config_check,
+};
 
 /* config_duration - "30s", "10m", "1h", "1d", "500ms"; result in ms */
 int
@@ -177,10 +175,17 @@ config_enum(const char *v, const char *const *words, int n)
 	return -1;
 }
 
+/* config_texts - a file's values as written, one per row */
+static char **
+config_texts(const struct config_table *t, void *c)
+{
+	return (char **)((char *)c + t->text);
+}
+
 /* config_set - parse one value into its slot */
 static int
-config_set(struct config *c, const struct config_param *p, const char *v,
-    const char **err)
+config_set(const struct config_table *t, void *c,
+    const struct config_param *p, const char *v, const char **err)
 {
 	static const char *const bools[] = {"no", "yes"};
 	static const char *const details[] = {"safe", "full", "none"};
@@ -188,7 +193,7 @@ config_set(struct config *c, const struct config_param *p, const char *v,
 	static const char *const plogs[] = {"all", "refusals"};
 	static char numerr[80];
 	void *slot = (char *)c + p->offset;
-	char **text = &c->text[p - config_table];
+	char **text = &config_texts(t, c)[p - t->rows];
 	unsigned long mode;
 	int i;
 
@@ -225,6 +230,12 @@ config_set(struct config *c, const struct config_param *p, const char *v,
 			return *err = "want logfmt or json", -1;
 		*(enum log_format *)slot = (enum log_format)i;
 		return 0;
+	case CT_DURATION_OPT:
+		if (*v == 0) {
+			*(unsigned *)slot = 0;
+			return 0;
+		}
+		/* FALLTHROUGH */
 	case CT_DURATION:
 		if (config_duration(v, slot) < 0)
 			return *err = "want a duration like 500ms, 30s, 10m, 1h, 1d",
@@ -287,13 +298,13 @@ config_set(struct config *c, const struct config_param *p, const char *v,
 
 /* config_find - table row by name */
 static const struct config_param *
-config_find(const char *name)
+config_find(const struct config_table *t, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < NELEM(config_table); i++)
-		if (strcmp(config_table[i].name, name) == 0)
-			return &config_table[i];
+	for (i = 0; i < t->nrows; i++)
+		if (strcmp(t->rows[i].name, name) == 0)
+			return &t->rows[i];
 	return NULL;
 }
 
@@ -313,21 +324,21 @@ trim(char *s)
 
 /* config_defaults - every parameter at its default */
 static void
-config_defaults(struct config *c)
+config_defaults(const struct config_table *t, void *c)
 {
 	const char *err;
 	size_t i;
 
-	memset(c, 0, sizeof(*c));
-	for (i = 0; i < NELEM(config_table); i++)
-		if (config_set(c, &config_table[i], config_table[i].def,
-		    &err) < 0)
+	memset(c, 0, t->size);
+	for (i = 0; i < t->nrows; i++)
+		if (config_set(t, c, &t->rows[i], t->rows[i].def, &err) < 0)
 			abort();	/* a broken default is a build bug */
 }
 
 /* config_line - one line; 0 ok, -1 with *err */
 static int
-config_line(struct config *c, char *line, const char **err)
+config_line(const struct config_table *t, void *c, char *line,
+    const char **err)
 {
 	const struct config_param *p;
 	char *eq, *key, *val;
@@ -340,9 +351,9 @@ config_line(struct config *c, char *line, const char **err)
 	*eq = 0;
 	key = trim(line);
 	val = trim(eq + 1);
-	if ((p = config_find(key)) == NULL)
+	if ((p = config_find(t, key)) == NULL)
 		return *err = "unknown key", -1;
-	return config_set(c, p, val, err);
+	return config_set(t, c, p, val, err);
 }
 
 /*
@@ -372,8 +383,9 @@ api_header_check(const struct config *c, const char **err)
 
 /* config_check - what one line cannot tell: keys that go together */
 static int
-config_check(const struct config *c, const char **err)
+config_check(const void *arg, const char **err)
 {
+	const struct config *c = arg;
 	int cert = *c->redis_tls_cert != 0, key = *c->redis_tls_key != 0;
 
 	if (api_header_check(c, err) < 0)
@@ -389,10 +401,10 @@ config_check(const struct config *c, const char **err)
 	return 0;
 }
 
-/* config_parse - text to configuration */
+/* conf_parse - text to the structure a table describes */
 int
-config_parse(const char *text, size_t len, const char *name, struct config *c,
-    char *errbuf, size_t errlen)
+conf_parse(const struct config_table *t, const char *text, size_t len,
+    const char *name, void *c, char *errbuf, size_t errlen)
 {
 	char *copy = xstrndup(text, len), *line, *next;
 	const char *err = NULL;
@@ -403,30 +415,39 @@ config_parse(const char *text, size_t len, const char *name, struct config *c,
 		free(copy);
 		return -1;
 	}
-	config_defaults(c);
+	config_defaults(t, c);
 	for (line = copy; line; line = next) {
 		lineno++;
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = 0;
-		if (config_line(c, line, &err) < 0) {
+		if (config_line(t, c, line, &err) < 0) {
 			snprintf(errbuf, errlen, "%s:%d: %s", name, lineno, err);
 			rc = -1;
 			break;
 		}
 	}
-	if (rc == 0 && config_check(c, &err) < 0) {
+	if (rc == 0 && t->check && t->check(c, &err) < 0) {
 		snprintf(errbuf, errlen, "%s: %s", name, err);
 		rc = -1;
 	}
 	wipe_free(copy, len + 1);	/* state_backend may hold a password */
 	if (rc < 0)
-		config_free(c);
+		conf_free(t, c);
 	return rc;
 }
 
-/* config_load - read and parse a file */
+/* config_parse - text to configuration */
 int
-config_load(const char *path, struct config *c, char *errbuf, size_t errlen)
+config_parse(const char *text, size_t len, const char *name, struct config *c,
+    char *errbuf, size_t errlen)
+{
+	return conf_parse(&config_file, text, len, name, c, errbuf, errlen);
+}
+
+/* conf_load - read and parse a file of a table */
+int
+conf_load(const struct config_table *t, const char *path, void *c,
+    char *errbuf, size_t errlen)
 {
 	char *text;
 	FILE *fp;
@@ -447,28 +468,42 @@ config_load(const char *path, struct config *c, char *errbuf, size_t errlen)
 		return -1;
 	}
 	fclose(fp);
-	rc = config_parse(text, n, path, c, errbuf, errlen);
+	rc = conf_parse(t, text, n, path, c, errbuf, errlen);
 	wipe_free(text, (1 << 20) + 1);
 	return rc;
 }
 
-/* config_free - release what the table's strings and lists hold */
-void
-config_free(struct config *c)
+/* config_load - read and parse a file */
+int
+config_load(const char *path, struct config *c, char *errbuf, size_t errlen)
 {
+	return conf_load(&config_file, path, c, errbuf, errlen);
+}
+
+/* conf_free - release what a table's strings and lists hold */
+void
+conf_free(const struct config_table *t, void *c)
+{
+	char **text = config_texts(t, c);
 	size_t i;
 	void *slot;
 
-	for (i = 0; i < NELEM(config_table); i++) {
-		slot = (char *)c + config_table[i].offset;
-		if (config_table[i].type == CT_STRING ||
-		    config_table[i].type == CT_FILE)
+	for (i = 0; i < t->nrows; i++) {
+		slot = (char *)c + t->rows[i].offset;
+		if (t->rows[i].type == CT_STRING || t->rows[i].type == CT_FILE)
 			wipe_str(*(char **)slot);
-		else if (config_table[i].type == CT_NETLIST)
+		else if (t->rows[i].type == CT_NETLIST)
 			netlist_free(slot);
-		wipe_str(c->text[i]);	/* state_backend's holds a password */
+		wipe_str(text[i]);	/* state_backend's holds a password */
 	}
-	memset(c, 0, sizeof(*c));
+	memset(c, 0, t->size);
+}
+
+/* config_free - release what the configuration holds */
+void
+config_free(struct config *c)
+{
+	conf_free(&config_file, c);
 }
 
 /*
@@ -490,7 +525,8 @@ config_keep_fixed(struct config *next, const struct config *running,
 		if (!config_table[i].restart ||
 		    strcmp(next->text[i], running->text[i]) == 0)
 			continue;
-		if (config_set(next, &config_table[i], running->text[i], &err) < 0)
+		if (config_set(&config_file, next, &config_table[i],
+		    running->text[i], &err) < 0)
 			abort();	/* it was valid when it was loaded */
 		n = rc < 0 ? -1 : snprintf(changed + used, len - used, "%s%s",
 		    used ? " " : "", config_table[i].name);

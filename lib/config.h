@@ -16,7 +16,7 @@
 #include "netaddr.h"
 
 #define REFUSAL_DELAY_DOVECOT	0xffffffffu	/* as Dovecot's failures take */
-#define CONFIG_KEYS	52	/* rows of the table in config.c */
+#define CONFIG_KEYS	53	/* rows of the table in config.c */
 
 struct config {
 	struct sockspec	sasl_listen;
@@ -24,6 +24,7 @@ struct config {
 	struct sockspec	userdb_upstream;
 	struct sockspec	policy_listen;
 	struct sockspec	control_listen;
+	char		*control_group;	/* "": the control socket is 0600 */
 	struct sockspec	metrics_listen;
 	char		*state_dir;
 	char		*fingerprint_key;
@@ -75,6 +76,42 @@ struct config {
 };
 
 #define CONFIG_ERR_MAX	256
+
+/* A value's type: how a row's text is parsed into its slot. */
+enum config_type {
+	CT_SOCKET, CT_SOCKET_OPT, CT_STRING, CT_BOOL, CT_NETLIST, CT_DETAIL,
+	CT_LOGFMT, CT_DURATION, CT_MODE, CT_LIMIT, CT_UINT, CT_POLICY_LOG,
+	CT_BACKEND, CT_FILE, CT_REFUSAL_DELAY, CT_DURATION_OPT,
+};
+
+/* One key of a file: its name, default, type and slot. */
+struct config_param {
+	const char	*name;
+	const char	*def;
+	enum config_type type;
+	size_t		 offset;
+	unsigned long	 min, max;	/* CT_UINT */
+	int		 restart;	/* a reload cannot change it */
+};
+
+/*
+ * A file's keys: the rows, the size of the structure they fill, where
+ * its array of texts as written is (one per row), and what is checked
+ * once the whole file is read (NULL: nothing).
+ */
+struct config_table {
+	const struct config_param *rows;
+	size_t		 nrows;
+	size_t		 size;
+	size_t		 text;		/* offset of char *text[nrows] */
+	int		(*check)(const void *, const char **);
+};
+
+int	conf_parse(const struct config_table *, const char *, size_t,
+	    const char *, void *, char *, size_t);
+int	conf_load(const struct config_table *, const char *, void *, char *,
+	    size_t);
+void	conf_free(const struct config_table *, void *);
 
 int	config_parse(const char *, size_t, const char *, struct config *,
 	    char *, size_t);

@@ -11,6 +11,11 @@
 /*	waits as long as it takes (the CLI). Answers are capped at
 /*	CTL_ANSWER_MAX bytes.
 /*
+/*	ctl_connect() opens a non-blocking connection to the control
+/*	socket for a caller that waits on its own event loop: the socket,
+/*	or -1 with the reason in err (a unix connect is complete or fails
+/*	at once, but for a full listen queue: EAGAIN).
+/*
 /*	ctl_session_diag() is pure: the text answer of a "session"
 /*	request (an "OK" line, then one line per attempt, oldest first,
 /*	"  time=T ref=R result=fail cause=C proto=P user=..." as "why"
@@ -63,7 +68,7 @@ wait_fd(int fd, short events, int timeout_ms, uint64_t deadline)
 }
 
 /* ctl_connect - a non-blocking connection to the unix socket */
-static int
+int
 ctl_connect(const char *path, char *err, size_t len)
 {
 	struct sockaddr_un sun;

@@ -39,6 +39,7 @@ static const struct ctl_opt ctl_opts[] = {
 	{CTL_OPT_SINCE, "--since", "since", "DURATION", 1},
 	{CTL_OPT_BY, "--by", "by", "user|address|cause|proto", 0},
 	{CTL_OPT_FOR, "--for", "for", "DURATION", 1},
+	{CTL_OPT_ACTOR, NULL, "actor", "NAME", 0},
 };
 
 /* ctl_cmd_find - a command's index, or -1 */
@@ -60,7 +61,8 @@ ctl_opt_flag(const struct ctl_cmd *c, const char *flag)
 	size_t i;
 
 	for (i = 0; i < NELEM(ctl_opts); i++)
-		if ((c->opts & ctl_opts[i].bit) && strcmp(ctl_opts[i].flag, flag) == 0)
+		if ((c->opts & ctl_opts[i].bit) && ctl_opts[i].flag &&
+		    strcmp(ctl_opts[i].flag, flag) == 0)
 			return &ctl_opts[i];
 	return NULL;
 }
@@ -87,7 +89,7 @@ ctl_synopsis(struct buf *b, const struct ctl_cmd *c)
 	if (c->arg)
 		buf_printf(b, " %s", c->arg);
 	for (i = 0; i < NELEM(ctl_opts); i++)
-		if (c->opts & ctl_opts[i].bit)
+		if ((c->opts & ctl_opts[i].bit) && ctl_opts[i].flag)
 			buf_printf(b, " [%s %s]", ctl_opts[i].flag,
 			    ctl_opts[i].value);
 }

@@ -11,7 +11,9 @@
 /*		authguard-policyd's handler of it is ctl_NAME().
 /*	ARGUMENT what the CLI wants as the one argument, as its usage
 /*		shows it; NULL when there is none ("-" in the request).
-/*	OPTIONS	the CTL_OPT_* bits of the command's options.
+/*	OPTIONS	the CTL_OPT_* bits of the command's options. actor=NAME
+/*		(lock, unlock) names who acts, for the log; the CLI
+/*		sends it itself, it has no command-line flag.
 /*	FLAGS	CTL_CLI: the CLI offers the command.
 /*	HELP	one short line for the usage text.
 /*
@@ -27,6 +29,9 @@
 #define CTL_OPT_SINCE	(1 << 0)
 #define CTL_OPT_BY	(1 << 1)
 #define CTL_OPT_FOR	(1 << 2)
+#define CTL_OPT_ACTOR	(1 << 3)	/* the request only: the CLI sets it */
+
+#define CTL_ACTOR_MAX	128		/* bytes of an actor= name */
 
 #define CTL_CLI		(1 << 0)	/* offered by the CLI */
 
@@ -35,10 +40,12 @@
 	    "what happened, and why") \
 	X(top, NULL, CTL_OPT_SINCE | CTL_OPT_BY, CTL_CLI, \
 	    "who fails most") \
-	X(lock, "USER|ADDRESS", CTL_OPT_FOR, CTL_CLI, \
+	X(lock, "USER|ADDRESS", CTL_OPT_FOR | CTL_OPT_ACTOR, CTL_CLI, \
 	    "lock now") \
-	X(unlock, "USER|ADDRESS", 0, CTL_CLI, \
+	X(unlock, "USER|ADDRESS", CTL_OPT_ACTOR, CTL_CLI, \
 	    "lift a lock") \
+	X(overview, NULL, 0, CTL_CLI, \
+	    "failures per hour, locks, stale passwords") \
 	X(stats, NULL, 0, CTL_CLI, \
 	    "what is tracked") \
 	X(metrics, NULL, 0, CTL_CLI, \
@@ -64,7 +71,7 @@ struct ctl_cmd {
 /* One option: its bit, how the CLI spells it, its request field. */
 struct ctl_opt {
 	int		 bit;
-	const char	*flag;		/* "--since" */
+	const char	*flag;		/* "--since"; NULL: not on the command line */
 	const char	*field;		/* "since" */
 	const char	*value;		/* "DURATION", as the usage shows it */
 	int		 duration;	/* sent in seconds; else as given */

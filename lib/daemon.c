@@ -13,6 +13,10 @@
 /*	open descriptors to the hard limit: every smtpd process holds a
 /*	connection, and idle ones must not crowd out the next login.
 /*
+/*	daemon_options() is the first part of daemon_begin(), for a
+/*	daemon of another configuration file (its default given): the
+/*	options and the log; the caller loads its file itself.
+/*
 /*	daemon_detach() comes after the daemon's own checks of its
 /*	configuration. With -t it says the configuration is ok and
 /*	returns 0: the caller ends with exit code 0. Otherwise it goes
@@ -77,17 +81,15 @@ daemon_fd_limit(void)
 		    strerror(errno));
 }
 
-/* daemon_begin - options, log, configuration */
+/* daemon_options - options and log */
 void
-daemon_begin(const char *name, int argc, char **argv, struct daemon_opts *o,
-    struct config *cfg)
+daemon_options(const char *name, const char *def_config, int argc,
+    char **argv, struct daemon_opts *o)
 {
-	static char abs_path[PATH_MAX];
-	char err[CONFIG_ERR_MAX + 4096];
 	int ch;
 
 	o->name = name;
-	o->config_path = DAEMON_DEF_CONFIG;
+	o->config_path = def_config;
 	o->foreground = o->test = 0;
 	while ((ch = getopt(argc, argv, "c:ftv")) != -1) {
 		if (ch == 'c')
@@ -104,6 +106,17 @@ daemon_begin(const char *name, int argc, char **argv, struct daemon_opts *o,
 	if (optind != argc)
 		daemon_usage(name);
 	msg_open(name, o->foreground || o->test);
+}
+
+/* daemon_begin - options, log, configuration */
+void
+daemon_begin(const char *name, int argc, char **argv, struct daemon_opts *o,
+    struct config *cfg)
+{
+	static char abs_path[PATH_MAX];
+	char err[CONFIG_ERR_MAX + 4096];
+
+	daemon_options(name, DAEMON_DEF_CONFIG, argc, argv, o);
 	if (config_load(o->config_path, cfg, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	/* A reload rereads it after daemon() went to "/": keep it absolute. */

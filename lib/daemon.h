@@ -21,6 +21,8 @@ struct daemon_opts {
 #define DAEMON_DEF_CONFIG	"/etc/authguard/authguard.conf"
 #endif
 
+void	daemon_options(const char *, const char *, int, char **,
+	    struct daemon_opts *);
 void	daemon_begin(const char *, int, char **, struct daemon_opts *,
 	    struct config *);
 int	daemon_detach(const struct daemon_opts *);

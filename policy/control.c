@@ -13,11 +13,15 @@
 /*
 /*	Options may follow the argument as TAB-separated NAME=VALUE
 /*	fields: since=SECONDS (why, top), by=user|address|cause|proto (top),
-/*	for=SECONDS (lock).
+/*	for=SECONDS (lock), actor=NAME (lock, unlock: who acts, for the
+/*	log; at most CTL_ACTOR_MAX bytes, no CR; a TAB or LF cannot be in
+/*	a field). The uid of the peer (SO_PEERCRED) goes with the request
+/*	to its handler, for the same log line.
 /*
 /*	The commands are those of CTL_COMMANDS() (ctlcmd 3h); each has
 /*	its handler ctl_NAME() (ctl 3h), in ctl_why.c (why, session),
-/*	ctl_top.c (top) and ctl_admin.c (lock, unlock, stats, metrics).
+/*	ctl_top.c (top), ctl_overview.c (overview) and ctl_admin.c (lock,
+/*	unlock, stats, metrics).
 /*	ctl_handlers[] adds them to the table by the same list. A handler
 /*	may answer later (why, asking the shared state first): the
 /*	connection then waits, and is answered by control_reply(). Text
@@ -38,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "buf.h"
 #include "config.h"
@@ -67,6 +72,21 @@ struct control_conn {
 static const struct config *ctl_cfg;
 static struct server ctl_server;
 
+static const char ctl_opts_err[] = "ERR options: since=SECONDS, "
+    "by=user|address|cause|proto, for=SECONDS, actor=NAME\n";
+static const char ctl_actor_err[] = "ERR actor: 1 to 128 bytes, no TAB, CR "
+    "or LF\n";
+
+/* actor_set - actor=NAME: 1 to CTL_ACTOR_MAX bytes, no CR (TAB, LF end the field) */
+static int
+actor_set(const char *v, struct ctl_opts *o)
+{
+	if (*v == 0 || strpbrk(v, "\t\r\n") ||
+	    str_copy(o->actor, sizeof(o->actor), v) < 0)
+		return -1;
+	return 0;
+}
+
 /* opt_set - one "name=value" field of the table's options into o */
 static int
 opt_set(const struct ctl_opt *opt, const char *v, struct ctl_opts *o)
@@ -77,6 +97,8 @@ opt_set(const struct ctl_opt *opt, const char *v, struct ctl_opts *o)
 		return -1;
 	if (opt->bit == CTL_OPT_BY)
 		return str_copy(o->by, sizeof(o->by), v) < 0 ? -1 : 0;
+	if (opt->bit == CTL_OPT_ACTOR)
+		return actor_set(v, o);
 	if (parse_uint(v, 0xffffffffUL, &n) < 0)
 		return -1;
 	if (opt->bit == CTL_OPT_SINCE)
@@ -88,8 +110,8 @@ opt_set(const struct ctl_opt *opt, const char *v, struct ctl_opts *o)
 	return 0;
 }
 
-/* ctl_opts_parse - "name=value" fields after the argument */
-static int
+/* ctl_opts_parse - "name=value" fields after the argument; the ERR text, or NULL */
+static const char *
 ctl_opts_parse(char *save, struct ctl_opts *o)
 {
 	char *f, *v;
@@ -97,12 +119,26 @@ ctl_opts_parse(char *save, struct ctl_opts *o)
 	memset(o, 0, sizeof(*o));
 	while ((f = strtok_r(NULL, "\t", &save)) != NULL) {
 		if ((v = strchr(f, '=')) == NULL)
-			return -1;
+			return ctl_opts_err;
 		*v++ = 0;
 		if (opt_set(ctl_opt_field(f), v, o) < 0)
-			return -1;
+			return strcmp(f, "actor") == 0 ? ctl_actor_err :
+			    ctl_opts_err;
 	}
-	return 0;
+	return NULL;
+}
+
+/* log_refused_actor - an actor= the request may not name, logged */
+static void
+log_refused_actor(const char *cmd)
+{
+	struct buf l;
+
+	buf_init(&l);
+	escaped_value(&l, LOG_FORMAT_LOGFMT, cmd);
+	msg_warn("control: %s refused: actor= of more than %d bytes, empty, "
+	    "or with a CR", buf_str(&l), CTL_ACTOR_MAX);
+	buf_free(&l);
 }
 
 /* too_long - refuse an argument no account can have, saying so, and log it */
@@ -130,8 +166,10 @@ static int
 req_parse(const char *line, struct ctl_req *q, struct buf *b)
 {
 	char *fmt, *arg, *save = NULL;
+	const char *err;
 
 	memset(q, 0, sizeof(*q));
+	q->peer_uid = CTL_PEER_UNKNOWN;
 	q->copy = xstrdup(line);
 	q->cmd = strtok_r(q->copy, "\t", &save);
 	fmt = strtok_r(NULL, "\t", &save);
@@ -142,9 +180,11 @@ req_parse(const char *line, struct ctl_req *q, struct buf *b)
 		    "ARGUMENT[<TAB>NAME=VALUE...]\n"), -1;
 	if (strlen(arg) > CONTROL_NAME_MAX)
 		return too_long(b, q->cmd, strlen(arg));
-	if (ctl_opts_parse(save, &q->o) < 0)
-		return buf_puts(b, "ERR options: since=SECONDS, by=user|"
-		    "address|cause|proto, for=SECONDS\n"), -1;
+	if ((err = ctl_opts_parse(save, &q->o)) != NULL) {
+		if (err == ctl_actor_err)
+			log_refused_actor(q->cmd);
+		return buf_puts(b, err), -1;
+	}
 	q->fmt = strcmp(fmt, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_LOGFMT;
 	q->cfg = ctl_cfg;
 	q->arg = netaddr_canon(arg, q->canon, sizeof(q->canon));
@@ -195,6 +235,18 @@ control_reply(void *ctx, struct buf *b)
 	conn_finish(&cc->c);
 }
 
+/* peer_uid - the uid of the process at the other end, or CTL_PEER_UNKNOWN */
+static long
+peer_uid(const struct conn *c)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(c->io.fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return CTL_PEER_UNKNOWN;
+	return (long)cred.uid;
+}
+
 /* control_line - the request: answered now, or once its handler has asked */
 static void
 control_line(struct conn *c, char *line, size_t len)
@@ -213,6 +265,7 @@ control_line(struct conn *c, char *line, size_t len)
 		buf_puts(&b, "ERR NUL byte in request\n");
 	else if (req_parse(line, &q, &b) == 0) {
 		q.later = &later;
+		q.peer_uid = peer_uid(c);
 		asked = req_run(&q, &b) == CTL_LATER;	/* it answers */
 	}
 	req_free(&q);

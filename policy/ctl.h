@@ -35,13 +35,19 @@
 #define CONTROL_NAME_MAX	SASL_FIELD_MAX	/* longest argument */
 #define CTL_LATER		1	/* the handler answers later */
 
-/* Options after the argument: "since=SECONDS", "by=user|address|cause|proto", "for=SECONDS" */
+/*
+ * Options after the argument: "since=SECONDS", "by=user|address|cause|proto",
+ * "for=SECONDS", "actor=NAME"
+ */
 struct ctl_opts {
 	unsigned long	 since;		/* seconds back, 0: all */
 	char		 by[16];
 	unsigned long	 for_secs;	/* lock: how long, when for_set */
 	int		 for_set;	/* else lockout_time */
+	char		 actor[CTL_ACTOR_MAX + 1];	/* who acts; "": not said */
 };
+
+#define CTL_PEER_UNKNOWN	(-1L)	/* no peer credentials */
 
 struct ctl_pending;			/* what a handler waits for */
 
@@ -62,6 +68,7 @@ struct ctl_req {
 	char		 canon[NETADDR_CANON_MAX];
 	const struct config *cfg;
 	const struct ctl_later *later;	/* NULL: answer now */
+	long		 peer_uid;	/* SO_PEERCRED, or CTL_PEER_UNKNOWN */
 };
 
 typedef int (*ctl_handler)(const struct ctl_req *, struct buf *);

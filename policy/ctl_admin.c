@@ -8,7 +8,9 @@
 /*	unlock USER|ADDRESS lifts a lock and clears the window; either
 /*	way, attempts waiting at the limits for that key are decided at
 /*	once (gate_limits_changed()), and the log says what the admin
-/*	did. With a shared state, both act on it too (enforce 3). stats
+/*	did: one line "event=admin action=lock|unlock target=KEY
+/*	actor=NAME peer_uid=UID [until=ISO]" (actor= of the request, else
+/*	"cli"; the peer's uid from the control connection). With a shared state, both act on it too (enforce 3). stats
 /*	(any argument) counts what is tracked and evicted, the upstream
 /*	state, the open SASL connections and the shared state's health;
 /*	metrics gives the Prometheus exposition of metrics_listen.
@@ -32,20 +34,29 @@
 #include "upstream.h"
 #include "util.h"
 
-/* log_admin - "control: locked KEY until T by the admin", KEY escaped */
-static void
-log_admin(const char *what, const char *key, const char *until)
-{
-	struct buf l;
+#define ADMIN_ACTOR_DEFAULT	"cli"	/* a request that names no actor */
 
-	buf_init(&l);
-	escaped_value(&l, LOG_FORMAT_LOGFMT, key);
-	if (until)
-		msg_warn("control: %s %s until %s by the admin", what,
-		    buf_str(&l), until);
+/* log_admin - "event=admin action=... target=... actor=... peer_uid=... [until=...]" */
+static void
+log_admin(const struct ctl_req *q, const char *action, const char *key,
+    const char *until)
+{
+	struct logline l;
+
+	logline_begin(&l, q->cfg->log_format);
+	logline_str(&l, "event", "admin");
+	logline_str(&l, "action", action);
+	logline_str(&l, "target", key);
+	logline_str(&l, "actor", q->o.actor[0] ? q->o.actor :
+	    ADMIN_ACTOR_DEFAULT);
+	if (q->peer_uid == CTL_PEER_UNKNOWN)
+		logline_str(&l, "peer_uid", "unknown");
 	else
-		msg_info("control: %s %s", what, buf_str(&l));
-	buf_free(&l);
+		logline_uint(&l, "peer_uid", (unsigned long long)q->peer_uid);
+	if (until)
+		logline_str(&l, "until", until);
+	msg_event(until != NULL, logline_end(&l));
+	logline_free(&l);
 }
 
 /* admin_key - an account (lower-cased) or an address's key; -1 bad */
@@ -81,7 +92,7 @@ ctl_lock(const struct ctl_req *q, struct buf *b)
 		return buf_puts(b, "ERR for: 1s to 365d\n"), -1;
 	enforce_lock(key, is_addr, now + (uint32_t)secs);
 	ctl_iso_time(now + (uint32_t)secs, until, sizeof(until));
-	log_admin("locked", key, until);
+	log_admin(q, "lock", key, until);
 	gate_limits_changed(is_addr ? NULL : key, is_addr ? key : NULL);
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "OK\n{" : "OK\n");
 	ctl_kv(b, fmt, &first, "locked", key);
@@ -106,7 +117,7 @@ ctl_unlock(const struct ctl_req *q, struct buf *b)
 		buf_putc(b, '\n');
 		return -1;
 	}
-	log_admin("unlocked", key, NULL);
+	log_admin(q, "unlock", key, NULL);
 	gate_limits_changed(key, key);	/* either tracker may have held it */
 	if (fmt == LOG_FORMAT_JSON) {
 		buf_puts(b, "OK\n{\"unlocked\":");

@@ -21,6 +21,11 @@
 /*	Each attempt shows the door it came through (proto=): why USER
 /*	is one timeline of every door.
 /*
+/*	When the question names an account, familiar lists the
+/*	addresses with a successful login of it among the kept attempts
+/*	(here and, with a shared state, those Redis gave), each with its
+/*	last success, newest first, WHY_FAMILIAR_MAX at most.
+/*
 /*	session ADDRESS PORT SINCE: the AUTH attempts of one SMTP
 /*	session, for authguard-milter.
 /*--*/
@@ -52,6 +57,13 @@
 #include "util.h"
 
 #define CONTROL_SHOW_MAX	100	/* attempts shown by why */
+#define WHY_FAMILIAR_MAX	20	/* familiar addresses shown by why */
+
+/* A familiar address: its last successful login. */
+struct why_familiar {
+	const char	*ip;
+	uint32_t	 last_ok;
+};
 
 /* What Redis said for why: other servers' attempts, the shared windows. */
 struct why_remote {
@@ -189,6 +201,94 @@ show_hints(struct buf *b, enum log_format fmt, const unsigned char *seen)
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "}" : "");
 }
 
+/* familiar_add - one successful login into v[0..n); the new n */
+static int
+familiar_add(struct why_familiar *v, int n, int max,
+    const struct hist_rec *r)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].ip, r->ip) == 0) {
+			if (r->t > v[i].last_ok)
+				v[i].last_ok = r->t;
+			return n;
+		}
+	if (n == max)
+		return n;
+	v[n].ip = r->ip;
+	v[n].last_ok = r->t;
+	return n + 1;
+}
+
+/* familiar_pass - a successful login of the account? */
+static int
+familiar_pass(const struct hist_rec *r, const char *account)
+{
+	return r->result == ATTEMPT_PASS && r->user &&
+	    strcasecmp(r->user, account) == 0;
+}
+
+/* familiar_newest - order of familiar addresses */
+static int
+familiar_newest(const void *a, const void *b)
+{
+	const struct why_familiar *x = a, *y = b;
+
+	return x->last_ok < y->last_ok ? 1 : x->last_ok > y->last_ok ? -1 :
+	    strcmp(x->ip, y->ip);
+}
+
+/*
+ * familiar_collect - the account's addresses with a success, newest
+ * first: each source's WHY_FAMILIAR_MAX newest, merged
+ */
+static int
+familiar_collect(const char *account, struct why_familiar *v)
+{
+	const struct why_remote *rem = why_remote;
+	const struct hist_rec *r;
+	int n = 0, i;
+	size_t k;
+
+	for (k = 0; (r = history_nth(&store_history, k)) != NULL &&
+	    n < WHY_FAMILIAR_MAX; k++)
+		if (familiar_pass(r, account))
+			n = familiar_add(v, n, WHY_FAMILIAR_MAX, r);
+	for (i = 0; rem && i < rem->n; i++)
+		if (familiar_pass(&rem->recs[i], account))
+			n = familiar_add(v, n, 2 * WHY_FAMILIAR_MAX,
+			    &rem->recs[i]);
+	qsort(v, (size_t)n, sizeof(*v), familiar_newest);
+	return n < WHY_FAMILIAR_MAX ? n : WHY_FAMILIAR_MAX;
+}
+
+/* show_familiar - "familiar":[{"ip":..,"last_ok":..},...], or a text line each */
+static void
+show_familiar(struct buf *b, enum log_format fmt, const char *account)
+{
+	struct why_familiar v[2 * WHY_FAMILIAR_MAX];
+	char when[32];
+	int n, i, first;
+
+	if (*account == 0)
+		return;
+	n = familiar_collect(account, v);
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? ",\"familiar\":[" : "");
+	for (i = 0; i < n; i++) {
+		first = 1;
+		if (fmt == LOG_FORMAT_JSON)
+			buf_puts(b, i ? ",{" : "{");
+		else
+			buf_puts(b, "familiar: ");
+		ctl_kv(b, fmt, &first, "ip", v[i].ip);
+		ctl_kv(b, fmt, &first, "last_ok", ctl_iso_time(v[i].last_ok,
+		    when, sizeof(when)));
+		buf_puts(b, fmt == LOG_FORMAT_JSON ? "}" : "\n");
+	}
+	buf_puts(b, fmt == LOG_FORMAT_JSON ? "]" : "");
+}
+
 /* why_kind - 'r' ref, 'i' address, 'u' user */
 static int
 why_kind(const char *arg)
@@ -299,6 +399,7 @@ why_answer(const struct ctl_req *q, struct buf *b)
 	}
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "]" : "");
 	show_tracks(b, fmt, account, addr);
+	show_familiar(b, fmt, account);
 	show_hints(b, fmt, seen);
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "}\n" : "");
 	return 0;

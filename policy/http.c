@@ -12,6 +12,9 @@
 /*
 /*	void	http_reply(struct http_req *req, unsigned status,
 /*		const char *type, const char *body, size_t len)
+/*
+/*	int	http_add_header(struct http_req *req, const char *name,
+/*		const char *value)
 /* DESCRIPTION
 /*	http_start() serves HTTP/1.1 on a socket that is already bound and
 /*	listening (main binds it as root, with its owner and mode; a unix
@@ -29,7 +32,11 @@
 /*	it). The whole body in, the route's handler gets the request once
 /*	and answers with http_reply(), at once or from a later event: until
 /*	then the connection is suspended and reads nothing more. Every
-/*	answer carries "Cache-Control: no-store".
+/*	answer carries "Cache-Control: no-store", and the listener's own
+/*	headers (ops->headers: name, value, ..., NULL), ours (404, 405,
+/*	413, 503) too. http_add_header() adds a header to the answer a
+/*	handler is about to give (Set-Cookie, Location): a name or value
+/*	with a control byte (CR, LF) is refused, never sent.
 /*
 /*	Each 404, 405 and 413 of ours, and each refusal of libmicrohttpd's
 /*	own once it has the request line (431 for headers that do not fit
@@ -158,6 +165,7 @@ struct http_req {
 	const char	*path;
 	char		*target;	/* as sent, for messages; printable */
 	struct buf	 body;
+	struct buf	 headers;	/* http_add_header(): name NUL value NUL */
 	enum http_state	 state;
 	int		 suspended;
 	struct MHD_Response *resp;	/* HTTP_ANSWERED */
@@ -504,9 +512,11 @@ http_state_set(struct http_req *req, enum http_state state)
 
 /* http_response - a response with its type and our headers */
 static struct MHD_Response *
-http_response(const char *type, const char *body, size_t len)
+http_response(const struct http_ops *ops, const char *type, const char *body,
+    size_t len)
 {
 	struct MHD_Response *resp;
+	const char *const *h;
 
 #if MHD_VERSION >= 0x00097701
 	resp = MHD_create_response_from_buffer_copy(len, body);
@@ -519,7 +529,54 @@ http_response(const char *type, const char *body, size_t len)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 	    "no-store");
+	for (h = ops->headers; h && h[0] && h[1]; h += 2)
+		MHD_add_response_header(resp, h[0], h[1]);
 	return resp;
+}
+
+/* http_header_ok - no control byte in a header's name or value */
+static int
+http_header_ok(const char *s, int name)
+{
+	const unsigned char *p;
+
+	if (*s == 0 && name)
+		return 0;
+	for (p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || (name && (*p == ':' ||
+		    *p == ' ')))
+			return 0;
+	return 1;
+}
+
+/* http_add_header - one more header for the answer to come */
+int
+http_add_header(struct http_req *req, const char *name, const char *value)
+{
+	if (!http_header_ok(name, 1) || !http_header_ok(value, 0)) {
+		msg_warn("%s: %s %s: a header with a control byte not sent",
+		    req->srv->ops->listen_name, req->method, req->target);
+		return -1;
+	}
+	buf_append(&req->headers, name, strlen(name) + 1);
+	buf_append(&req->headers, value, strlen(value) + 1);
+	return 0;
+}
+
+/* http_own_headers - the headers a handler added, onto its answer */
+static void
+http_own_headers(struct http_req *req, struct MHD_Response *resp)
+{
+	const char *p = req->headers.data, *end;
+	size_t n;
+
+	if (p == NULL)
+		return;
+	for (end = p + req->headers.len; p < end; ) {
+		n = strlen(p) + 1;
+		MHD_add_response_header(resp, p, p + n);
+		p += n + strlen(p + n) + 1;
+	}
 }
 
 /* http_send - queue a response now (from the access handler) */
@@ -575,7 +632,7 @@ http_refuse(struct http_req *req, unsigned status)
 	for (i = 0; i < NELEM(texts); i++)
 		if (texts[i].status == status)
 			text = texts[i].text;
-	resp = http_response("text/plain", text, strlen(text));
+	resp = http_response(req->srv->ops, "text/plain", text, strlen(text));
 	if (status == 405) {		/* "GET POST" is "GET, POST" */
 		buf_init(&allow);
 		for (p = req->route->methods; *(p += strspn(p, " ")); p += n) {
@@ -655,6 +712,7 @@ http_req_new(struct http_server *srv, struct MHD_Connection *conn,
 		memcpy(req->target, target, len + 1);
 	msg_printable(req->target);
 	buf_init(&req->body);			/* state HTTP_HEADERS: zero */
+	buf_init(&req->headers);
 	return req;
 }
 
@@ -775,6 +833,7 @@ http_completed(void *arg, struct MHD_Connection *conn, void **cls,
 	if (how == MHD_REQUEST_TERMINATED_COMPLETED_OK && req->hc)
 		http_deadline_start(req->hc, req->srv->ops->idle_ms);
 	buf_free(&req->body);
+	buf_free(&req->headers);
 	free(req->target);
 	free(req);
 }
@@ -928,7 +987,8 @@ http_reply(struct http_req *req, unsigned status, const char *type,
 	if (req->state != HTTP_WAITING)
 		msg_panic("http_reply: %s %s answered twice", req->method,
 		    req->path);
-	req->resp = http_response(type, body, len);
+	req->resp = http_response(req->srv->ops, type, body, len);
+	http_own_headers(req, req->resp);
 	req->status = status;
 	http_state_set(req, HTTP_ANSWERED);
 	if (req->suspended) {

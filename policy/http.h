@@ -36,6 +36,8 @@ struct http_ops {
 	unsigned	 conn_max;	/* connections at once */
 	unsigned	 header_ms;	/* a first request in; 0: HTTP_HEADER_MS */
 	unsigned	 idle_ms;	/* an idle keep-alive connection closes */
+	/* On every answer, ours and the handlers': name, value, ...; NULL ends. */
+	const char *const *headers;
 };
 
 struct http_server *http_start(int, const struct http_ops *);
@@ -58,5 +60,11 @@ const char *http_peer(const struct http_req *);	/* address, or "unix" */
 void	http_reply(struct http_req *, unsigned, const char *, const char *,
 	    size_t);
 void	http_on_abandon(struct http_req *, void (*)(void *), void *);
+
+/*
+ * One more header for the answer to come (before http_reply): copied;
+ * -1 (and none added) when the name or value holds a control byte.
+ */
+int	http_add_header(struct http_req *, const char *, const char *);
 
 #endif

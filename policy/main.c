@@ -28,6 +28,11 @@
 /*	warning. SIGUSR1 reconnects to syslog. SIGTERM and SIGINT stop it
 /*	after a last save of the state.
 /*
+/*	The control socket (control_listen) is owner "user", mode 0600;
+/*	with control_group, that group and mode 0660, for a program of
+/*	that group (authguard-web) to ask it. An unknown group stops
+/*	the start, and -t names it.
+/*
 /*	-c file	configuration (default /etc/authguard/authguard.conf)
 /*	-f	stay in the foreground, log to stderr
 /*	-t	check the configuration and the files it names, read as
@@ -38,6 +43,7 @@
 /*--*/
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -169,6 +175,10 @@ check_files(const struct config *c, const char *path)
 
 	/* the state: here, as the start hands state_dir to "user" first */
 	state = store_check(c, STORE_CHECK_STATE);
+	if (*c->control_group && getgrnam(c->control_group) == NULL) {
+		msg_error("control_group: unknown group %s", c->control_group);
+		state = -1;
+	}
 
 	/*
 	 * What only a try can tell: as "user" when root is to become another
@@ -194,6 +204,19 @@ check_files(const struct config *c, const char *path)
 			msg_fatal("waitpid: %s", strerror(errno));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || state < 0)
 		exit(1);		/* the child, or the state check, said why */
+}
+
+/* control_socket - control_listen: "user"'s, 0600; or control_group's too, 0660 */
+static int
+control_socket(const struct config *c)
+{
+	if (c->control_listen.kind == SOCK_NONE)
+		return -1;
+	if (*c->control_group == 0)
+		return listen_socket(&c->control_listen, 64, c->user, NULL,
+		    0600);
+	return listen_socket(&c->control_listen, 64, c->user, c->control_group,
+	    0660);
 }
 
 /* signals - termination ends the loop; a dead peer is not fatal */
@@ -286,13 +309,15 @@ main(int argc, char **argv)
 	make_state_dir(cfg.state_dir);
 	ev_init();
 	/* Bind as root, then become "user" before reading state or peers. */
+	if (*cfg.control_group && getgrnam(cfg.control_group) == NULL)
+		msg_fatal("control_group: unknown group %s: not starting",
+		    cfg.control_group);
 	fd = listen_socket(&cfg.sasl_listen, 512, cfg.socket_owner,
 	    cfg.socket_group, cfg.socket_mode);
 	pfd = cfg.policy_listen.kind == SOCK_NONE ? -1 :
 	    listen_socket(&cfg.policy_listen, 512, cfg.socket_owner,
 	    cfg.socket_group, cfg.socket_mode);
-	cfd = cfg.control_listen.kind == SOCK_NONE ? -1 :
-	    listen_socket(&cfg.control_listen, 64, cfg.user, NULL, 0600);
+	cfd = control_socket(&cfg);
 	mfd = cfg.metrics_listen.kind == SOCK_NONE ? -1 :
 	    listen_socket(&cfg.metrics_listen, 64, cfg.user, NULL, 0600);
 	afd = cfg.auth_policy_listen.kind == SOCK_NONE ? -1 :

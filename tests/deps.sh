@@ -15,6 +15,11 @@
 #	named here, none comes in as a recommendation). As another user it
 #	lists what is missing and fails.
 #
+#	The browser tests drive Debian's chromium with puppeteer-core from
+#	npm: Debian's nodejs and npm are installed only when the node or npm
+#	command is missing (a host may have its own Node), then
+#	tests/browser/install.sh fetches the locked node modules.
+#
 #	With "pristine", it installs and checks only what make check-pristine
 #	needs on the host (debootstrap, unshare, git); the pristine root then
 #	runs this script without it.
@@ -32,7 +37,7 @@ trixie) CLANG_RT=libclang-rt-19-dev ;;
 esac
 
 # build
-PKGS="gcc make pkg-config libc6-dev libcdb-dev tinycdb libssl-dev libmilter-dev libhiredis-dev
+PKGS="gcc make pkg-config libc6-dev libcrypt-dev libcdb-dev tinycdb libssl-dev libmilter-dev libhiredis-dev
       libmicrohttpd-dev libjansson-dev"
 # the lab: the real servers and clients the tests start
 PKGS="$PKGS postfix postfix-cdb dovecot-core dovecot-auth-lua dovecot-imapd dovecot-pop3d
@@ -41,6 +46,11 @@ PKGS="$PKGS postfix postfix-cdb dovecot-core dovecot-auth-lua dovecot-imapd dove
 # tools the tests run
 PKGS="$PKGS miltertest valgrind prometheus procps groff-base iproute2 adduser util-linux
       mount systemd clang $CLANG_RT"
+# the browser tests: Debian's chromium, a font for its screenshots, and node with npm unless the
+# host has its own (commands, not packages: a Node from elsewhere stays)
+PKGS="$PKGS chromium fonts-dejavu-core"
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 if [ "${1:-}" = pristine ]; then	# the host of make check-pristine needs only these
 	PKGS="debootstrap util-linux mount git coreutils"
 fi
@@ -105,4 +115,10 @@ need clang "clang" clang --version
 need "$CLANG_RT" "clang's sanitizer and fuzzer runtime" \
 	sh -c 'echo "int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }" |
 	    clang -x c -fsanitize=fuzzer,address -o /dev/null -'
+need chromium "chromium" /usr/bin/chromium --version
+need nodejs "node 18 or later" \
+	node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)'
+need npm "npm" npm --version
+need fonts-dejavu-core "the DejaVu font" test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+sh "$(dirname "$0")/browser/install.sh"
 exit 0

@@ -28,7 +28,10 @@
 #
 #	The mirrors are the host's own, read from apt's configuration; MIRROR
 #	and SECURITY_MIRROR override them. http_proxy, https_proxy and
-#	no_proxy pass through to the run. A run that takes longer than
+#	no_proxy pass through to the run, and so does NODE_EXTRA_CA_CERTS
+#	(its file copied into the root): on a network that inspects TLS with
+#	its own CA, npm needs it to reach the npm registry for the browser
+#	tests' node modules. A run that takes longer than
 #	PRISTINE_TIMEOUT seconds (default 3000) is killed with everything it
 #	started.
 #
@@ -136,12 +139,17 @@ mount -t tmpfs -o mode=1777 tmpfs "$r/tmp"
 mount -t tmpfs -o mode=0755 tmpfs "$r/run"
 mount --bind "$dir/archives" "$r/var/cache/apt/archives"
 cp /etc/resolv.conf "$r/etc/resolv.conf"
+extra_ca=
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r "$NODE_EXTRA_CA_CERTS" ]; then
+	cp "$NODE_EXTRA_CA_CERTS" "$r/root/node-extra-ca.crt"
+	extra_ca=/root/node-extra-ca.crt
+fi
 mkdir -p "$r/root/authguard"
 cp -a "$dir/src/." "$r/root/authguard/"
 exec chroot "$r" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     ${http_proxy:+http_proxy="$http_proxy"} ${https_proxy:+https_proxy="$https_proxy"} \
-    ${no_proxy:+no_proxy="$no_proxy"} \
+    ${no_proxy:+no_proxy="$no_proxy"} ${extra_ca:+NODE_EXTRA_CA_CERTS="$extra_ca"} \
     sh -c "cd /root/authguard && $2"
 '
 

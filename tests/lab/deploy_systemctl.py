@@ -5,12 +5,17 @@ The replay runs in a sandbox (its own mount, network and pid namespaces) where s
 PID 1, so this stands in for the few systemctl commands the guide uses: daemon-reload, enable
 [--now], start, restart and reload.  authguard's units are read from the installed unit files and
 started as systemd would start them: ExecStartPre, RuntimeDirectory and StateDirectory, then
-ExecStart with NOTIFY_SOCKET, and the start waits for READY=1 as Type=notify does.  postfix is
+ExecStart with NOTIFY_SOCKET, as the unit's User= and Group= when it names them, and the start
+waits for READY=1 as Type=notify does.  postfix is
 started and reloaded by the commands of Debian's unit (postfix.service on Debian 13, the
 postfix@- instance on Debian 12); dovecot by its own commands, as its unit does (dovecot, which
-forks instead of -F, and doveadm reload)."""
+forks instead of -F, and doveadm reload); nginx by the commands of Debian's nginx.service
+(ExecStartPre, ExecStart, ExecReload, ExecStop).  An authguard unit that is not Type=notify is
+taken as started once its process has run for a second without exiting."""
 
+import grp
 import os
+import pwd
 import shlex
 import signal
 import socket
@@ -33,14 +38,34 @@ def unit(name):
     return keys
 
 
+def as_user(u, argv):
+    """argv as the unit's User= and Group= (with the user's other groups), as systemd runs
+    ExecStartPre and ExecStart; unchanged without User=."""
+    if not u.get("User"):
+        return argv
+    group = u.get("Group", [None])[0] or grp.getgrgid(pwd.getpwnam(u["User"][0]).pw_gid).gr_name
+    return ["setpriv", "--reuid=" + u["User"][0], "--regid=" + group, "--init-groups"] + argv
+
+
+def made_dir(path, u, kind):
+    """A RuntimeDirectory or StateDirectory: its mode, and the unit's user as its owner."""
+    mode = int(u.get(kind + "Mode", ["0755" if kind == "RuntimeDirectory" else "0700"])[0], 8)
+    os.makedirs(path, mode=mode, exist_ok=True)
+    os.chmod(path, mode)
+    if u.get("User"):
+        pw = pwd.getpwnam(u["User"][0])
+        gid = grp.getgrnam(u["Group"][0]).gr_gid if u.get("Group") else pw.pw_gid
+        os.chown(path, pw.pw_uid, gid)
+
+
 def start_authguard(name):
     u = unit(name)
     for d in u.get("RuntimeDirectory", []):
-        os.makedirs(os.path.join("/run", d), mode=0o755, exist_ok=True)
+        made_dir(os.path.join("/run", d), u, "RuntimeDirectory")
     for d in u.get("StateDirectory", []):
-        os.makedirs(os.path.join("/var/lib", d), mode=0o700, exist_ok=True)
+        made_dir(os.path.join("/var/lib", d), u, "StateDirectory")
     for pre in u.get("ExecStartPre", []):
-        subprocess.run(shlex.split(pre), check=True)
+        subprocess.run(as_user(u, shlex.split(pre)), check=True)
     os.makedirs(RUN, exist_ok=True)
     path = os.path.join(RUN, name + ".notify")
     if os.path.exists(path):
@@ -50,11 +75,15 @@ def start_authguard(name):
     os.chmod(path, 0o666)       # as systemd's: the daemon writes after it is no longer root
     ns.settimeout(0.2)
     log = open("/var/log/%s.log" % name, "ab")
-    p = subprocess.Popen(shlex.split(u["ExecStart"][0]), stdin=subprocess.DEVNULL, stdout=log,
-                         stderr=log, env=dict(os.environ, NOTIFY_SOCKET=path),
+    p = subprocess.Popen(as_user(u, shlex.split(u["ExecStart"][0])), stdin=subprocess.DEVNULL,
+                         stdout=log, stderr=log, env=dict(os.environ, NOTIFY_SOCKET=path),
                          start_new_session=True)
     with open(os.path.join(RUN, name + ".pid"), "w") as f:
         f.write(str(p.pid))
+    if u.get("Type", ["simple"])[0] != "notify":
+        time.sleep(1)
+        if p.poll() is None:
+            return
     deadline = time.time() + 60         # systemd's default start timeout is 90 s
     while time.time() < deadline:
         try:
@@ -96,6 +125,10 @@ def run_unit(u, key):
 def start(name):
     if name == "dovecot":
         subprocess.run(["dovecot"], check=True)
+    elif name == "nginx":
+        u = unit("nginx")
+        run_unit(u, "ExecStartPre")
+        run_unit(u, "ExecStart")
     elif name == "postfix":
         u = postfix_unit()
         run_unit(u, "ExecStartPre")
@@ -109,6 +142,8 @@ def reload(name):
         subprocess.run(["doveadm", "reload"], check=True)
     elif name == "postfix":
         run_unit(postfix_unit(), "ExecReload")
+    elif name == "nginx":
+        run_unit(unit("nginx"), "ExecReload")
     else:
         with open(os.path.join(RUN, name + ".pid")) as f:
             os.kill(int(f.read()), signal.SIGHUP)
@@ -151,6 +186,10 @@ def main(args):
             reload(n)
         elif cmd == "restart" and n.startswith("authguard"):
             stop(n)
+            start(n)
+        elif cmd == "restart" and n == "nginx":
+            if os.path.exists("/run/nginx.pid"):
+                run_unit(unit("nginx"), "ExecStop")
             start(n)
         else:
             sys.exit("systemctl: %s: not needed by the guide" % cmd)

@@ -19,8 +19,9 @@ and those for this machine's release.
 
 Before the guide, the sandbox is a working mail server as the guide assumes: Postfix with a TLS
 certificate, Dovecot (in the syntax of its release) checking two users' passwords.  After it,
-real SMTP clients check what the guide promises, and the packages the guide's apt-get names are
-checked against the libraries the installed programs link."""
+real SMTP clients check what the guide promises, a client of nginx the helpdesk's page, and the
+packages the guide's apt-get names are checked against the libraries the installed programs
+link."""
 
 import os
 import re
@@ -214,6 +215,53 @@ while True:
     time.sleep(0.1)
 check("authguard why shows the IMAP failure (proto imap, bad-password)",
       '"proto":"imap"' in flat and '"cause":"bad-password"' in flat, r.stdout + r.stderr)
+# Step 9: the helpdesk's page through nginx.  The guide printed jane's password once; the
+# check gives her one of its own, as an admin would reset it.
+import base64, http.client
+page_pw = "Page-Check-1"
+made = open("/etc/nginx/authguard-web.htpasswd").read()
+check("the guide made jane's line in nginx's password file (a crypt(3) SHA-512 hash)",
+      re.fullmatch(r"jane:\$6\$[^:\s]+\n", made), made)
+hashed = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=page_pw,
+                        capture_output=True, text=True, check=True).stdout.strip()
+with open("/etc/nginx/authguard-web.htpasswd", "w") as f:
+    f.write("jane:%%s\n" %% hashed)
+
+
+def page(path, password=None, headers=None):
+    c = http.client.HTTPSConnection("mail.example.com", 443, context=ctx, timeout=30)
+    h = dict(headers or {})
+    if password:
+        h["Authorization"] = "Basic " + base64.b64encode(
+            ("jane:" + password).encode()).decode()
+    try:
+        c.request("GET", path, headers=h)
+        r = c.getresponse()
+        return r.status, r.read().decode("utf-8", "replace")
+    except OSError as e:
+        return None, str(e)
+    finally:
+        c.close()
+
+
+st, body = page("/authguard/", page_pw)
+check("jane sees the page at https://mail.example.com/authguard/",
+      st == 200 and re.search(r'id="whoami"[^>]*>\s*jane\s*<', body), (st, body[:2000]))
+if jref:
+    st, body = page("/authguard/why?q=" + jref.group(1), page_pw)
+    check("the page shows the cause of jane's ref",
+          st == 200 and "app-password-required" in body, (st, body[:2000]))
+st, body = page("/authguard/", headers={"X-Remote-User": "jane"})
+check("no page without nginx's password, whatever header the client sends", st == 401,
+      (st, body[:500]))
+st = os.stat("/run/authguard/control")
+import grp
+check("the control socket is group authguard-web, 0660",
+      grp.getgrgid(st.st_gid).gr_name == "authguard-web" and st.st_mode & 0o777 == 0o660,
+      (st.st_gid, oct(st.st_mode)))
+ps = subprocess.run(["ps", "-o", "user:20=", "-C", "authguard-web"], capture_output=True,
+                    text=True).stdout.split()
+check("authguard-web runs as authguard-web", ps == ["authguard-web"], ps)
 log = open("/var/log/postfix.log", errors="replace").read()
 trouble = [l for l in log.splitlines() if re.search(r"(warning|error|fatal): .*"
            r"(SASL|sasl|milter|authguard|policy)", l) and "authentication failed" not in l]
@@ -253,7 +301,8 @@ def closure(names):
 named = open("/run/deploy-apt/named").read().split()
 have = closure(named)
 unnamed = []
-for prog in ("/usr/sbin/authguard-policyd", "/usr/sbin/authguard-milter", "/usr/bin/authguard"):
+for prog in ("/usr/sbin/authguard-policyd", "/usr/sbin/authguard-milter", "/usr/bin/authguard",
+             "/usr/sbin/authguard-web"):
     dyn = subprocess.run(["readelf", "-d", prog], capture_output=True, text=True).stdout
     for lib in re.findall(r"\(NEEDED\).*\[(lib[^.\]]+)\.so", dyn):
         owners = subprocess.run(["dpkg", "-S", "*/%%s.so" %% lib], capture_output=True,

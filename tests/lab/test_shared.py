@@ -212,6 +212,13 @@ def a_familiar_address_from_one_server_passes_on_the_other():
         attempt(S["b"], user, "attack-%d" % i, "127.0.5.%d" % (i + 10))
     line, _ = attempt(S["b"], user, "x", "127.0.5.99")
     assert cause(S["b"], line) == "account-locked", line
+    # why on b names the address whose success only a saw (its record in Redis)
+    j = json.loads(cli(S["b"], "--json", "why", user))
+    ok = [a for a in j["attempts"] if a["result"] == "pass"]
+    assert len(ok) == 1 and ok[0]["server"] and j["familiar"] == [
+        {"ip": "127.0.5.1", "last_ok": ok[0]["time"]}], j
+    ov = json.loads(cli(S["b"], "--json", "overview"))
+    assert ov["shared"] == "local view", ov     # its locks and counts are b's own
     line, _ = attempt(S["b"], user, "abcdefghijklmnop", "127.0.5.1")
     assert line.startswith("OK"), line   # the user's usual address, seen by server a
 

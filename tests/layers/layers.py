@@ -11,8 +11,8 @@ the module lib/idmap. Two graphs join the modules:
 Both must be free of cycles, and both must respect the layers:
   0 lib/                pure code: no event loop, no sockets of its own
   1 policy/event, conn, server, http  the event loop, its connections, listeners
-  2 the daemons' and the CLI's modules (gate, control, milter, ...)
-  3 policy/main, milter/main, cli/authguard   the programs' main()
+  2 the daemons' and the CLI's modules (gate, control, milter, web, ...)
+  3 policy/main, milter/main, cli/authguard, web/main   the programs' main()
 A module may use its own layer or a lower one; modules of layer 2 may use
 each other without a cycle. Without --tap it prints each cycle with the
 names that tie it, and the layer breaches; with --tap, one TAP line per
@@ -23,9 +23,9 @@ import re
 import subprocess
 import sys
 
-FOLDERS = ("lib", "policy", "milter", "cli")
+FOLDERS = ("lib", "policy", "milter", "cli", "web")
 LOOP = {"policy/event", "policy/conn", "policy/server", "policy/http"}
-MAINS = {"policy/main", "milter/main", "cli/authguard"}
+MAINS = {"policy/main", "milter/main", "cli/authguard", "web/main"}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 

@@ -68,6 +68,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "accounts.h"
 #include "attempt.h"
 #include "authlimits.h"
@@ -755,6 +757,21 @@ udb_read(void)
 	return any;
 }
 
+/* ctl_check_json - an "OK" answer with a JSON body must parse */
+static void
+ctl_check_json(void)
+{
+	const char *a = buf_str(&sim.ctl_answer);
+	json_error_t err;
+	json_t *j;
+
+	if (strncmp(a, "OK\n{", 4) != 0)
+		return;
+	if ((j = json_loads(a + 3, 0, &err)) == NULL)
+		sim_fail("control answer is not JSON (%s): %s", err.text, a);
+	json_decref(j);
+}
+
 /* ctl_read - the control answer, until the daemon closes */
 static int
 ctl_read(void)
@@ -770,8 +787,10 @@ ctl_read(void)
 		buf_append(&sim.ctl_answer, sim.ctl.in.data, sim.ctl.in.len);
 	}
 	buf_reset(&sim.ctl.in);
-	if (eof)
+	if (eof) {
 		peer_close(&sim.ctl);
+		ctl_check_json();
+	}
 	return eof;
 }
 
@@ -1222,7 +1241,7 @@ op_userdb(unsigned a, unsigned b)
 	peer_puts(&sim.udb, "userdb", line);
 }
 
-/* op_admin - authguard lock/unlock of an account or an address */
+/* op_admin - authguard lock/unlock of an account or an address, or the overview */
 static void
 op_admin(unsigned a, unsigned b)
 {
@@ -1233,8 +1252,11 @@ op_admin(unsigned a, unsigned b)
 		return;
 	buf_reset(&sim.ctl_answer);
 	sim.ctl.fd = peer_connect("control");
-	snprintf(line, sizeof(line), "%s\ttext\t%s%s\n", a & 1 ? "unlock" :
-	    "lock", what, a & 1 ? "" : "\tfor=600");
+	if (a % 8 == 7)
+		snprintf(line, sizeof(line), "overview\tjson\t-\n");
+	else
+		snprintf(line, sizeof(line), "%s\ttext\t%s%s\tactor=sim\n",
+		    a & 1 ? "unlock" : "lock", what, a & 1 ? "" : "\tfor=600");
 	peer_puts(&sim.ctl, "control", line);
 }
 

@@ -14,6 +14,7 @@
 /*--*/
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sim.h"
 #include "unit.h"
@@ -90,7 +91,9 @@ TEST(sim_control_refuses_bad_requests)
 	static const char *const usage = "ERR usage: COMMAND<TAB>text|json<TAB>"
 	    "ARGUMENT[<TAB>NAME=VALUE...]\n";
 	static const char *const opts = "ERR options: since=SECONDS, "
-	    "by=user|address|cause|proto, for=SECONDS\n";
+	    "by=user|address|cause|proto, for=SECONDS, actor=NAME\n";
+	static const char *const actor = "ERR actor: 1 to 128 bytes, no TAB, "
+	    "CR or LF\n";
 	char big[2100];
 	int c, q;
 
@@ -104,6 +107,14 @@ TEST(sim_control_refuses_bad_requests)
 	CHECK(is(sim_control("lock\ttext\tv\tfor\n"), opts));
 	CHECK(is(sim_control("lock\ttext\tv\tfor=10m\n"), opts));
 	CHECK(is(sim_control("lock\ttext\tv\twhen=3\n"), opts));
+	CHECK(is(sim_control("lock\ttext\tv\tactor=\n"), actor));
+	CHECK(is(sim_control("unlock\ttext\tv\tactor=web:a\rb\n"), actor));
+	CHECK(is(sim_control("unlock\ttext\tv\tactor=web:a\tb\n"), opts));
+	memset(big, 'a', 200);
+	memcpy(big, "lock\ttext\tv\tactor=", 18);
+	strcpy(big + 18 + 129, "\n");		/* 129 bytes: one too many */
+	CHECK(is(sim_control(big), actor));
+	CHECK(sim_has(sim_log_find("control: lock refused"), "actor="));
 	CHECK(is(sim_control("top\ttext\t-\tby=zone\n"),
 	    "ERR by: user, address, cause or proto\n"));
 	CHECK(is(sim_control("unlock\ttext\tnobody\n"),
@@ -145,13 +156,15 @@ TEST(sim_control_one_request_per_connection)
 /* lock and unlock of an account: what the next attempt is told. */
 TEST(sim_control_lock_unlock_account)
 {
+	char line[160], big[200];
 	int c, q;
 
 	sim_begin(NULL);
 	CHECK(is(sim_control("lock\ttext\tV\n"),
 	    "OK\nlocked=v until=2026-01-01T00:15:00Z\n"));
-	CHECK(sim_has(sim_log_find("control: locked"),
-	    "locked v until 2026-01-01T00:15:00Z by the admin"));
+	snprintf(line, sizeof(line), "event=admin action=lock target=v "
+	    "actor=cli peer_uid=%ld until=2026-01-01T00:15:00Z", (long)getuid());
+	CHECK(sim_has(sim_log_find("event=admin"), line));
 	CHECK(sim_account_locked(V));
 	c = sim_open();
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
@@ -160,7 +173,8 @@ TEST(sim_control_lock_unlock_account)
 	    "try again in 15 minutes"));
 	CHECK(sim_has(sim_log_find("event=auth"), "cause=account-locked"));
 	CHECK(is(sim_control("unlock\tjson\tv\n"), "OK\n{\"unlocked\":\"v\"}\n"));
-	CHECK(sim_has(sim_log_find("control: unlocked"), "unlocked v"));
+	CHECK(sim_has(sim_log_find("event=admin"), "event=admin action=unlock "
+	    "target=v actor=cli peer_uid="));
 	q = sim_auth(c, SIM_PLAIN, V, A0, 1, 1);
 	CHECK(sim_forwarded(q));
 	sim_dovecot(0, SD_OK);
@@ -169,7 +183,16 @@ TEST(sim_control_lock_unlock_account)
 	    "OK\n{\"locked\":\"w\",\"until\":\"2026-01-01T00:01:30Z\"}\n"));
 	q = sim_auth(c, SIM_PLAIN, W, A0, 1, 1);
 	CHECK(sim_has(sim_reply(q), "try again in 90 seconds"));
-	CHECK(is(sim_control("unlock\ttext\tW\n"), "OK\nunlocked w\n"));
+	CHECK(is(sim_control("unlock\ttext\tW\tactor=web:\"jane\" x\n"),
+	    "OK\nunlocked w\n"));
+	CHECK(sim_has(sim_log_find("event=admin"), "event=admin action=unlock "
+	    "target=w actor=\"web:\\\"jane\\\" x\" peer_uid="));
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "lock\ttext\tw\tactor=", 18);
+	strcpy(big + 18 + 128, "\n");		/* 128 bytes: the most */
+	CHECK(sim_has(sim_control(big), "OK\nlocked=w"));
+	big[18 + 128] = 0;
+	CHECK(sim_has(sim_log_find("event=admin"), big + 12));
 	sim_end();
 }
 
@@ -297,5 +320,60 @@ TEST(sim_control_lock_for_zero_refused)
 	CHECK(is(sim_control("lock\ttext\tv\tfor=0\n"),
 	    "ERR for: 1s to 365d\n"));
 	CHECK(!sim_account_locked(V));
+	sim_end();
+}
+
+/* overview: 24 hours ending in the current one, the locks, a JSON object. */
+TEST(sim_control_overview)
+{
+	const char *a;
+
+	sim_begin(NULL);
+	CHECK(is(sim_control("overview\tjson\t-\n"), "OK\n{\"now\":"
+	    "\"2026-01-01T00:00:00Z\",\"hours\":24,\"failures\":[{\"hour\":"
+	    "\"2025-12-31T01:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T02:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T03:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T04:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T05:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T06:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T07:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T08:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T09:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T10:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T11:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T12:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T13:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T14:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T15:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T16:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T17:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T18:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T19:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T20:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T21:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T22:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2025-12-31T23:00:00Z\",\"causes\":{}},{\"hour\":"
+	    "\"2026-01-01T00:00:00Z\",\"causes\":{}}],"
+	    "\"locked_accounts\":[],\"locked_accounts_total\":0,"
+	    "\"locked_addresses\":[],\"locked_addresses_total\":0,"
+	    "\"stale\":[],\"stale_total\":0,\"kept\":0,\"oldest\":null}\n"));
+	CHECK(sim_has(sim_control("lock\ttext\tv\tfor=90\tactor=t\n"), "OK\n"));
+	CHECK(sim_has(sim_control("lock\ttext\tw\tfor=600\tactor=t\n"), "OK\n"));
+	CHECK(sim_has(sim_control("lock\ttext\t198.51.100.7\tfor=60\n"), "OK\n"));
+	a = sim_control("overview\tjson\t-\n");
+	CHECK(sim_has(a, "\"locked_accounts\":[{\"key\":\"w\",\"locked_until\":"
+	    "\"2026-01-01T00:10:00Z\",\"seconds_left\":600,\"failures_in_window\":0},"
+	    "{\"key\":\"v\",\"locked_until\":\"2026-01-01T00:01:30Z\","
+	    "\"seconds_left\":90,\"failures_in_window\":0}],"
+	    "\"locked_accounts_total\":2,\"locked_addresses\":[{\"key\":"
+	    "\"198.51.100.7/32\",\"locked_until\":\"2026-01-01T00:01:00Z\","
+	    "\"seconds_left\":60,\"failures_in_window\":0}],"
+	    "\"locked_addresses_total\":1,"));
+	a = sim_control("overview\ttext\t-\n");
+	CHECK(sim_has(a, "OK\nnow=2026-01-01T00:00:00Z hours=24 kept=0\n"
+	    "failures per hour:\n  hour=2025-12-31T01:00:00Z\n"));
+	CHECK(sim_has(a, "locked_accounts: 2\n  key=w locked_until="
+	    "2026-01-01T00:10:00Z seconds_left=600 failures_in_window=0\n"));
 	sim_end();
 }

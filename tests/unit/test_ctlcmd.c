@@ -113,3 +113,24 @@ TEST(ctlcmd_options)
 	CHECK(ctl_opt_field("when") == NULL);
 	CHECK(ctl_opt_field("--since") == NULL);
 }
+
+TEST(ctlcmd_actor_is_the_requests_only)
+{
+	const struct ctl_cmd *lock = &ctl_cmds[CTL_CMD_lock];
+	const struct ctl_opt *o;
+	struct buf b;
+
+	CHECK((o = ctl_opt_field("actor")) != NULL && o->bit == CTL_OPT_ACTOR &&
+	    !o->duration);
+	CHECK(lock->opts & CTL_OPT_ACTOR);
+	CHECK(ctl_cmds[CTL_CMD_unlock].opts & CTL_OPT_ACTOR);
+	CHECK(!(ctl_cmds[CTL_CMD_why].opts & CTL_OPT_ACTOR));
+	CHECK(ctl_opt_flag(lock, "--actor") == NULL);	/* the CLI sets it */
+	buf_init(&b);
+	ctl_synopsis(&b, lock);
+	CHECK(strcmp(buf_str(&b), "lock USER|ADDRESS [--for DURATION]") == 0);
+	buf_reset(&b);
+	ctl_synopsis(&b, &ctl_cmds[CTL_CMD_overview]);
+	CHECK(strcmp(buf_str(&b), "overview") == 0);
+	buf_free(&b);
+}

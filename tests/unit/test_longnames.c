@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "config.h"
 #include "ctlclient.h"
+#include "ctlcmd.h"
 #include "history.h"
 #include "proto.h"
 #include "sasl.h"
@@ -250,12 +251,14 @@ TEST(longnames_shared_record_round_trip)
 TEST(longnames_control_request_fits)
 {
 	char *name = name_of(SASL_FIELD_MAX, 'u');
+	char *actor = name_of(CTL_ACTOR_MAX, 'a');
 	struct buf req;
 
 	buf_init(&req);
 	buf_printf(&req, "unlock\tjson\t%s\tsince=4294967295\tby=address\t"
-	    "for=4294967295\tsince=4294967295", name);
+	    "for=4294967295\tsince=4294967295\tactor=%s", name, actor);
 	CHECK(req.len <= CTL_REQUEST_MAX);
 	buf_free(&req);
+	free(actor);
 	free(name);
 }

@@ -32,11 +32,18 @@ TEST(cause_catalogue_complete)
 		CHECK(cause_by_id(ci->id) == (enum cause)i);
 		CHECK(strchr(ci->client_text, '\t') == NULL);
 		CHECK(strchr(ci->client_text, '\n') == NULL);
+		CHECK(ci->title && strlen(ci->title) > 10);
+		CHECK(ci->tell && strlen(ci->tell) > 40);
+		CHECK(strpbrk(ci->title, "\t\n\\") == NULL);
+		CHECK(strpbrk(ci->tell, "\t\n\\") == NULL);
 	}
 	CHECK(cause_by_id("no-such-cause") == CAUSE_COUNT);
 }
 
-/* The man page names every cause with its client text and remedy, word for word. */
+/*
+ * The man page names every cause with its client text, remedy, plain words
+ * and what to tell the user, word for word.
+ */
 TEST(cause_man_page_matches_catalogue)
 {
 	static char page[64 * 1024];
@@ -57,7 +64,10 @@ TEST(cause_man_page_matches_catalogue)
 		snprintf(entry, sizeof(entry), ".B %s\nClient: %s\n", ci->id,
 		    ci->client_text);
 		CHECK(strstr(page, entry) != NULL);
-		snprintf(entry, sizeof(entry), "Remedy: %s\n", ci->hint);
+		snprintf(entry, sizeof(entry), "Remedy: %s\n.br\nIn plain words: "
+		    "%s\n.br\n", ci->hint, ci->title);
+		CHECK(strstr(page, entry) != NULL);
+		snprintf(entry, sizeof(entry), "Tell the user: %s\n", ci->tell);
 		CHECK(strstr(page, entry) != NULL);
 	}
 }

@@ -1,0 +1,142 @@
+/*++
+/* NAME
+/*	webconf 3
+/* SUMMARY
+/*	authguard-web.conf: the web front end's table of keys
+/* SYNOPSIS
+/*	#include "webconf.h"
+/*
+/*	int	webconf_parse(const char *text, size_t len, const char *name,
+/*		struct webconf *c, char *err, size_t errlen)
+/*
+/*	int	webconf_load(const char *path, struct webconf *c, char *err,
+/*		size_t errlen)
+/*
+/*	void	webconf_free(struct webconf *c)
+/*
+/*	int	webconf_listed(const char *list, const char *name)
+/* DESCRIPTION
+/*	The web front end's file has the syntax of authguard.conf and is
+/*	read by the same code (conf_parse()), from its own table below.
+/*
+/*	Once the whole file is read: an inet: web_listen must be a
+/*	loopback address (127.0.0.0/8 or ::1): TLS and sign-on are the
+/*	reverse proxy's job, and the page must not be reached without
+/*	it; user_header must be a header name (letters, digits, '-').
+/*
+/*	webconf_listed() tells whether a name is one of a space-separated
+/*	list (viewers, admins): 1 or 0.
+/*--*/
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "webconf.h"
+#include "util.h"
+
+#define WP(name, def, type) {#name, def, type, offsetof(struct webconf, name), \
+	0, 0, 0}
+/* Fixed at start: the listener, the identity. */
+#define WR(name, def, type) {#name, def, type, offsetof(struct webconf, name), \
+	0, 0, 1}
+
+static const struct config_param webconf_table[] = {
+	WR(web_listen, "inet:127.0.0.1:8026", CT_SOCKET),
+	WR(web_socket_owner, "", CT_STRING),
+	WR(web_socket_group, "", CT_STRING),
+	WR(web_socket_mode, "0660", CT_MODE),
+	WP(control_socket, "/run/authguard/control", CT_FILE),
+	WP(control_timeout, "5s", CT_DURATION),
+	WP(trusted_proxies, "", CT_NETLIST),
+	WP(user_header, "X-Remote-User", CT_STRING),
+	WP(htpasswd, "", CT_FILE),
+	WP(viewers, "", CT_STRING),
+	WP(admins, "", CT_STRING),
+	WP(lock_time, "", CT_DURATION_OPT),
+	WR(user, "authguard-web", CT_STRING),
+	WP(log_format, "logfmt", CT_LOGFMT),
+};
+
+_Static_assert(NELEM(webconf_table) == WEBCONF_KEYS, "WEBCONF_KEYS");
+
+static int webconf_check(const void *, const char **);
+
+static const struct config_table webconf_file = {
+	webconf_table, NELEM(webconf_table), sizeof(struct webconf),
+	offsetof(struct webconf, text), webconf_check,
+};
+
+/* webconf_loopback - is a numeric address one of this host's loopback? */
+static int
+webconf_loopback(const char *host)
+{
+	struct netlist lo = {0};
+	const char *err;
+	int yes;
+
+	if (netlist_parse("127.0.0.0/8 ::1/128", &lo, &err) < 0)
+		return 0;
+	yes = netlist_match_str(&lo, host);
+	netlist_free(&lo);
+	return yes;
+}
+
+/* webconf_check - what one line cannot tell */
+static int
+webconf_check(const void *arg, const char **err)
+{
+	const struct webconf *c = arg;
+
+	if (c->web_listen.kind == SOCK_INET && !webconf_loopback(
+	    c->web_listen.host))
+		return *err = "web_listen: want a loopback address "
+		    "(127.0.0.1, [::1]) or a unix socket: TLS and sign-on "
+		    "are the reverse proxy's job", -1;
+	if (*c->user_header == 0 || strspn(c->user_header, "abcdefghijklmnop"
+	    "qrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") !=
+	    strlen(c->user_header))
+		return *err = "user_header: want a header name (letters, "
+		    "digits, '-')", -1;
+	return 0;
+}
+
+/* webconf_parse - text to configuration */
+int
+webconf_parse(const char *text, size_t len, const char *name,
+    struct webconf *c, char *err, size_t errlen)
+{
+	return conf_parse(&webconf_file, text, len, name, c, err, errlen);
+}
+
+/* webconf_load - read and parse a file */
+int
+webconf_load(const char *path, struct webconf *c, char *err, size_t errlen)
+{
+	return conf_load(&webconf_file, path, c, err, errlen);
+}
+
+/* webconf_free - release what the configuration holds */
+void
+webconf_free(struct webconf *c)
+{
+	conf_free(&webconf_file, c);
+}
+
+/* webconf_listed - is name a word of the space-separated list? */
+int
+webconf_listed(const char *list, const char *name)
+{
+	size_t len = strlen(name), n;
+	const char *p = list;
+
+	if (len == 0)
+		return 0;
+	for (p += strspn(p, " \t"); *p; p += strspn(p, " \t")) {
+		n = strcspn(p, " \t");
+		if (n == len && memcmp(p, name, n) == 0)
+			return 1;
+		p += n;
+	}
+	return 0;
+}

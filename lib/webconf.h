@@ -1,0 +1,41 @@
+/*++
+/* NAME
+/*	webconf 3h
+/* SUMMARY
+/*	authguard-web.conf: the web front end's table of keys
+/*--*/
+#ifndef AUTHGUARD_WEBCONF_H
+#define AUTHGUARD_WEBCONF_H
+
+#include <stddef.h>
+
+#include "logline.h"
+#include "netaddr.h"
+
+#define WEBCONF_KEYS	14	/* rows of the table in webconf.c */
+
+struct webconf {
+	struct sockspec	 web_listen;
+	char		*web_socket_owner;
+	char		*web_socket_group;
+	unsigned	 web_socket_mode;
+	char		*control_socket;
+	unsigned	 control_timeout;	/* ms */
+	struct netlist	 trusted_proxies;
+	char		*user_header;
+	char		*htpasswd;		/* "": no basic authentication */
+	char		*viewers;		/* "": every authenticated user */
+	char		*admins;		/* "": nobody */
+	unsigned	 lock_time;		/* ms; 0: policyd's lockout_time */
+	char		*user;
+	enum log_format	 log_format;
+	char		*text[WEBCONF_KEYS];	/* each value as written */
+};
+
+int	webconf_parse(const char *, size_t, const char *, struct webconf *,
+	    char *, size_t);
+int	webconf_load(const char *, struct webconf *, char *, size_t);
+void	webconf_free(struct webconf *);
+int	webconf_listed(const char *, const char *);
+
+#endif

@@ -1,0 +1,665 @@
+#!/usr/bin/env python3
+"""authguard-web, the helpdesk's daemon, over real HTTP (python's http.client) in front of the real
+authguard-policyd (wired to the lab's real Dovecot): who is asking (a trusted proxy's user header,
+the same header from an address that is not trusted, HTTP basic authentication against real
+crypt(3) hashes: yescrypt from libcrypt, sha512crypt from openssl passwd), the viewers and admins
+lists, the CSRF refusals (no cookie, a wrong token, a foreign Origin, Sec-Fetch-Site cross-site, a
+viewer who is no admin), the security headers on every answer, an unlock through the page that
+lifts a real lock in authguard-policyd, the 502 page while authguard-policyd is down and the
+recovery after, a control socket that answers slowly or with garbage (the other requests go on),
+and oversized or malformed queries and forms (4xx and a log line)."""
+
+import ctypes
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lab import Lab, free_port  # noqa: E402
+from gatelab import BUILD, Daemon, Gate, GateClient, auth_line, b64  # noqa: E402
+from gatelab import new_gate_dir, parse_logfmt, ref_of, teardown_suite  # noqa: E402
+from tap import Suite  # noqa: E402
+
+WEBD = os.path.join(BUILD, "authguard-web")
+suite = Suite("webd")
+S = {}
+ALICE, ALICE_PW = "alice@example.test", "correct horse"
+SECURITY = {
+    "content-security-policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cache-control": "no-store",
+}
+
+
+def yescrypt(password):
+    """A yescrypt hash made by the system's libcrypt (as mkpasswd makes it)."""
+    lc = ctypes.CDLL("libcrypt.so.1")
+    lc.crypt_gensalt.restype = ctypes.c_char_p
+    lc.crypt.restype = ctypes.c_char_p
+    setting = lc.crypt_gensalt(b"$y$", 0, os.urandom(16), 16)
+    return lc.crypt(password.encode(), setting).decode()
+
+
+def sha512crypt(password):
+    return subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password,
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+class Web(Daemon):
+    """One authguard-web on a loopback port, its config written from keyword settings."""
+    name = "authguard-web"
+
+    def __init__(self, d, tag, control, **conf):
+        self.dir = d
+        self.port = free_port()
+        self.conf_path = os.path.join(d, "web-%s.conf" % tag)
+        self.log = os.path.join(d, "web-%s.log" % tag)
+        self.socket = None
+        self.proc = None
+        settings = {
+            "web_listen": "inet:127.0.0.1:%d" % self.port,
+            "control_socket": control,
+            "control_timeout": "1s",
+            "user": "root",
+        }
+        settings.update(conf)
+        with open(self.conf_path, "w") as f:
+            for k, v in settings.items():
+                f.write("%s = %s\n" % (k, v))
+
+    def argv(self):
+        return [WEBD, "-f", "-c", self.conf_path]
+
+    def start(self, timeout=10, env=None):
+        log = open(self.log, "ab")
+        self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL, stdout=log,
+                                     stderr=log, start_new_session=True, close_fds=True)
+        log.close()
+        deadline = time.time() + timeout
+        while "started: web_listen" not in self.log_text():
+            if self.proc.poll() is not None:
+                raise RuntimeError("authguard-web exited %s:\n%s"
+                                   % (self.proc.returncode, self.log_text()))
+            if time.time() > deadline:
+                raise RuntimeError("authguard-web did not start:\n" + self.log_text())
+            time.sleep(0.02)
+        return self
+
+    def request(self, method, path, headers=None, body=None, timeout=10):
+        """(status, {header: value}, body text, [Set-Cookie values])"""
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            text = r.read().decode("utf-8", "replace")
+            return (r.status, {k.lower(): v for k, v in r.getheaders()}, text,
+                    r.msg.get_all("Set-Cookie") or [])
+        finally:
+            c.close()
+
+    def wait_log(self, pred, timeout=3):
+        """The log once pred(log) holds (or the time is up): the daemon writes a round's log
+        lines at the end of the round, which may be after its answers went out."""
+        deadline = time.time() + timeout
+        while True:
+            log = self.log_text()
+            if pred(log) or time.time() > deadline:
+                return log
+            time.sleep(0.02)
+
+    def events_after(self, before, n=1, timeout=3):
+        """The event=web lines after the first `before`, once there are n (or the time is up);
+        then a short wait, so that one too many shows."""
+        deadline = time.time() + timeout
+        while len(self.web_events()) < before + n and time.time() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.05)
+        return self.web_events()[before:]
+
+    def web_events(self):
+        out = []
+        for line in self.log_text().splitlines():
+            i = line.find(" event=web")
+            if i >= 0:
+                ev = parse_logfmt(line[i + 1:])
+                ev["_line"] = line
+                out.append(ev)
+        return out
+
+
+def control(question):
+    """One request line to authguard-policyd's control socket; its whole answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(5)
+        s.connect(S["gate"].control)
+        s.sendall(question.encode() + b"\n")
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return out.decode()
+            out += chunk
+
+
+def locked(key):
+    import json
+    text = control("why\tjson\t" + key)
+    assert text.startswith("OK\n"), text
+    j = json.loads(text[3:])
+    for part in ("account", "address"):
+        if j.get(part, {}).get("key") == key:
+            return j[part].get("locked") not in (None, "no", False)
+    raise AssertionError("no account or address %s in %s" % (key, text))
+
+
+def setup():
+    d = S["dir"] = new_gate_dir()
+    S["lab"] = Lab(sasl_path=os.path.join(d, "auth"))
+    S["lab"].start_dovecot()
+    S["gate"] = Gate(S["lab"], d).start()
+    # One real failed login, for a ref and a timeline.
+    c = GateClient(S["gate"].socket)
+    c.send(auth_line(1, "PLAIN", resp=b64("\0%s\0%s" % (ALICE, "wrong horse"))))
+    line = c.line().decode()
+    c.close()
+    assert line.startswith("FAIL\t1"), line
+    S["ref"] = ref_of(line)
+    assert S["ref"], line
+    S["htpasswd"] = os.path.join(d, "htpasswd")
+    with open(S["htpasswd"], "w") as f:
+        f.write("# helpdesk\nhelen:%s\nbob:%s\n" % (yescrypt("helen's secret"),
+                                                      sha512crypt("bob's secret")))
+    # Behind a trusted proxy: viewers helen and admin, admin alone may act.
+    S["web"] = Web(d, "proxy", S["gate"].control, trusted_proxies="127.0.0.1/32",
+                   viewers="helen admin", admins="admin", lock_time="2h").start()
+    # No trusted proxy: basic authentication against the htpasswd file.
+    S["basic"] = Web(d, "basic", S["gate"].control, trusted_proxies="192.0.2.0/24",
+                     htpasswd=S["htpasswd"], admins="bob").start()
+
+
+def teardown():
+    errors = []
+    for k in ("web", "basic", "slow"):
+        if S.get(k):
+            rc = S[k].stop()
+            if rc not in (0, None):
+                errors.append("authguard-web (%s) exited %s:\n%s" % (k, rc, S[k].log_text()[-3000:]))
+    teardown_suite(S)
+    if errors:
+        raise AssertionError("\n".join(errors))
+
+
+def as_user(name, **more):
+    h = {"X-Remote-User": name}
+    h.update(more)
+    return h
+
+
+def basic_auth(user, password):
+    return {"Authorization": "Basic " + b64("%s:%s" % (user, password))}
+
+
+def security_headers(h, what):
+    for k, v in SECURITY.items():
+        assert h.get(k) == v, "%s: %s is %r" % (what, k, h.get(k))
+
+
+def form_tokens(page):
+    """(target, csrf) of the first lock or unlock form of a page."""
+    m = re.search(r'<form class="(un)?lock"[^>]*>(.*?)</form>', page, re.S)
+    assert m, page[-2000:]
+    target = re.search(r'name="target" value="([^"]*)"', m.group(2)).group(1)
+    csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', m.group(2)).group(1)
+    return target, csrf
+
+
+def cookie_of(set_cookies):
+    for c in set_cookies:
+        if c.startswith("authguard_csrf="):
+            return c.split(";")[0]
+    raise AssertionError("no authguard_csrf cookie in %r" % set_cookies)
+
+
+def admin_session(key):
+    """The admin's answer page for key: (cookie, csrf)."""
+    st, h, page, sc = S["web"].request("GET", "/why?q=" + urllib.parse.quote(key),
+                                       as_user("admin"))
+    assert st == 200, (st, page[-2000:])
+    assert "HttpOnly" in sc[0] and "SameSite=Strict" in sc[0] and "Path=/" in sc[0], sc
+    assert "Secure" not in sc[0], sc
+    return cookie_of(sc), form_tokens(page)[1]
+
+
+def post(web, path, fields, headers):
+    h = {"Content-Type": "application/x-www-form-urlencoded"}
+    h.update(headers)
+    return web.request("POST", path, h, urllib.parse.urlencode(fields))
+
+
+@suite.test
+def trusted_proxy_header():
+    st, h, page, sc = S["web"].request("GET", "/", as_user("helen"))
+    assert st == 200, (st, page)
+    assert '<span id="whoami">helen</span>' in page, page
+    assert 'id="search"' in page
+
+
+@suite.test
+def ref_lookup_shows_the_attempt():
+    st, h, page, _ = S["web"].request("GET", "/why?q=" + S["ref"], as_user("helen"))
+    assert st == 200, (st, page[-2000:])
+    assert 'data-ref="%s"' % S["ref"] in page, page[-3000:]
+    assert ALICE in page
+
+
+@suite.test
+def unknown_ref_is_not_found():
+    st, h, page, _ = S["web"].request("GET", "/why?q=ZZZZZZZZZZ", as_user("helen"))
+    assert st == 404 and 'id="notfound"' in page, (st, page[-2000:])
+
+
+@suite.test
+def empty_query_is_the_search_page():
+    st, h, page, _ = S["web"].request("GET", "/why?q=", as_user("helen"))
+    assert st == 200 and 'id="search"' in page, (st, page[-1000:])
+
+
+@suite.test
+def header_from_untrusted_address_ignored():
+    before = S["basic"].log_text()
+    st, h, page, _ = S["basic"].request("GET", "/", as_user("bob"))
+    assert st == 401, (st, page)
+    assert h.get("www-authenticate", "").startswith('Basic realm="authguard"'), h
+    log = S["basic"].wait_log(lambda t: "not in trusted_proxies" in t[len(before):])
+    log = log[len(before):]
+    assert "X-Remote-User from 127.0.0.1, not in trusted_proxies: ignored" in log, log
+    # Once a minute at most: a second one is counted, not logged.
+    S["basic"].request("GET", "/", as_user("bob"))
+    time.sleep(0.2)
+    log = S["basic"].log_text()[len(before):]
+    assert log.count("not in trusted_proxies: ignored") == 1, log
+
+
+@suite.test
+def no_user_known_is_403():
+    # The proxy instance has no htpasswd: without the header nobody is known.
+    st, h, page, _ = S["web"].request("GET", "/")
+    assert st == 403 and 'id="error"' in page, (st, page)
+    security_headers(h, "403")
+
+
+@suite.test
+def basic_auth_right_password():
+    for user, pw in (("helen", "helen's secret"), ("bob", "bob's secret")):
+        st, h, page, _ = S["basic"].request("GET", "/", basic_auth(user, pw))
+        assert st == 200, (user, st, page[-1000:])
+        assert '<span id="whoami">%s</span>' % user in page
+
+
+@suite.test
+def basic_auth_wrong_and_unknown():
+    before = len(S["basic"].web_events())
+    st, h, page, _ = S["basic"].request("GET", "/", basic_auth("helen", "guess"))
+    assert st == 401 and 'Basic realm="authguard"' in h.get("www-authenticate", ""), (st, h)
+    security_headers(h, "401")
+    st, h, page, _ = S["basic"].request("GET", "/", basic_auth("mallory", "guess"))
+    assert st == 401, st
+    st, h, page, _ = S["basic"].request("GET", "/", {"Authorization": "Basic !!!"})
+    assert st == 401, st
+    evs = S["basic"].events_after(before, 3)
+    reasons = [(e.get("action"), e.get("user"), e.get("result"), e.get("reason")) for e in evs]
+    assert reasons == [("login", "helen", "refused", "bad-password"),
+                       ("login", "mallory", "refused", "unknown-user"),
+                       ("login", None, "refused", "malformed")], reasons
+    log = S["basic"].log_text()
+    assert "guess" not in log and b64("helen:guess") not in log, "a password in the log"
+
+
+@suite.test
+def unknown_user_costs_a_hash_too():
+    """An unknown user is checked against a real hash: its refusal takes as long, roughly."""
+    def took(user):
+        t0 = time.time()
+        st = S["basic"].request("GET", "/", basic_auth(user, "guess"))[0]
+        assert st == 401
+        return time.time() - t0
+    known = min(took("helen") for _ in range(3))
+    unknown = min(took("nobody-at-all") for _ in range(3))
+    print("# wrong password %.4f s, unknown user %.4f s" % (known, unknown))
+    assert unknown > known / 3, (known, unknown)
+
+
+@suite.test
+def viewers_and_admins():
+    before = len(S["web"].web_events())
+    st, h, page, _ = S["web"].request("GET", "/", as_user("mallory"))
+    assert st == 403 and "not a viewer" in page, (st, page)
+    ev = S["web"].events_after(before)[-1]
+    assert ev.get("reason") == "not-a-viewer" and ev.get("actor") == "mallory", ev
+    st, h, page, _ = S["web"].request("GET", "/why?q=" + ALICE, as_user("helen"))
+    assert st == 200 and 'id="account"' in page, (st, page[-2000:])
+    assert 'class="lock"' not in page and 'class="unlock"' not in page, "helen sees a button"
+    st, h, page, _ = S["web"].request("GET", "/why?q=" + ALICE, as_user("admin"))
+    assert st == 200 and re.search(r'<form class="(un)?lock"', page), page[-2000:]
+
+
+@suite.test
+def csrf_refusals():
+    key = "csrf-victim@example.test"
+    assert control("lock\tjson\t%s\tfor=600" % key).startswith("OK"), "lock"
+    cookie, token = admin_session(key)
+    # helen's own page has no form: she forges one with her own cookie and the admin's token
+    _, _, _, helen_sc = S["web"].request("GET", "/", as_user("helen"))
+    cases = [
+        ("no-cookie", as_user("admin"), token, "bad-token"),
+        ("wrong-token", as_user("admin", Cookie=cookie), "0" * 64, "bad-token"),
+        ("no-token", as_user("admin", Cookie=cookie), None, "bad-token"),
+        ("foreign-origin", as_user("admin", Cookie=cookie, Origin="https://evil.example"),
+         token, "foreign-origin"),
+        ("cross-site", as_user("admin", Cookie=cookie, **{"Sec-Fetch-Site": "cross-site"}),
+         token, "cross-site"),
+        ("same-site", as_user("admin", Cookie=cookie, **{"Sec-Fetch-Site": "same-site"}),
+         token, "cross-site"),
+        ("not-admin", as_user("helen", Cookie=cookie_of(helen_sc)), token, "not-an-admin"),
+    ]
+    for name, headers, tok, reason in cases:
+        before = len(S["web"].web_events())
+        fields = {"target": key}
+        if tok is not None:
+            fields["csrf"] = tok
+        st, h, page, _ = post(S["web"], "/unlock", fields, headers)
+        assert st == 403 and 'id="error"' in page, (name, st, page[-1000:])
+        security_headers(h, name)
+        ev = S["web"].events_after(before)
+        assert len(ev) == 1, (name, ev)
+        assert (ev[0].get("action"), ev[0].get("target"), ev[0].get("result"),
+                ev[0].get("reason")) == ("unlock", key, "refused", reason), (name, ev[0])
+        assert locked(key), "%s: the lock is gone" % name
+
+
+@suite.test
+def origin_of_the_page_and_null_pass():
+    key = "origin-ok@example.test"
+    for origin in ("http://127.0.0.1:%d" % S["web"].port, "null"):
+        assert control("lock\tjson\t%s\tfor=600" % key).startswith("OK")
+        cookie, token = admin_session(key)
+        st, h, page, _ = post(S["web"], "/unlock", {"target": key, "csrf": token},
+                              as_user("admin", Cookie=cookie, Origin=origin,
+                                      **{"Sec-Fetch-Site": "same-origin"}))
+        assert st == 303, (origin, st, page[-1000:])
+        assert not locked(key), origin
+
+
+@suite.test
+def unlock_lifts_the_lock_in_policyd():
+    key = "jane@example.test"
+    before = len(S["web"].web_events())
+    assert control("lock\tjson\t%s\tfor=600" % key).startswith("OK")
+    assert locked(key)
+    cookie, token = admin_session(key)
+    st, h, page, _ = post(S["web"], "/unlock", {"target": key, "csrf": token},
+                          as_user("admin", Cookie=cookie))
+    assert st == 303, (st, page[-1000:])
+    security_headers(h, "303")
+    assert h["location"] == "why?q=" + urllib.parse.quote(key, safe="@") + "&done=unlocked", h
+    assert not locked(key), "still locked"
+    ev = S["web"].events_after(before)[-1]
+    assert (ev.get("action"), ev.get("target"), ev.get("actor"), ev.get("result")) == \
+        ("unlock", key, "admin", "ok"), ev
+    admin = S["gate"].events("admin")
+    assert admin and admin[-1].get("action") == "unlock" and admin[-1].get("actor") == "admin", \
+        admin[-1:]
+    # The page the redirect leads to says what was done.
+    st, h, page, _ = S["web"].request("GET", "/" + h["location"], as_user("admin", Cookie=cookie))
+    assert st == 200 and 'id="flash"' in page, (st, page[-2000:])
+
+
+@suite.test
+def lock_through_the_page():
+    key = "locked-by-page@example.test"
+    cookie, token = admin_session(key)
+    st, h, page, _ = post(S["web"], "/lock", {"target": key, "csrf": token},
+                          as_user("admin", Cookie=cookie))
+    assert st == 303 and h["location"].endswith("&done=locked"), (st, h, page[-1000:])
+    assert locked(key)
+    import json
+    account = json.loads(control("why\tjson\t" + key)[3:])["account"]
+    assert 7000 < int(account["seconds_left"]) <= 7200, account     # lock_time = 2h
+
+
+@suite.test
+def secure_cookie_behind_https_proxy():
+    st, h, page, sc = S["web"].request("GET", "/", as_user("helen", **{"X-Forwarded-Proto":
+                                                                      "https"}))
+    assert st == 200 and "; Secure" in cookie_line(sc), sc
+    # the same header from an address that is not trusted says nothing
+    st, h, page, sc = S["basic"].request("GET", "/", dict(basic_auth("bob", "bob's secret"),
+                                                          **{"X-Forwarded-Proto": "https"}))
+    assert st == 200 and "Secure" not in cookie_line(sc), sc
+    # a browser that has the cookie keeps it: none is set again
+    cookie = cookie_of(sc)
+    st, h, page, sc = S["basic"].request("GET", "/", dict(basic_auth("bob", "bob's secret"),
+                                                          Cookie=cookie))
+    assert st == 200 and sc == [], sc
+
+
+def cookie_line(set_cookies):
+    return [c for c in set_cookies if c.startswith("authguard_csrf=")][0]
+
+
+@suite.test
+def security_headers_everywhere():
+    answers = [
+        S["web"].request("GET", "/", as_user("helen")),
+        S["web"].request("GET", "/why?q=" + ALICE, as_user("helen")),
+        S["web"].request("GET", "/style.css"),
+        S["web"].request("GET", "/healthz"),
+        S["web"].request("GET", "/no/such/page", as_user("helen")),
+        S["web"].request("DELETE", "/", as_user("helen")),
+        S["web"].request("GET", "/unlock", as_user("helen")),
+        S["basic"].request("GET", "/"),
+    ]
+    for st, h, body, _ in answers:
+        security_headers(h, "status %d" % st)
+    assert [a[0] for a in answers] == [200, 200, 200, 200, 404, 405, 405, 401], \
+        [a[0] for a in answers]
+    assert answers[2][1]["content-type"].startswith("text/css")
+    assert answers[3][2] == "ok\n"
+
+
+@suite.test
+def policyd_down_502_then_back():
+    gate = S["gate"]
+    gate.stop()
+    try:
+        st, h, page, _ = S["web"].request("GET", "/why?q=" + ALICE, as_user("helen"))
+        assert st == 502 and 'id="error"' in page, (st, page[-1000:])
+        security_headers(h, "502")
+        st, h, body, _ = S["web"].request("GET", "/healthz")
+        assert st == 503, (st, body)
+        want = "control socket %s: why: cannot reach" % gate.control
+        assert want in S["web"].wait_log(lambda t: want in t)
+    finally:
+        gate.start()
+    st, h, page, _ = S["web"].request("GET", "/why?q=" + ALICE, as_user("helen"))
+    assert st == 200, (st, page[-1000:])
+    assert S["web"].request("GET", "/healthz")[0] == 200
+
+
+class FakeControl:
+    """A control socket that answers late (delay s) or with garbage."""
+
+    def __init__(self, path, delay, answer):
+        self.path, self.delay, self.answer = path, delay, answer
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.bind(path)
+        self.s.listen(16)
+        self.stopped = False
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while not self.stopped:
+            try:
+                c, _ = self.s.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.one, args=(c,), daemon=True).start()
+
+    def one(self, c):
+        try:
+            c.recv(4096)
+            time.sleep(self.delay)
+            c.sendall(self.answer)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def stop(self):
+        self.stopped = True
+        self.s.close()
+
+
+@suite.test
+def slow_or_garbage_control_does_not_hang_others():
+    path = os.path.join(S["dir"], "slow-control")
+    fake = FakeControl(path, 5, b"OK\n{}")
+    S["slow"] = web = Web(S["dir"], "slow", path, trusted_proxies="127.0.0.1/32").start()
+    try:
+        results = {}
+
+        def slow():
+            t0 = time.time()
+            results["slow"] = (web.request("GET", "/why?q=x", as_user("helen"))[0],
+                               time.time() - t0)
+        threads = [threading.Thread(target=slow) for _ in range(3)]
+        for t in threads:
+            t.start()
+        time.sleep(0.2)
+        t0 = time.time()
+        st = web.request("GET", "/", as_user("helen"))[0]
+        quick = time.time() - t0
+        css = web.request("GET", "/style.css")[0]
+        for t in threads:
+            t.join(10)
+        print("# search page %.3f s while 3 questions wait; the slow one: %r" % (quick,
+                                                                                results["slow"]))
+        assert st == 200 and css == 200 and quick < 0.5, (st, quick)
+        assert results["slow"][0] == 502 and 0.9 < results["slow"][1] < 3, results
+        assert "no answer within the control_timeout" in web.wait_log(
+            lambda t: "control_timeout" in t)
+        fake.delay, fake.answer = 0, b"\x00\xffgarbage{{{\n"
+        st, h, page, _ = web.request("GET", "/why?q=x", as_user("helen"))
+        assert st == 502 and "cannot be read" in page, (st, page[-800:])
+        fake.answer = b"OK\n" + b"[" * 200000
+        st, h, page, _ = web.request("GET", "/overview", as_user("helen"))
+        assert st == 502, st
+        fake.answer = b"OK\n" + b" " * (1 << 20) + b"{}"
+        st, h, page, _ = web.request("GET", "/overview", as_user("helen"))
+        assert st == 502, st
+        assert "answer longer than 1048576 bytes" in web.wait_log(
+            lambda t: "answer longer" in t)
+        assert web.request("GET", "/", as_user("helen"))[0] == 200
+    finally:
+        fake.stop()
+
+
+@suite.test
+def oversized_and_malformed_input():
+    web = S["web"]
+    cases = [
+        ("GET", "/why?q=" + "a" * 600, None, 400, "q: a control byte"),
+        ("GET", "/why?q=a%09b", None, 400, "q: a control byte"),
+        ("GET", "/why?q=" + "a" * 40000, None, 414, "web_listen: GET /why?q=aaaa"),
+        ("POST", "/unlock", "target=%zz&csrf=1", 400, "a malformed form"),
+        ("POST", "/unlock", "target=a&target=b", 400, "a malformed form"),
+        ("POST", "/unlock", "target=" + "a" * 5000, 413, "web_listen: POST /unlock"),
+    ]
+    for method, path, body, want, logged in cases:
+        before = web.log_text()
+        h = as_user("admin", Cookie="authguard_csrf=" + "0" * 32)
+        if body is not None:
+            h["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            st, hd, page, _ = web.request(method, path, h, body)
+        except (ConnectionError, http.client.HTTPException) as e:
+            st = "closed: %s" % e
+        assert st == want, (path[:60], st, want)
+        log = web.wait_log(lambda t: logged in t[len(before):], 0.5)[len(before):]
+        if want in (414, 413):
+            # the refusals' warning is once per 10 s: wait for the window when needed
+            deadline = time.time() + 11
+            while logged not in log and time.time() < deadline:
+                time.sleep(0.2)
+                log = web.log_text()[len(before):]
+            assert logged in log or "requests refused:" in log, (path[:60], log[-800:])
+        else:
+            assert logged in log, (path[:60], log[-800:])
+    assert web.request("GET", "/", as_user("helen"))[0] == 200
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=5):
+        http.client.HTTPConnection.__init__(self, "localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+@suite.test
+def unix_socket_listener():
+    """A unix web_listen: made with its mode, its peer (the proxy) trusted for the user
+    header, removed when the daemon stops."""
+    path = os.path.join(S["dir"], "web-http")
+    web = Web(S["dir"], "unix", S["gate"].control, web_listen="unix:" + path,
+              web_socket_mode="0600")
+    web.start()
+    try:
+        assert oct(os.stat(path).st_mode & 0o777) == "0o600", oct(os.stat(path).st_mode)
+        c = UnixHTTPConnection(path)
+        c.request("GET", "/why?q=" + ALICE, headers={"X-Remote-User": "proxyuser"})
+        r = c.getresponse()
+        page = r.read().decode()
+        c.close()
+        assert r.status == 200 and '<span id="whoami">proxyuser</span>' in page, r.status
+        security_headers({k.lower(): v for k, v in r.getheaders()}, "unix")
+    finally:
+        rc = web.stop()
+    assert rc == 0, (rc, web.log_text()[-2000:])
+    assert not os.path.exists(path), "the socket is left behind"
+
+
+@suite.test
+def config_check_and_refusals():
+    d = S["dir"]
+    ok = Web(d, "check", S["gate"].control, htpasswd=S["htpasswd"])
+    r = subprocess.run(ok.argv()[:1] + ["-t", "-c", ok.conf_path], capture_output=True, text=True)
+    assert r.returncode == 0 and "configuration ok" in r.stdout, (r.stdout, r.stderr)
+    bad = Web(d, "public", S["gate"].control)
+    with open(bad.conf_path, "a") as f:
+        f.write("web_listen = inet:0.0.0.0:8026\n")
+    r = subprocess.run([WEBD, "-t", "-c", bad.conf_path], capture_output=True, text=True)
+    assert r.returncode != 0 and "loopback" in r.stderr, r.stderr
+    apr = os.path.join(d, "htpasswd-apr1")
+    with open(apr, "w") as f:
+        f.write("old:$apr1$abcdefgh$0123456789abcdefghijkl\n")
+    bad = Web(d, "apr1", S["gate"].control, htpasswd=apr)
+    r = subprocess.run([WEBD, "-t", "-c", bad.conf_path], capture_output=True, text=True)
+    assert r.returncode != 0 and "apr1" in r.stderr and ":1:" in r.stderr, r.stderr
+
+
+if __name__ == "__main__":
+    suite.run(setup, teardown)

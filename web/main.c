@@ -1,0 +1,143 @@
+/*++
+/* NAME
+/*	authguard-web 8
+/* SUMMARY
+/*	the helpdesk's pages: look up a ref, a user or an address; unlock
+/* SYNOPSIS
+/*	authguard-web [-f] [-t] [-v] [-c config_file]
+/* DESCRIPTION
+/*	A small daemon of its own, that never sees a password of the mail
+/*	service: it answers HTTP on web_listen (a loopback address or a
+/*	unix socket, behind the site's reverse proxy for TLS and sign-on)
+/*	and asks authguard-policyd over its control socket.
+/*
+/*	It binds web_listen first (a unix socket under a temporary name,
+/*	given its owner, group and mode, then renamed into place), reads
+/*	the htpasswd file, then becomes "user" before it serves anyone.
+/*	Started as that user (as the systemd unit does), it binds and
+/*	reads as that user.
+/*
+/*	SIGTERM and SIGINT stop it: requests that wait for
+/*	authguard-policyd get 503. SIGUSR1 reconnects to syslog. SIGHUP
+/*	is ignored: the configuration and the htpasswd file are read at
+/*	start (a restart takes a new one; the forms' tokens change).
+/*
+/*	-c file	configuration (default /etc/authguard/authguard-web.conf)
+/*	-f	stay in the foreground, log to stderr
+/*	-t	check the configuration and the htpasswd file, and exit
+/*	-v	verbose logging
+/*--*/
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "daemon.h"
+#include "event.h"
+#include "msg.h"
+#include "netaddr.h"
+#include "util.h"
+#include "web.h"
+#include "webconf.h"
+
+#ifndef WEB_DEF_CONFIG
+#define WEB_DEF_CONFIG	"/etc/authguard/authguard-web.conf"
+#endif
+
+static volatile sig_atomic_t web_stop, web_reopen, web_wake;
+static struct webconf cfg;
+
+/* on_signal - note what was asked; the loop does it */
+static void
+on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		web_reopen = 1;
+	else if (sig != SIGHUP)
+		web_stop = sig;
+	web_wake = 1;
+}
+
+/* signals - termination ends the loop; a dead peer is not fatal */
+static void
+signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* serve - the loop, until a signal asks to stop */
+static void
+serve(void)
+{
+	while (!web_stop) {
+		ev_run(&web_wake);
+		web_wake = 0;
+		if (web_reopen) {
+			web_reopen = 0;
+			msg_reopen();
+			msg_info("log reopened");
+		}
+	}
+	daemon_notify("STOPPING=1");
+	msg_info("stopping on signal %d", (int)web_stop);
+}
+
+/* load - the configuration and the htpasswd file, or the end */
+static void
+load(const char *path)
+{
+	char err[4096 + 256];
+
+	if (webconf_load(path, &cfg, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
+	if (geteuid() == 0 && *cfg.user == 0)
+		msg_fatal("%s: started as root without \"user\": set user = "
+		    "authguard-web", path);
+	if (*cfg.htpasswd && web_htpasswd_load(cfg.htpasswd, err,
+	    sizeof(err)) < 0)
+		msg_fatal("%s", err);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon_opts opts;
+	int fd;
+
+	daemon_options("authguard-web", WEB_DEF_CONFIG, argc, argv, &opts);
+	load(opts.config_path);
+	if (!daemon_detach(&opts)) {
+		webconf_free(&cfg);
+		return 0;
+	}
+	signals();
+	msg_batch_stderr();
+	ev_init();
+	fd = listen_socket(&cfg.web_listen, 64, cfg.web_socket_owner,
+	    cfg.web_socket_group, cfg.web_socket_mode);
+	daemon_drop_privileges(cfg.user);
+	web_init(&cfg, fd);
+	if (cfg.web_listen.kind == SOCK_UNIX)
+		daemon_ready("web_listen unix:%s", cfg.web_listen.path);
+	else
+		daemon_ready("web_listen inet:%s:%u", cfg.web_listen.host,
+		    cfg.web_listen.port);
+	serve();
+	web_shutdown();
+	ev_shutdown();
+	if (cfg.web_listen.kind == SOCK_UNIX)
+		unlink(cfg.web_listen.path);
+	webconf_free(&cfg);
+	msg_flush();
+	return 0;
+}

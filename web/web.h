@@ -1,0 +1,16 @@
+/*++
+/* NAME
+/*	web 3h
+/* SUMMARY
+/*	authguard-web's pages: who is asking, what they may do, the answers
+/*--*/
+#ifndef AUTHGUARD_WEB_H
+#define AUTHGUARD_WEB_H
+
+struct webconf;
+
+int	web_htpasswd_load(const char *, char *, size_t);
+void	web_init(const struct webconf *, int);
+void	web_shutdown(void);
+
+#endif
