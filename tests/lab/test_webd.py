@@ -31,6 +31,7 @@ WEBD = os.path.join(BUILD, "authguard-web")
 suite = Suite("webd")
 S = {}
 ALICE, ALICE_PW = "alice@example.test", "correct horse"
+DAVE = "dave@example.test"
 SECURITY = {
     "content-security-policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -164,7 +165,7 @@ def locked(key):
 
 def setup():
     d = S["dir"] = new_gate_dir()
-    S["lab"] = Lab(sasl_path=os.path.join(d, "auth"))
+    S["lab"] = Lab(sasl_path=os.path.join(d, "auth"), extra_users={DAVE: "dave's password"})
     S["lab"].start_dovecot()
     S["gate"] = Gate(S["lab"], d).start()
     # One real failed login, for a ref and a timeline.
@@ -659,6 +660,32 @@ def config_check_and_refusals():
     bad = Web(d, "apr1", S["gate"].control, htpasswd=apr)
     r = subprocess.run([WEBD, "-t", "-c", bad.conf_path], capture_output=True, text=True)
     assert r.returncode != 0 and "apr1" in r.stderr and ":1:" in r.stderr, r.stderr
+
+
+@suite.test
+def why_of_100_attempts_response_time():
+    """The answer page of an account with 100 recent attempts (failures, then the lock's
+    refusals, and good logins), through the whole path: HTTP, the control socket, the page."""
+    c = GateClient(S["gate"].socket)
+    for i in range(100):        # at once: a refusal's delay runs beside the others
+        pw = "dave's password" if i % 10 == 9 else "guess %d" % i
+        c.send(auth_line(1000 + i, "PLAIN", resp=b64("\0%s\0%s" % (DAVE, pw)),
+                         rip="192.0.2.%d" % (i % 50 + 1)))
+    for i in range(100):
+        c.line()
+    c.close()
+    times = []
+    for _ in range(20):
+        t0 = time.time()
+        st, h, page, _ = S["web"].request("GET", "/why?q=" + DAVE, as_user("admin"))
+        times.append(time.time() - t0)
+        assert st == 200, st
+    rows = page.count("<tr data-ref=")
+    times.sort()
+    print("# why of an account with 100 attempts: %d rows, %d bytes, median %.1f ms, "
+          "max %.1f ms" % (rows, len(page), times[10] * 1000, times[-1] * 1000))
+    assert rows >= 100, rows
+    assert times[10] < 0.5, times
 
 
 if __name__ == "__main__":
