@@ -18,8 +18,8 @@
 /*	blocking the loop: a slow or dead control socket holds up only
 /*	the requests that wait for it.
 /*
-/*	Routes: GET / (search), GET /why?q=Q (the answer of "why"; q
-/*	empty: the search), POST /unlock and POST /lock (form fields
+/*	Routes: GET / (search), GET /why?q=Q (the answer of "why", for Q
+/*	without the spaces around it; q empty: the search), POST /unlock and POST /lock (form fields
 /*	target and csrf; 303 to why?q=TARGET&done=unlocked|locked),
 /*	GET /overview, GET /style.css, and GET /healthz ("ok", 503 when
 /*	the control socket does not answer "stats"). Every other path is a
@@ -682,11 +682,22 @@ static void
 web_why(struct http_req *req, void *arg)
 {
 	const char *q = http_query(req, "q"), *done = http_query(req, "done");
-	char flash[WEB_Q_MAX + 16];
+	char flash[WEB_Q_MAX + 16], trimmed[WEB_Q_MAX + 1];
 	struct web_who who;
+	size_t n;
 
 	if (web_who(req, &who) < 0)
 		return;
+	if (q != NULL) {		/* a ref pasted with spaces around it */
+		q += strspn(q, " ");
+		for (n = strlen(q); n > 0 && q[n - 1] == ' '; n--)
+			 /* void */ ;
+		if (n <= WEB_Q_MAX) {
+			memcpy(trimmed, q, n);
+			trimmed[n] = 0;
+			q = trimmed;
+		}
+	}
 	if (q == NULL || *q == 0)
 		return web_search_page(req, &who);
 	if (!web_text_ok(q))
