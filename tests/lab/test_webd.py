@@ -348,6 +348,24 @@ def unknown_user_costs_a_hash_too():
 
 
 @suite.test
+def right_password_remembered_wrong_one_not():
+    """A browser sends the password with every request: a right one is remembered (a keyed
+    hash), so a session's pages do not each cost a crypt(3); a wrong one always does, and a
+    wrong one after a right one is still refused."""
+    def took(pw, want):
+        t0 = time.time()
+        st = S["basic"].request("GET", "/", basic_auth("helen", pw))[0]
+        assert st == want, (pw, st)
+        return time.time() - t0
+    took("helen's secret", 200)
+    right = sorted(took("helen's secret", 200) for _ in range(5))[2]
+    wrong = sorted(took("helen's secreT", 401) for _ in range(5))[2]
+    print("# right password (remembered) %.4f s, wrong password %.4f s" % (right, wrong))
+    assert right < wrong / 3, (right, wrong)
+    assert "secreT" not in S["basic"].log_text()
+
+
+@suite.test
 def viewers_and_admins():
     before = len(S["web"].web_events())
     st, h, page, _ = S["web"].request("GET", "/", as_user("mallory"))
