@@ -687,6 +687,9 @@ def config_check_and_refusals():
     bad = Web(d, "apr1", S["gate"].control, htpasswd=apr)
     r = subprocess.run([WEBD, "-t", "-c", bad.conf_path], capture_output=True, text=True)
     assert r.returncode != 0 and "apr1" in r.stderr and ":1:" in r.stderr, r.stderr
+    bad = Web(d, "nouser", S["gate"].control, user="no-such-user-here")
+    r = subprocess.run([WEBD, "-t", "-c", bad.conf_path], capture_output=True, text=True)
+    assert r.returncode != 0 and "no-such-user-here: no such user" in r.stderr, r.stderr
 
 
 @suite.test
