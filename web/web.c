@@ -18,12 +18,13 @@
 /*	blocking the loop: a slow or dead control socket holds up only
 /*	the requests that wait for it.
 /*
-/*	Routes: GET / (search), GET /why?q=Q (the answer of "why", for Q
-/*	without the spaces around it; q empty: the search), POST /unlock and POST /lock (form fields
-/*	target and csrf; 303 to why?q=TARGET&done=unlocked|locked),
-/*	GET /overview, GET /style.css, and GET /healthz ("ok", 503 when
-/*	the control socket does not answer "stats"). Every other path is a
-/*	404 page. Every answer carries the security headers (a strict
+/*	Routes: GET / (search); GET /why?q=Q (the answer of "why", for
+/*	Q without the spaces around it; q empty: the search); POST
+/*	/unlock and POST /lock (form fields target and csrf; 303 to
+/*	why?q=TARGET&done=unlocked|locked); GET /overview; GET
+/*	/style.css; GET or HEAD /healthz ("ok", 503 when the control
+/*	socket does not answer "stats"). Every other path is a 404 page.
+/*	Every answer carries the security headers (a strict
 /*	Content-Security-Policy without script, nosniff, no referrer, no
 /*	framing, no-store).
 /*
@@ -37,9 +38,10 @@
 /*	client, never the password). A right password is then remembered
 /*	for 5 minutes as a keyed hash (HMAC-SHA256, its key drawn at
 /*	start), so that the pages of a session do not each cost a crypt(3);
-/*	another password, right or wrong, goes through crypt(3) again. Otherwise 403. A user header from an
-/*	address that is not trusted is ignored, and logged (once a minute
-/*	at most, with the count of the others).
+/*	another password, right or wrong, goes through crypt(3) again.
+/*	With neither, 403. A user header from an address that is not
+/*	trusted is ignored, and logged (once a minute at most, with the
+/*	count of the others).
 /*
 /*	Then: a user not in viewers (when set) gets 403; a POST is
 /*	refused 403 when Sec-Fetch-Site is present and not same-origin,
@@ -327,8 +329,8 @@ web_htpasswd_load(const char *path, char *err, size_t len)
 		if (rc == 0)
 			continue;
 		if (htpasswd_find(name)) {
-			snprintf(err, len, "%s:%d: %s listed twice", path, lineno,
-			    name);
+			snprintf(err, len, "%s:%d: %s listed twice", path,
+			    lineno, name);
 			rc = -1;
 			break;
 		}
@@ -466,8 +468,8 @@ web_who(struct http_req *req, struct web_who *who)
 			web_log("action", "login", "peer", http_peer(req),
 			    "result", "refused", "reason", "bad-user-header",
 			    NULL);
-			web_error(req, NULL, 403, "not allowed: the user header "
-			    "holds no usable name");
+			web_error(req, NULL, 403, "not allowed: the user "
+			    "header holds no usable name");
 			return -1;
 		}
 		str_copy(who->user, sizeof(who->user), hv);
@@ -481,8 +483,8 @@ web_who(struct http_req *req, struct web_who *who)
 	}
 	if (*cfg->viewers && !webconf_listed(cfg->viewers, who->user)) {
 		web_log("action", "view", "actor", who->user, "peer",
-		    http_peer(req), "result", "refused", "reason", "not-a-viewer",
-		    NULL);
+		    http_peer(req), "result", "refused", "reason",
+		    "not-a-viewer", NULL);
 		web_error(req, who, 403, "not allowed: not a viewer");
 		return -1;
 	}
@@ -651,9 +653,9 @@ web_done(void *arg, int ok, const char *answer, size_t len, const char *err)
 		    web_kinds[w->kind].cmd, err);
 		if (w->kind == WEB_UNLOCK || w->kind == WEB_LOCK)
 			web_log("action", w->kind == WEB_UNLOCK ? "unlock" :
-			    "lock", "target", w->q, "actor", w->who.user, "peer",
-			    http_peer(w->req), "result", "refused", "reason",
-			    "control-socket", NULL);
+			    "lock", "target", w->q, "actor", w->who.user,
+			    "peer", http_peer(w->req), "result", "refused",
+			    "reason", "control-socket", NULL);
 		snprintf(text, sizeof(text), "authguard-policyd does not "
 		    "answer: %s", err);
 		web_error(w->req, &w->who, 502, text);
@@ -766,8 +768,8 @@ web_why(struct http_req *req, void *arg)
 	if (q == NULL || *q == 0)
 		return web_search_page(req, &who);
 	if (!web_text_ok(q))
-		return web_bad_request(req, &who, "q: a control byte, or longer "
-		    "than 512 bytes");
+		return web_bad_request(req, &who, "q: a control byte, or "
+		    "longer than 512 bytes");
 	*flash = 0;
 	if (done && (strcmp(done, "unlocked") == 0 || strcmp(done,
 	    "locked") == 0))
@@ -908,7 +910,7 @@ static const struct http_route web_routes[] = {
 	{"/lock", "POST", WEB_FORM_MAX, web_lock, NULL},
 	{"/overview", "GET", 0, web_overview, NULL},
 	{"/style.css", "GET", 0, web_css, NULL},
-	{"/healthz", "GET", 0, web_health, NULL},
+	{"/healthz", "GET HEAD", 0, web_health, NULL},
 	{"*", "GET POST", WEB_FORM_MAX, web_notfound, NULL},
 };
 
@@ -930,7 +932,7 @@ web_init(const struct webconf *c, int fd)
 	cfg = c;
 	csrf_key_new(csrf_key, sizeof(csrf_key));
 	csrf_key_new(pass_key, sizeof(pass_key));
-	csrf_cookie_new(cookie);	/* OpenSSL reads its files now, not later */
+	csrf_cookie_new(cookie);	/* OpenSSL reads its files now */
 	csrf_token(csrf_key, sizeof(csrf_key), cookie, "", token);
 	web_srv = http_start(fd, &web_ops);
 }
