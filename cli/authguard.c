@@ -34,9 +34,9 @@
 /*	(doctor -c is the Postfix directory). "--" ends the options: what
 /*	follows is an argument even when it starts with "-".
 /*--*/
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <pwd.h>
 #include <string.h>
 #include <unistd.h>
 

@@ -10,7 +10,8 @@
 /*	once (gate_limits_changed()), and the log says what the admin
 /*	did: one line "event=admin action=lock|unlock target=KEY
 /*	actor=NAME peer_uid=UID [until=ISO]" (actor= of the request, else
-/*	"cli"; the peer's uid from the control connection). With a shared state, both act on it too (enforce 3). stats
+/*	"cli"; the peer's uid from the control connection). With a
+/*	shared state, both act on it too (enforce 3). stats
 /*	(any argument) counts what is tracked and evicted, the upstream
 /*	state, the open SASL connections and the shared state's health;
 /*	metrics gives the Prometheus exposition of metrics_listen.
