@@ -23,10 +23,10 @@ struct webconf {
 	unsigned	 control_timeout;	/* ms */
 	struct netlist	 trusted_proxies;
 	char		*user_header;
-	char		*htpasswd;		/* "": no basic authentication */
-	char		*viewers;		/* "": every authenticated user */
+	char		*htpasswd;		/* "": no basic auth */
+	char		*viewers;		/* "": every user known */
 	char		*admins;		/* "": nobody */
-	unsigned	 lock_time;		/* ms; 0: policyd's lockout_time */
+	unsigned	 lock_time;		/* ms; 0: policyd's */
 	char		*user;
 	enum log_format	 log_format;
 	char		*text[WEBCONF_KEYS];	/* each value as written */

@@ -187,7 +187,8 @@ basic_parse(const char *header, char *user, size_t ulen, char *pass,
 	if (b64[len + strspn(b64 + len, " ")] != 0 || len > 512 ||
 	    base64_decode(b64, len, dec, &n) < 0)
 		return -1;
-	if ((colon = memchr(dec, ':', n)) != NULL && memchr(dec, 0, n) == NULL) {
+	colon = memchr(dec, ':', n);
+	if (colon != NULL && memchr(dec, 0, n) == NULL) {
 		ul = (size_t)(colon - (const char *)dec);
 		if (ul < ulen && n - ul - 1 < plen) {
 			memcpy(user, dec, ul);
@@ -211,8 +212,8 @@ htpasswd_scheme(const char *hash, const char **err)
 	size_t i;
 
 	if (strncmp(hash, "$apr1$", 6) == 0)
-		return *err = "$apr1$ (Apache MD5) is not a crypt(3) hash: make "
-		    "the entry with htpasswd -B (bcrypt) or mkpasswd "
+		return *err = "$apr1$ (Apache MD5) is not a crypt(3) hash: "
+		    "make the entry with htpasswd -B (bcrypt) or mkpasswd "
 		    "(yescrypt)", -1;
 	for (i = 0; i < NELEM(ok); i++)
 		if (strncmp(hash, ok[i], strlen(ok[i])) == 0)

@@ -143,8 +143,8 @@ ctlask_read(struct ctlask *q)
 		}
 		buf_append(&q->answer, chunk, (size_t)r);
 		if (q->answer.len > CTL_ANSWER_MAX) {
-			snprintf(q->err, sizeof(q->err), "answer longer than %d "
-			    "bytes", CTL_ANSWER_MAX);
+			snprintf(q->err, sizeof(q->err), "answer longer than "
+			    "%d bytes", CTL_ANSWER_MAX);
 			return ctlask_end(q, 0);
 		}
 	}

@@ -27,6 +27,7 @@
 /*	-t	check the configuration and the htpasswd file, and exit
 /*	-v	verbose logging
 /*--*/
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,12 +98,18 @@ static void
 load(const char *path)
 {
 	char err[4096 + 256];
+	struct passwd *pw = NULL;
 
 	if (webconf_load(path, &cfg, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	if (geteuid() == 0 && *cfg.user == 0)
 		msg_fatal("%s: started as root without \"user\": set user = "
 		    "authguard-web", path);
+	if (*cfg.user && (pw = getpwnam(cfg.user)) == NULL)
+		msg_fatal("%s: user = %s: no such user", path, cfg.user);
+	if (*cfg.user && geteuid() != 0 && geteuid() != pw->pw_uid)
+		msg_fatal("%s: user = %s: started as uid %ld, which cannot "
+		    "become that user", path, cfg.user, (long)geteuid());
 	if (*cfg.htpasswd && web_htpasswd_load(cfg.htpasswd, err,
 	    sizeof(err)) < 0)
 		msg_fatal("%s", err);

@@ -18,12 +18,13 @@
 /*	blocking the loop: a slow or dead control socket holds up only
 /*	the requests that wait for it.
 /*
-/*	Routes: GET / (search), GET /why?q=Q (the answer of "why"; q
-/*	empty: the search), POST /unlock and POST /lock (form fields
-/*	target and csrf; 303 to why?q=TARGET&done=unlocked|locked),
-/*	GET /overview, GET /style.css, and GET /healthz ("ok", 503 when
-/*	the control socket does not answer "stats"). Every other path is a
-/*	404 page. Every answer carries the security headers (a strict
+/*	Routes: GET / (search); GET /why?q=Q (the answer of "why", for
+/*	Q without the spaces around it; q empty: the search); POST
+/*	/unlock and POST /lock (form fields target and csrf; 303 to
+/*	why?q=TARGET&done=unlocked|locked); GET /overview; GET
+/*	/style.css; GET or HEAD /healthz ("ok", 503 when the control
+/*	socket does not answer "stats"). Every other path is a 404 page.
+/*	Every answer carries the security headers (a strict
 /*	Content-Security-Policy without script, nosniff, no referrer, no
 /*	framing, no-store).
 /*
@@ -34,9 +35,13 @@
 /*	against the file's hash and wiped; an unknown user is checked
 /*	against another hash of the file, so the time taken does not tell
 /*	whether a user exists; each failure is logged (the user and the
-/*	client, never the password). Otherwise 403. A user header from an
-/*	address that is not trusted is ignored, and logged (once a minute
-/*	at most, with the count of the others).
+/*	client, never the password). A right password is then remembered
+/*	for 5 minutes as a keyed hash (HMAC-SHA256, its key drawn at
+/*	start), so that the pages of a session do not each cost a crypt(3);
+/*	another password, right or wrong, goes through crypt(3) again.
+/*	With neither, 403. A user header from an address that is not
+/*	trusted is ignored, and logged (once a minute at most, with the
+/*	count of the others).
 /*
 /*	Then: a user not in viewers (when set) gets 403; a POST is
 /*	refused 403 when Sec-Fetch-Site is present and not same-origin,
@@ -53,6 +58,8 @@
 /*--*/
 #include <crypt.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +67,8 @@
 
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "buf.h"
 #include "csrf.h"
@@ -81,6 +90,7 @@
 #define WEB_HUSH_MS	60000	/* untrusted user headers: one line */
 #define WEB_HTPASSWD_MAX (1 << 20)	/* bytes of the htpasswd file */
 #define CSRF_COOKIE	"authguard_csrf"
+#define WEB_PASS_KEEP_MS 300000	/* a right password, remembered */
 
 /* What a request asks policyd; each its command and page. */
 enum web_kind {
@@ -107,14 +117,23 @@ struct web_req {
 	char		 flash[WEB_Q_MAX + 16];
 };
 
+/*
+ * One user of the htpasswd file. A right password is remembered for
+ * WEB_PASS_KEEP_MS as a keyed hash (HMAC-SHA256 under a key drawn at
+ * start), so that a browser, which sends it with every request, costs
+ * one crypt(3) now and then rather than one a page.
+ */
 struct htpasswd_entry {
 	char		*name;
 	char		*hash;
+	unsigned char	 mac[32];	/* of the last right password */
+	uint64_t	 mac_until;	/* 0: none */
 };
 
 static const struct webconf *cfg;
 static struct http_server *web_srv;
 static unsigned char csrf_key[CSRF_KEY_LEN];
+static unsigned char pass_key[CSRF_KEY_LEN];	/* htpasswd_entry.mac */
 static struct htpasswd_entry *htpw;
 static size_t nhtpw;
 static struct ev_timer untrusted_timer;
@@ -242,7 +261,7 @@ web_untrusted(struct http_req *req)
 }
 
 /* htpasswd_find - an entry by name, or NULL */
-static const struct htpasswd_entry *
+static struct htpasswd_entry *
 htpasswd_find(const char *name)
 {
 	size_t i;
@@ -262,6 +281,7 @@ htpasswd_free(void)
 	for (i = 0; i < nhtpw; i++) {
 		free(htpw[i].name);
 		wipe_str(htpw[i].hash);
+		wipe(htpw[i].mac, sizeof(htpw[i].mac));
 	}
 	free(htpw);
 	htpw = NULL;
@@ -309,12 +329,13 @@ web_htpasswd_load(const char *path, char *err, size_t len)
 		if (rc == 0)
 			continue;
 		if (htpasswd_find(name)) {
-			snprintf(err, len, "%s:%d: %s listed twice", path, lineno,
-			    name);
+			snprintf(err, len, "%s:%d: %s listed twice", path,
+			    lineno, name);
 			rc = -1;
 			break;
 		}
 		htpw = xrealloc(htpw, (nhtpw + 1) * sizeof(*htpw));
+		memset(&htpw[nhtpw], 0, sizeof(*htpw));
 		htpw[nhtpw].name = xstrdup(name);
 		htpw[nhtpw++].hash = xstrdup(hash);
 		rc = 0;
@@ -342,12 +363,58 @@ web_crypt_ok(const char *pass, const char *hash)
 	return ok;
 }
 
+/* web_pass_mac - the keyed hash of a user's password */
+static void
+web_pass_mac(const char *user, const char *pass, unsigned char *mac)
+{
+	unsigned char msg[WEB_NAME_MAX + 1 + WEB_PASS_MAX + 1];
+	size_t ul = strlen(user), pl = strlen(pass);
+	unsigned int len = 0;
+
+	if (ul > WEB_NAME_MAX || pl > WEB_PASS_MAX)
+		msg_panic("web_pass_mac: a name or password over its cap");
+	memcpy(msg, user, ul);
+	msg[ul] = 0;
+	memcpy(msg + ul + 1, pass, pl);
+	if (HMAC(EVP_sha256(), pass_key, (int)sizeof(pass_key), msg,
+	    ul + 1 + pl, mac, &len) == NULL || len != 32)
+		msg_fatal("HMAC-SHA256 failed");
+	wipe(msg, sizeof(msg));
+}
+
+/*
+ * web_pass_check - a user's password: right when it is the one
+ * remembered, else when crypt(3) says so (and then remembered). An
+ * unknown user (e NULL) costs a crypt(3) of the file's first hash.
+ */
+static int
+web_pass_check(struct htpasswd_entry *e, const char *pass)
+{
+	unsigned char mac[32];
+	int ok;
+
+	if (e == NULL) {
+		(void)web_crypt_ok(pass, htpw[0].hash);
+		return 0;
+	}
+	web_pass_mac(e->name, pass, mac);
+	if (e->mac_until > ev_now() && CRYPTO_memcmp(mac, e->mac,
+	    sizeof(mac)) == 0)
+		ok = 1;
+	else if ((ok = web_crypt_ok(pass, e->hash)) != 0) {
+		memcpy(e->mac, mac, sizeof(mac));
+		e->mac_until = ev_now() + WEB_PASS_KEEP_MS;
+	}
+	wipe(mac, sizeof(mac));
+	return ok;
+}
+
 /* web_basic - HTTP basic authentication against htpasswd; -1 answered */
 static int
 web_basic(struct http_req *req, struct web_who *who)
 {
 	const char *auth = http_header(req, "Authorization"), *reason = NULL;
-	const struct htpasswd_entry *e;
+	struct htpasswd_entry *e;
 	char pass[WEB_PASS_MAX + 1];
 	int ok;
 
@@ -359,7 +426,7 @@ web_basic(struct http_req *req, struct web_who *who)
 	else {
 		/* An unknown user costs a hash of the file all the same. */
 		e = htpasswd_find(who->user);
-		ok = nhtpw && web_crypt_ok(pass, e ? e->hash : htpw[0].hash);
+		ok = nhtpw && web_pass_check(e, pass);
 		wipe(pass, sizeof(pass));
 		if (e && ok)
 			return 0;
@@ -401,8 +468,8 @@ web_who(struct http_req *req, struct web_who *who)
 			web_log("action", "login", "peer", http_peer(req),
 			    "result", "refused", "reason", "bad-user-header",
 			    NULL);
-			web_error(req, NULL, 403, "not allowed: the user header "
-			    "holds no usable name");
+			web_error(req, NULL, 403, "not allowed: the user "
+			    "header holds no usable name");
 			return -1;
 		}
 		str_copy(who->user, sizeof(who->user), hv);
@@ -416,8 +483,8 @@ web_who(struct http_req *req, struct web_who *who)
 	}
 	if (*cfg->viewers && !webconf_listed(cfg->viewers, who->user)) {
 		web_log("action", "view", "actor", who->user, "peer",
-		    http_peer(req), "result", "refused", "reason", "not-a-viewer",
-		    NULL);
+		    http_peer(req), "result", "refused", "reason",
+		    "not-a-viewer", NULL);
 		web_error(req, who, 403, "not allowed: not a viewer");
 		return -1;
 	}
@@ -586,9 +653,9 @@ web_done(void *arg, int ok, const char *answer, size_t len, const char *err)
 		    web_kinds[w->kind].cmd, err);
 		if (w->kind == WEB_UNLOCK || w->kind == WEB_LOCK)
 			web_log("action", w->kind == WEB_UNLOCK ? "unlock" :
-			    "lock", "target", w->q, "actor", w->who.user, "peer",
-			    http_peer(w->req), "result", "refused", "reason",
-			    "control-socket", NULL);
+			    "lock", "target", w->q, "actor", w->who.user,
+			    "peer", http_peer(w->req), "result", "refused",
+			    "reason", "control-socket", NULL);
 		snprintf(text, sizeof(text), "authguard-policyd does not "
 		    "answer: %s", err);
 		web_error(w->req, &w->who, 502, text);
@@ -682,16 +749,27 @@ static void
 web_why(struct http_req *req, void *arg)
 {
 	const char *q = http_query(req, "q"), *done = http_query(req, "done");
-	char flash[WEB_Q_MAX + 16];
+	char flash[WEB_Q_MAX + 16], trimmed[WEB_Q_MAX + 1];
 	struct web_who who;
+	size_t n;
 
 	if (web_who(req, &who) < 0)
 		return;
+	if (q != NULL) {		/* a ref pasted with spaces around it */
+		q += strspn(q, " ");
+		for (n = strlen(q); n > 0 && q[n - 1] == ' '; n--)
+			 /* void */ ;
+		if (n <= WEB_Q_MAX) {
+			memcpy(trimmed, q, n);
+			trimmed[n] = 0;
+			q = trimmed;
+		}
+	}
 	if (q == NULL || *q == 0)
 		return web_search_page(req, &who);
 	if (!web_text_ok(q))
-		return web_bad_request(req, &who, "q: a control byte, or longer "
-		    "than 512 bytes");
+		return web_bad_request(req, &who, "q: a control byte, or "
+		    "longer than 512 bytes");
 	*flash = 0;
 	if (done && (strcmp(done, "unlocked") == 0 || strcmp(done,
 	    "locked") == 0))
@@ -832,7 +910,7 @@ static const struct http_route web_routes[] = {
 	{"/lock", "POST", WEB_FORM_MAX, web_lock, NULL},
 	{"/overview", "GET", 0, web_overview, NULL},
 	{"/style.css", "GET", 0, web_css, NULL},
-	{"/healthz", "GET", 0, web_health, NULL},
+	{"/healthz", "GET HEAD", 0, web_health, NULL},
 	{"*", "GET POST", WEB_FORM_MAX, web_notfound, NULL},
 };
 
@@ -853,7 +931,8 @@ web_init(const struct webconf *c, int fd)
 
 	cfg = c;
 	csrf_key_new(csrf_key, sizeof(csrf_key));
-	csrf_cookie_new(cookie);	/* OpenSSL reads its files now, not later */
+	csrf_key_new(pass_key, sizeof(pass_key));
+	csrf_cookie_new(cookie);	/* OpenSSL reads its files now */
 	csrf_token(csrf_key, sizeof(csrf_key), cookie, "", token);
 	web_srv = http_start(fd, &web_ops);
 }
@@ -867,4 +946,5 @@ web_shutdown(void)
 	ev_timer_stop(&untrusted_timer);
 	htpasswd_free();
 	wipe(csrf_key, sizeof(csrf_key));
+	wipe(pass_key, sizeof(pass_key));
 }

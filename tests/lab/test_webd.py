@@ -31,6 +31,7 @@ WEBD = os.path.join(BUILD, "authguard-web")
 suite = Suite("webd")
 S = {}
 ALICE, ALICE_PW = "alice@example.test", "correct horse"
+DAVE = "dave@example.test"
 SECURITY = {
     "content-security-policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -164,7 +165,7 @@ def locked(key):
 
 def setup():
     d = S["dir"] = new_gate_dir()
-    S["lab"] = Lab(sasl_path=os.path.join(d, "auth"))
+    S["lab"] = Lab(sasl_path=os.path.join(d, "auth"), extra_users={DAVE: "dave's password"})
     S["lab"].start_dovecot()
     S["gate"] = Gate(S["lab"], d).start()
     # One real failed login, for a ref and a timeline.
@@ -263,6 +264,13 @@ def ref_lookup_shows_the_attempt():
 
 
 @suite.test
+def pasted_ref_with_spaces():
+    st, h, page, _ = S["web"].request("GET", "/why?q=%20%20" + S["ref"] + "%20",
+                                      as_user("helen"))
+    assert st == 200 and 'data-ref="%s"' % S["ref"] in page, (st, page[-1000:])
+
+
+@suite.test
 def unknown_ref_is_not_found():
     st, h, page, _ = S["web"].request("GET", "/why?q=ZZZZZZZZZZ", as_user("helen"))
     assert st == 404 and 'id="notfound"' in page, (st, page[-2000:])
@@ -337,6 +345,24 @@ def unknown_user_costs_a_hash_too():
     unknown = min(took("nobody-at-all") for _ in range(3))
     print("# wrong password %.4f s, unknown user %.4f s" % (known, unknown))
     assert unknown > known / 3, (known, unknown)
+
+
+@suite.test
+def right_password_remembered_wrong_one_not():
+    """A browser sends the password with every request: a right one is remembered (a keyed
+    hash), so a session's pages do not each cost a crypt(3); a wrong one always does, and a
+    wrong one after a right one is still refused."""
+    def took(pw, want):
+        t0 = time.time()
+        st = S["basic"].request("GET", "/", basic_auth("helen", pw))[0]
+        assert st == want, (pw, st)
+        return time.time() - t0
+    took("helen's secret", 200)
+    right = sorted(took("helen's secret", 200) for _ in range(5))[2]
+    wrong = sorted(took("helen's secreT", 401) for _ in range(5))[2]
+    print("# right password (remembered) %.4f s, wrong password %.4f s" % (right, wrong))
+    assert right < wrong / 3, (right, wrong)
+    assert "secreT" not in S["basic"].log_text()
 
 
 @suite.test
@@ -580,7 +606,8 @@ def oversized_and_malformed_input():
     cases = [
         ("GET", "/why?q=" + "a" * 600, None, 400, "q: a control byte"),
         ("GET", "/why?q=a%09b", None, 400, "q: a control byte"),
-        ("GET", "/why?q=" + "a" * 40000, None, 414, "web_listen: GET /why?q=aaaa"),
+        # refused by libmicrohttpd before a request exists: its own message, with the listener
+        ("GET", "/why?q=" + "a" * 40000, None, 414, "414"),
         ("POST", "/unlock", "target=%zz&csrf=1", 400, "a malformed form"),
         ("POST", "/unlock", "target=a&target=b", 400, "a malformed form"),
         ("POST", "/unlock", "target=" + "a" * 5000, 413, "web_listen: POST /unlock"),
@@ -602,7 +629,8 @@ def oversized_and_malformed_input():
             while logged not in log and time.time() < deadline:
                 time.sleep(0.2)
                 log = web.log_text()[len(before):]
-            assert logged in log or "requests refused:" in log, (path[:60], log[-800:])
+            assert "web_listen: " in log and (logged in log or "requests refused:" in log), \
+                (path[:60], log[-800:])
         else:
             assert logged in log, (path[:60], log[-800:])
     assert web.request("GET", "/", as_user("helen"))[0] == 200
@@ -659,6 +687,35 @@ def config_check_and_refusals():
     bad = Web(d, "apr1", S["gate"].control, htpasswd=apr)
     r = subprocess.run([WEBD, "-t", "-c", bad.conf_path], capture_output=True, text=True)
     assert r.returncode != 0 and "apr1" in r.stderr and ":1:" in r.stderr, r.stderr
+    bad = Web(d, "nouser", S["gate"].control, user="no-such-user-here")
+    r = subprocess.run([WEBD, "-t", "-c", bad.conf_path], capture_output=True, text=True)
+    assert r.returncode != 0 and "no-such-user-here: no such user" in r.stderr, r.stderr
+
+
+@suite.test
+def why_of_100_attempts_response_time():
+    """The answer page of an account with 100 recent attempts (failures, then the lock's
+    refusals, and good logins), through the whole path: HTTP, the control socket, the page."""
+    c = GateClient(S["gate"].socket)
+    for i in range(100):        # at once: a refusal's delay runs beside the others
+        pw = "dave's password" if i % 10 == 9 else "guess %d" % i
+        c.send(auth_line(1000 + i, "PLAIN", resp=b64("\0%s\0%s" % (DAVE, pw)),
+                         rip="192.0.2.%d" % (i % 50 + 1)))
+    for i in range(100):
+        c.line()
+    c.close()
+    times = []
+    for _ in range(20):
+        t0 = time.time()
+        st, h, page, _ = S["web"].request("GET", "/why?q=" + DAVE, as_user("admin"))
+        times.append(time.time() - t0)
+        assert st == 200, st
+    rows = page.count("<tr data-ref=")
+    times.sort()
+    print("# why of an account with 100 attempts: %d rows, %d bytes, median %.1f ms, "
+          "max %.1f ms" % (rows, len(page), times[10] * 1000, times[-1] * 1000))
+    assert rows >= 100, rows
+    assert times[10] < 0.5, times
 
 
 if __name__ == "__main__":

@@ -804,3 +804,81 @@ TEST(http_answer_from_another_handler)
 	buf_free(&b);
 	buf_free(&c);
 }
+
+/* t_headers_route - an answer with headers of its own, one refused */
+static void
+t_headers_route(struct http_req *req, void *arg)
+{
+	int *refused = arg;
+
+	CHECK(http_add_header(req, "Set-Cookie", "c=1; HttpOnly") == 0);
+	CHECK(http_add_header(req, "Location", "why?q=a") == 0);
+	*refused = http_add_header(req, "X-Bad", "a\r\nInjected: 1") == -1 &&
+	    http_add_header(req, "Bad Name", "x") == -1 &&
+	    http_add_header(req, "", "x") == -1;
+	http_reply(req, 303, "text/plain", "", 0);
+}
+
+/*
+ * A listener's own headers on every answer (its handlers', its 404 and
+ * 405); a handler's headers on its answer only; a header with CR LF or
+ * a bad name refused, never sent.
+ */
+TEST(http_listener_and_answer_headers)
+{
+	static const char *const headers[] = {"X-Frame-Options", "DENY",
+	    "Content-Security-Policy", "default-src 'none'", NULL};
+	static int refused;
+	static const struct http_route routes[] = {
+		{.path = "/h", .methods = "GET", .handle = t_headers_route,
+		.arg = &refused},
+		{.path = "/sync", .methods = "GET", .handle = t_sync},
+	};
+	static const struct http_ops ops = {
+		.listen_name = "test_listen", .routes = routes,
+		.nroutes = NELEM(routes), .conn_max = 4, .idle_ms = 2000,
+		.headers = headers,
+	};
+	static const char *const reqs[] = {"GET /h", "GET /sync", "GET /nope",
+	    "POST /sync"};
+	struct http_server *srv;
+	struct buf b, r;
+	int port, lfd, fd;
+	size_t i;
+
+	ev_init();
+	buf_init(&b);
+	buf_init(&r);
+	CHECK((lfd = t_listen_tcp(&port)) >= 0);
+	srv = http_start(lfd, &ops);
+	for (i = 0; i < NELEM(reqs); i++) {
+		buf_reset(&b);
+		buf_reset(&r);
+		buf_printf(&r, "%s HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n"
+		    "\r\n", reqs[i]);
+		CHECK((fd = t_connect_tcp(port)) >= 0);
+		t_send(fd, buf_str(&r));
+		CHECK(t_until(fd, &b, "\r\n\r\n", 1, 2000) == 1);
+		CHECK(strstr(b.data, "X-Frame-Options: DENY\r\n") != NULL);
+		CHECK(strstr(b.data, "Content-Security-Policy: default-src "
+		    "'none'\r\n") != NULL);
+		CHECK(strstr(b.data, "Cache-Control: no-store\r\n") != NULL);
+		CHECK((strstr(b.data, "Set-Cookie: c=1; HttpOnly\r\n") != NULL) ==
+		    (i == 0));
+		close(fd);
+	}
+	CHECK(refused == 1);
+	buf_reset(&b);
+	CHECK((fd = t_connect_tcp(port)) >= 0);
+	t_send(fd, "GET /h HTTP/1.1\r\nHost: t\r\n\r\n");
+	CHECK(t_until(fd, &b, "\r\n\r\n", 1, 2000) == 1);
+	CHECK(strncmp(b.data, "HTTP/1.1 303", 12) == 0);
+	CHECK(strstr(b.data, "Location: why?q=a\r\n") != NULL);
+	CHECK(strstr(b.data, "Injected") == NULL && strstr(b.data, "X-Bad") ==
+	    NULL);
+	close(fd);
+	http_stop(srv);
+	ev_shutdown();
+	buf_free(&b);
+	buf_free(&r);
+}
