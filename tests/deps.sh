@@ -43,6 +43,8 @@ PKGS="gcc make pkg-config libc6-dev libcrypt-dev libcdb-dev tinycdb libssl-dev l
 PKGS="$PKGS postfix postfix-cdb dovecot-core dovecot-auth-lua dovecot-imapd dovecot-pop3d
       dovecot-managesieved redis-server swaks curl
       libnet-ssleay-perl python3 openssl ca-certificates"
+# the reverse proxy the page's example puts in front of authguard-web
+PKGS="$PKGS nginx"
 # tools the tests run
 PKGS="$PKGS miltertest valgrind prometheus procps groff-base iproute2 adduser util-linux
       mount systemd clang $CLANG_RT"
@@ -115,6 +117,7 @@ need clang "clang" clang --version
 need "$CLANG_RT" "clang's sanitizer and fuzzer runtime" \
 	sh -c 'echo "int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }" |
 	    clang -x c -fsanitize=fuzzer,address -o /dev/null -'
+need nginx "nginx" test -x /usr/sbin/nginx
 need chromium "chromium" /usr/bin/chromium --version
 need nodejs "node 18 or later" \
 	node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)'
