@@ -524,8 +524,8 @@ const scenarios = {
 			drawn.set(k, (drawn.get(k) || 0) + x.count);
 		}
 		for (const [k, n] of want)
-			expect(why, drawn.get(k) === n, 'the chart has ' + drawn.get(k) + ' for ' + k +
-			    ', the overview ' + n);
+			expect(why, drawn.get(k) === n, 'the chart has ' + (drawn.has(k) ?
+			    drawn.get(k) : 'no rect') + ' for ' + k + ', the overview ' + n);
 		for (const [k, n] of drawn)
 			expect(why, want.has(k), 'the chart has ' + n + ' for ' + k +
 			    ', the overview none');
