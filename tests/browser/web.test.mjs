@@ -278,18 +278,45 @@ const scenarios = {
 		return {why, facts: {before, after}};
 	},
 
-	// an attacker's page on another origin auto-submits a form to /unlock
+	// an attacker's page on another origin auto-submits a form to /unlock,
+	// with the admin's REAL token: only the cross-site defences can refuse it
 	async crosssite(browser, a) {
 		const why = [];
 		const results = [];
 		for (const evil of a.evil) {
 			const w = await open(browser, a.user, [new URL(evil).origin]);
-			// the admin has visited the site: a cookie (and a token) exist
+			// the admin has visited the site: a cookie and a token exist;
+			// the token is read from the admin's own page
 			await w.page.goto(base + 'why?q=' + encodeURIComponent(a.q), {waitUntil: 'load'});
 			const cookies = await w.page.cookies(base);
+			const token = await w.page.$eval('section#account form.unlock input[name=csrf]',
+			    e => e.value).catch(() => null);
+			expect(why, /^[0-9a-f]{64}$/.test(token || ''),
+			    evil + ': no 64-hex csrf in the admin\'s form.unlock: ' + JSON.stringify(token));
+			// what chromium really puts on the wire for the POST (the network
+			// stack adds Sec-Fetch-*, Origin and Cookie after interception)
+			const cdp = await w.page.createCDPSession();
+			// (a redirect keeps the requestId: the first headers of an id are the POST's)
+			const posts = new Set();	// requestIds of the POST
+			const extra = new Map();	// requestId -> the headers first sent
+			cdp.on('Network.requestWillBeSent', e => {
+				if (e.request.url.startsWith(base + 'unlock'))
+					posts.add(e.requestId);
+			});
+			cdp.on('Network.requestWillBeSentExtraInfo', e => {
+				if (!extra.has(e.requestId))
+					extra.set(e.requestId, e.headers);
+			});
+			await cdp.send('Network.enable');
+			let body = null;
+			w.page.on('request', r => {
+				if (r.url().startsWith(base + 'unlock'))
+					body = r.postData() || '';
+			});
 			const got = w.page.waitForResponse(r => r.url().startsWith(base + 'unlock'),
 			    {timeout: 10000});
-			await w.page.goto(evil, {waitUntil: 'load'}).catch(() => {});
+			await w.page.goto(evil + '&csrf=' + encodeURIComponent(token || ''),
+			    {waitUntil: 'load'}).catch(() => {});
 			let status = null;
 			try {
 				const r = await got;
@@ -298,10 +325,23 @@ const scenarios = {
 			} catch (e) {
 				why.push(evil + ': the form did not reach /unlock: ' + e.message);
 			}
+			await settle();
 			const f = status !== null ? await facts(w.page) : null;
+			const sent = {};
+			for (const id of posts)
+				for (const [k, v] of Object.entries(extra.get(id) || {}))
+					sent[k.toLowerCase()] = v;
+			await cdp.detach().catch(() => {});
+			const form = new URLSearchParams(body || '');
+			expect(why, token && form.get('csrf') === token,
+			    evil + ': the POST did not carry the admin\'s token: ' + JSON.stringify(body));
 			expect(why, status === 403, evil + ': POST /unlock answered ' + status + ', not 403');
 			expect(why, f && f.error, evil + ': no #error on the refusal page');
-			results.push({evil, status, cookies: cookies.map(c => c.name), error: f && f.error});
+			results.push({evil, status, error: f && f.error, token_sent: form.get('csrf') === token,
+			    cookies: cookies.map(c => c.name),
+			    sec_fetch_site: sent['sec-fetch-site'] || null, origin: sent['origin'] || null,
+			    cookie_sent: /(^|;\s*)authguard_csrf=/.test(sent['cookie'] || ''),
+			    wire_seen: Object.keys(sent).length > 0});
 			why.push(...w.problems());
 			await w.page.close();
 		}
@@ -451,7 +491,8 @@ const scenarios = {
 		return {why, facts: seen};
 	},
 
-	// the overview: the chart of failures by cause and hour, the locked accounts
+	// the overview: the chart of failures by cause and hour, exactly as the
+	// control socket's overview (a.failures) has them; the locked accounts
 	async overview(browser, a) {
 		const why = [];
 		const w = await open(browser, a.user);
@@ -468,13 +509,32 @@ const scenarios = {
 		}));
 		expect(why, r.status() === 200, 'status ' + r.status());
 		expect(why, f.chart && f.label, 'no svg#chart with a <title>');
-		for (const [cause, n] of Object.entries(a.causes)) {
-			const got = f.rects.filter(x => x.cause === cause).reduce((t, x) => t + x.count, 0);
-			expect(why, got >= n, 'the chart counts ' + got + ' ' + cause + ', at least ' + n +
-			    ' were made');
+		// per (hour, cause): exactly the control socket's overview, one rect each
+		const want = new Map();
+		for (const h of a.failures)
+			for (const [cause, n] of Object.entries(h.causes || {}))
+				want.set(h.hour + ' ' + cause, n);
+		const hours = new Set(a.failures.map(h => h.hour));
+		const drawn = new Map();
+		for (const x of f.rects) {
+			const k = x.hour + ' ' + x.cause;
+			expect(why, hours.has(x.hour), 'a rect\'s data-hour ' + JSON.stringify(x.hour) +
+			    ' is none of the overview\'s 24 hours');
+			expect(why, !drawn.has(k), 'two rects for ' + k);
+			drawn.set(k, (drawn.get(k) || 0) + x.count);
 		}
+		for (const [k, n] of want)
+			expect(why, drawn.get(k) === n, 'the chart has ' + (drawn.has(k) ?
+			    drawn.get(k) : 'no rect') + ' for ' + k + ', the overview ' + n);
+		for (const [k, n] of drawn)
+			expect(why, want.has(k), 'the chart has ' + n + ' for ' + k +
+			    ', the overview none');
 		for (const k of a.locked)
 			expect(why, f.locked.includes(k), k + ' is not in table#locked-accounts');
+		const same = JSON.stringify([...f.locked].sort()) ===
+		    JSON.stringify([...a.overview_locked].sort());
+		expect(why, same, 'table#locked-accounts is ' + JSON.stringify(f.locked) + ', the overview\'s ' +
+		    JSON.stringify(a.overview_locked));
 		why.push(...w.problems());
 		await w.page.close();
 		return {why, facts: f};

@@ -14,6 +14,7 @@ A screenshot of a result page goes to $AUTHGUARD_BUILD/authguard-web.png on each
 doc/authguard-web.png is one of them.
 """
 
+import html
 import http.server
 import json
 import os
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -52,6 +54,7 @@ SCENARIO_TIMEOUT = 60
 
 suite = Suite("web")
 S = {}          # lab, gate, dir, web, node, evil, story
+FAILED = []     # the gate's log event of every failed login the suite made
 
 
 # --- the lab side ----------------------------------------------------------------------------
@@ -132,6 +135,7 @@ def fail(user, password, cause=None, **kw):
     ref = ref_of(text)
     assert ref, "no ref in %r" % text
     ev = S["gate"].event(ref)
+    FAILED.append(ev)
     assert cause is None or ev.get("cause") == cause, ev["_line"]
     return ev
 
@@ -265,8 +269,8 @@ class EvilSite:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
-                target = self.path.split("target=", 1)[-1]
-                body = site.page(target).encode()
+                q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                body = site.page(q.get("target", [""])[0], q.get("csrf", [""])[0]).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
@@ -280,17 +284,21 @@ class EvilSite:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def page(self, target):
+    def page(self, target, csrf):
+        """The form carries what the browser side puts in the query: the target and the
+        admin's real token (read from the admin's own page), so that only the cross-site
+        defences (Sec-Fetch-Site, Origin, the SameSite=Strict cookie) can refuse it."""
         return ("<!doctype html><html><body>"
                 "<form id=f method=post action=\"http://127.0.0.1:%d/unlock\">"
                 "<input type=hidden name=target value=\"%s\">"
-                "<input type=hidden name=csrf value=\"00112233445566778899aabbccddeeff\">"
+                "<input type=hidden name=csrf value=\"%s\">"
                 "</form><script>document.getElementById('f').submit()</script>"
-                "</body></html>" % (self.web_port, target))
+                "</body></html>" % (self.web_port, html.escape(target), html.escape(csrf)))
 
     def urls(self, target):
-        """The same page from a same-site origin (another port) and from a cross-site one."""
-        return ["http://%s:%d/?target=%s" % (h, self.port, target)
+        """The same page from a same-site origin (another port) and from a cross-site one;
+        the browser side adds &csrf=TOKEN."""
+        return ["http://%s:%d/?target=%s" % (h, self.port, urllib.parse.quote(target))
                 for h in ("127.0.0.1", "localhost")]
 
     def stop(self):
@@ -344,16 +352,53 @@ def unlock_button_then_login_passes():
         "no event=web action=unlock ... result=ok line in the web's log"
 
 
+def refusals(target):
+    """The web's log lines of refused POSTs for target, oldest first."""
+    return [e for e in S["web"].events("web")
+            if e.get("target") == target and e.get("result") == "refused"]
+
+
 @suite.test
 def cross_site_post_refused():
+    """An attacker's page auto-submits the unlock form with the admin's REAL cookie-bound
+    token, from a same-site origin (127.0.0.1, another port: chromium sends the SameSite=Strict
+    cookie, Sec-Fetch-Site: same-site) and from a cross-site one (localhost: no cookie,
+    Sec-Fetch-Site: cross-site). With the right token only the cross-site defences can refuse
+    it: each is refused 403, logged reason=cross-site (web.c checks Sec-Fetch-Site first), and
+    the lock stays."""
     fred = "fred@example.test"
     ctl("lock", fred, **{"for": 600})
     assert locked(fred)
-    S["node"].run("crosssite", user=ADMIN, q=fred, evil=S["evil"].urls(fred))
-    assert locked(fred), "a cross-site POST unlocked %s: %r" % (fred, ctl("why", fred))
-    refused = [e for e in S["web"].events("web")
-               if e.get("target") == fred and e.get("result") == "refused"]
-    assert len(refused) >= 2, "the refusals are not logged: %r" % [e["_line"] for e in refused]
+    site = {"127.0.0.1": "same-site", "localhost": "cross-site"}    # Sec-Fetch-Site expected
+    bad = []
+    for evil in S["evil"].urls(fred):
+        host = urllib.parse.urlsplit(evil).hostname
+        n = len(refusals(fred))
+        ans = S["node"].ask("crosssite", user=ADMIN, q=fred, evil=[evil])
+        why = ["%s: %s" % (host, w) for w in ans.get("why") or []]
+        f = (ans.get("facts") or [{}])[0]
+        if not locked(fred):
+            why.append("%s: the POST unlocked %s" % (host, fred))
+            ctl("lock", fred, **{"for": 600})       # for the next origin and the overview
+        if not f.get("wire_seen"):
+            why.append("%s: the POST's request headers were not seen" % host)
+        if f.get("sec_fetch_site") != site[host]:
+            why.append("%s: chromium sent Sec-Fetch-Site %r, not %r"
+                       % (host, f.get("sec_fetch_site"), site[host]))
+        if f.get("origin") != "http://%s:%d" % (host, S["evil"].port):
+            why.append("%s: chromium sent Origin %r" % (host, f.get("origin")))
+        # same-site: the cookie goes along, so token and cookie are right and only
+        # Sec-Fetch-Site / Origin stand in the way; cross-site: SameSite=Strict holds it back
+        if f.get("cookie_sent") != (host == "127.0.0.1"):
+            why.append("%s: the csrf cookie was%s sent" % (host, "" if f.get("cookie_sent")
+                                                             else " not"))
+        got = [(e.get("action"), e.get("actor"), e.get("reason")) for e in refusals(fred)[n:]]
+        if got != [("unlock", ADMIN, "cross-site")]:
+            why.append("%s: the web logged %r, not one refusal reason=cross-site"
+                       % (host, [e["_line"] for e in refusals(fred)[n:]]))
+        if why:
+            bad.append("\n  ".join(why) + "\n  facts: " + json.dumps(f))
+    assert not bad, "\n".join(bad)
     # Without a browser's Sec-Fetch-Site: the admin's own cookie and token, a foreign Origin.
     # Refused; the same request from the web's own origin then unlocks (so the Origin did it).
     web = S["web"]
@@ -363,9 +408,12 @@ def cross_site_post_refused():
     assert st == 200 and cookie.startswith("authguard_csrf=") and m, (st, h, body[:2000])
     form = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
     data = "target=%s&csrf=%s" % (fred.replace("@", "%40"), m.group(1))
+    n = len(refusals(fred))
     st, _, _ = web.request("POST", "/unlock", user=ADMIN, body=data,
                            headers=dict(form, Origin="http://localhost:%d" % S["evil"].port))
     assert st == 403 and locked(fred), (st, ctl("why", fred))
+    new = refusals(fred)[n:]
+    assert [e.get("reason") for e in new] == ["foreign-origin"], [e["_line"] for e in new]
     st, h, _ = web.request("POST", "/unlock", user=ADMIN, body=data,
                            headers=dict(form, Origin=web.url.rstrip("/")))
     assert st == 303 and not locked(fred), (st, h, ctl("why", fred))
@@ -407,12 +455,33 @@ def basic_authentication():
 
 @suite.test
 def overview_chart_and_locks():
-    made = {}
-    for evs in S["story"].values():
-        for e in evs:
-            made[e["cause"]] = made.get(e["cause"], 0) + 1
-    S["node"].run("overview", user=ADMIN, causes=made,
-                  locked=["dana@example.test", "fred@example.test", "gina@example.test"])
+    """The chart's rects are the control socket's overview exactly: one per (hour, cause) with
+    its count, each data-hour one of the overview's 24 hours; the overview counts every failed
+    login the suite made; table#locked-accounts lists the overview's locked accounts."""
+    def keys(o):
+        return sorted(x["key"] for x in o["locked_accounts"])
+    for _ in range(3):                  # again if an hour turned while the page was made
+        ov = ctl("overview", "-")
+        ans = S["node"].ask("overview", user=ADMIN, failures=ov["failures"],
+                            overview_locked=keys(ov),
+                            locked=["dana@example.test", "fred@example.test", "gina@example.test"])
+        again = ctl("overview", "-")
+        if again["failures"] == ov["failures"] and keys(again) == keys(ov):
+            break
+    else:
+        raise AssertionError("the overview changed under each of 3 tries")
+    assert ans["ok"] is True, "overview in the browser:\n  %s\nfacts: %s" % (
+        "\n  ".join(ans.get("why") or ["(no reason)"]), json.dumps(ans.get("facts"))[:3000])
+    f = ans["facts"]
+    assert len(ov["failures"]) == 24 == ov["hours"], ov
+    made, counted = {}, {}
+    for e in FAILED:
+        made[e["cause"]] = made.get(e["cause"], 0) + 1
+    for h in ov["failures"]:
+        for cause, n in h["causes"].items():
+            counted[cause] = counted.get(cause, 0) + n
+    assert counted == made, "the overview counts %r, the suite made %r" % (counted, made)
+    assert sum(r["count"] for r in f["rects"]) == sum(made.values()), f["rects"]
 
 
 @suite.test

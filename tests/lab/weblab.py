@@ -9,8 +9,9 @@
 
 Web asks the gate's control socket (Gate.control) and listens on a free loopback port
 (Web.url). It runs in the foreground (-f) with its log on stderr, written to Web.log;
-Web.events() parses its logfmt lines. htpasswd, when given as {name: password}, is written
-as a file of sha512-crypt hashes (openssl passwd -6) beside the config. The binary comes from
+Web.events() parses its logfmt lines, once every line of the requests answered before is
+written (Web.sync()). htpasswd, when given as {name: password}, is written as a file of
+sha512-crypt hashes (openssl passwd -6) beside the config. The binary comes from
 $AUTHGUARD_BUILD, like the gate's, so the same tests run the normal and the sanitizer builds.
 """
 
@@ -102,8 +103,22 @@ class Web(Daemon):
     def get(self, path, user=None, headers=None):
         return self.request("GET", path, user=user, headers=headers)
 
+    def sync(self, timeout=5):
+        """Return once the web has written the log lines of every request answered before now.
+        It writes its log lines at the end of each round of its event loop, so a reply can
+        reach the client before the line that goes with it; a request made now is answered in
+        a later round. GET /style.css: no authentication, no control socket, no log line.
+        No-op when the web is not running."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            self.request("GET", "/style.css", timeout=timeout)
+        except OSError:
+            pass
+
     def events(self, event="web"):
-        """The logfmt lines of this event in the web's log, parsed."""
+        """The logfmt lines of this event in the web's log, parsed (after sync())."""
+        self.sync()
         out = []
         for line in self.log_text().splitlines():
             i = 0 if line.startswith("event=") else line.find(" event=") + 1
