@@ -263,7 +263,8 @@ MANPAGES = doc/authguard.1 doc/authguard.conf.5 doc/authguard-causes.7 \
 CONF	= $(DESTDIR)$(sysconfdir)/authguard/authguard.conf
 WEBCONF	= $(DESTDIR)$(sysconfdir)/authguard/authguard-web.conf
 
-$(BUILD)/%.service: systemd/%.service.in
+# Made again at each install: its paths come from the variables of that make.
+$(BUILD)/%.service: systemd/%.service.in FORCE
 	@mkdir -p $(dir $@)
 	sed -e 's|@SBINDIR@|$(sbindir)|g' -e 's|@SYSCONFDIR@|$(sysconfdir)|g' \
 	    -e 's|@LOCALSTATEDIR@|$(localstatedir)|g' $< >$@
@@ -295,4 +296,5 @@ clean:
 
 
 .PHONY: bench
-.PHONY: all deps check layers check-asan check-pristine demo install clean fuzz fuzz-build
+.PHONY: all deps check layers check-asan check-pristine demo install clean fuzz fuzz-build FORCE
+FORCE:
