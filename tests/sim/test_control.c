@@ -16,6 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "control.h"
+#include "ctlclient.h"
 #include "sim.h"
 #include "unit.h"
 
@@ -357,7 +360,8 @@ TEST(sim_control_overview)
 	    "\"2026-01-01T00:00:00Z\",\"causes\":{}}],"
 	    "\"locked_accounts\":[],\"locked_accounts_total\":0,"
 	    "\"locked_addresses\":[],\"locked_addresses_total\":0,"
-	    "\"stale\":[],\"stale_total\":0,\"kept\":0,\"oldest\":null}\n"));
+	    "\"stale\":[],\"stale_total\":0,\"kept\":0,\"oldest\":null,"
+	    "\"truncated\":false}\n"));
 	CHECK(sim_has(sim_control("lock\ttext\tv\tfor=90\tactor=t\n"), "OK\n"));
 	CHECK(sim_has(sim_control("lock\ttext\tw\tfor=600\tactor=t\n"), "OK\n"));
 	CHECK(sim_has(sim_control("lock\ttext\t198.51.100.7\tfor=60\n"), "OK\n"));
@@ -375,5 +379,78 @@ TEST(sim_control_overview)
 	    "failures per hour:\n  hour=2025-12-31T01:00:00Z\n"));
 	CHECK(sim_has(a, "locked_accounts: 2\n  key=w locked_until="
 	    "2026-01-01T00:10:00Z seconds_left=600 failures_in_window=0\n"));
+	sim_end();
+}
+
+/* count - how many times text is in s */
+static unsigned
+count(const char *s, const char *text)
+{
+	unsigned n = 0;
+
+	while ((s = strstr(s, text)) != NULL) {
+		n++;
+		s += strlen(text);
+	}
+	return n;
+}
+
+/*
+ * overview of 250 locked names of 1000 control bytes (6 each in JSON): the
+ * rows stop at the table's budget, keys whole, the total exact, and it says so.
+ */
+TEST(sim_control_overview_budget)
+{
+	char req[1100], num[8];
+	const char *a;
+	size_t n;
+	int i;
+
+	sim_begin(NULL);
+	for (i = 0; i < 250; i++) {
+		snprintf(num, sizeof(num), "%03d", i);
+		n = (size_t)snprintf(req, sizeof(req), "lock\tjson\t%s", num);
+		memset(req + n, 0x01, 1000);
+		n += 1000;
+		n += (size_t)snprintf(req + n, sizeof(req) - n, "\tfor=600\n");
+		CHECK(sim_has(sim_control_raw(req, n), "OK\n"));
+	}
+	CHECK(sim_has(sim_control("lock\ttext\t198.51.100.7\tfor=60\n"), "OK\n"));
+	a = sim_control("overview\tjson\t-\n");
+	CHECK(strncmp(a, "OK\n{", 4) == 0 && strlen(a) < 512 * 1024);
+	CHECK(sim_has(a, "\"locked_accounts_total\":250,"));
+	CHECK(sim_has(a, ",\"truncated\":true}\n"));
+	n = count(a, "{\"key\":\"");
+	CHECK(n > 20 && n < 100);
+	/* every key whole: 3 digits, 1000 escaped bytes, the end of the string */
+	CHECK(count(a, "\",\"locked_until\"") == n);
+	CHECK(count(a, "\\u0001") == (n - 1) * 1000);
+	CHECK(sim_has(a, "\"locked_addresses\":[{\"key\":\"198.51.100.7/32\""));
+	a = sim_control("overview\ttext\t-\n");
+	CHECK(strncmp(a, "OK\n", 3) == 0 && strlen(a) < 512 * 1024);
+	snprintf(req, sizeof(req), "\n  (%u more not shown)\nlocked_addresses: 1\n",
+	    251 - count(a, "\n  key="));
+	CHECK(sim_has(a, req));
+	CHECK(sim_log_count("answer too long") == 0);
+	sim_end();
+}
+
+/* An answer longer than a client takes is an ERR that says so, and a warning. */
+TEST(sim_control_answer_too_long)
+{
+	struct buf b;
+
+	sim_begin(NULL);
+	buf_init(&b);
+	buf_puts(&b, "OK\n");
+	while (b.len < CTL_ANSWER_MAX)
+		buf_putc(&b, 'x');
+	control_fit(&b);
+	CHECK(b.len == CTL_ANSWER_MAX && strncmp(b.data, "OK\nx", 4) == 0);
+	buf_putc(&b, 'y');
+	control_fit(&b);
+	CHECK(is(buf_str(&b), "ERR answer too long (1048577 bytes)\n"));
+	CHECK(sim_log_count("control: answer too long: 1048577 bytes") == 1);
+	buf_free(&b);
 	sim_end();
 }
