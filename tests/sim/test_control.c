@@ -16,9 +16,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attempt.h"
 #include "buf.h"
+#include "cause.h"
 #include "control.h"
 #include "ctlclient.h"
+#include "history.h"
+#include "proto.h"
+#include "store.h"
 #include "sim.h"
 #include "unit.h"
 
@@ -435,12 +440,58 @@ TEST(sim_control_overview_budget)
 	sim_end();
 }
 
+/*
+ * why of 100 attempts with names of 10000 bytes (a name Dovecot or Postfix
+ * gave; 6 bytes each in JSON): the newest that fit, whole, and how many
+ * older ones are left out.
+ */
+TEST(sim_control_why_budget)
+{
+	char user[10010], want[64];
+	struct hist_rec h;
+	const char *a;
+	unsigned n;
+	int i;
+
+	sim_begin(NULL);
+	for (i = 0; i < 100; i++) {
+		memset(&h, 0, sizeof(h));
+		snprintf(h.ref, sizeof(h.ref), "R%09d", i);
+		h.result = ATTEMPT_FAIL;
+		h.cause = CAUSE_BAD_PASSWORD;
+		h.proto = PROTO_SMTP;
+		h.t = store_now() - 100 + (uint32_t)i;
+		snprintf(h.mech, sizeof(h.mech), "PLAIN");
+		snprintf(h.ip, sizeof(h.ip), "192.0.2.9");
+		snprintf(user, sizeof(user), "%03d", i);
+		memset(user + 3, 0x01, 10000);
+		user[10003] = 0;
+		store_history_add(&h, user);
+	}
+	a = sim_control("why\tjson\t192.0.2.9\n");
+	CHECK(strncmp(a, "OK\n{", 4) == 0 && strlen(a) < CTL_ANSWER_MAX);
+	n = count(a, "\"user\":\"");
+	CHECK(n > 5 && n < 100);
+	CHECK(count(a, "\\u0001") == n * 10000);	/* every name whole */
+	snprintf(want, sizeof(want), "\"attempts_not_shown\":\"%u\"", 100 - n);
+	CHECK(sim_has(a, want));
+	CHECK(sim_has(a, "\"ref\":\"R000000099\""));	/* the newest */
+	CHECK(!sim_has(a, "\"ref\":\"R000000000\""));
+	a = sim_control("why\ttext\t192.0.2.9\n");
+	snprintf(want, sizeof(want), "100 recent attempts:\n  (%u older not "
+	    "shown)\n", 100 - count(a, " ref=R0"));
+	CHECK(strncmp(a, "OK\n", 3) == 0 && sim_has(a, want));
+	CHECK(sim_log_count("answer too long") == 0);
+	sim_end();
+}
+
 /* An answer longer than a client takes is an ERR that says so, and a warning. */
 TEST(sim_control_answer_too_long)
 {
 	struct buf b;
 
 	sim_begin(NULL);
+	sim_advance(61000);		/* past another test's warning */
 	buf_init(&b);
 	buf_puts(&b, "OK\n");
 	while (b.len < CTL_ANSWER_MAX)
@@ -451,6 +502,20 @@ TEST(sim_control_answer_too_long)
 	control_fit(&b);
 	CHECK(is(buf_str(&b), "ERR answer too long (1048577 bytes)\n"));
 	CHECK(sim_log_count("control: answer too long: 1048577 bytes") == 1);
+	/* at most a warning a minute, and then how many more there were */
+	buf_reset(&b);
+	while (b.len <= CTL_ANSWER_MAX + 9)
+		buf_putc(&b, 'z');
+	control_fit(&b);
+	CHECK(is(buf_str(&b), "ERR answer too long (1048586 bytes)\n"));
+	CHECK(sim_log_count("control: answer too long:") == 1);
+	sim_advance(61000);
+	buf_reset(&b);
+	while (b.len <= CTL_ANSWER_MAX)
+		buf_putc(&b, 'z');
+	control_fit(&b);
+	CHECK(sim_log_count("control: answer too long:") == 2);
+	CHECK(sim_log_count("(1 more since the last warning)") == 1);
 	buf_free(&b);
 	sim_end();
 }
