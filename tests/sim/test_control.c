@@ -413,7 +413,7 @@ TEST(sim_control_overview_budget)
 
 	sim_begin(NULL);
 	for (i = 0; i < 250; i++) {
-		snprintf(num, sizeof(num), "%03d", i);
+		snprintf(num, sizeof(num), "%03u", (unsigned)i % 1000u);
 		n = (size_t)snprintf(req, sizeof(req), "lock\tjson\t%s", num);
 		memset(req + n, 0x01, 1000);
 		n += 1000;
@@ -456,7 +456,7 @@ TEST(sim_control_why_budget)
 	sim_begin(NULL);
 	for (i = 0; i < 100; i++) {
 		memset(&h, 0, sizeof(h));
-		snprintf(h.ref, sizeof(h.ref), "R%09d", i);
+		snprintf(h.ref, sizeof(h.ref), "R000000%03u", (unsigned)i % 1000u);
 		h.result = ATTEMPT_FAIL;
 		h.cause = CAUSE_BAD_PASSWORD;
 		h.proto = PROTO_SMTP;
