@@ -83,6 +83,9 @@ static struct server ctl_server;
 
 #define CONTROL_WARN_EVERY	60000	/* ms between "answer too long" lines */
 
+/* an answer that fits is queued whole on a new connection */
+_Static_assert(CTL_ANSWER_MAX <= CONN_OUT_MAX, "CONN_OUT_MAX below CTL_ANSWER_MAX");
+
 static const char ctl_opts_err[] = "ERR options: since=SECONDS, "
     "by=user|address|cause|proto, for=SECONDS, actor=NAME\n";
 static const char ctl_actor_err[] = "ERR actor: 1 to 128 bytes, no TAB, CR "
