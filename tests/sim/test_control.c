@@ -400,6 +400,30 @@ count(const char *s, const char *text)
 	return n;
 }
 
+/* stale_junk - n stale-password failures, each of its own name of 1000 bytes */
+static void
+stale_junk(int n)
+{
+	char user[1010];
+	struct hist_rec h;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		memset(&h, 0, sizeof(h));
+		snprintf(h.ref, sizeof(h.ref), "S000000%03u", (unsigned)i % 1000u);
+		h.result = ATTEMPT_FAIL;
+		h.cause = CAUSE_STALE_PASSWORD;
+		h.proto = PROTO_IMAP;
+		h.t = store_now();
+		snprintf(h.mech, sizeof(h.mech), "PLAIN");
+		snprintf(h.ip, sizeof(h.ip), "192.0.2.%u", (unsigned)i % 200u);
+		snprintf(user, sizeof(user), "%03u", (unsigned)i % 1000u);
+		memset(user + 3, 0x02, 1000);
+		user[1003] = 0;
+		store_history_add(&h, user);
+	}
+}
+
 /*
  * overview of 250 locked names of 1000 control bytes (6 each in JSON): the
  * rows stop at the table's budget, keys whole, the total exact, and it says so.
@@ -430,6 +454,15 @@ TEST(sim_control_overview_budget)
 	/* every key whole: 3 digits, 1000 escaped bytes, the end of the string */
 	CHECK(count(a, "\",\"locked_until\"") == n);
 	CHECK(count(a, "\\u0001") == (n - 1) * 1000);
+	stale_junk(100);
+	a = sim_control("overview\tjson\t-\n");
+	CHECK(strncmp(a, "OK\n{", 4) == 0 && strlen(a) < 512 * 1024);
+	CHECK(sim_has(a, "\"stale_total\":100,"));
+	n = count(a, "{\"user\":\"");
+	CHECK(n > 10 && n < 100);
+	CHECK(count(a, "\",\"ip\":\"192.0.2.") == n);	/* names whole */
+	CHECK(count(a, "\\u0002") == n * 1000);
+	CHECK(sim_has(a, "\"locked_accounts_total\":250,"));
 	CHECK(sim_has(a, "\"locked_addresses\":[{\"key\":\"198.51.100.7/32\""));
 	a = sim_control("overview\ttext\t-\n");
 	CHECK(strncmp(a, "OK\n", 3) == 0 && strlen(a) < 512 * 1024);
