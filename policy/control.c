@@ -41,8 +41,8 @@
 /*
 /*	An answer may be CTL_ANSWER_MAX bytes, what a client reads
 /*	(ctlclient 3) and what a connection queues (CONN_OUT_MAX). The
-/*	handlers keep theirs well under it (why shows CONTROL_SHOW_MAX
-/*	attempts, overview has a byte budget per table); should one
+/*	handlers keep theirs under it (why and session show the attempts
+/*	that fit a byte budget, overview has one per table); should one
 /*	still be longer, the client gets "ERR answer too long (N bytes)"
 /*	instead of nothing, and the log a warning, at most one a
 /*	minute, with how many more there were since.

@@ -23,9 +23,9 @@
 /*	truncated  true when a table shows fewer rows than its total.
 /*
 /*	Size: a key is a name a client chose, up to SASL_FIELD_MAX
-/*	bytes, and a control or stray byte takes 6 in JSON, so 200 rows
-/*	of such names would be more than an answer may be
-/*	(CTL_ANSWER_MAX). Each table stops taking rows once its rows
+/*	bytes (one Dovecot gave may be longer), and a control or stray
+/*	byte takes 6 in JSON, so 200 rows of such names would be more
+/*	than an answer may be (CTL_ANSWER_MAX). Each table stops taking rows once its rows
 /*	pass OVERVIEW_TABLE_BUDGET bytes; a key is always shown whole
 /*	(it is what lock and unlock take), and the totals stay exact.
 /*	The text form says "(N more not shown)" under a table that
@@ -47,6 +47,7 @@
 
 #include "attempt.h"
 #include "authlimits.h"
+#include "authproto.h"
 #include "buf.h"
 #include "cause.h"
 #include "ctl.h"
@@ -63,12 +64,13 @@
 #define OVERVIEW_STALE_MAX	200	/* stale rows shown */
 #define OVERVIEW_DAY		(HOURLY_HOURS * HOURLY_SECS)
 #define OVERVIEW_TABLE_BUDGET	(128 * 1024)	/* bytes of rows a table takes */
-#define OVERVIEW_ROW_MAX	(8 * SASL_FIELD_MAX)	/* more than any row */
+/* more than any row: a name is in a line of Dovecot's at most */
+#define OVERVIEW_ROW_MAX	(6 * AUTHPROTO_LINE_MAX + 1024)
 #define OVERVIEW_HOURS_MAX	(HOURLY_HOURS * (64 + CAUSE_COUNT * 48))
 
 /* three tables, each one row past its budget at most, and the hours */
 _Static_assert(3 * (OVERVIEW_TABLE_BUDGET + OVERVIEW_ROW_MAX) +
-    OVERVIEW_HOURS_MAX < CTL_ANSWER_MAX / 2, "overview answer budget");
+    OVERVIEW_HOURS_MAX < CTL_ANSWER_MAX, "overview answer budget");
 
 /* One stale-password row: an account's failures from one address. */
 struct stale_row {
