@@ -38,6 +38,14 @@
 /*	line; nothing is cut short. An address argument is taken in its
 /*	canonical form (netaddr_canon(): ::ffff:192.0.2.7 is 192.0.2.7),
 /*	as the gate records and counts it.
+/*
+/*	An answer may be CTL_ANSWER_MAX bytes, what a client reads
+/*	(ctlclient 3) and what a connection queues (CONN_OUT_MAX). The
+/*	handlers keep theirs under it (why and session show the attempts
+/*	that fit a byte budget, overview has one per table); should one
+/*	still be longer, the client gets "ERR answer too long (N bytes)"
+/*	instead of nothing, and the log a warning, at most one a
+/*	minute, with how many more there were since.
 /*--*/
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +56,7 @@
 #include "config.h"
 #include "conn.h"
 #include "control.h"
+#include "event.h"
 #include "ctl.h"
 #include "ctlclient.h"
 #include "ctlcmd.h"
@@ -71,6 +80,11 @@ struct control_conn {
 
 static const struct config *ctl_cfg;
 static struct server ctl_server;
+
+#define CONTROL_WARN_EVERY	60000	/* ms between "answer too long" lines */
+
+/* an answer that fits is queued whole on a new connection */
+_Static_assert(CTL_ANSWER_MAX <= CONN_OUT_MAX, "CONN_OUT_MAX below CTL_ANSWER_MAX");
 
 static const char ctl_opts_err[] = "ERR options: since=SECONDS, "
     "by=user|address|cause|proto, for=SECONDS, actor=NAME\n";
@@ -225,14 +239,56 @@ control_command(const char *line, struct buf *b)
 	return rc;
 }
 
+/* warn_too_long - the warning for an answer too long, at most one a minute */
+static void
+warn_too_long(size_t len)
+{
+	static uint64_t last;
+	static unsigned long quiet;
+	static int warned;
+	uint64_t now = ev_now();
+
+	if (warned && now - last < CONTROL_WARN_EVERY) {
+		quiet++;
+		return;
+	}
+	msg_warn("control: answer too long: %zu bytes, more than %d; the "
+	    "client gets an ERR instead (%lu more since the last warning)",
+	    len, CTL_ANSWER_MAX, quiet);
+	last = now;
+	quiet = 0;
+	warned = 1;
+}
+
+/* control_fit - an answer a client takes: b itself, or the ERR in its place */
+void
+control_fit(struct buf *b)
+{
+	size_t len = b->len;
+
+	if (len <= CTL_ANSWER_MAX)
+		return;
+	warn_too_long(len);
+	buf_reset(b);
+	buf_printf(b, "ERR answer too long (%zu bytes)\n", len);
+}
+
+/* control_answer - send an answer that fits, and end */
+static void
+control_answer(struct conn *c, struct buf *b)
+{
+	control_fit(b);
+	conn_send(c, b->data, b->len);
+	conn_finish(c);
+}
+
 /* control_reply - a handler's later answer, and the end */
 static void
 control_reply(void *ctx, struct buf *b)
 {
 	struct control_conn *cc = ctx;
 
-	conn_send(&cc->c, b->data, b->len);
-	conn_finish(&cc->c);
+	control_answer(&cc->c, b);
 }
 
 /* peer_uid - the uid of the process at the other end, or CTL_PEER_UNKNOWN */
@@ -269,10 +325,8 @@ control_line(struct conn *c, char *line, size_t len)
 		asked = req_run(&q, &b) == CTL_LATER;	/* it answers */
 	}
 	req_free(&q);
-	if (!asked) {
-		conn_send(c, b.data, b.len);
-		conn_finish(c);
-	}
+	if (!asked)
+		control_answer(c, &b);
 	buf_free(&b);
 }
 

@@ -13,5 +13,6 @@
 void	control_init(const struct config *, int);
 void	control_shutdown(void);
 int	control_command(const char *, struct buf *);
+void	control_fit(struct buf *);
 
 #endif

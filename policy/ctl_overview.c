@@ -19,7 +19,18 @@
 /*		last, the last one's ref and door; the latest first,
 /*		OVERVIEW_STALE_MAX rows, with their total;
 /*	kept, oldest  how many attempts the counts come from, and the
-/*		time of the oldest.
+/*		time of the oldest;
+/*	truncated  true when a table shows fewer rows than its total.
+/*
+/*	Size: a key is a name a client chose, up to SASL_FIELD_MAX
+/*	bytes (one Dovecot gave may be longer), and a control or stray
+/*	byte takes 6 in JSON, so 200 rows of such names would be more
+/*	than an answer may be (CTL_ANSWER_MAX). Each table stops taking rows once its rows
+/*	pass OVERVIEW_TABLE_BUDGET bytes; a key is always shown whole
+/*	(it is what lock and unlock take), and the totals stay exact.
+/*	The text form says "(N more not shown)" under a table that
+/*	was cut. Every table has a budget of its own: junk account
+/*	names do not push the locked addresses out.
 /*
 /*	With a shared state the locks, like the attempts, are this
 /*	server's: the answer says "shared":"local view" (why asks the
@@ -36,9 +47,11 @@
 
 #include "attempt.h"
 #include "authlimits.h"
+#include "authproto.h"
 #include "buf.h"
 #include "cause.h"
 #include "ctl.h"
+#include "ctlclient.h"
 #include "history.h"
 #include "hourly.h"
 #include "logline.h"
@@ -50,6 +63,14 @@
 #define OVERVIEW_LOCKS_MAX	200	/* locks of each kind shown */
 #define OVERVIEW_STALE_MAX	200	/* stale rows shown */
 #define OVERVIEW_DAY		(HOURLY_HOURS * HOURLY_SECS)
+#define OVERVIEW_TABLE_BUDGET	(128 * 1024)	/* bytes of rows a table takes */
+/* more than any row: a name is in a line of Dovecot's at most */
+#define OVERVIEW_ROW_MAX	(6 * AUTHPROTO_LINE_MAX + 1024)
+#define OVERVIEW_HOURS_MAX	(HOURLY_HOURS * (64 + CAUSE_COUNT * 48))
+
+/* three tables, each one row past its budget at most, and the hours */
+_Static_assert(3 * (OVERVIEW_TABLE_BUDGET + OVERVIEW_ROW_MAX) +
+    OVERVIEW_HOURS_MAX < CTL_ANSWER_MAX, "overview answer budget");
 
 /* One stale-password row: an account's failures from one address. */
 struct stale_row {
@@ -148,20 +169,37 @@ locks_collect(const struct tracker *tr, uint32_t now,
 	return n;
 }
 
-/* show_locks - "locked_accounts":[...],"locked_accounts_total":N */
-static void
+/* room - whether a table that started at start may take another row */
+static int
+room(const struct buf *b, size_t start)
+{
+	return b->len - start < OVERVIEW_TABLE_BUDGET;
+}
+
+/* show_cut - the text form's note under a table that shows i of n; whether cut */
+static int
+show_cut(struct buf *b, enum log_format fmt, size_t i, size_t n)
+{
+	if (i < n && fmt != LOG_FORMAT_JSON)
+		buf_printf(b, "  (%zu more not shown)\n", n - i);
+	return i < n;
+}
+
+/* show_locks - "locked_accounts":[...],"locked_accounts_total":N; whether cut */
+static int
 show_locks(struct buf *b, enum log_format fmt, const char *what,
     const struct tracker *tr, uint32_t now)
 {
 	const struct track **v;
-	size_t n = locks_collect(tr, now, &v), i;
-	int first;
+	size_t n = locks_collect(tr, now, &v), i, start;
+	int first, cut;
 
 	if (fmt == LOG_FORMAT_JSON)
 		buf_printf(b, ",\"%s\":[", what);
 	else
 		buf_printf(b, "%s: %zu\n", what, n);
-	for (i = 0; i < n && i < OVERVIEW_LOCKS_MAX; i++) {
+	start = b->len;
+	for (i = 0; i < n && i < OVERVIEW_LOCKS_MAX && room(b, start); i++) {
 		first = 1;
 		buf_puts(b, fmt == LOG_FORMAT_JSON ? (i ? ",{" : "{") : "  ");
 		ctl_kv(b, fmt, &first, "key", v[i]->key);
@@ -171,9 +209,11 @@ show_locks(struct buf *b, enum log_format fmt, const char *what,
 		    limits_window_count(tr, v[i], now));
 		buf_puts(b, fmt == LOG_FORMAT_JSON ? "}" : "\n");
 	}
+	cut = show_cut(b, fmt, i, n);
 	if (fmt == LOG_FORMAT_JSON)
 		buf_printf(b, "],\"%s_total\":%zu", what, n);
 	free((void *)v);
+	return cut;
 }
 
 /* by_user_ip - stale records by account (without case), address, newest first */
@@ -229,19 +269,20 @@ stale_rows(uint32_t now, struct stale_row **out)
 	return nrows;
 }
 
-/* show_stale - "stale":[{"user":..,"ip":..,...}],"stale_total":N */
-static void
+/* show_stale - "stale":[{"user":..,"ip":..,...}],"stale_total":N; whether cut */
+static int
 show_stale(struct buf *b, enum log_format fmt, uint32_t now)
 {
 	struct stale_row *rows;
-	size_t n = stale_rows(now, &rows), i;
-	int first;
+	size_t n = stale_rows(now, &rows), i, start;
+	int first, cut;
 
 	if (fmt == LOG_FORMAT_JSON)
 		buf_puts(b, ",\"stale\":[");
 	else
 		buf_printf(b, "stale passwords: %zu\n", n);
-	for (i = 0; i < n && i < OVERVIEW_STALE_MAX; i++) {
+	start = b->len;
+	for (i = 0; i < n && i < OVERVIEW_STALE_MAX && room(b, start); i++) {
 		first = 1;
 		buf_puts(b, fmt == LOG_FORMAT_JSON ? (i ? ",{" : "{") : "  ");
 		ctl_kv(b, fmt, &first, "user", rows[i].last->user);
@@ -254,9 +295,11 @@ show_stale(struct buf *b, enum log_format fmt, uint32_t now)
 		ctl_kv(b, fmt, &first, "ref", rows[i].last->ref);
 		buf_puts(b, fmt == LOG_FORMAT_JSON ? "}" : "\n");
 	}
+	cut = show_cut(b, fmt, i, n);
 	if (fmt == LOG_FORMAT_JSON)
 		buf_printf(b, "],\"stale_total\":%zu", n);
 	free(rows);
+	return cut;
 }
 
 /* show_kept - how many attempts the counts come from, and the oldest */
@@ -281,7 +324,7 @@ ctl_overview(const struct ctl_req *q, struct buf *b)
 {
 	enum log_format fmt = q->fmt;
 	uint32_t now = store_now();
-	int first = 1;
+	int first = 1, cut = 0;
 
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "OK\n{" : "OK\n");
 	time_kv(b, fmt, &first, "now", now);
@@ -291,11 +334,13 @@ ctl_overview(const struct ctl_req *q, struct buf *b)
 	if (fmt != LOG_FORMAT_JSON)
 		show_kept(b, fmt);
 	show_hours(b, fmt, now);
-	show_locks(b, fmt, "locked_accounts", &store_limits.acct, now);
-	show_locks(b, fmt, "locked_addresses", &store_limits.addr, now);
-	show_stale(b, fmt, now);
-	if (fmt == LOG_FORMAT_JSON)
+	cut |= show_locks(b, fmt, "locked_accounts", &store_limits.acct, now);
+	cut |= show_locks(b, fmt, "locked_addresses", &store_limits.addr, now);
+	cut |= show_stale(b, fmt, now);
+	if (fmt == LOG_FORMAT_JSON) {
 		show_kept(b, fmt);
+		buf_printf(b, ",\"truncated\":%s", cut ? "true" : "false");
+	}
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "}\n" : "");
 	return 0;
 }

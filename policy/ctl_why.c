@@ -28,6 +28,14 @@
 /*
 /*	session ADDRESS PORT SINCE: the AUTH attempts of one SMTP
 /*	session, for authguard-milter.
+/*
+/*	Size: CONTROL_SHOW_MAX attempts of names a client chooses
+/*	(SASL_FIELD_MAX bytes, 6 a byte in JSON) come to less than
+/*	WHY_ATTEMPTS_BUDGET; a name Dovecot or Postfix gives may be
+/*	longer. The attempts shown are the newest that fit the budget,
+/*	which keeps the answer under CTL_ANSWER_MAX; why then says how
+/*	many older ones it left out: "attempts_not_shown" (JSON),
+/*	"(N older not shown)" (text). Every attempt shown is whole.
 /*--*/
 #include <stdint.h>
 #include <stdio.h>
@@ -58,6 +66,8 @@
 
 #define CONTROL_SHOW_MAX	100	/* attempts shown by why */
 #define WHY_FAMILIAR_MAX	20	/* familiar addresses shown by why */
+#define WHY_ATTEMPTS_BUDGET	(768 * 1024)	/* bytes of attempts shown */
+#define WHY_ATTEMPT_FIXED	256	/* an attempt's bytes besides its strings */
 
 /* A familiar address: its last successful login. */
 struct why_familiar {
@@ -333,6 +343,28 @@ newest_first(const void *a, const void *b)
 	return x->t < y->t ? 1 : x->t > y->t ? -1 : 0;
 }
 
+/* attempt_size - at most the bytes ctl_show_attempt() writes for r */
+static size_t
+attempt_size(const struct hist_rec *r)
+{
+	return WHY_ATTEMPT_FIXED + 6 * (strlen(r->user ? r->user : "") +
+	    strlen(r->ip) + strlen(r->mech) + strlen(r->server) +
+	    strlen(r->ref));
+}
+
+/* attempts_fit - how many of the n attempts, newest first, fit the budget */
+static int
+attempts_fit(const struct hist_rec *const *shown, int n)
+{
+	size_t sum = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		if ((sum += attempt_size(shown[i])) > WHY_ATTEMPTS_BUDGET)
+			break;
+	return i;
+}
+
 /* why_collect - matching attempts here and, if asked, elsewhere */
 static int
 why_collect(int kind, const char *arg, const struct ctl_opts *o,
@@ -366,10 +398,11 @@ why_answer(const struct ctl_req *q, struct buf *b)
 	char account[CONTROL_NAME_MAX + 1], addr[64];
 	const char *arg = q->arg;
 	enum log_format fmt = q->fmt;
-	int kind = why_kind(arg), n, i, first = 1;
+	int kind = why_kind(arg), n, i, first = 1, all;
 
-	n = why_collect(kind, arg, &q->o, shown);
-	if (kind == 'r' && n == 0) {
+	all = why_collect(kind, arg, &q->o, shown);
+	n = attempts_fit(shown, all);
+	if (kind == 'r' && all == 0) {
 		buf_printf(b, "ERR no attempt with ref %s among the last %zu%s\n",
 		    arg, store_history.n, why_remote && why_remote->answered ?
 		    " here, nor in the shared state" : "");
@@ -388,7 +421,9 @@ why_answer(const struct ctl_req *q, struct buf *b)
 		if (why_remote && !why_remote->answered)
 			buf_puts(b, "shared state unavailable: this server's "
 			    "attempts only\n");
-		buf_printf(b, "%d recent attempt%s:\n", n, n == 1 ? "" : "s");
+		buf_printf(b, "%d recent attempt%s:\n", all, all == 1 ? "" : "s");
+		if (n < all)
+			buf_printf(b, "  (%d older not shown)\n", all - n);
 	}
 	for (i = n - 1; i >= 0; i--) {
 		if (fmt == LOG_FORMAT_JSON && i != n - 1)
@@ -398,6 +433,8 @@ why_answer(const struct ctl_req *q, struct buf *b)
 			seen[shown[i]->cause < CAUSE_COUNT ? shown[i]->cause : 0] = 1;
 	}
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "]" : "");
+	if (fmt == LOG_FORMAT_JSON && n < all)
+		buf_printf(b, ",\"attempts_not_shown\":\"%d\"", all - n);
 	show_tracks(b, fmt, account, addr);
 	show_familiar(b, fmt, account);
 	show_hints(b, fmt, seen);
@@ -439,6 +476,7 @@ ctl_session(const struct ctl_req *q, struct buf *b)
 		    (pid == 0 || r->smtpd_pid == (int32_t)pid))
 			shown[n++] = r;
 	}
+	n = attempts_fit(shown, n);		/* the newest that fit */
 	buf_puts(b, fmt == LOG_FORMAT_JSON ? "OK\n[" : "OK\n");
 	while (n-- > 0) {
 		ctl_show_attempt(b, fmt, shown[n]);

@@ -281,6 +281,77 @@ def actor_with_a_bad_byte_or_too_long_is_refused():
     assert admin_events()[-1]["actor"] == "w" * 128
 
 
+JUNK_BYTES = bytes(list(range(1, 9)) + [11, 12] + list(range(14, 32)) + [0x7f, 0xff])
+CTL_ANSWER_MAX = 1 << 20
+
+
+def ask_bytes(path, request):
+    """One request of any bytes to a control socket: the whole answer, as bytes."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(30)
+        s.connect(path)
+        s.sendall(request)
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return out
+            out += chunk
+
+
+@suite.test
+def overview_of_many_long_junk_locks_stays_under_the_answer_cap():
+    # 250 account names of 1003 bytes of control and stray bytes, each 6 bytes in JSON: their
+    # rows alone would be 1.5 MB, more than an answer may be; a lab gate of its own, so the
+    # totals are exact
+    d = new_gate_dir()
+    S.setdefault("extra_dirs", []).append(d)
+    g = Gate(S["lab"], d).start()
+    try:
+        names = set()
+        for i in range(250):
+            name = b"%03d" % i + bytes(JUNK_BYTES[(i + k) % len(JUNK_BYTES)] for k in range(1000))
+            a = ask_bytes(g.control, b"lock\tjson\t" + name + b"\tfor=600\tactor=t\n")
+            assert a.startswith(b"OK\n"), a[:200]
+            names.add(name)
+        a = ask_bytes(g.control, b"lock\tjson\t192.0.2.7\tfor=600\n")
+        assert a.startswith(b"OK\n"), a
+        a = ask_bytes(g.control, b"overview\tjson\t-\n")
+        assert a.startswith(b"OK\n{"), (len(a), a[:200])
+        assert len(a) <= CTL_ANSWER_MAX // 2, len(a)        # well under the cap
+        ov = json.loads(a[3:].decode("ascii"))
+        assert ov["locked_accounts_total"] == 250, ov["locked_accounts_total"]
+        shown = ov["locked_accounts"]
+        assert 20 <= len(shown) < 250, len(shown)
+        # every key shown whole (a lock or unlock target), none twice
+        keys = [e["key"].encode("latin-1") for e in shown]
+        assert all(k in names for k in keys) and len(set(keys)) == len(keys), \
+            [k[:8] for k in keys if k not in names][:3]
+        assert ov["truncated"] is True, ov["truncated"]
+        # the other tables keep their own room
+        assert [e["key"] for e in ov["locked_addresses"]] == ["192.0.2.7/32"], ov["locked_addresses"]
+        assert ov["locked_addresses_total"] == 1 and ov["stale"] == [] and ov["stale_total"] == 0
+        assert len(ov["failures"]) == 24 and ov["kept"] == 0, ov["kept"]
+        # the text form too, saying how many are left out
+        a = ask_bytes(g.control, b"overview\ttext\t-\n")
+        assert a.startswith(b"OK\n") and len(a) <= CTL_ANSWER_MAX // 2, (len(a), a[:200])
+        assert b"\nlocked_accounts: 250\n" in a, a[:300]
+        more = re.search(rb"\n  \((\d+) more not shown\)\n", a)
+        assert more and int(more.group(1)) + a.count(b"\n  key=") - 1 == 250, a[-300:]
+        r = subprocess.run([os.path.join(gatelab.BUILD, "authguard"), "-s", g.control, "--json",
+                            "overview"], capture_output=True, timeout=30)
+        assert r.returncode == 0 and json.loads(r.stdout)["locked_accounts_total"] == 250, \
+            (r.returncode, r.stderr)
+        assert "answer too long" not in g.log_text()
+        # unlock by a key as the overview shows it
+        a = ask_bytes(g.control, b"unlock\tjson\t" + keys[0] + b"\n")
+        assert a.startswith(b"OK\n"), a[:200]
+        ov = json.loads(ask_bytes(g.control, b"overview\tjson\t-\n")[3:])
+        assert ov["locked_accounts_total"] == 249, ov["locked_accounts_total"]
+    finally:
+        assert g.stop() == 0, g.log_text()[-2000:]
+
+
 @suite.test
 def cli_overview_text_and_json():
     r = cli("overview")

@@ -16,6 +16,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attempt.h"
+#include "buf.h"
+#include "cause.h"
+#include "control.h"
+#include "ctlclient.h"
+#include "history.h"
+#include "proto.h"
+#include "store.h"
 #include "sim.h"
 #include "unit.h"
 
@@ -357,7 +365,8 @@ TEST(sim_control_overview)
 	    "\"2026-01-01T00:00:00Z\",\"causes\":{}}],"
 	    "\"locked_accounts\":[],\"locked_accounts_total\":0,"
 	    "\"locked_addresses\":[],\"locked_addresses_total\":0,"
-	    "\"stale\":[],\"stale_total\":0,\"kept\":0,\"oldest\":null}\n"));
+	    "\"stale\":[],\"stale_total\":0,\"kept\":0,\"oldest\":null,"
+	    "\"truncated\":false}\n"));
 	CHECK(sim_has(sim_control("lock\ttext\tv\tfor=90\tactor=t\n"), "OK\n"));
 	CHECK(sim_has(sim_control("lock\ttext\tw\tfor=600\tactor=t\n"), "OK\n"));
 	CHECK(sim_has(sim_control("lock\ttext\t198.51.100.7\tfor=60\n"), "OK\n"));
@@ -375,5 +384,171 @@ TEST(sim_control_overview)
 	    "failures per hour:\n  hour=2025-12-31T01:00:00Z\n"));
 	CHECK(sim_has(a, "locked_accounts: 2\n  key=w locked_until="
 	    "2026-01-01T00:10:00Z seconds_left=600 failures_in_window=0\n"));
+	sim_end();
+}
+
+/* count - how many times text is in s */
+static unsigned
+count(const char *s, const char *text)
+{
+	unsigned n = 0;
+
+	while ((s = strstr(s, text)) != NULL) {
+		n++;
+		s += strlen(text);
+	}
+	return n;
+}
+
+/* stale_junk - n stale-password failures, each of its own name of 1000 bytes */
+static void
+stale_junk(int n)
+{
+	char user[1010];
+	struct hist_rec h;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		memset(&h, 0, sizeof(h));
+		snprintf(h.ref, sizeof(h.ref), "S000000%03u", (unsigned)i % 1000u);
+		h.result = ATTEMPT_FAIL;
+		h.cause = CAUSE_STALE_PASSWORD;
+		h.proto = PROTO_IMAP;
+		h.t = store_now();
+		snprintf(h.mech, sizeof(h.mech), "PLAIN");
+		snprintf(h.ip, sizeof(h.ip), "192.0.2.%u", (unsigned)i % 200u);
+		snprintf(user, sizeof(user), "%03u", (unsigned)i % 1000u);
+		memset(user + 3, 0x02, 1000);
+		user[1003] = 0;
+		store_history_add(&h, user);
+	}
+}
+
+/*
+ * overview of 250 locked names of 1000 control bytes (6 each in JSON): the
+ * rows stop at the table's budget, keys whole, the total exact, and it says so.
+ */
+TEST(sim_control_overview_budget)
+{
+	char req[1100], num[8];
+	const char *a;
+	size_t n;
+	int i;
+
+	sim_begin(NULL);
+	for (i = 0; i < 250; i++) {
+		snprintf(num, sizeof(num), "%03u", (unsigned)i % 1000u);
+		n = (size_t)snprintf(req, sizeof(req), "lock\tjson\t%s", num);
+		memset(req + n, 0x01, 1000);
+		n += 1000;
+		n += (size_t)snprintf(req + n, sizeof(req) - n, "\tfor=600\n");
+		CHECK(sim_has(sim_control_raw(req, n), "OK\n"));
+	}
+	CHECK(sim_has(sim_control("lock\ttext\t198.51.100.7\tfor=60\n"), "OK\n"));
+	a = sim_control("overview\tjson\t-\n");
+	CHECK(strncmp(a, "OK\n{", 4) == 0 && strlen(a) < 512 * 1024);
+	CHECK(sim_has(a, "\"locked_accounts_total\":250,"));
+	CHECK(sim_has(a, ",\"truncated\":true}\n"));
+	n = count(a, "{\"key\":\"");
+	CHECK(n > 20 && n < 100);
+	/* every key whole: 3 digits, 1000 escaped bytes, the end of the string */
+	CHECK(count(a, "\",\"locked_until\"") == n);
+	CHECK(count(a, "\\u0001") == (n - 1) * 1000);
+	stale_junk(100);
+	a = sim_control("overview\tjson\t-\n");
+	CHECK(strncmp(a, "OK\n{", 4) == 0 && strlen(a) < 512 * 1024);
+	CHECK(sim_has(a, "\"stale_total\":100,"));
+	n = count(a, "{\"user\":\"");
+	CHECK(n > 10 && n < 100);
+	CHECK(count(a, "\",\"ip\":\"192.0.2.") == n);	/* names whole */
+	CHECK(count(a, "\\u0002") == n * 1000);
+	CHECK(sim_has(a, "\"locked_accounts_total\":250,"));
+	CHECK(sim_has(a, "\"locked_addresses\":[{\"key\":\"198.51.100.7/32\""));
+	a = sim_control("overview\ttext\t-\n");
+	CHECK(strncmp(a, "OK\n", 3) == 0 && strlen(a) < 512 * 1024);
+	snprintf(req, sizeof(req), "\n  (%u more not shown)\nlocked_addresses: 1\n",
+	    251 - count(a, "\n  key="));
+	CHECK(sim_has(a, req));
+	CHECK(sim_log_count("answer too long") == 0);
+	sim_end();
+}
+
+/*
+ * why of 100 attempts with names of 10000 bytes (a name Dovecot or Postfix
+ * gave; 6 bytes each in JSON): the newest that fit, whole, and how many
+ * older ones are left out.
+ */
+TEST(sim_control_why_budget)
+{
+	char user[10010], want[64];
+	struct hist_rec h;
+	const char *a;
+	unsigned n;
+	int i;
+
+	sim_begin(NULL);
+	for (i = 0; i < 100; i++) {
+		memset(&h, 0, sizeof(h));
+		snprintf(h.ref, sizeof(h.ref), "R000000%03u", (unsigned)i % 1000u);
+		h.result = ATTEMPT_FAIL;
+		h.cause = CAUSE_BAD_PASSWORD;
+		h.proto = PROTO_SMTP;
+		h.t = store_now() - 100 + (uint32_t)i;
+		snprintf(h.mech, sizeof(h.mech), "PLAIN");
+		snprintf(h.ip, sizeof(h.ip), "192.0.2.9");
+		snprintf(user, sizeof(user), "%03d", i);
+		memset(user + 3, 0x01, 10000);
+		user[10003] = 0;
+		store_history_add(&h, user);
+	}
+	a = sim_control("why\tjson\t192.0.2.9\n");
+	CHECK(strncmp(a, "OK\n{", 4) == 0 && strlen(a) < CTL_ANSWER_MAX);
+	n = count(a, "\"user\":\"");
+	CHECK(n > 5 && n < 100);
+	CHECK(count(a, "\\u0001") == n * 10000);	/* every name whole */
+	snprintf(want, sizeof(want), "\"attempts_not_shown\":\"%u\"", 100 - n);
+	CHECK(sim_has(a, want));
+	CHECK(sim_has(a, "\"ref\":\"R000000099\""));	/* the newest */
+	CHECK(!sim_has(a, "\"ref\":\"R000000000\""));
+	a = sim_control("why\ttext\t192.0.2.9\n");
+	snprintf(want, sizeof(want), "100 recent attempts:\n  (%u older not "
+	    "shown)\n", 100 - count(a, " ref=R0"));
+	CHECK(strncmp(a, "OK\n", 3) == 0 && sim_has(a, want));
+	CHECK(sim_log_count("answer too long") == 0);
+	sim_end();
+}
+
+/* An answer longer than a client takes is an ERR that says so, and a warning. */
+TEST(sim_control_answer_too_long)
+{
+	struct buf b;
+
+	sim_begin(NULL);
+	sim_advance(61000);		/* past another test's warning */
+	buf_init(&b);
+	buf_puts(&b, "OK\n");
+	while (b.len < CTL_ANSWER_MAX)
+		buf_putc(&b, 'x');
+	control_fit(&b);
+	CHECK(b.len == CTL_ANSWER_MAX && strncmp(b.data, "OK\nx", 4) == 0);
+	buf_putc(&b, 'y');
+	control_fit(&b);
+	CHECK(is(buf_str(&b), "ERR answer too long (1048577 bytes)\n"));
+	CHECK(sim_log_count("control: answer too long: 1048577 bytes") == 1);
+	/* at most a warning a minute, and then how many more there were */
+	buf_reset(&b);
+	while (b.len <= CTL_ANSWER_MAX + 9)
+		buf_putc(&b, 'z');
+	control_fit(&b);
+	CHECK(is(buf_str(&b), "ERR answer too long (1048586 bytes)\n"));
+	CHECK(sim_log_count("control: answer too long:") == 1);
+	sim_advance(61000);
+	buf_reset(&b);
+	while (b.len <= CTL_ANSWER_MAX)
+		buf_putc(&b, 'z');
+	control_fit(&b);
+	CHECK(sim_log_count("control: answer too long:") == 2);
+	CHECK(sim_log_count("(1 more since the last warning)") == 1);
+	buf_free(&b);
 	sim_end();
 }
