@@ -186,10 +186,11 @@ def make_install_gnu_layout_keeps_the_config():
         assert r.returncode == 0, r.stdout + r.stderr
         return r.stdout
     install()
-    for exe in ("usr/sbin/authguard-policyd", "usr/sbin/authguard-milter", "usr/bin/authguard"):
+    for exe in ("usr/sbin/authguard-policyd", "usr/sbin/authguard-milter", "usr/sbin/authguard-web",
+                "usr/bin/authguard"):
         assert os.access(os.path.join(d, exe), os.X_OK), exe
     for page in ("man1/authguard.1", "man5/authguard.conf.5", "man7/authguard-causes.7",
-                 "man8/authguard-policyd.8", "man8/authguard-milter.8"):
+                 "man8/authguard-policyd.8", "man8/authguard-milter.8", "man8/authguard-web.8"):
         path = os.path.join(d, "usr/share/man", page)
         r = subprocess.run(["groff", "-ww", "-man", "-Tutf8", path], capture_output=True,
                            text=True)
@@ -198,7 +199,11 @@ def make_install_gnu_layout_keeps_the_config():
     for f in ("usr/share/doc/authguard/conf-examples/authguard.conf",
               "usr/share/doc/authguard/SECURITY.md",
               "usr/lib/systemd/system/authguard-policyd.service",
-              "usr/lib/systemd/system/authguard-milter.service"):
+              "usr/lib/systemd/system/authguard-milter.service",
+              "usr/lib/systemd/system/authguard-web.service",
+              "usr/share/doc/authguard/conf-examples/authguard-web.conf",
+              "usr/share/doc/authguard/conf-examples/nginx-authguard-web.conf",
+              "usr/share/doc/authguard/conf-examples/grafana-authguard.json"):
         assert os.path.exists(os.path.join(d, f)), f
     with open(os.path.join(d, "usr/lib/systemd/system/authguard-policyd.service")) as f:
         unit = f.read()
