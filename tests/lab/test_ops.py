@@ -154,7 +154,8 @@ def tells_systemd_ready_reloading_stopping():
 def systemd_units_verify():
     d = os.path.join(S["dir"], "units")
     os.makedirs(d)
-    for u in ("authguard-policyd", "authguard-milter"):
+    names = ("authguard-policyd", "authguard-milter", "authguard-web")
+    for u in names:
         with open(os.path.join(TOP, "systemd", u + ".service.in")) as f:
             text = f.read()
         # The binaries of this build stand where make install would put them.
@@ -163,7 +164,7 @@ def systemd_units_verify():
         assert "@" not in text.replace("$MAINPID", ""), text
         with open(os.path.join(d, u + ".service"), "w") as f:
             f.write(text)
-    units = [os.path.join(d, u + ".service") for u in ("authguard-policyd", "authguard-milter")]
+    units = [os.path.join(d, u + ".service") for u in names]
     r = subprocess.run(["systemd-analyze", "verify", "--man=no"] + units, capture_output=True,
                        text=True)
     ours = [l for l in (r.stdout + r.stderr).splitlines() if "authguard" in l]
