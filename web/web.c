@@ -28,9 +28,12 @@
 /*	Content-Security-Policy without script, nosniff, no referrer, no
 /*	framing, no-store).
 /*
-/*	Who is asking: a request from a trusted_proxies address (or over
-/*	a unix web_listen, whose owner and mode say who may connect) with
-/*	user_header set is that user. Otherwise, with htpasswd set, HTTP
+/*	Who is asking: a request from a trusted_proxies address (a peer
+/*	of a unix web_listen only when trusted_proxies names "unix"),
+/*	with proxy_secret's header and value when it is set, with
+/*	user_header set is that user. A trusted peer that sends
+/*	user_header, X-Forwarded-Proto or X-Forwarded-Host more than
+/*	once gets 400 (logged). Otherwise, with htpasswd set, HTTP
 /*	basic authentication: the password is checked with crypt(3)
 /*	against the file's hash and wiped; an unknown user is checked
 /*	against another hash of the file, so the time taken does not tell
@@ -233,17 +236,16 @@ untrusted_end(struct ev_timer *t)
 	untrusted_open = 0;
 	if (untrusted_quiet == 0)
 		return;
-	msg_warn("%u more requests with a user header from an address not "
-	    "in trusted_proxies in the last %d s", untrusted_quiet,
-	    WEB_HUSH_MS / 1000);
+	msg_warn("%u more requests with a user header that was not believed "
+	    "in the last %d s", untrusted_quiet, WEB_HUSH_MS / 1000);
 	untrusted_quiet = 0;
 	untrusted_open = 1;
 	ev_timer_start(&untrusted_timer, WEB_HUSH_MS, untrusted_end);
 }
 
-/* web_untrusted - a user header from an untrusted peer: ignored, said */
+/* web_untrusted - a user header not believed: ignored, said */
 static void
-web_untrusted(struct http_req *req)
+web_untrusted(struct http_req *req, const char *why)
 {
 	struct buf b;
 
@@ -255,8 +257,7 @@ web_untrusted(struct http_req *req)
 	ev_timer_start(&untrusted_timer, WEB_HUSH_MS, untrusted_end);
 	buf_init(&b);
 	escaped_value(&b, LOG_FORMAT_LOGFMT, http_peer(req));
-	msg_warn("%s from %s, not in trusted_proxies: ignored",
-	    cfg->user_header, buf_str(&b));
+	msg_warn("%s from %s%s: ignored", cfg->user_header, buf_str(&b), why);
 	buf_free(&b);
 }
 
@@ -443,14 +444,69 @@ web_basic(struct http_req *req, struct web_who *who)
 	return -1;
 }
 
-/* web_trusted - is the peer a trusted proxy? (a unix socket is) */
+/*
+ * web_trusted - is the peer a trusted proxy? A unix web_listen's peer
+ * only with "unix" in trusted_proxies; a family that is neither never.
+ */
 static int
 web_trusted(struct http_req *req)
 {
 	const char *peer = http_peer(req);
 
-	return strcmp(peer, "unix") == 0 ||
-	    netlist_match_str(&cfg->trusted_proxies, peer);
+	if (strcmp(peer, "unix") == 0)
+		return cfg->trust_unix;
+	return netlist_match_str(&cfg->trusted_nets, peer);
+}
+
+/* web_secret_ok - proxy_secret unset, or sent once and equal */
+static int
+web_secret_ok(struct http_req *req)
+{
+	const char *v;
+	size_t n;
+
+	if (*cfg->secret_name == 0)
+		return 1;
+	v = http_header(req, cfg->secret_name);
+	n = strlen(cfg->secret_value);
+	return v != NULL && http_header_count(req, cfg->secret_name) == 1 &&
+	    strlen(v) == n && CRYPTO_memcmp(v, cfg->secret_value, n) == 0;
+}
+
+/* Headers a trusted proxy sets: each at most once. */
+static const char *const web_once[] = {
+	"X-Forwarded-Proto", "X-Forwarded-Host",
+};
+
+/* web_twice - a header the proxy sets, sent twice: its name, or NULL */
+static const char *
+web_twice(struct http_req *req)
+{
+	size_t i;
+
+	if (http_header_count(req, cfg->user_header) > 1)
+		return cfg->user_header;
+	for (i = 0; i < NELEM(web_once); i++)
+		if (http_header_count(req, web_once[i]) > 1)
+			return web_once[i];
+	return NULL;
+}
+
+/* web_proxy - a trusted peer: its headers once each; -1 when answered */
+static int
+web_proxy(struct http_req *req, struct web_who *who)
+{
+	const char *twice;
+	char text[128];
+
+	if ((twice = web_twice(req)) == NULL)
+		return 0;
+	web_log("action", "login", "peer", http_peer(req), "result",
+	    "refused", "reason", "header-twice", "header", twice, NULL);
+	snprintf(text, sizeof(text), "bad request: header %s sent more than "
+	    "once", twice);
+	web_error(req, NULL, 400, text);
+	return -1;
 }
 
 /* web_who - who asks, and may they look? -1 when answered */
@@ -461,8 +517,15 @@ web_who(struct http_req *req, struct web_who *who)
 
 	memset(who, 0, sizeof(*who));
 	who->trusted = web_trusted(req);
+	if (who->trusted && web_proxy(req, who) < 0)
+		return -1;
 	if (hv && !who->trusted)
-		web_untrusted(req);
+		web_untrusted(req, ", not in trusted_proxies");
+	else if (who->trusted && !web_secret_ok(req)) {
+		who->trusted = 0;
+		if (hv)
+			web_untrusted(req, " without the right proxy_secret");
+	}
 	if (hv && who->trusted) {
 		if (!web_name_ok(hv)) {
 			web_log("action", "login", "peer", http_peer(req),

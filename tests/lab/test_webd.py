@@ -190,7 +190,7 @@ def setup():
 
 def teardown():
     errors = []
-    for k in ("web", "basic", "slow"):
+    for k in ("web", "basic", "slow", "secret"):
         if S.get(k):
             rc = S[k].stop()
             if rc not in (0, None):
@@ -647,27 +647,96 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(self.path)
 
 
+def unix_get(path, headers):
+    c = UnixHTTPConnection(path)
+    c.request("GET", "/why?q=" + ALICE, headers=headers)
+    r = c.getresponse()
+    page = r.read().decode()
+    c.close()
+    return r.status, {k.lower(): v for k, v in r.getheaders()}, page
+
+
 @suite.test
 def unix_socket_listener():
-    """A unix web_listen: made with its mode, its peer (the proxy) trusted for the user
-    header, removed when the daemon stops."""
+    """A unix web_listen: made with its mode, removed when the daemon stops; its peer's user
+    header believed only with the word unix in trusted_proxies."""
     path = os.path.join(S["dir"], "web-http")
-    web = Web(S["dir"], "unix", S["gate"].control, web_listen="unix:" + path,
-              web_socket_mode="0600")
+    for trusted, want in (("", 403), ("unix", 200)):
+        web = Web(S["dir"], "unix" + trusted, S["gate"].control, web_listen="unix:" + path,
+                  web_socket_mode="0600", trusted_proxies=trusted)
+        web.start()
+        try:
+            assert oct(os.stat(path).st_mode & 0o777) == "0o600", oct(os.stat(path).st_mode)
+            st, h, page = unix_get(path, {"X-Remote-User": "proxyuser"})
+            assert st == want, (trusted, st, page[-500:])
+            security_headers(h, "unix")
+            if want == 200:
+                assert '<span id="whoami">proxyuser</span>' in page
+            else:
+                want_log = "X-Remote-User from unix, not in trusted_proxies: ignored"
+                assert want_log in web.wait_log(lambda t: want_log in t), web.log_text()
+        finally:
+            rc = web.stop()
+        assert rc == 0, (rc, web.log_text()[-2000:])
+        assert not os.path.exists(path), "the socket is left behind"
+
+
+def raw_request(port, lines):
+    """One request written by hand (headers that repeat): (status, whole answer)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        out = b""
+        while b"\r\n\r\n" not in out:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    text = out.decode("utf-8", "replace")
+    return int(text.split(" ", 2)[1]), text
+
+
+@suite.test
+def proxy_headers_twice_refused():
+    for name, v1, v2 in (("X-Remote-User", "helen", "admin"),
+                         ("X-Forwarded-Proto", "https", "http"),
+                         ("X-Forwarded-Host", "a.example", "b.example")):
+        before = len(S["web"].web_events())
+        lines = ["GET / HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
+        if name != "X-Remote-User":
+            lines.append("X-Remote-User: helen")
+        lines += ["%s: %s" % (name, v1), "%s: %s" % (name.lower(), v2)]
+        st, text = raw_request(S["web"].port, lines)
+        assert st == 400, (name, text[:500])
+        ev = S["web"].events_after(before)
+        assert len(ev) == 1 and (ev[0].get("reason"), ev[0].get("header")) == \
+            ("header-twice", name), (name, ev)
+    st, text = raw_request(S["web"].port, ["GET / HTTP/1.1", "Host: 127.0.0.1",
+                                           "Connection: close", "X-Remote-User: helen"])
+    assert st == 200, text[:500]
+
+
+@suite.test
+def proxy_secret_required():
+    web = S["secret"] = Web(S["dir"], "secret", S["gate"].control,
+                            trusted_proxies="127.0.0.1/32",
+                            proxy_secret="X-Authguard-Proxy: 5ec2e7a1b2c3d4e5")
     web.start()
-    try:
-        assert oct(os.stat(path).st_mode & 0o777) == "0o600", oct(os.stat(path).st_mode)
-        c = UnixHTTPConnection(path)
-        c.request("GET", "/why?q=" + ALICE, headers={"X-Remote-User": "proxyuser"})
-        r = c.getresponse()
-        page = r.read().decode()
-        c.close()
-        assert r.status == 200 and '<span id="whoami">proxyuser</span>' in page, r.status
-        security_headers({k.lower(): v for k, v in r.getheaders()}, "unix")
-    finally:
-        rc = web.stop()
-    assert rc == 0, (rc, web.log_text()[-2000:])
-    assert not os.path.exists(path), "the socket is left behind"
+    assert "without proxy_secret" not in web.log_text(), web.log_text()
+    for secret, want in ((None, 403), ("5ec2e7a1b2c3d4e6", 403), ("5ec2e7a1b2c3d4e", 403),
+                         ("5ec2e7a1b2c3d4e5", 200)):
+        h = as_user("helen")
+        if secret is not None:
+            h["X-Authguard-Proxy"] = secret
+        st, hd, page, _ = web.request("GET", "/", h)
+        assert st == want, (secret, st, page[-500:])
+    want_log = "X-Remote-User from 127.0.0.1 without the right proxy_secret: ignored"
+    log = web.wait_log(lambda t: want_log in t)
+    assert want_log in log and "5ec2e7a1b2c3d4e" not in log, log
+    st, text = raw_request(web.port, ["GET / HTTP/1.1", "Host: x", "Connection: close",
+                                      "X-Remote-User: helen",
+                                      "X-Authguard-Proxy: 5ec2e7a1b2c3d4e5",
+                                      "X-Authguard-Proxy: 5ec2e7a1b2c3d4e5"])
+    assert st == 403, text[:300]
 
 
 @suite.test
@@ -690,6 +759,28 @@ def config_check_and_refusals():
     bad = Web(d, "nouser", S["gate"].control, user="no-such-user-here")
     r = subprocess.run([WEBD, "-t", "-c", bad.conf_path], capture_output=True, text=True)
     assert r.returncode != 0 and "no-such-user-here: no such user" in r.stderr, r.stderr
+    bad = Web(d, "mode", S["gate"].control, web_listen="unix:" + os.path.join(d, "w-http"),
+              web_socket_mode="0666")
+    r = subprocess.run([WEBD, "-t", "-c", bad.conf_path], capture_output=True, text=True)
+    assert r.returncode != 0 and "others may not write" in r.stderr, r.stderr
+    bad = Web(d, "fast", S["gate"].control, control_timeout="10ms")
+    r = subprocess.run([WEBD, "-t", "-c", bad.conf_path], capture_output=True, text=True)
+    assert r.returncode != 0 and "control_timeout: want at least 100ms" in r.stderr, r.stderr
+    both = Web(d, "both", S["gate"].control, htpasswd=S["htpasswd"],
+               trusted_proxies="127.0.0.1", proxy_secret="X-S: abc")
+    r = subprocess.run([WEBD, "-t", "-c", both.conf_path], capture_output=True, text=True)
+    assert r.returncode == 0 and "htpasswd is set, and X-Remote-User from trusted_proxies is " \
+        "believed too" in r.stderr and "without proxy_secret" not in r.stderr, r.stderr
+    nosecret = Web(d, "nosecret", S["gate"].control, trusted_proxies="127.0.0.1")
+    r = subprocess.run([WEBD, "-t", "-c", nosecret.conf_path], capture_output=True, text=True)
+    assert r.returncode == 0 and "trusts trusted_proxies without proxy_secret" in r.stderr \
+        and "believed too" not in r.stderr, r.stderr
+    v6 = Web(d, "v6", S["gate"].control)
+    with open(v6.conf_path, "a") as f:
+        f.write("web_listen = inet:[::1]:%d\n" % free_port())
+    v6.start()
+    assert "started: web_listen inet:[::1]:" in v6.log_text(), v6.log_text()
+    assert v6.stop() == 0
 
 
 @suite.test
