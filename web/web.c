@@ -649,6 +649,11 @@ web_page_done(struct web_req *w, const char *answer, size_t len)
 	    sizeof(err))) {
 		status = 404;
 		page_why_error(&b, &ctx, w->q, err);
+	} else if (web_err_text(answer, len, err, sizeof(err))) {
+		status = 502;
+		msg_warn("control socket %s: %s: ERR %s", cfg->control_socket,
+		    web_kinds[w->kind].cmd, err);
+		page_error(&b, &ctx, status, err);
 	} else {
 		status = 502;
 		msg_warn("control socket %s: %s: an answer that is not OK and "
@@ -705,7 +710,6 @@ static void
 web_done(void *arg, int ok, const char *answer, size_t len, const char *err)
 {
 	struct web_req *w = arg;
-	char text[300];
 
 	w->ask = NULL;
 	http_on_abandon(w->req, NULL, NULL);
@@ -719,9 +723,8 @@ web_done(void *arg, int ok, const char *answer, size_t len, const char *err)
 			    "lock", "target", w->q, "actor", w->who.user,
 			    "peer", http_peer(w->req), "result", "refused",
 			    "reason", "control-socket", NULL);
-		snprintf(text, sizeof(text), "authguard-policyd does not "
-		    "answer: %s", err);
-		web_error(w->req, &w->who, 502, text);
+		web_error(w->req, &w->who, 502, "authguard-policyd does not "
+		    "answer");
 	} else if (w->kind == WEB_UNLOCK || w->kind == WEB_LOCK)
 		web_admin_done(w, answer, len);
 	else
