@@ -130,6 +130,11 @@ load(const char *path)
 	if (*cfg.htpasswd && web_htpasswd_load(cfg.htpasswd, err,
 	    sizeof(err)) < 0)
 		msg_fatal("%s", err);
+	if (*cfg.htpasswd && web_htpasswd_mixed())
+		msg_warn("%s: more than one hash scheme or cost: an unknown user "
+		    "is checked against the slowest, so a user of a faster one "
+		    "can be told from an unknown user by the time of the answer; "
+		    "use one scheme", cfg.htpasswd);
 	warn_trust(path);
 }
 

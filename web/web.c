@@ -67,6 +67,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -77,9 +78,12 @@
 #include "csrf.h"
 #include "ctlask.h"
 #include "event.h"
+#include "htab.h"
 #include "http.h"
+#include "keyedhash.h"
 #include "logline.h"
 #include "msg.h"
+#include "netaddr.h"
 #include "pages.h"
 #include "util.h"
 #include "web.h"
@@ -94,6 +98,12 @@
 #define WEB_HTPASSWD_MAX (1 << 20)	/* bytes of the htpasswd file */
 #define CSRF_COOKIE	"authguard_csrf"
 #define WEB_PASS_KEEP_MS 300000	/* a right password, remembered */
+#define WEB_FAIL_FREE	10	/* failures of a (peer, user) before a wait */
+#define WEB_FAIL_MAX	4096	/* (peer, user) pairs followed at most */
+#define WEB_FAIL_FORGET_MS 900000	/* a pair quiet so long: forgotten */
+#define WEB_WAIT_MS	1000	/* the first wait, doubled each failure */
+#define WEB_WAIT_MAX_MS	300000	/* up to this */
+#define WEB_FAIL_KEY	(NETADDR_CANON_MAX + WEB_NAME_MAX + 2)
 
 /* What a request asks policyd; each its command and page. */
 enum web_kind {
@@ -133,13 +143,42 @@ struct htpasswd_entry {
 	uint64_t	 mac_until;	/* 0: none */
 };
 
+/*
+ * Failed basic authentications of one (peer, user): after WEB_FAIL_FREE,
+ * each failure makes the pair wait (doubling), and while it waits its
+ * requests get 429 without a crypt(3). In a table keyed by the keyed
+ * hash, WEB_FAIL_MAX pairs at most (the oldest goes for a new one).
+ */
+struct web_fail {
+	struct htab_link link;
+	char		 key[WEB_FAIL_KEY];	/* peer NUL user */
+	size_t		 keylen;
+	unsigned	 count;
+	uint64_t	 last;			/* the last failure */
+	uint64_t	 until;			/* waits until */
+};
+
+/* A key to look up: peer NUL user. */
+struct web_fail_key {
+	const char	*data;
+	size_t		 len;
+};
+
+static int web_crypt_ok(const char *, const char *);
+
 static const struct webconf *cfg;
 static struct http_server *web_srv;
 static unsigned char csrf_key[CSRF_KEY_LEN];
 static unsigned char pass_key[CSRF_KEY_LEN];	/* htpasswd_entry.mac */
 static struct htpasswd_entry *htpw;
 static size_t nhtpw;
+static size_t htpw_dummy;	/* the slowest entry: for unknown users */
+static int htpw_mixed;		/* more than one scheme or cost */
 static struct ev_timer untrusted_timer;
+static struct htab fails;
+static struct ev_timer waits_timer;
+static unsigned waits_quiet;
+static int waits_open;
 static unsigned untrusted_quiet;
 static int untrusted_open;
 
@@ -289,6 +328,78 @@ htpasswd_free(void)
 	nhtpw = 0;
 }
 
+/*
+ * htpasswd_setting - how long a hash's settings are: scheme and cost,
+ * without the salt ("$y$j9T$", "$2b$12$", "$6$rounds=N$" or "$6$")
+ */
+static size_t
+htpasswd_setting(const char *hash)
+{
+	const char *p, *last = NULL;
+
+	for (p = hash; (p = strchr(p, '$')) != NULL; p++) {
+		last = p;
+	}
+	if (strncmp(hash, "$2", 2) == 0)	/* salt and hash in one */
+		return last ? (size_t)(last - hash) + 1 : strlen(hash);
+	if (strncmp(hash, "$6$rounds=", 10) == 0 || strncmp(hash,
+	    "$5$rounds=", 10) == 0 || strncmp(hash, "$y$", 3) == 0) {
+		p = strchr(hash + 3, '$');
+		return p ? (size_t)(p - hash) + 1 : strlen(hash);
+	}
+	return hash[0] == '$' && (p = strchr(hash + 1, '$')) != NULL ?
+	    (size_t)(p - hash) + 1 : 0;
+}
+
+/* htpasswd_time - the time of one crypt(3) with an entry's settings */
+static uint64_t
+htpasswd_time(const char *hash)
+{
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	(void)web_crypt_ok("not the password", hash);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u +
+	    (uint64_t)b.tv_nsec - (uint64_t)a.tv_nsec;
+}
+
+/*
+ * htpasswd_slowest - the entry an unknown user is checked against:
+ * one of the slowest settings (each setting timed once)
+ */
+static void
+htpasswd_slowest(void)
+{
+	size_t i, j, n;
+	uint64_t t, best = 0;
+
+	htpw_dummy = 0;
+	htpw_mixed = 0;
+	for (i = 0; i < nhtpw; i++) {
+		n = htpasswd_setting(htpw[i].hash);
+		for (j = 0; j < i; j++)
+			if (htpasswd_setting(htpw[j].hash) == n &&
+			    strncmp(htpw[j].hash, htpw[i].hash, n) == 0)
+				break;
+		if (j < i)
+			continue;		/* a setting timed already */
+		if (i > 0)
+			htpw_mixed = 1;
+		if ((t = htpasswd_time(htpw[i].hash)) > best) {
+			best = t;
+			htpw_dummy = i;
+		}
+	}
+}
+
+/* web_htpasswd_mixed - does the file mix schemes or costs? */
+int
+web_htpasswd_mixed(void)
+{
+	return htpw_mixed;
+}
+
 /* web_htpasswd_load - the file's entries; -1 with the first error */
 int
 web_htpasswd_load(const char *path, char *err, size_t len)
@@ -345,6 +456,8 @@ web_htpasswd_load(const char *path, char *err, size_t len)
 	buf_free(&text);
 	if (rc < 0)
 		htpasswd_free();
+	else
+		htpasswd_slowest();
 	return rc < 0 ? -1 : 0;
 }
 
@@ -386,7 +499,7 @@ web_pass_mac(const char *user, const char *pass, unsigned char *mac)
 /*
  * web_pass_check - a user's password: right when it is the one
  * remembered, else when crypt(3) says so (and then remembered). An
- * unknown user (e NULL) costs a crypt(3) of the file's first hash.
+ * unknown user (e NULL) costs a crypt(3) of the file's slowest setting.
  */
 static int
 web_pass_check(struct htpasswd_entry *e, const char *pass)
@@ -395,7 +508,7 @@ web_pass_check(struct htpasswd_entry *e, const char *pass)
 	int ok;
 
 	if (e == NULL) {
-		(void)web_crypt_ok(pass, htpw[0].hash);
+		(void)web_crypt_ok(pass, htpw[htpw_dummy].hash);
 		return 0;
 	}
 	web_pass_mac(e->name, pass, mac);
@@ -410,12 +523,176 @@ web_pass_check(struct htpasswd_entry *e, const char *pass)
 	return ok;
 }
 
+/* fail_hash - a (peer, user) key's keyed hash */
+static uint32_t
+fail_hash(const void *arg)
+{
+	const struct web_fail_key *k = arg;
+
+	return (uint32_t)keyedhash(k->data, k->len);
+}
+
+/* fail_match - does an entry hold the key? */
+static int
+fail_match(const struct htab_link *l, const void *arg)
+{
+	const struct web_fail *f = HTAB_ENTRY(l, struct web_fail, link);
+	const struct web_fail_key *k = arg;
+
+	return f->keylen == k->len && memcmp(f->key, k->data, k->len) == 0;
+}
+
+/* fail_key - peer NUL user, into buf */
+static void
+fail_key(struct web_fail_key *k, char *buf, const char *peer,
+    const char *user)
+{
+	size_t pl = strlen(peer), ul = strlen(user);
+
+	if (pl >= NETADDR_CANON_MAX || ul > WEB_NAME_MAX)
+		msg_panic("fail_key: a peer or user over its cap");
+	memcpy(buf, peer, pl + 1);
+	memcpy(buf + pl + 1, user, ul);
+	k->data = buf;
+	k->len = pl + 1 + ul;
+}
+
+/* fail_find - the pair's entry, or NULL */
+static struct web_fail *
+fail_find(const char *peer, const char *user)
+{
+	char buf[WEB_FAIL_KEY];
+	struct web_fail_key k;
+	struct htab_link *l;
+
+	fail_key(&k, buf, peer, user);
+	l = htab_find(&fails, &k);
+	return l ? HTAB_ENTRY(l, struct web_fail, link) : NULL;
+}
+
+/* fail_prune - room for one more: the forgotten go, else the oldest */
+static void
+fail_prune(void)
+{
+	struct web_fail *f, *oldest = NULL;
+	struct htab_iter it;
+	struct htab_link *l;
+
+	htab_iter_init(&it, &fails);
+	while ((l = htab_iter_next(&it)) != NULL) {
+		f = HTAB_ENTRY(l, struct web_fail, link);
+		if (f->last + WEB_FAIL_FORGET_MS < ev_now() && f->until <
+		    ev_now()) {
+			htab_remove(&fails, l);
+			free(f);
+		} else if (oldest == NULL || f->last < oldest->last)
+			oldest = f;
+	}
+	if (fails.count >= WEB_FAIL_MAX && oldest) {
+		htab_remove(&fails, &oldest->link);
+		free(oldest);
+	}
+}
+
+/* fail_note - one more failure of the pair */
+static void
+fail_note(const char *peer, const char *user)
+{
+	struct web_fail *f = fail_find(peer, user);
+	struct web_fail_key k;
+	uint64_t wait;
+
+	if (f == NULL) {
+		if (fails.count >= WEB_FAIL_MAX)
+			fail_prune();
+		f = xcalloc(1, sizeof(*f));
+		fail_key(&k, f->key, peer, user);
+		f->keylen = k.len;
+		k.data = f->key;
+		htab_insert(&fails, &f->link, &k);
+	}
+	f->count++;
+	f->last = ev_now();
+	if (f->count < WEB_FAIL_FREE)
+		return;
+	wait = f->count - WEB_FAIL_FREE >= 9 ? WEB_WAIT_MAX_MS :
+	    (uint64_t)WEB_WAIT_MS << (f->count - WEB_FAIL_FREE);
+	f->until = ev_now() + (wait < WEB_WAIT_MAX_MS ? wait :
+	    WEB_WAIT_MAX_MS);
+}
+
+/* fail_clear - a right password: the pair starts again */
+static void
+fail_clear(const char *peer, const char *user)
+{
+	struct web_fail *f = fail_find(peer, user);
+
+	if (f) {
+		htab_remove(&fails, &f->link);
+		free(f);
+	}
+}
+
+/* fail_free - every entry */
+static void
+fail_free(void)
+{
+	struct htab_iter it;
+	struct htab_link *l;
+
+	if (fails.bucket == NULL)
+		return;
+	htab_iter_init(&it, &fails);
+	while ((l = htab_iter_next(&it)) != NULL) {
+		htab_remove(&fails, l);
+		free(HTAB_ENTRY(l, struct web_fail, link));
+	}
+	htab_free(&fails);
+}
+
+/* waits_end - the minute ends: how many more waited */
+static void
+waits_end(struct ev_timer *t)
+{
+	waits_open = 0;
+	if (waits_quiet == 0)
+		return;
+	msg_warn("%u more sign-ons refused while they waited after failures "
+	    "in the last %d s", waits_quiet, WEB_HUSH_MS / 1000);
+	waits_quiet = 0;
+	waits_open = 1;
+	ev_timer_start(&waits_timer, WEB_HUSH_MS, waits_end);
+}
+
+/* web_wait - the pair waits: 429, said once a minute at most */
+static void
+web_wait(struct http_req *req, const char *user, const struct web_fail *f)
+{
+	char secs[32];
+
+	snprintf(secs, sizeof(secs), "%llu", (unsigned long long)
+	    ((f->until - ev_now() + 999) / 1000));
+	if (waits_open)
+		waits_quiet++;
+	else {
+		waits_open = 1;
+		ev_timer_start(&waits_timer, WEB_HUSH_MS, waits_end);
+		web_log("action", "login", "user", user, "peer",
+		    http_peer(req), "result", "refused", "reason",
+		    "too-many-failures", "wait", secs, NULL);
+	}
+	http_add_header(req, "Retry-After", secs);
+	web_error(req, NULL, 429, "too many failed sign-ons: wait, then try "
+	    "again");
+}
+
 /* web_basic - HTTP basic authentication against htpasswd; -1 answered */
 static int
 web_basic(struct http_req *req, struct web_who *who)
 {
 	const char *auth = http_header(req, "Authorization"), *reason = NULL;
 	struct htpasswd_entry *e;
+	struct web_fail *f;
 	char pass[WEB_PASS_MAX + 1];
 	int ok;
 
@@ -424,13 +701,22 @@ web_basic(struct http_req *req, struct web_who *who)
 	else if (basic_parse(auth, who->user, sizeof(who->user), pass,
 	    sizeof(pass)) < 0)
 		reason = "malformed";
-	else {
+	else if ((f = fail_find(http_peer(req), who->user)) != NULL &&
+	    f->until > ev_now()) {
+		wipe(pass, sizeof(pass));
+		web_wait(req, who->user, f);
+		*who->user = 0;
+		return -1;
+	} else {
 		/* An unknown user costs a hash of the file all the same. */
 		e = htpasswd_find(who->user);
 		ok = nhtpw && web_pass_check(e, pass);
 		wipe(pass, sizeof(pass));
-		if (e && ok)
+		if (e && ok) {
+			fail_clear(http_peer(req), who->user);
 			return 0;
+		}
+		fail_note(http_peer(req), who->user);
 		reason = e ? "bad-password" : "unknown-user";
 	}
 	if (*reason)
@@ -1000,6 +1286,7 @@ web_init(const struct webconf *c, int fd)
 	csrf_key_new(pass_key, sizeof(pass_key));
 	csrf_cookie_new(cookie);	/* OpenSSL reads its files now */
 	csrf_token(csrf_key, sizeof(csrf_key), cookie, "", token);
+	htab_init(&fails, 64, fail_hash, fail_match);
 	web_srv = http_start(fd, &web_ops);
 }
 
@@ -1010,6 +1297,8 @@ web_shutdown(void)
 	http_stop(web_srv);
 	web_srv = NULL;
 	ev_timer_stop(&untrusted_timer);
+	ev_timer_stop(&waits_timer);
+	fail_free();
 	htpasswd_free();
 	wipe(csrf_key, sizeof(csrf_key));
 	wipe(pass_key, sizeof(pass_key));

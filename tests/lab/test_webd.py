@@ -190,7 +190,7 @@ def setup():
 
 def teardown():
     errors = []
-    for k in ("web", "basic", "slow", "secret"):
+    for k in ("web", "basic", "slow", "secret", "throttle", "mixed"):
         if S.get(k):
             rc = S[k].stop()
             if rc not in (0, None):
@@ -363,6 +363,52 @@ def right_password_remembered_wrong_one_not():
     print("# right password (remembered) %.4f s, wrong password %.4f s" % (right, wrong))
     assert right < wrong / 3, (right, wrong)
     assert "secreT" not in S["basic"].log_text()
+
+
+@suite.test
+def basic_auth_failures_wait():
+    """After 10 failures of one (address, user), that pair waits (1 s, doubling): 429 at once,
+    without a crypt(3), said once a minute; other users go on; a right password after the
+    wait clears the count."""
+    web = S["throttle"] = Web(S["dir"], "throttle", S["gate"].control,
+                              htpasswd=S["htpasswd"]).start()
+    for i in range(10):
+        assert web.request("GET", "/", basic_auth("bob", "guess %d" % i))[0] == 401, i
+    times = []
+    for pw in ("guess 10", "bob's secret"):
+        t0 = time.time()
+        st, h, page, _ = web.request("GET", "/", basic_auth("bob", pw))
+        times.append(time.time() - t0)
+        assert st == 429 and h.get("retry-after") == "1" and 'id="error"' in page, (st, h)
+        security_headers(h, "429")
+    assert web.request("GET", "/", basic_auth("helen", "helen's secret"))[0] == 200
+    log = web.wait_log(lambda t: "too-many-failures" in t)
+    assert log.count("reason=too-many-failures") == 1 and "wait=1" in log, log[-1500:]
+    assert "guess" not in log and "secret" not in log, "a password in the log"
+    time.sleep(1.1)
+    assert web.request("GET", "/", basic_auth("bob", "bob's secret"))[0] == 200
+    assert web.request("GET", "/", basic_auth("bob", "guess again"))[0] == 401
+
+
+@suite.test
+def unknown_user_as_slow_as_the_slowest_scheme():
+    """A file of two schemes, the fast one first: an unknown user is checked against the
+    slowest (yescrypt), not the first entry (sha512crypt); -t says the file mixes them."""
+    path = os.path.join(S["dir"], "htpasswd-mixed")
+    with open(path, "w") as f:
+        f.write("first:%s\nann:%s\n" % (sha512crypt("first's secret"), yescrypt("ann's secret")))
+    web = S["mixed"] = Web(S["dir"], "mixed", S["gate"].control, htpasswd=path).start()
+
+    def took(user):
+        t0 = time.time()
+        assert web.request("GET", "/", basic_auth(user, "guess"))[0] == 401
+        return time.time() - t0
+    known = min(took("ann") for _ in range(3))
+    unknown = min(took("nobody-%d" % i) for i in range(3))
+    print("# yescrypt user %.4f s, unknown user %.4f s" % (known, unknown))
+    assert unknown > known / 2, (known, unknown)
+    r = subprocess.run([WEBD, "-t", "-c", web.conf_path], capture_output=True, text=True)
+    assert r.returncode == 0 and "more than one hash scheme or cost" in r.stderr, r.stderr
 
 
 @suite.test
