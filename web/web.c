@@ -76,9 +76,11 @@
 
 #include "buf.h"
 #include "csrf.h"
+#include "ctlcmd.h"
 #include "ctlask.h"
 #include "event.h"
 #include "htab.h"
+#include "html.h"
 #include "http.h"
 #include "keyedhash.h"
 #include "logline.h"
@@ -104,6 +106,8 @@
 #define WEB_WAIT_MS	1000	/* the first wait, doubled each failure */
 #define WEB_WAIT_MAX_MS	300000	/* up to this */
 #define WEB_FAIL_KEY	(NETADDR_CANON_MAX + WEB_NAME_MAX + 2)
+#define WEB_ACTOR_PREFIX "web:"	/* actor= of a lock or unlock: web:USER */
+#define WEB_ACTOR_USER_MAX (CTL_ACTOR_MAX - sizeof(WEB_ACTOR_PREFIX) + 1)
 
 /* What a request asks policyd; each its command and page. */
 enum web_kind {
@@ -128,6 +132,7 @@ struct web_req {
 	struct web_who	 who;
 	char		 q[WEB_Q_MAX + 1];	/* the question or target */
 	char		 flash[WEB_Q_MAX + 16];
+	enum web_kind	 done;		/* WEB_UNLOCK or WEB_LOCK: flash */
 };
 
 /*
@@ -897,22 +902,42 @@ web_err_text(const char *answer, size_t len, char *out, size_t outlen)
 	return out;
 }
 
-/* web_urlenc - a value for a query string */
-static void
-web_urlenc(struct buf *b, const char *s)
+/* web_state_locked - the why answer's lock of key: 1, 0, or -1 (none) */
+static int
+web_state_locked(const json_t *why, const char *key)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
+	static const char *const parts[] = {"account", "address"};
+	const json_t *t, *v;
+	size_t i;
 
-	for (p = (const unsigned char *)s; *p; p++)
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || strchr("-._~@", *p))
-			buf_putc(b, (char)*p);
-		else {
-			buf_putc(b, '%');
-			buf_putc(b, hex[*p >> 4]);
-			buf_putc(b, hex[*p & 15]);
-		}
+	for (i = 0; i < NELEM(parts); i++) {
+		t = json_object_get(why, parts[i]);
+		v = json_object_get(t, "key");
+		if (!json_is_string(v) || strcmp(json_string_value(v), key) != 0)
+			continue;
+		v = json_object_get(t, "locked");
+		return json_is_true(v) || (json_is_string(v) &&
+		    strcmp(json_string_value(v), "yes") == 0);
+	}
+	return -1;
+}
+
+/*
+ * web_flash - done=unlocked|locked: shown only when the answer's own
+ * state agrees (the key named is not locked, or is); else nothing
+ */
+static const char *
+web_flash(const struct web_req *w, const json_t *why)
+{
+	int locked;
+
+	if (*w->flash == 0 || (locked = web_state_locked(why, w->q)) < 0)
+		return NULL;
+	if (w->done == WEB_UNLOCK && locked == 0)
+		return w->flash;
+	if (w->done == WEB_LOCK && locked == 1)
+		return w->flash;
+	return NULL;
 }
 
 /* web_page_done - why or overview: the page of the answer */
@@ -925,10 +950,12 @@ web_page_done(struct web_req *w, const char *answer, size_t len)
 	unsigned status = 200;
 	struct buf b;
 
-	web_ctx(&ctx, &w->who, *w->flash ? w->flash : NULL);
+	web_ctx(&ctx, &w->who, NULL);
 	buf_init(&b);
-	if (j && w->kind == WEB_WHY)
+	if (j && w->kind == WEB_WHY) {
+		ctx.flash = web_flash(w, j);
 		page_why(&b, &ctx, w->q, j);
+	}
 	else if (j)
 		page_overview(&b, &ctx, j);
 	else if (w->kind == WEB_WHY && web_err_text(answer, len, err,
@@ -965,7 +992,7 @@ web_admin_done(struct web_req *w, const char *answer, size_t len)
 		    "peer", http_peer(w->req), "result", "ok", NULL);
 		buf_init(&loc);
 		buf_puts(&loc, "why?q=");
-		web_urlenc(&loc, w->q);
+		html_urlenc(&loc, w->q);
 		buf_printf(&loc, "&done=%s", web_kinds[w->kind].action);
 		http_add_header(w->req, "Location", buf_str(&loc));
 		buf_reset(&loc);
@@ -1031,12 +1058,15 @@ web_ask(struct http_req *req, const struct web_who *who, enum web_kind kind,
 	if (who)
 		w->who = *who;
 	str_copy(w->q, sizeof(w->q), q);
-	if (flash)
+	if (flash) {
 		str_copy(w->flash, sizeof(w->flash), flash);
+		w->done = strncmp(flash, "unlocked ", 9) == 0 ? WEB_UNLOCK :
+		    WEB_LOCK;
+	}
 	buf_init(&line);
 	buf_printf(&line, "%s\tjson\t%s", web_kinds[kind].cmd, q);
 	if (kind == WEB_UNLOCK || kind == WEB_LOCK)
-		buf_printf(&line, "\tactor=%s", who->user);
+		buf_printf(&line, "\tactor=" WEB_ACTOR_PREFIX "%s", who->user);
 	if (kind == WEB_LOCK && cfg->lock_time)
 		buf_printf(&line, "\tfor=%u", (cfg->lock_time + 999) / 1000);
 	http_on_abandon(req, web_abandon, w);
@@ -1207,6 +1237,10 @@ web_admin(struct http_req *req, enum web_kind kind)
 	if (!who.admin)
 		return web_refuse(req, &who, action, target, "not-an-admin",
 		    "not allowed: only admins may lock and unlock");
+	if (strlen(who.user) > WEB_ACTOR_USER_MAX)
+		return web_refuse(req, &who, action, target, "user-too-long",
+		    "not allowed: a user name longer than 124 bytes cannot be "
+		    "named in authguard-policyd's log");
 	c = http_header(req, "Cookie");
 	if (rc == 0 || c == NULL || cookie_get(c, CSRF_COOKIE, cookie,
 	    sizeof(cookie)) <= 0 || !csrf_check(csrf_key, sizeof(csrf_key),

@@ -190,7 +190,7 @@ def setup():
 
 def teardown():
     errors = []
-    for k in ("web", "basic", "slow", "secret", "throttle", "mixed"):
+    for k in ("web", "basic", "slow", "secret", "throttle", "mixed", "longuser"):
         if S.get(k):
             rc = S[k].stop()
             if rc not in (0, None):
@@ -483,17 +483,64 @@ def unlock_lifts_the_lock_in_policyd():
                           as_user("admin", Cookie=cookie))
     assert st == 303, (st, page[-1000:])
     security_headers(h, "303")
-    assert h["location"] == "why?q=" + urllib.parse.quote(key, safe="@") + "&done=unlocked", h
+    assert h["location"] == "why?q=" + urllib.parse.quote(key, safe="") + "&done=unlocked", h
     assert not locked(key), "still locked"
     ev = S["web"].events_after(before)[-1]
     assert (ev.get("action"), ev.get("target"), ev.get("actor"), ev.get("result")) == \
         ("unlock", key, "admin", "ok"), ev
     admin = S["gate"].events("admin")
-    assert admin and admin[-1].get("action") == "unlock" and admin[-1].get("actor") == "admin", \
-        admin[-1:]
+    assert admin and admin[-1].get("action") == "unlock" and \
+        admin[-1].get("actor") == "web:admin", admin[-1:]
     # The page the redirect leads to says what was done.
     st, h, page, _ = S["web"].request("GET", "/" + h["location"], as_user("admin", Cookie=cookie))
     assert st == 200 and 'id="flash"' in page, (st, page[-2000:])
+
+
+@suite.test
+def flash_only_when_the_state_agrees():
+    """done= in a link says nothing the page's own state does not: "unlocked" of a locked key
+    or "locked" of a free one shows no flash."""
+    key = "flash-check@example.test"
+    assert control("lock\tjson\t%s\tfor=600" % key).startswith("OK")
+    q = "/why?q=" + urllib.parse.quote(key)
+    for done, want in (("unlocked", False), ("locked", True)):
+        st, h, page, _ = S["web"].request("GET", q + "&done=" + done, as_user("helen"))
+        assert st == 200 and ('id="flash"' in page) == want, (done, st, page[-1500:])
+    assert control("unlock\tjson\t%s" % key).startswith("OK")
+    for done, want in (("unlocked", True), ("locked", False)):
+        st, h, page, _ = S["web"].request("GET", q + "&done=" + done, as_user("helen"))
+        assert st == 200 and ('id="flash"' in page) == want, (done, st, page[-1500:])
+    st, h, page, _ = S["web"].request("GET", "/why?q=ZZZZZZZZZZ&done=unlocked", as_user("helen"))
+    assert 'id="flash"' not in page, page[-1500:]
+
+
+@suite.test
+def actor_is_web_user_and_a_long_name_is_refused():
+    """policyd's event=admin names the page's user as web:USER; its actor= holds 128 bytes, so a
+    user name over 124 bytes gets a clear 403 (logged), and one of 124 bytes acts."""
+    ok_name, long_name = "a" * 124, "b" * 125
+    web = S["longuser"] = Web(S["dir"], "longuser", S["gate"].control,
+                              trusted_proxies="127.0.0.1/32",
+                              admins="%s %s" % (ok_name, long_name)).start()
+    key = "actor-check@example.test"
+    for name, want in ((long_name, 403), (ok_name, 303)):
+        st, h, page, sc = web.request("GET", "/why?q=" + urllib.parse.quote(key), as_user(name))
+        assert st == 200, (st, page[-500:])
+        cookie, token = cookie_of(sc), form_tokens(page)[1]
+        before = len(web.web_events())
+        st, h, page, _ = post(web, "/lock", {"target": key, "csrf": token},
+                              as_user(name, Cookie=cookie))
+        assert st == want, (len(name), st, page[-800:])
+        ev = web.events_after(before)[-1]
+        if want == 403:
+            assert "longer than 124 bytes" in page, page[-800:]
+            assert (ev.get("result"), ev.get("reason"), ev.get("actor")) == \
+                ("refused", "user-too-long", long_name), ev
+            assert not locked(key)
+        else:
+            assert ev.get("result") == "ok", ev
+            admin = S["gate"].events("admin")
+            assert admin[-1].get("actor") == "web:" + ok_name, admin[-1:]
 
 
 @suite.test
