@@ -430,7 +430,7 @@ def admin_locks_and_unlocks_through_the_proxy():
     assert st == 303 and "done=unlocked" in h["Location"], (st, h)
     events = S["gate"].events("admin")
     assert [(e.get("action"), e.get("target"), e.get("actor")) for e in events][-2:] == \
-        [("lock", target, "jane"), ("unlock", target, "jane")], [e["_line"] for e in events]
+        [("lock", target, "web:jane"), ("unlock", target, "web:jane")], [e["_line"] for e in events]
 
 
 @suite.test

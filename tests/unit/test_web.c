@@ -218,7 +218,7 @@ TEST(web_config)
 	CHECK(c.trust_unix && netlist_match_str(&c.trusted_nets, "10.1.2.3"));
 	CHECK(!netlist_match_str(&c.trusted_nets, "127.0.0.1"));
 	CHECK_STR(c.secret_name, "X-Proxy-Secret");
-	CHECK_STR(c.secret_value, "0123abcd ");
+	CHECK_STR(c.secret_value, "0123abcd");
 	webconf_free(&c);
 	CHECK(wparse("web_listen = unix:/run/authguard-web/http\n", &c, err,
 	    sizeof(err)) == 0);
