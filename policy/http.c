@@ -66,7 +66,14 @@
 /*	longer); a connection that stays silent ops->idle_ms (rounded up to
 /*	whole seconds) while its answer is sent is closed by libmicrohttpd.
 /*	Request headers that do not fit in HTTP_CONN_MEMORY get 431 (or 414
-/*	for the request line) and the connection closed.
+/*	for the request line) and the connection closed. These, and the 400
+/*	of a malformed request, are libmicrohttpd's own answers: they carry
+/*	none of ops->headers (libmicrohttpd 0.9.75 and 1.0 have no hook for
+/*	them).
+/*
+/*	http_header_count() counts a header's values (a proxy that adds a
+/*	header after the client's own is told by it). http_peer() is
+/*	"unix" on a unix listener, the address on TCP, else "unknown".
 /*
 /*	A request's memory, made when libmicrohttpd has its request line,
 /*	has one owner and one end: libmicrohttpd's completion callback

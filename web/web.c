@@ -36,9 +36,12 @@
 /*	once gets 400 (logged). Otherwise, with htpasswd set, HTTP
 /*	basic authentication: the password is checked with crypt(3)
 /*	against the file's hash and wiped; an unknown user is checked
-/*	against another hash of the file, so the time taken does not tell
-/*	whether a user exists; each failure is logged (the user and the
-/*	client, never the password). A right password is then remembered
+/*	against the file's slowest setting, so the time taken does not
+/*	tell whether a user exists (with one scheme in the file); each
+/*	failure is logged (the user and the client, never the password).
+/*	After WEB_FAIL_FREE failures of one (peer, user), each failure
+/*	makes the pair wait (doubling): it gets 429 without a crypt(3),
+/*	logged once a minute at most. A right password is then remembered
 /*	for 5 minutes as a keyed hash (HMAC-SHA256, its key drawn at
 /*	start), so that the pages of a session do not each cost a crypt(3);
 /*	another password, right or wrong, goes through crypt(3) again.
@@ -53,7 +56,8 @@
 /*	differs from the Host the browser sent (X-Forwarded-Host from a
 /*	trusted proxy), when the user is not in admins, or when the CSRF
 /*	cookie or the form's token is missing or wrong; each refusal is
-/*	logged.
+/*	logged. A lock or unlock names its actor to policyd as web:USER.
+/*	done= shows its flash only when the answer's state agrees.
 /*
 /*	web_htpasswd_load() reads the htpasswd file (at start, before the
 /*	privileges are dropped): 0, or -1 with the first error as

@@ -825,6 +825,16 @@ def proxy_headers_twice_refused():
 
 
 @suite.test
+def libmicrohttpd_own_answers_as_documented():
+    """authguard-web(8): libmicrohttpd's own 431 (and 400) carry none of the page's headers."""
+    st, text = raw_request(S["web"].port, ["GET / HTTP/1.1", "Host: x", "Connection: close",
+                                           "X-Remote-User: helen", "X-Big: " + "a" * 40000])
+    assert st == 431 and "content-security-policy" not in text.lower(), text[:500]
+    st, text = raw_request(S["web"].port, ["GET / HTTP/1.1", "Host: x", "Bad Header"])
+    assert st == 400 and "content-security-policy" not in text.lower(), text[:500]
+
+
+@suite.test
 def proxy_secret_required():
     web = S["secret"] = Web(S["dir"], "secret", S["gate"].control,
                             trusted_proxies="127.0.0.1/32",
