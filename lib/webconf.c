@@ -22,7 +22,15 @@
 /*	Once the whole file is read: an inet: web_listen must be a
 /*	loopback address (127.0.0.0/8 or ::1): TLS and sign-on are the
 /*	reverse proxy's job, and the page must not be reached without
-/*	it; user_header must be a header name (letters, digits, '-').
+/*	it; user_header must be a header name (letters, digits, '-');
+/*	control_timeout is at least 100ms; a unix web_listen may not be
+/*	writable by others (web_socket_mode).
+/*
+/*	trusted_proxies is a list of networks (trusted_nets) and may
+/*	hold the word "unix" (trust_unix): the peers of a unix
+/*	web_listen are then believed too; without it they are not.
+/*	proxy_secret, when set, is "Name: value" (blanks around the value
+/*	dropped; neither part empty): secret_name and secret_value.
 /*
 /*	webconf_listed() tells whether a name is one of a space-separated
 /*	list (viewers, admins): 1 or 0.
@@ -31,6 +39,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "config.h"
 #include "webconf.h"
 #include "util.h"
@@ -48,7 +57,8 @@ static const struct config_param webconf_table[] = {
 	WR(web_socket_mode, "0660", CT_MODE),
 	WP(control_socket, "/run/authguard/control", CT_FILE),
 	WP(control_timeout, "5s", CT_DURATION),
-	WP(trusted_proxies, "", CT_NETLIST),
+	WP(trusted_proxies, "", CT_STRING),
+	WP(proxy_secret, "", CT_STRING),
 	WP(user_header, "X-Remote-User", CT_STRING),
 	WP(htpasswd, "", CT_FILE),
 	WP(viewers, "", CT_STRING),
@@ -98,7 +108,82 @@ webconf_check(const void *arg, const char **err)
 	    strlen(c->user_header))
 		return *err = "user_header: want a header name (letters, "
 		    "digits, '-')", -1;
+	if (c->control_timeout < 100)
+		return *err = "control_timeout: want at least 100ms", -1;
+	if (c->web_listen.kind == SOCK_UNIX && (c->web_socket_mode & 02))
+		return *err = "web_socket_mode: others may not write to the "
+		    "unix web_listen (every local user could send the user "
+		    "header)", -1;
 	return 0;
+}
+
+/* webconf_secret - proxy_secret: "" or "Name: value" */
+static const char *
+webconf_secret(struct webconf *c)
+{
+	const char *set = c->proxy_secret, *colon = strchr(set, ':'), *v;
+	size_t n;
+
+	if (*set == 0)
+		return NULL;
+	if (colon == NULL)
+		return "proxy_secret: want \"Name: value\"";
+	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+		 /* void */ ;
+	n = (size_t)(colon - set);
+	if (n == 0 || *v == 0)
+		return "proxy_secret: want \"Name: value\", neither empty";
+	if (n > WEBCONF_SECRET_NAME_MAX || strspn(set, "abcdefghijklmnop"
+	    "qrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != n)
+		return "proxy_secret: want a header name (letters, digits, "
+		    "'-') before the colon";
+	memcpy(c->secret_name, set, n);
+	c->secret_name[n] = 0;
+	c->secret_value = v;
+	return NULL;
+}
+
+/* webconf_proxies - trusted_proxies: networks, and the word "unix" */
+static const char *
+webconf_proxies(struct webconf *c)
+{
+	struct buf nets;
+	const char *p, *err = NULL;
+	size_t n;
+
+	buf_init(&nets);
+	for (p = c->trusted_proxies + strspn(c->trusted_proxies, " \t,");
+	    *p; p += strspn(p, " \t,")) {
+		n = strcspn(p, " \t,");
+		if (n == 4 && memcmp(p, "unix", 4) == 0)
+			c->trust_unix = 1;
+		else
+			buf_printf(&nets, "%s%.*s", nets.len ? " " : "",
+			    (int)n, p);
+		p += n;
+	}
+	if (netlist_parse(buf_str(&nets), &c->trusted_nets, &err) < 0)
+		netlist_free(&c->trusted_nets);
+	else
+		err = NULL;
+	buf_free(&nets);
+	return err;
+}
+
+/* webconf_derive - what the keys above give; -1 with the error */
+static int
+webconf_derive(struct webconf *c, const char *name, char *err,
+    size_t errlen)
+{
+	const char *why;
+
+	if ((why = webconf_secret(c)) == NULL && (why = webconf_proxies(c))
+	    == NULL)
+		return 0;
+	snprintf(err, errlen, "%s: %s%s", name, why, strncmp(why,
+	    "proxy_secret", 12) ? " (trusted_proxies)" : "");
+	webconf_free(c);
+	return -1;
 }
 
 /* webconf_parse - text to configuration */
@@ -106,20 +191,25 @@ int
 webconf_parse(const char *text, size_t len, const char *name,
     struct webconf *c, char *err, size_t errlen)
 {
-	return conf_parse(&webconf_file, text, len, name, c, err, errlen);
+	if (conf_parse(&webconf_file, text, len, name, c, err, errlen) < 0)
+		return -1;
+	return webconf_derive(c, name, err, errlen);
 }
 
 /* webconf_load - read and parse a file */
 int
 webconf_load(const char *path, struct webconf *c, char *err, size_t errlen)
 {
-	return conf_load(&webconf_file, path, c, err, errlen);
+	if (conf_load(&webconf_file, path, c, err, errlen) < 0)
+		return -1;
+	return webconf_derive(c, path, err, errlen);
 }
 
 /* webconf_free - release what the configuration holds */
 void
 webconf_free(struct webconf *c)
 {
+	netlist_free(&c->trusted_nets);
 	conf_free(&webconf_file, c);
 }
 

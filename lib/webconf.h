@@ -12,7 +12,9 @@
 #include "logline.h"
 #include "netaddr.h"
 
-#define WEBCONF_KEYS	14	/* rows of the table in webconf.c */
+#define WEBCONF_KEYS	15	/* rows of the table in webconf.c */
+
+#define WEBCONF_SECRET_NAME_MAX 64	/* bytes of proxy_secret's name */
 
 struct webconf {
 	struct sockspec	 web_listen;
@@ -21,7 +23,12 @@ struct webconf {
 	unsigned	 web_socket_mode;
 	char		*control_socket;
 	unsigned	 control_timeout;	/* ms */
-	struct netlist	 trusted_proxies;
+	char		*trusted_proxies;	/* as written */
+	struct netlist	 trusted_nets;		/* its networks */
+	int		 trust_unix;		/* its word "unix" */
+	char		*proxy_secret;		/* "Name: value" or "" */
+	char		 secret_name[WEBCONF_SECRET_NAME_MAX + 1];
+	const char	*secret_value;		/* in proxy_secret */
 	char		*user_header;
 	char		*htpasswd;		/* "": no basic auth */
 	char		*viewers;		/* "": every user known */

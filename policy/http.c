@@ -66,7 +66,14 @@
 /*	longer); a connection that stays silent ops->idle_ms (rounded up to
 /*	whole seconds) while its answer is sent is closed by libmicrohttpd.
 /*	Request headers that do not fit in HTTP_CONN_MEMORY get 431 (or 414
-/*	for the request line) and the connection closed.
+/*	for the request line) and the connection closed. These, and the 400
+/*	of a malformed request, are libmicrohttpd's own answers: they carry
+/*	none of ops->headers (libmicrohttpd 0.9.75 and 1.0 have no hook for
+/*	them).
+/*
+/*	http_header_count() counts a header's values (a proxy that adds a
+/*	header after the client's own is told by it). http_peer() is
+/*	"unix" on a unix listener, the address on TCP, else "unknown".
 /*
 /*	A request's memory, made when libmicrohttpd has its request line,
 /*	has one owner and one end: libmicrohttpd's completion callback
@@ -86,6 +93,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 
@@ -181,6 +189,7 @@ struct http_server {
 	struct ev_timer	 tick;		/* libmicrohttpd's timeout */
 	struct ev_io	 listen;	/* the listening socket, ours */
 	int		 lfd;
+	int		 unix_listen;	/* lfd is a unix socket */
 	int		 listening;	/* listen is watched */
 	int		 stopping;	/* in http_stop() */
 	struct MHD_Daemon *daemon;
@@ -195,6 +204,12 @@ struct http_server {
 	int		 kicked;	/* run again at once */
 	uint64_t	 log_since;	/* libmicrohttpd's messages: this */
 	unsigned	 log_count;	/* window's start, and their count */
+};
+
+/* Counting the values of one header. */
+struct http_count {
+	const char	*name;
+	unsigned	 n;
 };
 
 static void http_tick(struct ev_timer *);
@@ -838,6 +853,18 @@ http_completed(void *arg, struct MHD_Connection *conn, void **cls,
 	free(req);
 }
 
+/* http_fd_unix - is a socket of the unix family? */
+static int
+http_fd_unix(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
+	return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    ss.ss_family == AF_UNIX;
+}
+
 /* http_start - serve HTTP on a listening socket */
 struct http_server *
 http_start(int fd, const struct http_ops *ops)
@@ -854,6 +881,7 @@ http_start(int fd, const struct http_ops *ops)
 	srv->ops = ops;
 	srv->io.fd = -1;
 	srv->lfd = fd;
+	srv->unix_listen = http_fd_unix(fd);
 	TAILQ_INIT(&srv->waiting);
 	TAILQ_INIT(&srv->conns);
 	http_hush_init(&srv->evicted, srv, "connections closed for new clients",
@@ -946,6 +974,29 @@ http_header(const struct http_req *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+/* http_count_one - one header of the request: count those of a name */
+static enum MHD_Result
+http_count_one(void *arg, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct http_count *c = arg;
+
+	if (key && strcasecmp(key, c->name) == 0)
+		c->n++;
+	return MHD_YES;
+}
+
+/* http_header_count - how many times a header is in the request */
+unsigned
+http_header_count(const struct http_req *req, const char *name)
+{
+	struct http_count c = {name, 0};
+
+	(void)MHD_get_connection_values(req->conn, MHD_HEADER_KIND,
+	    http_count_one, &c);
+	return c.n;
+}
+
 /* http_body - the body, NUL-terminated, and its length */
 const char *
 http_body(const struct http_req *req, size_t *len)
@@ -955,7 +1006,10 @@ http_body(const struct http_req *req, size_t *len)
 	return req->body.data ? req->body.data : "";
 }
 
-/* http_peer - the client's address, or "unix" */
+/*
+ * http_peer - the client's address; "unix" on a unix listener; else
+ * "unknown" (a family that is neither)
+ */
 const char *
 http_peer(const struct http_req *req)
 {
@@ -969,7 +1023,10 @@ http_peer(const struct http_req *req)
 	ci = MHD_get_connection_info(r->conn,
 	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	sa = ci ? ci->client_addr : NULL;
-	snprintf(r->peer, sizeof(r->peer), "unix");
+	snprintf(r->peer, sizeof(r->peer), "%s", r->srv->unix_listen ?
+	    "unix" : "unknown");
+	if (r->srv->unix_listen)
+		return r->peer;
 	if (sa && sa->sa_family == AF_INET && inet_ntop(AF_INET,
 	    &((const struct sockaddr_in *)sa)->sin_addr, text, sizeof(text)))
 		snprintf(r->peer, sizeof(r->peer), "%s", text);

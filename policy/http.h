@@ -49,7 +49,8 @@ const char *http_path(const struct http_req *);
 const char *http_query(const struct http_req *, const char *);
 const char *http_header(const struct http_req *, const char *);
 const char *http_body(const struct http_req *, size_t *);
-const char *http_peer(const struct http_req *);	/* address, or "unix" */
+unsigned http_header_count(const struct http_req *, const char *);
+const char *http_peer(const struct http_req *);	/* address, "unix", "unknown" */
 
 /*
  * The answer: status, content type, body (copied). The request is gone

@@ -93,6 +93,23 @@ serve(void)
 	msg_info("stopping on signal %d", (int)web_stop);
 }
 
+/* warn_trust - settings that let more in than they seem to */
+static void
+warn_trust(const char *path)
+{
+	int inet = cfg.web_listen.kind == SOCK_INET;
+	int trusts = inet ? cfg.trusted_nets.n > 0 : cfg.trust_unix;
+
+	if (trusts && *cfg.htpasswd)
+		msg_warn("%s: htpasswd is set, and %s from trusted_proxies is "
+		    "believed too: a request through them needs no password",
+		    path, cfg.user_header);
+	if (inet && trusts && *cfg.secret_name == 0)
+		msg_warn("%s: web_listen is inet and trusts trusted_proxies "
+		    "without proxy_secret: any local process may send %s and "
+		    "be any user", path, cfg.user_header);
+}
+
 /* load - the configuration and the htpasswd file, or the end */
 static void
 load(const char *path)
@@ -113,6 +130,12 @@ load(const char *path)
 	if (*cfg.htpasswd && web_htpasswd_load(cfg.htpasswd, err,
 	    sizeof(err)) < 0)
 		msg_fatal("%s", err);
+	if (*cfg.htpasswd && web_htpasswd_mixed())
+		msg_warn("%s: more than one hash scheme or cost: an unknown user "
+		    "is checked against the slowest, so a user of a faster one "
+		    "can be told from an unknown user by the time of the answer; "
+		    "use one scheme", cfg.htpasswd);
+	warn_trust(path);
 }
 
 int
@@ -137,8 +160,9 @@ main(int argc, char **argv)
 	if (cfg.web_listen.kind == SOCK_UNIX)
 		daemon_ready("web_listen unix:%s", cfg.web_listen.path);
 	else
-		daemon_ready("web_listen inet:%s:%u", cfg.web_listen.host,
-		    cfg.web_listen.port);
+		daemon_ready(strchr(cfg.web_listen.host, ':') ?
+		    "web_listen inet:[%s]:%u" : "web_listen inet:%s:%u",
+		    cfg.web_listen.host, cfg.web_listen.port);
 	serve();
 	web_shutdown();
 	ev_shutdown();

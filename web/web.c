@@ -28,14 +28,20 @@
 /*	Content-Security-Policy without script, nosniff, no referrer, no
 /*	framing, no-store).
 /*
-/*	Who is asking: a request from a trusted_proxies address (or over
-/*	a unix web_listen, whose owner and mode say who may connect) with
-/*	user_header set is that user. Otherwise, with htpasswd set, HTTP
+/*	Who is asking: a request from a trusted_proxies address (a peer
+/*	of a unix web_listen only when trusted_proxies names "unix"),
+/*	with proxy_secret's header and value when it is set, with
+/*	user_header set is that user. A trusted peer that sends
+/*	user_header, X-Forwarded-Proto or X-Forwarded-Host more than
+/*	once gets 400 (logged). Otherwise, with htpasswd set, HTTP
 /*	basic authentication: the password is checked with crypt(3)
 /*	against the file's hash and wiped; an unknown user is checked
-/*	against another hash of the file, so the time taken does not tell
-/*	whether a user exists; each failure is logged (the user and the
-/*	client, never the password). A right password is then remembered
+/*	against the file's slowest setting, so the time taken does not
+/*	tell whether a user exists (with one scheme in the file); each
+/*	failure is logged (the user and the client, never the password).
+/*	After WEB_FAIL_FREE failures of one (peer, user), each failure
+/*	makes the pair wait (doubling): it gets 429 without a crypt(3),
+/*	logged once a minute at most. A right password is then remembered
 /*	for 5 minutes as a keyed hash (HMAC-SHA256, its key drawn at
 /*	start), so that the pages of a session do not each cost a crypt(3);
 /*	another password, right or wrong, goes through crypt(3) again.
@@ -50,7 +56,8 @@
 /*	differs from the Host the browser sent (X-Forwarded-Host from a
 /*	trusted proxy), when the user is not in admins, or when the CSRF
 /*	cookie or the form's token is missing or wrong; each refusal is
-/*	logged.
+/*	logged. A lock or unlock names its actor to policyd as web:USER.
+/*	done= shows its flash only when the answer's state agrees.
 /*
 /*	web_htpasswd_load() reads the htpasswd file (at start, before the
 /*	privileges are dropped): 0, or -1 with the first error as
@@ -64,6 +71,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -72,11 +80,16 @@
 
 #include "buf.h"
 #include "csrf.h"
+#include "ctlcmd.h"
 #include "ctlask.h"
 #include "event.h"
+#include "htab.h"
+#include "html.h"
 #include "http.h"
+#include "keyedhash.h"
 #include "logline.h"
 #include "msg.h"
+#include "netaddr.h"
 #include "pages.h"
 #include "util.h"
 #include "web.h"
@@ -91,6 +104,14 @@
 #define WEB_HTPASSWD_MAX (1 << 20)	/* bytes of the htpasswd file */
 #define CSRF_COOKIE	"authguard_csrf"
 #define WEB_PASS_KEEP_MS 300000	/* a right password, remembered */
+#define WEB_FAIL_FREE	10	/* failures of a (peer, user) before a wait */
+#define WEB_FAIL_MAX	4096	/* (peer, user) pairs followed at most */
+#define WEB_FAIL_FORGET_MS 900000	/* a pair quiet so long: forgotten */
+#define WEB_WAIT_MS	1000	/* the first wait, doubled each failure */
+#define WEB_WAIT_MAX_MS	300000	/* up to this */
+#define WEB_FAIL_KEY	(NETADDR_CANON_MAX + WEB_NAME_MAX + 2)
+#define WEB_ACTOR_PREFIX "web:"	/* actor= of a lock or unlock: web:USER */
+#define WEB_ACTOR_USER_MAX (CTL_ACTOR_MAX - sizeof(WEB_ACTOR_PREFIX) + 1)
 
 /* What a request asks policyd; each its command and page. */
 enum web_kind {
@@ -115,6 +136,7 @@ struct web_req {
 	struct web_who	 who;
 	char		 q[WEB_Q_MAX + 1];	/* the question or target */
 	char		 flash[WEB_Q_MAX + 16];
+	enum web_kind	 done;		/* WEB_UNLOCK or WEB_LOCK: flash */
 };
 
 /*
@@ -130,13 +152,42 @@ struct htpasswd_entry {
 	uint64_t	 mac_until;	/* 0: none */
 };
 
+/*
+ * Failed basic authentications of one (peer, user): after WEB_FAIL_FREE,
+ * each failure makes the pair wait (doubling), and while it waits its
+ * requests get 429 without a crypt(3). In a table keyed by the keyed
+ * hash, WEB_FAIL_MAX pairs at most (the oldest goes for a new one).
+ */
+struct web_fail {
+	struct htab_link link;
+	char		 key[WEB_FAIL_KEY];	/* peer NUL user */
+	size_t		 keylen;
+	unsigned	 count;
+	uint64_t	 last;			/* the last failure */
+	uint64_t	 until;			/* waits until */
+};
+
+/* A key to look up: peer NUL user. */
+struct web_fail_key {
+	const char	*data;
+	size_t		 len;
+};
+
+static int web_crypt_ok(const char *, const char *);
+
 static const struct webconf *cfg;
 static struct http_server *web_srv;
 static unsigned char csrf_key[CSRF_KEY_LEN];
 static unsigned char pass_key[CSRF_KEY_LEN];	/* htpasswd_entry.mac */
 static struct htpasswd_entry *htpw;
 static size_t nhtpw;
+static size_t htpw_dummy;	/* the slowest entry: for unknown users */
+static int htpw_mixed;		/* more than one scheme or cost */
 static struct ev_timer untrusted_timer;
+static struct htab fails;
+static struct ev_timer waits_timer;
+static unsigned waits_quiet;
+static int waits_open;
 static unsigned untrusted_quiet;
 static int untrusted_open;
 
@@ -233,17 +284,16 @@ untrusted_end(struct ev_timer *t)
 	untrusted_open = 0;
 	if (untrusted_quiet == 0)
 		return;
-	msg_warn("%u more requests with a user header from an address not "
-	    "in trusted_proxies in the last %d s", untrusted_quiet,
-	    WEB_HUSH_MS / 1000);
+	msg_warn("%u more requests with a user header that was not believed "
+	    "in the last %d s", untrusted_quiet, WEB_HUSH_MS / 1000);
 	untrusted_quiet = 0;
 	untrusted_open = 1;
 	ev_timer_start(&untrusted_timer, WEB_HUSH_MS, untrusted_end);
 }
 
-/* web_untrusted - a user header from an untrusted peer: ignored, said */
+/* web_untrusted - a user header not believed: ignored, said */
 static void
-web_untrusted(struct http_req *req)
+web_untrusted(struct http_req *req, const char *why)
 {
 	struct buf b;
 
@@ -255,8 +305,7 @@ web_untrusted(struct http_req *req)
 	ev_timer_start(&untrusted_timer, WEB_HUSH_MS, untrusted_end);
 	buf_init(&b);
 	escaped_value(&b, LOG_FORMAT_LOGFMT, http_peer(req));
-	msg_warn("%s from %s, not in trusted_proxies: ignored",
-	    cfg->user_header, buf_str(&b));
+	msg_warn("%s from %s%s: ignored", cfg->user_header, buf_str(&b), why);
 	buf_free(&b);
 }
 
@@ -286,6 +335,78 @@ htpasswd_free(void)
 	free(htpw);
 	htpw = NULL;
 	nhtpw = 0;
+}
+
+/*
+ * htpasswd_setting - how long a hash's settings are: scheme and cost,
+ * without the salt ("$y$j9T$", "$2b$12$", "$6$rounds=N$" or "$6$")
+ */
+static size_t
+htpasswd_setting(const char *hash)
+{
+	const char *p, *last = NULL;
+
+	for (p = hash; (p = strchr(p, '$')) != NULL; p++) {
+		last = p;
+	}
+	if (strncmp(hash, "$2", 2) == 0)	/* salt and hash in one */
+		return last ? (size_t)(last - hash) + 1 : strlen(hash);
+	if (strncmp(hash, "$6$rounds=", 10) == 0 || strncmp(hash,
+	    "$5$rounds=", 10) == 0 || strncmp(hash, "$y$", 3) == 0) {
+		p = strchr(hash + 3, '$');
+		return p ? (size_t)(p - hash) + 1 : strlen(hash);
+	}
+	return hash[0] == '$' && (p = strchr(hash + 1, '$')) != NULL ?
+	    (size_t)(p - hash) + 1 : 0;
+}
+
+/* htpasswd_time - the time of one crypt(3) with an entry's settings */
+static uint64_t
+htpasswd_time(const char *hash)
+{
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	(void)web_crypt_ok("not the password", hash);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u +
+	    (uint64_t)b.tv_nsec - (uint64_t)a.tv_nsec;
+}
+
+/*
+ * htpasswd_slowest - the entry an unknown user is checked against:
+ * one of the slowest settings (each setting timed once)
+ */
+static void
+htpasswd_slowest(void)
+{
+	size_t i, j, n;
+	uint64_t t, best = 0;
+
+	htpw_dummy = 0;
+	htpw_mixed = 0;
+	for (i = 0; i < nhtpw; i++) {
+		n = htpasswd_setting(htpw[i].hash);
+		for (j = 0; j < i; j++)
+			if (htpasswd_setting(htpw[j].hash) == n &&
+			    strncmp(htpw[j].hash, htpw[i].hash, n) == 0)
+				break;
+		if (j < i)
+			continue;		/* a setting timed already */
+		if (i > 0)
+			htpw_mixed = 1;
+		if ((t = htpasswd_time(htpw[i].hash)) > best) {
+			best = t;
+			htpw_dummy = i;
+		}
+	}
+}
+
+/* web_htpasswd_mixed - does the file mix schemes or costs? */
+int
+web_htpasswd_mixed(void)
+{
+	return htpw_mixed;
 }
 
 /* web_htpasswd_load - the file's entries; -1 with the first error */
@@ -344,6 +465,8 @@ web_htpasswd_load(const char *path, char *err, size_t len)
 	buf_free(&text);
 	if (rc < 0)
 		htpasswd_free();
+	else
+		htpasswd_slowest();
 	return rc < 0 ? -1 : 0;
 }
 
@@ -385,7 +508,7 @@ web_pass_mac(const char *user, const char *pass, unsigned char *mac)
 /*
  * web_pass_check - a user's password: right when it is the one
  * remembered, else when crypt(3) says so (and then remembered). An
- * unknown user (e NULL) costs a crypt(3) of the file's first hash.
+ * unknown user (e NULL) costs a crypt(3) of the file's slowest setting.
  */
 static int
 web_pass_check(struct htpasswd_entry *e, const char *pass)
@@ -394,7 +517,7 @@ web_pass_check(struct htpasswd_entry *e, const char *pass)
 	int ok;
 
 	if (e == NULL) {
-		(void)web_crypt_ok(pass, htpw[0].hash);
+		(void)web_crypt_ok(pass, htpw[htpw_dummy].hash);
 		return 0;
 	}
 	web_pass_mac(e->name, pass, mac);
@@ -409,12 +532,176 @@ web_pass_check(struct htpasswd_entry *e, const char *pass)
 	return ok;
 }
 
+/* fail_hash - a (peer, user) key's keyed hash */
+static uint32_t
+fail_hash(const void *arg)
+{
+	const struct web_fail_key *k = arg;
+
+	return (uint32_t)keyedhash(k->data, k->len);
+}
+
+/* fail_match - does an entry hold the key? */
+static int
+fail_match(const struct htab_link *l, const void *arg)
+{
+	const struct web_fail *f = HTAB_ENTRY(l, struct web_fail, link);
+	const struct web_fail_key *k = arg;
+
+	return f->keylen == k->len && memcmp(f->key, k->data, k->len) == 0;
+}
+
+/* fail_key - peer NUL user, into buf */
+static void
+fail_key(struct web_fail_key *k, char *buf, const char *peer,
+    const char *user)
+{
+	size_t pl = strlen(peer), ul = strlen(user);
+
+	if (pl >= NETADDR_CANON_MAX || ul > WEB_NAME_MAX)
+		msg_panic("fail_key: a peer or user over its cap");
+	memcpy(buf, peer, pl + 1);
+	memcpy(buf + pl + 1, user, ul);
+	k->data = buf;
+	k->len = pl + 1 + ul;
+}
+
+/* fail_find - the pair's entry, or NULL */
+static struct web_fail *
+fail_find(const char *peer, const char *user)
+{
+	char buf[WEB_FAIL_KEY];
+	struct web_fail_key k;
+	struct htab_link *l;
+
+	fail_key(&k, buf, peer, user);
+	l = htab_find(&fails, &k);
+	return l ? HTAB_ENTRY(l, struct web_fail, link) : NULL;
+}
+
+/* fail_prune - room for one more: the forgotten go, else the oldest */
+static void
+fail_prune(void)
+{
+	struct web_fail *f, *oldest = NULL;
+	struct htab_iter it;
+	struct htab_link *l;
+
+	htab_iter_init(&it, &fails);
+	while ((l = htab_iter_next(&it)) != NULL) {
+		f = HTAB_ENTRY(l, struct web_fail, link);
+		if (f->last + WEB_FAIL_FORGET_MS < ev_now() && f->until <
+		    ev_now()) {
+			htab_remove(&fails, l);
+			free(f);
+		} else if (oldest == NULL || f->last < oldest->last)
+			oldest = f;
+	}
+	if (fails.count >= WEB_FAIL_MAX && oldest) {
+		htab_remove(&fails, &oldest->link);
+		free(oldest);
+	}
+}
+
+/* fail_note - one more failure of the pair */
+static void
+fail_note(const char *peer, const char *user)
+{
+	struct web_fail *f = fail_find(peer, user);
+	struct web_fail_key k;
+	uint64_t wait;
+
+	if (f == NULL) {
+		if (fails.count >= WEB_FAIL_MAX)
+			fail_prune();
+		f = xcalloc(1, sizeof(*f));
+		fail_key(&k, f->key, peer, user);
+		f->keylen = k.len;
+		k.data = f->key;
+		htab_insert(&fails, &f->link, &k);
+	}
+	f->count++;
+	f->last = ev_now();
+	if (f->count < WEB_FAIL_FREE)
+		return;
+	wait = f->count - WEB_FAIL_FREE >= 9 ? WEB_WAIT_MAX_MS :
+	    (uint64_t)WEB_WAIT_MS << (f->count - WEB_FAIL_FREE);
+	f->until = ev_now() + (wait < WEB_WAIT_MAX_MS ? wait :
+	    WEB_WAIT_MAX_MS);
+}
+
+/* fail_clear - a right password: the pair starts again */
+static void
+fail_clear(const char *peer, const char *user)
+{
+	struct web_fail *f = fail_find(peer, user);
+
+	if (f) {
+		htab_remove(&fails, &f->link);
+		free(f);
+	}
+}
+
+/* fail_free - every entry */
+static void
+fail_free(void)
+{
+	struct htab_iter it;
+	struct htab_link *l;
+
+	if (fails.bucket == NULL)
+		return;
+	htab_iter_init(&it, &fails);
+	while ((l = htab_iter_next(&it)) != NULL) {
+		htab_remove(&fails, l);
+		free(HTAB_ENTRY(l, struct web_fail, link));
+	}
+	htab_free(&fails);
+}
+
+/* waits_end - the minute ends: how many more waited */
+static void
+waits_end(struct ev_timer *t)
+{
+	waits_open = 0;
+	if (waits_quiet == 0)
+		return;
+	msg_warn("%u more sign-ons refused while they waited after failures "
+	    "in the last %d s", waits_quiet, WEB_HUSH_MS / 1000);
+	waits_quiet = 0;
+	waits_open = 1;
+	ev_timer_start(&waits_timer, WEB_HUSH_MS, waits_end);
+}
+
+/* web_wait - the pair waits: 429, said once a minute at most */
+static void
+web_wait(struct http_req *req, const char *user, const struct web_fail *f)
+{
+	char secs[32];
+
+	snprintf(secs, sizeof(secs), "%llu", (unsigned long long)
+	    ((f->until - ev_now() + 999) / 1000));
+	if (waits_open)
+		waits_quiet++;
+	else {
+		waits_open = 1;
+		ev_timer_start(&waits_timer, WEB_HUSH_MS, waits_end);
+		web_log("action", "login", "user", user, "peer",
+		    http_peer(req), "result", "refused", "reason",
+		    "too-many-failures", "wait", secs, NULL);
+	}
+	http_add_header(req, "Retry-After", secs);
+	web_error(req, NULL, 429, "too many failed sign-ons: wait, then try "
+	    "again");
+}
+
 /* web_basic - HTTP basic authentication against htpasswd; -1 answered */
 static int
 web_basic(struct http_req *req, struct web_who *who)
 {
 	const char *auth = http_header(req, "Authorization"), *reason = NULL;
 	struct htpasswd_entry *e;
+	struct web_fail *f;
 	char pass[WEB_PASS_MAX + 1];
 	int ok;
 
@@ -423,13 +710,22 @@ web_basic(struct http_req *req, struct web_who *who)
 	else if (basic_parse(auth, who->user, sizeof(who->user), pass,
 	    sizeof(pass)) < 0)
 		reason = "malformed";
-	else {
+	else if ((f = fail_find(http_peer(req), who->user)) != NULL &&
+	    f->until > ev_now()) {
+		wipe(pass, sizeof(pass));
+		web_wait(req, who->user, f);
+		*who->user = 0;
+		return -1;
+	} else {
 		/* An unknown user costs a hash of the file all the same. */
 		e = htpasswd_find(who->user);
 		ok = nhtpw && web_pass_check(e, pass);
 		wipe(pass, sizeof(pass));
-		if (e && ok)
+		if (e && ok) {
+			fail_clear(http_peer(req), who->user);
 			return 0;
+		}
+		fail_note(http_peer(req), who->user);
 		reason = e ? "bad-password" : "unknown-user";
 	}
 	if (*reason)
@@ -443,14 +739,69 @@ web_basic(struct http_req *req, struct web_who *who)
 	return -1;
 }
 
-/* web_trusted - is the peer a trusted proxy? (a unix socket is) */
+/*
+ * web_trusted - is the peer a trusted proxy? A unix web_listen's peer
+ * only with "unix" in trusted_proxies; a family that is neither never.
+ */
 static int
 web_trusted(struct http_req *req)
 {
 	const char *peer = http_peer(req);
 
-	return strcmp(peer, "unix") == 0 ||
-	    netlist_match_str(&cfg->trusted_proxies, peer);
+	if (strcmp(peer, "unix") == 0)
+		return cfg->trust_unix;
+	return netlist_match_str(&cfg->trusted_nets, peer);
+}
+
+/* web_secret_ok - proxy_secret unset, or sent once and equal */
+static int
+web_secret_ok(struct http_req *req)
+{
+	const char *v;
+	size_t n;
+
+	if (*cfg->secret_name == 0)
+		return 1;
+	v = http_header(req, cfg->secret_name);
+	n = strlen(cfg->secret_value);
+	return v != NULL && http_header_count(req, cfg->secret_name) == 1 &&
+	    strlen(v) == n && CRYPTO_memcmp(v, cfg->secret_value, n) == 0;
+}
+
+/* Headers a trusted proxy sets: each at most once. */
+static const char *const web_once[] = {
+	"X-Forwarded-Proto", "X-Forwarded-Host",
+};
+
+/* web_twice - a header the proxy sets, sent twice: its name, or NULL */
+static const char *
+web_twice(struct http_req *req)
+{
+	size_t i;
+
+	if (http_header_count(req, cfg->user_header) > 1)
+		return cfg->user_header;
+	for (i = 0; i < NELEM(web_once); i++)
+		if (http_header_count(req, web_once[i]) > 1)
+			return web_once[i];
+	return NULL;
+}
+
+/* web_proxy - a trusted peer: its headers once each; -1 when answered */
+static int
+web_proxy(struct http_req *req, struct web_who *who)
+{
+	const char *twice;
+	char text[128];
+
+	if ((twice = web_twice(req)) == NULL)
+		return 0;
+	web_log("action", "login", "peer", http_peer(req), "result",
+	    "refused", "reason", "header-twice", "header", twice, NULL);
+	snprintf(text, sizeof(text), "bad request: header %s sent more than "
+	    "once", twice);
+	web_error(req, NULL, 400, text);
+	return -1;
 }
 
 /* web_who - who asks, and may they look? -1 when answered */
@@ -461,8 +812,15 @@ web_who(struct http_req *req, struct web_who *who)
 
 	memset(who, 0, sizeof(*who));
 	who->trusted = web_trusted(req);
+	if (who->trusted && web_proxy(req, who) < 0)
+		return -1;
 	if (hv && !who->trusted)
-		web_untrusted(req);
+		web_untrusted(req, ", not in trusted_proxies");
+	else if (who->trusted && !web_secret_ok(req)) {
+		who->trusted = 0;
+		if (hv)
+			web_untrusted(req, " without the right proxy_secret");
+	}
 	if (hv && who->trusted) {
 		if (!web_name_ok(hv)) {
 			web_log("action", "login", "peer", http_peer(req),
@@ -548,22 +906,42 @@ web_err_text(const char *answer, size_t len, char *out, size_t outlen)
 	return out;
 }
 
-/* web_urlenc - a value for a query string */
-static void
-web_urlenc(struct buf *b, const char *s)
+/* web_state_locked - the why answer's lock of key: 1, 0, or -1 (none) */
+static int
+web_state_locked(const json_t *why, const char *key)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
+	static const char *const parts[] = {"account", "address"};
+	const json_t *t, *v;
+	size_t i;
 
-	for (p = (const unsigned char *)s; *p; p++)
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || strchr("-._~@", *p))
-			buf_putc(b, (char)*p);
-		else {
-			buf_putc(b, '%');
-			buf_putc(b, hex[*p >> 4]);
-			buf_putc(b, hex[*p & 15]);
-		}
+	for (i = 0; i < NELEM(parts); i++) {
+		t = json_object_get(why, parts[i]);
+		v = json_object_get(t, "key");
+		if (!json_is_string(v) || strcmp(json_string_value(v), key) != 0)
+			continue;
+		v = json_object_get(t, "locked");
+		return json_is_true(v) || (json_is_string(v) &&
+		    strcmp(json_string_value(v), "yes") == 0);
+	}
+	return -1;
+}
+
+/*
+ * web_flash - done=unlocked|locked: shown only when the answer's own
+ * state agrees (the key named is not locked, or is); else nothing
+ */
+static const char *
+web_flash(const struct web_req *w, const json_t *why)
+{
+	int locked;
+
+	if (*w->flash == 0 || (locked = web_state_locked(why, w->q)) < 0)
+		return NULL;
+	if (w->done == WEB_UNLOCK && locked == 0)
+		return w->flash;
+	if (w->done == WEB_LOCK && locked == 1)
+		return w->flash;
+	return NULL;
 }
 
 /* web_page_done - why or overview: the page of the answer */
@@ -576,16 +954,23 @@ web_page_done(struct web_req *w, const char *answer, size_t len)
 	unsigned status = 200;
 	struct buf b;
 
-	web_ctx(&ctx, &w->who, *w->flash ? w->flash : NULL);
+	web_ctx(&ctx, &w->who, NULL);
 	buf_init(&b);
-	if (j && w->kind == WEB_WHY)
+	if (j && w->kind == WEB_WHY) {
+		ctx.flash = web_flash(w, j);
 		page_why(&b, &ctx, w->q, j);
+	}
 	else if (j)
 		page_overview(&b, &ctx, j);
 	else if (w->kind == WEB_WHY && web_err_text(answer, len, err,
 	    sizeof(err))) {
 		status = 404;
 		page_why_error(&b, &ctx, w->q, err);
+	} else if (web_err_text(answer, len, err, sizeof(err))) {
+		status = 502;
+		msg_warn("control socket %s: %s: ERR %s", cfg->control_socket,
+		    web_kinds[w->kind].cmd, err);
+		page_error(&b, &ctx, status, err);
 	} else {
 		status = 502;
 		msg_warn("control socket %s: %s: an answer that is not OK and "
@@ -611,7 +996,7 @@ web_admin_done(struct web_req *w, const char *answer, size_t len)
 		    "peer", http_peer(w->req), "result", "ok", NULL);
 		buf_init(&loc);
 		buf_puts(&loc, "why?q=");
-		web_urlenc(&loc, w->q);
+		html_urlenc(&loc, w->q);
 		buf_printf(&loc, "&done=%s", web_kinds[w->kind].action);
 		http_add_header(w->req, "Location", buf_str(&loc));
 		buf_reset(&loc);
@@ -642,7 +1027,6 @@ static void
 web_done(void *arg, int ok, const char *answer, size_t len, const char *err)
 {
 	struct web_req *w = arg;
-	char text[300];
 
 	w->ask = NULL;
 	http_on_abandon(w->req, NULL, NULL);
@@ -656,9 +1040,8 @@ web_done(void *arg, int ok, const char *answer, size_t len, const char *err)
 			    "lock", "target", w->q, "actor", w->who.user,
 			    "peer", http_peer(w->req), "result", "refused",
 			    "reason", "control-socket", NULL);
-		snprintf(text, sizeof(text), "authguard-policyd does not "
-		    "answer: %s", err);
-		web_error(w->req, &w->who, 502, text);
+		web_error(w->req, &w->who, 502, "authguard-policyd does not "
+		    "answer");
 	} else if (w->kind == WEB_UNLOCK || w->kind == WEB_LOCK)
 		web_admin_done(w, answer, len);
 	else
@@ -679,12 +1062,15 @@ web_ask(struct http_req *req, const struct web_who *who, enum web_kind kind,
 	if (who)
 		w->who = *who;
 	str_copy(w->q, sizeof(w->q), q);
-	if (flash)
+	if (flash) {
 		str_copy(w->flash, sizeof(w->flash), flash);
+		w->done = strncmp(flash, "unlocked ", 9) == 0 ? WEB_UNLOCK :
+		    WEB_LOCK;
+	}
 	buf_init(&line);
 	buf_printf(&line, "%s\tjson\t%s", web_kinds[kind].cmd, q);
 	if (kind == WEB_UNLOCK || kind == WEB_LOCK)
-		buf_printf(&line, "\tactor=%s", who->user);
+		buf_printf(&line, "\tactor=" WEB_ACTOR_PREFIX "%s", who->user);
 	if (kind == WEB_LOCK && cfg->lock_time)
 		buf_printf(&line, "\tfor=%u", (cfg->lock_time + 999) / 1000);
 	http_on_abandon(req, web_abandon, w);
@@ -855,6 +1241,10 @@ web_admin(struct http_req *req, enum web_kind kind)
 	if (!who.admin)
 		return web_refuse(req, &who, action, target, "not-an-admin",
 		    "not allowed: only admins may lock and unlock");
+	if (strlen(who.user) > WEB_ACTOR_USER_MAX)
+		return web_refuse(req, &who, action, target, "user-too-long",
+		    "not allowed: a user name longer than 124 bytes cannot be "
+		    "named in authguard-policyd's log");
 	c = http_header(req, "Cookie");
 	if (rc == 0 || c == NULL || cookie_get(c, CSRF_COOKIE, cookie,
 	    sizeof(cookie)) <= 0 || !csrf_check(csrf_key, sizeof(csrf_key),
@@ -934,6 +1324,7 @@ web_init(const struct webconf *c, int fd)
 	csrf_key_new(pass_key, sizeof(pass_key));
 	csrf_cookie_new(cookie);	/* OpenSSL reads its files now */
 	csrf_token(csrf_key, sizeof(csrf_key), cookie, "", token);
+	htab_init(&fails, 64, fail_hash, fail_match);
 	web_srv = http_start(fd, &web_ops);
 }
 
@@ -944,6 +1335,8 @@ web_shutdown(void)
 	http_stop(web_srv);
 	web_srv = NULL;
 	ev_timer_stop(&untrusted_timer);
+	ev_timer_stop(&waits_timer);
+	fail_free();
 	htpasswd_free();
 	wipe(csrf_key, sizeof(csrf_key));
 	wipe(pass_key, sizeof(pass_key));

@@ -10,6 +10,7 @@
 struct webconf;
 
 int	web_htpasswd_load(const char *, char *, size_t);
+int	web_htpasswd_mixed(void);
 void	web_init(const struct webconf *, int);
 void	web_shutdown(void);
 

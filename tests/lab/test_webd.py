@@ -190,7 +190,7 @@ def setup():
 
 def teardown():
     errors = []
-    for k in ("web", "basic", "slow"):
+    for k in ("web", "basic", "slow", "secret", "throttle", "mixed", "longuser"):
         if S.get(k):
             rc = S[k].stop()
             if rc not in (0, None):
@@ -366,6 +366,52 @@ def right_password_remembered_wrong_one_not():
 
 
 @suite.test
+def basic_auth_failures_wait():
+    """After 10 failures of one (address, user), that pair waits (1 s, doubling): 429 at once,
+    without a crypt(3), said once a minute; other users go on; a right password after the
+    wait clears the count."""
+    web = S["throttle"] = Web(S["dir"], "throttle", S["gate"].control,
+                              htpasswd=S["htpasswd"]).start()
+    for i in range(10):
+        assert web.request("GET", "/", basic_auth("bob", "guess %d" % i))[0] == 401, i
+    times = []
+    for pw in ("guess 10", "bob's secret"):
+        t0 = time.time()
+        st, h, page, _ = web.request("GET", "/", basic_auth("bob", pw))
+        times.append(time.time() - t0)
+        assert st == 429 and h.get("retry-after") == "1" and 'id="error"' in page, (st, h)
+        security_headers(h, "429")
+    assert web.request("GET", "/", basic_auth("helen", "helen's secret"))[0] == 200
+    log = web.wait_log(lambda t: "too-many-failures" in t)
+    assert log.count("reason=too-many-failures") == 1 and "wait=1" in log, log[-1500:]
+    assert "guess" not in log and "secret" not in log, "a password in the log"
+    time.sleep(1.1)
+    assert web.request("GET", "/", basic_auth("bob", "bob's secret"))[0] == 200
+    assert web.request("GET", "/", basic_auth("bob", "guess again"))[0] == 401
+
+
+@suite.test
+def unknown_user_as_slow_as_the_slowest_scheme():
+    """A file of two schemes, the fast one first: an unknown user is checked against the
+    slowest (yescrypt), not the first entry (sha512crypt); -t says the file mixes them."""
+    path = os.path.join(S["dir"], "htpasswd-mixed")
+    with open(path, "w") as f:
+        f.write("first:%s\nann:%s\n" % (sha512crypt("first's secret"), yescrypt("ann's secret")))
+    web = S["mixed"] = Web(S["dir"], "mixed", S["gate"].control, htpasswd=path).start()
+
+    def took(user):
+        t0 = time.time()
+        assert web.request("GET", "/", basic_auth(user, "guess"))[0] == 401
+        return time.time() - t0
+    known = min(took("ann") for _ in range(3))
+    unknown = min(took("nobody-%d" % i) for i in range(3))
+    print("# yescrypt user %.4f s, unknown user %.4f s" % (known, unknown))
+    assert unknown > known / 2, (known, unknown)
+    r = subprocess.run([WEBD, "-t", "-c", web.conf_path], capture_output=True, text=True)
+    assert r.returncode == 0 and "more than one hash scheme or cost" in r.stderr, r.stderr
+
+
+@suite.test
 def viewers_and_admins():
     before = len(S["web"].web_events())
     st, h, page, _ = S["web"].request("GET", "/", as_user("mallory"))
@@ -437,17 +483,64 @@ def unlock_lifts_the_lock_in_policyd():
                           as_user("admin", Cookie=cookie))
     assert st == 303, (st, page[-1000:])
     security_headers(h, "303")
-    assert h["location"] == "why?q=" + urllib.parse.quote(key, safe="@") + "&done=unlocked", h
+    assert h["location"] == "why?q=" + urllib.parse.quote(key, safe="") + "&done=unlocked", h
     assert not locked(key), "still locked"
     ev = S["web"].events_after(before)[-1]
     assert (ev.get("action"), ev.get("target"), ev.get("actor"), ev.get("result")) == \
         ("unlock", key, "admin", "ok"), ev
     admin = S["gate"].events("admin")
-    assert admin and admin[-1].get("action") == "unlock" and admin[-1].get("actor") == "admin", \
-        admin[-1:]
+    assert admin and admin[-1].get("action") == "unlock" and \
+        admin[-1].get("actor") == "web:admin", admin[-1:]
     # The page the redirect leads to says what was done.
     st, h, page, _ = S["web"].request("GET", "/" + h["location"], as_user("admin", Cookie=cookie))
     assert st == 200 and 'id="flash"' in page, (st, page[-2000:])
+
+
+@suite.test
+def flash_only_when_the_state_agrees():
+    """done= in a link says nothing the page's own state does not: "unlocked" of a locked key
+    or "locked" of a free one shows no flash."""
+    key = "flash-check@example.test"
+    assert control("lock\tjson\t%s\tfor=600" % key).startswith("OK")
+    q = "/why?q=" + urllib.parse.quote(key)
+    for done, want in (("unlocked", False), ("locked", True)):
+        st, h, page, _ = S["web"].request("GET", q + "&done=" + done, as_user("helen"))
+        assert st == 200 and ('id="flash"' in page) == want, (done, st, page[-1500:])
+    assert control("unlock\tjson\t%s" % key).startswith("OK")
+    for done, want in (("unlocked", True), ("locked", False)):
+        st, h, page, _ = S["web"].request("GET", q + "&done=" + done, as_user("helen"))
+        assert st == 200 and ('id="flash"' in page) == want, (done, st, page[-1500:])
+    st, h, page, _ = S["web"].request("GET", "/why?q=ZZZZZZZZZZ&done=unlocked", as_user("helen"))
+    assert 'id="flash"' not in page, page[-1500:]
+
+
+@suite.test
+def actor_is_web_user_and_a_long_name_is_refused():
+    """policyd's event=admin names the page's user as web:USER; its actor= holds 128 bytes, so a
+    user name over 124 bytes gets a clear 403 (logged), and one of 124 bytes acts."""
+    ok_name, long_name = "a" * 124, "b" * 125
+    web = S["longuser"] = Web(S["dir"], "longuser", S["gate"].control,
+                              trusted_proxies="127.0.0.1/32",
+                              admins="%s %s" % (ok_name, long_name)).start()
+    key = "actor-check@example.test"
+    for name, want in ((long_name, 403), (ok_name, 303)):
+        st, h, page, sc = web.request("GET", "/why?q=" + urllib.parse.quote(key), as_user(name))
+        assert st == 200, (st, page[-500:])
+        cookie, token = cookie_of(sc), form_tokens(page)[1]
+        before = len(web.web_events())
+        st, h, page, _ = post(web, "/lock", {"target": key, "csrf": token},
+                              as_user(name, Cookie=cookie))
+        assert st == want, (len(name), st, page[-800:])
+        ev = web.events_after(before)[-1]
+        if want == 403:
+            assert "longer than 124 bytes" in page, page[-800:]
+            assert (ev.get("result"), ev.get("reason"), ev.get("actor")) == \
+                ("refused", "user-too-long", long_name), ev
+            assert not locked(key)
+        else:
+            assert ev.get("result") == "ok", ev
+            admin = S["gate"].events("admin")
+            assert admin[-1].get("actor") == "web:" + ok_name, admin[-1:]
 
 
 @suite.test
@@ -510,6 +603,8 @@ def policyd_down_502_then_back():
     try:
         st, h, page, _ = S["web"].request("GET", "/why?q=" + ALICE, as_user("helen"))
         assert st == 502 and 'id="error"' in page, (st, page[-1000:])
+        assert "authguard-policyd does not answer" in page and "cannot reach" not in page \
+            and gate.control not in page, page[-1000:]
         security_headers(h, "502")
         st, h, body, _ = S["web"].request("GET", "/healthz")
         assert st == 503, (st, body)
@@ -587,6 +682,9 @@ def slow_or_garbage_control_does_not_hang_others():
         fake.delay, fake.answer = 0, b"\x00\xffgarbage{{{\n"
         st, h, page, _ = web.request("GET", "/why?q=x", as_user("helen"))
         assert st == 502 and "cannot be read" in page, (st, page[-800:])
+        fake.answer = b"ERR unknown command: overview\n"
+        st, h, page, _ = web.request("GET", "/overview", as_user("helen"))
+        assert st == 502 and "unknown command: overview" in page, (st, page[-800:])
         fake.answer = b"OK\n" + b"[" * 200000
         st, h, page, _ = web.request("GET", "/overview", as_user("helen"))
         assert st == 502, st
@@ -607,12 +705,25 @@ def oversized_and_malformed_input():
         ("GET", "/why?q=" + "a" * 600, None, 400, "q: a control byte"),
         ("GET", "/why?q=a%09b", None, 400, "q: a control byte"),
         # refused by libmicrohttpd before a request exists: its own message, with the listener
-        ("GET", "/why?q=" + "a" * 40000, None, 414, "414"),
+        ("GET", "/why?q=" + "a" * 40000, None, 414,
+         re.compile(r"warning: web_listen: Error processing request \(HTTP response code is 414 "
+                    r"\('<html><head><title>Request too big</title></head><body>Your HTTP header "
+                    r"was too big for the memory constraints of this webserver\.</body></html>'\)\)"
+                    r"\. Closing connection\.\n")),
         ("POST", "/unlock", "target=%zz&csrf=1", 400, "a malformed form"),
         ("POST", "/unlock", "target=a&target=b", 400, "a malformed form"),
-        ("POST", "/unlock", "target=" + "a" * 5000, 413, "web_listen: POST /unlock"),
+        ("POST", "/unlock", "target=" + "a" * 5000, 413,
+         re.compile(r"web_listen: POST /unlock from 127\.0\.0\.1: 413 (Content|Payload) Too "
+                    r"Large\n")),
     ]
     for method, path, body, want, logged in cases:
+        if want in (414, 413):
+            # refusals are logged once per 10 s: each of these on a daemon of its own
+            web = Web(S["dir"], "refuse%d" % want, S["gate"].control,
+                      trusted_proxies="127.0.0.1/32").start()
+            S.setdefault("refusers", []).append(web)
+        else:
+            web = S["web"]
         before = web.log_text()
         h = as_user("admin", Cookie="authguard_csrf=" + "0" * 32)
         if body is not None:
@@ -622,18 +733,16 @@ def oversized_and_malformed_input():
         except (ConnectionError, http.client.HTTPException) as e:
             st = "closed: %s" % e
         assert st == want, (path[:60], st, want)
-        log = web.wait_log(lambda t: logged in t[len(before):], 0.5)[len(before):]
         if want in (414, 413):
-            # the refusals' warning is once per 10 s: wait for the window when needed
-            deadline = time.time() + 11
-            while logged not in log and time.time() < deadline:
-                time.sleep(0.2)
-                log = web.log_text()[len(before):]
-            assert "web_listen: " in log and (logged in log or "requests refused:" in log), \
-                (path[:60], log[-800:])
+            # this request's own line (the first refusal of its daemon: not held back)
+            log = web.wait_log(lambda t: logged.search(t[len(before):]), 2)[len(before):]
+            assert logged.search(log), (path[:60], log[-800:])
         else:
+            log = web.wait_log(lambda t: logged in t[len(before):], 0.5)[len(before):]
             assert logged in log, (path[:60], log[-800:])
-    assert web.request("GET", "/", as_user("helen"))[0] == 200
+    assert S["web"].request("GET", "/", as_user("helen"))[0] == 200
+    for web in S.pop("refusers"):
+        assert web.stop() == 0, web.log_text()[-2000:]
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -647,27 +756,106 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(self.path)
 
 
+def unix_get(path, headers):
+    c = UnixHTTPConnection(path)
+    c.request("GET", "/why?q=" + ALICE, headers=headers)
+    r = c.getresponse()
+    page = r.read().decode()
+    c.close()
+    return r.status, {k.lower(): v for k, v in r.getheaders()}, page
+
+
 @suite.test
 def unix_socket_listener():
-    """A unix web_listen: made with its mode, its peer (the proxy) trusted for the user
-    header, removed when the daemon stops."""
+    """A unix web_listen: made with its mode, removed when the daemon stops; its peer's user
+    header believed only with the word unix in trusted_proxies."""
     path = os.path.join(S["dir"], "web-http")
-    web = Web(S["dir"], "unix", S["gate"].control, web_listen="unix:" + path,
-              web_socket_mode="0600")
+    for trusted, want in (("", 403), ("unix", 200)):
+        web = Web(S["dir"], "unix" + trusted, S["gate"].control, web_listen="unix:" + path,
+                  web_socket_mode="0600", trusted_proxies=trusted)
+        web.start()
+        try:
+            assert oct(os.stat(path).st_mode & 0o777) == "0o600", oct(os.stat(path).st_mode)
+            st, h, page = unix_get(path, {"X-Remote-User": "proxyuser"})
+            assert st == want, (trusted, st, page[-500:])
+            security_headers(h, "unix")
+            if want == 200:
+                assert '<span id="whoami">proxyuser</span>' in page
+            else:
+                want_log = "X-Remote-User from unix, not in trusted_proxies: ignored"
+                assert want_log in web.wait_log(lambda t: want_log in t), web.log_text()
+        finally:
+            rc = web.stop()
+        assert rc == 0, (rc, web.log_text()[-2000:])
+        assert not os.path.exists(path), "the socket is left behind"
+
+
+def raw_request(port, lines):
+    """One request written by hand (headers that repeat): (status, whole answer)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        out = b""
+        while b"\r\n\r\n" not in out:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    text = out.decode("utf-8", "replace")
+    return int(text.split(" ", 2)[1]), text
+
+
+@suite.test
+def proxy_headers_twice_refused():
+    for name, v1, v2 in (("X-Remote-User", "helen", "admin"),
+                         ("X-Forwarded-Proto", "https", "http"),
+                         ("X-Forwarded-Host", "a.example", "b.example")):
+        before = len(S["web"].web_events())
+        lines = ["GET / HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
+        if name != "X-Remote-User":
+            lines.append("X-Remote-User: helen")
+        lines += ["%s: %s" % (name, v1), "%s: %s" % (name.lower(), v2)]
+        st, text = raw_request(S["web"].port, lines)
+        assert st == 400, (name, text[:500])
+        ev = S["web"].events_after(before)
+        assert len(ev) == 1 and (ev[0].get("reason"), ev[0].get("header")) == \
+            ("header-twice", name), (name, ev)
+    st, text = raw_request(S["web"].port, ["GET / HTTP/1.1", "Host: 127.0.0.1",
+                                           "Connection: close", "X-Remote-User: helen"])
+    assert st == 200, text[:500]
+
+
+@suite.test
+def libmicrohttpd_own_answers_as_documented():
+    """authguard-web(8): libmicrohttpd's own 431 (and 400) carry none of the page's headers."""
+    st, text = raw_request(S["web"].port, ["GET / HTTP/1.1", "Host: x", "Connection: close",
+                                           "X-Remote-User: helen", "X-Big: " + "a" * 40000])
+    assert st == 431 and "content-security-policy" not in text.lower(), text[:500]
+    st, text = raw_request(S["web"].port, ["GET / HTTP/1.1", "Host: x", "Bad Header"])
+    assert st == 400 and "content-security-policy" not in text.lower(), text[:500]
+
+
+@suite.test
+def proxy_secret_required():
+    web = S["secret"] = Web(S["dir"], "secret", S["gate"].control,
+                            trusted_proxies="127.0.0.1/32",
+                            proxy_secret="X-Authguard-Proxy: 5ec2e7a1b2c3d4e5")
     web.start()
-    try:
-        assert oct(os.stat(path).st_mode & 0o777) == "0o600", oct(os.stat(path).st_mode)
-        c = UnixHTTPConnection(path)
-        c.request("GET", "/why?q=" + ALICE, headers={"X-Remote-User": "proxyuser"})
-        r = c.getresponse()
-        page = r.read().decode()
-        c.close()
-        assert r.status == 200 and '<span id="whoami">proxyuser</span>' in page, r.status
-        security_headers({k.lower(): v for k, v in r.getheaders()}, "unix")
-    finally:
-        rc = web.stop()
-    assert rc == 0, (rc, web.log_text()[-2000:])
-    assert not os.path.exists(path), "the socket is left behind"
+    assert "without proxy_secret" not in web.log_text(), web.log_text()
+    for secret, want in ((None, 403), ("5ec2e7a1b2c3d4e6", 403), ("5ec2e7a1b2c3d4e", 403),
+                         ("5ec2e7a1b2c3d4e5", 200)):
+        h = as_user("helen")
+        if secret is not None:
+            h["X-Authguard-Proxy"] = secret
+        st, hd, page, _ = web.request("GET", "/", h)
+        assert st == want, (secret, st, page[-500:])
+    want_log = "X-Remote-User from 127.0.0.1 without the right proxy_secret: ignored"
+    log = web.wait_log(lambda t: want_log in t)
+    assert want_log in log and "5ec2e7a1b2c3d4e" not in log, log
+    st, text = raw_request(web.port, ["GET / HTTP/1.1", "Host: x", "Connection: close",
+                                      "X-Remote-User: helen",
+                                      "X-Authguard-Proxy: 5ec2e7a1b2c3d4e5",
+                                      "X-Authguard-Proxy: 5ec2e7a1b2c3d4e5"])
+    assert st == 403, text[:300]
 
 
 @suite.test
@@ -690,6 +878,28 @@ def config_check_and_refusals():
     bad = Web(d, "nouser", S["gate"].control, user="no-such-user-here")
     r = subprocess.run([WEBD, "-t", "-c", bad.conf_path], capture_output=True, text=True)
     assert r.returncode != 0 and "no-such-user-here: no such user" in r.stderr, r.stderr
+    bad = Web(d, "mode", S["gate"].control, web_listen="unix:" + os.path.join(d, "w-http"),
+              web_socket_mode="0666")
+    r = subprocess.run([WEBD, "-t", "-c", bad.conf_path], capture_output=True, text=True)
+    assert r.returncode != 0 and "others may not write" in r.stderr, r.stderr
+    bad = Web(d, "fast", S["gate"].control, control_timeout="10ms")
+    r = subprocess.run([WEBD, "-t", "-c", bad.conf_path], capture_output=True, text=True)
+    assert r.returncode != 0 and "control_timeout: want at least 100ms" in r.stderr, r.stderr
+    both = Web(d, "both", S["gate"].control, htpasswd=S["htpasswd"],
+               trusted_proxies="127.0.0.1", proxy_secret="X-S: abc")
+    r = subprocess.run([WEBD, "-t", "-c", both.conf_path], capture_output=True, text=True)
+    assert r.returncode == 0 and "htpasswd is set, and X-Remote-User from trusted_proxies is " \
+        "believed too" in r.stderr and "without proxy_secret" not in r.stderr, r.stderr
+    nosecret = Web(d, "nosecret", S["gate"].control, trusted_proxies="127.0.0.1")
+    r = subprocess.run([WEBD, "-t", "-c", nosecret.conf_path], capture_output=True, text=True)
+    assert r.returncode == 0 and "trusts trusted_proxies without proxy_secret" in r.stderr \
+        and "believed too" not in r.stderr, r.stderr
+    v6 = Web(d, "v6", S["gate"].control)
+    with open(v6.conf_path, "a") as f:
+        f.write("web_listen = inet:[::1]:%d\n" % free_port())
+    v6.start()
+    assert "started: web_listen inet:[::1]:" in v6.log_text(), v6.log_text()
+    assert v6.stop() == 0
 
 
 @suite.test

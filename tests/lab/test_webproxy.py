@@ -50,6 +50,7 @@ PREFIX = "/authguard/"
 # nginx's users: jane may act, tom may look, eve is known to nginx only.
 PASSWORDS = {"jane": "Jane-Page-1", "tom": "Tom-Page-1", "eve": "Eve-Page-1"}
 CTX = ssl._create_unverified_context()
+PROXY_SECRET = "3f1c0ffee0ddba11deadbeef00c0ffee"
 
 
 # --- the daemons --------------------------------------------------------------------------------
@@ -66,6 +67,7 @@ class Web:
         self.proc = None
         settings = {"web_listen": "inet:127.0.0.1:%d" % self.port, "control_socket": control,
                     "trusted_proxies": "127.0.0.1/32", "user_header": "X-Remote-User",
+                    "proxy_secret": "X-Authguard-Proxy: " + PROXY_SECRET,
                     "viewers": "jane tom", "admins": "jane", "user": "root"}
         settings.update(conf)
         with open(self.conf_path, "w") as f:
@@ -137,6 +139,8 @@ class Nginx:
         else:
             upstream = "http://unix:%s:/" % web_port
             assert "# and below: proxy_pass http://unix:/run/authguard-web/http:/;" in site
+        site = replace_once(site, 'X-Authguard-Proxy "@PROXY_SECRET@";',
+                            'X-Authguard-Proxy "%s";' % PROXY_SECRET)
         site = replace_once(site, "proxy_pass http://127.0.0.1:8026/;",
                             "proxy_pass %s;" % upstream)
         self.site = os.path.join(d, "site.conf")
@@ -426,7 +430,7 @@ def admin_locks_and_unlocks_through_the_proxy():
     assert st == 303 and "done=unlocked" in h["Location"], (st, h)
     events = S["gate"].events("admin")
     assert [(e.get("action"), e.get("target"), e.get("actor")) for e in events][-2:] == \
-        [("lock", target, "jane"), ("unlock", target, "jane")], [e["_line"] for e in events]
+        [("lock", target, "web:jane"), ("unlock", target, "web:jane")], [e["_line"] for e in events]
 
 
 @suite.test
@@ -445,6 +449,24 @@ def viewer_gets_no_button_and_a_forged_post_is_refused():
 
 
 @suite.test
+def local_process_without_the_secret():
+    """A local process that goes around nginx to authguard-web's loopback port with a user
+    header is nobody without the example's secret header; nginx's requests carry it."""
+    import http.client
+    for extra, want in (({}, 403), ({"X-Authguard-Proxy": "0" * 32}, 403),
+                        ({"X-Authguard-Proxy": PROXY_SECRET}, 200)):
+        c = http.client.HTTPConnection("127.0.0.1", S["web"].port, timeout=5)
+        c.request("GET", "/", headers=dict({"X-Remote-User": "jane"}, **extra))
+        st = c.getresponse().status
+        c.close()
+        assert st == want, (extra, st)
+    st, _, text = get(PREFIX, "tom")
+    assert st == 200, st
+    assert "warning" not in S["web"].log_text().split("started:")[0] or \
+        "without proxy_secret" not in S["web"].log_text(), S["web"].log_text()[-1000:]
+
+
+@suite.test
 def unix_socket_that_only_nginx_reaches():
     """The example's other way: authguard-web on a unix socket of group www-data, mode 0660,
     nginx's workers as www-data; the page works through nginx, and another local user cannot
@@ -454,7 +476,7 @@ def unix_socket_that_only_nginx_reaches():
     os.chmod(d, 0o755)
     sock = os.path.join(d, "http")
     web = Web(d, S["gate"].control, web_listen="unix:" + sock, web_socket_group="www-data",
-              web_socket_mode="0660")
+              web_socket_mode="0660", trusted_proxies="unix", proxy_secret="")
     ngx = None
     try:
         web.start(socket_path=sock)

@@ -210,7 +210,15 @@ TEST(web_config)
 	CHECK(c.lock_time == 3600000 && c.web_listen.port == 9000);
 	CHECK(webconf_listed(c.admins, "b") && !webconf_listed(c.admins, "c"));
 	CHECK(!webconf_listed(c.admins, ""));
-	CHECK(netlist_match_str(&c.trusted_proxies, "::1"));
+	CHECK(netlist_match_str(&c.trusted_nets, "::1"));
+	CHECK(!c.trust_unix && *c.secret_name == 0);
+	webconf_free(&c);
+	CHECK(wparse("trusted_proxies = unix 10.0.0.0/8\nproxy_secret = "
+	    "X-Proxy-Secret:  0123abcd \n", &c, err, sizeof(err)) == 0);
+	CHECK(c.trust_unix && netlist_match_str(&c.trusted_nets, "10.1.2.3"));
+	CHECK(!netlist_match_str(&c.trusted_nets, "127.0.0.1"));
+	CHECK_STR(c.secret_name, "X-Proxy-Secret");
+	CHECK_STR(c.secret_value, "0123abcd");
 	webconf_free(&c);
 	CHECK(wparse("web_listen = unix:/run/authguard-web/http\n", &c, err,
 	    sizeof(err)) == 0);
@@ -235,4 +243,20 @@ TEST(web_config_refused)
 	CHECK(wparse("control_timeout = \n", &c, err, sizeof(err)) == -1);
 	CHECK(wparse("trusted_proxies = nonsense\n", &c, err,
 	    sizeof(err)) == -1);
+	CHECK(wparse("trusted_proxies = unix nonsense\n", &c, err,
+	    sizeof(err)) == -1);
+	CHECK(wparse("proxy_secret = X-Secret:\n", &c, err,
+	    sizeof(err)) == -1 && strstr(err, "neither empty") != NULL);
+	CHECK(wparse("proxy_secret = : abc\n", &c, err, sizeof(err)) == -1);
+	CHECK(wparse("proxy_secret = abc\n", &c, err, sizeof(err)) == -1);
+	CHECK(wparse("proxy_secret = X Y: abc\n", &c, err,
+	    sizeof(err)) == -1);
+	CHECK(wparse("web_listen = unix:/run/w/http\nweb_socket_mode = 0666\n",
+	    &c, err, sizeof(err)) == -1 && strstr(err, "others") != NULL);
+	CHECK(wparse("web_listen = unix:/run/w/http\nweb_socket_mode = 0662\n",
+	    &c, err, sizeof(err)) == -1);
+	CHECK(wparse("control_timeout = 50ms\n", &c, err, sizeof(err)) == -1);
+	CHECK(wparse("control_timeout = 0s\n", &c, err, sizeof(err)) == -1);
+	CHECK(wparse("control_timeout = 100ms\n", &c, err, sizeof(err)) == 0);
+	webconf_free(&c);
 }
