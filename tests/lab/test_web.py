@@ -344,8 +344,8 @@ def unlock_button_then_login_passes():
     assert code == 235, "after the unlock: %r %r" % (code, text)
     admin = [e for e in S["gate"].events("admin")
              if e.get("action") == "unlock" and e.get("target") == erin]
-    assert admin and admin[-1].get("actor") == ADMIN, \
-        "no event=admin action=unlock target=%s actor=%s line in policyd's log" % (erin, ADMIN)
+    assert admin and admin[-1].get("actor") == "web:" + ADMIN, \
+        "no event=admin action=unlock target=%s actor=web:%s line in policyd's log" % (erin, ADMIN)
     web = [e for e in S["web"].events("web")
            if e.get("action") == "unlock" and e.get("target") == erin]
     assert web and web[-1].get("result") == "ok" and web[-1].get("actor") == ADMIN, \
