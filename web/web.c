@@ -675,7 +675,8 @@ waits_end(struct ev_timer *t)
 
 /* web_wait - the pair waits: 429, said once a minute at most */
 static void
-web_wait(struct http_req *req, const char *user, const struct web_fail *f)
+web_wait(struct http_req *req, const char *client, const char *user,
+    const struct web_fail *f)
 {
 	char secs[32];
 
@@ -687,12 +688,40 @@ web_wait(struct http_req *req, const char *user, const struct web_fail *f)
 		waits_open = 1;
 		ev_timer_start(&waits_timer, WEB_HUSH_MS, waits_end);
 		web_log("action", "login", "user", user, "peer",
-		    http_peer(req), "result", "refused", "reason",
+		    client, "result", "refused", "reason",
 		    "too-many-failures", "wait", secs, NULL);
 	}
 	http_add_header(req, "Retry-After", secs);
 	web_error(req, NULL, 429, "too many failed sign-ons: wait, then try "
 	    "again");
+}
+
+/*
+ * web_client - the address failed sign-ons are counted for: behind a
+ * trusted proxy, the last address of its X-Forwarded-For (the one the
+ * proxy added); else the peer. Every client of a proxy comes from the
+ * proxy's address: counting by it would let anyone make a user wait.
+ */
+static const char *
+web_client(struct http_req *req, const struct web_who *who, char *buf,
+    size_t len)
+{
+	const char *xff, *last;
+	struct ipaddr a;
+	size_t n;
+
+	if (!who->trusted ||
+	    (xff = http_header(req, "X-Forwarded-For")) == NULL)
+		return http_peer(req);
+	last = strrchr(xff, ',');
+	last = last ? last + 1 : xff;
+	last += strspn(last, " \t");
+	n = strcspn(last, " \t");
+	if (n == 0 || n >= len || last[n + strspn(last + n, " \t")] != 0)
+		return http_peer(req);
+	memcpy(buf, last, n);
+	buf[n] = 0;
+	return ipaddr_parse(buf, &a) < 0 ? http_peer(req) : buf;
 }
 
 /* web_basic - HTTP basic authentication against htpasswd; -1 answered */
@@ -702,7 +731,8 @@ web_basic(struct http_req *req, struct web_who *who)
 	const char *auth = http_header(req, "Authorization"), *reason = NULL;
 	struct htpasswd_entry *e;
 	struct web_fail *f;
-	char pass[WEB_PASS_MAX + 1];
+	char pass[WEB_PASS_MAX + 1], addr[64];
+	const char *client = web_client(req, who, addr, sizeof(addr));
 	int ok;
 
 	if (auth == NULL)
@@ -710,10 +740,10 @@ web_basic(struct http_req *req, struct web_who *who)
 	else if (basic_parse(auth, who->user, sizeof(who->user), pass,
 	    sizeof(pass)) < 0)
 		reason = "malformed";
-	else if ((f = fail_find(http_peer(req), who->user)) != NULL &&
+	else if ((f = fail_find(client, who->user)) != NULL &&
 	    f->until > ev_now()) {
 		wipe(pass, sizeof(pass));
-		web_wait(req, who->user, f);
+		web_wait(req, client, who->user, f);
 		*who->user = 0;
 		return -1;
 	} else {
@@ -722,15 +752,15 @@ web_basic(struct http_req *req, struct web_who *who)
 		ok = nhtpw && web_pass_check(e, pass);
 		wipe(pass, sizeof(pass));
 		if (e && ok) {
-			fail_clear(http_peer(req), who->user);
+			fail_clear(client, who->user);
 			return 0;
 		}
-		fail_note(http_peer(req), who->user);
+		fail_note(client, who->user);
 		reason = e ? "bad-password" : "unknown-user";
 	}
 	if (*reason)
 		web_log("action", "login", "user", *reason == 'm' ? NULL :
-		    who->user, "peer", http_peer(req), "result", "refused",
+		    who->user, "peer", client, "result", "refused",
 		    "reason", reason, NULL);
 	http_add_header(req, "WWW-Authenticate",
 	    "Basic realm=\"authguard\", charset=\"UTF-8\"");
@@ -770,7 +800,7 @@ web_secret_ok(struct http_req *req)
 
 /* Headers a trusted proxy sets: each at most once. */
 static const char *const web_once[] = {
-	"X-Forwarded-Proto", "X-Forwarded-Host",
+	"X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-For",
 };
 
 /* web_twice - a header the proxy sets, sent twice: its name, or NULL */
@@ -906,6 +936,19 @@ web_err_text(const char *answer, size_t len, char *out, size_t outlen)
 	return out;
 }
 
+/*
+ * web_key_is - does policyd's key name the page's target? An address is
+ * keyed by its network ("192.0.2.7/32"), the forms send the address.
+ */
+static int
+web_key_is(const char *key, const char *target)
+{
+	size_t n = strlen(target);
+
+	return strcmp(key, target) == 0 ||
+	    (strncmp(key, target, n) == 0 && key[n] == '/');
+}
+
 /* web_state_locked - the why answer's lock of key: 1, 0, or -1 (none) */
 static int
 web_state_locked(const json_t *why, const char *key)
@@ -917,7 +960,7 @@ web_state_locked(const json_t *why, const char *key)
 	for (i = 0; i < NELEM(parts); i++) {
 		t = json_object_get(why, parts[i]);
 		v = json_object_get(t, "key");
-		if (!json_is_string(v) || strcmp(json_string_value(v), key) != 0)
+		if (!json_is_string(v) || !web_key_is(json_string_value(v), key))
 			continue;
 		v = json_object_get(t, "locked");
 		return json_is_true(v) || (json_is_string(v) &&

@@ -190,7 +190,7 @@ def setup():
 
 def teardown():
     errors = []
-    for k in ("web", "basic", "slow", "secret", "throttle", "mixed", "longuser"):
+    for k in ("web", "basic", "slow", "secret", "throttle", "behind", "mixed", "longuser"):
         if S.get(k):
             rc = S[k].stop()
             if rc not in (0, None):
@@ -391,6 +391,32 @@ def basic_auth_failures_wait():
 
 
 @suite.test
+def failures_behind_a_proxy_counted_per_client():
+    """Behind a trusted proxy every client has the proxy's address: failures are counted for
+    the address the proxy adds last to X-Forwarded-For, so an attacker's failures do not make
+    the user wait at their own address; the header twice is refused."""
+    web = S["behind"] = Web(S["dir"], "behind", S["gate"].control, htpasswd=S["htpasswd"],
+                            trusted_proxies="127.0.0.1/32").start()
+
+    def via(client, pw, more=None):
+        h = basic_auth("bob", pw)
+        h["X-Forwarded-For"] = client
+        h.update(more or {})
+        return web.request("GET", "/", h)[0]
+    for i in range(10):
+        assert via("198.51.100.9, 192.0.2.66", "guess %d" % i) == 401, i
+    assert via("192.0.2.66", "guess 10") == 429
+    assert via("192.0.2.66", "bob's secret") == 429
+    assert via("192.0.2.77", "bob's secret") == 200     # the user's own address
+    assert via("192.0.2.66, 192.0.2.77", "bob's secret") == 200
+    # without the header, the proxy's own address: not the attacker's
+    assert web.request("GET", "/", basic_auth("bob", "bob's secret"))[0] == 200
+    log = web.wait_log(lambda t: "too-many-failures" in t)
+    assert "peer=192.0.2.66" in log and "bob's secret" not in log and "guess" not in log, \
+        log[-1500:]
+
+
+@suite.test
 def unknown_user_as_slow_as_the_slowest_scheme():
     """A file of two schemes, the fast one first: an unknown user is checked against the
     slowest (yescrypt), not the first entry (sha512crypt); -t says the file mixes them."""
@@ -512,6 +538,18 @@ def flash_only_when_the_state_agrees():
         assert st == 200 and ('id="flash"' in page) == want, (done, st, page[-1500:])
     st, h, page, _ = S["web"].request("GET", "/why?q=ZZZZZZZZZZ&done=unlocked", as_user("helen"))
     assert 'id="flash"' not in page, page[-1500:]
+    # an address: policyd keys it by its network (192.0.2.99/32), the forms send the address
+    addr = "192.0.2.99"
+    assert control("lock\tjson\t%s\tfor=600" % addr).startswith("OK")
+    try:
+        for done, want in (("locked", True), ("unlocked", False)):
+            st, h, page, _ = S["web"].request("GET", "/why?q=%s&done=%s" % (addr, done),
+                                              as_user("helen"))
+            assert st == 200 and ('id="flash"' in page) == want, (done, st, page[-1500:])
+    finally:
+        assert control("unlock\tjson\t%s" % addr).startswith("OK")
+    st, h, page, _ = S["web"].request("GET", "/why?q=%s&done=unlocked" % addr, as_user("helen"))
+    assert 'id="flash"' in page, page[-1500:]
 
 
 @suite.test
@@ -808,7 +846,8 @@ def raw_request(port, lines):
 def proxy_headers_twice_refused():
     for name, v1, v2 in (("X-Remote-User", "helen", "admin"),
                          ("X-Forwarded-Proto", "https", "http"),
-                         ("X-Forwarded-Host", "a.example", "b.example")):
+                         ("X-Forwarded-Host", "a.example", "b.example"),
+                         ("X-Forwarded-For", "192.0.2.7", "192.0.2.8")):
         before = len(S["web"].web_events())
         lines = ["GET / HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
         if name != "X-Remote-User":

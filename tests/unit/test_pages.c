@@ -445,6 +445,12 @@ TEST(page_error_message)
 	CHECK(whole_document(s));
 	CHECK(HAS(s, "<p id=\"error\">" HOSTILE_ESC "</p>"));
 	CHECK(HAS(s, "<span id=\"whoami\"></span>"));
+	buf_reset(&b);
+	page_error(&b, NULL, 429, "wait");
+	CHECK(HAS(buf_str(&b), "<h1>429 Too many failed sign-ons</h1>"));
+	buf_reset(&b);
+	page_error(&b, NULL, 409, "not done");
+	CHECK(HAS(buf_str(&b), "<h1>409 Not done</h1>"));
 	buf_free(&b);
 }
 
