@@ -206,6 +206,7 @@ daemon_notify(const char *state)
 	const char *path = getenv("NOTIFY_SOCKET");
 	struct sockaddr_un sun;
 	socklen_t len;
+	ssize_t r;
 	size_t n;
 	int fd;
 
@@ -220,9 +221,15 @@ daemon_notify(const char *state)
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		return;
-	/* As sd_notify(): a manager that is not listening is no fault of ours. */
-	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
-	    (struct sockaddr *)&sun, len) < 0 && msg_verbose)
+	/*
+	 * As sd_notify(): a manager that is not listening is no fault of
+	 * ours. A signal while the manager's queue is full (SIGTERM as
+	 * READY=1 waits) does not lose the line.
+	 */
+	while ((r = sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun, len)) < 0 && errno == EINTR)
+		;
+	if (r < 0 && msg_verbose)
 		msg_info("NOTIFY_SOCKET %s: %s", path, strerror(errno));
 	close(fd);
 }

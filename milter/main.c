@@ -24,7 +24,9 @@
 /*--*/
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +106,24 @@ socket_perms(const struct config *cfg)
 		msg_fatal("chmod %s: %s", path, strerror(errno));
 }
 
+/*
+ * hold_signals - SIGHUP, SIGINT and SIGTERM wait, blocked, for the thread
+ * smfi_main() starts to sigwait() for them: one that comes sooner (as
+ * systemd's READY=1 is told) is a clean stop, not death by the signal.
+ */
+static void
+hold_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if ((errno = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0)
+		msg_fatal("pthread_sigmask: %s", strerror(errno));
+}
+
 /* check - the problems -t reports; fatal ones end the program */
 static void
 check(const struct config *cfg, const char *servid)
@@ -142,6 +162,7 @@ main(int argc, char **argv)
 		msg_fatal("cannot listen on %s", spec);
 	socket_perms(&cfg);
 	daemon_drop_privileges(cfg.user);
+	hold_signals();
 	daemon_ready("milter_listen %s authserv_id %s", spec, servid);
 	rc = smfi_main();
 	msg_info("stopped");

@@ -150,6 +150,58 @@ def tells_systemd_ready_reloading_stopping():
         s.close()
 
 
+def blocked_in_sendto(pid, timeout=10):
+    """Wait until the process sits in sendto(2): its READY=1 waits for room in a full queue."""
+    nr = {"x86_64": 44, "aarch64": 206}.get(os.uname().machine)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open("/proc/%d/syscall" % pid) as f:
+                first = f.read().split()[0]
+        except (OSError, IndexError):
+            first = ""
+        if nr is not None and first == str(nr):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@suite.test
+def sigterm_as_ready_is_told_stops_cleanly():
+    """A SIGTERM that comes while a daemon tells systemd READY=1 is a clean stop, never death by
+    the signal's default action. The notification queue is filled first, so that the daemon waits
+    in sendto(2) with READY=1, and the signal surely comes then."""
+    d = os.path.join(S["dir"], "ready-race")
+    os.makedirs(d)
+    s, path = notify_socket(d)
+    filler = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        for daemon in (gatelab.Gate(NoLab(S["dir"]), d), Milter(d)):
+            while True:
+                try:
+                    filler.sendto(b"x", socket.MSG_DONTWAIT, path)
+                except BlockingIOError:
+                    break
+            daemon.start(env={"NOTIFY_SOCKET": path})
+            assert blocked_in_sendto(daemon.proc.pid), daemon.name
+            daemon.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.2)
+            told = []                           # the queue drains; READY=1 goes out
+            s.settimeout(1)
+            try:
+                while True:
+                    told.append(s.recv(256))
+            except socket.timeout:
+                pass
+            s.settimeout(10)
+            rc = daemon.stop()
+            assert rc == 0, (daemon.name, rc, daemon.log_text()[-2000:])
+            assert b"READY=1" in told, (daemon.name, told[-3:])
+    finally:
+        filler.close()
+        s.close()
+
+
 @suite.test
 def systemd_units_verify():
     d = os.path.join(S["dir"], "units")
