@@ -239,11 +239,12 @@ build-fuzz/fuzz_sim: tests/sim/fuzz_sim.c tests/sim/sim.c tests/sim/sim.h $(LIB_
 # The simulation's schedules are at most 256 steps of 3 bytes; a run of the
 # daemon costs more than a parse, so it gets its own time (SIM_SECONDS).
 SIM_SECONDS ?= $(FUZZ_SECONDS)
-# Each target is single-threaded: run as many at once as there are cores.
+# Each target is single-threaded: run as many at once as there are cores. The
+# simulation, the longest, starts first, so the others share the cores beside it.
 FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 fuzz: fuzz-build
 	@sh tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(SIM_SECONDS) $(FUZZ_JOBS) \
-	    $(FUZZ_TARGETS) sim
+	    sim $(FUZZ_TARGETS)
 
 # The README's commands (make demo, then make check) in a minimal Debian root file system
 # (debootstrap), from a clean clone of HEAD: what a new machine lacks shows up here.
