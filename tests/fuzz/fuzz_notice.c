@@ -13,8 +13,9 @@
 /*	must have only the expected headers, each once (Message-ID at
 /*	most once), a continuation line only in the Subject, no CR, no
 /*	line past 998 bytes (the Subject's past 78), and a body of
-/*	printable ASCII lines of at most 76 bytes; a refused render
-/*	leaves the buffer as it was.
+/*	printable ASCII lines of at most 76 bytes that decode to text
+/*	with no control character but tab and LF and no bidi override;
+/*	a refused render leaves the buffer as it was.
 /*--*/
 #include <stdlib.h>
 #include <string.h>
@@ -96,16 +97,61 @@ check_body(const char *p, const char *end)
 	}
 }
 
+/* hexval - a hex digit's value; abort on anything else */
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	abort();
+}
+
+/* check_decoded - the body as the owner reads it: no control but tab
+ * and LF, no bidi override */
+static void
+check_decoded(const char *p, const char *end)
+{
+	struct buf d;
+	size_t i;
+
+	buf_init(&d);
+	while (p < end) {
+		if (*p == '=' && p + 1 < end && p[1] == '\n')
+			p += 2;
+		else if (*p == '=') {
+			if (end - p < 3)
+				abort();
+			buf_putc(&d, (char)(hexval(p[1]) * 16 + hexval(p[2])));
+			p += 3;
+		} else
+			buf_putc(&d, *p++);
+	}
+	for (i = 0; i < d.len; i++) {
+		unsigned char c = (unsigned char)d.data[i];
+
+		if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
+			abort();
+	}
+	if (d.len && memmem(d.data, d.len, "\xe2\x80\xae", 3) != NULL)
+		abort();
+	buf_free(&d);
+}
+
 /* check_message - the invariants of a rendered notice */
 static void
 check_message(const struct buf *b)
 {
 	const char *end = b->data + b->len;
+	const char *body;
 
 	if (b->len == 0 || memchr(b->data, '\r', b->len) ||
 	    memchr(b->data, 0, b->len))
 		abort();
-	check_body(check_headers(b->data, end), end);
+	body = check_headers(b->data, end);
+	check_body(body, end);
+	check_decoded(body, end);
 }
 
 /* try - render t with f, check what comes out */
