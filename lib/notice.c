@@ -955,15 +955,33 @@ headers_out(struct buf *b, const struct notice_facts *f, struct buf *subj)
 	    "\n");
 }
 
+/* facts_copy - the facts with every NULL string made empty */
+static void
+facts_copy(struct notice_facts *to, const struct notice_facts *from)
+{
+	const char **const s[] = {&to->account, &to->to, &to->from, &to->ip,
+	    &to->rname, &to->door, &to->ref, &to->server, &to->message_id};
+	size_t i;
+
+	*to = *from;
+	for (i = 0; i < sizeof(s) / sizeof(*s); i++)
+		if (*s[i] == NULL)
+			*s[i] = "";
+}
+
 /* notice_render - the whole message, for sendmail -t */
 int
-notice_render(const struct notice_template *t, const struct notice_facts *f,
+notice_render(const struct notice_template *t, const struct notice_facts *in,
     struct buf *out, char *err, size_t errlen)
 {
-	const char *why = facts_check(f);
+	struct notice_facts facts, *f = &facts;
 	struct values v;
 	struct buf subj, body;
+	const char *why;
 	int rc = -1;
+
+	facts_copy(f, in);
+	why = facts_check(f);
 
 	if (why != NULL) {
 		if (err != NULL && errlen > 0)

@@ -272,7 +272,7 @@ TEST(notice_defaults_render)
 	static const char *const says[NOTICE_KINDS] = {
 		"still uses your old\npassword: update the password in that app",
 		"must use an app\npassword: create one",
-		"opens again at 2026-12-02 15:30:00 UTC",
+		"opens again at\n2026-12-02 15:30:00 UTC",
 		"Someone is trying many passwords against your account from "
 		    "192.0.2.7",
 	};
