@@ -273,8 +273,8 @@ TEST(notice_defaults_render)
 		"still uses your old\npassword: update the password in that app",
 		"must use an app\npassword: create one",
 		"opens again at\n2026-12-02 15:30:00 UTC",
-		"Someone is trying many passwords against your account from "
-		    "192.0.2.7",
+		("Someone is trying many passwords against your account from "
+		    "192.0.2.7"),
 	};
 	struct notice_facts f = facts();
 	struct buf b, text, subj;
@@ -774,8 +774,8 @@ TEST(notice_parse_accepts)
 		"Subject: x\n\n",
 		"subject:x\n\nbody without a line end",
 		"SUBJECT:\t${kind}\r\n\r\n$$${count}$$\r\n",
-		"Subject: \xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82\n\n"
-		    "\xe2\x80\x8f rtl mark and tab\tok\n",
+		("Subject: \xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82\n\n"
+		    "\xe2\x80\x8f rtl mark and tab\tok\n"),
 	};
 	struct notice_facts f = facts();
 	struct buf b;
