@@ -231,7 +231,7 @@ static char *
 top_file(const char *name)
 {
 	const char *top = getenv("AUTHGUARD_TOP");
-	char path[4096], chunk[4096];
+	char path[4096], chunk[4096], *text;
 	struct buf b;
 	FILE *fp;
 	size_t n;
@@ -245,7 +245,9 @@ top_file(const char *name)
 	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
 		buf_append(&b, chunk, n);
 	fclose(fp);
-	return xstrdup(buf_str(&b));
+	text = xstrdup(buf_str(&b));
+	buf_free(&b);
+	return text;
 }
 
 TEST(notice_kind_names)
