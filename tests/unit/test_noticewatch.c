@@ -544,3 +544,487 @@ TEST(nw_keys_of_any_length)
 	}
 	notice_watch_free(NULL);
 }
+
+/*
+ * The stateful test. A schedule is a seeded sequence of steps on a
+ * virtual clock that only runs forward (a step of 0 to 7,200 s, mostly
+ * short): failed attempts with a few causes, passes, locks, admits,
+ * restores, sweeps and rules changes, among a few accounts and
+ * addresses. With room for everything the watch is compared, at every
+ * step, with a model made of arrays (the rules as the header states
+ * them); with a small max_entries only the invariants are checked.
+ */
+#define SM_ACCTS	4
+#define SM_IPS		3
+#define SM_TIMES	8192
+#define SM_WINDOW	3600
+
+struct sm_episode {
+	int		 on, told;
+	uint32_t	 first, last;
+	unsigned	 count;
+};
+
+/* The model: what the header says the watch does, without eviction. */
+struct sm_model {
+	struct sm_episode stale[SM_ACCTS][SM_IPS], app[SM_ACCTS];
+	int		 sent_on[NOTICE_KINDS][SM_ACCTS];
+	uint32_t	 sent[NOTICE_KINDS][SM_ACCTS];
+	uint32_t	 times[SM_TIMES];	/* sends in the window */
+	size_t		 ntimes;
+};
+
+/* The invariants' own records, apart from the model. */
+struct sm_inv {
+	uint32_t	 go[SM_TIMES];		/* GOs of the last hour */
+	size_t		 ngo;
+	int		 seen[NOTICE_KINDS][SM_ACCTS];
+	uint32_t	 last_go[NOTICE_KINDS][SM_ACCTS];
+	uint32_t	 minint[NOTICE_KINDS][SM_ACCTS];
+	int		 chain_on[SM_ACCTS][SM_IPS];
+	uint32_t	 chain_start[SM_ACCTS][SM_IPS], chain_last[SM_ACCTS][SM_IPS];
+};
+
+struct sm_run {
+	struct notice_watch *w;
+	struct notice_rules r;
+	struct sm_model	 m;
+	struct sm_inv	 inv;
+	uint64_t	 seed, rng;
+	uint32_t	 now;
+	size_t		 max;
+	int		 modelled, failed;
+	unsigned	 dues, gos;
+};
+
+static const char *const sm_acct[SM_ACCTS] = {"ann", "bob@example.org", "cy", "dee"};
+static const char *const sm_ip[SM_IPS] = {"192.0.2.1", "2001:db8::7", "198.51.100.9"};
+
+/* sm_rand - splitmix64 */
+static uint32_t
+sm_rand(struct sm_run *s)
+{
+	uint64_t z = (s->rng += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return (uint32_t)((z ^ (z >> 31)) >> 11);
+}
+
+/* sm_el - elapsed, as the header defines it */
+static uint32_t
+sm_el(uint32_t now, uint32_t t)
+{
+	return now > t ? now - t : 0;
+}
+
+/* sm_check - one invariant or comparison; the first failure is told */
+static void
+sm_check(struct sm_run *s, int ok, const char *what)
+{
+	static int told;
+
+	if (ok || s->failed)
+		return;
+	if (!told++)
+		printf("# schedule %llu, at %u: %s\n",
+		    (unsigned long long)s->seed, s->now, what);
+	s->failed = 1;
+}
+
+/* sm_rules - random rules */
+static void
+sm_rules(struct sm_run *s)
+{
+	static const uint32_t stale[] = {0, 60, 600, 3600};
+	static const unsigned repeat[] = {0, 1, 2, 3, 5};
+	static const uint32_t interval[] = {0, 60, 3600, 86400};
+	static const unsigned per_hour[] = {0, 1, 2, 3, 5, 100};
+	int k, a;
+
+	s->r.kinds = sm_rand(s) % 2 ? ALL_KINDS : sm_rand(s) % 16;
+	s->r.stale_after = stale[sm_rand(s) % 4];
+	s->r.repeat = repeat[sm_rand(s) % 5];
+	s->r.interval = interval[sm_rand(s) % 4];
+	s->r.per_hour = per_hour[sm_rand(s) % 6];
+	for (k = 0; k < NOTICE_KINDS; k++)
+		for (a = 0; a < SM_ACCTS; a++)
+			if (s->r.interval < s->inv.minint[k][a])
+				s->inv.minint[k][a] = s->r.interval;
+}
+
+/* sm_on - the model's kind switch */
+static int
+sm_on(const struct sm_run *s, enum notice_kind k)
+{
+	return (s->r.kinds & (1u << k)) != 0;
+}
+
+/* sm_step_episode - the model's episode after one attempt */
+static void
+sm_step_episode(struct sm_episode *e, uint32_t stale_after, uint32_t now)
+{
+	if (!e->on || sm_el(now, e->last) > stale_after) {
+		e->first = now;
+		e->count = 0;
+		e->told = 0;
+		if (!e->on)
+			e->last = now;
+		e->on = 1;
+	}
+	if (now > e->last)
+		e->last = now;
+	e->count++;
+}
+
+/* sm_model_attempt - the model's answer to a failed attempt */
+static int
+sm_model_attempt(struct sm_run *s, enum cause c, int a, int i,
+    struct notice_due *d)
+{
+	struct sm_episode *e;
+	unsigned need = s->r.repeat ? s->r.repeat : 1;
+
+	memset(d, 0, sizeof(*d));
+	switch (c) {
+	case CAUSE_STALE_PASSWORD:
+		e = &s->m.stale[a][i];
+		if (!sm_on(s, NOTICE_STALE_PASSWORD))
+			return e->on = 0;
+		sm_step_episode(e, s->r.stale_after, s->now);
+		if (e->told || sm_el(s->now, e->first) < s->r.stale_after)
+			return 0;
+		d->kind = NOTICE_STALE_PASSWORD;
+		break;
+	case CAUSE_APP_PASSWORD_REQUIRED:
+		e = &s->m.app[a];
+		if (!sm_on(s, NOTICE_APP_PASSWORD))
+			return e->on = 0;
+		sm_step_episode(e, s->r.stale_after, s->now);
+		if (e->told || e->count < need)
+			return 0;
+		d->kind = NOTICE_APP_PASSWORD;
+		break;
+	case CAUSE_PASSWORD_GUESSING:
+		if (!sm_on(s, NOTICE_GUESSING))
+			return 0;
+		d->kind = NOTICE_GUESSING;
+		d->first = d->last = s->now;
+		d->count = 1;
+		return 1;
+	default:
+		return 0;
+	}
+	e->told = 1;
+	d->first = e->first;
+	d->last = e->last;
+	d->count = e->count;
+	return 1;
+}
+
+/* sm_model_prune - the model forgets sends out of the window */
+static void
+sm_model_prune(struct sm_model *m, uint32_t now)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < m->ntimes; i++)
+		if (sm_el(now, m->times[i]) < SM_WINDOW)
+			m->times[n++] = m->times[i];
+	m->ntimes = n;
+}
+
+/* sm_model_record - the model records a send */
+static void
+sm_model_record(struct sm_run *s, int k, int a, uint32_t t)
+{
+	if (!s->m.sent_on[k][a] || t > s->m.sent[k][a])
+		s->m.sent[k][a] = t;
+	s->m.sent_on[k][a] = 1;
+	sm_model_prune(&s->m, s->now);
+	if (s->m.ntimes < SM_TIMES)
+		s->m.times[s->m.ntimes++] = t;
+}
+
+/* sm_model_admit - the model's admit */
+static enum notice_admit
+sm_model_admit(struct sm_run *s, int k, int a)
+{
+	if (s->m.sent_on[k][a] &&
+	    sm_el(s->now, s->m.sent[k][a]) < s->r.interval)
+		return NOTICE_LIMITED_ACCOUNT;
+	sm_model_prune(&s->m, s->now);
+	if (s->m.ntimes >= s->r.per_hour)
+		return NOTICE_LIMITED_CAP;
+	sm_model_record(s, k, a, s->now);
+	return NOTICE_GO;
+}
+
+/* sm_model_sweep - the model drops what can no longer matter */
+static void
+sm_model_sweep(struct sm_run *s)
+{
+	int a, i, k;
+
+	for (a = 0; a < SM_ACCTS; a++) {
+		for (i = 0; i < SM_IPS; i++)
+			if (!sm_on(s, NOTICE_STALE_PASSWORD) ||
+			    sm_el(s->now, s->m.stale[a][i].last) > s->r.stale_after)
+				s->m.stale[a][i].on = 0;
+		if (!sm_on(s, NOTICE_APP_PASSWORD) ||
+		    sm_el(s->now, s->m.app[a].last) > s->r.stale_after)
+			s->m.app[a].on = 0;
+		for (k = 0; k < NOTICE_KINDS; k++)
+			if (sm_el(s->now, s->m.sent[k][a]) >= s->r.interval)
+				s->m.sent_on[k][a] = 0;
+	}
+	sm_model_prune(&s->m, s->now);
+}
+
+/* sm_model_size - the model's entries */
+static size_t
+sm_model_size(const struct sm_model *m)
+{
+	size_t n = 0;
+	int a, i, k;
+
+	for (a = 0; a < SM_ACCTS; a++) {
+		for (i = 0; i < SM_IPS; i++)
+			n += m->stale[a][i].on != 0;
+		n += m->app[a].on != 0;
+		for (k = 0; k < NOTICE_KINDS; k++)
+			n += m->sent_on[k][a] != 0;
+	}
+	return n;
+}
+
+/* sm_inv_go - a GO: the cap and the interval hold */
+static void
+sm_inv_go(struct sm_run *s, int k, int a)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->inv.ngo; i++)
+		if (s->now - s->inv.go[i] < SM_WINDOW)
+			s->inv.go[n++] = s->inv.go[i];
+	s->inv.ngo = n;
+	if (s->inv.ngo < SM_TIMES)
+		s->inv.go[s->inv.ngo++] = s->now;
+	sm_check(s, s->inv.ngo <= s->r.per_hour,
+	    "more than per_hour GOs within 3,600 s");
+	sm_check(s, !s->inv.seen[k][a] ||
+	    s->now - s->inv.last_go[k][a] >= s->inv.minint[k][a],
+	    "two GOs of one (kind, account) closer than interval");
+	s->inv.seen[k][a] = 1;
+	s->inv.last_go[k][a] = s->now;
+	s->inv.minint[k][a] = s->r.interval;
+	s->gos++;
+}
+
+/* sm_inv_restore - a restored send counts as one, for the interval */
+static void
+sm_inv_restore(struct sm_run *s, int k, int a, uint32_t t)
+{
+	if (s->inv.seen[k][a] && t < s->inv.last_go[k][a])
+		return;
+	s->inv.seen[k][a] = 1;
+	s->inv.last_go[k][a] = t;
+	s->inv.minint[k][a] = s->r.interval;
+}
+
+/* sm_admit - admit a notice, compared and checked */
+static void
+sm_admit(struct sm_run *s, int k, int a)
+{
+	enum notice_admit got = notice_watch_admit(s->w, &s->r, k,
+	    sm_acct[a], s->now), want;
+
+	if (s->modelled) {
+		want = sm_model_admit(s, k, a);
+		sm_check(s, got == want, "admit differs from the model");
+	}
+	if (got == NOTICE_GO)
+		sm_inv_go(s, k, a);
+}
+
+/* sm_due_same - the watch's due is the model's */
+static int
+sm_due_same(const struct notice_due *got, const struct notice_due *want,
+    int a, int i)
+{
+	return got->kind == want->kind && got->first == want->first &&
+	    got->last == want->last && got->count == want->count &&
+	    got->until == want->until && strcmp(got->account, sm_acct[a]) == 0 &&
+	    strcmp(got->ip, sm_ip[i]) == 0 && strcmp(got->ref, "REF0123456") == 0;
+}
+
+/* sm_attempt - a failed attempt, compared and checked; admits what is due */
+static void
+sm_attempt(struct sm_run *s)
+{
+	static const enum cause causes[] = {
+		CAUSE_STALE_PASSWORD, CAUSE_STALE_PASSWORD,
+		CAUSE_STALE_PASSWORD, CAUSE_APP_PASSWORD_REQUIRED,
+		CAUSE_APP_PASSWORD_REQUIRED, CAUSE_PASSWORD_GUESSING,
+		CAUSE_BAD_PASSWORD, CAUSE_NONE,
+	};
+	enum cause c = causes[sm_rand(s) % 8];
+	int a = (int)(sm_rand(s) % SM_ACCTS), i = (int)(sm_rand(s) % SM_IPS);
+	struct notice_due got, want;
+	int due, mdue;
+
+	if (c == CAUSE_STALE_PASSWORD) {
+		if (!s->inv.chain_on[a][i] ||
+		    s->now - s->inv.chain_last[a][i] > s->r.stale_after)
+			s->inv.chain_start[a][i] = s->now;
+		s->inv.chain_on[a][i] = 1;
+		s->inv.chain_last[a][i] = s->now;
+	}
+	due = fail(s->w, &s->r, c, sm_acct[a], sm_ip[i], s->now, &got);
+	if (s->modelled) {
+		mdue = sm_model_attempt(s, c, a, i, &want);
+		sm_check(s, due == mdue, "due differs from the model");
+		sm_check(s, !due || sm_due_same(&got, &want, a, i),
+		    "due's facts differ from the model");
+	}
+	if (!due)
+		return;
+	s->dues++;
+	sm_check(s, got.kind != NOTICE_STALE_PASSWORD ||
+	    (s->inv.chain_on[a][i] &&
+	    s->now - s->inv.chain_start[a][i] >= s->r.stale_after &&
+	    got.first >= s->inv.chain_start[a][i]),
+	    "stale notice before stale_after of one episode");
+	if (sm_rand(s) % 5)
+		sm_admit(s, got.kind, a);
+}
+
+/* sm_pass - a successful login */
+static void
+sm_pass(struct sm_run *s)
+{
+	int a = (int)(sm_rand(s) % SM_ACCTS), i = (int)(sm_rand(s) % SM_IPS);
+
+	pass(s->w, &s->r, sm_acct[a], sm_ip[i], s->now);
+	s->m.stale[a][i].on = 0;
+	s->m.app[a].on = 0;
+	s->inv.chain_on[a][i] = 0;
+}
+
+/* sm_lock - an account locked, familiar or not */
+static void
+sm_lock(struct sm_run *s)
+{
+	int a = (int)(sm_rand(s) % SM_ACCTS), i = (int)(sm_rand(s) % SM_IPS);
+	int familiar = sm_rand(s) % 2, due;
+	struct notice_due d;
+
+	due = notice_watch_lock(s->w, &s->r, sm_acct[a], sm_ip[i],
+	    "REF0123456", familiar, s->now + 900, s->now, &d);
+	sm_check(s, due == (!familiar && sm_on(s, NOTICE_LOCK)),
+	    "lock due differs from the rules");
+	sm_check(s, !due || (d.kind == NOTICE_LOCK && d.until == s->now + 900 &&
+	    d.first == s->now && strcmp(d.account, sm_acct[a]) == 0),
+	    "lock due's facts");
+	if (due && sm_rand(s) % 5)
+		sm_admit(s, NOTICE_LOCK, a);
+}
+
+/* sm_restore - a send from the journal, up to two hours old */
+static void
+sm_restore(struct sm_run *s)
+{
+	int k = (int)(sm_rand(s) % NOTICE_KINDS), a = (int)(sm_rand(s) % SM_ACCTS);
+	uint32_t back = sm_rand(s) % 7200, t = s->now > back ? s->now - back : 0;
+
+	notice_watch_restore(s->w, k, sm_acct[a], t);
+	if (s->modelled)
+		sm_model_record(s, k, a, t);
+	sm_inv_restore(s, k, a, t);
+}
+
+/* sm_one - one random step, then the clock and the checks */
+static void
+sm_one(struct sm_run *s)
+{
+	uint32_t r = sm_rand(s) % 100;
+
+	if (r < 50)
+		sm_attempt(s);
+	else if (r < 60)
+		sm_pass(s);
+	else if (r < 70)
+		sm_lock(s);
+	else if (r < 75)
+		sm_admit(s, (int)(sm_rand(s) % NOTICE_KINDS),
+		    (int)(sm_rand(s) % SM_ACCTS));
+	else if (r < 78 && s->modelled)
+		sm_restore(s);
+	else if (r < 83) {
+		notice_watch_sweep(s->w, &s->r, s->now);
+		if (s->modelled)
+			sm_model_sweep(s);
+	} else if (r < 86)
+		sm_rules(s);
+	s->now += sm_rand(s) % 8 == 0 ? sm_rand(s) % 7201 : sm_rand(s) % 120;
+	sm_check(s, notice_watch_size(s->w) <= s->max, "size over max_entries");
+	if (s->modelled)
+		sm_check(s, notice_watch_size(s->w) == sm_model_size(&s->m),
+		    "size differs from the model");
+}
+
+/* sm_schedule - one schedule of steps; 0 when every check held */
+static int
+sm_schedule(uint64_t seed, size_t max, int modelled, int steps,
+    unsigned *dues, unsigned *gos)
+{
+	static struct sm_run s;
+	int n, k, a;
+
+	memset(&s, 0, sizeof(s));
+	s.seed = s.rng = seed;
+	s.now = T0 + sm_rand(&s) % 100000;
+	s.max = max;
+	s.modelled = modelled;
+	s.w = notice_watch_new(test_key, 16, max);
+	for (k = 0; k < NOTICE_KINDS; k++)
+		for (a = 0; a < SM_ACCTS; a++)
+			s.inv.minint[k][a] = UINT32_MAX;
+	sm_rules(&s);
+	/* at start, as the daemon does: a few sends from the journal */
+	for (n = (int)(sm_rand(&s) % 4); n > 0 && (size_t)n <= max; n--)
+		sm_restore(&s);
+	for (n = 0; n < steps && !s.failed; n++)
+		sm_one(&s);
+	notice_watch_free(s.w);
+	*dues += s.dues;
+	*gos += s.gos;
+	return s.failed;
+}
+
+TEST(nw_stateful_model)
+{
+	unsigned dues = 0, gos = 0;
+	uint64_t seed;
+	int bad = 0;
+
+	for (seed = 1; seed <= 200; seed++)
+		bad += sm_schedule(seed, 1000, 1, 2000, &dues, &gos);
+	CHECK(bad == 0);
+	/* the schedules reach what they are meant to test */
+	CHECK(dues > 10000 && gos > 5000);
+}
+
+TEST(nw_stateful_small_table)
+{
+	static const size_t max[] = {1, 2, 3, 5, 8};
+	unsigned dues = 0, gos = 0;
+	uint64_t seed;
+	int bad = 0;
+
+	for (seed = 1; seed <= 100; seed++)
+		bad += sm_schedule(seed * 7919, max[seed % 5], 0, 2000, &dues,
+		    &gos);
+	CHECK(bad == 0);
+	CHECK(dues > 5000 && gos > 2000);
+}
