@@ -486,13 +486,14 @@ notice_watch_attempt(struct notice_watch *w, const struct notice_rules *rules,
 {
 	ip = ip ? ip : "";
 	ref = ref ? ref : "";
-	if (!nw_fits(account, ip) || strlen(ref) > NW_REF_MAX)
-		return 0;
-	if (pass) {
-		nw_drop(w, NW_STALE, 0, account, ip);
+	if (pass && nw_fits(account, "")) {
 		nw_drop(w, NW_APP, 0, account, "");
+		if (nw_fits(account, ip))
+			nw_drop(w, NW_STALE, 0, account, ip);
 		return 0;
 	}
+	if (pass || !nw_fits(account, ip) || strlen(ref) > NW_REF_MAX)
+		return 0;
 	switch (cause) {
 	case CAUSE_STALE_PASSWORD:
 		return nw_stale(w, rules, account, ip, ref, now, due);

@@ -269,6 +269,13 @@ TEST(nw_long_fields_never_due)
 	    NULL, NULL, T0, &d) == 1);
 	CHECK_STR(d.ip, "");
 	CHECK_STR(d.ref, "");
+	/* a pass from an address too long to be one still ends the
+	 * account's app-password episode */
+	CHECK(fail(w, &r, CAUSE_APP_PASSWORD_REQUIRED, "ann", "192.0.2.1", T0, &d) == 0);
+	CHECK(notice_watch_size(w) == 1);
+	CHECK(notice_watch_attempt(w, &r, 1, CAUSE_NONE, "ann", ip, "", T0,
+	    &d) == 0);
+	CHECK(notice_watch_size(w) == 0);
 	notice_watch_free(w);
 }
 
