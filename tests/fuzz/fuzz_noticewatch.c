@@ -2,7 +2,7 @@
 /* NAME
 /*	fuzz_noticewatch 1
 /* SUMMARY
-/*	libFuzzer target: schedules of attempts, locks and admits for noticewatch 3
+/*	libFuzzer target: schedules of attempts, locks and admits
 /* DESCRIPTION
 /*	The input is a schedule: one byte for max_entries, two for the
 /*	first rules, then steps of three bytes (what, and two arguments):
@@ -49,7 +49,8 @@ struct fz_state {
 	uint32_t	 last_go[NOTICE_KINDS][FZ_ACCTS];
 	uint32_t	 minint[NOTICE_KINDS][FZ_ACCTS];
 	int		 chain_on[FZ_ACCTS][FZ_IPS];
-	uint32_t	 chain_start[FZ_ACCTS][FZ_IPS], chain_last[FZ_ACCTS][FZ_IPS];
+	uint32_t	 chain_start[FZ_ACCTS][FZ_IPS];
+	uint32_t	 chain_last[FZ_ACCTS][FZ_IPS];
 };
 
 int	LLVMFuzzerTestOneInput(const unsigned char *, size_t);
@@ -59,7 +60,8 @@ static void
 fz_rules(struct fz_state *s, unsigned a, unsigned b)
 {
 	static const uint32_t stale[] = {0, 1, 60, 3599, 3600, 3601, 86400, 7};
-	static const uint32_t interval[] = {0, 1, 60, 3600, 86400, 100000, 5, 900};
+	static const uint32_t interval[] = {0, 1, 60, 3600, 86400, 100000, 5,
+		900};
 	static const unsigned per_hour[] = {0, 1, 2, 3, 5, 100, 7, 1000};
 	int k, i;
 
@@ -115,9 +117,11 @@ fz_admit(struct fz_state *s, int k, int a)
 static void
 fz_due_ok(const struct fz_state *s, const struct notice_due *d, int a, int i)
 {
-	if (a >= FZ_TOLD || i == FZ_IPS - 1 || (unsigned)d->kind >= NOTICE_KINDS ||
+	if (a >= FZ_TOLD || i == FZ_IPS - 1 ||
+	    (unsigned)d->kind >= NOTICE_KINDS ||
 	    (s->r.kinds & (1u << d->kind)) == 0 ||
-	    strcmp(d->account, fz_acct[a]) != 0 || strcmp(d->ip, fz_ip[i]) != 0 ||
+	    strcmp(d->account, fz_acct[a]) != 0 ||
+	    strcmp(d->ip, fz_ip[i]) != 0 ||
 	    d->first > d->last || d->last > s->now)
 		abort();
 }
