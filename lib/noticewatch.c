@@ -75,17 +75,16 @@
 /*	frees a place in the cap or an account's interval: a send
 /*	recorded "in the future" counts as just made.
 /*
-/*	The hourly cap keeps the times of sends in an array that never
-/*	holds more than the largest per_hour seen: when it is full, the
-/*	earliest time gives way, which is one already out of the 3,600 s
-/*	(else admit would have said NOTICE_LIMITED_CAP). A smaller
-/*	per_hour after a reload is obeyed at once (the count is compared
-/*	with it); a larger one grows the array. Times out of the window
-/*	are dropped before the array grows. A restore raises the
-/*	array's limit to max_entries when it is lower, as the journal
-/*	may hold more sends of the last hour than per_hour, before any
-/*	admit says it.
-/*	Each admit counts the array: O(per_hour).
+/*	The hourly cap keeps send times in an array of at most L places,
+/*	L the largest per_hour an admit has seen, and at least
+/*	max_entries once a restore came (the journal may hold more sends
+/*	of the last hour than today's per_hour). When it is full the
+/*	earliest time gives way, one already out of the 3,600 s (else
+/*	admit would have said NOTICE_LIMITED_CAP). A smaller per_hour
+/*	after a reload is obeyed at once (the count is compared with
+/*	it); a larger one lets the array grow. Times out of the window
+/*	are dropped before it grows. Each admit counts the array: O(its
+/*	size), at most the sends of the last hour plus one growth step.
 /*
 /*	Memory is bounded: the episode and send entries together are at
 /*	most max_entries (0 counts as 1), looked up in one hash table
