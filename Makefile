@@ -121,7 +121,7 @@ $(BUILD)/authguard-web: $(WEB_OBJ) $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CRYPT_LIBS) $(LDLIBS)
 
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/policy/event.o $(BUILD)/policy/http.o $(BUILD)/policy/spawn.o \
-	    $(BUILD)/web/pages.o $(BUILD)/libauthguard.a
+	    $(BUILD)/policy/noticelog.o $(BUILD)/web/pages.o $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 # The pages of authguard-web: their unit test and fuzz target link web/pages.o.

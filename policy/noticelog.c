@@ -29,7 +29,7 @@
 /*
 /*	noticelog_open() opens it and reads its last NOTICELOG_READ_MAX
 /*	bytes, whole lines, into the rows "notices" shows (the newest
-/*	NOTIFY_ROWS_MAX, in memory); a file larger than twice that is
+/*	NOTICELOG_ROWS_MAX, in memory); a file larger than twice that is
 /*	cut to its tail first (written beside it, then renamed), so
 /*	that it does not grow without end. noticelog_read() hands each
 /*	parsed line of a text to fn; noticelog_parse() parses one line
@@ -51,7 +51,7 @@
 #include "util.h"
 
 static int log_fd = -1;
-static struct notify_row *rows;		/* a ring of NOTIFY_ROWS_MAX */
+static struct notify_row *rows;		/* a ring of NOTICELOG_ROWS_MAX */
 static size_t rows_n, rows_next;
 
 /* noticelog_keep - one more row shown; the oldest goes */
@@ -59,10 +59,10 @@ void
 noticelog_keep(const struct notify_row *r)
 {
 	if (rows == NULL)
-		rows = xcalloc(NOTIFY_ROWS_MAX, sizeof(*rows));
+		rows = xcalloc(NOTICELOG_ROWS_MAX, sizeof(*rows));
 	rows[rows_next] = *r;
-	rows_next = (rows_next + 1) % NOTIFY_ROWS_MAX;
-	if (rows_n < NOTIFY_ROWS_MAX)
+	rows_next = (rows_next + 1) % NOTICELOG_ROWS_MAX;
+	if (rows_n < NOTICELOG_ROWS_MAX)
 		rows_n++;
 }
 
@@ -72,7 +72,7 @@ noticelog_row(size_t k)
 {
 	if (k >= rows_n)
 		return NULL;
-	return &rows[(rows_next + NOTIFY_ROWS_MAX - 1 - k) % NOTIFY_ROWS_MAX];
+	return &rows[(rows_next + NOTICELOG_ROWS_MAX - 1 - k) % NOTICELOG_ROWS_MAX];
 }
 
 /* hexval - one hex digit, or -1 */

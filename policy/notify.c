@@ -709,7 +709,7 @@ watch_on(void)
 	n_watch = notice_watch_new(store_secret, sizeof(store_secret),
 	    n_cfg->max_tracked);
 	(void)noticelog_open(n_cfg->state_dir);
-	for (k = NOTIFY_ROWS_MAX; k-- > 0; )	/* oldest first */
+	for (k = NOTICELOG_ROWS_MAX; k-- > 0; )	/* oldest first */
 		if ((r = noticelog_row(k)) != NULL)
 			restore_row(NULL, r);
 	ev_timer_start(&n_sweep, NOTIFY_SWEEP_MS, on_sweep);

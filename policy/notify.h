@@ -13,23 +13,11 @@
 #include "cause.h"
 #include "config.h"
 #include "notice.h"
+#include "noticelog.h"
 #include "proto.h"
 #include "ref.h"
 
 #define NOTIFY_QUEUE_MAX	1000	/* notices waiting for a child */
-#define NOTIFY_ROWS_MAX		1000	/* journal rows held for "notices" */
-
-/* One outcome, as the journal keeps it and "notices" shows it. */
-struct notify_row {
-	uint32_t	 t;
-	char		 kind[24];
-	char		 user[256];
-	char		 to[NOTICE_ADDR_MAX + 1];
-	char		 ip[64];
-	char		 ref[REF_LEN + 1];
-	char		 message_id[320];
-	char		 result[12];
-};
 
 int	 notify_check(const struct config *, char *, size_t);
 void	 notify_init(const struct config *);
