@@ -772,12 +772,19 @@ notify_row(size_t k)
 	return noticelog_row(k);
 }
 
-/* notify_shutdown - children killed and reaped, the rest freed */
+/*
+ * notify_shutdown - children killed and reaped; what was on its way is
+ * logged as dropped, then freed
+ */
 void
 notify_shutdown(void)
 {
 	struct job *j;
 
+	for (j = n_busy; j; j = j->next)
+		outcome(&j->due, j->to, j->message_id, NR_DROPPED, "stopped");
+	for (j = n_queue; j; j = j->next)
+		outcome(&j->due, j->to, j->message_id, NR_DROPPED, "stopped");
 	spawn_shutdown();
 	while ((j = n_busy) != NULL) {
 		n_busy = j->next;
