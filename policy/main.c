@@ -161,7 +161,7 @@ check_readable(const struct config *c, const char *path, const char *as)
 		rc = -1;
 	}
 	if (notify_check(c, err, sizeof(err)) < 0) {
-		msg_error("%s: notify_templates: %s%s", path, err, as);
+		msg_error("%s: notify: %s%s", path, err, as);
 		rc = -1;
 	}
 	if (rc < 0 && *as)
@@ -183,8 +183,8 @@ check_postdrop(const struct config *c)
 	if (!c->notify || (gr = getgrnam("postdrop")) == NULL)
 		return;
 	pw = *c->user ? getpwnam(c->user) : getpwuid(geteuid());
-	if (pw == NULL || pw->pw_gid == gr->gr_gid)
-		return;
+	if (pw == NULL || pw->pw_uid == 0 || pw->pw_gid == gr->gr_gid)
+		return;			/* root writes the maildrop itself */
 	for (m = gr->gr_mem; *m; m++)
 		if (strcmp(*m, pw->pw_name) == 0)
 			return;

@@ -640,7 +640,28 @@ load_templates(const char *dir, struct notice_template **set, char *err,
 	return 0;
 }
 
-/* notify_check - -t: the templates parse; -1 with err */
+/* map_check - -t: notify_contact_map is a cdb map we can read */
+static int
+map_check(const char *map, char *err, size_t len)
+{
+	struct cdb cdb;
+	int fd;
+
+	if (*map == 0)
+		return 0;
+	if ((fd = open(map, O_RDONLY | O_CLOEXEC)) < 0 || cdb_init(&cdb, fd) < 0) {
+		snprintf(err, len, "notify_contact_map %s: %s", map, fd < 0 ?
+		    strerror(errno) : "not a cdb map");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	cdb_free(&cdb);
+	close(fd);
+	return 0;
+}
+
+/* notify_check - -t: the templates parse, the contact map opens; -1 with err */
 int
 notify_check(const struct config *cfg, char *err, size_t len)
 {
@@ -649,6 +670,8 @@ notify_check(const struct config *cfg, char *err, size_t len)
 
 	if (!cfg->notify)
 		return 0;
+	if (map_check(cfg->notify_contact_map, err, len) < 0)
+		return -1;
 	if (load_templates(cfg->notify_templates, set, err, len) < 0)
 		return -1;
 	for (k = 0; k < NOTICE_KINDS; k++)
