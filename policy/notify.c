@@ -749,6 +749,7 @@ watch_off(void)
 
 	while ((j = n_queue) != NULL) {
 		n_queue = j->next;
+		outcome(&j->due, j->to, j->message_id, NR_DROPPED, "notify = no");
 		free(j);
 	}
 	n_tail = &n_queue;
