@@ -740,20 +740,28 @@ watch_on(void)
 	ev_timer_start(&n_sweep, NOTIFY_SWEEP_MS, on_sweep);
 }
 
-/* watch_off - notify = no: the table and the waiting notices go */
+/* drop_queue - the waiting notices go, each logged as dropped */
 static void
-watch_off(void)
+drop_queue(const char *reason)
 {
 	struct job *j;
-	int k;
 
 	while ((j = n_queue) != NULL) {
 		n_queue = j->next;
-		outcome(&j->due, j->to, j->message_id, NR_DROPPED, "notify = no");
+		outcome(&j->due, j->to, j->message_id, NR_DROPPED, reason);
 		free(j);
 	}
 	n_tail = &n_queue;
 	n_queued = 0;
+}
+
+/* watch_off - notify = no: the table and the waiting notices go */
+static void
+watch_off(void)
+{
+	int k;
+
+	drop_queue("notify = no");
 	ev_timer_stop(&n_sweep);
 	ev_timer_stop(&n_kick);
 	notice_watch_free(n_watch);
@@ -809,8 +817,7 @@ notify_shutdown(void)
 
 	for (j = n_busy; j; j = j->next)
 		outcome(&j->due, j->to, j->message_id, NR_DROPPED, "stopped");
-	for (j = n_queue; j; j = j->next)
-		outcome(&j->due, j->to, j->message_id, NR_DROPPED, "stopped");
+	drop_queue("stopped");
 	spawn_shutdown();
 	while ((j = n_busy) != NULL) {
 		n_busy = j->next;
