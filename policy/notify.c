@@ -63,6 +63,7 @@
 #include <cdb.h>
 #include <openssl/rand.h>
 
+#include "authlimits.h"
 #include "buf.h"
 #include "event.h"
 #include "logline.h"
@@ -550,6 +551,34 @@ lock_door(const char *ref, const char *ip, enum proto proto)
 		}
 }
 
+/*
+ * window_facts - a lock's or guessing's story from the account's failure
+ * window: how many failures, the first and the last (the watch knows only
+ * the one attempt that made the notice due)
+ */
+static void
+window_facts(struct notice_due *d, uint32_t now)
+{
+	const struct tracker *tr = &store_limits.acct;
+	const struct track *t;
+	unsigned i, n = 0;
+
+	if ((t = limits_find(&store_limits.acct, d->account)) == NULL)
+		return;
+	for (i = 0; i < t->nfail; i++) {
+		const struct fail_rec *f = &t->fails[i];
+
+		if (f->t + tr->lim.secs <= now)
+			continue;
+		if (n++ == 0 || f->t < d->first)
+			d->first = f->t;
+		if (f->t > d->last)
+			d->last = f->t;
+	}
+	if (n > d->count)
+		d->count = n;
+}
+
 /* notify_attempt - an attempt ended (attempt_record) */
 void
 notify_attempt(int pass, enum cause cause, const char *user, const char *ip,
@@ -567,9 +596,12 @@ notify_attempt(int pass, enum cause cause, const char *user, const char *ip,
 	str_copy(account, sizeof(account), user);
 	str_lower(account);
 	r = rules();
-	if (notice_watch_attempt(n_watch, &r, pass, cause, account, ip, ref,
+	if (!notice_watch_attempt(n_watch, &r, pass, cause, account, ip, ref,
 	    store_now(), &d))
-		admit(&d, door_name(proto));
+		return;
+	if (d.kind == NOTICE_GUESSING)
+		window_facts(&d, store_now());
+	admit(&d, door_name(proto));
 }
 
 /* notify_lock - an account was locked (enforce) */
@@ -583,9 +615,11 @@ notify_lock(const char *account, const char *addr, const char *ref,
 	if (n_watch == NULL || !n_cfg->notify || account == NULL || !*account)
 		return;
 	r = rules();
-	if (notice_watch_lock(n_watch, &r, account, addr, ref, familiar, until,
+	if (!notice_watch_lock(n_watch, &r, account, addr, ref, familiar, until,
 	    store_now(), &d))
-		admit(&d, "");
+		return;
+	window_facts(&d, store_now());
+	admit(&d, "");
 }
 
 /* read_template - one kind's file, or its default; NULL with err */
