@@ -51,6 +51,8 @@ STALE = "stale1@example.test"                 # own address
 STALE_LOGIN = "stale2"                        # not an address: notify_contact_map
 STALE_CONTACT = "owner-of-stale2@example.test"
 APPPW = "apppw@example.test"                  # accounts_map: app-password-required
+APP_PASSWORD = "qrstuvwxyzabcdef"             # Dovecot has an app password; the client sends
+ACCOUNT_PASSWORD = "Account-Pass-1"           # the account's usual one: app-password-required
 GUESS = "guess@example.test"
 HOSTILE_MAPPED = 'mallory<evil@example.test>,"victim"@example.test\u202e'
 HOSTILE_CONTACT = "owner-h@example.test"
@@ -109,9 +111,9 @@ def postmap(lab, source, lines):
 
 def setup():
     d = S["dir"] = new_gate_dir()
-    users = {STALE: "Stale-Pass-1", STALE_LOGIN: "Stale-Pass-2", APPPW: "Right-Pass-1",
+    users = {STALE: "Stale-Pass-1", STALE_LOGIN: "Stale-Pass-2", APPPW: APP_PASSWORD,
              GUESS: "Guess-Pass-1", Q_STALE: "Q-Pass-1", Q_LOCK: "Q-Pass-2",
-             Q_GUESS: "Q-Pass-3", Q_APP: "Q-Pass-4"}
+             Q_GUESS: "Q-Pass-3", Q_APP: APP_PASSWORD}
     users.update((u, "Locked-Pass-%d" % i) for i, u in enumerate(LOCKED))
     lab = S["lab"] = Lab(sasl_path=os.path.join(d, "main", "auth"), mailboxes=True,
                          extra_users=users, maxproc=4)
@@ -440,11 +442,12 @@ def guessing_notice_once():
 
 @suite.test
 def app_password_notice_after_repeat():
-    """An app-password-required account's password three times (notify_repeat 3): one notice."""
+    """An app-password-required account's usual password, three times (notify_repeat 3), where
+    Dovecot holds an app password: one notice, at the third."""
     g = S["gates"]["main"]
     refs = []
     for i in range(3):
-        code, text = smtp_auth(APPPW, "Right-Pass-1", IP[APPPW])
+        code, text = smtp_auth(APPPW, ACCOUNT_PASSWORD, IP[APPPW])
         assert code == 535, (code, text)
         refs.append(ref_of(text))
         assert g.event(refs[-1]).get("cause") == "app-password-required", g.event(refs[-1])
@@ -568,7 +571,7 @@ def notify_no_sends_nothing():
         assert quiet_auth(Q_LOCK, "q-wrong-%d" % i, "10.4.0.2").startswith(b"FAIL")
     for i in range(3):
         assert quiet_auth(Q_GUESS, "q-guess-%d" % i, "10.4.0.3").startswith(b"FAIL")
-        assert quiet_auth(Q_APP, "Q-Pass-4", "10.4.0.4").startswith(b"FAIL")
+        assert quiet_auth(Q_APP, ACCOUNT_PASSWORD, "10.4.0.4").startswith(b"FAIL")
     wait_for(lambda: time.time() - S["stale_t0"] >= STALE_GAP + 0.2, STALE_GAP + 5, "gap")
     t_first = None
     while t_first is None or time.time() - t_first < STALE_AFTER + 1.5:
