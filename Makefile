@@ -76,7 +76,7 @@ PROGS	= $(BUILD)/authguard-policyd $(BUILD)/authguard-milter $(BUILD)/authguard 
 # Each fuzz target, linked without libFuzzer, replays tests/fuzz/corpus/<name>
 # (seeds and former crashes) in make check and make check-asan.
 FUZZ_TARGETS = authproto sasl config logline policy milter doctor smtpreply logscan saslpeek authpolicy notice \
-	  pages web
+	  pages web noticewatch
 FUZZ_REPLAY = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 # The deterministic simulation of authguard-policyd (tests/sim/sim.c): the
 # daemon's objects without main(), its schedules in tests/fuzz/corpus/sim.
