@@ -46,6 +46,7 @@ WARN	= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 HARDEN	= -fstack-protector-strong -D_FORTIFY_SOURCE=2
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) $(HARDEN) -iquote lib $(PKG_CFLAGS) \
 	  -DDAEMON_DEF_CONFIG='"$(sysconfdir)/authguard/authguard.conf"' $(REDIS_TLS_CFLAGS) \
+	  -DNOTIFY_DEF_TEMPLATES='"$(sysconfdir)/authguard/notices"' \
 	  $(SAN) $(CFLAGS)
 LDLIBS	= $(PKG_LIBS)
 
@@ -119,8 +120,8 @@ $(BUILD)/web/%.o: ALL_CFLAGS += -iquote policy \
 $(BUILD)/authguard-web: $(WEB_OBJ) $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CRYPT_LIBS) $(LDLIBS)
 
-$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/policy/event.o $(BUILD)/policy/http.o \
-	    $(BUILD)/web/pages.o $(BUILD)/libauthguard.a
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/policy/event.o $(BUILD)/policy/http.o $(BUILD)/policy/spawn.o \
+	    $(BUILD)/policy/noticelog.o $(BUILD)/web/pages.o $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 # The pages of authguard-web: their unit test and fuzz target link web/pages.o.
@@ -260,7 +261,11 @@ demo: deps
 UNITS	= $(BUILD)/authguard-policyd.service $(BUILD)/authguard-milter.service \
 	  $(BUILD)/authguard-web.service
 MANPAGES = doc/authguard.1 doc/authguard.conf.5 doc/authguard-causes.7 \
-	  doc/authguard-policyd.8 doc/authguard-milter.8 $(wildcard doc/authguard-web.8)
+	  doc/authguard-policyd.8 doc/authguard-milter.8 $(wildcard doc/authguard-web.8) \
+	  $(wildcard doc/authguard-notices.5)
+# The notices' templates: one file per kind; an existing one is never replaced.
+NOTICES	= $(wildcard conf-examples/notices/*.txt)
+NOTICEDIR = $(DESTDIR)$(sysconfdir)/authguard/notices
 CONF	= $(DESTDIR)$(sysconfdir)/authguard/authguard.conf
 WEBCONF	= $(DESTDIR)$(sysconfdir)/authguard/authguard-web.conf
 
@@ -280,7 +285,12 @@ install: $(UNITS) | $(PROGS)
 	for p in $(MANPAGES); do s=$${p##*.}; install -d $(DESTDIR)$(mandir)/man$$s; \
 	    install -m 0644 $$p $(DESTDIR)$(mandir)/man$$s/; done
 	install -m 0644 $(UNITS) $(DESTDIR)$(unitdir)/
-	install -m 0644 conf-examples/* $(DESTDIR)$(docdir)/conf-examples/
+	install -m 0644 $$(find conf-examples -maxdepth 1 -type f) \
+	    $(DESTDIR)$(docdir)/conf-examples/
+	install -d $(NOTICEDIR)
+	@for f in $(NOTICES); do t=$(NOTICEDIR)/$${f##*/}; \
+	    if [ -e $$t ]; then echo "kept $$t"; \
+	    else install -m 0644 $$f $$t; fi; done
 	install -m 0644 README.md SECURITY.md $(DESTDIR)$(docdir)/
 	@if [ -e $(CONF) ]; then \
 	    install -m 0640 conf-examples/authguard.conf $(CONF).example; \

@@ -36,7 +36,12 @@
 
 #include "backend.h"
 #include "config.h"
+#include "notice.h"
 #include "util.h"
+
+#ifndef NOTIFY_DEF_TEMPLATES
+#define NOTIFY_DEF_TEMPLATES	"/etc/authguard/notices"
+#endif
 
 #define CP(name, def, type) {#name, def, type, offsetof(struct config, name), \
 	0, 0, 0}
@@ -102,6 +107,18 @@ static const struct config_param config_table[] = {
 	CP(auth_policy_hash_nonce, "", CT_STRING),
 	CPU(auth_policy_hash_truncate, "12", 0, 256),
 	CP(auth_policy_max_wait, "1s", CT_DURATION),
+	CP(notify, "no", CT_BOOL),
+	CP(notify_events, "stale-password, app-password-required, lock, "
+	    "password-guessing", CT_NOTICE_KINDS),
+	CP(notify_stale_after, "1h", CT_DURATION),
+	CPU(notify_repeat, "3", 1, 1000),
+	CP(notify_interval, "1d", CT_DURATION),
+	CPU(notify_max_per_hour, "100", 1, 100000),
+	CP(notify_sendmail, "/usr/sbin/sendmail -t -oi", CT_STRING),
+	CP(notify_from, "postmaster", CT_STRING),
+	CP(notify_contact_map, "", CT_FILE),
+	CP(notify_templates, NOTIFY_DEF_TEMPLATES, CT_FILE),
+	CPU(notify_max_children, "4", 1, 64),
 };
 
 _Static_assert(NELEM(config_table) == CONFIG_KEYS, "CONFIG_KEYS in config.h");
@@ -161,6 +178,32 @@ limit_parse(const char *s, struct limit *l)
 	l->n = (unsigned)n;
 	l->secs = ms / 1000;
 	return 0;
+}
+
+/*
+ * notice_kinds_parse - a list of notice kinds (notice_kind_name's words),
+ * separated by commas or white space, into bits (1u << kind); "" is none
+ */
+static int
+notice_kinds_parse(const char *v, unsigned *bits, const char **err)
+{
+	char word[64];
+	size_t n;
+	int k;
+
+	*bits = 0;
+	for (;;) {
+		v += strspn(v, ", \t");
+		if (*v == 0)
+			return 0;
+		if ((n = strcspn(v, ", \t")) >= sizeof(word) ||
+		    (memcpy(word, v, n), word[n] = 0,
+		    (k = notice_kind_lookup(word)) < 0))
+			return *err = "want notice kinds: stale-password, "
+			    "app-password-required, lock, password-guessing", -1;
+		*bits |= 1u << k;
+		v += n;
+	}
 }
 
 /* config_enum - value in a list of words */
@@ -286,6 +329,8 @@ config_set(const struct config_table *t, void *c,
 		free(*(char **)slot);
 		*(char **)slot = xstrdup(v);
 		return 0;
+	case CT_NOTICE_KINDS:
+		return notice_kinds_parse(v, slot, err);
 	case CT_MODE:
 		if (strspn(v, "01234567") != strlen(v) || *v == 0 ||
 		    (mode = strtoul(v, NULL, 8)) > 0777)
@@ -381,6 +426,27 @@ api_header_check(const struct config *c, const char **err)
 	return 0;
 }
 
+/*
+ * notify_check - notify_from goes into From: and after -f: one word of
+ * printable ASCII that cannot add a header or a recipient; notify_sendmail
+ * is an absolute path and its arguments
+ */
+static int
+notify_check(const struct config *c, const char **err)
+{
+	const char *f = c->notify_from;
+
+	if (*f == 0 || *f == '-' || strspn(f, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_+=@!#$%&'*/?^`{|}~") !=
+	    strlen(f) || strlen(f) > NOTICE_ADDR_MAX)
+		return *err = "notify_from: want an address or a local name "
+		    "(no space, comma, quote or angle bracket)", -1;
+	if (*c->notify_sendmail != '/')
+		return *err = "notify_sendmail: want an absolute path and its "
+		    "arguments", -1;
+	return 0;
+}
+
 /* config_check - what one line cannot tell: keys that go together */
 static int
 config_check(const void *arg, const char **err)
@@ -388,7 +454,7 @@ config_check(const void *arg, const char **err)
 	const struct config *c = arg;
 	int cert = *c->redis_tls_cert != 0, key = *c->redis_tls_key != 0;
 
-	if (api_header_check(c, err) < 0)
+	if (api_header_check(c, err) < 0 || notify_check(c, err) < 0)
 		return -1;
 
 	if ((*c->redis_tls_ca || cert || key) && (c->state_backend.kind !=

@@ -16,7 +16,7 @@
 #include "netaddr.h"
 
 #define REFUSAL_DELAY_DOVECOT	0xffffffffu	/* as Dovecot's failures take */
-#define CONFIG_KEYS	53	/* rows of the table in config.c */
+#define CONFIG_KEYS	64	/* rows of the table in config.c */
 
 struct config {
 	struct sockspec	sasl_listen;
@@ -72,6 +72,17 @@ struct config {
 	char		*auth_policy_hash_nonce;	/* Dovecot's; "": not known */
 	unsigned	 auth_policy_hash_truncate;	/* bits; 0: whole */
 	unsigned	 auth_policy_max_wait;	/* ms an allow may wait */
+	int		 notify;		/* owner notices on */
+	unsigned	 notify_events;		/* bits (1u << enum notice_kind) */
+	unsigned	 notify_stale_after;	/* ms */
+	unsigned	 notify_repeat;
+	unsigned	 notify_interval;	/* ms */
+	unsigned	 notify_max_per_hour;
+	char		*notify_sendmail;	/* split on spaces, no shell */
+	char		*notify_from;
+	char		*notify_contact_map;	/* "": none */
+	char		*notify_templates;	/* a directory of KIND.txt */
+	unsigned	 notify_max_children;
 	char		*text[CONFIG_KEYS];	/* each value as written */
 };
 
@@ -81,7 +92,7 @@ struct config {
 enum config_type {
 	CT_SOCKET, CT_SOCKET_OPT, CT_STRING, CT_BOOL, CT_NETLIST, CT_DETAIL,
 	CT_LOGFMT, CT_DURATION, CT_MODE, CT_LIMIT, CT_UINT, CT_POLICY_LOG,
-	CT_BACKEND, CT_FILE, CT_REFUSAL_DELAY, CT_DURATION_OPT,
+	CT_BACKEND, CT_FILE, CT_REFUSAL_DELAY, CT_DURATION_OPT, CT_NOTICE_KINDS,
 };
 
 /* One key of a file: its name, default, type and slot. */

@@ -50,6 +50,8 @@
 	    "what is tracked") \
 	X(metrics, NULL, 0, CTL_CLI, \
 	    "the Prometheus metrics") \
+	X(notices, NULL, CTL_OPT_SINCE, CTL_CLI, \
+	    "notices sent to account owners") \
 	X(session, "ADDRESS PORT SINCE", 0, 0, \
 	    "one SMTP session's attempts, for authguard-milter")
 

@@ -24,6 +24,7 @@
 #include "attempt.h"
 #include "history.h"
 #include "metrics.h"
+#include "notify.h"
 #include "store.h"
 #include "msg.h"
 #include "util.h"
@@ -132,6 +133,9 @@ attempt_record(struct attempt *a, enum log_format fmt, uint64_t now)
 	str_copy(h.mech, sizeof(h.mech), a->mech);
 	str_copy(h.ip, sizeof(h.ip), a->ip);
 	store_history_add(&h, a->user);
+	if (a->result != ATTEMPT_ABORT)
+		notify_attempt(a->result == ATTEMPT_PASS, a->cause, a->user, a->ip,
+		    a->proto, a->ref);
 }
 
 /* attempt_free - release; every attempt ends in exactly one line */

@@ -47,6 +47,7 @@
 #include "logline.h"
 #include "msg.h"
 #include "netaddr.h"
+#include "notify.h"
 #include "sasl.h"
 #include "shared.h"
 #include "store.h"
@@ -391,6 +392,10 @@ fail_outcome(struct enforce *e, const struct limits_outcome *out)
 	if (out->locked_until) {
 		log_lock(e, out, e->ref);
 		metrics_lock(out->locked_account);
+		if (out->locked_account && e->account && *e->account)
+			notify_lock(e->account, e->addr, e->ref, e->addr[0] &&
+			    limits_familiar(&store_limits, e->account, e->addr,
+			    store_now()), out->locked_until);
 	}
 	return cause_overlay(e->cause, out->stale, out->guessing);
 }

@@ -67,6 +67,7 @@
 #include "msg.h"
 #include "netaddr.h"
 #include "policy.h"
+#include "notify.h"
 #include "reload.h"
 #include "shared.h"
 #include "store.h"
@@ -159,9 +160,37 @@ check_readable(const struct config *c, const char *path, const char *as)
 		msg_error("%s: state_backend: %s%s", path, err, as);
 		rc = -1;
 	}
+	if (notify_check(c, err, sizeof(err)) < 0) {
+		msg_error("%s: notify: %s%s", path, err, as);
+		rc = -1;
+	}
 	if (rc < 0 && *as)
 		msg_error("%s: check failed%s", path, as);
 	return rc;
+}
+
+/*
+ * check_postdrop - -t: with notify = yes, "user" must be in group postdrop
+ * (NoNewPrivileges ignores postdrop's set-group-ID bit); a warning
+ */
+static void
+check_postdrop(const struct config *c)
+{
+	struct passwd *pw;
+	struct group *gr;
+	char **m;
+
+	if (!c->notify || (gr = getgrnam("postdrop")) == NULL)
+		return;
+	pw = *c->user ? getpwnam(c->user) : getpwuid(geteuid());
+	if (pw == NULL || pw->pw_uid == 0 || pw->pw_gid == gr->gr_gid)
+		return;			/* root writes the maildrop itself */
+	for (m = gr->gr_mem; *m; m++)
+		if (strcmp(*m, pw->pw_name) == 0)
+			return;
+	msg_warn("notify = yes: user %s is not in group postdrop: sendmail "
+	    "cannot queue a notice under NoNewPrivileges (adduser %s postdrop)",
+	    pw->pw_name, pw->pw_name);
 }
 
 /* check_files - -t: the files the daemon reads, read as the daemon reads them */
@@ -175,6 +204,7 @@ check_files(const struct config *c, const char *path)
 
 	/* the state: here, as the start hands state_dir to "user" first */
 	state = store_check(c, STORE_CHECK_STATE);
+	check_postdrop(c);
 	if (*c->control_group && getgrnam(c->control_group) == NULL) {
 		msg_error("control_group: unknown group %s", c->control_group);
 		state = -1;
@@ -335,6 +365,7 @@ main(int argc, char **argv)
 	shared_init(&cfg, &store_limits.cfg, store_secret,
 	    sizeof(store_secret));
 	enforce_init(&cfg);
+	notify_init(&cfg);
 	gate_init(&cfg, &accounts);
 	gate_listen(fd);
 	if (pfd >= 0)
@@ -354,6 +385,7 @@ main(int argc, char **argv)
 	policy_shutdown();
 	control_shutdown();
 	metrics_shutdown();
+	notify_shutdown();
 	ev_shutdown();
 	store_shutdown();
 	unlink_socket(&cfg.sasl_listen);

@@ -27,6 +27,7 @@ enum metrics_slot {
 	METRICS_HISTORY,		/* store: attempts held for why */
 	METRICS_SHARED,			/* shared: Redis */
 	METRICS_AUTHPOLICY,		/* door: Dovecot's auth policy */
+	METRICS_NOTICES,		/* notify: notices to owners */
 	METRICS_SLOTS
 };
 

@@ -35,6 +35,7 @@
 #include "config.h"
 #include "gate.h"
 #include "msg.h"
+#include "notify.h"
 #include "reload.h"
 #include "shared.h"
 #include "store.h"
@@ -75,6 +76,7 @@ reload_config(const char *path, struct config *cfg,
 	store_reconfigure(cfg);
 	shared_reconfigure(cfg, &store_limits.cfg);
 	upstream_set_timeout(cfg->upstream_timeout);
+	notify_reconfigure(cfg);
 	accounts_close(accounts);
 	*accounts = map;		/* the gate points to *accounts */
 	gate_limits_changed(NULL, NULL);	/* waiting attempts, new limits */

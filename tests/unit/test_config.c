@@ -12,6 +12,7 @@
 #include "config.h"
 #include "logline.h"
 #include "netaddr.h"
+#include "notice.h"
 #include "util.h"
 #include "unit.h"
 
@@ -380,4 +381,76 @@ TEST(config_auth_policy_api_header)
 	    sizeof(err)) < 0);
 	CHECK(parse("auth_policy_api_header = : s3cret\n", &c, err,
 	    sizeof(err)) < 0);
+}
+
+/* The notice keys: their defaults, as the contract of notify gives them. */
+TEST(config_notify_defaults)
+{
+	struct config c;
+	char err[256];
+
+	CHECK(parse("", &c, err, sizeof(err)) == 0);
+	CHECK(c.notify == 0);
+	CHECK(c.notify_events == 0xfu);
+	CHECK(c.notify_stale_after == 3600000);
+	CHECK(c.notify_repeat == 3);
+	CHECK(c.notify_interval == 86400000);
+	CHECK(c.notify_max_per_hour == 100);
+	CHECK_STR(c.notify_sendmail, "/usr/sbin/sendmail -t -oi");
+	CHECK_STR(c.notify_from, "postmaster");
+	CHECK_STR(c.notify_contact_map, "");
+	CHECK(c.notify_templates[0] == '/' &&
+	    strstr(c.notify_templates, "/authguard/notices") != NULL);
+	CHECK(c.notify_max_children == 4);
+	config_free(&c);
+}
+
+/* notify_events: a list of kinds into bits; a word not a kind is an error. */
+TEST(config_notify_events)
+{
+	struct config c;
+	char err[256];
+
+	CHECK(parse("notify = yes\nnotify_events = lock\n", &c, err,
+	    sizeof(err)) == 0);
+	CHECK(c.notify == 1 && c.notify_events == 1u << NOTICE_LOCK);
+	config_free(&c);
+	CHECK(parse("notify_events = password-guessing,stale-password\n", &c,
+	    err, sizeof(err)) == 0);
+	CHECK(c.notify_events == ((1u << NOTICE_GUESSING) |
+	    (1u << NOTICE_STALE_PASSWORD)));
+	config_free(&c);
+	CHECK(parse("notify_events =\n", &c, err, sizeof(err)) == 0);
+	CHECK(c.notify_events == 0);
+	config_free(&c);
+	CHECK(parse("notify_events = lock, stale\n", &c, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "test.conf:1: want notice kinds") == err);
+}
+
+/* notify_from cannot add a header or a recipient; sendmail is a path. */
+TEST(config_notify_refusals)
+{
+	static const char *const bad[] = {
+		"notify_from = a@b, c@d\n", "notify_from = <a@b>\n",
+		"notify_from = -oi\n", "notify_from =\n",
+		"notify_sendmail = sendmail -t\n", "notify_repeat = 0\n",
+		"notify_max_children = 65\n", "notify_templates = notices\n",
+		"notify_contact_map = contacts.cdb\n",
+		"notify_stale_after = 1y\n",
+	};
+	struct config c;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		CHECK(parse(bad[i], &c, err, sizeof(err)) < 0);
+		CHECK(strncmp(err, "test.conf", 9) == 0);
+	}
+	CHECK(parse("notify_from = alerts@example.org\nnotify_sendmail = "
+	    "/usr/sbin/sendmail -t -oi\nnotify_interval = 12h\n", &c, err,
+	    sizeof(err)) == 0);
+	CHECK_STR(c.notify_from, "alerts@example.org");
+	CHECK(c.notify_interval == 12 * 3600000u);
+	config_free(&c);
 }
