@@ -349,8 +349,9 @@ def maillog_message_id(mid):
 
 
 def stale_episode(user, t_end_after_first):
-    """Repeat the stale password from user's address every 0.5 s (inside notify_stale_after)
-    until t_end_after_first seconds after the first stale-password one; the stale refs."""
+    """Repeat the stale password from user's address, one try after the other (each about
+    0.5 s: well inside notify_stale_after), until t_end_after_first seconds after the first
+    stale-password one; the refs of the stale-password ones."""
     g = S["gates"]["main"]
     refs, first = [], None
     while first is None or time.time() - first < t_end_after_first:
@@ -362,7 +363,6 @@ def stale_episode(user, t_end_after_first):
         if cause == "stale-password":
             refs.append(ref)
             first = first or time.time()
-        time.sleep(0.5)
     return refs
 
 
@@ -602,19 +602,38 @@ def notify_no_sends_nothing():
     """notify = no: the same events (stale, app-password, lock, guessing) bring no child, no
     mail, no notice line, no journal."""
     g = S["gates"]["quiet"]
-    # lock and guessing: six different wrong passwords (guessing at 3, the lock at 6)
-    for i in range(6):
-        assert quiet_auth(Q_LOCK, "q-wrong-%d" % i, "10.4.0.2").startswith(b"FAIL")
-    for i in range(3):
-        assert quiet_auth(Q_GUESS, "q-guess-%d" % i, "10.4.0.3").startswith(b"FAIL")
-        assert quiet_auth(Q_APP, ACCOUNT_PASSWORD, "10.4.0.4").startswith(b"FAIL")
-    wait_for(lambda: time.time() - S["stale_t0"] >= STALE_GAP + 0.2, STALE_GAP + 5, "gap")
-    t_first = None
-    while t_first is None or time.time() - t_first < STALE_AFTER + 1.5:
-        line = quiet_auth(Q_STALE, "Old-Q-1", "10.4.0.1").decode()
-        if g.event(re.search(r"ref=([0-9A-Z]+)", line).group(1)).get("cause") == "stale-password":
-            t_first = t_first or time.time()
-        time.sleep(0.5)
+    errors = []
+
+    def tries(user, passwords, rip):
+        """passwords one after another, on a connection of its own"""
+        try:
+            c = GateClient(g.socket)
+            for i, pw in enumerate(passwords):
+                line = gate_auth(c, i + 1, user, pw, rip)
+                assert line.startswith(b"FAIL\t"), line
+            c.close()
+        except Exception as e:  # reported below
+            errors.append((user, repr(e)))
+
+    def stale():
+        wait_for(lambda: time.time() - S["stale_t0"] >= STALE_GAP + 0.2, STALE_GAP + 5, "gap")
+        t_first = None
+        while t_first is None or time.time() - t_first < STALE_AFTER + 1.5:
+            line = quiet_auth(Q_STALE, "Old-Q-1", "10.4.0.1").decode()
+            ref = re.search(r"ref=([0-9A-Z]+)", line).group(1)
+            if g.event(ref).get("cause") == "stale-password":
+                t_first = t_first or time.time()
+    jobs = [  # lock and guessing: six different wrong passwords (guessing at 3, the lock at 6)
+        (tries, (Q_LOCK, ["q-wrong-%d" % i for i in range(6)], "10.4.0.2")),
+        (tries, (Q_GUESS, ["q-guess-%d" % i for i in range(3)], "10.4.0.3")),
+        (tries, (Q_APP, [ACCOUNT_PASSWORD] * 3, "10.4.0.4")),
+        (stale, ())]
+    threads = [threading.Thread(target=f, args=a) for f, a in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
     causes = {e.get("cause") for e in g.events()}
     for want in ("stale-password", "app-password-required", "password-guessing"):
         assert want in causes, causes
