@@ -43,13 +43,12 @@ authentication mechanisms" while Dovecot is down, new clients are not held ~60 s
 
 API (see each docstring): Lab(sasl_path=None, extra_main_cf=None, maxproc=1,
 extra_dovecot_conf="", keep_dir=None, auth_mechanisms="plain login", logins=(), auth_policy=None,
-auth_debug=False, extra_users=None, mailboxes=False); start(), start_dovecot(), stop_dovecot(), start_postfix(),
-stop_postfix(), start_sink(), stop_sink(), stop(); dovecot_pids(), dovecot_auth_pids(),
+auth_debug=False, extra_users=None, mailboxes=False); start(), start_dovecot(), stop_dovecot(),
+start_postfix(), stop_postfix(), start_sink(), stop_sink(), stop(); dovecot_pids(), dovecot_auth_pids(),
 postfix_pids(), smtpd_pids(), postfix_master_pid(), leftover_processes(); swaks(),
 smtp_connect(), smtplib_login(), imap_login(), pop3_login(), sieve_login(), curl_login(),
 userdb_lookup(), sink_messages(), sendmail_argv(), mailbox_all(), mailbox(), mailbox_addresses();
-maillog_text(),
-dovecot_log_text(), log_mark(), wait_log().  Module level: auth_client_handshake(),
+maillog_text(), dovecot_log_text(), log_mark(), wait_log().  Module level: auth_client_handshake(),
 userdb_lookup(), plain_response(), b64(), free_port(), dovecot_version(), cleanup_stale_labs(), USERS, SPECIAL_USERS.
 A relative sasl_path is taken relative to Lab.dir (Lab(sasl_path="gate.sock")).
 
