@@ -304,13 +304,13 @@ field_lookup(const char *name, size_t len)
 	return -1;
 }
 
-/* fail - set the error, with the line when there is one; NULL */
-static void *
+/* fail - set the error, with the line; -1 */
+static int
 fail(struct parser *ps, const char *what)
 {
 	if (ps->err != NULL && ps->errlen > 0)
 		snprintf(ps->err, ps->errlen, "line %u: %s", ps->line, what);
-	return NULL;
+	return -1;
 }
 
 /* seg_add - one more piece */
@@ -362,10 +362,10 @@ template_check(struct parser *ps, const char *text, size_t len)
 	ps->line = 1;
 	while (i < len) {
 		if (p[i] == 0)
-			return fail(ps, "a NUL byte"), -1;
+			return fail(ps, "a NUL byte");
 		if ((n = template_char_ok(p + i, len - i)) == 0)
 			return fail(ps, html_utf8_seq(p + i, len - i) ?
-			    "a control character" : "invalid UTF-8"), -1;
+			    "a control character" : "invalid UTF-8");
 		if (p[i] == '\n')
 			ps->line++;
 		i += n;
@@ -385,7 +385,7 @@ placeholder(struct parser *ps, struct segs *s, const char *end)
 	for (close = name; close < end && *close != '}' && *close != '\n';)
 		close++;
 	if (close >= end || *close != '}')
-		return fail(ps, "${ is not closed by }"), -1;
+		return fail(ps, "${ is not closed by }");
 	n = close - name;
 	if ((f = field_lookup(name, n)) < 0) {
 		if (n <= 32 && strspn(name, "abcdefghijklmnopqrstuvwxyz"
@@ -394,7 +394,7 @@ placeholder(struct parser *ps, struct segs *s, const char *end)
 			    "unknown placeholder ${%.*s}", (int)n, name);
 		else
 			snprintf(what, sizeof(what), "unknown placeholder");
-		return fail(ps, what), -1;
+		return fail(ps, what);
 	}
 	seg_add(s, (enum field)f, 0, 0);
 	ps->p = close + 1;
@@ -417,8 +417,7 @@ pieces(struct parser *ps, struct segs *s, const char *end)
 			continue;
 		}
 		if (c == '$' && (ps->p + 1 >= end || ps->p[1] != '{'))
-			return fail(ps, "a lone $ (write $$ for a dollar sign)"),
-			    -1;
+			return fail(ps, "a lone $ (write $$ for a dollar sign)");
 		if (c == '$') {
 			text_flush(t, s, &start);
 			if (placeholder(ps, s, end) < 0)
@@ -456,13 +455,13 @@ header(struct parser *ps, const char *e, int *seen)
 	const char *v = ps->p + sizeof(name) - 1;
 
 	if (*ps->p == ' ' || *ps->p == '\t')
-		return fail(ps, "a header cannot go on over two lines"), -1;
+		return fail(ps, "a header cannot go on over two lines");
 	if ((size_t)(e - ps->p) < sizeof(name) - 1 ||
 	    strncasecmp(ps->p, name, sizeof(name) - 1) != 0)
 		return fail(ps, "only a Subject: line may come before the "
-		    "blank line that starts the body"), -1;
+		    "blank line that starts the body");
 	if ((*seen)++)
-		return fail(ps, "a second Subject: line"), -1;
+		return fail(ps, "a second Subject: line");
 	while (v < e && (*v == ' ' || *v == '\t'))
 		v++;
 	ps->p = v;
@@ -479,7 +478,7 @@ headers(struct parser *ps)
 	for (;;) {
 		if (ps->p >= ps->end)
 			return fail(ps, "the file ends before the blank line "
-			    "that starts the body"), -1;
+			    "that starts the body");
 		e = line_end(ps->p, ps->end, &next);
 		if (e == ps->p)
 			break;
@@ -487,12 +486,12 @@ headers(struct parser *ps)
 			return -1;
 		if (next == ps->end)
 			return fail(ps, "the file ends before the blank line "
-			    "that starts the body"), -1;
+			    "that starts the body");
 		ps->p = next;
 		ps->line++;
 	}
 	if (!seen)
-		return fail(ps, "no Subject: line before the blank line"), -1;
+		return fail(ps, "no Subject: line before the blank line");
 	ps->p = next;
 	ps->line++;
 	return 0;
