@@ -35,7 +35,8 @@
 /*
 /*	pass = 1 is a successful login: it ends the stale-password
 /*	episode of (account, ip) and the app-password-required episode
-/*	of account (both forgotten), whatever the cause, and is never due.
+/*	of account (both forgotten), whatever the cause, and is never due
+/*	(an address too long to be one still ends the account's episode).
 /*
 /*	stale-password (cause CAUSE_STALE_PASSWORD): an episode of
 /*	(account, ip) keeps first, last and count. An attempt more than
@@ -74,15 +75,16 @@
 /*	frees a place in the cap or an account's interval: a send
 /*	recorded "in the future" counts as just made.
 /*
-/*	The hourly cap keeps the times of sends in an array that never
-/*	holds more than the largest per_hour seen: when it is full, the
-/*	earliest time gives way, which is one already out of the 3,600 s
-/*	(else admit would have said NOTICE_LIMITED_CAP). A smaller
-/*	per_hour after a reload is obeyed at once (the count is compared
-/*	with it); a larger one grows the array. Times out of the window
-/*	are dropped before the array grows. Restores may raise the
-/*	array's limit up to max_entries, as the journal may hold more
-/*	sends of the last hour than per_hour, before any admit says it.
+/*	The hourly cap keeps send times in an array of at most L places,
+/*	L the largest per_hour an admit has seen, and at least
+/*	max_entries once a restore came (the journal may hold more sends
+/*	of the last hour than today's per_hour). When it is full the
+/*	earliest time gives way, one already out of the 3,600 s (else
+/*	admit would have said NOTICE_LIMITED_CAP). A smaller per_hour
+/*	after a reload is obeyed at once (the count is compared with
+/*	it); a larger one lets the array grow. Times out of the window
+/*	are dropped before it grows. Each admit counts the array: O(its
+/*	size), at most the sends of the last hour plus one growth step.
 /*
 /*	Memory is bounded: the episode and send entries together are at
 /*	most max_entries (0 counts as 1), looked up in one hash table
@@ -98,8 +100,16 @@
 /*	nothing may go, a new episode is not tracked (no notice for it)
 /*	and admit says NOTICE_LIMITED_CAP without recording. A restore,
 /*	which knows no interval, takes the least recently seen episode,
-/*	else the least recently recorded send (journal lines come oldest
-/*	first, so the newest sends are kept).
+/*	else the least recently recorded send unless that one is newer
+/*	than the restored one (journal lines come oldest first, so the
+/*	newest sends are kept); a restored send that gets no entry still
+/*	takes its place in the cap.
+/*
+/*	The limits are exact while the clock runs forward: at most
+/*	per_hour GOs (restored sends counted) in any 3,600 s, and no two
+/*	of one (kind, account) closer than the smallest interval in force
+/*	between them. After a step back, what a sweep or the cap's array
+/*	dropped as spent at the later time stays dropped.
 /*
 /*	notice_watch_sweep() drops what can no longer matter: episodes
 /*	whose last is more than stale_after ago (the next attempt would
@@ -608,7 +618,7 @@ notice_watch_admit(struct notice_watch *w, const struct notice_rules *rules,
 	return NOTICE_GO;
 }
 
-/* nw_room_restore - room for a restored send: an episode, else the oldest send */
+/* nw_room_restore - room for a restored send: an episode, else a send */
 static int
 nw_room_restore(struct notice_watch *w, uint32_t sent_at)
 {

@@ -2,21 +2,23 @@
 /* NAME
 /*	fuzz_noticewatch 1
 /* SUMMARY
-/*	libFuzzer target: schedules of attempts, locks and admits for noticewatch 3
+/*	libFuzzer target: schedules of attempts, locks and admits
 /* DESCRIPTION
 /*	The input is a schedule: one byte for max_entries, two for the
 /*	first rules, then steps of three bytes (what, and two arguments):
 /*	a failed attempt (stale, app-password, guessing or another cause),
 /*	a pass, a lock, an admit, a sweep, a rules change, or the virtual
-/*	clock moving forward (up to 65,535 s); at the start, sends restored
-/*	from the journal. Accounts and addresses include an empty one and
+/*	clock moving forward (up to 65,535 s) or back; at the start, sends
+/*	restored from the journal. Accounts and addresses include an empty one and
 /*	one longer than a due's field. After every step the target checks
 /*	the invariants and aborts when one breaks: at most per_hour GOs in
 /*	any 3,600 s; no two GOs of one (kind, account) closer than the
 /*	smallest interval in force between them; size <= max_entries; a
 /*	stale-password notice only after stale_after of one (account,
 /*	address) episode; a due names the account and address it was
-/*	given, and never one that cannot be told.
+/*	given, and never one that cannot be told. Once the clock has gone
+/*	back, the windows mean nothing more: only the bound on entries and
+/*	the due's facts are checked, and the sanitizers watch.
 /*--*/
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,14 +44,16 @@ struct fz_state {
 	struct notice_watch *w;
 	struct notice_rules r;
 	size_t		 max;
-	uint32_t	 now;
+	uint32_t	 now, latest;		/* latest: the latest now */
+	int		 went_back;
 	uint32_t	 go[FZ_GOS];		/* GOs of the last hour */
 	size_t		 ngo;
 	int		 seen[NOTICE_KINDS][FZ_ACCTS];
 	uint32_t	 last_go[NOTICE_KINDS][FZ_ACCTS];
 	uint32_t	 minint[NOTICE_KINDS][FZ_ACCTS];
 	int		 chain_on[FZ_ACCTS][FZ_IPS];
-	uint32_t	 chain_start[FZ_ACCTS][FZ_IPS], chain_last[FZ_ACCTS][FZ_IPS];
+	uint32_t	 chain_start[FZ_ACCTS][FZ_IPS];
+	uint32_t	 chain_last[FZ_ACCTS][FZ_IPS];
 };
 
 int	LLVMFuzzerTestOneInput(const unsigned char *, size_t);
@@ -59,7 +63,8 @@ static void
 fz_rules(struct fz_state *s, unsigned a, unsigned b)
 {
 	static const uint32_t stale[] = {0, 1, 60, 3599, 3600, 3601, 86400, 7};
-	static const uint32_t interval[] = {0, 1, 60, 3600, 86400, 100000, 5, 900};
+	static const uint32_t interval[] = {0, 1, 60, 3600, 86400, 100000, 5,
+		900};
 	static const unsigned per_hour[] = {0, 1, 2, 3, 5, 100, 7, 1000};
 	int k, i;
 
@@ -82,6 +87,8 @@ fz_go(struct fz_state *s, int k, int a)
 
 	if (a >= FZ_TOLD)
 		abort();			/* an account never told */
+	if (s->went_back)
+		return;
 	for (i = 0; i < s->ngo; i++)
 		if (s->now - s->go[i] < FZ_WINDOW)
 			s->go[n++] = s->go[i];
@@ -115,10 +122,12 @@ fz_admit(struct fz_state *s, int k, int a)
 static void
 fz_due_ok(const struct fz_state *s, const struct notice_due *d, int a, int i)
 {
-	if (a >= FZ_TOLD || i == FZ_IPS - 1 || (unsigned)d->kind >= NOTICE_KINDS ||
+	if (a >= FZ_TOLD || i == FZ_IPS - 1 ||
+	    (unsigned)d->kind >= NOTICE_KINDS ||
 	    (s->r.kinds & (1u << d->kind)) == 0 ||
-	    strcmp(d->account, fz_acct[a]) != 0 || strcmp(d->ip, fz_ip[i]) != 0 ||
-	    d->first > d->last || d->last > s->now)
+	    strcmp(d->account, fz_acct[a]) != 0 ||
+	    strcmp(d->ip, fz_ip[i]) != 0 ||
+	    d->first > d->last || d->last > s->latest)
 		abort();
 }
 
@@ -144,7 +153,7 @@ fz_attempt(struct fz_state *s, unsigned x, unsigned y)
 	    "REF0123456", s->now, &d))
 		return;
 	fz_due_ok(s, &d, a, i);
-	if (d.kind == NOTICE_STALE_PASSWORD &&
+	if (d.kind == NOTICE_STALE_PASSWORD && !s->went_back &&
 	    (!s->chain_on[a][i] || d.first < s->chain_start[a][i] ||
 	    s->now - s->chain_start[a][i] < s->r.stale_after))
 		abort();
@@ -190,7 +199,13 @@ fz_step(struct fz_state *s, unsigned op, unsigned x, unsigned y)
 		fz_rules(s, x, y);
 		break;
 	default:
-		s->now += (op & 0x80) ? x | y << 8 : x;
+		if ((op & 0xc0) == 0x40) {
+			s->now -= y * 60u;
+			s->went_back = 1;
+		} else
+			s->now += (op & 0x80) ? x | y << 8 : x;
+		if (s->now > s->latest)
+			s->latest = s->now;
 		break;
 	}
 	if (notice_watch_size(s->w) > s->max)
@@ -229,7 +244,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
 		for (a = 0; a < FZ_ACCTS; a++)
 			s.minint[k][a] = UINT32_MAX;
 	s.max = 1 + data[0] % 16;
-	s.now = 1700000000u;
+	s.now = s.latest = 1700000000u;
 	s.w = notice_watch_new(key, sizeof(key), s.max);
 	fz_rules(&s, data[1], data[2]);
 	/* steps whose first byte is 0xff, at the start: restores */

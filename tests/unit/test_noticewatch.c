@@ -25,6 +25,10 @@
 
 #define ALL_KINDS	((1u << NOTICE_KINDS) - 1)
 #define T0		1700000000u
+#define STALE		CAUSE_STALE_PASSWORD
+#define APPPW		CAUSE_APP_PASSWORD_REQUIRED
+#define GUESS		CAUSE_PASSWORD_GUESSING
+#define IP1		"192.0.2.1"
 
 static const unsigned char test_key[16] = "0123456789abcdef";
 
@@ -62,21 +66,22 @@ TEST(nw_stale_due_at_stale_after)
 	struct notice_rules r = rules();
 	struct notice_due d;
 
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0 + 1800, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0 + 3599, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0 + 3600, &d) == 1);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0, &d) == 0);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0 + 1800, &d) == 0);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0 + 3599, &d) == 0);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0 + 3600, &d) == 1);
 	CHECK(d.kind == NOTICE_STALE_PASSWORD);
 	CHECK_STR(d.account, "ann");
 	CHECK_STR(d.ip, "192.0.2.1");
 	CHECK_STR(d.ref, "REF0123456");
-	CHECK(d.first == T0 && d.last == T0 + 3600 && d.count == 4 && d.until == 0);
+	CHECK(d.first == T0 && d.last == T0 + 3600);
+	CHECK(d.count == 4 && d.until == 0);
 	/* another address of the same account is its own episode */
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.2", T0 + 3600, &d) == 0);
+	CHECK(fail(w, &r, STALE, "ann", "192.0.2.2", T0 + 3600, &d) == 0);
 	CHECK(notice_watch_size(w) == 2);
 	/* stale_after 0: the first attempt */
 	r.stale_after = 0;
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "bob", "192.0.2.1", T0, &d) == 1);
+	CHECK(fail(w, &r, STALE, "bob", IP1, T0, &d) == 1);
 	CHECK(d.count == 1 && d.first == T0);
 	notice_watch_free(w);
 }
@@ -87,16 +92,16 @@ TEST(nw_stale_gap_restarts)
 	struct notice_rules r = rules();
 	struct notice_due d;
 
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0 + 3000, &d) == 0);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0, &d) == 0);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0 + 3000, &d) == 0);
 	/* 3,601 s after last: a new episode, first = now */
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0 + 6601, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0 + 6601 + 3599, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0 + 6601 + 3600, &d) == 1);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0 + 6601, &d) == 0);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0 + 6601 + 3599, &d) == 0);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0 + 6601 + 3600, &d) == 1);
 	CHECK(d.first == T0 + 6601 && d.count == 3);
 	/* a gap of exactly stale_after does not end an episode */
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "bob", "192.0.2.1", T0, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "bob", "192.0.2.1", T0 + 3600, &d) == 1);
+	CHECK(fail(w, &r, STALE, "bob", IP1, T0, &d) == 0);
+	CHECK(fail(w, &r, STALE, "bob", IP1, T0 + 3600, &d) == 1);
 	CHECK(d.first == T0 && d.count == 2);
 	notice_watch_free(w);
 }
@@ -107,16 +112,16 @@ TEST(nw_stale_pass_ends)
 	struct notice_rules r = rules();
 	struct notice_due d;
 
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0 + 3000, &d) == 0);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0, &d) == 0);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0 + 3000, &d) == 0);
 	pass(w, &r, "ann", "192.0.2.9", T0 + 3100);	/* elsewhere: no end */
 	CHECK(notice_watch_size(w) == 1);
 	pass(w, &r, "ann", "192.0.2.1", T0 + 3100);
 	CHECK(notice_watch_size(w) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0 + 3200, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0 + 3600, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0 + 6799, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0 + 6800, &d) == 1);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0 + 3200, &d) == 0);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0 + 3600, &d) == 0);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0 + 6799, &d) == 0);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0 + 6800, &d) == 1);
 	CHECK(d.first == T0 + 3200);
 	notice_watch_free(w);
 }
@@ -128,15 +133,15 @@ TEST(nw_stale_told_until_new_episode)
 	struct notice_due d;
 	uint32_t t;
 
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0 + 3600, &d) == 1);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0, &d) == 0);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0 + 3600, &d) == 1);
 	/* the same episode for a day: never due again */
 	for (t = T0 + 3600 + 600; t < T0 + 86400; t += 600)
-		CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", t, &d) == 0);
+		CHECK(fail(w, &r, STALE, "ann", IP1, t, &d) == 0);
 	/* it ends (the gap), a new one starts and is due in its turn */
 	t += 3601;
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", t, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", t + 3600, &d) == 1);
+	CHECK(fail(w, &r, STALE, "ann", IP1, t, &d) == 0);
+	CHECK(fail(w, &r, STALE, "ann", IP1, t + 3600, &d) == 1);
 	CHECK(d.first == t);
 	notice_watch_free(w);
 }
@@ -147,28 +152,28 @@ TEST(nw_app_password_repeat)
 	struct notice_rules r = rules();
 	struct notice_due d;
 
-	CHECK(fail(w, &r, CAUSE_APP_PASSWORD_REQUIRED, "ann", "192.0.2.1", T0, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_APP_PASSWORD_REQUIRED, "ann", "192.0.2.2", T0 + 10, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_APP_PASSWORD_REQUIRED, "ann", "192.0.2.3", T0 + 20, &d) == 1);
+	CHECK(fail(w, &r, APPPW, "ann", IP1, T0, &d) == 0);
+	CHECK(fail(w, &r, APPPW, "ann", "192.0.2.2", T0 + 10, &d) == 0);
+	CHECK(fail(w, &r, APPPW, "ann", "192.0.2.3", T0 + 20, &d) == 1);
 	CHECK(d.kind == NOTICE_APP_PASSWORD && d.count == 3);
 	CHECK(d.first == T0 && d.last == T0 + 20);
 	CHECK_STR(d.ip, "192.0.2.3");		/* the latest address */
-	CHECK(fail(w, &r, CAUSE_APP_PASSWORD_REQUIRED, "ann", "192.0.2.3", T0 + 30, &d) == 0);
+	CHECK(fail(w, &r, APPPW, "ann", "192.0.2.3", T0 + 30, &d) == 0);
 	/* a gap over stale_after starts the count again */
-	CHECK(fail(w, &r, CAUSE_APP_PASSWORD_REQUIRED, "ann", "192.0.2.3", T0 + 3631, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_APP_PASSWORD_REQUIRED, "ann", "192.0.2.3", T0 + 3632, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_APP_PASSWORD_REQUIRED, "ann", "192.0.2.3", T0 + 3633, &d) == 1);
+	CHECK(fail(w, &r, APPPW, "ann", "192.0.2.3", T0 + 3631, &d) == 0);
+	CHECK(fail(w, &r, APPPW, "ann", "192.0.2.3", T0 + 3632, &d) == 0);
+	CHECK(fail(w, &r, APPPW, "ann", "192.0.2.3", T0 + 3633, &d) == 1);
 	CHECK(d.count == 3 && d.first == T0 + 3631);
 	/* a pass, from any address, ends it */
-	CHECK(fail(w, &r, CAUSE_APP_PASSWORD_REQUIRED, "bob", "192.0.2.1", T0, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_APP_PASSWORD_REQUIRED, "bob", "192.0.2.1", T0 + 1, &d) == 0);
+	CHECK(fail(w, &r, APPPW, "bob", IP1, T0, &d) == 0);
+	CHECK(fail(w, &r, APPPW, "bob", IP1, T0 + 1, &d) == 0);
 	pass(w, &r, "bob", "198.51.100.7", T0 + 2);
-	CHECK(fail(w, &r, CAUSE_APP_PASSWORD_REQUIRED, "bob", "192.0.2.1", T0 + 3, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_APP_PASSWORD_REQUIRED, "bob", "192.0.2.1", T0 + 4, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_APP_PASSWORD_REQUIRED, "bob", "192.0.2.1", T0 + 5, &d) == 1);
+	CHECK(fail(w, &r, APPPW, "bob", IP1, T0 + 3, &d) == 0);
+	CHECK(fail(w, &r, APPPW, "bob", IP1, T0 + 4, &d) == 0);
+	CHECK(fail(w, &r, APPPW, "bob", IP1, T0 + 5, &d) == 1);
 	/* repeat 1 (and 0, taken as 1): the first */
 	r.repeat = 0;
-	CHECK(fail(w, &r, CAUSE_APP_PASSWORD_REQUIRED, "cy", "192.0.2.1", T0, &d) == 1);
+	CHECK(fail(w, &r, APPPW, "cy", IP1, T0, &d) == 1);
 	notice_watch_free(w);
 }
 
@@ -197,12 +202,14 @@ TEST(nw_guessing_at_once)
 	struct notice_rules r = rules();
 	struct notice_due d;
 
-	CHECK(fail(w, &r, CAUSE_PASSWORD_GUESSING, "ann", "203.0.113.5", T0, &d) == 1);
+	CHECK(fail(w, &r, GUESS, "ann", "203.0.113.5", T0, &d) == 1);
 	CHECK(d.kind == NOTICE_GUESSING && d.first == T0 && d.count == 1);
-	CHECK(fail(w, &r, CAUSE_BAD_PASSWORD, "ann", "203.0.113.5", T0, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_UNKNOWN_USER, "ann", "203.0.113.5", T0, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_PASSWORD_GUESSING, "", "203.0.113.5", T0, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_PASSWORD_GUESSING, NULL, "203.0.113.5", T0, &d) == 0);
+	CHECK(fail(w, &r, CAUSE_BAD_PASSWORD, "ann", "203.0.113.5", T0,
+	    &d) == 0);
+	CHECK(fail(w, &r, CAUSE_UNKNOWN_USER, "ann", "203.0.113.5", T0,
+	    &d) == 0);
+	CHECK(fail(w, &r, GUESS, "", "203.0.113.5", T0, &d) == 0);
+	CHECK(fail(w, &r, GUESS, NULL, "203.0.113.5", T0, &d) == 0);
 	CHECK(notice_watch_size(w) == 0);
 	notice_watch_free(w);
 }
@@ -218,23 +225,24 @@ TEST(nw_disabled_kind_never_due)
 	    ~(1u << NOTICE_APP_PASSWORD) & ~(1u << NOTICE_LOCK) &
 	    ~(1u << NOTICE_GUESSING);
 	for (t = T0; t < T0 + 8000; t += 100) {
-		CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", t, &d) == 0);
-		CHECK(fail(w, &r, CAUSE_APP_PASSWORD_REQUIRED, "ann", "192.0.2.1", t, &d) == 0);
-		CHECK(fail(w, &r, CAUSE_PASSWORD_GUESSING, "ann", "192.0.2.1", t, &d) == 0);
-		CHECK(notice_watch_lock(w, &r, "ann", "192.0.2.1", "", 0, t, t, &d) == 0);
+		CHECK(fail(w, &r, STALE, "ann", IP1, t, &d) == 0);
+		CHECK(fail(w, &r, APPPW, "ann", IP1, t, &d) == 0);
+		CHECK(fail(w, &r, GUESS, "ann", IP1, t, &d) == 0);
+		CHECK(notice_watch_lock(w, &r, "ann", "192.0.2.1", "", 0, t, t,
+		    &d) == 0);
 	}
 	CHECK(notice_watch_size(w) == 0);
 	/* one off, the others on: only that one is silent */
 	r.kinds = ALL_KINDS & ~(1u << NOTICE_STALE_PASSWORD);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0, &d) == 0);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0, &d) == 0);
 	CHECK(notice_watch_size(w) == 0);
-	CHECK(fail(w, &r, CAUSE_PASSWORD_GUESSING, "ann", "192.0.2.1", T0, &d) == 1);
-	/* switched off mid-episode: the episode is dropped on its next attempt */
+	CHECK(fail(w, &r, GUESS, "ann", IP1, T0, &d) == 1);
+	/* switched off mid-episode: dropped on its next attempt */
 	r = rules();
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "bob", "192.0.2.1", T0, &d) == 0);
+	CHECK(fail(w, &r, STALE, "bob", IP1, T0, &d) == 0);
 	CHECK(notice_watch_size(w) == 1);
 	r.kinds &= ~(1u << NOTICE_STALE_PASSWORD);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "bob", "192.0.2.1", T0 + 3600, &d) == 0);
+	CHECK(fail(w, &r, STALE, "bob", IP1, T0 + 3600, &d) == 0);
 	CHECK(notice_watch_size(w) == 0);
 	notice_watch_free(w);
 }
@@ -247,22 +255,23 @@ TEST(nw_long_fields_never_due)
 	char acct[300], ip[100];
 
 	memset(acct, 'a', sizeof(acct));
-	acct[256] = 0;				/* one more than the field holds */
-	CHECK(fail(w, &r, CAUSE_PASSWORD_GUESSING, acct, "192.0.2.1", T0, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, acct, "192.0.2.1", T0, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, acct, "192.0.2.1", T0 + 3600, &d) == 0);
-	CHECK(notice_watch_lock(w, &r, acct, "192.0.2.1", "", 0, T0, T0, &d) == 0);
+	acct[256] = 0;				/* one more than the field */
+	CHECK(fail(w, &r, GUESS, acct, IP1, T0, &d) == 0);
+	CHECK(fail(w, &r, STALE, acct, IP1, T0, &d) == 0);
+	CHECK(fail(w, &r, STALE, acct, IP1, T0 + 3600, &d) == 0);
+	CHECK(notice_watch_lock(w, &r, acct, "192.0.2.1", "", 0, T0, T0,
+	    &d) == 0);
 	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, acct, T0) != NOTICE_GO);
 	notice_watch_restore(w, NOTICE_LOCK, acct, T0);
 	CHECK(notice_watch_size(w) == 0);
 	acct[255] = 0;				/* exactly the field */
-	CHECK(fail(w, &r, CAUSE_PASSWORD_GUESSING, acct, "192.0.2.1", T0, &d) == 1);
+	CHECK(fail(w, &r, GUESS, acct, IP1, T0, &d) == 1);
 	CHECK(strlen(d.account) == 255);
 	memset(ip, '1', sizeof(ip));
 	ip[64] = 0;
-	CHECK(fail(w, &r, CAUSE_PASSWORD_GUESSING, "ann", ip, T0, &d) == 0);
+	CHECK(fail(w, &r, GUESS, "ann", ip, T0, &d) == 0);
 	ip[63] = 0;
-	CHECK(fail(w, &r, CAUSE_PASSWORD_GUESSING, "ann", ip, T0, &d) == 1);
+	CHECK(fail(w, &r, GUESS, "ann", ip, T0, &d) == 1);
 	CHECK(notice_watch_attempt(w, &r, 0, CAUSE_PASSWORD_GUESSING, "ann",
 	    "192.0.2.1", "REF01234567", T0, &d) == 0);
 	CHECK(notice_watch_attempt(w, &r, 0, CAUSE_PASSWORD_GUESSING, "ann",
@@ -271,7 +280,7 @@ TEST(nw_long_fields_never_due)
 	CHECK_STR(d.ref, "");
 	/* a pass from an address too long to be one still ends the
 	 * account's app-password episode */
-	CHECK(fail(w, &r, CAUSE_APP_PASSWORD_REQUIRED, "ann", "192.0.2.1", T0, &d) == 0);
+	CHECK(fail(w, &r, APPPW, "ann", IP1, T0, &d) == 0);
 	CHECK(notice_watch_size(w) == 1);
 	ip[63] = '1';				/* 64 bytes again */
 	CHECK(notice_watch_attempt(w, &r, 1, CAUSE_NONE, "ann", ip, "", T0,
@@ -286,15 +295,22 @@ TEST(nw_admit_interval_per_kind_account)
 	struct notice_rules r = rules();
 
 	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "ann", T0) == NOTICE_GO);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "ann", T0 + 1) == NOTICE_LIMITED_ACCOUNT);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "ann", T0 + 86399) == NOTICE_LIMITED_ACCOUNT);
-	CHECK(notice_watch_admit(w, &r, NOTICE_GUESSING, "ann", T0 + 1) == NOTICE_GO);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "bob", T0 + 1) == NOTICE_GO);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "ann", T0 + 86400) == NOTICE_GO);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "ann", T0 + 86401) == NOTICE_LIMITED_ACCOUNT);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "ann",
+	    T0 + 1) == NOTICE_LIMITED_ACCOUNT);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "ann",
+	    T0 + 86399) == NOTICE_LIMITED_ACCOUNT);
+	CHECK(notice_watch_admit(w, &r, NOTICE_GUESSING, "ann",
+	    T0 + 1) == NOTICE_GO);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "bob",
+	    T0 + 1) == NOTICE_GO);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "ann",
+	    T0 + 86400) == NOTICE_GO);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "ann",
+	    T0 + 86401) == NOTICE_LIMITED_ACCOUNT);
 	CHECK(notice_watch_size(w) == 3);
 	/* a refusal records nothing: the interval runs from the last GO */
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "ann", T0 + 2 * 86400) == NOTICE_GO);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "ann",
+	    T0 + 2 * 86400) == NOTICE_GO);
 	notice_watch_free(w);
 }
 
@@ -305,18 +321,27 @@ TEST(nw_admit_cap_sliding_hour)
 
 	r.per_hour = 3;
 	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "a", T0) == NOTICE_GO);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "b", T0 + 100) == NOTICE_GO);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "c", T0 + 200) == NOTICE_GO);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "d", T0 + 300) == NOTICE_LIMITED_CAP);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "d", T0 + 3599) == NOTICE_LIMITED_CAP);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "d", T0 + 3600) == NOTICE_GO);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "e", T0 + 3601) == NOTICE_LIMITED_CAP);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "e", T0 + 3700) == NOTICE_GO);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "b",
+	    T0 + 100) == NOTICE_GO);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "c",
+	    T0 + 200) == NOTICE_GO);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "d",
+	    T0 + 300) == NOTICE_LIMITED_CAP);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "d",
+	    T0 + 3599) == NOTICE_LIMITED_CAP);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "d",
+	    T0 + 3600) == NOTICE_GO);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "e",
+	    T0 + 3601) == NOTICE_LIMITED_CAP);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "e",
+	    T0 + 3700) == NOTICE_GO);
 	/* the account limit is told before the cap */
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "e", T0 + 3701) == NOTICE_LIMITED_ACCOUNT);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "e",
+	    T0 + 3701) == NOTICE_LIMITED_ACCOUNT);
 	/* per_hour 0: nothing goes */
 	r.per_hour = 0;
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "f", T0 + 99999) == NOTICE_LIMITED_CAP);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "f",
+	    T0 + 99999) == NOTICE_LIMITED_CAP);
 	notice_watch_free(w);
 }
 
@@ -330,20 +355,26 @@ TEST(nw_per_hour_reload)
 	r.per_hour = 5;
 	for (i = 0, go = 0; i < 20; i++) {
 		snprintf(acct, sizeof(acct), "a%d", i);
-		go += notice_watch_admit(w, &r, NOTICE_LOCK, acct, T0 + i) == NOTICE_GO;
+		go += notice_watch_admit(w, &r, NOTICE_LOCK, acct,
+		    T0 + i) == NOTICE_GO;
 	}
 	CHECK(go == 5);
 	r.per_hour = 2;				/* smaller: nothing more */
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "b", T0 + 30) == NOTICE_LIMITED_CAP);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "b",
+	    T0 + 30) == NOTICE_LIMITED_CAP);
 	r.per_hour = 300;			/* larger: 295 more this hour */
 	for (i = 0, go = 0; i < 400; i++) {
 		snprintf(acct, sizeof(acct), "c%d", i);
-		go += notice_watch_admit(w, &r, NOTICE_LOCK, acct, T0 + 40) == NOTICE_GO;
+		go += notice_watch_admit(w, &r, NOTICE_LOCK, acct,
+		    T0 + 40) == NOTICE_GO;
 	}
 	CHECK(go == 295);
-	r.per_hour = 1;				/* and smaller again, an hour on */
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "d0", T0 + 3640) == NOTICE_GO);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "d1", T0 + 3641) == NOTICE_LIMITED_CAP);
+	r.per_hour = 1;				/* and smaller again,
+	    an hour on */
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "d0",
+	    T0 + 3640) == NOTICE_GO);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "d1",
+	    T0 + 3641) == NOTICE_LIMITED_CAP);
 	notice_watch_free(w);
 }
 
@@ -353,14 +384,19 @@ TEST(nw_restore_counts)
 	struct notice_rules r = rules();
 
 	notice_watch_restore(w, NOTICE_STALE_PASSWORD, "ann", T0);
-	CHECK(notice_watch_admit(w, &r, NOTICE_STALE_PASSWORD, "ann", T0 + 86399) == NOTICE_LIMITED_ACCOUNT);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "ann", T0 + 10) == NOTICE_GO);
-	CHECK(notice_watch_admit(w, &r, NOTICE_STALE_PASSWORD, "ann", T0 + 86400) == NOTICE_GO);
+	CHECK(notice_watch_admit(w, &r, NOTICE_STALE_PASSWORD, "ann",
+	    T0 + 86399) == NOTICE_LIMITED_ACCOUNT);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "ann",
+	    T0 + 10) == NOTICE_GO);
+	CHECK(notice_watch_admit(w, &r, NOTICE_STALE_PASSWORD, "ann",
+	    T0 + 86400) == NOTICE_GO);
 	/* an older line later does not move the time back */
 	notice_watch_restore(w, NOTICE_GUESSING, "bob", T0 + 500);
 	notice_watch_restore(w, NOTICE_GUESSING, "bob", T0);
-	CHECK(notice_watch_admit(w, &r, NOTICE_GUESSING, "bob", T0 + 86899) == NOTICE_LIMITED_ACCOUNT);
-	CHECK(notice_watch_admit(w, &r, NOTICE_GUESSING, "bob", T0 + 86900) == NOTICE_GO);
+	CHECK(notice_watch_admit(w, &r, NOTICE_GUESSING, "bob",
+	    T0 + 86899) == NOTICE_LIMITED_ACCOUNT);
+	CHECK(notice_watch_admit(w, &r, NOTICE_GUESSING, "bob",
+	    T0 + 86900) == NOTICE_GO);
 	notice_watch_free(w);
 
 	/* restored sends take places in the cap, before any admit */
@@ -368,7 +404,8 @@ TEST(nw_restore_counts)
 	r.per_hour = 2;
 	notice_watch_restore(w, NOTICE_LOCK, "a", T0 - 3599);
 	notice_watch_restore(w, NOTICE_LOCK, "b", T0 - 10);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "c", T0) == NOTICE_LIMITED_CAP);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "c",
+	    T0) == NOTICE_LIMITED_CAP);
 	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "c", T0 + 1) == NOTICE_GO);
 	notice_watch_free(w);
 }
@@ -384,7 +421,8 @@ TEST(nw_lock_flood_cap)
 
 	for (i = 0; i < 1000; i++) {
 		snprintf(acct, sizeof(acct), "user%d@example.org", i);
-		CHECK(notice_watch_lock(w, &r, acct, "203.0.113.7", "REF0123456",
+		CHECK(notice_watch_lock(w, &r, acct, "203.0.113.7",
+		    "REF0123456",
 		    0, T0 + i + 900, T0 + i, &d) == 1);
 		a = notice_watch_admit(w, &r, d.kind, d.account, T0 + i);
 		go += a == NOTICE_GO;
@@ -420,16 +458,17 @@ TEST(nw_max_entries_bound)
 	r.interval = 60;
 	for (i = 0; i < 100000; i++) {
 		snprintf(acct, sizeof(acct), "u%d", i);
-		fail(w, &r, CAUSE_STALE_PASSWORD, acct, "192.0.2.1", T0 + (uint32_t)i, &d);
-		fail(w, &r, CAUSE_APP_PASSWORD_REQUIRED, acct, "192.0.2.1", T0 + (uint32_t)i, &d);
+		fail(w, &r, STALE, acct, IP1, T0 + (uint32_t)i, &d);
+		fail(w, &r, APPPW, acct, IP1, T0 + (uint32_t)i, &d);
 		if (i % 7 == 0)
-			notice_watch_admit(w, &r, NOTICE_GUESSING, acct, T0 + (uint32_t)i);
+			notice_watch_admit(w, &r, NOTICE_GUESSING, acct,
+			    T0 + (uint32_t)i);
 		if (notice_watch_size(w) > most)
 			most = notice_watch_size(w);
 	}
 	CHECK(most == 1000);
 	/* the newest are kept: the last account's episode is there */
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "u99999", "192.0.2.1",
+	CHECK(fail(w, &r, STALE, "u99999", IP1,
 	    T0 + 99999 + 3600, &d) == 1);
 	notice_watch_sweep(w, &r, T0 + 99999 + 3600 + 3601);
 	CHECK(notice_watch_size(w) == 0);
@@ -445,28 +484,35 @@ TEST(nw_eviction_spares_live_sends)
 	/* two sends, two episodes: a third episode takes the oldest episode */
 	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "s1", T0) == NOTICE_GO);
 	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "s2", T0) == NOTICE_GO);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "e1", "192.0.2.1", T0, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "e2", "192.0.2.1", T0 + 1, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "e3", "192.0.2.1", T0 + 2, &d) == 0);
+	CHECK(fail(w, &r, STALE, "e1", IP1, T0, &d) == 0);
+	CHECK(fail(w, &r, STALE, "e2", IP1, T0 + 1, &d) == 0);
+	CHECK(fail(w, &r, STALE, "e3", IP1, T0 + 2, &d) == 0);
 	CHECK(notice_watch_size(w) == 4);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "e2", "192.0.2.1", T0 + 3601, &d) == 1);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "e1", "192.0.2.1", T0 + 3601, &d) == 0);
+	CHECK(fail(w, &r, STALE, "e2", IP1, T0 + 3601, &d) == 1);
+	CHECK(fail(w, &r, STALE, "e1", IP1, T0 + 3601, &d) == 0);
 	/* a send takes an episode, never a send within interval */
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "s3", T0 + 3602) == NOTICE_GO);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "s4", T0 + 3603) == NOTICE_GO);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "s3",
+	    T0 + 3602) == NOTICE_GO);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "s4",
+	    T0 + 3603) == NOTICE_GO);
 	CHECK(notice_watch_size(w) == 4);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "s5", T0 + 3604) == NOTICE_LIMITED_CAP);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "s1", T0 + 3605) == NOTICE_LIMITED_ACCOUNT);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "s2", T0 + 3605) == NOTICE_LIMITED_ACCOUNT);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "s5",
+	    T0 + 3604) == NOTICE_LIMITED_CAP);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "s1",
+	    T0 + 3605) == NOTICE_LIMITED_ACCOUNT);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "s2",
+	    T0 + 3605) == NOTICE_LIMITED_ACCOUNT);
 	/* full of live sends: a new episode is not tracked */
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "e9", "192.0.2.1", T0 + 3606, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "e9", "192.0.2.1", T0 + 7206, &d) == 0);
+	CHECK(fail(w, &r, STALE, "e9", IP1, T0 + 3606, &d) == 0);
+	CHECK(fail(w, &r, STALE, "e9", IP1, T0 + 7206, &d) == 0);
 	CHECK(notice_watch_size(w) == 4);
 	/* once s1 and s2 are a day old, they give way */
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "s5", T0 + 86400) == NOTICE_GO);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "e9", "192.0.2.1", T0 + 86400, &d) == 0);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "s5",
+	    T0 + 86400) == NOTICE_GO);
+	CHECK(fail(w, &r, STALE, "e9", IP1, T0 + 86400, &d) == 0);
 	CHECK(notice_watch_size(w) == 4);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "s3", T0 + 86401) == NOTICE_LIMITED_ACCOUNT);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "s3",
+	    T0 + 86401) == NOTICE_LIMITED_ACCOUNT);
 	notice_watch_free(w);
 }
 
@@ -477,30 +523,38 @@ TEST(nw_clock_backwards)
 	struct notice_due d;
 
 	/* now before first: no underflow into a huge age */
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0 - 5000, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", 0, &d) == 0);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0, &d) == 0);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0 - 5000, &d) == 0);
+	CHECK(fail(w, &r, STALE, "ann", IP1, 0, &d) == 0);
 	/* the episode went on: last did not move back */
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0 + 3599, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0 + 3600, &d) == 1);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0 + 3599, &d) == 0);
+	CHECK(fail(w, &r, STALE, "ann", IP1, T0 + 3600, &d) == 1);
 	CHECK(d.first == T0 && d.last == T0 + 3600);
 	/* a step back frees no place in the cap, nor an account's interval */
 	r.per_hour = 2;
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "a", T0 + 10000) == NOTICE_GO);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "b", T0 + 10000) == NOTICE_GO);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "c", T0) == NOTICE_LIMITED_CAP);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "c", 0) == NOTICE_LIMITED_CAP);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "a", 5) == NOTICE_LIMITED_ACCOUNT);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "c", T0 + 13600) == NOTICE_GO);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "a",
+	    T0 + 10000) == NOTICE_GO);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "b",
+	    T0 + 10000) == NOTICE_GO);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "c",
+	    T0) == NOTICE_LIMITED_CAP);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "c",
+	    0) == NOTICE_LIMITED_CAP);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "a",
+	    5) == NOTICE_LIMITED_ACCOUNT);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "c",
+	    T0 + 13600) == NOTICE_GO);
 	/* a sweep in the past keeps what is newer than it */
 	notice_watch_sweep(w, &r, 0);
 	CHECK(notice_watch_size(w) == 4);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "d", T0 + 13601) == NOTICE_GO);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "e", T0 + 13602) == NOTICE_LIMITED_CAP);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "d",
+	    T0 + 13601) == NOTICE_GO);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "e",
+	    T0 + 13602) == NOTICE_LIMITED_CAP);
 	/* app-password: a step back is no gap */
-	CHECK(fail(w, &r, CAUSE_APP_PASSWORD_REQUIRED, "bob", "192.0.2.1", T0, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_APP_PASSWORD_REQUIRED, "bob", "192.0.2.1", 1, &d) == 0);
-	CHECK(fail(w, &r, CAUSE_APP_PASSWORD_REQUIRED, "bob", "192.0.2.1", T0 + 1, &d) == 1);
+	CHECK(fail(w, &r, APPPW, "bob", IP1, T0, &d) == 0);
+	CHECK(fail(w, &r, APPPW, "bob", IP1, 1, &d) == 0);
+	CHECK(fail(w, &r, APPPW, "bob", IP1, T0 + 1, &d) == 1);
 	CHECK(d.count == 3);
 	notice_watch_free(w);
 }
@@ -511,23 +565,24 @@ TEST(nw_sweep_drops_spent)
 	struct notice_rules r = rules();
 	struct notice_due d;
 
-	fail(w, &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0, &d);
-	fail(w, &r, CAUSE_APP_PASSWORD_REQUIRED, "ann", "192.0.2.1", T0, &d);
-	fail(w, &r, CAUSE_STALE_PASSWORD, "bob", "192.0.2.1", T0 + 3000, &d);
+	fail(w, &r, STALE, "ann", IP1, T0, &d);
+	fail(w, &r, APPPW, "ann", IP1, T0, &d);
+	fail(w, &r, STALE, "bob", IP1, T0 + 3000, &d);
 	notice_watch_admit(w, &r, NOTICE_LOCK, "ann", T0);
 	CHECK(notice_watch_size(w) == 4);
 	notice_watch_sweep(w, &r, T0 + 3600);		/* nothing spent yet */
 	CHECK(notice_watch_size(w) == 4);
 	notice_watch_sweep(w, &r, T0 + 3601);		/* ann's episodes */
 	CHECK(notice_watch_size(w) == 2);
-	r.kinds &= ~(1u << NOTICE_STALE_PASSWORD);	/* a kind switched off */
+	r.kinds &= ~(1u << NOTICE_STALE_PASSWORD);	/* switched off */
 	notice_watch_sweep(w, &r, T0 + 3601);
 	CHECK(notice_watch_size(w) == 1);
 	notice_watch_sweep(w, &r, T0 + 86399);
 	CHECK(notice_watch_size(w) == 1);
 	notice_watch_sweep(w, &r, T0 + 86400);
 	CHECK(notice_watch_size(w) == 0);
-	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "ann", T0 + 86400) == NOTICE_GO);
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "ann",
+	    T0 + 86400) == NOTICE_GO);
 	notice_watch_free(w);
 }
 
@@ -543,10 +598,12 @@ TEST(nw_keys_of_any_length)
 	w[1] = notice_watch_new(k7, sizeof(k7), 10);
 	w[2] = notice_watch_new(test_key, 16, 10);
 	for (i = 0; i < 3; i++) {
-		CHECK(fail(w[i], &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0, &d) == 0);
-		CHECK(fail(w[i], &r, CAUSE_STALE_PASSWORD, "ann", "192.0.2.1", T0 + 3600, &d) == 1);
-		CHECK(notice_watch_admit(w[i], &r, NOTICE_LOCK, "ann", T0) == NOTICE_GO);
-		CHECK(notice_watch_admit(w[i], &r, NOTICE_LOCK, "ann", T0) == NOTICE_LIMITED_ACCOUNT);
+		CHECK(fail(w[i], &r, STALE, "ann", IP1, T0, &d) == 0);
+		CHECK(fail(w[i], &r, STALE, "ann", IP1, T0 + 3600, &d) == 1);
+		CHECK(notice_watch_admit(w[i], &r, NOTICE_LOCK, "ann",
+		    T0) == NOTICE_GO);
+		CHECK(notice_watch_admit(w[i], &r, NOTICE_LOCK, "ann",
+		    T0) == NOTICE_LIMITED_ACCOUNT);
 		CHECK(notice_watch_size(w[i]) == 2);
 		notice_watch_free(w[i]);
 	}
@@ -590,7 +647,8 @@ struct sm_inv {
 	uint32_t	 last_go[NOTICE_KINDS][SM_ACCTS];
 	uint32_t	 minint[NOTICE_KINDS][SM_ACCTS];
 	int		 chain_on[SM_ACCTS][SM_IPS];
-	uint32_t	 chain_start[SM_ACCTS][SM_IPS], chain_last[SM_ACCTS][SM_IPS];
+	uint32_t	 chain_start[SM_ACCTS][SM_IPS],
+	    chain_last[SM_ACCTS][SM_IPS];
 };
 
 struct sm_run {
@@ -605,8 +663,10 @@ struct sm_run {
 	unsigned	 dues, gos;
 };
 
-static const char *const sm_acct[SM_ACCTS] = {"ann", "bob@example.org", "cy", "dee"};
-static const char *const sm_ip[SM_IPS] = {"192.0.2.1", "2001:db8::7", "198.51.100.9"};
+static const char *const sm_acct[SM_ACCTS] = {"ann", "bob@example.org", "cy",
+    "dee"};
+static const char *const sm_ip[SM_IPS] = {"192.0.2.1", "2001:db8::7",
+    "198.51.100.9"};
 
 /* sm_rand - splitmix64 */
 static uint32_t
@@ -777,7 +837,8 @@ sm_model_sweep(struct sm_run *s)
 	for (a = 0; a < SM_ACCTS; a++) {
 		for (i = 0; i < SM_IPS; i++)
 			if (!sm_on(s, NOTICE_STALE_PASSWORD) ||
-			    sm_el(s->now, s->m.stale[a][i].last) > s->r.stale_after)
+			    sm_el(s->now,
+			    s->m.stale[a][i].last) > s->r.stale_after)
 				s->m.stale[a][i].on = 0;
 		if (!sm_on(s, NOTICE_APP_PASSWORD) ||
 		    sm_el(s->now, s->m.app[a].last) > s->r.stale_after)
@@ -862,8 +923,10 @@ sm_due_same(const struct notice_due *got, const struct notice_due *want,
 {
 	return got->kind == want->kind && got->first == want->first &&
 	    got->last == want->last && got->count == want->count &&
-	    got->until == want->until && strcmp(got->account, sm_acct[a]) == 0 &&
-	    strcmp(got->ip, sm_ip[i]) == 0 && strcmp(got->ref, "REF0123456") == 0;
+	    got->until == want->until && strcmp(got->account,
+	    sm_acct[a]) == 0 &&
+	    strcmp(got->ip, sm_ip[i]) == 0 && strcmp(got->ref,
+	    "REF0123456") == 0;
 }
 
 /* sm_attempt - a failed attempt, compared and checked; admits what is due */
@@ -942,8 +1005,10 @@ sm_lock(struct sm_run *s)
 static void
 sm_restore(struct sm_run *s)
 {
-	int k = (int)(sm_rand(s) % NOTICE_KINDS), a = (int)(sm_rand(s) % SM_ACCTS);
-	uint32_t back = sm_rand(s) % 7200, t = s->now > back ? s->now - back : 0;
+	int k = (int)(sm_rand(s) % NOTICE_KINDS),
+	    a = (int)(sm_rand(s) % SM_ACCTS);
+	uint32_t back = sm_rand(s) % 7200,
+	    t = s->now > back ? s->now - back : 0;
 
 	notice_watch_restore(s->w, k, sm_acct[a], t);
 	if (s->modelled)
