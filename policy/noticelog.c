@@ -29,9 +29,9 @@
 /*
 /*	noticelog_open() opens it and reads its last NOTICELOG_READ_MAX
 /*	bytes, whole lines, into the rows "notices" shows (the newest
-/*	NOTICELOG_ROWS_MAX, in memory); a file larger than twice that is
-/*	cut to its tail first (written beside it, then renamed), so
-/*	that it does not grow without end. noticelog_read() hands each
+/*	NOTICELOG_ROWS_MAX, in memory); a file larger than twice that, at
+/*	start or after a line, is cut to its tail (written beside it,
+/*	then renamed), so that it does not grow without end. noticelog_read() hands each
 /*	parsed line of a text to fn; noticelog_parse() parses one line
 /*	(unknown keys skipped, a line without time or kind refused).
 /*	noticelog_keep() adds a row to those shown; noticelog_row(k) is
@@ -51,6 +51,7 @@
 #include "util.h"
 
 static int log_fd = -1;
+static char log_path[4096];
 static struct notify_row *rows;		/* a ring of NOTICELOG_ROWS_MAX */
 static size_t rows_n, rows_next;
 
@@ -253,35 +254,64 @@ keep_row(void *arg, const struct notify_row *r)
 	noticelog_keep(r);
 }
 
-/* noticelog_open - the journal; its tail read into the rows; -1: none */
-int
-noticelog_open(const char *state_dir)
+/* reopen - the journal for appending; -1: not kept */
+static int
+reopen(void)
 {
-	char path[4096], *text;
-	struct stat st;
-	size_t len;
-	int fd;
-
-	noticelog_close();
-	if (snprintf(path, sizeof(path), "%s/notices", state_dir) >=
-	    (int)sizeof(path))
-		return -1;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-		if ((text = tail(fd, &len)) != NULL) {
-			noticelog_read(text, len, keep_row, NULL);
-			if (fstat(fd, &st) == 0)
-				cut(path, text, len, st.st_size);
-			free(text);
-		}
-		close(fd);
-	}
-	if ((log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	if (log_fd >= 0)
+		close(log_fd);
+	if ((log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
 	    0600)) < 0) {
-		msg_warn("%s: %s: notices are sent, not kept", path,
+		msg_warn("%s: %s: notices are sent, not kept", log_path,
 		    strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+/* read_tail - the file's tail: its rows shown (keep), or it cut when long */
+static void
+read_tail(int keep)
+{
+	struct stat st;
+	char *text;
+	size_t len;
+	int fd;
+
+	if ((fd = open(log_path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	if ((text = tail(fd, &len)) != NULL) {
+		if (keep)
+			noticelog_read(text, len, keep_row, NULL);
+		if (fstat(fd, &st) == 0)
+			cut(log_path, text, len, st.st_size);
+		free(text);
+	}
+	close(fd);
+}
+
+/* noticelog_open - the journal; its tail read into the rows; -1: none */
+int
+noticelog_open(const char *state_dir)
+{
+	noticelog_close();
+	if (snprintf(log_path, sizeof(log_path), "%s/notices", state_dir) >=
+	    (int)sizeof(log_path))
+		return -1;
+	read_tail(1);
+	return reopen();
+}
+
+/* grown - a journal past twice the tail read is cut, as at start */
+static void
+grown(void)
+{
+	struct stat st;
+
+	if (fstat(log_fd, &st) == 0 && st.st_size > 2 * NOTICELOG_READ_MAX) {
+		read_tail(0);
+		(void)reopen();
+	}
 }
 
 /* noticelog_append - one outcome: the line, and the row shown */
@@ -313,6 +343,7 @@ noticelog_append(const struct notify_row *r, const char *reason)
 		msg_warn("notices journal: %s", strerror(errno));
 	buf_free(&b);
 	logline_free(&l);
+	grown();
 }
 
 /* noticelog_close - the journal closed, its rows forgotten */

@@ -39,10 +39,11 @@
 /*	event=notice kind=.. user=.. to=.. ip=.. ref=.. message_id=..
 /*	result=sent|failed|retry|limited|skipped|dropped reason=..
 /*
-/*	a line of the journal (noticelog 3) and a count of
-/*	authguard_notices_total{kind,result}. Postfix's sendmail prints no
-/*	queue id: the Message-ID, <RANDOM.authguard@HOST>, is what
-/*	Postfix's cleanup logs as message-id=.
+/*	and each end (all but retry) a line of the journal (noticelog 3)
+/*	and a count of authguard_notices_total{kind,result}. Postfix's
+/*	sendmail prints no queue id: the Message-ID,
+/*	<RANDOM.authguard@HOST>, is what Postfix's cleanup logs as
+/*	message-id=.
 /*
 /*	The templates are notify_templates/KIND.txt, read at start and at
 /*	each reload; a missing file means the built-in text. notify_check()
@@ -162,8 +163,9 @@ outcome(const struct notice_due *d, const char *to, const char *message_id,
 	logline_str(&l, "reason", reason);
 	msg_event(res == NR_FAILED || res == NR_DROPPED, logline_end(&l));
 	logline_free(&l);
-	if (res < NR_COUNTED)
-		n_count[d->kind][res]++;
+	if (res == NR_RETRY)
+		return;			/* not an end: neither counted nor kept */
+	n_count[d->kind][res]++;
 	memset(&row, 0, sizeof(row));
 	row.t = store_now();
 	str_copy(row.kind, sizeof(row.kind), notice_kind_name(d->kind));
@@ -738,19 +740,28 @@ watch_on(void)
 	ev_timer_start(&n_sweep, NOTIFY_SWEEP_MS, on_sweep);
 }
 
-/* watch_off - notify = no: the table and the waiting notices go */
+/* drop_queue - the waiting notices go, each logged as dropped */
 static void
-watch_off(void)
+drop_queue(const char *reason)
 {
 	struct job *j;
-	int k;
 
 	while ((j = n_queue) != NULL) {
 		n_queue = j->next;
+		outcome(&j->due, j->to, j->message_id, NR_DROPPED, reason);
 		free(j);
 	}
 	n_tail = &n_queue;
 	n_queued = 0;
+}
+
+/* watch_off - notify = no: the table and the waiting notices go */
+static void
+watch_off(void)
+{
+	int k;
+
+	drop_queue("notify = no");
 	ev_timer_stop(&n_sweep);
 	ev_timer_stop(&n_kick);
 	notice_watch_free(n_watch);
@@ -806,8 +817,7 @@ notify_shutdown(void)
 
 	for (j = n_busy; j; j = j->next)
 		outcome(&j->due, j->to, j->message_id, NR_DROPPED, "stopped");
-	for (j = n_queue; j; j = j->next)
-		outcome(&j->due, j->to, j->message_id, NR_DROPPED, "stopped");
+	drop_queue("stopped");
 	spawn_shutdown();
 	while ((j = n_busy) != NULL) {
 		n_busy = j->next;

@@ -141,3 +141,32 @@ TEST(noticelog_rows_bounded)
 	CHECK(noticelog_row(NOTICELOG_ROWS_MAX) == NULL);
 	noticelog_close();
 }
+
+/* A journal past twice the tail read is cut to its tail as it grows. */
+TEST(noticelog_cut_when_grown)
+{
+	char dir[] = "/tmp/noticelog-XXXXXX", path[128], user[201];
+	struct notify_row r;
+	struct stat st;
+	unsigned i, n = 3 * NOTICELOG_READ_MAX / 300;
+
+	memset(user, 'u', sizeof(user) - 1);
+	user[sizeof(user) - 1] = 0;
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK(noticelog_open(dir) == 0);
+	for (i = 1; i <= n; i++) {
+		r = row(i, user, "skipped");
+		noticelog_append(&r, "no-address");
+	}
+	snprintf(path, sizeof(path), "%s/notices", dir);
+	CHECK(stat(path, &st) == 0 && st.st_size <= 2 * NOTICELOG_READ_MAX + 400);
+	CHECK(st.st_size >= NOTICELOG_READ_MAX / 2 && (st.st_mode & 0777) == 0600);
+	CHECK(noticelog_open(dir) == 0);	/* the newest are there, whole */
+	CHECK(noticelog_row(0) && noticelog_row(0)->t == n);
+	CHECK(noticelog_row(NOTICELOG_ROWS_MAX - 1) &&
+	    noticelog_row(NOTICELOG_ROWS_MAX - 1)->t == n - NOTICELOG_ROWS_MAX + 1);
+	CHECK(noticelog_row(0) && strcmp(noticelog_row(0)->user, user) == 0);
+	noticelog_close();
+	unlink(path);
+	rmdir(dir);
+}
