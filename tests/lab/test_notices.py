@@ -75,6 +75,8 @@ IP = {STALE: "127.0.0.11", STALE_LOGIN: "127.0.0.12", APPPW: "127.0.0.13", GUESS
 # quiet gate's accounts
 Q_STALE, Q_LOCK, Q_GUESS, Q_APP = ("quiet-stale@example.test", "quiet-lock@example.test",
                                    "quiet-guess@example.test", "quiet-app@example.test")
+PASSWORDS_TRIED = ("Old-Pass-1", "guess-0", "guess-1", "guess-2", "guess-9", ACCOUNT_PASSWORD,
+                   "Old-Q-1", "wrong-17")
 N_LOCKED, CAP = 1000, 5
 LOCKED = ["u%04d@example.test" % i for i in range(N_LOCKED)]
 
@@ -737,6 +739,13 @@ def cli_and_metrics_tell_what_was_sent():
         assert m.get(k) == v, (k, v, m)
     for kind in KINDS[:2] + KINDS[3:]:
         assert m.get((kind, "sent"), 0) >= 1, (kind, m)
+    # The journal has a line for each, and no password (nor does any message).
+    with open(os.path.join(g.state_dir, "notices"), "rb") as f:
+        journal = f.read()
+    assert len(journal.splitlines()) == len(lines), journal.decode("utf-8", "replace")
+    for what, data in [("journal", journal)] + [(to, raw) for to, raw in S["lab"].mailbox_all()]:
+        for pw in PASSWORDS_TRIED:
+            assert pw.encode() not in data, "%s holds a password tried" % what
 
 
 @suite.test
