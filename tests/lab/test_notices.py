@@ -113,6 +113,10 @@ def postmap(lab, source, lines):
 
 
 def setup():
+    out = os.path.join(gatelab.BUILD, "notices")
+    for kind in KINDS:                  # what an earlier run wrote must not pass for this one
+        if os.path.exists(os.path.join(out, kind + ".eml")):
+            os.unlink(os.path.join(out, kind + ".eml"))
     d = S["dir"] = new_gate_dir()
     users = {STALE: "Stale-Pass-1", STALE_LOGIN: "Stale-Pass-2", APPPW: APP_PASSWORD,
              GUESS: "Guess-Pass-1", Q_STALE: "Q-Pass-1", Q_LOCK: "Q-Pass-2",
@@ -446,6 +450,7 @@ def lock_notices_capped_per_hour():
     limited = notices(g, kind="lock", result="limited")
     every = notices(g)
     assert len(sent) == CAP and len(limited) == N_LOCKED - CAP, (len(sent), len(limited))
+    assert {e.get("reason") for e in limited} == {"notify_max_per_hour"}, limited[0]["_line"]
     assert len(every) == N_LOCKED, "notice lines: %d" % len(every)
     assert sorted(e["user"] for e in every) == sorted(LOCKED), "one line per locked account"
     msgs = [(to, m) for to, m in lab.mailbox_all() if to in LOCKED]
@@ -605,7 +610,7 @@ def stale_password_one_notice():
                      door="SMTP", count=refs.index(ev["ref"]) + 1)
     settle(lambda: len(S["lab"].mailbox(STALE)) == 1
            and len(S["lab"].mailbox(STALE_CONTACT)) == 1, 1.5, "a second stale notice")
-    assert STALE_LOGIN not in S["lab"].mailbox_addresses()
+    assert not [t for t in S["lab"].mailbox_addresses() if t.startswith(STALE_LOGIN + "@")]
     save_eml("stale-password", S["lab"].mailbox(STALE)[0])
 
 
@@ -620,7 +625,7 @@ def second_episode_within_interval_is_limited():
     stale_episode(STALE, STALE_AFTER + 1.5)
     ev = wait_for(lambda: notices(g, kind="stale-password", user=STALE, result="limited"), 10,
                   "result=limited for the second episode")
-    one_line(ev, "limited line")
+    assert one_line(ev, "limited line").get("reason") == "notify_interval", ev[0]["_line"]
     settle(lambda: len(S["lab"].mailbox(STALE)) == 1, 2, "a second stale notice delivered")
     assert len(notices(g, kind="stale-password", user=STALE)) == 2
 
