@@ -343,8 +343,16 @@ def check_notice(raw, kind, to, account=None, ip=None, ref=None, door=None, coun
     values = {"account": account, "to": to, "from": FROM, "ip": ip, "ref": ref, "door": door,
               "kind": kind, "count": count}
     assert template_re(subject, values).match(str(msg["Subject"])), msg["Subject"]
-    assert template_re(text, values).match(flat), \
-        "the body is not the %s text with %r:\n%s" % (kind, values, body)
+    if not template_re(text, values).match(flat):
+        loose = dict(values, count=None)
+        PATTERNS["count"] = r"\d+"
+        try:
+            only_count = template_re(text, loose).match(flat)
+        finally:
+            PATTERNS["count"] = ANY_COUNT
+        raise AssertionError("the body is not the %s text with %r%s:\n%s" % (
+            kind, values, " (the count shown is wrong: want %s)" % (count or ">= 1")
+            if only_count else "", body))
     times = re.findall(TIME_RE, body)
     assert times == sorted(times), "first, last (, until) out of order:\n" + body
     return body
