@@ -106,6 +106,7 @@ def notify_conf(lab, gdir, **kv):
 
 
 def postmap(lab, source, lines):
+    """(key, value) lines built into source.cdb by postmap, as an admin does."""
     with open(source, "w", encoding="utf-8") as f:
         f.write("".join("%s %s\n" % kv for kv in lines))
     subprocess.run(["postmap", "-c", lab.postfix_dir, "cdb:" + source], check=True)
@@ -152,7 +153,6 @@ def setup():
     lab.start_postfix()
     # The first tries of the stale passwords: stale from STALE_GAP seconds on.
     S["stale_t0"] = time.time()
-    S["stale_refs"] = {STALE: [], STALE_LOGIN: []}
     for user in (STALE, STALE_LOGIN):
         code, text = smtp_auth(user, "Old-Pass-1", IP[user])
         assert code == 535, (user, code, text)
@@ -162,14 +162,19 @@ def setup():
 
 
 def teardown():
+    """Everything stops even when a step fails; then the problems are raised."""
+    errors = []
     if S.get("children"):
         S["children"].stop()
+    if S.get("quiet"):
+        S["quiet"].close()
     for name in ("cap", "quiet"):
         g = S.get("gates", {}).get(name)
-        if g:
-            rc = g.stop()
-            assert rc in (0, None), "%s gate exited %s:\n%s" % (name, rc, g.log_text()[-3000:])
+        rc = g.stop() if g else None
+        if rc not in (0, None):
+            errors.append("%s gate exited %s:\n%s" % (name, rc, g.log_text()[-3000:]))
     teardown_suite(S)
+    assert not errors, "\n".join(errors)
 
 
 # --- helpers ----------------------------------------------------------------------------------
