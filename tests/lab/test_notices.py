@@ -22,6 +22,7 @@ import email.utils
 import json
 import os
 import re
+import signal
 import smtplib
 import subprocess
 import sys
@@ -75,6 +76,7 @@ IP = {STALE: "127.0.0.11", STALE_LOGIN: "127.0.0.12", APPPW: "127.0.0.13", GUESS
 # quiet gate's accounts
 Q_STALE, Q_LOCK, Q_GUESS, Q_APP = ("quiet-stale@example.test", "quiet-lock@example.test",
                                    "quiet-guess@example.test", "quiet-app@example.test")
+Q_RELOAD = "quiet-reload@example.test"
 PASSWORDS_TRIED = ("Old-Pass-1", "guess-0", "guess-1", "guess-2", "guess-9", ACCOUNT_PASSWORD,
                    "Old-Q-1", "wrong-17")
 N_LOCKED, CAP = 1000, 5
@@ -121,7 +123,7 @@ def setup():
     d = S["dir"] = new_gate_dir()
     users = {STALE: "Stale-Pass-1", STALE_LOGIN: "Stale-Pass-2", APPPW: APP_PASSWORD,
              GUESS: "Guess-Pass-1", Q_STALE: "Q-Pass-1", Q_LOCK: "Q-Pass-2",
-             Q_GUESS: "Q-Pass-3", Q_APP: APP_PASSWORD}
+             Q_GUESS: "Q-Pass-3", Q_APP: APP_PASSWORD, Q_RELOAD: "Q-Pass-5"}
     users.update((u, "Locked-Pass-%d" % i) for i, u in enumerate(LOCKED))
     lab = S["lab"] = Lab(sasl_path=os.path.join(d, "main", "auth"), mailboxes=True,
                          extra_users=users, maxproc=4)
@@ -692,6 +694,30 @@ def notify_no_sends_nothing():
     assert not quiet & set(S["lab"].mailbox_addresses())
     kids = S["children"].seen & {"sendmail", "postdrop", "getent"}
     assert not kids, "children of the quiet gate: %r" % S["children"].seen
+
+
+@suite.test
+def reload_turns_notices_on():
+    """notify = yes by SIGHUP on the quiet gate: the next guessing brings its notice."""
+    g = S["gates"]["quiet"]
+    S["children"].stop()
+    with open(g.conf_path) as f:
+        lines = [l for l in f if l.split("=")[0].strip() != "notify"]
+    with open(g.conf_path, "w") as f:
+        f.writelines(lines + ["notify = yes\n"])
+    mark = len(g.log_text())
+    g.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "reloaded" in g.log_text()[mark:], 10, "the reload")
+    assert "warning" not in g.log_text()[mark:], g.log_text()[mark:]
+    c = GateClient(g.socket)
+    for i in range(3):
+        assert gate_auth(c, i + 1, Q_RELOAD, "r-guess-%d" % i, "10.4.0.5").startswith(b"FAIL")
+    c.close()
+    raw = delivered(Q_RELOAD)[0]
+    check_notice(raw, "password-guessing", Q_RELOAD, account=Q_RELOAD, ip="10.4.0.5",
+                 door="SMTP")
+    ev = one_line(notices(g), "notice lines after the reload")
+    assert ev["result"] == "sent" and ev["user"] == Q_RELOAD, ev["_line"]
 
 
 def metrics(name):
