@@ -121,6 +121,8 @@ void	 limits_fail(struct limits *, const struct limits_query *, int, int,
 void	 limits_pass(struct limits *, const struct limits_query *, uint32_t);
 int	 limits_unlock(struct limits *, const char *);
 struct track *limits_find(struct tracker *, const char *);
+unsigned limits_window_span(const struct tracker *, const struct track *,
+	    uint32_t, uint32_t *);
 unsigned limits_window_count(const struct tracker *, const struct track *,
 	    uint32_t);
 int	 limits_is_locked(const struct track *, uint32_t);

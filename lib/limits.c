@@ -298,6 +298,22 @@ limits_window_count(const struct tracker *tr, const struct track *t,
 	return n;
 }
 
+/* limits_window_span - failures in the window, and the first one's time */
+unsigned
+limits_window_span(const struct tracker *tr, const struct track *t,
+    uint32_t now, uint32_t *first)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < t->nfail; i++) {
+		if (!in_window(tr, &t->fails[i], now))
+			continue;
+		if (n++ == 0 || t->fails[i].t < *first)
+			*first = t->fails[i].t;
+	}
+	return n;
+}
+
 /* track_find_fp - a record with this fingerprint in the window, or NULL */
 static struct fail_rec *
 track_find_fp(const struct tracker *tr, struct track *t, uint32_t fp,

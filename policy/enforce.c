@@ -395,7 +395,8 @@ fail_outcome(struct enforce *e, const struct limits_outcome *out)
 		if (out->locked_account && e->account && *e->account)
 			notify_lock(e->account, e->addr, e->ref, e->addr[0] &&
 			    limits_familiar(&store_limits, e->account, e->addr,
-			    store_now()), out->locked_until);
+			    store_now()), out->locked_until, e->win_n + 1,
+			    e->win_n ? e->win_first : store_now());
 	}
 	return cause_overlay(e->cause, out->stale, out->guessing);
 }
@@ -422,6 +423,20 @@ fail_answer(void *arg, const redisReply *r)
 	e->fail_cb(e->arg, fail_outcome(e, &out));
 }
 
+/* window_before - the account's failures so far, for a lock's notice */
+static void
+window_before(struct enforce *e)
+{
+	struct track *t;
+
+	e->win_n = 0;
+	e->win_first = 0;
+	if (e->account && *e->account &&
+	    (t = limits_find(&store_limits.acct, e->account)) != NULL)
+		e->win_n = limits_window_span(&store_limits.acct, t,
+		    store_now(), &e->win_first);
+}
+
 /*
  * enforce_fail - record a failure: the cause, refined, or ENFORCE_ASKED
  * and cb(arg, cause) follows.
@@ -443,6 +458,7 @@ enforce_fail(struct enforce *e, enum cause cause, const char *ref,
 		shared_release(e);
 		return cause;
 	}
+	window_before(e);
 	limits_fail(&store_limits, &q, (counts & CAUSE_COUNTS_ACCOUNT) != 0,
 	    (counts & CAUSE_COUNTS_ADDRESS) != 0, store_now(), &e->local);
 	store_dirty();

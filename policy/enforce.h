@@ -38,6 +38,8 @@ struct enforce {
 	void		*arg;
 	enum cause	 cause;		/* the failure being recorded */
 	struct limits_outcome local;	/* its outcome here */
+	unsigned	 win_n;		/* the account's failures in the window */
+	uint32_t	 win_first;	/* before this one (a lock clears them) */
 	char		 ref[16];
 };
 

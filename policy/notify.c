@@ -14,7 +14,7 @@
 /*
 /*	void	notify_attempt(pass, cause, user, ip, proto, ref)
 /*
-/*	void	notify_lock(account, addr, ref, familiar, until)
+/*	void	notify_lock(account, addr, ref, familiar, until, count, first)
 /*
 /*	const struct notify_row *notify_row(k)
 /*
@@ -551,32 +551,21 @@ lock_door(const char *ref, const char *ip, enum proto proto)
 		}
 }
 
-/*
- * window_facts - a lock's or guessing's story from the account's failure
- * window: how many failures, the first and the last (the watch knows only
- * the one attempt that made the notice due)
- */
+/* window_facts - a guessing's story: the account's failures in the window */
 static void
 window_facts(struct notice_due *d, uint32_t now)
 {
-	const struct tracker *tr = &store_limits.acct;
 	const struct track *t;
-	unsigned i, n = 0;
+	uint32_t first = 0;
+	unsigned n;
 
-	if ((t = limits_find(&store_limits.acct, d->account)) == NULL)
+	if ((t = limits_find(&store_limits.acct, d->account)) == NULL ||
+	    (n = limits_window_span(&store_limits.acct, t, now, &first)) == 0)
 		return;
-	for (i = 0; i < t->nfail; i++) {
-		const struct fail_rec *f = &t->fails[i];
-
-		if (f->t + tr->lim.secs <= now)
-			continue;
-		if (n++ == 0 || f->t < d->first)
-			d->first = f->t;
-		if (f->t > d->last)
-			d->last = f->t;
-	}
 	if (n > d->count)
 		d->count = n;
+	if (first < d->first)
+		d->first = first;
 }
 
 /* notify_attempt - an attempt ended (attempt_record) */
@@ -604,10 +593,13 @@ notify_attempt(int pass, enum cause cause, const char *user, const char *ip,
 	admit(&d, door_name(proto));
 }
 
-/* notify_lock - an account was locked (enforce) */
+/*
+ * notify_lock - an account was locked (enforce) by count failures, the
+ * first at first
+ */
 void
 notify_lock(const char *account, const char *addr, const char *ref,
-    int familiar, uint32_t until)
+    int familiar, uint32_t until, unsigned count, uint32_t first)
 {
 	struct notice_rules r;
 	struct notice_due d;
@@ -618,7 +610,9 @@ notify_lock(const char *account, const char *addr, const char *ref,
 	if (!notice_watch_lock(n_watch, &r, account, addr, ref, familiar, until,
 	    store_now(), &d))
 		return;
-	window_facts(&d, store_now());
+	d.count = count;
+	if (first && first < d.first)
+		d.first = first;
 	admit(&d, "");
 }
 

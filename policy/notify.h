@@ -24,7 +24,8 @@ void	 notify_init(const struct config *);
 void	 notify_reconfigure(const struct config *);
 void	 notify_attempt(int, enum cause, const char *, const char *,
 	    enum proto, const char *);
-void	 notify_lock(const char *, const char *, const char *, int, uint32_t);
+void	 notify_lock(const char *, const char *, const char *, int, uint32_t,
+	    unsigned, uint32_t);
 const struct notify_row *notify_row(size_t);
 void	 notify_shutdown(void);
 

@@ -541,3 +541,23 @@ TEST(familiar_from_state_is_evicted_last)
 	CHECK(l.acct.count <= 10 && limits_find(&l.acct, "usual@example.com"));
 	limits_free(&l);
 }
+
+/* The failures a lock's notice counts: those in the window, and the first's time. */
+TEST(window_span_counts_the_window_only)
+{
+	struct limits l;
+	struct track *t;
+	uint32_t first = 0, now = 1000000;
+
+	setup(&l, 100);
+	t = limits_get(&l.acct, "jane", now);
+	CHECK(limits_window_span(&l.acct, t, now, &first) == 0);
+	limits_add_fail(&l.acct, t, now - 700, 1, 1);	/* out of 10m */
+	limits_add_fail(&l.acct, t, now - 300, 2, 1);
+	limits_add_fail(&l.acct, t, now - 10, 3, 1);
+	CHECK(limits_window_span(&l.acct, t, now, &first) == 2);
+	CHECK(first == now - 300);
+	CHECK(limits_window_span(&l.acct, t, now + 305, &first) == 1);
+	CHECK(first == now - 10);
+	limits_free(&l);
+}
