@@ -127,6 +127,7 @@ unsigned limits_window_count(const struct tracker *, const struct track *,
 	    uint32_t);
 int	 limits_is_locked(const struct track *, uint32_t);
 unsigned limits_level(const struct limits *, const struct track *, uint32_t);
+int	 limits_known(const struct limits *, const char *, uint32_t);
 int	 limits_familiar(const struct limits *, const char *, const char *,
 	    uint32_t);
 

@@ -544,6 +544,22 @@ limits_familiar(const struct limits *l, const char *account, const char *addr,
 	return t && track_familiar(l, t, limits_hash(addr), now);
 }
 
+/*
+ * limits_known - did the account log in, from anywhere, within the ttl?
+ * (an account nobody has shown to exist gets no mail from us)
+ */
+int
+limits_known(const struct limits *l, const char *account, uint32_t now)
+{
+	struct track *t = limits_find((struct tracker *)&l->acct, account);
+	unsigned i;
+
+	for (i = 0; t && i < t->nfam; i++)
+		if (t->fam[i].t + l->cfg.familiar_ttl > now)
+			return 1;
+	return 0;
+}
+
 /* limits_add_familiar - remember a successful address (most recent kept) */
 void
 limits_add_familiar(struct limits *l, struct track *t, uint32_t who,

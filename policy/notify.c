@@ -227,24 +227,32 @@ contact(const char *account, char *to, size_t len)
 	return rc > 0 ? 1 : rc;
 }
 
-/* recipient - where a due notice goes; 0: nowhere */
-static int
+/*
+ * recipient - where a due notice goes: notify_contact_map's address, else
+ * the account itself when it is an address and the account has logged in
+ * within familiar_ttl (or accounts_map names it: app-password-required).
+ * Anyone may try any name, a stranger's address too: mail goes only to an
+ * account shown to exist. NULL, or why not.
+ */
+static const char *
 recipient(const struct notice_due *d, char *to, size_t len)
 {
 	int rc = contact(d->account, to, len);
 
 	if (rc > 0 && notice_addr_ok(to))
-		return 1;
+		return NULL;
 	if (rc > 0)
 		msg_warn("notify_contact_map: %s: not an address we may write",
 		    d->account);
-	if (notice_addr_ok(d->account)) {
-		str_copy(to, len, d->account);
-		str_lower(to);
-		return 1;
-	}
 	*to = 0;
-	return 0;
+	if (!notice_addr_ok(d->account))
+		return "no-address";
+	if (d->kind != NOTICE_APP_PASSWORD &&	/* accounts_map names those */
+	    !limits_known(&store_limits, d->account, store_now()))
+		return "no-login-seen";
+	str_copy(to, len, d->account);
+	str_lower(to);
+	return NULL;
 }
 
 /* new_message_id - <RANDOM.authguard@HOST> */
@@ -511,10 +519,11 @@ admit(const struct notice_due *d, const char *door)
 	struct notice_rules r = rules();
 	char to[NOTICE_ADDR_MAX + 1];
 	enum notice_admit a;
+	const char *why;
 	struct job *j;
 
-	if (!recipient(d, to, sizeof(to))) {
-		outcome(d, "", "", NR_SKIPPED, "no-address");
+	if ((why = recipient(d, to, sizeof(to))) != NULL) {
+		outcome(d, "", "", NR_SKIPPED, why);
 		return;
 	}
 	if ((a = notice_watch_admit(n_watch, &r, d->kind, d->account,
