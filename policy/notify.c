@@ -230,7 +230,7 @@ contact(const char *account, char *to, size_t len)
 /*
  * recipient - where a due notice goes: notify_contact_map's address, else
  * the account itself when it is an address and the account has logged in
- * within familiar_ttl (or accounts_map names it: app-password-required).
+ * within familiar_address_ttl (or accounts_map names it: app-password-required).
  * Anyone may try any name, a stranger's address too: mail goes only to an
  * account shown to exist. NULL, or why not.
  */

@@ -266,6 +266,41 @@ log = open("/var/log/postfix.log", errors="replace").read()
 trouble = [l for l in log.splitlines() if re.search(r"(warning|error|fatal): .*"
            r"(SASL|sasl|milter|authguard|policy)", l) and "authentication failed" not in l]
 check("Postfix reports no SASL, policy or milter trouble", not trouble, trouble)
+# Step 10: jane's app sends her account password three times (notify_repeat): a notice to
+# her, handed to Debian's own sendmail by authguard-policyd as user authguard (its postdrop
+# group from the guide's adduser), so Postfix's pickup takes it from the maildrop.
+import pwd
+for _ in range(2):
+    code, text = auth(587, "jane@example.com", "Jane-Account-1", src="127.0.0.4")
+deadline = time.time() + 60
+while True:
+    r = subprocess.run(["authguard", "--json", "notices"], capture_output=True, text=True)
+    try:
+        rows = json.loads(r.stdout)
+    except ValueError:
+        rows = []
+    done = [n for n in rows if n.get("result") in ("sent", "failed")]
+    if done or time.time() > deadline:
+        break
+    time.sleep(0.2)
+sent = [n for n in done if n["kind"] == "app-password-required" and
+        n["to"] == "jane@example.com" and n["result"] == "sent"]
+check("authguard notices: one app-password-required notice sent to jane", len(sent) == 1,
+      (rows, open("/var/log/authguard-policyd.log", errors="replace").read()[-3000:]))
+if sent:
+    uid = pwd.getpwnam("authguard").pw_uid
+    mid = sent[0]["message_id"]
+    deadline = time.time() + 90                 # pickup scans the maildrop now and then
+    while True:
+        log = open("/var/log/postfix.log", errors="replace").read()
+        m = re.search(r"postfix/cleanup\[\d+\]: (\w+): message-id=%%s" %% re.escape(mid), log)
+        if m or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    picked = m and re.search(r"postfix/pickup\[\d+\]: %%s: uid=%%d from=<postmaster@example.com>"
+                             %% (m.group(1), uid), log)
+    check("Postfix queued the notice from user authguard, from postmaster (its queue id by "
+          "the message_id)", m and picked, log[-3000:])
 
 
 def closure(names):
