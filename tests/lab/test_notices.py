@@ -153,13 +153,21 @@ def setup():
         g.start()
     S["children"] = ChildWatch(gates["quiet"].proc.pid)
     lab.start_postfix()
+    S["quiet"] = GateClient(gates["quiet"].socket)
+    S["qid"] = 0
+    # Each owner logged in before, from an address of their own: mail goes only to an account
+    # shown to exist (stale2's and the hostile name's contacts need none).
+    c = GateClient(gates["main"].socket)
+    for i, (user, pw) in enumerate(((STALE, "Stale-Pass-1"), (GUESS, "Guess-Pass-1"))):
+        assert gate_auth(c, i + 1, user, pw, "10.8.0.%d" % (i + 1)).startswith(b"OK\t"), user
+    c.close()
+    assert quiet_auth(Q_RELOAD, "Q-Pass-5", "10.8.0.9").startswith(b"OK\t")
+    lock_accounts(gates["cap"].socket, range(N_LOCKED), right=True)
     # The first tries of the stale passwords: stale from STALE_GAP seconds on.
     S["stale_t0"] = time.time()
     for user in (STALE, STALE_LOGIN):
         code, text = smtp_auth(user, "Old-Pass-1", IP[user])
         assert code == 535, (user, code, text)
-    S["quiet"] = GateClient(gates["quiet"].socket)
-    S["qid"] = 0
     assert quiet_auth(Q_STALE, "Old-Q-1", "10.4.0.1").startswith(b"FAIL")
 
 
@@ -410,10 +418,12 @@ def stale_episode(user, t_end_after_first):
     return refs
 
 
-def lock_accounts(sock, indexes, conns=8, batch=25):
+def lock_accounts(sock, indexes, conns=8, batch=25, right=False):
     """One wrong password for each LOCKED[i] from an address of its own (10.3.x.y), over
-    `conns` connections to the gate at once, `batch` requests in flight on each."""
+    `conns` connections to the gate at once, `batch` requests in flight on each. right: the
+    right one instead, from another address (10.5.x.y), as the owner logs in before."""
     errors = []
+    net, want = ("10.5", b"OK\t") if right else ("10.3", b"FAIL\t")
 
     def run(part):
         try:
@@ -421,12 +431,13 @@ def lock_accounts(sock, indexes, conns=8, batch=25):
             for start in range(0, len(part), batch):
                 chunk = part[start:start + batch]
                 for n, i in enumerate(chunk):
-                    rip = "10.3.%d.%d" % (i // 250, i % 250 + 1)
+                    rip = "%s.%d.%d" % (net, i // 250, i % 250 + 1)
+                    pw = b"Locked-Pass-%d" % i if right else b"wrong-%d" % i
                     c.send(auth_line(start + n + 1, "PLAIN", rip=rip, resp=b64(
-                        b"\0%s\0wrong-%d" % (LOCKED[i].encode(), i))))
+                        b"\0%s\0%s" % (LOCKED[i].encode(), pw))))
                 for _ in chunk:
                     line = c.line()
-                    if not line.startswith(b"FAIL\t"):
+                    if not line.startswith(want):
                         errors.append(line)
             c.close()
         except Exception as e:  # reported below
@@ -803,5 +814,33 @@ def each_kind_written_for_reading():
         assert "Auto-Submitted: auto-generated" in text and "\n\n" in text, path
 
 
+
+@suite.test
+def strangers_get_no_mail():
+    """Anyone may try any name. Guessing against an address at another site and against an
+    address here that is no account: no mail to them, each due notice logged
+    result=skipped reason=no-login-seen; the same guessing against an owner who logged in
+    before is sent (guessing_notice_once)."""
+    g, lab = S["gates"]["main"], S["lab"]
+    strangers = ("stranger@elsewhere.example", "nosuch@example.test")
+    c = GateClient(g.socket)
+    n = 0
+    for user in strangers:
+        for i in range(4):
+            n += 1
+            assert gate_auth(c, n, user, "s-guess-%d" % i, "10.6.0.1").startswith(b"FAIL\t")
+    c.close()
+    for user in strangers:
+        ev = wait_for(lambda: notices(g, kind="password-guessing", user=user), 10,
+                      "the guessing notice line of " + user)[0]
+        assert ev["result"] == "skipped" and ev["reason"] == "no-login-seen" and \
+            ev["to"] == "", ev["_line"]
+    settle(lambda: not [to for to, _ in lab.mailbox_all() if to in strangers], 1.5,
+           "a notice delivered to a stranger")
+    assert not [l for l in lab.maillog_text().splitlines()
+                if "elsewhere.example" in l or "nosuch@" in l], "Postfix saw a stranger"
+
+
 if __name__ == "__main__":
     suite.run(setup, teardown)
+
