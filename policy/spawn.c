@@ -266,6 +266,8 @@ child_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at,
 	rc |= posix_spawn_file_actions_init(fa);
 	for (i = 0; i < SP_FDS; i++)	/* dup2 clears close-on-exec */
 		rc |= posix_spawn_file_actions_adddup2(fa, child[i], i);
+	/* and every other descriptor goes, close-on-exec or not (hiredis) */
+	rc |= posix_spawn_file_actions_addclosefrom_np(fa, SP_FDS);
 	rc |= posix_spawnattr_init(at);
 	rc |= posix_spawnattr_setsigdefault(at, &all);
 	rc |= posix_spawnattr_setsigmask(at, &none);

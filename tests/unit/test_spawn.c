@@ -11,6 +11,7 @@
 /*	nothing blocks.
 /*--*/
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +145,26 @@ TEST(spawn_environment_is_minimal)
 	CHECK(strstr(o.r.out, "AUTHGUARD_SECRET_TEST") == NULL);
 	CHECK(strstr(o.r.out, "HOME=") == NULL);
 	unsetenv("AUTHGUARD_SECRET_TEST");
+}
+
+/*
+ * A descriptor of the daemon's without close-on-exec (hiredis's socket is
+ * one) stays out of the child: it has 0, 1 and 2 only.
+ */
+TEST(spawn_other_descriptors_stay_out)
+{
+	struct outcome o;
+	int fd = open("/dev/null", O_RDONLY);	/* no O_CLOEXEC on purpose */
+
+	CHECK(fd > 2);
+	run("cd /proc/self/fd && for f in *; do [ \"$f\" -gt 2 ] && "
+	    "[ -e \"$f\" ] && echo \"open $f\"; done; exit 0", NULL, 0, 5000,
+	    &o);
+	CHECK(o.done == 1 && o.r.exited && o.r.status == 0);
+	CHECK(strstr(o.r.out, "open ") == NULL);
+	if (strstr(o.r.out, "open "))
+		fprintf(stderr, "# child: %s", o.r.out);
+	close(fd);
 }
 
 /* A child that never reads a 64 KiB input: no block; its end is told. */
