@@ -51,8 +51,11 @@
 /*	is more than stale_after; due when count reaches repeat (0 counts
 /*	as 1), then told as above. The due's ip is this attempt's.
 /*
-/*	password-guessing (cause CAUSE_PASSWORD_GUESSING): due at once,
-/*	no entry (first = last = now, count 1).
+/*	password-guessing (cause CAUSE_PASSWORD_GUESSING): an episode of
+/*	account, ended by a gap of more than stale_after as above (a
+/*	pass does not end it); its first attempt is due, then it is told:
+/*	a brute force against one account is one due notice per episode,
+/*	not one per attempt.
 /*
 /*	notice_watch_lock(): an account was locked from ip until until;
 /*	due (kind lock, first = last = now, count 0: not known here) when
@@ -140,6 +143,7 @@
 enum nw_type {
 	NW_STALE,			/* episode of (account, ip) */
 	NW_APP,				/* episode of account */
+	NW_GUESS,			/* guessing episode of account */
 	NW_SENT,			/* the last send of (kind, account) */
 	NW_TYPES
 };
@@ -488,6 +492,30 @@ nw_app(struct notice_watch *w, const struct notice_rules *rules,
 	    e->last, 0, e->count);
 }
 
+/*
+ * nw_guess - a password-guessing attempt against account: the episode's
+ * first is due, the rest of it not (a pass does not end it: the guessing
+ * goes on whatever the owner does)
+ */
+static int
+nw_guess(struct notice_watch *w, const struct notice_rules *rules,
+    const char *account, const char *ip, const char *ref, uint32_t now,
+    struct notice_due *due)
+{
+	struct nw_entry *e;
+
+	if (!nw_kind_on(rules, NOTICE_GUESSING)) {
+		nw_drop(w, NW_GUESS, 0, account, "");
+		return 0;
+	}
+	if ((e = nw_episode(w, rules, NW_GUESS, account, "", now)) == NULL ||
+	    e->told)
+		return 0;
+	e->told = 1;
+	return nw_due(due, NOTICE_GUESSING, account, ip, ref, e->first,
+	    e->last, 0, e->count);
+}
+
 /* notice_watch_attempt - one attempt; 1 and *due when a notice is due */
 int
 notice_watch_attempt(struct notice_watch *w, const struct notice_rules *rules,
@@ -510,9 +538,7 @@ notice_watch_attempt(struct notice_watch *w, const struct notice_rules *rules,
 	case CAUSE_APP_PASSWORD_REQUIRED:
 		return nw_app(w, rules, account, ip, ref, now, due);
 	case CAUSE_PASSWORD_GUESSING:
-		return nw_kind_on(rules, NOTICE_GUESSING) &&
-		    nw_due(due, NOTICE_GUESSING, account, ip, ref, now, now,
-		    0, 1);
+		return nw_guess(w, rules, account, ip, ref, now, due);
 	default:
 		return 0;
 	}
@@ -663,6 +689,9 @@ nw_spent(const struct nw_entry *e, const struct notice_rules *rules,
 		    nw_elapsed(now, e->last) > rules->stale_after;
 	case NW_APP:
 		return !nw_kind_on(rules, NOTICE_APP_PASSWORD) ||
+		    nw_elapsed(now, e->last) > rules->stale_after;
+	case NW_GUESS:
+		return !nw_kind_on(rules, NOTICE_GUESSING) ||
 		    nw_elapsed(now, e->last) > rules->stale_after;
 	default:
 		return nw_elapsed(now, e->last) >= rules->interval;

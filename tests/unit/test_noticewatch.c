@@ -196,7 +196,7 @@ TEST(nw_lock_unfamiliar_only)
 	notice_watch_free(w);
 }
 
-TEST(nw_guessing_at_once)
+TEST(nw_guessing_once_per_episode)
 {
 	struct notice_watch *w = notice_watch_new(test_key, 16, 100);
 	struct notice_rules r = rules();
@@ -204,13 +204,21 @@ TEST(nw_guessing_at_once)
 
 	CHECK(fail(w, &r, GUESS, "ann", "203.0.113.5", T0, &d) == 1);
 	CHECK(d.kind == NOTICE_GUESSING && d.first == T0 && d.count == 1);
+	/* the rest of the episode is not due, from any address, a pass or
+	 * not: a brute force is one due notice, not one per attempt */
+	CHECK(fail(w, &r, GUESS, "ann", "198.51.100.7", T0 + 10, &d) == 0);
+	pass(w, &r, "ann", "203.0.113.5", T0 + 20);
+	CHECK(fail(w, &r, GUESS, "ann", "203.0.113.5", T0 + 3600, &d) == 0);
+	/* a gap of more than stale_after: a new episode */
+	CHECK(fail(w, &r, GUESS, "ann", "203.0.113.5", T0 + 7221, &d) == 1);
+	CHECK(d.first == T0 + 7221 && d.count == 1);
 	CHECK(fail(w, &r, CAUSE_BAD_PASSWORD, "ann", "203.0.113.5", T0,
 	    &d) == 0);
 	CHECK(fail(w, &r, CAUSE_UNKNOWN_USER, "ann", "203.0.113.5", T0,
 	    &d) == 0);
 	CHECK(fail(w, &r, GUESS, "", "203.0.113.5", T0, &d) == 0);
 	CHECK(fail(w, &r, GUESS, NULL, "203.0.113.5", T0, &d) == 0);
-	CHECK(notice_watch_size(w) == 0);
+	CHECK(notice_watch_size(w) == 1);	/* ann's episode */
 	notice_watch_free(w);
 }
 
@@ -240,10 +248,10 @@ TEST(nw_disabled_kind_never_due)
 	/* switched off mid-episode: dropped on its next attempt */
 	r = rules();
 	CHECK(fail(w, &r, STALE, "bob", IP1, T0, &d) == 0);
-	CHECK(notice_watch_size(w) == 1);
+	CHECK(notice_watch_size(w) == 2);	/* and ann's guessing */
 	r.kinds &= ~(1u << NOTICE_STALE_PASSWORD);
 	CHECK(fail(w, &r, STALE, "bob", IP1, T0 + 3600, &d) == 0);
-	CHECK(notice_watch_size(w) == 0);
+	CHECK(notice_watch_size(w) == 1);
 	notice_watch_free(w);
 }
 
@@ -274,18 +282,19 @@ TEST(nw_long_fields_never_due)
 	CHECK(fail(w, &r, GUESS, "ann", ip, T0, &d) == 1);
 	CHECK(notice_watch_attempt(w, &r, 0, CAUSE_PASSWORD_GUESSING, "ann",
 	    "192.0.2.1", "REF01234567", T0, &d) == 0);
-	CHECK(notice_watch_attempt(w, &r, 0, CAUSE_PASSWORD_GUESSING, "ann",
+	CHECK(notice_watch_attempt(w, &r, 0, CAUSE_PASSWORD_GUESSING, "cat",
 	    NULL, NULL, T0, &d) == 1);
 	CHECK_STR(d.ip, "");
 	CHECK_STR(d.ref, "");
 	/* a pass from an address too long to be one still ends the
 	 * account's app-password episode */
 	CHECK(fail(w, &r, APPPW, "ann", IP1, T0, &d) == 0);
-	CHECK(notice_watch_size(w) == 1);
+	CHECK(notice_watch_size(w) == 4);	/* and 3 guessing episodes */
 	ip[63] = '1';				/* 64 bytes again */
 	CHECK(notice_watch_attempt(w, &r, 1, CAUSE_NONE, "ann", ip, "", T0,
 	    &d) == 0);
-	CHECK(notice_watch_size(w) == 0);
+	/* the guessing episodes of the 255-byte name, ann and cat stay */
+	CHECK(notice_watch_size(w) == 3);
 	notice_watch_free(w);
 }
 
@@ -633,6 +642,7 @@ struct sm_episode {
 /* The model: what the header says the watch does, without eviction. */
 struct sm_model {
 	struct sm_episode stale[SM_ACCTS][SM_IPS], app[SM_ACCTS];
+	struct sm_episode guess[SM_ACCTS];
 	int		 sent_on[NOTICE_KINDS][SM_ACCTS];
 	uint32_t	 sent[NOTICE_KINDS][SM_ACCTS];
 	uint32_t	 times[SM_TIMES];	/* sends in the window */
@@ -774,12 +784,14 @@ sm_model_attempt(struct sm_run *s, enum cause c, int a, int i,
 		d->kind = NOTICE_APP_PASSWORD;
 		break;
 	case CAUSE_PASSWORD_GUESSING:
+		e = &s->m.guess[a];
 		if (!sm_on(s, NOTICE_GUESSING))
+			return e->on = 0;
+		sm_step_episode(e, s->r.stale_after, s->now);
+		if (e->told)
 			return 0;
 		d->kind = NOTICE_GUESSING;
-		d->first = d->last = s->now;
-		d->count = 1;
-		return 1;
+		break;
 	default:
 		return 0;
 	}
@@ -843,6 +855,9 @@ sm_model_sweep(struct sm_run *s)
 		if (!sm_on(s, NOTICE_APP_PASSWORD) ||
 		    sm_el(s->now, s->m.app[a].last) > s->r.stale_after)
 			s->m.app[a].on = 0;
+		if (!sm_on(s, NOTICE_GUESSING) ||
+		    sm_el(s->now, s->m.guess[a].last) > s->r.stale_after)
+			s->m.guess[a].on = 0;
 		for (k = 0; k < NOTICE_KINDS; k++)
 			if (sm_el(s->now, s->m.sent[k][a]) >= s->r.interval)
 				s->m.sent_on[k][a] = 0;
@@ -861,6 +876,7 @@ sm_model_size(const struct sm_model *m)
 		for (i = 0; i < SM_IPS; i++)
 			n += m->stale[a][i].on != 0;
 		n += m->app[a].on != 0;
+		n += m->guess[a].on != 0;
 		for (k = 0; k < NOTICE_KINDS; k++)
 			n += m->sent_on[k][a] != 0;
 	}
