@@ -6,7 +6,7 @@
 /* SYNOPSIS
 /*	#include "noticelog.h"
 /*
-/*	int	noticelog_open(state_dir)
+/*	int	noticelog_open(state_dir, fn, arg)
 /*
 /*	void	noticelog_append(row, reason)
 /*
@@ -29,7 +29,8 @@
 /*
 /*	noticelog_open() opens it and reads its last NOTICELOG_READ_MAX
 /*	bytes, whole lines, into the rows "notices" shows (the newest
-/*	NOTICELOG_ROWS_MAX, in memory); a file larger than twice that, at
+/*	NOTICELOG_ROWS_MAX, in memory), and hands each to fn (the limits
+/*	are restored from all of them); a file larger than twice that, at
 /*	start or after a line, is cut to its tail (written beside it,
 /*	then renamed), so that it does not grow without end. noticelog_read() hands each
 /*	parsed line of a text to fn; noticelog_parse() parses one line
@@ -246,12 +247,18 @@ cut(const char *path, const char *text, size_t len, off_t size)
 		msg_warn("%s: cannot cut to its tail: %s", path, strerror(errno));
 }
 
-/* keep_row - noticelog_read's callback: a row to show */
+/* The caller's own look at each row read at open (the limits restored). */
+static noticelog_fn open_fn;
+static void *open_arg;
+
+/* keep_row - noticelog_read's callback: a row to show, and the caller's */
 static void
 keep_row(void *arg, const struct notify_row *r)
 {
 	(void)arg;
 	noticelog_keep(r);
+	if (open_fn)
+		open_fn(open_arg, r);
 }
 
 /* reopen - the journal for appending; -1: not kept */
@@ -290,15 +297,21 @@ read_tail(int keep)
 	close(fd);
 }
 
-/* noticelog_open - the journal; its tail read into the rows; -1: none */
+/*
+ * noticelog_open - the journal; its tail read into the rows, each row read
+ * also to fn (all of the tail, not only the rows shown); -1: none
+ */
 int
-noticelog_open(const char *state_dir)
+noticelog_open(const char *state_dir, noticelog_fn fn, void *arg)
 {
 	noticelog_close();
 	if (snprintf(log_path, sizeof(log_path), "%s/notices", state_dir) >=
 	    (int)sizeof(log_path))
 		return -1;
+	open_fn = fn;
+	open_arg = arg;
 	read_tail(1);
+	open_fn = NULL;
 	return reopen();
 }
 

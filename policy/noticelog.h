@@ -30,7 +30,7 @@ struct notify_row {
 
 typedef void (*noticelog_fn)(void *, const struct notify_row *);
 
-int	 noticelog_open(const char *);
+int	 noticelog_open(const char *, noticelog_fn, void *);
 void	 noticelog_append(const struct notify_row *, const char *);
 void	 noticelog_read(const char *, size_t, noticelog_fn, void *);
 int	 noticelog_parse(const char *, size_t, struct notify_row *);

@@ -167,6 +167,8 @@ outcome(const struct notice_due *d, const char *to, const char *message_id,
 	if (res == NR_RETRY)
 		return;			/* not an end: neither counted nor kept */
 	n_count[d->kind][res]++;
+	if (res == NR_LIMITED || res == NR_SKIPPED)
+		return;			/* no mail: the log line and the count */
 	memset(&row, 0, sizeof(row));
 	row.t = store_now();
 	str_copy(row.kind, sizeof(row.kind), notice_kind_name(d->kind));
@@ -756,7 +758,6 @@ static void
 watch_on(void)
 {
 	size_t k;
-	const struct notify_row *r;
 	char err[512];
 
 	if (load_templates(n_cfg->notify_templates, n_tpl, err,
@@ -770,10 +771,7 @@ watch_on(void)
 	server_name();
 	n_watch = notice_watch_new(store_secret, sizeof(store_secret),
 	    n_cfg->max_tracked);
-	(void)noticelog_open(n_cfg->state_dir);
-	for (k = NOTICELOG_ROWS_MAX; k-- > 0; )	/* oldest first */
-		if ((r = noticelog_row(k)) != NULL)
-			restore_row(NULL, r);
+	(void)noticelog_open(n_cfg->state_dir, restore_row, NULL);
 	ev_timer_start(&n_sweep, NOTIFY_SWEEP_MS, on_sweep);
 }
 

@@ -73,7 +73,7 @@ TEST(noticelog_round_trip)
 	size_t len;
 
 	CHECK(mkdtemp(dir) != NULL);
-	CHECK(noticelog_open(dir) == 0);
+	CHECK(noticelog_open(dir, NULL, NULL) == 0);
 	noticelog_append(&a, "");
 	noticelog_append(&b, "postdrop: warning: \"x\"");
 	snprintf(path, sizeof(path), "%s/notices", dir);
@@ -97,7 +97,7 @@ TEST(noticelog_round_trip)
 	CHECK(noticelog_row(0) && strcmp(noticelog_row(0)->user, "bob") == 0);
 	CHECK(noticelog_row(2) == NULL);
 	/* opened again: the file's rows are back */
-	CHECK(noticelog_open(dir) == 0);
+	CHECK(noticelog_open(dir, NULL, NULL) == 0);
 	CHECK(noticelog_row(1) && noticelog_row(1)->t == a.t);
 	noticelog_close();
 	unlink(path);
@@ -153,7 +153,7 @@ TEST(noticelog_cut_when_grown)
 	memset(user, 'u', sizeof(user) - 1);
 	user[sizeof(user) - 1] = 0;
 	CHECK(mkdtemp(dir) != NULL);
-	CHECK(noticelog_open(dir) == 0);
+	CHECK(noticelog_open(dir, NULL, NULL) == 0);
 	for (i = 1; i <= n; i++) {
 		r = row(i, user, "skipped");
 		noticelog_append(&r, "no-address");
@@ -161,7 +161,7 @@ TEST(noticelog_cut_when_grown)
 	snprintf(path, sizeof(path), "%s/notices", dir);
 	CHECK(stat(path, &st) == 0 && st.st_size <= 2 * NOTICELOG_READ_MAX + 400);
 	CHECK(st.st_size >= NOTICELOG_READ_MAX / 2 && (st.st_mode & 0777) == 0600);
-	CHECK(noticelog_open(dir) == 0);	/* the newest are there, whole */
+	CHECK(noticelog_open(dir, NULL, NULL) == 0);	/* the newest are there, whole */
 	CHECK(noticelog_row(0) && noticelog_row(0)->t == n);
 	CHECK(noticelog_row(NOTICELOG_ROWS_MAX - 1) &&
 	    noticelog_row(NOTICELOG_ROWS_MAX - 1)->t == n - NOTICELOG_ROWS_MAX + 1);
