@@ -9,7 +9,7 @@ Three gates share one lab (one Postfix, one Dovecot), each with its own state an
   notify_stale_after, a contact map and an accounts map, its metrics listener;
 * "cap" is asked directly on its socket, as smtpd does: account_fail_limit 1, only lock
   notices, notify_max_per_hour 5, for 1,000 locked accounts;
-* "quiet" has notify = no and sees the same kinds of events.
+* "quiet" has notify = no and sees the same kinds of events; then a reload turns notices on.
 
 A stale password is a wrong password repeated at least 10 s (LIMITS_STALE_GAP) after its first
 try: setup() makes those first tries, so that the other tests run while the time passes.
