@@ -847,6 +847,25 @@ def strangers_get_no_mail():
                 if "elsewhere.example" in l or "nosuch@" in l], "Postfix saw a stranger"
 
 
+
+@suite.test
+def restart_keeps_the_limits():
+    """After a restart the journal restores the sends of notify_interval: a new guessing
+    episode against the account told before the restart is limited (reason=notify_interval),
+    not mailed again."""
+    g = S["gates"]["main"]
+    assert notices(g, kind="password-guessing", user=GUESS, result="sent"), "needs a notice"
+    assert g.stop() == 0, g.log_text()[-2000:]
+    g.start()
+    time.sleep(STALE_AFTER + 1.5)               # a gap: the next guesses are a new episode
+    for i in range(4):
+        code, text = smtp_auth(GUESS, "after-restart-%d" % i, IP[GUESS])
+        assert code == 535, (code, text)
+    ev = wait_for(lambda: notices(g, kind="password-guessing", user=GUESS, result="limited"),
+                  10, "the new episode's notice limited")[0]
+    assert ev["reason"] == "notify_interval", ev["_line"]
+    settle(lambda: len(S["lab"].mailbox(GUESS)) == 1, 1.5, "a second notice after the restart")
+
 if __name__ == "__main__":
     suite.run(setup, teardown)
 
