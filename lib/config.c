@@ -436,9 +436,7 @@ notify_check(const struct config *c, const char **err)
 {
 	const char *f = c->notify_from;
 
-	if (*f == 0 || *f == '-' || strspn(f, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_+=@!#$%&'*/?^`{|}~") !=
-	    strlen(f) || strlen(f) > NOTICE_ADDR_MAX)
+	if (*f == '-' || !notice_from_ok(f))	/* as notice_render takes it */
 		return *err = "notify_from: want an address or a local name "
 		    "(no space, comma, quote or angle bracket)", -1;
 	if (*c->notify_sendmail != '/')

@@ -745,9 +745,9 @@ notice_rname_ok(const char *s)
 	return s != NULL && domain_ok(s, strlen(s));
 }
 
-/* from_ok - an address, or a bare local part */
-static int
-from_ok(const char *s)
+/* notice_from_ok - notify_from: an address, or a bare local part */
+int
+notice_from_ok(const char *s)
 {
 	size_t len = strlen(s);
 
@@ -776,7 +776,7 @@ facts_check(const struct notice_facts *f)
 		return "no such notice kind";
 	if (!notice_addr_ok(f->to))
 		return "the owner's address is not one a notice may go to";
-	if (!from_ok(f->from))
+	if (!notice_from_ok(f->from))
 		return "the sender is neither an address nor a local part";
 	if (*f->message_id && !msgid_ok(f->message_id))
 		return "the Message-ID is not <left@right>";

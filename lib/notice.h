@@ -54,6 +54,7 @@ void	 notice_template_free(struct notice_template *);
 int	 notice_render(const struct notice_template *,
 	    const struct notice_facts *, struct buf *, char *, size_t);
 int	 notice_addr_ok(const char *);
+int	 notice_from_ok(const char *);
 int	 notice_rname_ok(const char *);
 
 #endif

@@ -633,16 +633,25 @@ read_template(const char *dir, enum notice_kind k, char *err, size_t len)
 {
 	char path[4096], perr[256], *text;
 	struct notice_template *t;
+	struct stat st;
 	ssize_t n;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s.txt", dir, notice_kind_name(k));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 && errno == ENOENT) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0 &&
+	    errno == ENOENT) {
 		text = (char *)notice_template_default(k);
 		return notice_template_parse(text, strlen(text), err, len);
 	}
-	if (fd < 0)
-		return snprintf(err, len, "%s: %s", path, strerror(errno)), NULL;
+	if (fd < 0) {
+		snprintf(err, len, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {	/* a FIFO */
+		snprintf(err, len, "%s: not a regular file", path);
+		close(fd);
+		return NULL;
+	}
 	text = xmalloc(NOTICE_TEXT_MAX + 1);
 	n = read(fd, text, NOTICE_TEXT_MAX + 1);
 	close(fd);

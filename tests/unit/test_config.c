@@ -433,6 +433,9 @@ TEST(config_notify_refusals)
 	static const char *const bad[] = {
 		"notify_from = a@b, c@d\n", "notify_from = <a@b>\n",
 		"notify_from = -oi\n", "notify_from =\n",
+		/* what the message would refuse: -t must refuse it too */
+		"notify_from = postmaster@\n", "notify_from = a..b\n",
+		"notify_from = x@y@z\n",
 		"notify_sendmail = sendmail -t\n", "notify_repeat = 0\n",
 		"notify_max_children = 65\n", "notify_templates = notices\n",
 		"notify_contact_map = contacts.cdb\n",
