@@ -92,7 +92,7 @@ static const char *const result_names[NR_COUNT] = {"sent", "failed",
     "limited", "skipped", "dropped", "retry"};
 #define NR_COUNTED	NR_RETRY	/* the metric counts those before */
 
-enum job_step { JOB_QUEUED, JOB_RNAME, JOB_SEND, JOB_WAIT };
+enum job_step { JOB_QUEUED, JOB_RNAME, JOB_FORWARD, JOB_SEND, JOB_WAIT };
 
 /* One admitted notice on its way. */
 struct job {
@@ -473,12 +473,48 @@ job_send(struct job *j)
 	free(copy);
 }
 
-/* on_rname - getent ended: its name, when it is one */
+/*
+ * forwards_to - does getent ahosts's output (one "ADDRESS TYPE [NAME]" per
+ * line) list the address?
+ */
+static int
+forwards_to(const char *out, const char *canon)
+{
+	size_t n = strlen(canon);
+	const char *p;
+
+	for (p = out; *p; p += strcspn(p, "\n"), p += *p == '\n')
+		if (strncmp(p, canon, n) == 0 && (p[n] == ' ' || p[n] == '\t'))
+			return 1;
+	return 0;
+}
+
+/*
+ * on_forward - getent ahosts of the reverse name ended: the name is kept
+ * only when it leads back to the address (whoever runs the address's
+ * reverse zone can write any name there; the forward zone is the name's)
+ */
+static void
+on_forward(void *arg, const struct spawn_result *r)
+{
+	struct job *j = arg;
+	char canon[NETADDR_CANON_MAX];
+
+	j->sp = NULL;
+	if (!r->exited || r->status != 0 || netaddr_canon(j->due.ip, canon,
+	    sizeof(canon)) != canon || !forwards_to(r->out, canon))
+		j->rname[0] = 0;
+	job_send(j);
+}
+
+/* on_rname - getent hosts ended: its name, when it is one, then checked */
 static void
 on_rname(void *arg, const struct spawn_result *r)
 {
 	struct job *j = arg;
+	char *argv[] = {NOTIFY_GETENT, "ahosts", j->rname, NULL};
 	const char *p = r->out;
+	char err[256];
 	size_t n;
 
 	j->sp = NULL;
@@ -491,6 +527,14 @@ on_rname(void *arg, const struct spawn_result *r)
 		j->rname[n] = 0;
 		if (!notice_rname_ok(j->rname))
 			j->rname[0] = 0;
+	}
+	if (*j->rname) {
+		j->step = JOB_FORWARD;
+		if ((j->sp = spawn_start(argv, NULL, 0, NOTIFY_RNAME_MS,
+		    on_forward, j, err, sizeof(err))) != NULL)
+			return;
+		msg_warn("notice: %s", err);
+		j->rname[0] = 0;
 	}
 	job_send(j);
 }

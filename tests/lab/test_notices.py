@@ -72,7 +72,8 @@ HOSTILE = [
     "x" * 300 + "@example.test",              # longer than the watch keeps: never due
     "evil@example.test (victim@example.test)",
 ]
-IP = {STALE: "127.0.0.11", STALE_LOGIN: "127.0.0.12", APPPW: "127.0.0.13", GUESS: "127.0.0.14"}
+# (guess from 127.0.0.1, which /etc/hosts names: its notice shows the reverse name)
+IP = {STALE: "127.0.0.11", STALE_LOGIN: "127.0.0.12", APPPW: "127.0.0.13", GUESS: "127.0.0.1"}
 # quiet gate's accounts
 Q_STALE, Q_LOCK, Q_GUESS, Q_APP = ("quiet-stale@example.test", "quiet-lock@example.test",
                                    "quiet-guess@example.test", "quiet-app@example.test")
@@ -512,6 +513,15 @@ def guessing_notice_once():
     assert ev["result"] == "sent" and ev["to"] == GUESS and ev["ref"] == refs[-1], ev["_line"]
     check_notice(msg, "password-guessing", GUESS, account=GUESS, ip=IP[GUESS], ref=refs[-1],
                  door="SMTP")
+    # The reverse name, kept only when it leads back to the address (as getent finds both).
+    name = (subprocess.run(["getent", "hosts", IP[GUESS]], capture_output=True,
+                           text=True).stdout.split() + ["", ""])[1]
+    back = name and any(l.split()[:1] == [IP[GUESS]] for l in subprocess.run(
+        ["getent", "ahosts", name], capture_output=True, text=True).stdout.splitlines())
+    body = parsed(msg).get_content()
+    want = "%s (%s)" % (IP[GUESS], name if back else "no reverse name")
+    assert want in body, (want, body)
+    print("# the guessing notice says: Address: %s" % want)
     # The rest of the brute force is the same episode: not due again, so no second notice
     # and no second notice line (a line per guess would flood the log and the journal).
     for i in range(5):
