@@ -77,19 +77,6 @@ noticelog_row(size_t k)
 	return &rows[(rows_next + NOTICELOG_ROWS_MAX - 1 - k) % NOTICELOG_ROWS_MAX];
 }
 
-/* hexval - one hex digit, or -1 */
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* unescape - one escape of a quoted value at *p; the byte */
 static char
 unescape(const char **p, const char *end)
@@ -102,8 +89,8 @@ unescape(const char **p, const char *end)
 		*p = s + 1;
 		return to[at - from];
 	}
-	if (end - s >= 3 && *s == 'x' && (hi = hexval(s[1])) >= 0 &&
-	    (lo = hexval(s[2])) >= 0) {
+	if (end - s >= 3 && *s == 'x' && (hi = hex_digit(s[1])) >= 0 &&
+	    (lo = hex_digit(s[2])) >= 0) {
 		*p = s + 3;
 		return (char)(hi << 4 | lo);
 	}
