@@ -119,6 +119,7 @@ static const struct config_param config_table[] = {
 	CP(notify_contact_map, "", CT_FILE),
 	CP(notify_templates, NOTIFY_DEF_TEMPLATES, CT_FILE),
 	CPU(notify_max_children, "4", 1, 64),
+	CP(notify_hostname, "", CT_STRING),
 };
 
 _Static_assert(NELEM(config_table) == CONFIG_KEYS, "CONFIG_KEYS in config.h");
@@ -439,6 +440,8 @@ notify_check(const struct config *c, const char **err)
 	if (*f == '-' || !notice_from_ok(f))	/* as notice_render takes it */
 		return *err = "notify_from: want an address or a local name "
 		    "(no space, comma, quote or angle bracket)", -1;
+	if (*c->notify_hostname && !notice_rname_ok(c->notify_hostname))
+		return *err = "notify_hostname: want a host name", -1;
 	if (*c->notify_sendmail != '/')
 		return *err = "notify_sendmail: want an absolute path and its "
 		    "arguments", -1;

@@ -16,7 +16,7 @@
 #include "netaddr.h"
 
 #define REFUSAL_DELAY_DOVECOT	0xffffffffu	/* as Dovecot's failures take */
-#define CONFIG_KEYS	64	/* rows of the table in config.c */
+#define CONFIG_KEYS	65	/* rows of the table in config.c */
 
 struct config {
 	struct sockspec	sasl_listen;
@@ -83,6 +83,7 @@ struct config {
 	char		*notify_contact_map;	/* "": none */
 	char		*notify_templates;	/* a directory of KIND.txt */
 	unsigned	 notify_max_children;
+	char		*notify_hostname;	/* "": gethostname() */
 	char		*text[CONFIG_KEYS];	/* each value as written */
 };
 

@@ -797,11 +797,13 @@ on_sweep(struct ev_timer *t)
 	ev_timer_start(t, NOTIFY_SWEEP_MS, on_sweep);
 }
 
-/* server_name - this host's name, for Message-ID and ${server} */
+/* server_name - notify_hostname or this host's, for Message-ID and ${server} */
 static void
 server_name(void)
 {
-	if (gethostname(n_server, sizeof(n_server)) < 0 ||
+	if (*n_cfg->notify_hostname)
+		str_copy(n_server, sizeof(n_server), n_cfg->notify_hostname);
+	else if (gethostname(n_server, sizeof(n_server)) < 0 ||
 	    (n_server[sizeof(n_server) - 1] = 0, !notice_rname_ok(n_server)))
 		str_copy(n_server, sizeof(n_server), "localhost");
 }
@@ -882,9 +884,13 @@ notify_reconfigure(const struct config *cfg)
 		watch_off();
 	else if (cfg->notify && n_watch == NULL)
 		watch_on();
-	else if (cfg->notify && load_templates(cfg->notify_templates, n_tpl,
-	    err, sizeof(err)) < 0)
-		msg_warn("reload: %s; the running notice templates stay", err);
+	else if (cfg->notify) {
+		server_name();
+		if (load_templates(cfg->notify_templates, n_tpl, err,
+		    sizeof(err)) < 0)
+			msg_warn("reload: %s; the running notice templates stay",
+			    err);
+	}
 }
 
 /* notify_row - the k-th newest outcome, for "notices"; NULL: no more */

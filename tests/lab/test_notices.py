@@ -45,6 +45,7 @@ CLI = os.path.join(gatelab.BUILD, "authguard")
 STALE_GAP = 10          # lib/authlimits.h LIMITS_STALE_GAP: a repeat this old is stale
 STALE_AFTER = 2         # notify_stale_after of the main and quiet gates
 FROM = "postmaster@lab.example.test"
+SERVER = "mail.example.test"                  # notify_hostname
 KINDS = ("stale-password", "app-password-required", "lock", "password-guessing")
 
 # main gate's accounts (each logs in from its own 127.0.0.N: no address sees many accounts)
@@ -97,6 +98,7 @@ def notify_conf(lab, gdir, **kv):
         "notify_interval": "1d",
         "notify_sendmail": " ".join(lab.sendmail_argv("-t", "-oi")),
         "notify_from": FROM,
+        "notify_hostname": SERVER,
         # An empty directory: every kind uses its built-in text (whatever /etc holds).
         "notify_templates": os.path.join(gdir, "templates"),
         "account_fail_limit": "255/1m",
@@ -283,7 +285,7 @@ def parsed(raw):
 
 TIME_RE = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
 ANY_COUNT = r"[1-9]\d*"          # a number of attempts the test cannot know, but seen: >= 1
-PATTERNS = {"first": TIME_RE, "last": TIME_RE, "until": TIME_RE, "server": r"\S+",
+PATTERNS = {"first": TIME_RE, "last": TIME_RE, "until": TIME_RE, "server": re.escape(SERVER),
             "count": ANY_COUNT, "rname": r"[^\s()]+(?: reverse name)?"}
 
 
@@ -350,7 +352,7 @@ def check_notice(raw, kind, to, account=None, ip=None, ref=None, door=None, coun
     assert msg.get_content_type() == "text/plain"
     assert msg.get_content_charset() == "utf-8", msg["Content-Type"]
     assert msg["Content-Transfer-Encoding"].lower() == "quoted-printable"
-    assert re.match(r"^<[^<>@\s]+@[^<>@\s]+>$", msg["Message-ID"]), msg["Message-ID"]
+    assert re.match(r"^<[^<>@\s]+@%s>$" % re.escape(SERVER), msg["Message-ID"]), msg["Message-ID"]
     sent = email.utils.parsedate_to_datetime(msg["Date"]).timestamp()
     assert abs(sent - time.time()) < 300, msg["Date"]
     body = msg.get_content()

@@ -438,6 +438,7 @@ TEST(config_notify_refusals)
 		"notify_from = x@y@z\n",
 		"notify_sendmail = sendmail -t\n", "notify_repeat = 0\n",
 		"notify_max_children = 65\n", "notify_templates = notices\n",
+		"notify_hostname = mail example\n", "notify_hostname = -x.org\n",
 		"notify_contact_map = contacts.cdb\n",
 		"notify_stale_after = 1y\n",
 	};
