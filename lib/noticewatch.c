@@ -15,6 +15,7 @@
 /*		now, due)
 /*
 /*	enum notice_admit notice_watch_admit(w, rules, kind, account, now)
+/*	void	notice_watch_untell(w, due)
 /*	void	notice_watch_restore(w, kind, account, sent_at)
 /*	void	notice_watch_sweep(w, rules, now)
 /*	size_t	notice_watch_size(w)
@@ -69,7 +70,11 @@
 /*	and says NOTICE_GO. An empty or too long account is refused
 /*	(NOTICE_LIMITED_ACCOUNT): it is never due. admit does not look
 /*	at rules->kinds. notice_watch_restore() records a send read from
-/*	the journal, as if admitted at sent_at.
+/*	the journal, as if admitted at sent_at. notice_watch_untell()
+/*	takes back the "told" of a due notice's episode (stale-password,
+/*	app-password-required, password-guessing) when the hourly cap
+/*	held it: its next attempt is due again, so the owner is told
+/*	once the cap has room.
 /*
 /*	Time that runs backwards is treated as no time passed: every
 /*	elapsed time is now - t when now > t, else 0, and the recorded
@@ -542,6 +547,26 @@ notice_watch_attempt(struct notice_watch *w, const struct notice_rules *rules,
 	default:
 		return 0;
 	}
+}
+
+/*
+ * notice_watch_untell - a due notice the hourly cap held: its episode may
+ * be due again at its next attempt (the owner is told once the cap has
+ * room, not never)
+ */
+void
+notice_watch_untell(struct notice_watch *w, const struct notice_due *due)
+{
+	struct nw_entry *e = NULL;
+
+	if (due->kind == NOTICE_STALE_PASSWORD)
+		e = nw_find(w, NW_STALE, 0, due->account, due->ip);
+	else if (due->kind == NOTICE_APP_PASSWORD)
+		e = nw_find(w, NW_APP, 0, due->account, "");
+	else if (due->kind == NOTICE_GUESSING)
+		e = nw_find(w, NW_GUESS, 0, due->account, "");
+	if (e)
+		e->told = 0;
 }
 
 /* notice_watch_lock - an account locked from ip; due when not familiar */

@@ -54,6 +54,7 @@ int	 notice_watch_lock(struct notice_watch *, const struct notice_rules *,
 enum notice_admit notice_watch_admit(struct notice_watch *,
 	    const struct notice_rules *, enum notice_kind, const char *,
 	    uint32_t);
+void	 notice_watch_untell(struct notice_watch *, const struct notice_due *);
 void	 notice_watch_restore(struct notice_watch *, enum notice_kind,
 	    const char *, uint32_t);
 void	 notice_watch_sweep(struct notice_watch *, const struct notice_rules *,

@@ -212,7 +212,8 @@ contact(const char *account, char *to, size_t len)
 		return 0;
 	str_copy(key, sizeof(key), account);
 	str_lower(key);
-	if ((fd = open(map, O_RDONLY | O_CLOEXEC)) < 0 || cdb_init(&cdb, fd) < 0) {
+	if ((fd = open(map, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0 ||
+	    cdb_init(&cdb, fd) < 0) {
 		msg_error("notify_contact_map %s: %s", map, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -573,7 +574,9 @@ admit(const struct notice_due *d, const char *door)
 		return;
 	}
 	if ((a = notice_watch_admit(n_watch, &r, d->kind, d->account,
-	    store_now())) != NOTICE_GO) {
+	    store_now())) == NOTICE_LIMITED_CAP)
+		notice_watch_untell(n_watch, d);	/* its turn comes later */
+	if (a != NOTICE_GO) {
 		outcome(d, to, "", NR_LIMITED, a == NOTICE_LIMITED_CAP ?
 		    "notify_max_per_hour" : "notify_interval");
 		return;
@@ -743,7 +746,8 @@ map_check(const char *map, char *err, size_t len)
 
 	if (*map == 0)
 		return 0;
-	if ((fd = open(map, O_RDONLY | O_CLOEXEC)) < 0 || cdb_init(&cdb, fd) < 0) {
+	if ((fd = open(map, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0 ||
+	    cdb_init(&cdb, fd) < 0) {
 		snprintf(err, len, "notify_contact_map %s: %s", map, fd < 0 ?
 		    strerror(errno) : "not a cdb map");
 		if (fd >= 0)

@@ -1117,3 +1117,25 @@ TEST(nw_stateful_small_table)
 	CHECK(bad == 0);
 	CHECK(dues > 5000 && gos > 2000);
 }
+
+/* A due notice the cap held is due again at its episode's next attempt. */
+TEST(nw_untell_after_the_cap)
+{
+	struct notice_watch *w = notice_watch_new(test_key, 16, 100);
+	struct notice_rules r = rules();
+	struct notice_due d;
+
+	r.per_hour = 1;
+	CHECK(notice_watch_admit(w, &r, NOTICE_LOCK, "bob", T0) == NOTICE_GO);
+	CHECK(fail(w, &r, GUESS, "ann", IP1, T0 + 1, &d) == 1);
+	CHECK(notice_watch_admit(w, &r, d.kind, d.account,
+	    T0 + 1) == NOTICE_LIMITED_CAP);
+	CHECK(fail(w, &r, GUESS, "ann", IP1, T0 + 2, &d) == 0);	/* told */
+	notice_watch_untell(w, &d);
+	CHECK(fail(w, &r, GUESS, "ann", IP1, T0 + 3600, &d) == 1);
+	CHECK(d.first == T0 + 1);		/* the same episode */
+	CHECK(notice_watch_admit(w, &r, d.kind, d.account,
+	    T0 + 3600) == NOTICE_GO);
+	CHECK(fail(w, &r, GUESS, "ann", IP1, T0 + 3601, &d) == 0);
+	notice_watch_free(w);
+}
