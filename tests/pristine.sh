@@ -13,12 +13,15 @@
 #	and make (what a new user installs first) and ca-certificates (which
 #	"apt-get install git" brings along, and an https mirror needs), with
 #	the release's updates and security suites as the installer sets them
-#	up. It is cached under BUILD_DIR/pristine/DIST and made again when its
-#	package list, mirror or this script's version of it changes, and at
-#	least once a week, so that it stays what a new install gets. Each run
-#	starts from the cached root behind an overlay whose changes are thrown
-#	away, so every run is pristine. Downloaded .deb files are kept beside
-#	it (about 200 MB), which saves downloads, not installs.
+#	up. It is cached under PRISTINE_CACHE/DIST (default
+#	/var/cache/authguard/pristine/DIST, outside the clone, so that a new
+#	clone on the same machine finds it) and made again when its package
+#	list, mirror or this script's version of it changes, and at least once
+#	a week, so that it stays what a new install gets. Each run starts from
+#	the cached root behind an overlay whose changes are thrown away, so
+#	every run is pristine. Downloaded .deb files are kept beside it (about
+#	200 MB), which saves downloads, not installs. One run at a time makes
+#	or uses a cache (flock on its lock file).
 #
 #	A run has its own mount and pid namespaces (every process it started
 #	ends with it) and uses the host's network: the tests listen on
@@ -53,6 +56,11 @@ esac
 top=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$top/$build/pristine/$dist"
 dir=$(cd "$top/$build/pristine/$dist" && pwd)
+mkdir -p "${PRISTINE_CACHE:-/var/cache/authguard/pristine}/$dist"
+cache=$(cd "${PRISTINE_CACHE:-/var/cache/authguard/pristine}/$dist" && pwd)
+# The cache is one run's at a time: the lock is held until this script ends.
+exec 9>"$cache/lock"
+flock 9
 
 # host_mirror SUITE - the URI apt on this host uses for SUITE/main
 host_mirror() {
@@ -86,33 +94,33 @@ mirrors() {
 make_base() {
 	recipe="dist=$dist variant=minbase include=git,make,ca-certificates mirror=$mirror"
 	recipe="$recipe security=$security week=$(date -u +%G-%V) recipe=3"
-	if [ -f "$dir/base.recipe" ] && [ "$(cat "$dir/base.recipe")" = "$recipe" ] &&
-	    [ -x "$dir/base/usr/bin/git" ]; then
-		echo "pristine: cached $dist root ($dir/base)"
+	if [ -f "$cache/base.recipe" ] && [ "$(cat "$cache/base.recipe")" = "$recipe" ] &&
+	    [ -x "$cache/base/usr/bin/git" ]; then
+		echo "pristine: cached $dist root ($cache/base)"
 		return
 	fi
 	echo "pristine: debootstrap $dist"
-	rm -f "$dir/base.recipe"
-	rm -rf --one-file-system "$dir/base" "$dir/base.new"
+	rm -f "$cache/base.recipe"
+	rm -rf --one-file-system "$cache/base" "$cache/base.new"
 	# In a mount namespace of its own: the proc and sys that debootstrap mounts in
 	# the new root go with it, even when it is killed.
 	unshare --mount --propagation private --kill-child \
 	    debootstrap --variant=minbase --include=git,make,ca-certificates \
-	    "$dist" "$dir/base.new" "$mirror" >"$dir/debootstrap.log" 2>&1 || {
-		tail -20 "$dir/debootstrap.log" >&2
-		echo "pristine: debootstrap $dist failed; see $dir/debootstrap.log" >&2
+	    "$dist" "$cache/base.new" "$mirror" >"$cache/debootstrap.log" 2>&1 || {
+		tail -20 "$cache/debootstrap.log" >&2
+		echo "pristine: debootstrap $dist failed; see $cache/debootstrap.log" >&2
 		exit 1
 	}
-	cat >"$dir/base.new/etc/apt/sources.list" <<-EOF
+	cat >"$cache/base.new/etc/apt/sources.list" <<-EOF
 	deb $mirror $dist main
 	deb $mirror $dist-updates main
 	deb $security $dist-security main
 	EOF
-	printf '#!/bin/sh\nexit 101\n' >"$dir/base.new/usr/sbin/policy-rc.d"
-	chmod 0755 "$dir/base.new/usr/sbin/policy-rc.d"
-	rm -f "$dir/base.new/var/cache/apt/archives/"*.deb
-	mv "$dir/base.new" "$dir/base"
-	echo "$recipe" >"$dir/base.recipe"
+	printf '#!/bin/sh\nexit 101\n' >"$cache/base.new/usr/sbin/policy-rc.d"
+	chmod 0755 "$cache/base.new/usr/sbin/policy-rc.d"
+	rm -f "$cache/base.new/var/cache/apt/archives/"*.deb
+	mv "$cache/base.new" "$cache/base"
+	echo "$recipe" >"$cache/base.recipe"
 }
 
 # clone - a clean clone: HEAD as committed, nothing of the work tree's build output
@@ -125,11 +133,11 @@ clone() {
 # The run, inside new mount and pid namespaces: the overlay, /dev, /proc, then the commands.
 INSIDE='
 set -eu
-dir=$1
+dir=$1 cache=$3
 mount --make-rprivate /
 rm -rf --one-file-system "$dir/upper" "$dir/work"
-mkdir -p "$dir/upper" "$dir/work" "$dir/root" "$dir/archives"
-mount -t overlay overlay -o "lowerdir=$dir/base,upperdir=$dir/upper,workdir=$dir/work" "$dir/root"
+mkdir -p "$dir/upper" "$dir/work" "$dir/root" "$cache/archives"
+mount -t overlay overlay -o "lowerdir=$cache/base,upperdir=$dir/upper,workdir=$dir/work" "$dir/root"
 r=$dir/root
 mount --rbind /dev "$r/dev"
 mount -t tmpfs -o mode=1777 tmpfs "$r/dev/shm"
@@ -137,7 +145,7 @@ mount -t proc proc "$r/proc"
 mount -t sysfs sysfs "$r/sys"
 mount -t tmpfs -o mode=1777 tmpfs "$r/tmp"
 mount -t tmpfs -o mode=0755 tmpfs "$r/run"
-mount --bind "$dir/archives" "$r/var/cache/apt/archives"
+mount --bind "$cache/archives" "$r/var/cache/apt/archives"
 cp /etc/resolv.conf "$r/etc/resolv.conf"
 extra_ca=
 if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r "$NODE_EXTRA_CA_CERTS" ]; then
@@ -161,7 +169,7 @@ step() {
 	set +e
 	timeout --kill-after=30 "${PRISTINE_TIMEOUT:-3000}" \
 	    unshare --mount --pid --fork --propagation private --kill-child \
-	    sh -c "$INSIDE" inside "$dir" "$cmd" >>"$dir/run.log" 2>&1
+	    sh -c "$INSIDE" inside "$dir" "$cmd" "$cache" >>"$dir/run.log" 2>&1
 	rc=$?
 	set -e
 	t=$(($(date +%s) - t0))
