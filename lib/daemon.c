@@ -3,7 +3,7 @@
 /*	daemon 3
 /* SUMMARY
 /*	what both daemons do at start: options, configuration, the
-/*	background, privileges, systemd
+/*	background, privileges, systemd; the signals of their loop
 /* DESCRIPTION
 /*	daemon_begin() reads the options both daemons take (-c file, -f,
 /*	-t, -v), opens the log and loads the configuration; a bad option
@@ -38,6 +38,22 @@
 /*	documented datagram protocol on $NOTIFY_SOCKET itself, so that
 /*	the daemons need no systemd library; without that variable it
 /*	does nothing.
+/*
+/*	daemon_signals() takes the signals of a daemon that serves from
+/*	its own loop: SIGTERM and SIGINT stop it, SIGHUP asks for a
+/*	reload, SIGUSR1 for a new connection to syslog; SIGPIPE is
+/*	ignored (a dead peer is not fatal). A handler only notes what was
+/*	asked and wakes the loop.
+/*
+/*	daemon_serve() runs the daemon's loop, run(wake), that returns
+/*	once *wake is non-zero (ev_run() does), and does in order what the
+/*	signals asked: SIGUSR1 reopens the log ("log reopened"); SIGHUP,
+/*	unless a stop is asked too, calls reload() between "RELOADING=1"
+/*	and "READY=1" to systemd, or, with reload NULL, does nothing.
+/*	After SIGTERM or SIGINT it tells systemd "STOPPING=1", logs
+/*	"stopping on signal N" and returns N; the caller shuts down.
+/*	The loop is given, not called by name, so that lib/ needs no
+/*	event loop.
 /*--*/
 #include <errno.h>
 #include <limits.h>
@@ -45,6 +61,7 @@
 #include <stddef.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +75,10 @@
 #include "daemon.h"
 #include "msg.h"
 #include "util.h"
+
+static volatile sig_atomic_t daemon_stop_sig;	/* SIGTERM, SIGINT */
+static volatile sig_atomic_t daemon_reload_asked, daemon_reopen_asked;
+static volatile sig_atomic_t daemon_wake;	/* ends the daemon's loop */
 
 /* daemon_usage - and exit 2 */
 static void
@@ -232,4 +253,68 @@ daemon_notify(const char *state)
 	if (r < 0 && msg_verbose)
 		msg_info("NOTIFY_SOCKET %s: %s", path, strerror(errno));
 	close(fd);
+}
+
+/* daemon_on_signal - note what was asked; daemon_serve() does it */
+static void
+daemon_on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		daemon_reload_asked = 1;
+	else if (sig == SIGUSR1)
+		daemon_reopen_asked = 1;
+	else
+		daemon_stop_sig = sig;
+	daemon_wake = 1;
+}
+
+/* daemon_signals - termination ends the loop; a dead peer is not fatal */
+void
+daemon_signals(void)
+{
+	struct sigaction sa;
+
+	daemon_stop_sig = daemon_reload_asked = daemon_reopen_asked = 0;
+	daemon_wake = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = daemon_on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* daemon_asked - what the signals asked for while the loop ran */
+static void
+daemon_asked(void (*reload)(void))
+{
+	if (daemon_reopen_asked) {
+		daemon_reopen_asked = 0;
+		msg_reopen();
+		msg_info("log reopened");
+	}
+	if (daemon_reload_asked && !daemon_stop_sig) {
+		daemon_reload_asked = 0;
+		if (reload != NULL) {
+			daemon_notify("RELOADING=1");
+			reload();
+			daemon_notify("READY=1");
+		}
+	}
+}
+
+/* daemon_serve - the loop, until a signal asks to stop; that signal */
+int
+daemon_serve(void (*run)(volatile sig_atomic_t *), void (*reload)(void))
+{
+	while (!daemon_stop_sig) {
+		run(&daemon_wake);
+		daemon_wake = 0;
+		daemon_asked(reload);
+	}
+	daemon_notify("STOPPING=1");
+	msg_info("stopping on signal %d", (int)daemon_stop_sig);
+	return daemon_stop_sig;
 }

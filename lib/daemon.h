@@ -3,10 +3,12 @@
 /*	daemon 3h
 /* SUMMARY
 /*	what both daemons do at start: options, configuration, the
-/*	background, privileges, systemd
+/*	background, privileges, systemd; the signals of their loop
 /*--*/
 #ifndef AUTHGUARD_DAEMON_H
 #define AUTHGUARD_DAEMON_H
+
+#include <signal.h>
 
 struct config;
 
@@ -30,5 +32,7 @@ void	daemon_ready(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	daemon_no_core_dumps(void);
 void	daemon_drop_privileges(const char *);
 void	daemon_notify(const char *);
+void	daemon_signals(void);
+int	daemon_serve(void (*)(volatile sig_atomic_t *), void (*)(void));
 
 #endif

@@ -45,7 +45,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,33 +72,15 @@
 #include "store.h"
 #include "util.h"
 
-static volatile sig_atomic_t policyd_stop, policyd_reload, policyd_reopen;
-static volatile sig_atomic_t policyd_wake;	/* ends ev_run() */
-
 static struct config cfg;		/* what every module points to */
 static struct accounts_map accounts;
 static const char *config_path;
-
-/* on_signal - note what was asked; the loop does it */
-static void
-on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		policyd_reload = 1;
-	else if (sig == SIGUSR1)
-		policyd_reopen = 1;
-	else
-		policyd_stop = sig;
-	policyd_wake = 1;
-}
 
 /* reload - SIGHUP: a new configuration, or the running one kept */
 static void
 reload(void)
 {
-	daemon_notify("RELOADING=1");
 	(void)reload_config(config_path, &cfg, &accounts);
-	daemon_notify("READY=1");
 }
 
 /* make_state_dir - create state_dir (mode 0700) if missing */
@@ -249,43 +230,6 @@ control_socket(const struct config *c)
 	    0660);
 }
 
-/* signals - termination ends the loop; a dead peer is not fatal */
-static void
-signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-}
-
-/* serve - the loop, until a signal asks to stop */
-static void
-serve(void)
-{
-	while (!policyd_stop) {
-		ev_run(&policyd_wake);
-		policyd_wake = 0;
-		if (policyd_reopen) {
-			policyd_reopen = 0;
-			msg_reopen();
-			msg_info("log reopened");
-		}
-		if (policyd_reload && !policyd_stop) {
-			policyd_reload = 0;
-			reload();
-		}
-	}
-	daemon_notify("STOPPING=1");
-	msg_info("stopping on signal %d", (int)policyd_stop);
-}
-
 /* unlink_socket - a unix socket we created */
 static void
 unlink_socket(const struct sockspec *ss)
@@ -334,7 +278,7 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return 0;
 	}
-	signals();
+	daemon_signals();
 	msg_batch_stderr();
 	make_state_dir(cfg.state_dir);
 	ev_init();
@@ -378,7 +322,7 @@ main(int argc, char **argv)
 		metrics_init(&cfg, mfd);
 	daemon_ready("sasl_listen %s", cfg.sasl_listen.kind == SOCK_UNIX ?
 	    cfg.sasl_listen.path : cfg.sasl_listen.host);
-	serve();
+	(void)daemon_serve(ev_run, reload);
 	shared_shutdown();	/* waiting attempts decide locally */
 	authpolicy_shutdown();
 	gate_shutdown();

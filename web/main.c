@@ -28,7 +28,6 @@
 /*	-v	verbose logging
 /*--*/
 #include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -46,52 +45,7 @@
 #define WEB_DEF_CONFIG	"/etc/authguard/authguard-web.conf"
 #endif
 
-static volatile sig_atomic_t web_stop, web_reopen, web_wake;
 static struct webconf cfg;
-
-/* on_signal - note what was asked; the loop does it */
-static void
-on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		web_reopen = 1;
-	else if (sig != SIGHUP)
-		web_stop = sig;
-	web_wake = 1;
-}
-
-/* signals - termination ends the loop; a dead peer is not fatal */
-static void
-signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-}
-
-/* serve - the loop, until a signal asks to stop */
-static void
-serve(void)
-{
-	while (!web_stop) {
-		ev_run(&web_wake);
-		web_wake = 0;
-		if (web_reopen) {
-			web_reopen = 0;
-			msg_reopen();
-			msg_info("log reopened");
-		}
-	}
-	daemon_notify("STOPPING=1");
-	msg_info("stopping on signal %d", (int)web_stop);
-}
 
 /* warn_trust - settings that let more in than they seem to */
 static void
@@ -150,7 +104,7 @@ main(int argc, char **argv)
 		webconf_free(&cfg);
 		return 0;
 	}
-	signals();
+	daemon_signals();
 	msg_batch_stderr();
 	ev_init();
 	fd = listen_socket(&cfg.web_listen, 64, cfg.web_socket_owner,
@@ -163,7 +117,7 @@ main(int argc, char **argv)
 		daemon_ready(strchr(cfg.web_listen.host, ':') ?
 		    "web_listen inet:[%s]:%u" : "web_listen inet:%s:%u",
 		    cfg.web_listen.host, cfg.web_listen.port);
-	serve();
+	(void)daemon_serve(ev_run, NULL);	/* SIGHUP: nothing */
 	web_shutdown();
 	ev_shutdown();
 	if (cfg.web_listen.kind == SOCK_UNIX)
