@@ -84,7 +84,7 @@
 #include "webconf.h"
 #include "webform.h"
 
-#define WEB_HUSH_MS	60000	/* untrusted user headers: one line */
+#define WEB_HUSH_MS	60000	/* a hushed warning: one line */
 #define WEB_HTPASSWD_MAX (1 << 20)	/* bytes of the htpasswd file */
 #define WEB_PASS_KEEP_MS 300000	/* a right password, remembered */
 #define WEB_FAIL_FREE	10	/* failures of a (peer, user) before a wait */
@@ -128,6 +128,17 @@ struct web_fail_key {
 	size_t		 len;
 };
 
+/*
+ * A warning said once a minute at most; at the minute's end, how many
+ * more there were: "N more WHAT in the last 60 s".
+ */
+struct hush {
+	struct ev_timer	 timer;		/* first: hush_end finds its hush */
+	const char	*what;
+	unsigned	 quiet;		/* not said this minute */
+	int		 open;		/* a minute runs */
+};
+
 static int web_crypt_ok(const char *, const char *);
 
 static const struct webconf *cfg;
@@ -136,13 +147,13 @@ static struct htpasswd_entry *htpw;
 static size_t nhtpw;
 static size_t htpw_dummy;	/* the slowest entry: for unknown users */
 static int htpw_mixed;		/* more than one scheme or cost */
-static struct ev_timer untrusted_timer;
 static struct htab fails;
-static struct ev_timer waits_timer;
-static unsigned waits_quiet;
-static int waits_open;
-static unsigned untrusted_quiet;
-static int untrusted_open;
+static struct hush untrusted_hush = {
+	.what = "requests with a user header that was not believed",
+};
+static struct hush waits_hush = {
+	.what = "sign-ons refused while they waited after failures",
+};
 
 /* web_log - one event=web line: name, value, ..., NULL */
 void
@@ -183,18 +194,33 @@ signon_error(struct http_req *req, const char *user, unsigned status,
 	buf_free(&b);
 }
 
-/* untrusted_end - the minute ends: how many more were ignored */
+/* hush_end - the minute ends: how many more were not said */
 static void
-untrusted_end(struct ev_timer *t)
+hush_end(struct ev_timer *t)
 {
-	untrusted_open = 0;
-	if (untrusted_quiet == 0)
+	struct hush *h = (struct hush *)t;
+
+	h->open = 0;
+	if (h->quiet == 0)
 		return;
-	msg_warn("%u more requests with a user header that was not believed "
-	    "in the last %d s", untrusted_quiet, WEB_HUSH_MS / 1000);
-	untrusted_quiet = 0;
-	untrusted_open = 1;
-	ev_timer_start(&untrusted_timer, WEB_HUSH_MS, untrusted_end);
+	msg_warn("%u more %s in the last %d s", h->quiet, h->what,
+	    WEB_HUSH_MS / 1000);
+	h->quiet = 0;
+	h->open = 1;
+	ev_timer_start(&h->timer, WEB_HUSH_MS, hush_end);
+}
+
+/* hush_say - 1: say this one; 0: counted, for the minute's end */
+static int
+hush_say(struct hush *h)
+{
+	if (h->open) {
+		h->quiet++;
+		return 0;
+	}
+	h->open = 1;
+	ev_timer_start(&h->timer, WEB_HUSH_MS, hush_end);
+	return 1;
 }
 
 /* web_untrusted - a user header not believed: ignored, said */
@@ -203,12 +229,8 @@ web_untrusted(struct http_req *req, const char *why)
 {
 	struct buf b;
 
-	if (untrusted_open) {
-		untrusted_quiet++;
+	if (!hush_say(&untrusted_hush))
 		return;
-	}
-	untrusted_open = 1;
-	ev_timer_start(&untrusted_timer, WEB_HUSH_MS, untrusted_end);
 	buf_init(&b);
 	escaped_value(&b, LOG_FORMAT_LOGFMT, http_peer(req));
 	msg_warn("%s from %s%s: ignored", cfg->user_header, buf_str(&b), why);
@@ -565,20 +587,6 @@ fail_free(void)
 	htab_free(&fails);
 }
 
-/* waits_end - the minute ends: how many more waited */
-static void
-waits_end(struct ev_timer *t)
-{
-	waits_open = 0;
-	if (waits_quiet == 0)
-		return;
-	msg_warn("%u more sign-ons refused while they waited after failures "
-	    "in the last %d s", waits_quiet, WEB_HUSH_MS / 1000);
-	waits_quiet = 0;
-	waits_open = 1;
-	ev_timer_start(&waits_timer, WEB_HUSH_MS, waits_end);
-}
-
 /* web_wait - the pair waits: 429, said once a minute at most */
 static void
 web_wait(struct http_req *req, const char *client, const char *user,
@@ -588,15 +596,10 @@ web_wait(struct http_req *req, const char *client, const char *user,
 
 	snprintf(secs, sizeof(secs), "%llu", (unsigned long long)
 	    ((f->until - ev_now() + 999) / 1000));
-	if (waits_open)
-		waits_quiet++;
-	else {
-		waits_open = 1;
-		ev_timer_start(&waits_timer, WEB_HUSH_MS, waits_end);
+	if (hush_say(&waits_hush))
 		web_log("action", "login", "user", user, "peer",
 		    client, "result", "refused", "reason",
 		    "too-many-failures", "wait", secs, NULL);
-	}
 	http_add_header(req, "Retry-After", secs);
 	signon_error(req, NULL, 429, "too many failed sign-ons: wait, then try "
 	    "again");
@@ -800,8 +803,8 @@ signon_init(const struct webconf *c)
 void
 signon_shutdown(void)
 {
-	ev_timer_stop(&untrusted_timer);
-	ev_timer_stop(&waits_timer);
+	ev_timer_stop(&untrusted_hush.timer);
+	ev_timer_stop(&waits_hush.timer);
 	fail_free();
 	htpasswd_free();
 	wipe(pass_key, sizeof(pass_key));
