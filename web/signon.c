@@ -16,11 +16,22 @@
 /*
 /*	int	signon_who(struct http_req *req, struct web_who *who)
 /*
+/*	int	signon_host_ok(struct http_req *req)
+/*
 /*	void	web_log(const char *name, const char *value, ..., NULL)
 /* DESCRIPTION
 /*	signon_who() fills who (user, admin, trusted) for a request, or
-/*	answers the request itself (400, 401, 403 or 429, each with its
-/*	page) and returns -1.
+/*	answers the request itself (400, 401, 403, 421 or 429, each with
+/*	its page) and returns -1.
+/*
+/*	First, the host: with host_names set, a request whose Host (from
+/*	a trusted proxy with the right proxy_secret, X-Forwarded-Host
+/*	when it is there), without its :port and in any case, is not one
+/*	of them gets 421, before any sign-on work, and is logged (once a
+/*	minute at most, with the count of the others): a page of another
+/*	site that a DNS name of its own leads to this address does not
+/*	get through. signon_host_ok() is that check alone, for the pages
+/*	that need no user; 1, or 0 when answered.
 /*
 /*	Who is asking: a request from a trusted_proxies address (a peer
 /*	of a unix web_listen only when trusted_proxies names "unix"),
@@ -153,6 +164,9 @@ static struct hush untrusted_hush = {
 };
 static struct hush waits_hush = {
 	.what = "sign-ons refused while they waited after failures",
+};
+static struct hush host_hush = {
+	.what = "requests for a host not in host_names",
 };
 
 /* web_log - one event=web line: name, value, ..., NULL */
@@ -743,6 +757,33 @@ web_proxy(struct http_req *req, struct web_who *who)
 	return -1;
 }
 
+/*
+ * signon_host_ok - host_names unset, or the host the browser asked (a
+ * trusted proxy's X-Forwarded-Host, else Host) listed; else 421, said
+ * once a minute at most; 0 when answered
+ */
+int
+signon_host_ok(struct http_req *req)
+{
+	const char *host = NULL;
+
+	if (*cfg->host_names == 0)
+		return 1;
+	if (web_trusted(req) && web_secret_ok(req))
+		host = http_header(req, "X-Forwarded-Host");
+	if (host == NULL)
+		host = http_header(req, "Host");
+	if (host && webconf_host_listed(cfg->host_names, host))
+		return 1;
+	if (hush_say(&host_hush))
+		web_log("action", "request", "host", host, "peer",
+		    http_peer(req), "result", "refused", "reason",
+		    "host-not-listed", NULL);
+	signon_error(req, NULL, 421, "misdirected request: this server does "
+	    "not answer for that host name");
+	return 0;
+}
+
 /* signon_who - who asks, and may they look? -1 when answered */
 int
 signon_who(struct http_req *req, struct web_who *who)
@@ -750,6 +791,8 @@ signon_who(struct http_req *req, struct web_who *who)
 	const char *hv = http_header(req, cfg->user_header);
 
 	memset(who, 0, sizeof(*who));
+	if (!signon_host_ok(req))
+		return -1;
 	who->trusted = web_trusted(req);
 	if (who->trusted && web_proxy(req, who) < 0)
 		return -1;
@@ -805,6 +848,7 @@ signon_shutdown(void)
 {
 	ev_timer_stop(&untrusted_hush.timer);
 	ev_timer_stop(&waits_hush.timer);
+	ev_timer_stop(&host_hush.timer);
 	fail_free();
 	htpasswd_free();
 	wipe(pass_key, sizeof(pass_key));

@@ -30,6 +30,7 @@ void	signon_shutdown(void);
 int	signon_htpasswd_load(const char *, char *, size_t);
 int	signon_htpasswd_mixed(void);
 int	signon_who(struct http_req *, struct web_who *);
+int	signon_host_ok(struct http_req *);
 void	web_log(const char *, ...);
 
 #endif

@@ -26,6 +26,8 @@
 /*	why?q=TARGET&done=unlocked|locked); GET /overview; GET
 /*	/style.css; GET or HEAD /healthz ("ok", 503 when the control
 /*	socket does not answer "stats"). Every other path is a 404 page.
+/*	With host_names set, every route but /healthz (a monitor may ask
+/*	by address) first checks the host (signon_host_ok(): 421).
 /*	Every answer carries the security headers (a strict
 /*	Content-Security-Policy without script, nosniff, no referrer, no
 /*	framing, no-store).
@@ -614,10 +616,12 @@ web_lock(struct http_req *req, void *arg)
 static void
 web_css(struct http_req *req, void *arg)
 {
-	http_reply(req, 200, "text/css; charset=utf-8", page_css, page_css_len);
+	if (signon_host_ok(req))
+		http_reply(req, 200, "text/css; charset=utf-8", page_css,
+		    page_css_len);
 }
 
-/* web_health - GET /healthz: does the control socket answer? */
+/* web_health - GET /healthz: does the control socket answer? (any host) */
 static void
 web_health(struct http_req *req, void *arg)
 {
@@ -628,7 +632,8 @@ web_health(struct http_req *req, void *arg)
 static void
 web_notfound(struct http_req *req, void *arg)
 {
-	web_error(req, NULL, 404, "no such page");
+	if (signon_host_ok(req))
+		web_error(req, NULL, 404, "no such page");
 }
 
 static const struct http_route web_routes[] = {
