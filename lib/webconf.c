@@ -15,6 +15,8 @@
 /*	void	webconf_free(struct webconf *c)
 /*
 /*	int	webconf_listed(const char *list, const char *name)
+/*
+/*	int	webconf_host_listed(const char *list, const char *host)
 /* DESCRIPTION
 /*	The web front end's file has the syntax of authguard.conf and is
 /*	read by the same code (conf_parse()), from its own table below.
@@ -32,12 +34,19 @@
 /*	proxy_secret, when set, is "Name: value" (blanks around the value
 /*	dropped; neither part empty): secret_name and secret_value.
 /*
+/*	host_names is a space-separated list of host names (letters,
+/*	digits, '-', '.'; an IPv6 address in brackets), without a port.
+/*
 /*	webconf_listed() tells whether a name is one of a space-separated
-/*	list (viewers, admins): 1 or 0.
+/*	list (viewers, admins): 1 or 0. webconf_host_listed() tells
+/*	whether a Host header's value (a name, with an optional :port)
+/*	names one of the list (host_names), compared without regard to
+/*	case: 1 or 0.
 /*--*/
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "config.h"
@@ -63,6 +72,7 @@ static const struct config_param webconf_table[] = {
 	WP(htpasswd, "", CT_FILE),
 	WP(viewers, "", CT_STRING),
 	WP(admins, "", CT_STRING),
+	WP(host_names, "", CT_STRING),
 	WP(lock_time, "", CT_DURATION_OPT),
 	WR(user, "authguard-web", CT_STRING),
 	WP(log_format, "logfmt", CT_LOGFMT),
@@ -92,6 +102,35 @@ webconf_loopback(const char *host)
 	return yes;
 }
 
+/*
+ * webconf_host_ok - one word of host_names: a name (letters, digits,
+ * '-', '.') or an IPv6 address in brackets; no port
+ */
+static int
+webconf_host_ok(const char *p, size_t n)
+{
+	if (n > 2 && p[0] == '[' && p[n - 1] == ']')
+		return strspn(p + 1, "0123456789abcdefABCDEF:.") == n - 2;
+	return strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-.") >= n;
+}
+
+/* webconf_hosts_ok - every word of host_names */
+static int
+webconf_hosts_ok(const char *list)
+{
+	const char *p;
+	size_t n;
+
+	for (p = list + strspn(list, " \t"); *p; p += strspn(p, " \t")) {
+		n = strcspn(p, " \t");
+		if (!webconf_host_ok(p, n))
+			return 0;
+		p += n;
+	}
+	return 1;
+}
+
 /* webconf_check - what one line cannot tell */
 static int
 webconf_check(const void *arg, const char **err)
@@ -114,6 +153,9 @@ webconf_check(const void *arg, const char **err)
 		return *err = "web_socket_mode: others may not write to the "
 		    "unix web_listen (every local user could send the user "
 		    "header)", -1;
+	if (!webconf_hosts_ok(c->host_names))
+		return *err = "host_names: want host names (letters, digits, "
+		    "'-', '.') or [IPv6] addresses, without a port", -1;
 	return 0;
 }
 
@@ -213,20 +255,50 @@ webconf_free(struct webconf *c)
 	conf_free(&webconf_file, c);
 }
 
-/* webconf_listed - is name a word of the space-separated list? */
-int
-webconf_listed(const char *list, const char *name)
+/* webconf_word - is name (len bytes) a word of the list? fold: any case */
+static int
+webconf_word(const char *list, const char *name, size_t len, int fold)
 {
-	size_t len = strlen(name), n;
 	const char *p = list;
+	size_t n;
 
 	if (len == 0)
 		return 0;
 	for (p += strspn(p, " \t"); *p; p += strspn(p, " \t")) {
 		n = strcspn(p, " \t");
-		if (n == len && memcmp(p, name, n) == 0)
+		if (n == len && (fold ? strncasecmp(p, name, n) :
+		    memcmp(p, name, n)) == 0)
 			return 1;
 		p += n;
 	}
 	return 0;
+}
+
+/* webconf_listed - is name a word of the space-separated list? */
+int
+webconf_listed(const char *list, const char *name)
+{
+	return webconf_word(list, name, strlen(name), 0);
+}
+
+/*
+ * webconf_host_listed - does a Host header's value, without its :port
+ * (digits), name a word of the list, in any case?
+ */
+int
+webconf_host_listed(const char *list, const char *host)
+{
+	const char *end;
+	size_t n;
+
+	if (host[0] == '[')
+		n = (end = strchr(host, ']')) ? (size_t)(end - host) + 1 : 0;
+	else
+		n = strcspn(host, ":");
+	if (host[n] == ':' && (host[n + 1] == 0 || strspn(host + n + 1,
+	    "0123456789") != strlen(host + n + 1)))
+		return 0;
+	if (host[n] != ':' && host[n] != 0)
+		return 0;
+	return webconf_word(list, host, n, 1);
 }

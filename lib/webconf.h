@@ -12,7 +12,7 @@
 #include "logline.h"
 #include "netaddr.h"
 
-#define WEBCONF_KEYS	15	/* rows of the table in webconf.c */
+#define WEBCONF_KEYS	16	/* rows of the table in webconf.c */
 
 #define WEBCONF_SECRET_NAME_MAX 64	/* bytes of proxy_secret's name */
 
@@ -33,6 +33,7 @@ struct webconf {
 	char		*htpasswd;		/* "": no basic auth */
 	char		*viewers;		/* "": every user known */
 	char		*admins;		/* "": nobody */
+	char		*host_names;		/* "": any Host */
 	unsigned	 lock_time;		/* ms; 0: policyd's */
 	char		*user;
 	enum log_format	 log_format;
@@ -44,5 +45,6 @@ int	webconf_parse(const char *, size_t, const char *, struct webconf *,
 int	webconf_load(const char *, struct webconf *, char *, size_t);
 void	webconf_free(struct webconf *);
 int	webconf_listed(const char *, const char *);
+int	webconf_host_listed(const char *, const char *);
 
 #endif

@@ -870,6 +870,7 @@ status_text(unsigned status)
 		{405, "Method not allowed"},
 		{409, "Not done"},
 		{413, "Request too large"},
+		{421, "Misdirected request"},
 		{429, "Too many failed sign-ons"},
 		{500, "Internal error"},
 		{502, "The authguard service does not answer"},

@@ -2,7 +2,7 @@
 /* NAME
 /*	web 3h
 /* SUMMARY
-/*	authguard-web's pages: who is asking, what they may do, the answers
+/*	authguard-web's pages: the routes, what a user may do, the answers
 /*--*/
 #ifndef AUTHGUARD_WEB_H
 #define AUTHGUARD_WEB_H

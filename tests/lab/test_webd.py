@@ -190,7 +190,8 @@ def setup():
 
 def teardown():
     errors = []
-    for k in ("web", "basic", "slow", "secret", "throttle", "behind", "mixed", "longuser"):
+    for k in ("web", "basic", "slow", "secret", "throttle", "behind", "mixed", "longuser",
+              "hosts", "hostsbasic"):
         if S.get(k):
             rc = S[k].stop()
             if rc not in (0, None):
@@ -897,6 +898,100 @@ def proxy_secret_required():
                                       "X-Authguard-Proxy: 5ec2e7a1b2c3d4e5",
                                       "X-Authguard-Proxy: 5ec2e7a1b2c3d4e5"])
     assert st == 403, text[:300]
+
+
+def hosts_web():
+    """An authguard-web with host_names, behind a trusted proxy (127.0.0.1)."""
+    if not S.get("hosts"):
+        S["hosts"] = Web(S["dir"], "hosts", S["gate"].control, trusted_proxies="127.0.0.1/32",
+                         host_names="helpdesk.example.test [::1]").start()
+    return S["hosts"]
+
+
+@suite.test
+def host_names_listed_served_others_421():
+    """With host_names, a listed Host (any case, a port) is served; another gets 421 with a
+    page and one escaped line (the second is counted, not logged), every page but /healthz."""
+    web = hosts_web()
+    for host in ("helpdesk.example.test", "HelpDesk.Example.TEST:8443", "[::1]:8026"):
+        st, h, page, _ = web.request("GET", "/", as_user("helen", Host=host))
+        assert st == 200 and 'id="search"' in page, (host, st, page[-500:])
+    before = len(web.web_events())
+    hostile = 'evil.example" reason=ok x=\x1b'
+    st, h, page, _ = web.request("GET", "/", as_user("helen", Host=hostile))
+    assert st == 421 and 'id="error"' in page and "421 Misdirected request" in page, \
+        (st, page[-500:])
+    security_headers(h, "421")
+    for path in ("/why?q=" + ALICE, "/overview", "/style.css", "/no/such/page",
+                 "/healthz/x"):
+        st, h, page, _ = web.request("GET", path, as_user("helen", Host="127.0.0.1"))
+        assert st == 421, (path, st, page[-300:])
+    st, h, page, _ = post(web, "/unlock", {"target": ALICE, "csrf": "0" * 64},
+                          as_user("admin", Host="evil.example"))
+    assert st == 421, (st, page[-300:])
+    ev = web.events_after(before)
+    assert len(ev) == 1, ev
+    assert (ev[0].get("action"), ev[0].get("host"), ev[0].get("result"),
+            ev[0].get("reason")) == ("request", hostile, "refused", "host-not-listed"), ev
+    assert "\x1b" not in ev[0]["_line"], ev
+
+
+@suite.test
+def host_names_checked_before_sign_on():
+    """An unlisted Host gets 421 before basic authentication: no crypt(3), no failure counted;
+    X-Forwarded-Host from a peer that is not trusted does not count."""
+    web = S["hostsbasic"] = Web(S["dir"], "hostsbasic", S["gate"].control,
+                                trusted_proxies="192.0.2.0/24", htpasswd=S["htpasswd"],
+                                host_names="helpdesk.example.test")
+    web.start()
+    before = len(web.web_events())
+    for _ in range(12):
+        st, h, page, _ = web.request("GET", "/", dict(basic_auth("helen", "guess"),
+                                                      Host="evil.example"))
+        assert st == 421 and "www-authenticate" not in h, (st, h)
+    st, h, page, _ = web.request("GET", "/", dict(basic_auth("helen", "helen's secret"),
+                                                  Host="evil.example",
+                                                  **{"X-Forwarded-Host":
+                                                     "helpdesk.example.test"}))
+    assert st == 421, st
+    ev = web.events_after(before)
+    assert [e.get("reason") for e in ev] == ["host-not-listed"], ev
+    # Not one failure counted: the right password still passes at once.
+    st, h, page, _ = web.request("GET", "/", dict(basic_auth("helen", "helen's secret"),
+                                                  Host="helpdesk.example.test:8026"))
+    assert st == 200 and '<span id="whoami">helen</span>' in page, (st, page[-500:])
+
+
+@suite.test
+def host_names_trusted_proxy_forwarded_host_counts():
+    """From a trusted proxy, X-Forwarded-Host is the host the browser asked: it is checked,
+    not the proxy's own Host."""
+    web = hosts_web()
+    st, h, page, _ = web.request("GET", "/", as_user("helen", Host="127.0.0.1:8026",
+                                                     **{"X-Forwarded-Host":
+                                                        "helpdesk.example.test"}))
+    assert st == 200 and 'id="search"' in page, (st, page[-500:])
+    st, h, page, _ = web.request("GET", "/", as_user("helen", Host="helpdesk.example.test",
+                                                     **{"X-Forwarded-Host":
+                                                        "rebound.example"}))
+    assert st == 421, (st, page[-500:])
+
+
+@suite.test
+def host_names_healthz_answers_any_host():
+    web = hosts_web()
+    for method in ("GET", "HEAD"):
+        st, h, body, _ = web.request(method, "/healthz", {"Host": "192.0.2.1:8026"})
+        assert st == 200 and body == ("ok\n" if method == "GET" else ""), (method, st, body)
+
+
+@suite.test
+def host_names_unset_any_host_served():
+    for host in ("evil.example", "127.0.0.1", "rebound.example:80"):
+        st, h, page, _ = S["web"].request("GET", "/", as_user("helen", Host=host))
+        assert st == 200 and 'id="search"' in page, (host, st, page[-500:])
+    st, h, body, _ = S["web"].request("GET", "/style.css", {"Host": "evil.example"})
+    assert st == 200, st
 
 
 @suite.test

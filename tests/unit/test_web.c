@@ -259,4 +259,40 @@ TEST(web_config_refused)
 	CHECK(wparse("control_timeout = 0s\n", &c, err, sizeof(err)) == -1);
 	CHECK(wparse("control_timeout = 100ms\n", &c, err, sizeof(err)) == 0);
 	webconf_free(&c);
+	CHECK(wparse("host_names = a.example:443\n", &c, err,
+	    sizeof(err)) == -1 && strstr(err, "host_names") != NULL);
+	CHECK(wparse("host_names = a.example/x\n", &c, err, sizeof(err)) == -1);
+	CHECK(wparse("host_names = [::1\n", &c, err, sizeof(err)) == -1);
+	CHECK(wparse("host_names = [::1]:80\n", &c, err, sizeof(err)) == -1);
+	CHECK(wparse("host_names = [x]\n", &c, err, sizeof(err)) == -1);
+}
+
+TEST(web_host_names)
+{
+	const char *list = " Helpdesk.Example.test\t127.0.0.1 [::1] ";
+	struct webconf c;
+	char err[CONFIG_ERR_MAX + 64];
+
+	CHECK(wparse("", &c, err, sizeof(err)) == 0 && *c.host_names == 0);
+	webconf_free(&c);
+	CHECK(wparse("host_names = helpdesk.example.test 127.0.0.1 [::1]\n",
+	    &c, err, sizeof(err)) == 0);
+	CHECK(webconf_host_listed(c.host_names, "helpdesk.example.test"));
+	webconf_free(&c);
+	CHECK(webconf_host_listed(list, "helpdesk.example.test"));
+	CHECK(webconf_host_listed(list, "HELPDESK.example.TEST:8443"));
+	CHECK(webconf_host_listed(list, "127.0.0.1:8026"));
+	CHECK(webconf_host_listed(list, "[::1]:8026"));
+	CHECK(webconf_host_listed(list, "[::1]"));
+	CHECK(!webconf_host_listed(list, "[::1]x"));
+	CHECK(!webconf_host_listed(list, "helpdesk.example.test:"));
+	CHECK(!webconf_host_listed(list, "helpdesk.example.test:84x"));
+	CHECK(!webconf_host_listed(list, "helpdesk.example.test:1:2"));
+	CHECK(!webconf_host_listed(list, "helpdesk.example"));
+	CHECK(!webconf_host_listed(list, "evil.example"));
+	CHECK(!webconf_host_listed(list, "127.0.0.10"));
+	CHECK(!webconf_host_listed(list, "[::1"));
+	CHECK(!webconf_host_listed(list, ""));
+	CHECK(!webconf_host_listed(list, ":80"));
+	CHECK(!webconf_host_listed("", "helpdesk.example.test"));
 }
