@@ -60,6 +60,7 @@
 #include "ctl.h"
 #include "ctlclient.h"
 #include "ctlcmd.h"
+#include "hush.h"
 #include "logline.h"
 #include "msg.h"
 #include "netaddr.h"
@@ -243,21 +244,14 @@ control_command(const char *line, struct buf *b)
 static void
 warn_too_long(size_t len)
 {
-	static uint64_t last;
-	static unsigned long quiet;
-	static int warned;
-	uint64_t now = ev_now();
+	static struct hush hush;
+	long quiet = hush_pass(&hush, ev_now(), CONTROL_WARN_EVERY);
 
-	if (warned && now - last < CONTROL_WARN_EVERY) {
-		quiet++;
+	if (quiet < 0)
 		return;
-	}
 	msg_warn("control: answer too long: %zu bytes, more than %d; the "
-	    "client gets an ERR instead (%lu more since the last warning)",
+	    "client gets an ERR instead (%ld more since the last warning)",
 	    len, CTL_ANSWER_MAX, quiet);
-	last = now;
-	quiet = 0;
-	warned = 1;
 }
 
 /* control_fit - an answer a client takes: b itself, or the ERR in its place */

@@ -106,6 +106,7 @@
 #include "event.h"
 #include "forwarded.h"
 #include "htab.h"
+#include "hush.h"
 #include "http.h"
 #include "logline.h"
 #include "metrics.h"
@@ -215,10 +216,7 @@ static unsigned long door_evicted;
 static LIST_HEAD(, door_req) door_reqs = LIST_HEAD_INITIALIZER(door_reqs);
 static unsigned long door_count[AP_CMD_REPORT + 1][DA_COUNT];
 static unsigned long door_unreported;
-static struct {
-	uint64_t	 last;
-	unsigned long	 quiet;		/* not logged since */
-} door_warned[DW_COUNT];
+static struct hush door_warned[DW_COUNT];
 
 static void door_enter(struct door_req *, enum door_state);
 static void door_verdict(struct door_req *, enum limits_verdict);
@@ -231,13 +229,12 @@ static void
 door_warn(enum door_warn kind, const char *what, const char *peer,
     const char *detail)
 {
+	long quiet = hush_pass(&door_warned[kind], ev_now(),
+	    door_warn_ms[kind]);
 	struct buf b;
 
-	if (door_warned[kind].last && ev_now() < door_warned[kind].last +
-	    door_warn_ms[kind]) {
-		door_warned[kind].quiet++;
+	if (quiet < 0)
 		return;
-	}
 	buf_init(&b);
 	buf_printf(&b, "auth_policy_listen: %s from ", what);
 	escaped_value(&b, LOG_FORMAT_LOGFMT, peer ? peer : "?");
@@ -245,12 +242,10 @@ door_warn(enum door_warn kind, const char *what, const char *peer,
 		buf_puts(&b, ": ");
 		escaped_value(&b, LOG_FORMAT_LOGFMT, detail);
 	}
-	if (door_warned[kind].quiet)
-		buf_printf(&b, " (and %lu more like it)", door_warned[kind].quiet);
+	if (quiet)
+		buf_printf(&b, " (and %ld more like it)", quiet);
 	msg_warn("%s", buf_str(&b));
 	buf_free(&b);
-	door_warned[kind].last = ev_now();
-	door_warned[kind].quiet = 0;
 }
 
 /* line_match - is this the line of the key? */
@@ -355,13 +350,11 @@ entry_evict(void)
 	if (e == NULL)
 		return 0;
 	door_evicted++;
-	if (door_warned[DW_FULL].last == 0 || ev_now() >=
-	    door_warned[DW_FULL].last + door_warn_ms[DW_FULL]) {
+	if (hush_pass(&door_warned[DW_FULL], ev_now(),
+	    door_warn_ms[DW_FULL]) >= 0)
 		msg_warn("auth_policy_listen: %d logins awaiting their report: "
 		    "the oldest forgotten, its place given back (%lu so far)",
 		    DOOR_ENTRY_MAX, door_evicted);
-		door_warned[DW_FULL].last = ev_now();
-	}
 	entry_free(e);
 	return 1;
 }

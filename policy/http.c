@@ -102,6 +102,7 @@
 #include "buf.h"
 #include "event.h"
 #include "http.h"
+#include "hush.h"
 #include "msg.h"
 #include "netaddr.h"
 #include "util.h"
@@ -160,8 +161,7 @@ struct http_hush {
 	struct http_server *srv;
 	const char	*what;		/* "requests refused" */
 	unsigned	 window_ms;
-	unsigned	 quiet;		/* not logged in this window */
-	int		 open;		/* a window runs */
+	struct hush	 hush;		/* the window's start, its quiet ones */
 };
 
 struct http_req {
@@ -215,31 +215,40 @@ struct http_count {
 static void http_tick(struct ev_timer *);
 static void http_crowded(struct ev_io *, unsigned);
 
-/* http_hush_end - a window ends: the count of its quiet warnings */
+/* http_hush_said - the count of a window's quiet warnings, if any */
+static void
+http_hush_said(const struct http_hush *h, long quiet)
+{
+	if (quiet > 0)
+		msg_warn("%s: %s: %ld more in the last %u s",
+		    h->srv->ops->listen_name, h->what, quiet,
+		    h->window_ms / 1000);
+}
+
+/* http_hush_end - a window ends: its quiet warnings, if any, open another */
 static void
 http_hush_end(struct ev_timer *t)
 {
 	struct http_hush *h = (struct http_hush *)t;
 
-	h->open = 0;
-	if (h->quiet == 0)
+	if (h->hush.quiet == 0)
 		return;
-	msg_warn("%s: %s: %u more in the last %u s",
-	    h->srv->ops->listen_name, h->what, h->quiet, h->window_ms / 1000);
-	h->quiet = 0;
-	h->open = 1;
+	http_hush_said(h, hush_pass(&h->hush, ev_now(), 0));
 	ev_timer_start(&h->timer, h->window_ms, http_hush_end);
 }
 
-/* http_hush_speak - may this warning be logged? else it is counted */
+/*
+ * http_hush_speak - may this warning be logged? else it is counted (and
+ * the count of a window whose end did not run yet comes first)
+ */
 static int
 http_hush_speak(struct http_hush *h)
 {
-	if (h->open) {
-		h->quiet++;
+	long quiet = hush_pass(&h->hush, ev_now(), h->window_ms);
+
+	if (quiet < 0)
 		return 0;
-	}
-	h->open = 1;
+	http_hush_said(h, quiet);
 	ev_timer_start(&h->timer, h->window_ms, http_hush_end);
 	return 1;
 }

@@ -51,6 +51,7 @@
 
 #include "conn.h"
 #include "event.h"
+#include "hush.h"
 #include "msg.h"
 #include "server.h"
 #include "util.h"
@@ -114,6 +115,7 @@ static void
 server_make_room(struct server *srv)
 {
 	struct server_node *n;
+	long quiet;
 
 	if (srv->ops->max == 0 || srv->count < srv->ops->max)
 		return;
@@ -123,14 +125,10 @@ server_make_room(struct server *srv)
 	if (n == NULL)
 		n = TAILQ_FIRST(&srv->conns);
 	server_close(srv, node_conn(n));
-	srv->evicted++;
-	if (srv->warned == 0 || ev_now() - srv->warned >= SERVER_WARN_MS) {
+	if ((quiet = hush_pass(&srv->closed, ev_now(), SERVER_WARN_MS)) >= 0)
 		msg_warn("%s: more than %zu clients at once; closed the oldest "
-		    "(%lu since the last warning)", srv->ops->listen_name,
-		    srv->ops->max, srv->evicted);
-		srv->warned = ev_now() ? ev_now() : 1;
-		srv->evicted = 0;
-	}
+		    "(%ld since the last warning)", srv->ops->listen_name,
+		    srv->ops->max, quiet + 1);
 }
 
 /* server_accepted - a new connection */
@@ -161,8 +159,7 @@ server_start(struct server *srv, int fd, const struct server_ops *ops)
 	srv->ops = ops;
 	TAILQ_INIT(&srv->conns);
 	srv->count = 0;
-	srv->evicted = 0;
-	srv->warned = 0;
+	srv->closed = (struct hush){0};
 	listener_serve(&srv->listener, fd, ops->listen_name, server_accepted);
 	srv->running = 1;
 }

@@ -8,11 +8,11 @@
 #define AUTHGUARD_SERVER_H
 
 #include <stddef.h>
-#include <stdint.h>
 #include <sys/queue.h>
 #include <sys/types.h>
 
 #include "conn.h"
+#include "hush.h"
 
 /* What an owner says about its listener and its connections. */
 struct server_ops {
@@ -36,8 +36,7 @@ struct server {
 	TAILQ_HEAD(server_node_head, server_node) conns; /* oldest first */
 	size_t		 count;
 	int		 running;
-	unsigned long	 evicted;	/* since the last warning */
-	uint64_t	 warned;	/* ev_now() of it; 0: never */
+	struct hush	 closed;	/* the warnings of the oldest closed */
 };
 
 void	server_start(struct server *, int, const struct server_ops *);

@@ -82,6 +82,7 @@
 #include "buf.h"
 #include "event.h"
 #include "fingerprint.h"
+#include "hush.h"
 #include "journal.h"
 #include "metrics.h"
 #include "msg.h"
@@ -97,7 +98,7 @@
 #define SHARED_BUSY		1000	/* unanswered: checks decide locally */
 #define SHARED_REPLAY_BATCH	256	/* kept changes sent at a time */
 #define SHARED_JOURNAL_MAX	50000	/* of each kind; ~300 bytes each */
-#define SHARED_COMPLAIN_EVERY	60	/* seconds between repeats of a log */
+#define SHARED_COMPLAIN_MS	60000	/* between repeats of a log */
 
 enum shared_state { SH_OFF, SH_DOWN, SH_CONNECTING, SH_UP };
 
@@ -129,14 +130,14 @@ static TAILQ_HEAD(, shared_op) sh_pending = TAILQ_HEAD_INITIALIZER(sh_pending);
 static struct journal sh_journal = {.max = SHARED_JOURNAL_MAX};
 static struct shared_stats sh_st;
 static char sh_last_complaint[512];
-static uint64_t sh_last_complained;
+static struct hush sh_complained;	/* sh_last_complaint's */
 static int sh_was_up;
 static size_t sh_npending;
 static uint64_t sh_last_answer;		/* ms: anything answered */
 static int sh_replaying;
 static int sh_setup_errors;		/* this connection attempt's */
 static int sh_ready;			/* this connection got ready */
-static uint64_t sh_dropped_logged;
+static struct hush sh_dropped_said;
 #ifdef HAVE_HIREDIS_SSL
 static SSL_CTX *sh_tls;			/* rediss:// */
 #endif
@@ -157,11 +158,11 @@ complain(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	if (strcmp(text, sh_last_complaint) == 0 &&
-	    ev_now() - sh_last_complained < SHARED_COMPLAIN_EVERY * 1000ULL)
+	if (strcmp(text, sh_last_complaint) != 0)
+		sh_complained = (struct hush){0};	/* another: said at once */
+	if (hush_pass(&sh_complained, ev_now(), SHARED_COMPLAIN_MS) < 0)
 		return;
 	str_copy(sh_last_complaint, sizeof(sh_last_complaint), text);
-	sh_last_complained = ev_now();
 	msg_error("shared state: %s", text);
 }
 
@@ -232,13 +233,11 @@ static void
 kept_dropped(struct journal_item gone)
 {
 	journal_item_free(gone);
-	if (sh_st.dropped++ == 0 || ev_now() - sh_dropped_logged >=
-	    SHARED_COMPLAIN_EVERY * 1000ULL) {
-		sh_dropped_logged = ev_now();
+	sh_st.dropped++;
+	if (hush_pass(&sh_dropped_said, ev_now(), SHARED_COMPLAIN_MS) >= 0)
 		msg_error("shared state: more changes kept for Redis than "
 		    "it can hold: the oldest are dropped (%llu so far; "
 		    "recent attempts go first)", sh_st.dropped);
-	}
 }
 
 /* keep - a change at the tail (or head) of the journal; none when stopping */
