@@ -69,7 +69,7 @@ CLI_OBJ	= $(CLI_SRC:%.c=$(BUILD)/%.o)
 # authguard-web: its own folder, with the daemon's loop, listeners and HTTP.
 WEB_SRC	= $(sort $(wildcard web/*.c))
 WEB_OBJ	= $(WEB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/policy/event.o $(BUILD)/policy/conn.o \
-	  $(BUILD)/policy/http.o
+	  $(BUILD)/policy/http.o $(BUILD)/policy/hushwin.o
 CRYPT_LIBS := $(shell pkg-config --libs libcrypt 2>/dev/null || echo -lcrypt)
 
 PROGS	= $(BUILD)/authguard-policyd $(BUILD)/authguard-milter $(BUILD)/authguard \
@@ -120,7 +120,8 @@ $(BUILD)/web/%.o: ALL_CFLAGS += -iquote policy \
 $(BUILD)/authguard-web: $(WEB_OBJ) $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CRYPT_LIBS) $(LDLIBS)
 
-$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/policy/event.o $(BUILD)/policy/http.o $(BUILD)/policy/spawn.o \
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/policy/event.o $(BUILD)/policy/http.o \
+	    $(BUILD)/policy/hushwin.o $(BUILD)/policy/spawn.o \
 	    $(BUILD)/policy/noticelog.o $(BUILD)/web/pages.o $(BUILD)/libauthguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 

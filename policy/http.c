@@ -102,7 +102,7 @@
 #include "buf.h"
 #include "event.h"
 #include "http.h"
-#include "hush.h"
+#include "hushwin.h"
 #include "msg.h"
 #include "netaddr.h"
 #include "util.h"
@@ -151,19 +151,6 @@ struct http_conn {
 	TAILQ_ENTRY(http_conn) link;	/* in srv->conns, oldest first */
 };
 
-/*
- * A warning that may come often: the first of a window is logged, the
- * others of the window are counted, and their count is logged when it
- * ends (then a new window begins).
- */
-struct http_hush {
-	struct ev_timer	 timer;		/* first */
-	struct http_server *srv;
-	const char	*what;		/* "requests refused" */
-	unsigned	 window_ms;
-	struct hush	 hush;		/* the window's start, its quiet ones */
-};
-
 struct http_req {
 	struct http_server *srv;
 	struct http_conn *hc;		/* NULL: not known */
@@ -198,8 +185,8 @@ struct http_server {
 	TAILQ_HEAD(http_conns, http_conn) conns;
 	unsigned	 nlive;		/* connections not evicted */
 	unsigned	 nbusy;		/* of which HTTP_CONN_BUSY */
-	struct http_hush evicted;
-	struct http_hush refused;
+	struct hushwin	 evicted;
+	struct hushwin	 refused;
 	int		 running;	/* in MHD_run(): no recursion */
 	int		 kicked;	/* run again at once */
 	uint64_t	 log_since;	/* libmicrohttpd's messages: this */
@@ -214,63 +201,6 @@ struct http_count {
 
 static void http_tick(struct ev_timer *);
 static void http_crowded(struct ev_io *, unsigned);
-
-/* http_hush_said - the count of a window's quiet warnings, if any */
-static void
-http_hush_said(const struct http_hush *h, long quiet)
-{
-	if (quiet > 0)
-		msg_warn("%s: %s: %ld more in the last %u s",
-		    h->srv->ops->listen_name, h->what, quiet,
-		    h->window_ms / 1000);
-}
-
-/* http_hush_end - a window ends: its quiet warnings, if any, open another */
-static void
-http_hush_end(struct ev_timer *t)
-{
-	struct http_hush *h = (struct http_hush *)t;
-
-	if (h->hush.quiet == 0)
-		return;
-	http_hush_said(h, hush_pass(&h->hush, ev_now(), 0));
-	ev_timer_start(&h->timer, h->window_ms, http_hush_end);
-}
-
-/*
- * http_hush_speak - may this warning be logged? else it is counted (and
- * the count of a window whose end did not run yet comes first)
- */
-static int
-http_hush_speak(struct http_hush *h)
-{
-	long quiet = hush_pass(&h->hush, ev_now(), h->window_ms);
-
-	if (quiet < 0)
-		return 0;
-	http_hush_said(h, quiet);
-	ev_timer_start(&h->timer, h->window_ms, http_hush_end);
-	return 1;
-}
-
-/* http_hush_init - a window of window_ms for what */
-static void
-http_hush_init(struct http_hush *h, struct http_server *srv,
-    const char *what, unsigned window_ms)
-{
-	h->srv = srv;
-	h->what = what;
-	h->window_ms = window_ms;
-}
-
-/* http_hush_stop - the server stops: the count so far, if any */
-static void
-http_hush_stop(struct http_hush *h)
-{
-	ev_timer_stop(&h->timer);
-	http_hush_end(&h->timer);
-	ev_timer_stop(&h->timer);
-}
 
 /* http_log - libmicrohttpd's messages, as ours */
 static void
@@ -457,7 +387,7 @@ http_evict(struct http_server *srv)
 	ev_timer_stop(&hc->deadline);
 	(void)shutdown(hc->fd, SHUT_RDWR);	/* libmicrohttpd sees the end */
 	http_conn_set(hc, HTTP_CONN_EVICTED);
-	if (http_hush_speak(&srv->evicted))
+	if (hushwin_speak(&srv->evicted))
 		msg_warn("%s: conn_max %u connections: the oldest without a "
 		    "request in progress closed for a new client",
 		    srv->ops->listen_name, srv->ops->conn_max);
@@ -628,7 +558,7 @@ http_refused_log(struct http_req *req, unsigned status)
 	const char *reason = MHD_get_reason_phrase_for(status);
 	char method[32];
 
-	if (!http_hush_speak(&req->srv->refused))
+	if (!hushwin_speak(&req->srv->refused))
 		return;
 	snprintf(method, sizeof(method), "%s", req->method ? req->method : "-");
 	msg_warn("%s: %s %s from %s: %u %s", req->srv->ops->listen_name,
@@ -808,7 +738,7 @@ http_access(void *arg, struct MHD_Connection *conn, const char *url,
 		if (*data_size == 0)
 			return http_body_in(req);
 		if (req->body.len + *data_size > req->route->body_max) {
-			if (http_hush_speak(&srv->refused))
+			if (hushwin_speak(&srv->refused))
 				msg_warn("%s: %s %s from %s: body over %zu "
 				    "bytes; connection closed",
 				    srv->ops->listen_name, req->method,
@@ -893,9 +823,9 @@ http_start(int fd, const struct http_ops *ops)
 	srv->unix_listen = http_fd_unix(fd);
 	TAILQ_INIT(&srv->waiting);
 	TAILQ_INIT(&srv->conns);
-	http_hush_init(&srv->evicted, srv, "connections closed for new clients",
-	    HTTP_EVICT_WINDOW_MS);
-	http_hush_init(&srv->refused, srv, "requests refused",
+	hushwin_init(&srv->evicted, ops->listen_name,
+	    "connections closed for new clients", HTTP_EVICT_WINDOW_MS);
+	hushwin_init(&srv->refused, ops->listen_name, "requests refused",
 	    HTTP_REFUSE_WINDOW_MS);
 	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, http_access, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, (MHD_LogCallback)http_log, srv,
@@ -949,8 +879,8 @@ http_stop(struct http_server *srv)
 	ev_timer_stop(&srv->tick);
 	MHD_stop_daemon(srv->daemon);
 	srv->daemon = NULL;
-	http_hush_stop(&srv->evicted);
-	http_hush_stop(&srv->refused);
+	hushwin_stop(&srv->evicted);
+	hushwin_stop(&srv->refused);
 	ev_defer_free(free, srv);
 }
 

@@ -85,6 +85,7 @@
 #include "event.h"
 #include "htab.h"
 #include "http.h"
+#include "hushwin.h"
 #include "keyedhash.h"
 #include "logline.h"
 #include "msg.h"
@@ -139,17 +140,6 @@ struct web_fail_key {
 	size_t		 len;
 };
 
-/*
- * A warning said once a minute at most; at the minute's end, how many
- * more there were: "N more WHAT in the last 60 s".
- */
-struct hush {
-	struct ev_timer	 timer;		/* first: hush_end finds its hush */
-	const char	*what;
-	unsigned	 quiet;		/* not said this minute */
-	int		 open;		/* a minute runs */
-};
-
 static int web_crypt_ok(const char *, const char *);
 
 static const struct webconf *cfg;
@@ -159,15 +149,9 @@ static size_t nhtpw;
 static size_t htpw_dummy;	/* the slowest entry: for unknown users */
 static int htpw_mixed;		/* more than one scheme or cost */
 static struct htab fails;
-static struct hush untrusted_hush = {
-	.what = "requests with a user header that was not believed",
-};
-static struct hush waits_hush = {
-	.what = "sign-ons refused while they waited after failures",
-};
-static struct hush host_hush = {
-	.what = "requests for a host not in host_names",
-};
+static struct hushwin untrusted_hush;
+static struct hushwin waits_hush;
+static struct hushwin host_hush;
 
 /* web_log - one event=web line: name, value, ..., NULL */
 void
@@ -208,42 +192,13 @@ signon_error(struct http_req *req, const char *user, unsigned status,
 	buf_free(&b);
 }
 
-/* hush_end - the minute ends: how many more were not said */
-static void
-hush_end(struct ev_timer *t)
-{
-	struct hush *h = (struct hush *)t;
-
-	h->open = 0;
-	if (h->quiet == 0)
-		return;
-	msg_warn("%u more %s in the last %d s", h->quiet, h->what,
-	    WEB_HUSH_MS / 1000);
-	h->quiet = 0;
-	h->open = 1;
-	ev_timer_start(&h->timer, WEB_HUSH_MS, hush_end);
-}
-
-/* hush_say - 1: say this one; 0: counted, for the minute's end */
-static int
-hush_say(struct hush *h)
-{
-	if (h->open) {
-		h->quiet++;
-		return 0;
-	}
-	h->open = 1;
-	ev_timer_start(&h->timer, WEB_HUSH_MS, hush_end);
-	return 1;
-}
-
 /* web_untrusted - a user header not believed: ignored, said */
 static void
 web_untrusted(struct http_req *req, const char *why)
 {
 	struct buf b;
 
-	if (!hush_say(&untrusted_hush))
+	if (!hushwin_speak(&untrusted_hush))
 		return;
 	buf_init(&b);
 	escaped_value(&b, LOG_FORMAT_LOGFMT, http_peer(req));
@@ -610,7 +565,7 @@ web_wait(struct http_req *req, const char *client, const char *user,
 
 	snprintf(secs, sizeof(secs), "%llu", (unsigned long long)
 	    ((f->until - ev_now() + 999) / 1000));
-	if (hush_say(&waits_hush))
+	if (hushwin_speak(&waits_hush))
 		web_log("action", "login", "user", user, "peer",
 		    client, "result", "refused", "reason",
 		    "too-many-failures", "wait", secs, NULL);
@@ -775,7 +730,7 @@ signon_host_ok(struct http_req *req)
 		host = http_header(req, "Host");
 	if (host && webconf_host_listed(cfg->host_names, host))
 		return 1;
-	if (hush_say(&host_hush))
+	if (hushwin_speak(&host_hush))
 		web_log("action", "request", "host", host, "peer",
 		    http_peer(req), "result", "refused", "reason",
 		    "host-not-listed", NULL);
@@ -832,23 +787,28 @@ signon_who(struct http_req *req, struct web_who *who)
 	return 0;
 }
 
-
-/* signon_init - the key of the remembered passwords, the failures' table */
+/* signon_init - the passwords' key, the failures' table, the warnings */
 void
 signon_init(const struct webconf *c)
 {
 	cfg = c;
 	csrf_key_new(pass_key, sizeof(pass_key));
 	htab_init(&fails, 64, fail_hash, fail_match);
+	hushwin_init(&untrusted_hush, "", "requests with a user header that was "
+	    "not believed", WEB_HUSH_MS);
+	hushwin_init(&waits_hush, "", "sign-ons refused while they waited after "
+	    "failures", WEB_HUSH_MS);
+	hushwin_init(&host_hush, "", "requests for a host not in host_names",
+	    WEB_HUSH_MS);
 }
 
 /* signon_shutdown - forget the failures, the entries and the key */
 void
 signon_shutdown(void)
 {
-	ev_timer_stop(&untrusted_hush.timer);
-	ev_timer_stop(&waits_hush.timer);
-	ev_timer_stop(&host_hush.timer);
+	hushwin_stop(&untrusted_hush);
+	hushwin_stop(&waits_hush);
+	hushwin_stop(&host_hush);
 	fail_free();
 	htpasswd_free();
 	wipe(pass_key, sizeof(pass_key));

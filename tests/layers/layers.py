@@ -10,7 +10,8 @@ the module lib/idmap. Two graphs join the modules:
            (nm: undefined in A, defined in B).
 Both must be free of cycles, and both must respect the layers:
   0 lib/                pure code: no event loop, no sockets of its own
-  1 policy/event, conn, server, http  the event loop, its connections, listeners
+  1 policy/event, conn, server, http, hushwin  the event loop, its connections,
+                        listeners, warnings hushed per window
   2 the daemons' and the CLI's modules (gate, control, milter, web, ...)
   3 policy/main, milter/main, cli/authguard, web/main   the programs' main()
 A module may use its own layer or a lower one; modules of layer 2 may use
@@ -24,7 +25,7 @@ import subprocess
 import sys
 
 FOLDERS = ("lib", "policy", "milter", "cli", "web")
-LOOP = {"policy/event", "policy/conn", "policy/server", "policy/http"}
+LOOP = {"policy/event", "policy/conn", "policy/server", "policy/http", "policy/hushwin"}
 MAINS = {"policy/main", "milter/main", "cli/authguard", "web/main"}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
