@@ -46,16 +46,31 @@ t_turn(int ms)
 	} while (ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 < end);
 }
 
+/* t_begin - a loop, the sink, and h named */
+static void
+t_begin(struct hushwin *h, const char *who, const char *what, unsigned ms)
+{
+	memset(h, 0, sizeof(*h));
+	*t_log = 0;
+	ev_init();
+	msg_set_sink(t_sink);
+	hushwin_init(h, who, what, ms);
+}
+
+/* t_end - the sink and the loop go */
+static void
+t_end(void)
+{
+	msg_set_sink(NULL);
+	ev_shutdown();
+}
+
 /* One said, three counted, their count said at the window's end. */
 TEST(hushwin_counts_said_at_the_window_end)
 {
 	struct hushwin h;
 
-	memset(&h, 0, sizeof(h));
-	*t_log = 0;
-	ev_init();
-	msg_set_sink(t_sink);
-	hushwin_init(&h, "web_listen", "requests refused", 1000);
+	t_begin(&h, "web_listen", "requests refused", 1000);
 	CHECK(hushwin_speak(&h) == 1);
 	CHECK(hushwin_speak(&h) == 0 && hushwin_speak(&h) == 0 &&
 	    hushwin_speak(&h) == 0);
@@ -69,8 +84,7 @@ TEST(hushwin_counts_said_at_the_window_end)
 	CHECK(hushwin_speak(&h) == 1);
 	hushwin_stop(&h);
 	CHECK(*t_log == 0);
-	msg_set_sink(NULL);
-	ev_shutdown();
+	t_end();
 }
 
 /* Without a prefix; a stop in the window says its count. */
@@ -78,11 +92,7 @@ TEST(hushwin_stop_says_the_count_so_far)
 {
 	struct hushwin h;
 
-	memset(&h, 0, sizeof(h));
-	*t_log = 0;
-	ev_init();
-	msg_set_sink(t_sink);
-	hushwin_init(&h, "", "sign-ons refused", 60000);
+	t_begin(&h, "", "sign-ons refused", 60000);
 	CHECK(hushwin_speak(&h) == 1);
 	CHECK(hushwin_speak(&h) == 0 && hushwin_speak(&h) == 0);
 	hushwin_stop(&h);
@@ -91,6 +101,5 @@ TEST(hushwin_stop_says_the_count_so_far)
 	*t_log = 0;
 	t_turn(20);			/* its timer is stopped */
 	CHECK(*t_log == 0);
-	msg_set_sink(NULL);
-	ev_shutdown();
+	t_end();
 }
