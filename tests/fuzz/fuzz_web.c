@@ -6,7 +6,8 @@
 /* DESCRIPTION
 /*	The first byte chooses the parser, the rest is its input: a
 /*	form body, a Cookie header, an Authorization header, htpasswd
-/*	lines, an authguard-web.conf. Each answer is checked for what
+/*	lines, an authguard-web.conf, a host_names list and a Host header
+/*	(split at the first newline). Each answer is checked for what
 /*	must hold whatever the input (fields NUL-terminated and within
 /*	their buffers, names that web_name_ok() accepts).
 /*--*/
@@ -80,6 +81,25 @@ fuzz_conf(const char *p, size_t n)
 	}
 }
 
+/* fuzz_host - a Host header against a host_names list */
+static void
+fuzz_host(const char *p, size_t n)
+{
+	const char *nl = memchr(p, '\n', n);
+	char *list, *host;
+
+	if (nl == NULL)
+		return;
+	list = xstrndup(p, (size_t)(nl - p));
+	host = xstrndup(nl + 1, n - (size_t)(nl - p) - 1);
+	/* A listed host is a word of the list: no blank, not empty. */
+	if (webconf_host_listed(list, host) && (*host == 0 || *host == ':' ||
+	    strcspn(host, " \t") < strcspn(host, host[0] == '[' ? "]" : ":")))
+		abort();
+	free(list);
+	free(host);
+}
+
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
 {
@@ -87,7 +107,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
 
 	if (len == 0)
 		return 0;
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0:
 		fuzz_form(p, len - 1);
 		break;
@@ -99,6 +119,9 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
 		break;
 	case 3:
 		fuzz_htpasswd(p, len - 1);
+		break;
+	case 5:
+		fuzz_host(p, len - 1);
 		break;
 	default:
 		fuzz_conf(p, len - 1);
