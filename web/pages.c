@@ -509,7 +509,9 @@ put_track(struct buf *b, const struct page_ctx *ctx, const json_t *why,
 			buf_puts(b, " left)</span>");
 		}
 	}
-	buf_puts(b, "</p>\n<p>Failed logins in the counting window: "
+	buf_puts(b, locked ? "</p>\n<p>Failed logins in the counting window, "
+	    "which started over at the lock: <span class=\"failures\">" :
+	    "</p>\n<p>Failed logins in the counting window: "
 	    "<span class=\"failures\">");
 	put_val(b, t, "failures_in_window");
 	buf_puts(b, "</span></p>\n");

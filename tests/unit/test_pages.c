@@ -188,6 +188,11 @@ TEST(page_why_user_verdict_causes_tracks)
 	    "data-key=\"198.51.100.9/32\""));
 	CHECK(HAS(s, "<b class=\"state\">not locked</b>"));
 	CHECK(HAS(s, "<span class=\"failures\">5</span>"));
+	/* the window of a locked entry started over at its lock */
+	CHECK(count(s, "counting window, which started over at the lock:")
+	    == 1 && count(s, "Failed logins in the counting window: ") == 1);
+	CHECK(strstr(s, "started over at the lock") < strstr(s,
+	    "id=\"address\""));
 	/* familiar addresses, marked in the timeline too */
 	CHECK(count(s, "<td class=\"ip familiar\"") == 1);
 	CHECK(count(s, "<td class=\"ip\">") == 3);
