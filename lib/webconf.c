@@ -24,7 +24,8 @@
 /*	Once the whole file is read: an inet: web_listen must be a
 /*	loopback address (127.0.0.0/8 or ::1): TLS and sign-on are the
 /*	reverse proxy's job, and the page must not be reached without
-/*	it; user_header must be a header name (letters, digits, '-');
+/*	it; user_header must be a header name (letters, digits, '-') or
+/*	empty (no proxy names the user);
 /*	control_timeout is at least 100ms; a unix web_listen may not be
 /*	writable by others (web_socket_mode).
 /*
@@ -41,7 +42,7 @@
 /*	list (viewers, admins): 1 or 0. webconf_host_listed() tells
 /*	whether a Host header's value (a name, with an optional :port)
 /*	names one of the list (host_names), compared without regard to
-/*	case: 1 or 0.
+/*	case and to a final dot: 1 or 0.
 /*--*/
 #include <stddef.h>
 #include <stdio.h>
@@ -142,11 +143,11 @@ webconf_check(const void *arg, const char **err)
 		return *err = "web_listen: want a loopback address "
 		    "(127.0.0.1, [::1]) or a unix socket: TLS and sign-on "
 		    "are the reverse proxy's job", -1;
-	if (*c->user_header == 0 || strspn(c->user_header, "abcdefghijklmnop"
+	if (strspn(c->user_header, "abcdefghijklmnop"
 	    "qrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") !=
 	    strlen(c->user_header))
 		return *err = "user_header: want a header name (letters, "
-		    "digits, '-')", -1;
+		    "digits, '-'), or nothing", -1;
 	if (c->control_timeout < 100)
 		return *err = "control_timeout: want at least 100ms", -1;
 	if (c->web_listen.kind == SOCK_UNIX && (c->web_socket_mode & 02))
@@ -300,5 +301,7 @@ webconf_host_listed(const char *list, const char *host)
 		return 0;
 	if (host[n] != ':' && host[n] != 0)
 		return 0;
+	if (n > 1 && host[0] != '[' && host[n - 1] == '.')
+		n--;			/* the root's dot: the same name */
 	return webconf_word(list, host, n, 1);
 }

@@ -54,14 +54,23 @@ warn_trust(const char *path)
 	int inet = cfg.web_listen.kind == SOCK_INET;
 	int trusts = inet ? cfg.trusted_nets.n > 0 : cfg.trust_unix;
 
-	if (trusts && *cfg.htpasswd)
+	int header = *cfg.user_header != 0;
+
+	if (trusts && header && *cfg.htpasswd)
 		msg_warn("%s: htpasswd is set, and %s from trusted_proxies is "
 		    "believed too: a request through them needs no password",
 		    path, cfg.user_header);
-	if (inet && trusts && *cfg.secret_name == 0)
+	if (inet && trusts && header && *cfg.secret_name == 0)
 		msg_warn("%s: web_listen is inet and trusts trusted_proxies "
 		    "without proxy_secret: any local process may send %s and "
 		    "be any user", path, cfg.user_header);
+	if (*cfg.htpasswd && !trusts)
+		msg_warn("%s: htpasswd is set and no proxy is trusted: every "
+		    "client comes from the same local address, so whoever "
+		    "reaches web_listen can make a user wait with wrong "
+		    "passwords; behind a proxy, name it in trusted_proxies "
+		    "(user_header empty believes only its X-Forwarded-For)",
+		    path);
 }
 
 /* load - the configuration and the htpasswd file, or the end */

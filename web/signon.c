@@ -36,17 +36,26 @@
 /*	Who is asking: a request from a trusted_proxies address (a peer
 /*	of a unix web_listen only when trusted_proxies names "unix"),
 /*	with proxy_secret's header and value when it is set, with
-/*	user_header set is that user. A trusted peer that sends
-/*	user_header, X-Forwarded-Proto or X-Forwarded-Host more than
+/*	user_header set is that user (user_header empty: no proxy names
+/*	the user; trusted_proxies then only tell the client's address,
+/*	host and scheme). A trusted peer that sends user_header,
+/*	X-Forwarded-Proto, X-Forwarded-Host or X-Forwarded-For more than
 /*	once gets 400 (logged). Otherwise, with htpasswd set, HTTP
 /*	basic authentication: the password is checked with crypt(3)
 /*	against the file's hash and wiped; an unknown user is checked
 /*	against the file's slowest setting, so the time taken does not
 /*	tell whether a user exists (with one scheme in the file); each
 /*	failure is logged (the user and the client, never the password).
-/*	After WEB_FAIL_FREE failures of one (peer, user), each failure
-/*	makes the pair wait (doubling): it gets 429 without a crypt(3),
-/*	logged once a minute at most. A right password is then remembered
+/*	Failures are counted per client (the last address of a trusted
+/*	proxy's X-Forwarded-For, else the peer; an IPv6 client by its
+/*	/64) and user, and for a trusted proxy's client also whatever the
+/*	user: after WEB_FAIL_FREE failures of a (client, user), or
+/*	WEB_CLIENT_FREE of a proxied client, each failure makes it wait
+/*	(doubling, up to 5 minutes): it gets 429 without a crypt(3),
+/*	logged once a minute at most; 15 quiet minutes forget it. When
+/*	the table is full, the entry with the fewest failures goes (one
+/*	that waits last), so that a flood of new names does not free an
+/*	entry with more. A right password is then remembered
 /*	for 5 minutes as a keyed hash (HMAC-SHA256, its key drawn at
 /*	start), so that the pages of a session do not each cost a crypt(3);
 /*	another password, right or wrong, goes through crypt(3) again.
@@ -80,6 +89,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "authlimits.h"
 #include "buf.h"
 #include "csrf.h"
 #include "event.h"
@@ -99,9 +109,10 @@
 #define WEB_HUSH_MS	60000	/* a hushed warning: one line */
 #define WEB_HTPASSWD_MAX (1 << 20)	/* bytes of the htpasswd file */
 #define WEB_PASS_KEEP_MS 300000	/* a right password, remembered */
-#define WEB_FAIL_FREE	10	/* failures of a (peer, user) before a wait */
-#define WEB_FAIL_MAX	4096	/* (peer, user) pairs followed at most */
-#define WEB_FAIL_FORGET_MS 900000	/* a pair quiet so long: forgotten */
+#define WEB_FAIL_FREE	10	/* failures of a (client, user) before a wait */
+#define WEB_CLIENT_FREE	30	/* failures of a proxied client, any user */
+#define WEB_FAIL_MAX	4096	/* entries followed at most */
+#define WEB_FAIL_FORGET_MS 900000	/* an entry quiet so long: forgotten */
 #define WEB_WAIT_MS	1000	/* the first wait, doubled each failure */
 #define WEB_WAIT_MAX_MS	300000	/* up to this */
 #define WEB_FAIL_KEY	(NETADDR_CANON_MAX + WEB_NAME_MAX + 2)
@@ -120,10 +131,13 @@ struct htpasswd_entry {
 };
 
 /*
- * Failed basic authentications of one (peer, user): after WEB_FAIL_FREE,
- * each failure makes the pair wait (doubling), and while it waits its
- * requests get 429 without a crypt(3). In a table keyed by the keyed
- * hash, WEB_FAIL_MAX pairs at most (the oldest goes for a new one).
+ * Failed basic authentications of one (client, user), and of one client
+ * of a trusted proxy whatever the user (user ""): past their free count,
+ * each failure makes the entry wait (doubling), and while it waits its
+ * requests get 429 without a crypt(3). The client is a network (IPv4
+ * /32, IPv6 /64). An entry quiet for WEB_FAIL_FORGET_MS starts again. In
+ * a table keyed by the keyed hash, WEB_FAIL_MAX entries at most: for a
+ * new one the forgotten go, else the one with the fewest failures.
  */
 struct web_fail {
 	struct htab_link link;
@@ -476,38 +490,66 @@ fail_find(const char *peer, const char *user)
 	return l ? HTAB_ENTRY(l, struct web_fail, link) : NULL;
 }
 
-/* fail_prune - room for one more: the forgotten go, else the oldest */
+/* fail_forgotten - quiet so long, and not waiting: as if never seen */
+static int
+fail_forgotten(const struct web_fail *f)
+{
+	return f->last + WEB_FAIL_FORGET_MS < ev_now() && f->until <= ev_now();
+}
+
+/*
+ * fail_before - should a go before b to make room? One that does not
+ * wait before one that does, then the fewer failures, then the older.
+ */
+static int
+fail_before(const struct web_fail *a, const struct web_fail *b)
+{
+	int aw = a->until > ev_now(), bw = b->until > ev_now();
+
+	if (aw != bw)
+		return bw;
+	if (a->count != b->count)
+		return a->count < b->count;
+	return a->last < b->last;
+}
+
+/*
+ * fail_prune - room for one more: the forgotten go, else the one
+ * fail_before() puts first, so that a flood of names with a failure
+ * each cannot free an entry that has more
+ */
 static void
 fail_prune(void)
 {
-	struct web_fail *f, *oldest = NULL;
+	struct web_fail *f, *victim = NULL;
 	struct htab_iter it;
 	struct htab_link *l;
 
 	htab_iter_init(&it, &fails);
 	while ((l = htab_iter_next(&it)) != NULL) {
 		f = HTAB_ENTRY(l, struct web_fail, link);
-		if (f->last + WEB_FAIL_FORGET_MS < ev_now() && f->until <
-		    ev_now()) {
+		if (fail_forgotten(f)) {
 			htab_remove(&fails, l);
 			free(f);
-		} else if (oldest == NULL || f->last < oldest->last)
-			oldest = f;
+		} else if (victim == NULL || fail_before(f, victim))
+			victim = f;
 	}
-	if (fails.count >= WEB_FAIL_MAX && oldest) {
-		htab_remove(&fails, &oldest->link);
-		free(oldest);
+	if (fails.count >= WEB_FAIL_MAX && victim) {
+		htab_remove(&fails, &victim->link);
+		free(victim);
 	}
 }
 
-/* fail_note - one more failure of the pair */
+/* fail_note - one more failure of the entry; it waits after free ones */
 static void
-fail_note(const char *peer, const char *user)
+fail_note(const char *peer, const char *user, unsigned free_n)
 {
 	struct web_fail *f = fail_find(peer, user);
 	struct web_fail_key k;
 	uint64_t wait;
 
+	if (f && fail_forgotten(f))
+		f->count = 0;
 	if (f == NULL) {
 		if (fails.count >= WEB_FAIL_MAX)
 			fail_prune();
@@ -519,10 +561,10 @@ fail_note(const char *peer, const char *user)
 	}
 	f->count++;
 	f->last = ev_now();
-	if (f->count < WEB_FAIL_FREE)
+	if (f->count < free_n)
 		return;
-	wait = f->count - WEB_FAIL_FREE >= 9 ? WEB_WAIT_MAX_MS :
-	    (uint64_t)WEB_WAIT_MS << (f->count - WEB_FAIL_FREE);
+	wait = f->count - free_n >= 9 ? WEB_WAIT_MAX_MS :
+	    (uint64_t)WEB_WAIT_MS << (f->count - free_n);
 	f->until = ev_now() + (wait < WEB_WAIT_MAX_MS ? wait :
 	    WEB_WAIT_MAX_MS);
 }
@@ -556,6 +598,15 @@ fail_free(void)
 	htab_free(&fails);
 }
 
+/* fail_waiting - the entry of (client, user) that waits now, or NULL */
+static struct web_fail *
+fail_waiting(const char *client, const char *user)
+{
+	struct web_fail *f = fail_find(client, user);
+
+	return f && f->until > ev_now() ? f : NULL;
+}
+
 /* web_wait - the pair waits: 429, said once a minute at most */
 static void
 web_wait(struct http_req *req, const char *client, const char *user,
@@ -575,13 +626,11 @@ web_wait(struct http_req *req, const char *client, const char *user,
 }
 
 /*
- * web_client - the address failed sign-ons are counted for: behind a
- * trusted proxy, the last address of its X-Forwarded-For (the one the
- * proxy added); else the peer. Every client of a proxy comes from the
- * proxy's address: counting by it would let anyone make a user wait.
+ * web_forwarded - a trusted proxy's client: the last address of its
+ * X-Forwarded-For (the one the proxy added), into buf; NULL if none
  */
 static const char *
-web_client(struct http_req *req, const struct web_who *who, char *buf,
+web_forwarded(struct http_req *req, const struct web_who *who, char *buf,
     size_t len)
 {
 	const char *xff, *last;
@@ -590,16 +639,37 @@ web_client(struct http_req *req, const struct web_who *who, char *buf,
 
 	if (!who->trusted ||
 	    (xff = http_header(req, "X-Forwarded-For")) == NULL)
-		return http_peer(req);
+		return NULL;
 	last = strrchr(xff, ',');
 	last = last ? last + 1 : xff;
 	last += strspn(last, " \t");
 	n = strcspn(last, " \t");
 	if (n == 0 || n >= len || last[n + strspn(last + n, " \t")] != 0)
-		return http_peer(req);
+		return NULL;
 	memcpy(buf, last, n);
 	buf[n] = 0;
-	return ipaddr_parse(buf, &a) < 0 ? http_peer(req) : buf;
+	return ipaddr_parse(buf, &a) < 0 ? NULL : buf;
+}
+
+/*
+ * web_client - the network failed sign-ons are counted for (IPv4 /32,
+ * IPv6 /64, "unix"): a trusted proxy's client (*proxied 1), else the
+ * peer. Every client of a proxy comes from the proxy's address: counting
+ * by it would let anyone make a user wait.
+ */
+static const char *
+web_client(struct http_req *req, const struct web_who *who, char *buf,
+    size_t len, int *proxied)
+{
+	char addr[NETADDR_CANON_MAX];
+	const char *ip = web_forwarded(req, who, addr, sizeof(addr));
+
+	*proxied = ip != NULL;
+	if (ip == NULL)
+		ip = http_peer(req);
+	if (limits_addr_key(ip, 32, 64, buf, len) < 0)
+		str_copy(buf, len, ip);
+	return buf;
 }
 
 /* web_basic - HTTP basic authentication against htpasswd; -1 answered */
@@ -609,17 +679,17 @@ web_basic(struct http_req *req, struct web_who *who)
 	const char *auth = http_header(req, "Authorization"), *reason = NULL;
 	struct htpasswd_entry *e;
 	struct web_fail *f;
-	char pass[WEB_PASS_MAX + 1], addr[64];
-	const char *client = web_client(req, who, addr, sizeof(addr));
-	int ok;
+	char pass[WEB_PASS_MAX + 1], net[NETADDR_CANON_MAX];
+	int ok, proxied;
+	const char *client = web_client(req, who, net, sizeof(net), &proxied);
 
 	if (auth == NULL)
 		reason = "";		/* the browser asks the user */
 	else if (basic_parse(auth, who->user, sizeof(who->user), pass,
 	    sizeof(pass)) < 0)
 		reason = "malformed";
-	else if ((f = fail_find(client, who->user)) != NULL &&
-	    f->until > ev_now()) {
+	else if ((f = fail_waiting(client, who->user)) != NULL ||
+	    (proxied && (f = fail_waiting(client, "")) != NULL)) {
 		wipe(pass, sizeof(pass));
 		web_wait(req, client, who->user, f);
 		*who->user = 0;
@@ -633,7 +703,9 @@ web_basic(struct http_req *req, struct web_who *who)
 			fail_clear(client, who->user);
 			return 0;
 		}
-		fail_note(client, who->user);
+		fail_note(client, who->user, WEB_FAIL_FREE);
+		if (proxied)
+			fail_note(client, "", WEB_CLIENT_FREE);
 		reason = e ? "bad-password" : "unknown-user";
 	}
 	if (*reason)
@@ -687,7 +759,7 @@ web_twice(struct http_req *req)
 {
 	size_t i;
 
-	if (http_header_count(req, cfg->user_header) > 1)
+	if (*cfg->user_header && http_header_count(req, cfg->user_header) > 1)
 		return cfg->user_header;
 	for (i = 0; i < NELEM(web_once); i++)
 		if (http_header_count(req, web_once[i]) > 1)
@@ -743,7 +815,8 @@ signon_host_ok(struct http_req *req)
 int
 signon_who(struct http_req *req, struct web_who *who)
 {
-	const char *hv = http_header(req, cfg->user_header);
+	const char *hv = *cfg->user_header ? http_header(req,
+	    cfg->user_header) : NULL;
 
 	memset(who, 0, sizeof(*who));
 	if (!signon_host_ok(req))

@@ -51,6 +51,16 @@ def yescrypt(password):
     return lc.crypt(password.encode(), setting).decode()
 
 
+def sha256crypt_cheap(password):
+    """A sha256-crypt hash of 1000 rounds: cheap, for the tests that make thousands of
+    failures."""
+    lc = ctypes.CDLL("libcrypt.so.1")
+    lc.crypt_gensalt.restype = ctypes.c_char_p
+    lc.crypt.restype = ctypes.c_char_p
+    setting = lc.crypt_gensalt(b"$5$", 1000, os.urandom(16), 16)
+    return lc.crypt(password.encode(), setting).decode()
+
+
 def sha512crypt(password):
     return subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password,
                           capture_output=True, text=True, check=True).stdout.strip()
@@ -176,6 +186,9 @@ def setup():
     assert line.startswith("FAIL\t1"), line
     S["ref"] = ref_of(line)
     assert S["ref"], line
+    S["cheap"] = os.path.join(d, "htpasswd-cheap")
+    with open(S["cheap"], "w") as f:
+        f.write("bob:%s\n" % sha256crypt_cheap("bob's secret"))
     S["htpasswd"] = os.path.join(d, "htpasswd")
     with open(S["htpasswd"], "w") as f:
         f.write("# helpdesk\nhelen:%s\nbob:%s\n" % (yescrypt("helen's secret"),
@@ -191,7 +204,7 @@ def setup():
 def teardown():
     errors = []
     for k in ("web", "basic", "slow", "secret", "throttle", "behind", "mixed", "longuser",
-              "hosts", "hostsbasic"):
+              "hosts", "hostsbasic", "hostssecret", "flood", "v6net", "xffonly", "lone"):
         if S.get(k):
             rc = S[k].stop()
             if rc not in (0, None):
@@ -415,6 +428,79 @@ def failures_behind_a_proxy_counted_per_client():
     log = web.wait_log(lambda t: "too-many-failures" in t)
     assert "peer=192.0.2.66" in log and "bob's secret" not in log and "guess" not in log, \
         log[-1500:]
+
+
+@suite.test
+def flood_of_new_names_frees_no_pair_with_more_failures():
+    """The failures' table is full at 4096 entries: a flood of 4200 made-up users (a failure
+    each) makes room by dropping entries with the fewest failures, so bob's ten failures
+    survive it: his next wrong password makes him wait again at once."""
+    web = S["flood"] = Web(S["dir"], "flood", S["gate"].control, htpasswd=S["cheap"]).start()
+    for i in range(10):
+        assert web.request("GET", "/", basic_auth("bob", "guess %d" % i))[0] == 401, i
+    assert web.request("GET", "/", basic_auth("bob", "guess 10"))[0] == 429
+    time.sleep(1.1)                     # his first wait (1 s) is over
+    c = http.client.HTTPConnection("127.0.0.1", web.port, timeout=30)
+    try:
+        for i in range(4200):
+            c.request("GET", "/", headers=basic_auth("u%05d" % i, "x"))
+            r = c.getresponse()
+            r.read()
+            assert r.status == 401, (i, r.status)
+    finally:
+        c.close()
+    got = [web.request("GET", "/", basic_auth("bob", "after %d" % i))[0] for i in range(2)]
+    assert got == [401, 429], "bob's count was dropped by the flood: %r" % got
+
+
+@suite.test
+def ipv6_client_counted_by_its_64_and_a_proxied_client_for_all_users():
+    """Behind a trusted proxy, an IPv6 client is counted by its /64: bob's failures from ten
+    addresses of one /64 make that /64 wait for bob, not another /64. A proxied client's
+    failures also count whatever the user: after 30, a new name from it waits too, while
+    another client does not."""
+    web = S["v6net"] = Web(S["dir"], "v6net", S["gate"].control, htpasswd=S["cheap"],
+                           trusted_proxies="127.0.0.1/32").start()
+
+    def via(client, user, pw):
+        h = basic_auth(user, pw)
+        h["X-Forwarded-For"] = client
+        return web.request("GET", "/", h)[0]
+    for i in range(10):
+        assert via("2001:db8::%x" % (i + 1), "bob", "guess %d" % i) == 401, i
+    assert via("2001:db8::ff", "bob", "guess 10") == 429
+    assert via("2001:db8:1::5", "bob", "bob's secret") == 200
+    for i in range(30):
+        assert via("2001:db8:2::%x" % (i + 1), "name%d" % i, "x") == 401, i
+    assert via("2001:db8:2::99", "someone-new", "x") == 429
+    assert via("2001:db8:2::99", "bob", "bob's secret") == 429
+    assert via("198.51.100.5", "someone-new", "x") == 401
+    assert via("198.51.100.5", "bob", "bob's secret") == 200
+    log = web.wait_log(lambda t: "too-many-failures" in t)
+    assert "peer=2001:db8::/64" in log and "guess" not in log, log[-1500:]
+
+
+@suite.test
+def proxy_trusted_for_its_client_address_only():
+    """user_header empty: a trusted proxy's X-Forwarded-For counts failures per client, and no
+    header it sends names the user (basic authentication decides). Without any trusted proxy,
+    the start warns that whoever reaches web_listen can make a user wait."""
+    web = S["xffonly"] = Web(S["dir"], "xffonly", S["gate"].control, htpasswd=S["cheap"],
+                             trusted_proxies="127.0.0.1/32", user_header="").start()
+    st, h, _, _ = web.request("GET", "/", {"X-Remote-User": "bob"})
+    assert st == 401 and "www-authenticate" in h, (st, h)
+    for i in range(10):
+        h = dict(basic_auth("bob", "guess %d" % i), **{"X-Forwarded-For": "203.0.113.66"})
+        assert web.request("GET", "/", h)[0] == 401, i
+    h = dict(basic_auth("bob", "bob's secret"), **{"X-Forwarded-For": "198.51.100.7"})
+    st, _, page, _ = web.request("GET", "/", h)
+    assert st == 200 and '<span id="whoami">bob</span>' in page, (st, page[-500:])
+    h = dict(basic_auth("bob", "bob's secret"), **{"X-Forwarded-For": "203.0.113.66"})
+    assert web.request("GET", "/", h)[0] == 429
+    assert "no proxy is trusted" not in web.log_text() and \
+        "believed too" not in web.log_text(), web.log_text()[-1500:]
+    lone = S["lone"] = Web(S["dir"], "lone", S["gate"].control, htpasswd=S["cheap"]).start()
+    assert "htpasswd is set and no proxy is trusted" in lone.log_text(), lone.log_text()
 
 
 @suite.test
@@ -975,6 +1061,25 @@ def host_names_trusted_proxy_forwarded_host_counts():
                                                      **{"X-Forwarded-Host":
                                                         "rebound.example"}))
     assert st == 421, (st, page[-500:])
+
+
+@suite.test
+def host_names_forwarded_host_needs_the_proxy_secret():
+    """With proxy_secret, a trusted peer's X-Forwarded-Host counts only with the right
+    secret: without it, the request's own Host is checked."""
+    web = S["hostssecret"] = Web(S["dir"], "hostssecret", S["gate"].control,
+                                 trusted_proxies="127.0.0.1/32",
+                                 proxy_secret="X-Authguard-Proxy: s3cret",
+                                 host_names="helpdesk.example.test").start()
+    fwd = {"X-Forwarded-Host": "helpdesk.example.test"}
+    for secret in (None, "wrong"):
+        more = dict(fwd, **({"X-Authguard-Proxy": secret} if secret else {}))
+        st, h, page, _ = web.request("GET", "/", as_user("helen", Host="rebound.example",
+                                                         **more))
+        assert st == 421, (secret, st, page[-300:])
+    st, h, page, _ = web.request("GET", "/", as_user(
+        "helen", Host="rebound.example", **dict(fwd, **{"X-Authguard-Proxy": "s3cret"})))
+    assert st == 200 and 'id="search"' in page, (st, page[-500:])
 
 
 @suite.test

@@ -238,6 +238,9 @@ TEST(web_config_refused)
 	CHECK(wparse("sasl_listen = unix:/x\n", &c, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "web.conf:1: unknown key") != NULL);
 	CHECK(wparse("user_header = X Remote\n", &c, err, sizeof(err)) == -1);
+	CHECK(wparse("user_header =\n", &c, err, sizeof(err)) == 0 &&
+	    *c.user_header == 0);		/* no proxy names the user */
+	webconf_free(&c);
 	CHECK(wparse("htpasswd = relative\n", &c, err, sizeof(err)) == -1);
 	CHECK(wparse("lock_time = soon\n", &c, err, sizeof(err)) == -1);
 	CHECK(wparse("control_timeout = \n", &c, err, sizeof(err)) == -1);
@@ -284,6 +287,10 @@ TEST(web_host_names)
 	CHECK(webconf_host_listed(list, "127.0.0.1:8026"));
 	CHECK(webconf_host_listed(list, "[::1]:8026"));
 	CHECK(webconf_host_listed(list, "[::1]"));
+	CHECK(webconf_host_listed(list, "helpdesk.example.test."));
+	CHECK(webconf_host_listed(list, "helpdesk.example.test.:443"));
+	CHECK(!webconf_host_listed(list, "helpdesk.example.test.."));
+	CHECK(!webconf_host_listed(list, "."));
 	CHECK(!webconf_host_listed(list, "[::1]x"));
 	CHECK(!webconf_host_listed(list, "helpdesk.example.test:"));
 	CHECK(!webconf_host_listed(list, "helpdesk.example.test:84x"));
