@@ -55,7 +55,12 @@
 /*	logged once a minute at most; 15 quiet minutes forget it. When
 /*	the table is full, the entry with the fewest failures goes (one
 /*	that waits last), so that a flood of new names does not free an
-/*	entry with more. A right password is then remembered
+/*	entry with more. crypt(3) runs on the loop: it may take half the
+/*	loop's time at most, after a burst of half a second; past that a
+/*	sign-on that needs it gets 503 with Retry-After, uncounted, said
+/*	once a minute at most, so that the pages and the users whose
+/*	password is remembered are still served while sign-ons pour in.
+/*	A right password is then remembered
 /*	for 5 minutes as a keyed hash (HMAC-SHA256, its key drawn at
 /*	start), so that the pages of a session do not each cost a crypt(3);
 /*	another password, right or wrong, goes through crypt(3) again.
@@ -109,6 +114,7 @@
 #define WEB_HUSH_MS	60000	/* a hushed warning: one line */
 #define WEB_HTPASSWD_MAX (1 << 20)	/* bytes of the htpasswd file */
 #define WEB_PASS_KEEP_MS 300000	/* a right password, remembered */
+#define WEB_CRYPT_BURST_NS 500000000ull	/* crypt(3) time at once, at most */
 #define WEB_FAIL_FREE	10	/* failures of a (client, user) before a wait */
 #define WEB_CLIENT_FREE	30	/* failures of a proxied client, any user */
 #define WEB_FAIL_MAX	4096	/* entries followed at most */
@@ -166,6 +172,9 @@ static struct htab fails;
 static struct hushwin untrusted_hush;
 static struct hushwin waits_hush;
 static struct hushwin host_hush;
+static struct hushwin busy_hush;
+static uint64_t crypt_debt;	/* ns of crypt(3), draining at half the clock */
+static uint64_t crypt_debt_at;	/* ev_now() of its last drain */
 
 /* web_log - one event=web line: name, value, ..., NULL */
 void
@@ -416,6 +425,44 @@ web_pass_mac(const char *user, const char *pass, unsigned char *mac)
 	wipe(msg, sizeof(msg));
 }
 
+/* mono_ns - the monotonic clock, in ns */
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * crypt_busy - has crypt(3) had its share of the loop? Its time is a
+ * debt that drains at half the clock: crypt(3) takes at most half of
+ * the loop's time, after a burst of WEB_CRYPT_BURST_NS, so that the
+ * pages, and the users whose password is remembered, are still served
+ * while sign-ons pour in.
+ */
+static int
+crypt_busy(void)
+{
+	uint64_t drained = (ev_now() - crypt_debt_at) * 1000000u / 2;
+
+	crypt_debt = crypt_debt > drained ? crypt_debt - drained : 0;
+	crypt_debt_at = ev_now();
+	return crypt_debt > WEB_CRYPT_BURST_NS;
+}
+
+/* crypt_timed - web_crypt_ok(), its time added to the debt */
+static int
+crypt_timed(const char *pass, const char *hash)
+{
+	uint64_t t0 = mono_ns();
+	int ok = web_crypt_ok(pass, hash);
+
+	crypt_debt += mono_ns() - t0;
+	return ok;
+}
+
 /*
  * web_pass_check - a user's password: right when it is the one
  * remembered, else when crypt(3) says so (and then remembered). An
@@ -428,14 +475,18 @@ web_pass_check(struct htpasswd_entry *e, const char *pass)
 	int ok;
 
 	if (e == NULL) {
-		(void)web_crypt_ok(pass, htpw[htpw_dummy].hash);
+		if (crypt_busy())
+			return -1;
+		(void)crypt_timed(pass, htpw[htpw_dummy].hash);
 		return 0;
 	}
 	web_pass_mac(e->name, pass, mac);
 	if (e->mac_until > ev_now() && CRYPTO_memcmp(mac, e->mac,
 	    sizeof(mac)) == 0)
 		ok = 1;
-	else if ((ok = web_crypt_ok(pass, e->hash)) != 0) {
+	else if (crypt_busy())
+		ok = -1;
+	else if ((ok = crypt_timed(pass, e->hash)) != 0) {
 		memcpy(e->mac, mac, sizeof(mac));
 		e->mac_until = ev_now() + WEB_PASS_KEEP_MS;
 	}
@@ -672,6 +723,20 @@ web_client(struct http_req *req, const struct web_who *who, char *buf,
 	return buf;
 }
 
+/* web_busy - crypt(3) had its share: 503, said once a minute at most */
+static int
+web_busy(struct http_req *req, struct web_who *who, const char *client)
+{
+	if (hushwin_speak(&busy_hush))
+		web_log("action", "login", "user", who->user, "peer", client,
+		    "result", "refused", "reason", "busy", NULL);
+	*who->user = 0;
+	http_add_header(req, "Retry-After", "1");
+	signon_error(req, NULL, 503, "busy checking passwords: try again in a "
+	    "moment");
+	return -1;
+}
+
 /* web_basic - HTTP basic authentication against htpasswd; -1 answered */
 static int
 web_basic(struct http_req *req, struct web_who *who)
@@ -697,8 +762,10 @@ web_basic(struct http_req *req, struct web_who *who)
 	} else {
 		/* An unknown user costs a hash of the file all the same. */
 		e = htpasswd_find(who->user);
-		ok = nhtpw && web_pass_check(e, pass);
+		ok = nhtpw ? web_pass_check(e, pass) : 0;
 		wipe(pass, sizeof(pass));
+		if (ok < 0)
+			return web_busy(req, who, client);
 		if (e && ok) {
 			fail_clear(client, who->user);
 			return 0;
@@ -873,6 +940,8 @@ signon_init(const struct webconf *c)
 	    "failures", WEB_HUSH_MS);
 	hushwin_init(&host_hush, "", "requests for a host not in host_names",
 	    WEB_HUSH_MS);
+	hushwin_init(&busy_hush, "", "sign-ons refused while crypt(3) had its "
+	    "share", WEB_HUSH_MS);
 }
 
 /* signon_shutdown - forget the failures, the entries and the key */
@@ -882,6 +951,7 @@ signon_shutdown(void)
 	hushwin_stop(&untrusted_hush);
 	hushwin_stop(&waits_hush);
 	hushwin_stop(&host_hush);
+	hushwin_stop(&busy_hush);
 	fail_free();
 	htpasswd_free();
 	wipe(pass_key, sizeof(pass_key));
