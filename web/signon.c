@@ -445,8 +445,9 @@ mono_ns(void)
 static int
 crypt_busy(void)
 {
-	uint64_t drained = (ev_now() - crypt_debt_at) * 1000000u / 2;
+	uint64_t ms = ev_now() - crypt_debt_at, drained;
 
+	drained = ms > 60000 ? UINT64_MAX : ms * 1000000u / 2;
 	crypt_debt = crypt_debt > drained ? crypt_debt - drained : 0;
 	crypt_debt_at = ev_now();
 	return crypt_debt > WEB_CRYPT_BURST_NS;
@@ -703,10 +704,10 @@ web_forwarded(struct http_req *req, const struct web_who *who, char *buf,
 }
 
 /*
- * web_client - the network failed sign-ons are counted for (IPv4 /32,
- * IPv6 /64, "unix"): a trusted proxy's client (*proxied 1), else the
- * peer. Every client of a proxy comes from the proxy's address: counting
- * by it would let anyone make a user wait.
+ * web_client - the network failed sign-ons are counted for (an IPv4
+ * address, an IPv6 /64, "unix"): a trusted proxy's client (*proxied 1),
+ * else the peer. Every client of a proxy comes from the proxy's address:
+ * counting by it would let anyone make a user wait.
  */
 static const char *
 web_client(struct http_req *req, const struct web_who *who, char *buf,
@@ -720,6 +721,8 @@ web_client(struct http_req *req, const struct web_who *who, char *buf,
 		ip = http_peer(req);
 	if (limits_addr_key(ip, 32, 64, buf, len) < 0)
 		str_copy(buf, len, ip);
+	else if (strchr(buf, ':') == NULL)
+		buf[strcspn(buf, "/")] = 0;	/* IPv4: the address itself */
 	return buf;
 }
 

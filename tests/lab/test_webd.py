@@ -435,7 +435,7 @@ def failures_behind_a_proxy_counted_per_client():
     # without the header, the proxy's own address: not the attacker's
     assert web.request("GET", "/", basic_auth("bob", "bob's secret"))[0] == 200
     log = web.wait_log(lambda t: "too-many-failures" in t)
-    assert "peer=192.0.2.66" in log and "bob's secret" not in log and "guess" not in log, \
+    assert "peer=192.0.2.66 " in log and "bob's secret" not in log and "guess" not in log, \
         log[-1500:]
 
 
