@@ -37,6 +37,7 @@
 #include "event.h"
 #include "msg.h"
 #include "netaddr.h"
+#include "signon.h"
 #include "util.h"
 #include "web.h"
 #include "webconf.h"
@@ -90,10 +91,10 @@ load(const char *path)
 	if (*cfg.user && geteuid() != 0 && geteuid() != pw->pw_uid)
 		msg_fatal("%s: user = %s: started as uid %ld, which cannot "
 		    "become that user", path, cfg.user, (long)geteuid());
-	if (*cfg.htpasswd && web_htpasswd_load(cfg.htpasswd, err,
+	if (*cfg.htpasswd && signon_htpasswd_load(cfg.htpasswd, err,
 	    sizeof(err)) < 0)
 		msg_fatal("%s", err);
-	if (*cfg.htpasswd && web_htpasswd_mixed())
+	if (*cfg.htpasswd && signon_htpasswd_mixed())
 		msg_warn("%s: more than one hash scheme or cost: an unknown user "
 		    "is checked against the slowest, so a user of a faster one "
 		    "can be told from an unknown user by the time of the answer; "

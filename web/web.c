@@ -6,10 +6,6 @@
 /* SYNOPSIS
 /*	#include "web.h"
 /*
-/*	int	web_htpasswd_load(const char *path, char *err, size_t len)
-/*
-/*	int	web_htpasswd_mixed(void)
-/*
 /*	void	web_init(const struct webconf *cfg, int fd)
 /*
 /*	void	web_shutdown(void)
@@ -47,9 +43,6 @@
 /*	wrong; each refusal is logged. A lock or unlock names its actor
 /*	to policyd as web:USER. done= shows its flash only when the
 /*	answer's state agrees.
-/*
-/*	web_htpasswd_load() and web_htpasswd_mixed() are
-/*	signon_htpasswd_load() and signon_htpasswd_mixed(), for main().
 /*--*/
 #include <stdio.h>
 #include <stdlib.h>
@@ -655,20 +648,6 @@ static const struct http_ops web_ops = {
 	.idle_ms = WEB_IDLE_MS,
 	.headers = web_headers,
 };
-
-/* web_htpasswd_load - signon_htpasswd_load(), for main() */
-int
-web_htpasswd_load(const char *path, char *err, size_t len)
-{
-	return signon_htpasswd_load(path, err, len);
-}
-
-/* web_htpasswd_mixed - signon_htpasswd_mixed(), for main() */
-int
-web_htpasswd_mixed(void)
-{
-	return signon_htpasswd_mixed();
-}
 
 /* web_init - serve the pages on a listening socket */
 void

@@ -9,8 +9,6 @@
 
 struct webconf;
 
-int	web_htpasswd_load(const char *, char *, size_t);
-int	web_htpasswd_mixed(void);
 void	web_init(const struct webconf *, int);
 void	web_shutdown(void);
 
