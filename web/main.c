@@ -65,6 +65,11 @@ warn_trust(const char *path)
 		msg_warn("%s: web_listen is inet and trusts trusted_proxies "
 		    "without proxy_secret: any local process may send %s and "
 		    "be any user", path, cfg.user_header);
+	else if (inet && trusts && *cfg.secret_name == 0)
+		msg_warn("%s: web_listen is inet and trusts trusted_proxies "
+		    "without proxy_secret: any local process may send "
+		    "X-Forwarded-For and escape or aim the failed sign-ons' "
+		    "counts", path);
 	if (*cfg.htpasswd && !trusts)
 		msg_warn("%s: htpasswd is set and no proxy is trusted: every "
 		    "client comes from the same local address, so whoever "

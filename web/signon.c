@@ -48,9 +48,8 @@
 /*	failure is logged (the user and the client, never the password).
 /*	Failures are counted per client (the last address of a trusted
 /*	proxy's X-Forwarded-For, else the peer; an IPv6 client by its
-/*	/64) and user, and for a trusted proxy's client also whatever the
-/*	user: after WEB_FAIL_FREE failures of a (client, user), or
-/*	WEB_CLIENT_FREE of a proxied client, each failure makes it wait
+/*	/64) and user: after WEB_FAIL_FREE failures of a (client, user),
+/*	each failure makes the pair wait
 /*	(doubling, up to 5 minutes): it gets 429 without a crypt(3),
 /*	logged once a minute at most; 15 quiet minutes forget it. When
 /*	the table is full, the entry with the fewest failures goes (one
@@ -116,7 +115,6 @@
 #define WEB_PASS_KEEP_MS 300000	/* a right password, remembered */
 #define WEB_CRYPT_BURST_NS 500000000ull	/* crypt(3) time at once, at most */
 #define WEB_FAIL_FREE	10	/* failures of a (client, user) before a wait */
-#define WEB_CLIENT_FREE	30	/* failures of a proxied client, any user */
 #define WEB_FAIL_MAX	4096	/* entries followed at most */
 #define WEB_FAIL_FORGET_MS 900000	/* an entry quiet so long: forgotten */
 #define WEB_WAIT_MS	1000	/* the first wait, doubled each failure */
@@ -137,11 +135,11 @@ struct htpasswd_entry {
 };
 
 /*
- * Failed basic authentications of one (client, user), and of one client
- * of a trusted proxy whatever the user (user ""): past their free count,
- * each failure makes the entry wait (doubling), and while it waits its
- * requests get 429 without a crypt(3). The client is a network (IPv4
- * /32, IPv6 /64). An entry quiet for WEB_FAIL_FORGET_MS starts again. In
+ * Failed basic authentications of one (client, user): past
+ * WEB_FAIL_FREE, each failure makes the pair wait (doubling), and while
+ * it waits its requests get 429 without a crypt(3). The client is a
+ * network (an IPv4 address, an IPv6 /64). An entry quiet for
+ * WEB_FAIL_FORGET_MS starts again. In
  * a table keyed by the keyed hash, WEB_FAIL_MAX entries at most: for a
  * new one the forgotten go, else the one with the fewest failures.
  */
@@ -592,7 +590,7 @@ fail_prune(void)
 	}
 }
 
-/* fail_note - one more failure of the entry; it waits after free ones */
+/* fail_note - one more failure of the pair; it waits after free ones */
 static void
 fail_note(const char *peer, const char *user, unsigned free_n)
 {
@@ -704,37 +702,46 @@ web_forwarded(struct http_req *req, const struct web_who *who, char *buf,
 }
 
 /*
- * web_client - the network failed sign-ons are counted for (an IPv4
- * address, an IPv6 /64, "unix"): a trusted proxy's client (*proxied 1),
- * else the peer. Every client of a proxy comes from the proxy's address:
- * counting by it would let anyone make a user wait.
+ * web_client - who failed sign-ons are counted for: the client's address
+ * (a trusted proxy's client, else the peer) into addr, for the log, and
+ * its network (the address itself; an IPv6 /64) into net, for the count.
+ * Every client of a proxy comes from the proxy's address: counting by it
+ * would let anyone make a user wait.
  */
-static const char *
-web_client(struct http_req *req, const struct web_who *who, char *buf,
-    size_t len, int *proxied)
+static void
+web_client(struct http_req *req, const struct web_who *who, char *addr,
+    char *net)
 {
-	char addr[NETADDR_CANON_MAX];
-	const char *ip = web_forwarded(req, who, addr, sizeof(addr));
+	char buf[NETADDR_CANON_MAX];
+	const char *ip = web_forwarded(req, who, buf, sizeof(buf));
 
-	*proxied = ip != NULL;
 	if (ip == NULL)
 		ip = http_peer(req);
-	if (limits_addr_key(ip, 32, 64, buf, len) < 0)
-		str_copy(buf, len, ip);
-	else if (strchr(buf, ':') == NULL)
-		buf[strcspn(buf, "/")] = 0;	/* IPv4: the address itself */
-	return buf;
+	if (netaddr_canon(ip, addr, NETADDR_CANON_MAX) != addr)
+		str_copy(addr, NETADDR_CANON_MAX, ip);
+	if (limits_addr_key(ip, 32, 64, net, NETADDR_CANON_MAX) < 0)
+		str_copy(net, NETADDR_CANON_MAX, addr);
+	else if (strchr(net, ':') == NULL)
+		net[strcspn(net, "/")] = 0;	/* IPv4: the address itself */
 }
 
-/* web_busy - crypt(3) had its share: 503, said once a minute at most */
+/*
+ * web_busy - crypt(3) had its share: 503, Retry-After the time its debt
+ * takes to drain below the burst, said once a minute at most
+ */
 static int
 web_busy(struct http_req *req, struct web_who *who, const char *client)
 {
+	char secs[32];
+
 	if (hushwin_speak(&busy_hush))
 		web_log("action", "login", "user", who->user, "peer", client,
 		    "result", "refused", "reason", "busy", NULL);
+	/* when the debt over the burst has drained, at half the clock */
+	snprintf(secs, sizeof(secs), "%llu", (unsigned long long)
+	    ((crypt_debt - WEB_CRYPT_BURST_NS) * 2 / 1000000000u + 1));
 	*who->user = 0;
-	http_add_header(req, "Retry-After", "1");
+	http_add_header(req, "Retry-After", secs);
 	signon_error(req, NULL, 503, "busy checking passwords: try again in a "
 	    "moment");
 	return -1;
@@ -747,17 +754,18 @@ web_basic(struct http_req *req, struct web_who *who)
 	const char *auth = http_header(req, "Authorization"), *reason = NULL;
 	struct htpasswd_entry *e;
 	struct web_fail *f;
-	char pass[WEB_PASS_MAX + 1], net[NETADDR_CANON_MAX];
-	int ok, proxied;
-	const char *client = web_client(req, who, net, sizeof(net), &proxied);
+	char pass[WEB_PASS_MAX + 1], client[NETADDR_CANON_MAX];
+	char net[NETADDR_CANON_MAX];
+	int ok;
+
+	web_client(req, who, client, net);
 
 	if (auth == NULL)
 		reason = "";		/* the browser asks the user */
 	else if (basic_parse(auth, who->user, sizeof(who->user), pass,
 	    sizeof(pass)) < 0)
 		reason = "malformed";
-	else if ((f = fail_waiting(client, who->user)) != NULL ||
-	    (proxied && (f = fail_waiting(client, "")) != NULL)) {
+	else if ((f = fail_waiting(net, who->user)) != NULL) {
 		wipe(pass, sizeof(pass));
 		web_wait(req, client, who->user, f);
 		*who->user = 0;
@@ -770,12 +778,10 @@ web_basic(struct http_req *req, struct web_who *who)
 		if (ok < 0)
 			return web_busy(req, who, client);
 		if (e && ok) {
-			fail_clear(client, who->user);
+			fail_clear(net, who->user);
 			return 0;
 		}
-		fail_note(client, who->user, WEB_FAIL_FREE);
-		if (proxied)
-			fail_note(client, "", WEB_CLIENT_FREE);
+		fail_note(net, who->user, WEB_FAIL_FREE);
 		reason = e ? "bad-password" : "unknown-user";
 	}
 	if (*reason)

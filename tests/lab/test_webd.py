@@ -463,11 +463,10 @@ def flood_of_new_names_frees_no_pair_with_more_failures():
 
 
 @suite.test
-def ipv6_client_counted_by_its_64_and_a_proxied_client_for_all_users():
+def ipv6_client_counted_by_its_64():
     """Behind a trusted proxy, an IPv6 client is counted by its /64: bob's failures from ten
-    addresses of one /64 make that /64 wait for bob, not another /64. A proxied client's
-    failures also count whatever the user: after 30, a new name from it waits too, while
-    another client does not."""
+    addresses of one /64 make that /64 wait for bob, not another /64; the line names the
+    address itself."""
     web = S["v6net"] = Web(S["dir"], "v6net", S["gate"].control, htpasswd=S["cheap"],
                            trusted_proxies="127.0.0.1/32").start()
 
@@ -478,15 +477,11 @@ def ipv6_client_counted_by_its_64_and_a_proxied_client_for_all_users():
     for i in range(10):
         assert via("2001:db8::%x" % (i + 1), "bob", "guess %d" % i) == 401, i
     assert via("2001:db8::ff", "bob", "guess 10") == 429
+    assert via("2001:db8:0:0:0:0:0:fe", "bob", "bob's secret") == 429
     assert via("2001:db8:1::5", "bob", "bob's secret") == 200
-    for i in range(30):
-        assert via("2001:db8:2::%x" % (i + 1), "name%d" % i, "x") == 401, i
-    assert via("2001:db8:2::99", "someone-new", "x") == 429
-    assert via("2001:db8:2::99", "bob", "bob's secret") == 429
-    assert via("198.51.100.5", "someone-new", "x") == 401
-    assert via("198.51.100.5", "bob", "bob's secret") == 200
     log = web.wait_log(lambda t: "too-many-failures" in t)
-    assert "peer=2001:db8::/64" in log and "guess" not in log, log[-1500:]
+    assert "peer=2001:db8::ff " in log and "/64" not in log and "guess" not in log, \
+        log[-1500:]
 
 
 @suite.test
@@ -506,8 +501,9 @@ def proxy_trusted_for_its_client_address_only():
     assert st == 200 and '<span id="whoami">bob</span>' in page, (st, page[-500:])
     h = dict(basic_auth("bob", "bob's secret"), **{"X-Forwarded-For": "203.0.113.66"})
     assert web.request("GET", "/", h)[0] == 429
-    assert "no proxy is trusted" not in web.log_text() and \
-        "believed too" not in web.log_text(), web.log_text()[-1500:]
+    text = web.log_text()
+    assert "no proxy is trusted" not in text and "believed too" not in text and \
+        "may send X-Forwarded-For and escape or aim" in text, text[-1500:]
     lone = S["lone"] = Web(S["dir"], "lone", S["gate"].control, htpasswd=S["cheap"]).start()
     assert "htpasswd is set and no proxy is trusted" in lone.log_text(), lone.log_text()
 
@@ -523,7 +519,8 @@ def crypt_takes_half_the_loop_at_most():
         f.write("bob:%s\n" % bcrypt("bob's secret", 10))
     web = S["busy"] = Web(S["dir"], "busy", S["gate"].control, htpasswd=path).start()
     assert web.request("GET", "/", basic_auth("bob", "bob's secret"))[0] == 200   # remembered
-    stop = time.time() + 3
+    start = time.time()
+    stop = start + 3
     codes, lock = {}, threading.Lock()
 
     def hammer(n):
@@ -556,9 +553,18 @@ def crypt_takes_half_the_loop_at_most():
              for i in range(12)]
     for t in threads:
         t.join()
-    print("# sign-ons answered: %r; bob's page and /healthz: median %.0f ms"
-          % (codes, sorted(lat)[2] * 1000))
-    assert codes.get(401, 0) > 0 and codes.get(503, 0) > 0 and codes["retry"] == "1", codes
+    elapsed = time.time() - start
+    t0 = time.time()
+    for _ in range(5):
+        bcrypt("y", 10)
+    one = (time.time() - t0) / 5
+    bound = (0.5 + elapsed / 2) / one * 1.15 + 2      # half the loop (three quarters: 52)
+    print("# sign-ons answered: %r; bob's page and /healthz: median %.0f ms; crypt(3) %.0f ms, "
+          "%.1f s: at most %.0f checked" % (codes, sorted(lat)[2] * 1000, one * 1000, elapsed,
+                                           bound))
+    assert codes.get(401, 0) > 0 and codes.get(503, 0) > 0, codes
+    assert codes.get(401, 0) <= bound, "crypt(3) took more than half the loop: %r" % codes
+    assert codes["retry"].isdigit() and 1 <= int(codes["retry"]) <= 2, codes
     log = web.wait_log(lambda t: "reason=busy" in t)
     assert "reason=busy" in log, log[-1500:]
     # bob's wrong passwords while crypt(3) was busy got 503 and were not counted: with
