@@ -155,10 +155,17 @@ parse_uint(const char *s, unsigned long max, unsigned long *out)
 uint64_t
 now_ms(void)
 {
+	return now_ns() / 1000000;
+}
+
+/* now_ns - monotonic nanoseconds */
+uint64_t
+now_ns(void)
+{
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* open_private - a new 0600 file for writing, or -1 */

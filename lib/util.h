@@ -24,6 +24,7 @@ void	 str_upper(char *);
 int	 parse_uint(const char *, unsigned long max, unsigned long *);
 int	 hex_digit(char);
 uint64_t now_ms(void);
+uint64_t now_ns(void);
 int	 open_private(const char *);
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

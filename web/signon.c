@@ -87,7 +87,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -282,13 +281,10 @@ htpasswd_setting(const char *hash)
 static uint64_t
 htpasswd_time(const char *hash)
 {
-	struct timespec a, b;
+	uint64_t t0 = now_ns();
 
-	clock_gettime(CLOCK_MONOTONIC, &a);
 	(void)web_crypt_ok("not the password", hash);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	return (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u +
-	    (uint64_t)b.tv_nsec - (uint64_t)a.tv_nsec;
+	return now_ns() - t0;
 }
 
 /*
@@ -423,16 +419,6 @@ web_pass_mac(const char *user, const char *pass, unsigned char *mac)
 	wipe(msg, sizeof(msg));
 }
 
-/* mono_ns - the monotonic clock, in ns */
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * crypt_busy - has crypt(3) had its share of the loop? Its time is a
  * debt that drains at half the clock: crypt(3) takes at most half of
@@ -455,10 +441,10 @@ crypt_busy(void)
 static int
 crypt_timed(const char *pass, const char *hash)
 {
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = now_ns();
 	int ok = web_crypt_ok(pass, hash);
 
-	crypt_debt += mono_ns() - t0;
+	crypt_debt += now_ns() - t0;
 	return ok;
 }
 
