@@ -576,9 +576,9 @@ fail_prune(void)
 	}
 }
 
-/* fail_note - one more failure of the pair; it waits after free ones */
+/* fail_note - one more failure of the pair; past WEB_FAIL_FREE it waits */
 static void
-fail_note(const char *peer, const char *user, unsigned free_n)
+fail_note(const char *peer, const char *user)
 {
 	struct web_fail *f = fail_find(peer, user);
 	struct web_fail_key k;
@@ -597,10 +597,10 @@ fail_note(const char *peer, const char *user, unsigned free_n)
 	}
 	f->count++;
 	f->last = ev_now();
-	if (f->count < free_n)
+	if (f->count < WEB_FAIL_FREE)
 		return;
-	wait = f->count - free_n >= 9 ? WEB_WAIT_MAX_MS :
-	    (uint64_t)WEB_WAIT_MS << (f->count - free_n);
+	wait = f->count - WEB_FAIL_FREE >= 9 ? WEB_WAIT_MAX_MS :
+	    (uint64_t)WEB_WAIT_MS << (f->count - WEB_FAIL_FREE);
 	f->until = ev_now() + (wait < WEB_WAIT_MAX_MS ? wait :
 	    WEB_WAIT_MAX_MS);
 }
@@ -767,7 +767,7 @@ web_basic(struct http_req *req, struct web_who *who)
 			fail_clear(net, who->user);
 			return 0;
 		}
-		fail_note(net, who->user, WEB_FAIL_FREE);
+		fail_note(net, who->user);
 		reason = e ? "bad-password" : "unknown-user";
 	}
 	if (*reason)
